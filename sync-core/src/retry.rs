@@ -1,0 +1,357 @@
+//! One retry policy for every HTTP client of the SDK.
+//!
+//! The rules, shared by the ION and Cin7 clients:
+//!
+//! - Back off exponentially with jitter between attempts, capped, for a bounded number of
+//!   retries ([`backon`] computes the schedule).
+//! - A server's `Retry-After` wins over the computed delay (capped by
+//!   [`RetryPolicy::max_retry_after`], so a hostile or confused server cannot park a worker for
+//!   a day).
+//! - Whether a failed attempt may be retried depends on what is known about its delivery
+//!   ([`Delivery`]) and on whether the request is idempotent ([`Idempotency`]): a request that
+//!   certainly did not reach the server, or was refused unprocessed, is always safe to send
+//!   again; one that may have been processed is only resent when repeating it is harmless.
+//!   A create (POST) whose outcome is unknown is never blindly resent: the caller has to look
+//!   the record up first.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+
+/// Whether sending a request twice has the same effect as sending it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Idempotency {
+    /// Safe to repeat: reads, `PUT`, `DELETE`, and writes the caller knows to be idempotent.
+    Idempotent,
+    /// Not safe to repeat once the server may have processed it (a create).
+    NonIdempotent,
+}
+
+impl Idempotency {
+    /// The default for an HTTP method: `POST` and `PATCH` are not idempotent, the rest are.
+    ///
+    /// ```
+    /// use sync_core::retry::Idempotency;
+    /// assert_eq!(Idempotency::for_method("GET"), Idempotency::Idempotent);
+    /// assert_eq!(Idempotency::for_method("post"), Idempotency::NonIdempotent);
+    /// ```
+    pub fn for_method(method: &str) -> Self {
+        if method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("PATCH") {
+            Idempotency::NonIdempotent
+        } else {
+            Idempotency::Idempotent
+        }
+    }
+}
+
+/// What is known about whether a failed attempt reached the server and was processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// The request never left (DNS or connect failure) or the server refused it without
+    /// processing it (throttled with 429). Always safe to retry.
+    NotProcessed,
+    /// The request may have been processed (timeout after sending, connection reset, 5xx from a
+    /// gateway). Only idempotent requests may be retried.
+    Unknown,
+    /// The server processed it and answered; the answer is final (4xx other than throttling).
+    Processed,
+}
+
+/// Why an attempt failed, as far as the retry decision is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// Whether the attempt reached the server.
+    pub delivery: Delivery,
+    /// Whether the failure is transient (throttling, 5xx, timeout, connection trouble) rather
+    /// than a final answer.
+    pub transient: bool,
+    /// The delay the server asked for, if it sent `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    /// A failure that must not be retried.
+    pub const PERMANENT: Failure = Failure {
+        delivery: Delivery::Processed,
+        transient: false,
+        retry_after: None,
+    };
+
+    /// Whether this failure may be retried for a request of the given idempotency.
+    ///
+    /// ```
+    /// use sync_core::retry::{Delivery, Failure, Idempotency};
+    /// let timeout = Failure { delivery: Delivery::Unknown, transient: true, retry_after: None };
+    /// assert!(timeout.is_retryable(Idempotency::Idempotent));
+    /// assert!(!timeout.is_retryable(Idempotency::NonIdempotent));
+    /// ```
+    pub fn is_retryable(&self, idempotency: Idempotency) -> bool {
+        if !self.transient {
+            return false;
+        }
+        match self.delivery {
+            Delivery::NotProcessed => true,
+            Delivery::Unknown => idempotency == Idempotency::Idempotent,
+            Delivery::Processed => false,
+        }
+    }
+}
+
+/// Capped exponential backoff with jitter, a retry budget, and `Retry-After` handling.
+///
+/// ```
+/// use std::time::Duration;
+/// use sync_core::retry::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_retries(5)
+///     .with_delays(Duration::from_millis(200), Duration::from_secs(30));
+/// let mut schedule = policy.schedule();
+/// let first = schedule.next_delay(None).expect("a first retry");
+/// assert!(first >= Duration::from_millis(200) && first <= Duration::from_millis(400));
+/// // The server's Retry-After wins over the computed delay.
+/// assert_eq!(schedule.next_delay(Some(Duration::from_secs(7))), Some(Duration::from_secs(7)));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    max_retries: usize,
+    min_delay: Duration,
+    max_delay: Duration,
+    factor: f32,
+    jitter: bool,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Four retries, 500 ms doubling to at most 30 s, with jitter; `Retry-After` honoured up to
+    /// five minutes.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            factor: 2.0,
+            jitter: true,
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// How many retries (not counting the first attempt) are allowed.
+    pub fn with_max_retries(mut self, max_retries: usize) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// The first delay and the cap on any computed delay.
+    pub fn with_delays(mut self, min_delay: Duration, max_delay: Duration) -> Self {
+        self.min_delay = min_delay;
+        self.max_delay = max_delay.max(min_delay);
+        self
+    }
+
+    /// The growth factor between consecutive delays (default 2).
+    pub fn with_factor(mut self, factor: f32) -> Self {
+        self.factor = factor.max(1.0);
+        self
+    }
+
+    /// Whether to add random jitter (default on; turn off for exact schedules in tests).
+    pub fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// How many retries are allowed.
+    pub fn max_retries(&self) -> usize {
+        self.max_retries
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    /// A fresh schedule for one request.
+    pub fn schedule(&self) -> RetrySchedule {
+        let mut builder = ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(self.factor)
+            .with_max_times(self.max_retries);
+        if self.jitter {
+            builder = builder.with_jitter();
+        }
+        RetrySchedule {
+            delays: Box::new(builder.build()),
+            max_retry_after: self.max_retry_after,
+            retries: 0,
+        }
+    }
+}
+
+/// The delays left for one request; see [`RetryPolicy::schedule`].
+pub struct RetrySchedule {
+    delays: Box<dyn Iterator<Item = Duration> + Send + Sync>,
+    max_retry_after: Duration,
+    retries: usize,
+}
+
+impl std::fmt::Debug for RetrySchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetrySchedule")
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RetrySchedule {
+    /// The delay before the next retry, or `None` when the budget is spent.
+    ///
+    /// A `Retry-After` from the server replaces the computed delay (capped at the policy's
+    /// maximum); it still uses up one retry.
+    pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        let computed = self.delays.next()?;
+        self.retries += 1;
+        Some(match retry_after {
+            Some(asked) => asked.min(self.max_retry_after),
+            None => computed,
+        })
+    }
+
+    /// How many retries this schedule has handed out.
+    pub fn retries(&self) -> usize {
+        self.retries
+    }
+}
+
+/// Parse an HTTP `Retry-After` value: delta-seconds (`120`) or an HTTP-date
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`), relative to `now`. A date in the past means "now".
+///
+/// ```
+/// use std::time::Duration;
+/// use chrono::{TimeZone, Utc};
+/// use sync_core::retry::parse_retry_after;
+///
+/// let now = Utc.with_ymd_and_hms(2026, 10, 21, 7, 27, 0).unwrap();
+/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now), Some(Duration::from_secs(60)));
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    // Some servers send fractional seconds; accept them rather than ignore the hint.
+    if let Ok(seconds) = value.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Some(Duration::from_secs_f64(seconds.min(u32::MAX as f64)));
+        }
+        return None;
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    Some((at.with_timezone(&Utc) - now).to_std().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn schedule_doubles_and_caps_without_jitter() {
+        let policy = RetryPolicy::default()
+            .with_max_retries(6)
+            .with_delays(Duration::from_secs(1), Duration::from_secs(10))
+            .with_jitter(false);
+        let mut schedule = policy.schedule();
+        let delays: Vec<_> = std::iter::from_fn(|| schedule.next_delay(None)).collect();
+        let secs: Vec<_> = delays.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 10, 10]);
+        assert_eq!(schedule.retries(), 6);
+    }
+
+    #[test]
+    fn jitter_stays_within_one_delay_of_the_base() {
+        let policy = RetryPolicy::default()
+            .with_max_retries(3)
+            .with_delays(Duration::from_secs(1), Duration::from_secs(60));
+        for _ in 0..50 {
+            let mut schedule = policy.schedule();
+            let first = schedule.next_delay(None).expect("first");
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2));
+        }
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_spends_budget() {
+        let policy = RetryPolicy::default()
+            .with_max_retries(1)
+            .with_max_retry_after(Duration::from_secs(60));
+        let mut schedule = policy.schedule();
+        assert_eq!(
+            schedule.next_delay(Some(Duration::from_secs(86_400))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(schedule.next_delay(None), None);
+    }
+
+    #[test]
+    fn none_never_retries() {
+        assert_eq!(RetryPolicy::none().schedule().next_delay(None), None);
+    }
+
+    #[test]
+    fn retryability_follows_delivery_and_idempotency() {
+        use Delivery::*;
+        use Idempotency::*;
+        let f = |delivery, transient| Failure {
+            delivery,
+            transient,
+            retry_after: None,
+        };
+        assert!(f(NotProcessed, true).is_retryable(NonIdempotent));
+        assert!(f(Unknown, true).is_retryable(Idempotent));
+        assert!(!f(Unknown, true).is_retryable(NonIdempotent));
+        assert!(!f(Processed, true).is_retryable(Idempotent));
+        assert!(!f(NotProcessed, false).is_retryable(Idempotent));
+        assert!(!Failure::PERMANENT.is_retryable(Idempotent));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 10, 21, 7, 28, 0)
+            .single()
+            .expect("valid date");
+        assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_retry_after("-3", now), None);
+        // A date in the past means retry now.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("", now), None);
+    }
+}
