@@ -1,0 +1,700 @@
+//! [`Cin7Client`]: configuration, authentication and the one request path.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use sync_core::retry::{Delivery, Failure, Idempotency, RetryPolicy, parse_retry_after};
+use sync_core::time::{SharedClock, SystemClock};
+use tracing::Instrument;
+use url::Url;
+
+use crate::error::{ApiError, Error, Result};
+use crate::limiter::{self, AccountLimiter, LimiterScope, RateLimit};
+use crate::request::{Cin7Request, Method};
+
+/// Cin7 Core's production API root.
+pub const DEFAULT_BASE_URL: &str = "https://inventory.dearsystems.com/ExternalApi/v2/";
+
+const ACCOUNT_HEADER: &str = "api-auth-accountid";
+const KEY_HEADER: &str = "api-auth-applicationkey";
+const DEFAULT_USER_AGENT: &str = concat!("cin7-core-client/", env!("CARGO_PKG_VERSION"));
+
+/// A typed, rate-limited Cin7 Core API v2 client. Cheap to clone: clones share the connection
+/// pool, the configuration and the account's rate limiter.
+///
+/// ```no_run
+/// use cin7_core_client::Cin7Client;
+/// use secrecy::SecretString;
+///
+/// # async fn run() -> cin7_core_client::Result<()> {
+/// let client = Cin7Client::builder()
+///     .account_id(SecretString::from("4b1c4a4e-0000-0000-0000-000000000000"))
+///     .application_key(SecretString::from("application-key-guid"))
+///     .build()?;
+/// let me = client.me().get().await?;
+/// println!("{:?} runs in {:?}", me.company, me.time_zone);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Cin7Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: Url,
+    account_id: SecretString,
+    application_key: SecretString,
+    clock: SharedClock,
+    limiter: Arc<AccountLimiter>,
+    retry: RetryPolicy,
+    throttle_wait: Duration,
+}
+
+impl fmt::Debug for Cin7Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cin7Client")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("account_id", &"[REDACTED]")
+            .field("application_key", &"[REDACTED]")
+            .field("limiter", &self.inner.limiter)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// Builds a [`Cin7Client`]; see [`Cin7Client::builder`].
+pub struct Cin7ClientBuilder {
+    account_id: Option<SecretString>,
+    application_key: Option<SecretString>,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+    clock: Option<SharedClock>,
+    rate_limit: RateLimit,
+    scope: LimiterScope,
+    limiter: Option<Arc<AccountLimiter>>,
+    retry: RetryPolicy,
+    throttle_wait: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for Cin7ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cin7ClientBuilder")
+            .field(
+                "account_id",
+                &self.account_id.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field(
+                "application_key",
+                &self.application_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("rate_limit", &self.rate_limit)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Cin7ClientBuilder {
+    fn default() -> Self {
+        Cin7ClientBuilder {
+            account_id: None,
+            application_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            clock: None,
+            rate_limit: RateLimit::default(),
+            scope: LimiterScope::default(),
+            limiter: None,
+            retry: RetryPolicy::default(),
+            throttle_wait: Duration::from_secs(65),
+            http: None,
+        }
+    }
+}
+
+impl Cin7ClientBuilder {
+    /// The Cin7 account id (`api-auth-accountid`). Required.
+    pub fn account_id(mut self, account_id: SecretString) -> Self {
+        self.account_id = Some(account_id);
+        self
+    }
+
+    /// The API application key (`api-auth-applicationkey`). Required.
+    pub fn application_key(mut self, key: SecretString) -> Self {
+        self.application_key = Some(key);
+        self
+    }
+
+    /// Override the API root (tests, proxies). A missing trailing `/` is added.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Whole-request timeout (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The clock used for rate-limit waits and backoff (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The call budget (default 60 per 60 s). The first client built for an account fixes it
+    /// for the whole process.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// What the shared limiter is keyed by (default: the account).
+    pub fn limiter_scope(mut self, scope: LimiterScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Use this limiter instead of the process-wide one for the account (e.g. to share a
+    /// budget with a limiter managed elsewhere).
+    pub fn limiter(mut self, limiter: Arc<AccountLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The retry policy (default: 4 retries, 0.5 s doubling to 30 s, `Retry-After` honoured up
+    /// to 5 minutes).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long to wait after a throttled answer that carried no `Retry-After` (default 65 s:
+    /// long enough for Cin7's minute window to clear).
+    pub fn throttle_wait(mut self, wait: Duration) -> Self {
+        self.throttle_wait = wait;
+        self
+    }
+
+    /// Use a preconfigured reqwest client (its own timeouts and user agent then apply).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<Cin7Client> {
+        let account_id = self
+            .account_id
+            .ok_or_else(|| Error::Config("account_id is required".into()))?;
+        let application_key = self
+            .application_key
+            .ok_or_else(|| Error::Config("application_key is required".into()))?;
+        for (name, secret) in [
+            ("account_id", &account_id),
+            ("application_key", &application_key),
+        ] {
+            let text = secret.expose_secret();
+            // Never echo the value: say only what is wrong with it.
+            if text.trim().is_empty() {
+                return Err(Error::Config(format!("{name} is empty")));
+            }
+            if HeaderValue::from_str(text).is_err() {
+                return Err(Error::Config(format!(
+                    "{name} contains characters not allowed in an HTTP header"
+                )));
+            }
+        }
+        let mut base = self.base_url.trim().to_owned();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        let base_url = Url::parse(&base)
+            .map_err(|e| Error::Config(format!("invalid base URL {base:?}: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "base URL must be http or https, got {base:?}"
+            )));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let limiter = match self.limiter {
+            Some(limiter) => limiter,
+            None => limiter::shared_limiter(
+                &account_id,
+                &application_key,
+                self.scope,
+                self.rate_limit,
+                &clock,
+            )?,
+        };
+        Ok(Cin7Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                account_id,
+                application_key,
+                clock,
+                limiter,
+                retry: self.retry,
+                throttle_wait: self.throttle_wait,
+            }),
+        })
+    }
+}
+
+/// A raw successful answer: the status and the parsed JSON body (`Null` when empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as JSON; `Null` for an empty body (204, some deletes).
+    pub body: serde_json::Value,
+}
+
+/// One failed attempt: the error to surface and what the retry logic needs to know.
+struct AttemptFailure {
+    error: Error,
+    failure: Failure,
+    throttled: Option<u16>,
+}
+
+impl Cin7Client {
+    /// Start building a client.
+    pub fn builder() -> Cin7ClientBuilder {
+        Cin7ClientBuilder::default()
+    }
+
+    /// The API root requests are sent to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The limiter this client draws from (shared with every client of the account).
+    pub fn rate_limiter(&self) -> &Arc<AccountLimiter> {
+        &self.inner.limiter
+    }
+
+    /// The clock used for waits.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// Send `request` through the one request path and decode the JSON answer into `T`,
+    /// naming the JSON path of any field that fails.
+    pub async fn send<T: DeserializeOwned>(&self, request: Cin7Request) -> Result<T> {
+        let endpoint = request.path().to_owned();
+        let method = request.method();
+        let raw = self.execute(request).await?;
+        decode(&endpoint, method, raw.status, &raw.body)
+    }
+
+    /// Send `request` through the one request path: authenticate, wait for a rate-limit slot,
+    /// retry what is safe to retry, and turn Cin7's error forms into [`Error`]s.
+    pub async fn execute(&self, request: Cin7Request) -> Result<RawResponse> {
+        let span = tracing::debug_span!(
+            "cin7_request",
+            method = request.method().as_str(),
+            endpoint = request.path()
+        );
+        self.execute_inner(&request).instrument(span).await
+    }
+
+    async fn execute_inner(&self, request: &Cin7Request) -> Result<RawResponse> {
+        let inner = &self.inner;
+        let mut schedule = inner.retry.schedule();
+        loop {
+            inner.limiter.acquire().await;
+            let failed = match self.attempt(request).await {
+                Ok(response) => return Ok(response),
+                Err(failed) => failed,
+            };
+            let AttemptFailure {
+                error,
+                failure,
+                throttled,
+            } = failed;
+            if failure.is_retryable(request.idempotency()) {
+                let asked = match throttled {
+                    // No Retry-After: wait long enough for the server's minute window to clear.
+                    Some(_) => Some(failure.retry_after.unwrap_or(inner.throttle_wait)),
+                    None => failure.retry_after,
+                };
+                if let Some(delay) = schedule.next_delay(asked) {
+                    tracing::warn!(
+                        attempt = schedule.retries(),
+                        delay_ms = delay.as_millis() as u64,
+                        throttled = throttled.is_some(),
+                        error = %error,
+                        "retrying Cin7 request"
+                    );
+                    if throttled.is_some() {
+                        // Hold every caller of the account, not just this one.
+                        let until = inner.clock.now() + sync_core::time::to_chrono(delay);
+                        inner.limiter.pause_until(until);
+                    } else {
+                        inner.clock.sleep(delay).await;
+                    }
+                    continue;
+                }
+                if let Some(status) = throttled {
+                    return Err(Error::RateLimited {
+                        method: request.method().as_str().to_owned(),
+                        endpoint: request.path().to_owned(),
+                        status,
+                        retries: schedule.retries(),
+                        retry_after: failure.retry_after,
+                    });
+                }
+            }
+            if request.idempotency() == Idempotency::NonIdempotent
+                && failure.delivery == Delivery::Unknown
+            {
+                return Err(Error::UncertainWrite {
+                    method: request.method().as_str().to_owned(),
+                    endpoint: request.path().to_owned(),
+                    source: Box::new(error),
+                });
+            }
+            return Err(error);
+        }
+    }
+
+    fn url_for(&self, request: &Cin7Request) -> Result<Url> {
+        let mut url =
+            self.inner
+                .base_url
+                .join(request.path())
+                .map_err(|e| Error::InvalidInput {
+                    field: "path",
+                    reason: format!("{:?} is not a valid path: {e}", request.path()),
+                })?;
+        if !request.query_pairs().is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in request.query_pairs() {
+                pairs.append_pair(key, value);
+            }
+        }
+        Ok(url)
+    }
+
+    fn auth_headers(&self) -> Result<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        for (name, secret) in [
+            (ACCOUNT_HEADER, &self.inner.account_id),
+            (KEY_HEADER, &self.inner.application_key),
+        ] {
+            let mut value = HeaderValue::from_str(secret.expose_secret())
+                .map_err(|_| Error::Config(format!("{name} is not a valid header value")))?;
+            // Sensitive values are redacted by http's Debug and never logged by reqwest.
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        Ok(headers)
+    }
+
+    async fn attempt(&self, request: &Cin7Request) -> Result<RawResponse, AttemptFailure> {
+        let method_name = request.method().as_str();
+        let endpoint = request.path();
+        let permanent = |error: Error| AttemptFailure {
+            error,
+            failure: Failure::PERMANENT,
+            throttled: None,
+        };
+        let url = self.url_for(request).map_err(permanent)?;
+        let method = match request.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self
+            .inner
+            .http
+            .request(method, url)
+            .headers(self.auth_headers().map_err(permanent)?);
+        if let Some(body) = request.body() {
+            let bytes = serde_json::to_vec(body).map_err(|source| {
+                permanent(Error::Encode {
+                    endpoint: endpoint.to_owned(),
+                    source,
+                })
+            })?;
+            builder = builder.header(CONTENT_TYPE, "application/json").body(bytes);
+        }
+        tracing::debug!("sending");
+        let transport = |source: reqwest::Error| {
+            // A connect failure never reached Cin7; anything later (timeout after sending, reset,
+            // a body cut short) may have been processed.
+            let delivery = if source.is_connect() || source.is_builder() {
+                Delivery::NotProcessed
+            } else {
+                Delivery::Unknown
+            };
+            let transient = !source.is_redirect() && !source.is_builder();
+            AttemptFailure {
+                error: Error::Transport {
+                    method: method_name.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                    delivery,
+                    source: source.without_url(),
+                },
+                failure: Failure {
+                    delivery,
+                    transient,
+                    retry_after: None,
+                },
+                throttled: None,
+            }
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        tracing::debug!(status, bytes = body.len(), "answered");
+        self.classify(request, status, &headers, body)
+    }
+
+    fn classify(
+        &self,
+        request: &Cin7Request,
+        status: u16,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<RawResponse, AttemptFailure> {
+        let method = request.method().as_str().to_owned();
+        let endpoint = request.path().to_owned();
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.inner.clock.now()));
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let is_empty = body.iter().all(u8::is_ascii_whitespace);
+        let json: Option<serde_json::Value> = if is_empty {
+            None
+        } else {
+            serde_json::from_slice(&body).ok()
+        };
+        let cin7_error = json.as_ref().and_then(error_model);
+        let message = match &cin7_error {
+            Some((_, message)) => message.clone(),
+            None => snippet(&body),
+        };
+        let limit_message = is_limit_message(&message);
+        let api = |status: u16| {
+            Error::Api(Box::new(ApiError {
+                method: method.clone(),
+                endpoint: endpoint.clone(),
+                status,
+                error_code: cin7_error.as_ref().and_then(|(code, _)| *code),
+                message: message.clone(),
+            }))
+        };
+
+        // Throttling: 429 always; 503 and any answer carrying Cin7's limit message too.
+        let throttle_503_refused =
+            status == 503 && (retry_after.is_some() || limit_message || is_empty);
+        if status == 429 || status == 503 || limit_message {
+            let delivery = if status == 429 || limit_message || throttle_503_refused {
+                Delivery::NotProcessed
+            } else {
+                // A bare 503 from a gateway may follow processing; only idempotent requests
+                // are resent.
+                Delivery::Unknown
+            };
+            return Err(AttemptFailure {
+                error: api(status),
+                failure: Failure {
+                    delivery,
+                    transient: true,
+                    retry_after,
+                },
+                throttled: Some(status),
+            });
+        }
+        let permanent = |error: Error| AttemptFailure {
+            error,
+            failure: Failure::PERMANENT,
+            throttled: None,
+        };
+        match status {
+            200..=299 => {
+                if cin7_error.is_some() {
+                    return Err(permanent(api(status)));
+                }
+                match json {
+                    Some(body) => Ok(RawResponse { status, body }),
+                    None if is_empty => Ok(RawResponse {
+                        status,
+                        body: serde_json::Value::Null,
+                    }),
+                    None => Err(permanent(Error::UnexpectedBody {
+                        method,
+                        endpoint,
+                        status,
+                        content_type,
+                        snippet: snippet(&body),
+                    })),
+                }
+            }
+            403 => Err(permanent(Error::Auth {
+                method,
+                endpoint,
+                message,
+            })),
+            500..=599 => Err(AttemptFailure {
+                error: api(status),
+                failure: Failure {
+                    delivery: Delivery::Unknown,
+                    transient: status != 501,
+                    retry_after,
+                },
+                throttled: None,
+            }),
+            _ => Err(permanent(api(status))),
+        }
+    }
+}
+
+/// Decode a JSON value into `T`, naming the path of the failing field.
+pub(crate) fn decode<T: DeserializeOwned>(
+    endpoint: &str,
+    method: Method,
+    status: u16,
+    body: &serde_json::Value,
+) -> Result<T> {
+    match serde_path_to_error::deserialize(body) {
+        Ok(value) => Ok(value),
+        Err(_) if body.is_null() => Err(Error::UnexpectedBody {
+            method: method.as_str().to_owned(),
+            endpoint: endpoint.to_owned(),
+            status,
+            content_type: None,
+            snippet: "<empty body>".to_owned(),
+        }),
+        Err(e) => {
+            let path = e.path().to_string();
+            Err(Error::Decode {
+                endpoint: endpoint.to_owned(),
+                path,
+                source: e.into_inner(),
+            })
+        }
+    }
+}
+
+/// Cin7's error model, as an object or as the first element of an array:
+/// `{"ErrorCode": 400, "Exception": "..."}`.
+fn error_model(json: &serde_json::Value) -> Option<(Option<i64>, String)> {
+    let object = match json {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Array(items) => items.first()?.as_object()?,
+        _ => return None,
+    };
+    let code = object.get("ErrorCode");
+    let exception = object.get("Exception");
+    if code.is_none() && exception.is_none() {
+        return None;
+    }
+    let code = code.and_then(|c| {
+        c.as_i64()
+            .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    let message = match exception {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => String::from("(no Exception text)"),
+    };
+    Some((code, message))
+}
+
+fn is_limit_message(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("api limit") || lower.contains("calls per")
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    let mut out: String = trimmed.chars().take(200).collect();
+    if trimmed.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_model_in_object_array_and_string_code() {
+        let obj = serde_json::json!({"ErrorCode": 404, "Exception": "Category not found."});
+        assert_eq!(
+            error_model(&obj),
+            Some((Some(404), "Category not found.".into()))
+        );
+        let arr = serde_json::json!([{"ErrorCode": "400", "Exception": "Bad"}]);
+        assert_eq!(error_model(&arr), Some((Some(400), "Bad".into())));
+        assert_eq!(error_model(&serde_json::json!({"Total": 0})), None);
+        assert_eq!(error_model(&serde_json::json!([])), None);
+    }
+
+    #[test]
+    fn builder_requires_both_secrets_and_a_valid_url() {
+        let missing = Cin7Client::builder()
+            .application_key(SecretString::from("k"))
+            .build();
+        assert!(matches!(missing, Err(Error::Config(m)) if m.contains("account_id")));
+        let bad_url = Cin7Client::builder()
+            .account_id(SecretString::from("builder-test"))
+            .application_key(SecretString::from("k"))
+            .base_url("ftp://example.invalid")
+            .build();
+        assert!(matches!(bad_url, Err(Error::Config(m)) if m.contains("http")));
+        let bad_header = Cin7Client::builder()
+            .account_id(SecretString::from("builder-test"))
+            .application_key(SecretString::from("line\nbreak"))
+            .build();
+        assert!(
+            matches!(bad_header, Err(Error::Config(m)) if m.contains("application_key") && !m.contains("line"))
+        );
+    }
+}

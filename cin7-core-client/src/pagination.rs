@@ -1,0 +1,280 @@
+//! Paged list endpoints: one page at a time ([`ListBuilder::send`]) or every row as a stream
+//! ([`ListBuilder::stream`]).
+//!
+//! Cin7's list envelope is `{"Total": n, "Page": p, "<ListKey>": [...]}` with `Page` from 1 and
+//! `Limit` 1..=1000. The stream stops when the rows fetched reach `Total` or a page comes back
+//! short (an empty page is short). It never loops forever on a misbehaving server: a page whose
+//! rows repeat the previous page's is an error ([`PaginationProblem::RepeatedPage`]), and the
+//! number of pages is capped at what the first `Total` justifies plus a margin for records
+//! added during the scan ([`PaginationProblem::TooManyPages`]).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+
+use crate::client::{Cin7Client, decode};
+use crate::error::{Error, PaginationProblem, Result};
+use crate::request::{Cin7Request, Method};
+
+/// The largest page Cin7 serves.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// Extra pages allowed beyond what the first `Total` implies (rows inserted mid-scan).
+const PAGE_SLACK: u32 = 10;
+
+/// Cap on pages when the envelope carries no `Total`.
+const PAGE_CAP_WITHOUT_TOTAL: u32 = 100_000;
+
+/// One page of a list endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The overall number of records Cin7 reported (`Total`), when present.
+    pub total: Option<u64>,
+    /// The page number (1-based).
+    pub page: u32,
+    /// The rows of this page.
+    pub items: Vec<T>,
+}
+
+/// A request for a paged list endpoint, with its filters. Endpoint modules add typed filter
+/// methods through `impl ListBuilder<TheirRow>` blocks.
+#[must_use = "a list builder does nothing until `send` or `stream` is called"]
+pub struct ListBuilder<T> {
+    client: Cin7Client,
+    path: &'static str,
+    list_key: &'static str,
+    query: Vec<(String, String)>,
+    limit: u32,
+    page: u32,
+    max_pages: Option<u32>,
+    _row: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for ListBuilder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListBuilder")
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("limit", &self.limit)
+            .field("page", &self.page)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> ListBuilder<T> {
+    pub(crate) fn new(client: &Cin7Client, path: &'static str, list_key: &'static str) -> Self {
+        ListBuilder {
+            client: client.clone(),
+            path,
+            list_key,
+            query: Vec::new(),
+            limit: MAX_LIMIT,
+            page: 1,
+            max_pages: None,
+            _row: PhantomData,
+        }
+    }
+
+    /// Rows per page, clamped to 1..=1000 (default 1000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.clamp(1, MAX_LIMIT);
+        self
+    }
+
+    /// The first page to fetch (1-based; 0 is read as 1).
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = page.max(1);
+        self
+    }
+
+    /// Stop a stream with an error after this many pages.
+    pub fn max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = Some(max_pages.max(1));
+        self
+    }
+
+    /// Add a raw query filter (for filters this crate does not name).
+    pub fn filter(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    pub(crate) fn filter_opt(self, key: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.filter(key, value),
+            None => self,
+        }
+    }
+
+    /// The query that will be sent for `page` (for inspection and tests).
+    pub fn request_for_page(&self, page: u32) -> Cin7Request {
+        let mut request = Cin7Request::get(self.path);
+        for (key, value) in &self.query {
+            request = request.query(key.clone(), value);
+        }
+        request.query("Page", page).query("Limit", self.limit)
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> ListBuilder<T> {
+    /// Fetch one page (the one set with [`ListBuilder::page`], default 1).
+    pub async fn send(self) -> Result<Page<T>> {
+        let raw = fetch(&self, self.page).await?;
+        Ok(Page {
+            total: raw.total,
+            page: self.page,
+            items: raw.items,
+        })
+    }
+
+    /// Every row from the starting page on, fetched page by page as the stream is polled.
+    pub fn stream(self) -> BoxStream<'static, Result<T>> {
+        let state = PageState {
+            next_page: self.page,
+            builder: self,
+            fetched: 0,
+            pages: 0,
+            max_pages: None,
+            previous: None,
+            first_total: None,
+            done: false,
+        };
+        stream::try_unfold(state, step)
+            .map_ok(|items: Vec<T>| stream::iter(items.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+
+    /// Collect every row of the stream.
+    pub async fn all(self) -> Result<Vec<T>> {
+        self.stream().try_collect().await
+    }
+}
+
+struct RawPage<T> {
+    total: Option<u64>,
+    items: Vec<T>,
+    fingerprint: Option<u64>,
+}
+
+async fn fetch<T: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> Result<RawPage<T>> {
+    let response = builder
+        .client
+        .execute(builder.request_for_page(page))
+        .await?;
+    let body = response.body;
+    let total = body.get("Total").and_then(|t| {
+        t.as_u64()
+            .or_else(|| t.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    let rows = match body.get(builder.list_key) {
+        Some(rows) => rows.clone(),
+        // An empty result may leave the key out; anything else is a broken envelope.
+        None if total == Some(0) => serde_json::Value::Array(Vec::new()),
+        None => {
+            return Err(match body {
+                serde_json::Value::Object(_) => Error::Pagination {
+                    endpoint: builder.path.to_owned(),
+                    problem: PaginationProblem::MissingListKey {
+                        key: builder.list_key.to_owned(),
+                    },
+                },
+                other => decode::<Envelope>(builder.path, Method::Get, response.status, &other)
+                    .err()
+                    .unwrap_or(Error::Pagination {
+                        endpoint: builder.path.to_owned(),
+                        problem: PaginationProblem::MissingListKey {
+                            key: builder.list_key.to_owned(),
+                        },
+                    }),
+            });
+        }
+    };
+    let fingerprint = match &rows {
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            let mut hasher = DefaultHasher::new();
+            rows.to_string().hash(&mut hasher);
+            Some(hasher.finish())
+        }
+        _ => None,
+    };
+    // Decode under the list key so a failure names e.g. `SupplierList[3].Discount`.
+    let wrapped =
+        serde_json::Value::Object([(builder.list_key.to_owned(), rows)].into_iter().collect());
+    let mut keyed: std::collections::HashMap<String, Vec<T>> =
+        decode(builder.path, Method::Get, response.status, &wrapped)?;
+    let items = keyed.remove(builder.list_key).unwrap_or_default();
+    Ok(RawPage {
+        total,
+        items,
+        fingerprint,
+    })
+}
+
+/// Used only to produce a decode error that names the envelope when the body is not an object.
+#[derive(serde::Deserialize)]
+struct Envelope {}
+
+struct PageState<T> {
+    builder: ListBuilder<T>,
+    next_page: u32,
+    fetched: u64,
+    pages: u32,
+    max_pages: Option<u32>,
+    previous: Option<u64>,
+    first_total: Option<u64>,
+    done: bool,
+}
+
+async fn step<T: DeserializeOwned + Send + 'static>(
+    mut state: PageState<T>,
+) -> Result<Option<(Vec<T>, PageState<T>)>> {
+    if state.done {
+        return Ok(None);
+    }
+    if let Some(max_pages) = state.max_pages {
+        if state.pages >= max_pages {
+            return Err(Error::Pagination {
+                endpoint: state.builder.path.to_owned(),
+                problem: PaginationProblem::TooManyPages { max_pages },
+            });
+        }
+    }
+    let page = state.next_page;
+    let raw = fetch(&state.builder, page).await?;
+    if raw.fingerprint.is_some() && raw.fingerprint == state.previous {
+        return Err(Error::Pagination {
+            endpoint: state.builder.path.to_owned(),
+            problem: PaginationProblem::RepeatedPage { page },
+        });
+    }
+    let limit = u64::from(state.builder.limit);
+    if state.pages == 0 {
+        state.first_total = raw.total;
+        state.max_pages = Some(
+            state.builder.max_pages.unwrap_or(match raw.total {
+                Some(total) => u32::try_from(total.div_ceil(limit))
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(PAGE_SLACK),
+                None => PAGE_CAP_WITHOUT_TOTAL,
+            }),
+        );
+    } else if raw.total != state.first_total {
+        tracing::warn!(
+            endpoint = state.builder.path,
+            first = ?state.first_total,
+            now = ?raw.total,
+            "Cin7 list Total changed during paging"
+        );
+    }
+    let count = raw.items.len() as u64;
+    state.fetched += count;
+    state.pages += 1;
+    state.previous = raw.fingerprint;
+    state.next_page = page.saturating_add(1);
+    state.done = count < limit || raw.total.is_some_and(|total| state.fetched >= total);
+    Ok(Some((raw.items, state)))
+}
