@@ -1,0 +1,328 @@
+//! `SupplierInvoice` (`SyncSupplierInvoice`). Header elements follow the reference (third-party
+//! mapping); the line element name `SupplierInvoiceLine` is UNCONFIRMED.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::purchase_order::PaymentTerm;
+use crate::bod::envelope::Noun;
+use crate::bod::error::BodError;
+use crate::bod::types::{
+    Amount, DocumentId, DocumentReference, Identifier, Item, Party, Quantity, Status, UnitPrice,
+    UserArea, XmlMapped, parse_datetime, parse_decimal, push_all_mapped, push_datetime,
+    push_mapped,
+};
+use crate::bod::xml::{XmlElement, XmlPath};
+
+/// `Tax`: amount, basis and rate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tax {
+    /// `Amount`.
+    pub amount: Option<Amount>,
+    /// `BasisAmount`.
+    pub basis_amount: Option<Amount>,
+    /// `Calculation/RateNumeric` (percent).
+    pub rate_numeric: Option<Decimal>,
+    /// Other children of `Calculation`, kept verbatim.
+    pub calculation_extensions: Vec<XmlElement>,
+    /// Other children, kept verbatim.
+    pub extensions: Vec<XmlElement>,
+}
+
+impl XmlMapped for Tax {
+    fn from_xml(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let mut out = Tax::default();
+        for c in el.into_elements() {
+            match c.oagis_name() {
+                Some("Amount") => out.amount = Some(Amount::from_xml(c, &at.child("Amount"))?),
+                Some("BasisAmount") => {
+                    out.basis_amount = Some(Amount::from_xml(c, &at.child("BasisAmount"))?)
+                }
+                Some("Calculation") => {
+                    let cp = at.child("Calculation");
+                    for r in c.into_elements() {
+                        if r.oagis_name() == Some("RateNumeric") {
+                            out.rate_numeric =
+                                Some(parse_decimal(&r.text(), &cp.child("RateNumeric"))?);
+                        } else {
+                            out.calculation_extensions.push(r);
+                        }
+                    }
+                }
+                _ => out.extensions.push(c),
+            }
+        }
+        Ok(out)
+    }
+    fn to_xml(&self, name: &str) -> XmlElement {
+        let mut el = XmlElement::oagis(name);
+        push_mapped(&mut el, "Amount", self.amount.as_ref());
+        push_mapped(&mut el, "BasisAmount", self.basis_amount.as_ref());
+        if self.rate_numeric.is_some() || !self.calculation_extensions.is_empty() {
+            let mut calc = XmlElement::oagis("Calculation");
+            if let Some(r) = &self.rate_numeric {
+                calc.push(XmlElement::oagis("RateNumeric").with_text(r.to_string()));
+            }
+            calc.push_all(&self.calculation_extensions);
+            el.push(calc);
+        }
+        el.push_all(&self.extensions);
+        el
+    }
+}
+
+/// `SupplierInvoiceHeader`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SupplierInvoiceHeader {
+    /// `DocumentID`.
+    pub document_id: DocumentId,
+    /// `AlternateDocumentID` elements (e.g. the supplier's own invoice number).
+    pub alternate_document_ids: Vec<DocumentId>,
+    /// `DocumentDateTime` (invoice date).
+    pub document_date_time: Option<DateTime<Utc>>,
+    /// `LastModificationDateTime`.
+    pub last_modification_date_time: Option<DateTime<Utc>>,
+    /// `Status`.
+    pub status: Option<Status>,
+    /// `TotalAmount`.
+    pub total_amount: Option<Amount>,
+    /// `Tax` elements.
+    pub taxes: Vec<Tax>,
+    /// `PaymentTerm`.
+    pub payment_term: Option<PaymentTerm>,
+    /// `PurchaseOrderReference` elements.
+    pub purchase_order_references: Vec<DocumentReference>,
+    /// `SupplierParty`.
+    pub supplier_party: Option<Party>,
+    /// `RemitToParty`.
+    pub remit_to_party: Option<Party>,
+    /// `UserArea`.
+    pub user_area: Option<UserArea>,
+    /// Other children, kept verbatim.
+    pub extensions: Vec<XmlElement>,
+}
+
+impl XmlMapped for SupplierInvoiceHeader {
+    fn from_xml(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let mut out = SupplierInvoiceHeader::default();
+        let mut doc = None;
+        for c in el.into_elements() {
+            match c.oagis_name() {
+                Some("DocumentID") if doc.is_none() => {
+                    doc = Some(DocumentId::from_xml(c, &at.child("DocumentID"))?)
+                }
+                Some("AlternateDocumentID") => out
+                    .alternate_document_ids
+                    .push(DocumentId::from_xml(c, &at.child("AlternateDocumentID"))?),
+                Some("DocumentDateTime") => {
+                    out.document_date_time =
+                        Some(parse_datetime(&c.text(), &at.child("DocumentDateTime"))?)
+                }
+                Some("LastModificationDateTime") => {
+                    out.last_modification_date_time = Some(parse_datetime(
+                        &c.text(),
+                        &at.child("LastModificationDateTime"),
+                    )?)
+                }
+                Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
+                Some("TotalAmount") => {
+                    out.total_amount = Some(Amount::from_xml(c, &at.child("TotalAmount"))?)
+                }
+                Some("Tax") => out.taxes.push(Tax::from_xml(c, &at.child("Tax"))?),
+                Some("PaymentTerm") => {
+                    out.payment_term = Some(PaymentTerm::from_xml(c, &at.child("PaymentTerm"))?)
+                }
+                Some("PurchaseOrderReference") => {
+                    out.purchase_order_references
+                        .push(DocumentReference::from_xml(
+                            c,
+                            &at.child("PurchaseOrderReference"),
+                        )?)
+                }
+                Some("SupplierParty") => {
+                    out.supplier_party = Some(Party::from_xml(c, &at.child("SupplierParty"))?)
+                }
+                Some("RemitToParty") => {
+                    out.remit_to_party = Some(Party::from_xml(c, &at.child("RemitToParty"))?)
+                }
+                Some("UserArea") => {
+                    out.user_area = Some(UserArea::from_xml(c, &at.child("UserArea"))?)
+                }
+                _ => out.extensions.push(c),
+            }
+        }
+        out.document_id = doc.ok_or_else(|| BodError::MissingElement {
+            path: at.child("DocumentID").render(),
+        })?;
+        Ok(out)
+    }
+
+    fn to_xml(&self, name: &str) -> XmlElement {
+        let mut el = XmlElement::oagis(name);
+        el.push(self.document_id.to_xml("DocumentID"));
+        push_all_mapped(&mut el, "AlternateDocumentID", &self.alternate_document_ids);
+        push_datetime(
+            &mut el,
+            "DocumentDateTime",
+            self.document_date_time.as_ref(),
+        );
+        push_datetime(
+            &mut el,
+            "LastModificationDateTime",
+            self.last_modification_date_time.as_ref(),
+        );
+        push_mapped(&mut el, "Status", self.status.as_ref());
+        push_mapped(&mut el, "TotalAmount", self.total_amount.as_ref());
+        push_all_mapped(&mut el, "Tax", &self.taxes);
+        push_mapped(&mut el, "PaymentTerm", self.payment_term.as_ref());
+        push_all_mapped(
+            &mut el,
+            "PurchaseOrderReference",
+            &self.purchase_order_references,
+        );
+        push_mapped(&mut el, "SupplierParty", self.supplier_party.as_ref());
+        push_mapped(&mut el, "RemitToParty", self.remit_to_party.as_ref());
+        el.push_all(&self.extensions);
+        push_mapped(&mut el, "UserArea", self.user_area.as_ref());
+        el
+    }
+}
+
+/// `SupplierInvoiceLine` (element name UNCONFIRMED).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SupplierInvoiceLine {
+    /// `LineNumber`.
+    pub line_number: Option<String>,
+    /// `Item`.
+    pub item: Option<Item>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `Quantity`.
+    pub quantity: Option<Quantity>,
+    /// `UnitPrice`.
+    pub unit_price: Option<UnitPrice>,
+    /// `ExtendedAmount`.
+    pub extended_amount: Option<Amount>,
+    /// `TotalAmount`.
+    pub total_amount: Option<Amount>,
+    /// `Tax` elements.
+    pub taxes: Vec<Tax>,
+    /// `PurchaseOrderReference` (order and line matched).
+    pub purchase_order_reference: Option<DocumentReference>,
+    /// `UserArea`.
+    pub user_area: Option<UserArea>,
+    /// Other children, kept verbatim.
+    pub extensions: Vec<XmlElement>,
+}
+
+impl XmlMapped for SupplierInvoiceLine {
+    fn from_xml(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let mut out = SupplierInvoiceLine::default();
+        for c in el.into_elements() {
+            match c.oagis_name() {
+                Some("LineNumber") => out.line_number = Some(c.text()),
+                Some("Item") => out.item = Some(Item::from_xml(c, &at.child("Item"))?),
+                Some("Description") => out.description = Some(c.text()),
+                Some("Quantity") => {
+                    out.quantity = Some(Quantity::from_xml(c, &at.child("Quantity"))?)
+                }
+                Some("UnitPrice") => {
+                    out.unit_price = Some(UnitPrice::from_xml(c, &at.child("UnitPrice"))?)
+                }
+                Some("ExtendedAmount") => {
+                    out.extended_amount = Some(Amount::from_xml(c, &at.child("ExtendedAmount"))?)
+                }
+                Some("TotalAmount") => {
+                    out.total_amount = Some(Amount::from_xml(c, &at.child("TotalAmount"))?)
+                }
+                Some("Tax") => out.taxes.push(Tax::from_xml(c, &at.child("Tax"))?),
+                Some("PurchaseOrderReference") => {
+                    out.purchase_order_reference = Some(DocumentReference::from_xml(
+                        c,
+                        &at.child("PurchaseOrderReference"),
+                    )?)
+                }
+                Some("UserArea") => {
+                    out.user_area = Some(UserArea::from_xml(c, &at.child("UserArea"))?)
+                }
+                _ => out.extensions.push(c),
+            }
+        }
+        Ok(out)
+    }
+
+    fn to_xml(&self, name: &str) -> XmlElement {
+        let mut el = XmlElement::oagis(name);
+        el.push_text("LineNumber", self.line_number.as_ref());
+        push_mapped(&mut el, "Item", self.item.as_ref());
+        el.push_text("Description", self.description.as_ref());
+        push_mapped(&mut el, "Quantity", self.quantity.as_ref());
+        push_mapped(&mut el, "UnitPrice", self.unit_price.as_ref());
+        push_mapped(&mut el, "ExtendedAmount", self.extended_amount.as_ref());
+        push_mapped(&mut el, "TotalAmount", self.total_amount.as_ref());
+        push_all_mapped(&mut el, "Tax", &self.taxes);
+        push_mapped(
+            &mut el,
+            "PurchaseOrderReference",
+            self.purchase_order_reference.as_ref(),
+        );
+        el.push_all(&self.extensions);
+        push_mapped(&mut el, "UserArea", self.user_area.as_ref());
+        el
+    }
+}
+
+/// `SupplierInvoice`: header plus lines.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SupplierInvoice {
+    /// `SupplierInvoiceHeader`.
+    pub header: SupplierInvoiceHeader,
+    /// `SupplierInvoiceLine` elements.
+    pub lines: Vec<SupplierInvoiceLine>,
+    /// Other children, kept verbatim.
+    pub extensions: Vec<XmlElement>,
+}
+
+impl Noun for SupplierInvoice {
+    const NAME: &'static str = "SupplierInvoice";
+
+    fn from_element(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let mut header = None;
+        let mut out = SupplierInvoice::default();
+        for c in el.into_elements() {
+            match c.oagis_name() {
+                Some("SupplierInvoiceHeader") if header.is_none() => {
+                    header = Some(SupplierInvoiceHeader::from_xml(
+                        c,
+                        &at.child("SupplierInvoiceHeader"),
+                    )?)
+                }
+                Some("SupplierInvoiceLine") => {
+                    let n = out.lines.len() + 1;
+                    out.lines.push(SupplierInvoiceLine::from_xml(
+                        c,
+                        &at.nth("SupplierInvoiceLine", n),
+                    )?)
+                }
+                _ => out.extensions.push(c),
+            }
+        }
+        out.header = header.ok_or_else(|| BodError::MissingElement {
+            path: at.child("SupplierInvoiceHeader").render(),
+        })?;
+        Ok(out)
+    }
+
+    fn to_element(&self) -> XmlElement {
+        let mut el = XmlElement::oagis(Self::NAME);
+        el.push(self.header.to_xml("SupplierInvoiceHeader"));
+        push_all_mapped(&mut el, "SupplierInvoiceLine", &self.lines);
+        el.push_all(&self.extensions);
+        el
+    }
+
+    fn document_identifier(&self) -> Option<&Identifier> {
+        Some(&self.header.document_id.id)
+    }
+}
