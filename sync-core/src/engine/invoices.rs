@@ -1,0 +1,375 @@
+//! Supplier invoices: find the target purchase of the invoice's PO (or create an invoice-first
+//! purchase when there is no PO), post the invoice with the source invoice number and lines
+//! allocated to accounts through the GL mapping. Before any create after an uncertain failure,
+//! the invoice is looked up by its number.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::suppliers::SupplierPipeline;
+use super::{Outcome, Pipeline, RecordContext, RunContext};
+use crate::error::{MappingError, MappingKind, SyncError};
+use crate::mapping::Mappings;
+use crate::model::{Record, RecordKind, Supplier, SupplierInvoice};
+use crate::source::Source;
+use crate::store::{Action, ErrorClass, GlMapping, MatchResult, StreamId};
+use crate::target::{
+    Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft, PurchaseDraft,
+    PurchaseTarget, TargetPurchase,
+};
+
+const TASK_ID: &str = "invoice_task_id";
+
+/// The supplier-invoice pipeline.
+pub struct InvoicePipeline {
+    target: Arc<dyn PurchaseTarget>,
+    mappings: Mappings,
+    suppliers: Arc<SupplierPipeline>,
+    supplier_source: Arc<dyn Source<Supplier>>,
+    gl: Mutex<Option<GlMapping>>,
+}
+
+impl std::fmt::Debug for InvoicePipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvoicePipeline").finish_non_exhaustive()
+    }
+}
+
+impl InvoicePipeline {
+    /// A pipeline writing to `target`; missing suppliers are resolved through `suppliers`.
+    pub fn new(
+        target: Arc<dyn PurchaseTarget>,
+        mappings: Mappings,
+        suppliers: Arc<SupplierPipeline>,
+        supplier_source: Arc<dyn Source<Supplier>>,
+    ) -> Self {
+        InvoicePipeline {
+            target,
+            mappings,
+            suppliers,
+            supplier_source,
+            gl: Mutex::new(None),
+        }
+    }
+
+    /// The target account for a source GL account: a user override in
+    /// [`Mappings::values`] wins, then the mapping stored by the GL-accounts pipeline.
+    pub fn account_for(&self, source_account: &str, context: &str) -> Result<String, MappingError> {
+        match self
+            .mappings
+            .map(MappingKind::GlAccount, source_account, context)
+        {
+            Ok(code) => Ok(code),
+            Err(error) => self
+                .gl
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .and_then(|gl| gl.accounts.get(source_account).cloned())
+                .ok_or(error),
+        }
+    }
+
+    /// Map the invoice (lines allocated to target accounts).
+    pub fn invoice_draft(&self, invoice: &SupplierInvoice) -> Result<InvoiceDraft, MappingError> {
+        let m = &self.mappings;
+        let lines = invoice
+            .lines
+            .iter()
+            .map(|line| {
+                let context = format!("invoice {} line {}", invoice.invoice_number, line.line_no);
+                Ok(InvoiceLineDraft {
+                    sku: line
+                        .sku
+                        .as_ref()
+                        .map(|s| m.map(MappingKind::Sku, s, &context))
+                        .transpose()?,
+                    name: line.description.clone(),
+                    quantity: line.quantity,
+                    price: line.unit_price,
+                    account: self.account_for(&line.gl_account, &context)?,
+                    tax_rule: line
+                        .tax_rule
+                        .as_ref()
+                        .map(|t| m.map(MappingKind::TaxRule, t, &context))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, MappingError>>()?;
+        Ok(InvoiceDraft {
+            invoice_number: invoice.invoice_number.clone(),
+            invoice_date: invoice.invoice_date,
+            due_date: invoice.due_date,
+            lines,
+            status: m.purchases.invoice_status,
+        })
+    }
+
+    async fn post(
+        &self,
+        ctx: &RecordContext<'_>,
+        purchase: &TargetPurchase,
+        draft: &InvoiceDraft,
+        how: MatchResult,
+        mapped: Option<serde_json::Value>,
+    ) -> Result<Outcome, SyncError> {
+        let existing = purchase
+            .invoices
+            .iter()
+            .find(|i| i.invoice_number == draft.invoice_number);
+        let (action, task_id) = match existing {
+            Some(invoice) if !invoice.status.is_editable() => {
+                return Ok(Outcome::conflict(
+                    ErrorClass::Conflict,
+                    format!(
+                        "invoice {} on purchase {} is {:?} in the target; the source changed after it was authorised",
+                        draft.invoice_number, purchase.id, invoice.status
+                    ),
+                )
+                .with_match(Some(how))
+                .with_target(Some(purchase.id.clone()))
+                .with_mapped(mapped));
+            }
+            Some(invoice) => (Action::Update, Some(invoice.task_id.clone())),
+            None => (Action::Create, None),
+        };
+        ctx.intent(action, Some(how), Some(purchase.id.clone()), mapped.clone())
+            .await?;
+        match self
+            .target
+            .post_invoice(&purchase.id, task_id.as_deref(), draft)
+            .await
+        {
+            Ok(invoice) => {
+                let aux = BTreeMap::from([(TASK_ID.to_owned(), invoice.task_id.clone())]);
+                ctx.remember(&purchase.id, aux, true).await?;
+                Ok(Outcome::succeeded(action, Some(how), purchase.id.clone()).with_mapped(mapped))
+            }
+            Err(error) => Ok(Outcome::target(action, &error)
+                .with_match(Some(how))
+                .with_target(Some(purchase.id.clone()))
+                .with_mapped(mapped)),
+        }
+    }
+}
+
+#[async_trait]
+impl Pipeline for InvoicePipeline {
+    type Record = SupplierInvoice;
+
+    fn stream(&self) -> StreamId {
+        StreamId::supplier_invoices()
+    }
+
+    async fn prepare(&self, run: &RunContext) -> Result<(), SyncError> {
+        let gl = run.store.gl_mapping(&run.tenant).await?;
+        *self.gl.lock().unwrap_or_else(|p| p.into_inner()) = gl;
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        ctx: &RecordContext<'_>,
+        invoice: &SupplierInvoice,
+    ) -> Result<Outcome, SyncError> {
+        let draft = match self.invoice_draft(invoice) {
+            Ok(draft) => draft,
+            Err(error) => return Ok(Outcome::mapping(&error)),
+        };
+        let supplier_id = match self
+            .suppliers
+            .ensure(
+                ctx,
+                self.supplier_source.as_ref(),
+                &invoice.supplier_identity(),
+            )
+            .await?
+        {
+            Ok(id) => id,
+            Err(why) => return Ok(Outcome::deferred(why)),
+        };
+        let mapped = Some(json!({ "supplier_id": supplier_id, "invoice": draft }));
+        let store = ctx.store();
+        let xref = store
+            .cross_ref(ctx.tenant(), SupplierInvoice::KIND, invoice.identity())
+            .await?;
+
+        // 1. The purchase the invoice belongs to.
+        let found = if let Some(xref) = &xref {
+            match self.target.get_purchase(&xref.target_id).await {
+                Ok(Some(purchase)) => Some((purchase, MatchResult::CrossRef)),
+                Ok(None) => None,
+                Err(error) => {
+                    return Ok(Outcome::target(Action::Update, &error).with_mapped(mapped));
+                }
+            }
+        } else if ctx.uncertain() {
+            // Rule 5: look the invoice (or its invoice-first purchase) up by number.
+            match self.target.find_purchases(&invoice.invoice_number).await {
+                Ok(found) => {
+                    let mut matching: Vec<TargetPurchase> = found
+                        .into_iter()
+                        .filter(|p| {
+                            p.reference == invoice.invoice_number
+                                || p.invoices
+                                    .iter()
+                                    .any(|i| i.invoice_number == invoice.invoice_number)
+                        })
+                        .collect();
+                    match matching.len() {
+                        0 => None,
+                        1 => matching.pop().map(|p| (p, MatchResult::ByLookup)),
+                        n => {
+                            return Ok(Outcome::conflict(
+                                ErrorClass::Ambiguous,
+                                format!(
+                                    "{n} target purchases carry invoice {}",
+                                    invoice.invoice_number
+                                ),
+                            )
+                            .with_match(Some(MatchResult::Ambiguous))
+                            .with_mapped(mapped));
+                        }
+                    }
+                }
+                Err(error) => {
+                    return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped));
+                }
+            }
+        } else {
+            None
+        };
+        if let Some((mut purchase, how)) = found {
+            if invoice.po_id.is_none() && purchase.order_status.is_editable() {
+                // An invoice-first purchase whose order step did not complete last time.
+                match self
+                    .target
+                    .set_order(&purchase.id, &invoice_first_order(&draft))
+                    .await
+                {
+                    Ok(p) => purchase = p,
+                    Err(error) => {
+                        return Ok(Outcome::target(Action::Update, &error)
+                            .with_target(Some(purchase.id))
+                            .with_mapped(mapped));
+                    }
+                }
+            }
+            return self.post(ctx, &purchase, &draft, how, mapped).await;
+        }
+
+        match invoice.po_identity() {
+            Some(po) => {
+                let Some(po_xref) = store
+                    .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &po)
+                    .await?
+                else {
+                    return Ok(Outcome::deferred(format!(
+                        "purchase order {} is not in the target yet",
+                        po.id
+                    ))
+                    .with_mapped(mapped));
+                };
+                let purchase = match self.target.get_purchase(&po_xref.target_id).await {
+                    Ok(Some(purchase)) => purchase,
+                    Ok(None) => {
+                        return Ok(Outcome::conflict(
+                            ErrorClass::Conflict,
+                            format!(
+                                "purchase {} of PO {} no longer exists in the target",
+                                po_xref.target_id, po.id
+                            ),
+                        )
+                        .with_mapped(mapped));
+                    }
+                    Err(error) => {
+                        return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped));
+                    }
+                };
+                if purchase.order_status.is_editable() {
+                    // The target accepts an invoice only on an authorised order.
+                    return Ok(Outcome::deferred(format!(
+                        "order of purchase {} (PO {}) is not authorised in the target yet",
+                        purchase.id, po.id
+                    ))
+                    .with_target(Some(purchase.id.clone()))
+                    .with_mapped(mapped));
+                }
+                self.post(ctx, &purchase, &draft, MatchResult::CrossRef, mapped)
+                    .await
+            }
+            None => {
+                // No PO: an invoice-first purchase carrying the invoice number as reference.
+                let context = format!("invoice {}", invoice.invoice_number);
+                let currency =
+                    match self
+                        .mappings
+                        .map(MappingKind::Currency, &invoice.currency, &context)
+                    {
+                        Ok(c) => c,
+                        Err(error) => return Ok(Outcome::mapping(&error)),
+                    };
+                let header = PurchaseDraft {
+                    supplier_id,
+                    approach: Approach::Invoice,
+                    location: self.mappings.purchases.default_location.clone(),
+                    reference: invoice.invoice_number.clone(),
+                    currency,
+                    order_date: invoice.invoice_date,
+                    required_by: None,
+                    memo: None,
+                };
+                ctx.intent(
+                    Action::Create,
+                    Some(MatchResult::Created),
+                    None,
+                    mapped.clone(),
+                )
+                .await?;
+                let purchase = match self.target.create_purchase(&header).await {
+                    Ok(p) => p,
+                    Err(error) => {
+                        return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped));
+                    }
+                };
+                ctx.remember(&purchase.id, BTreeMap::new(), false).await?;
+                let purchase = match self
+                    .target
+                    .set_order(&purchase.id, &invoice_first_order(&draft))
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(error) => {
+                        return Ok(Outcome::target(Action::Create, &error)
+                            .with_target(Some(purchase.id))
+                            .with_mapped(mapped));
+                    }
+                };
+                self.post(ctx, &purchase, &draft, MatchResult::Created, mapped)
+                    .await
+            }
+        }
+    }
+}
+
+/// The order step of an invoice-first purchase: the invoice lines, authorised (the target
+/// accepts an invoice only on an authorised order).
+fn invoice_first_order(draft: &InvoiceDraft) -> OrderDraft {
+    OrderDraft {
+        lines: draft
+            .lines
+            .iter()
+            .map(|l| OrderLineDraft {
+                sku: l.sku.clone().unwrap_or_default(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                price: l.price,
+                tax_rule: l.tax_rule.clone(),
+            })
+            .collect(),
+        status: DocStatus::Authorised,
+    }
+}

@@ -1,0 +1,424 @@
+//! The sync engine: per-record processing (dedupe, intents, uncertain outcomes, audit rows),
+//! the window runner (checkpoints), and the pipelines.
+//!
+//! The rules it implements are written down in `docs/sync-semantics.md`; the short form:
+//! read an inclusive window with lookback, cap the cursor at source server time minus a lag,
+//! commit the cursor only after the whole window and together with its audit rows, skip what
+//! was already written (content hash), write an intent before every target write and look up
+//! before creating after an uncertain outcome, never let a failure pin the cursor (unless
+//! strict), resolve dependencies first, and scan everything periodically.
+
+mod outcome;
+mod window;
+
+pub mod gl_accounts;
+pub mod invoices;
+pub mod purchase_orders;
+pub mod suppliers;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use outcome::Outcome;
+pub use window::{StreamRunner, WindowReport};
+
+use crate::error::SyncError;
+use crate::model::{ContentHash, Record, RecordKind, SourceIdentity};
+use crate::store::{
+    Action, AuditEntry, AuditQuery, AuditStatus, CrossRef, EntryId, MatchResult, RunId, StreamId,
+    SyncStore,
+};
+use crate::time::SharedClock;
+
+/// Engine settings shared by every stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How far before the cursor each window starts (rule 1). Default 5 minutes.
+    pub lookback: chrono::Duration,
+    /// How far behind source server time the cursor stays (rule 2). Default 30 seconds.
+    pub safety_lag: chrono::Duration,
+    /// How often a full reconciliation scan replaces the incremental window (rule 8), measured
+    /// in source server time. Default 7 days; `None` disables it.
+    pub full_scan_every: Option<chrono::Duration>,
+    /// Strict mode: a window with a failed record does not move the cursor (rule 6 opt-in).
+    pub strict: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lookback: chrono::Duration::minutes(5),
+            safety_lag: chrono::Duration::seconds(30),
+            full_scan_every: Some(chrono::Duration::days(7)),
+            strict: false,
+        }
+    }
+}
+
+/// Something that happened, for progress reporting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgressEvent {
+    /// A window started.
+    WindowStarted {
+        /// Stream.
+        stream: StreamId,
+        /// Inclusive lower bound (`None`: full scan).
+        from: Option<DateTime<Utc>>,
+        /// Cursor ceiling.
+        ceiling: DateTime<Utc>,
+    },
+    /// A record was handled.
+    Record {
+        /// Stream.
+        stream: StreamId,
+        /// Record.
+        source: SourceIdentity,
+        /// Resulting status (`None` when skipped as unchanged).
+        status: Option<AuditStatus>,
+    },
+    /// A window committed (or was abandoned).
+    WindowFinished {
+        /// Stream.
+        stream: StreamId,
+        /// What happened.
+        report: WindowReport,
+    },
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// What every record of one run shares: store, clock, tenant, run id, entry numbering.
+#[derive(Clone)]
+pub struct RunContext {
+    /// The store.
+    pub store: Arc<dyn SyncStore>,
+    /// The local clock (audit timestamps only; the cursor uses source server time).
+    pub clock: SharedClock,
+    /// Tenant.
+    pub tenant: String,
+    /// Run id.
+    pub run_id: RunId,
+    /// Progress callback.
+    pub progress: Option<ProgressFn>,
+    seq: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("tenant", &self.tenant)
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunContext {
+    /// A new run with a fresh id.
+    pub fn new(store: Arc<dyn SyncStore>, clock: SharedClock, tenant: impl Into<String>) -> Self {
+        let run_id = RunId::generate(clock.now());
+        RunContext {
+            store,
+            clock,
+            tenant: tenant.into(),
+            run_id,
+            progress: None,
+            seq: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Report progress through `progress`.
+    pub fn with_progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// A fresh, unique entry id.
+    pub fn next_entry_id(&self) -> EntryId {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        EntryId(format!("{}-{n:06}", self.run_id))
+    }
+
+    pub(crate) fn emit(&self, event: ProgressEvent) {
+        if let Some(progress) = &self.progress {
+            progress(&event);
+        }
+    }
+}
+
+/// Per-record context handed to [`Pipeline::apply`].
+pub struct RecordContext<'a> {
+    run: &'a RunContext,
+    stream: StreamId,
+    kind: RecordKind,
+    entry_id: EntryId,
+    source: SourceIdentity,
+    modified_at: DateTime<Utc>,
+    hash: ContentHash,
+    snapshot: Value,
+    started_at: DateTime<Utc>,
+    uncertain: bool,
+    replay_of: Option<EntryId>,
+    extra: Mutex<Vec<AuditEntry>>,
+}
+
+impl fmt::Debug for RecordContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordContext")
+            .field("entry_id", &self.entry_id)
+            .field("source", &self.source)
+            .field("uncertain", &self.uncertain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RecordContext<'a> {
+    /// The run.
+    pub fn run(&self) -> &'a RunContext {
+        self.run
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn SyncStore {
+        self.run.store.as_ref()
+    }
+
+    /// Tenant.
+    pub fn tenant(&self) -> &str {
+        &self.run.tenant
+    }
+
+    /// The record's content hash.
+    pub fn hash(&self) -> &ContentHash {
+        &self.hash
+    }
+
+    /// Whether an earlier attempt at this record may have written to the target without the
+    /// engine knowing (an intent left pending by a crash, or an unknown-outcome failure). A
+    /// pipeline must then look the record up in the target before creating it (rule 5).
+    pub fn uncertain(&self) -> bool {
+        self.uncertain
+    }
+
+    /// Durably record the intent to write, before sending a create or update (rule 5).
+    pub async fn intent(
+        &self,
+        action: Action,
+        match_result: Option<MatchResult>,
+        target_id: Option<String>,
+        mapped: Option<Value>,
+    ) -> Result<(), SyncError> {
+        let entry = AuditEntry {
+            id: self.entry_id.clone(),
+            run_id: self.run.run_id.clone(),
+            tenant: self.run.tenant.clone(),
+            stream: self.stream.clone(),
+            kind: self.kind,
+            source: self.source.clone(),
+            source_modified_at: self.modified_at,
+            content_hash: self.hash.clone(),
+            action,
+            match_result,
+            target_id,
+            status: AuditStatus::Pending,
+            error: None,
+            request_summary: None,
+            response_summary: None,
+            source_snapshot: self.snapshot.clone(),
+            mapped_snapshot: mapped,
+            started_at: self.started_at,
+            finished_at: None,
+            replay_of: self.replay_of.clone(),
+            resolved_by: None,
+        };
+        self.run.store.record_intent(&entry).await?;
+        Ok(())
+    }
+
+    /// Record the cross-reference after a successful (possibly partial) write, durably and at
+    /// once (so a crash before the window commits does not lead to a second create).
+    pub async fn remember(
+        &self,
+        target_id: &str,
+        aux: std::collections::BTreeMap<String, String>,
+        complete: bool,
+    ) -> Result<(), SyncError> {
+        let xref = CrossRef {
+            kind: self.kind,
+            source: self.source.clone(),
+            target_id: target_id.to_owned(),
+            aux,
+            synced_hash: complete.then(|| self.hash.clone()),
+            synced_modified_at: complete.then_some(self.modified_at),
+        };
+        self.run
+            .store
+            .put_cross_ref(&self.run.tenant, &xref)
+            .await?;
+        Ok(())
+    }
+
+    /// Add the audit entries of a dependency handled on this record's behalf.
+    pub fn push_dependency_entries(&self, entries: Vec<AuditEntry>) {
+        self.extra
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(entries);
+    }
+}
+
+/// A per-stream pipeline: how one canonical record is written to the target.
+#[async_trait]
+pub trait Pipeline: Send + Sync {
+    /// The record type.
+    type Record: Record;
+
+    /// The stream it serves.
+    fn stream(&self) -> StreamId;
+
+    /// Called once at the start of every window (build indexes from full list pages).
+    async fn prepare(&self, _run: &RunContext) -> Result<(), SyncError> {
+        Ok(())
+    }
+
+    /// Apply one record. Return `Err` only when the window must stop (store failure, an
+    /// index that cannot be built); target and mapping failures are [`Outcome`]s.
+    async fn apply(
+        &self,
+        ctx: &RecordContext<'_>,
+        record: &Self::Record,
+    ) -> Result<Outcome, SyncError>;
+}
+
+/// The result of processing one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Processed {
+    /// Unchanged since it was last written (or already flagged); no audit row.
+    Skipped,
+    /// Audit entries: dependencies first, the record's own entry last.
+    Entries(Vec<AuditEntry>),
+}
+
+impl Processed {
+    /// The record's own entry.
+    pub fn entry(&self) -> Option<&AuditEntry> {
+        match self {
+            Processed::Skipped => None,
+            Processed::Entries(entries) => entries.last(),
+        }
+    }
+}
+
+/// Process one record through a pipeline: dedupe (rule 4), detect an uncertain earlier attempt
+/// (rule 5), apply, and build the audit entries (not yet committed).
+///
+/// `force` bypasses the dedupe (replay); `replay_of` links the entry to the one it replays.
+pub async fn process_record<P: Pipeline + ?Sized>(
+    run: &RunContext,
+    pipeline: &P,
+    record: &P::Record,
+    force: bool,
+    replay_of: Option<EntryId>,
+) -> Result<Processed, SyncError> {
+    let stream = pipeline.stream();
+    let source = record.identity().clone();
+    let hash = record.content_hash()?;
+    let store = run.store.as_ref();
+    let xref = store
+        .cross_ref(&run.tenant, <P::Record as Record>::KIND, &source)
+        .await?;
+    let open = store
+        .query(
+            &AuditQuery::tenant(run.tenant.clone())
+                .stream(stream.clone())
+                .source(source.clone())
+                .statuses(&AuditStatus::OPEN),
+        )
+        .await?;
+    let snapshot = serde_json::to_value(record).map_err(|e| SyncError::Encode(e.to_string()))?;
+    let started_at = run.clock.now();
+
+    let make_entry = |outcome: Outcome, id: EntryId| AuditEntry {
+        id,
+        run_id: run.run_id.clone(),
+        tenant: run.tenant.clone(),
+        stream: stream.clone(),
+        kind: <P::Record as Record>::KIND,
+        source: source.clone(),
+        source_modified_at: record.modified_at(),
+        content_hash: hash.clone(),
+        action: outcome.action,
+        match_result: outcome.match_result,
+        target_id: outcome.target_id,
+        status: outcome.status,
+        error: outcome.error,
+        request_summary: outcome.request_summary,
+        response_summary: outcome.response_summary,
+        source_snapshot: snapshot.clone(),
+        mapped_snapshot: outcome.mapped,
+        started_at,
+        finished_at: Some(run.clock.now()),
+        replay_of: replay_of.clone(),
+        resolved_by: None,
+    };
+
+    let already_written = xref
+        .as_ref()
+        .is_some_and(|x| x.synced_hash.as_ref() == Some(&hash));
+    if already_written {
+        if open.is_empty() && !force {
+            return Ok(Processed::Skipped);
+        }
+        // The target already holds this content (a crash after the write, or a replay of
+        // something a later run fixed): record that, which resolves the open entries.
+        let target_id = xref.map(|x| x.target_id);
+        let mut outcome = Outcome::succeeded(Action::Skip, Some(MatchResult::CrossRef), "");
+        outcome.target_id = target_id;
+        outcome.response_summary = Some("already up to date in the target".into());
+        return Ok(Processed::Entries(vec![make_entry(
+            outcome,
+            run.next_entry_id(),
+        )]));
+    }
+    if !force
+        && open
+            .iter()
+            .any(|e| e.status == AuditStatus::Conflict && e.content_hash == hash)
+    {
+        // Already flagged for review; do not add a row on every overlapping window.
+        return Ok(Processed::Skipped);
+    }
+
+    let ctx = RecordContext {
+        run,
+        stream: stream.clone(),
+        kind: <P::Record as Record>::KIND,
+        entry_id: run.next_entry_id(),
+        source: source.clone(),
+        modified_at: record.modified_at(),
+        hash: hash.clone(),
+        snapshot: snapshot.clone(),
+        started_at,
+        uncertain: open.iter().any(AuditEntry::outcome_unknown),
+        replay_of: replay_of.clone(),
+        extra: Mutex::new(Vec::new()),
+    };
+    let outcome = pipeline.apply(&ctx, record).await?;
+    let mut entries = std::mem::take(&mut *ctx.extra.lock().unwrap_or_else(|p| p.into_inner()));
+    let entry = make_entry(outcome, ctx.entry_id.clone());
+    tracing::debug!(
+        tenant = %run.tenant,
+        stream = %stream,
+        source = %source,
+        status = ?entry.status,
+        action = ?entry.action,
+        "record processed"
+    );
+    entries.push(entry);
+    Ok(Processed::Entries(entries))
+}
