@@ -37,3 +37,8 @@ pub mod vault;
 pub use client::{IonClient, IonClientBuilder, IonRequest, IonResponse};
 pub use error::{ApiError, Error, Grant, Result, TransportKind};
 pub use ionapi::IonApiFile;
+
+// The user guide's code samples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ion-credentials.md")]
+pub struct IonCredentialsGuide;

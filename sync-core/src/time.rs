@@ -137,7 +137,9 @@ impl ManualClock {
     fn lock(&self) -> MutexGuard<'_, ManualState> {
         // A panic while holding this lock can only come from a test's own assertion; the state
         // is still consistent, so keep going rather than poisoning every later call.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
