@@ -1,6 +1,44 @@
 //! # infor-ion-client
 //!
-//! A typed client for the Infor ION API Gateway.
+//! A typed client for the Infor ION API Gateway, the front door to Infor CloudSuite (M3,
+//! CloudSuite Industrial / SyteLine, and the other products behind ION).
+//!
+//! - [`ionapi`]: parse and validate the customer's `.ionapi` credentials file; derive the token,
+//!   revoke and API base URLs.
+//! - [`vault`]: keep those credentials encrypted at rest (XChaCha20-Poly1305, one entry per
+//!   tenant, key from the operator).
+//! - [`auth`]: OAuth 2.0 password grant with the service account, proactive refresh, one token
+//!   request shared by all concurrent callers, revocation.
+//! - [`client`]: [`IonClient`], the one request path every product call goes through (401
+//!   rule, retries that know idempotency, timeouts, size caps, tracing without secrets).
+//!
+//! ```no_run
+//! use infor_ion_client::{IonApiFile, IonClient, IonRequest};
+//!
+//! # async fn run() -> Result<(), infor_ion_client::Error> {
+//! let client = IonClient::builder(IonApiFile::from_path("ACME_PRD.ionapi")?).build()?;
+//! let vendors: serde_json::Value = client
+//!     .send_json(IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
+//!         .query("properties", "VendNum,Name")
+//!         .header("X-Infor-MongooseConfig", "ACME_PRD_DALS")?)
+//!     .await?;
+//! # let _ = vendors; Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod auth;
+pub mod client;
+mod error;
+pub mod ionapi;
+pub mod vault;
+
+pub use client::{IonClient, IonClientBuilder, IonRequest, IonResponse};
+pub use error::{ApiError, Error, Grant, Result, TransportKind};
+pub use ionapi::IonApiFile;
+
+// The user guide's code samples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/ion-credentials.md")]
+pub struct IonCredentialsGuide;

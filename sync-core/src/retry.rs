@@ -227,7 +227,8 @@ impl RetrySchedule {
     /// A `Retry-After` from the server replaces the computed delay (capped at the policy's
     /// maximum); it still uses up one retry.
     pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
-        let computed = self.delays.next()?;
+        // backon computes in f32; round to whole milliseconds so schedules are exact.
+        let computed = Duration::from_millis(self.delays.next()?.as_millis() as u64);
         self.retries += 1;
         Some(match retry_after {
             Some(asked) => asked.min(self.max_retry_after),

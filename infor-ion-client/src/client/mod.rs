@@ -1,0 +1,417 @@
+//! The ION API Gateway transport: [`IonClient`] and its builder.
+//!
+//! One request path serves every product call: bearer token from the [`TokenProvider`], the
+//! 401 rule (drop the token, get a new one, retry once; a second 401 is an authentication
+//! error), retries with capped exponential backoff and jitter on 429/502/503/504, timeouts and
+//! connection errors for idempotent requests, `Retry-After` honoured, a `POST` never resent once
+//! it may have reached the server, a cap on response size, and a `tracing` span per attempt
+//! that carries method, path, status and attempt — never a token.
+
+pub(crate) mod body;
+mod request;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, StatusCode};
+use secrecy::ExposeSecret;
+use sync_core::retry::{RetryPolicy, parse_retry_after};
+use sync_core::time::{SharedClock, SystemClock};
+use tracing::Instrument;
+use url::Url;
+
+pub use request::{IonRequest, IonResponse, MultipartPart, RequestBody};
+
+use crate::auth::{AuthConfig, TokenProvider};
+use crate::error::{ApiError, Error, Result, transport_error};
+use crate::ionapi::{IonApiFile, checked_url, with_trailing_slash};
+use crate::vault::Vault;
+use body::{BodyError, excerpt, read_capped};
+
+/// The default per-request timeout: a little above the gateway's 60 s backend limit, so the
+/// gateway's own 504 arrives before we give up.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(70);
+/// The default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default cap on a response body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A client for one tenant's ION API Gateway. Cheap to clone; clones share the connection pool
+/// and the token cache.
+///
+/// ```no_run
+/// use infor_ion_client::client::{IonClient, IonRequest};
+/// use infor_ion_client::ionapi::IonApiFile;
+///
+/// # async fn run() -> Result<(), infor_ion_client::Error> {
+/// let file = IonApiFile::from_path("ACME_PRD.ionapi")?;
+/// let client = IonClient::builder(file).build()?;
+/// let response = client
+///     .send(IonRequest::get("M3/m3api-rest/v2/execute/CRS620MI/LstSuppliers").query("maxrecs", "10"))
+///     .await?;
+/// println!("{}", response.text()?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct IonClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: Url,
+    tenant: String,
+    tokens: TokenProvider,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for IonClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IonClient")
+            .field("tenant", &self.inner.tenant)
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("tokens", &self.inner.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`IonClient`]; see [`IonClient::builder`].
+#[derive(Debug)]
+pub struct IonClientBuilder {
+    file: IonApiFile,
+    base_url: Option<String>,
+    auth: AuthConfig,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+    max_response_bytes: usize,
+    http: Option<reqwest::Client>,
+}
+
+impl IonClient {
+    /// Start building a client from a parsed `.ionapi` file.
+    pub fn builder(file: IonApiFile) -> IonClientBuilder {
+        IonClientBuilder {
+            file,
+            base_url: None,
+            auth: AuthConfig::default(),
+            retry: RetryPolicy::default(),
+            clock: SystemClock::shared(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            user_agent: concat!("infor-ion-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            http: None,
+        }
+    }
+
+    /// Start building a client from the `.ionapi` file stored in a vault for `tenant`.
+    pub fn builder_from_vault(vault: &Vault, tenant: &str) -> Result<IonClientBuilder> {
+        Ok(Self::builder(vault.load(tenant)?))
+    }
+
+    /// The tenant id (`ti`).
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+
+    /// The API base URL requests are relative to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The token provider (to revoke on shutdown, or to inspect token requests).
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.inner.tokens
+    }
+
+    /// The clock this client uses.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// Revoke the current token grant (call on shutdown).
+    pub async fn revoke(&self) -> Result<()> {
+        self.inner.tokens.revoke().await
+    }
+
+    /// Send a request and return its 2xx answer, applying the token, 401 and retry rules.
+    pub async fn send(&self, request: IonRequest) -> Result<IonResponse> {
+        let inner = &self.inner;
+        let url = self.url_for(&request)?;
+        let mut schedule = inner.retry.schedule();
+        let mut renewed_after_401 = false;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let token = inner.tokens.access_token().await?;
+            let span = tracing::info_span!(
+                "ion.request",
+                method = %request.method(),
+                path = %request.path(),
+                attempt,
+                status = tracing::field::Empty,
+            );
+            let outcome = self
+                .attempt(&request, &url, token.secret())
+                .instrument(span)
+                .await;
+            let error = match outcome {
+                Ok(response) => return Ok(response),
+                Err(Attempt::Unauthorized) => {
+                    // The gateway refused the token before forwarding the call, so resending is
+                    // safe whatever the method. Renew once; a second refusal is final.
+                    if renewed_after_401 {
+                        return Err(Error::Unauthorized {
+                            method: request.method().to_string(),
+                            path: request.path().to_owned(),
+                        });
+                    }
+                    renewed_after_401 = true;
+                    tracing::debug!(attempt, "ION answered 401; renewing the token once");
+                    inner.tokens.invalidate(&token).await;
+                    continue;
+                }
+                Err(Attempt::Failed(error)) => error,
+            };
+            if error.failure().is_retryable(request.idempotency())
+                && let Some(delay) = schedule.next_delay(error.retry_after())
+            {
+                tracing::debug!(%error, ?delay, attempt, "retrying the ION request");
+                inner.clock.sleep(delay).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    /// Send a request and decode its JSON answer.
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: IonRequest,
+    ) -> Result<T> {
+        self.send(request).await?.json()
+    }
+
+    fn url_for(&self, request: &IonRequest) -> Result<Url> {
+        let mut url =
+            self.inner.base_url.join(request.path()).map_err(|e| {
+                Error::InvalidRequest(format!("bad path `{}`: {e}", request.path()))
+            })?;
+        if !request.query_pairs().is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query_pairs());
+        }
+        Ok(url)
+    }
+
+    async fn attempt(
+        &self,
+        request: &IonRequest,
+        url: &Url,
+        token: &secrecy::SecretString,
+    ) -> std::result::Result<IonResponse, Attempt> {
+        let inner = &self.inner;
+        let method = request.method().to_string();
+        let path = request.path();
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                Attempt::Failed(Error::InvalidRequest(
+                    "the access token from the token endpoint is not a valid header value".into(),
+                ))
+            })?;
+        bearer.set_sensitive(true);
+        let mut builder = inner
+            .http
+            .request(request.method().clone(), url.clone())
+            .header(AUTHORIZATION, bearer)
+            .headers(request.headers().clone());
+        if !request.headers().contains_key(ACCEPT) {
+            builder = builder.header(ACCEPT, "application/json");
+        }
+        builder = match request.body_ref() {
+            None => builder,
+            Some(RequestBody::Json(b)) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.clone()),
+            Some(RequestBody::Xml(b)) => builder
+                .header(CONTENT_TYPE, "application/xml")
+                .body(b.clone()),
+            Some(RequestBody::Text(b)) => {
+                builder.header(CONTENT_TYPE, "text/plain").body(b.clone())
+            }
+            Some(RequestBody::Multipart(parts)) => {
+                builder.multipart(multipart_form(parts).map_err(Attempt::Failed)?)
+            }
+        };
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| Attempt::Failed(transport_error(&method, path, e)))?;
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        tracing::debug!("ION answered");
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(Attempt::Unauthorized);
+        }
+        let headers = response.headers().clone();
+        let body = match read_capped(response, inner.max_response_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(Attempt::Failed(Error::ResponseTooLarge {
+                    method,
+                    path: path.to_owned(),
+                    limit: inner.max_response_bytes,
+                }));
+            }
+            Err(BodyError::Transport(e)) => {
+                return Err(Attempt::Failed(transport_error(&method, path, e)));
+            }
+        };
+        if !status.is_success() {
+            let retry_after = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, inner.clock.now()));
+            return Err(Attempt::Failed(Error::Api(Box::new(ApiError {
+                method,
+                path: path.to_owned(),
+                status: status.as_u16(),
+                retry_after,
+                content_type: headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                body_excerpt: excerpt(&body),
+            }))));
+        }
+        Ok(IonResponse {
+            method: request.method().clone(),
+            path: path.to_owned(),
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// How one attempt ended, before the retry decision.
+enum Attempt {
+    /// 401: the token was refused.
+    Unauthorized,
+    /// Anything else that is not a 2xx.
+    Failed(Error),
+}
+
+fn multipart_form(parts: &[MultipartPart]) -> Result<reqwest::multipart::Form> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in parts {
+        let mut body = reqwest::multipart::Part::bytes(part.content.to_vec())
+            .mime_str(&part.content_type)
+            .map_err(|_| {
+                Error::InvalidRequest(format!(
+                    "`{}` is not a valid content type for part `{}`",
+                    part.content_type, part.name
+                ))
+            })?;
+        if let Some(name) = &part.file_name {
+            body = body.file_name(name.clone());
+        }
+        form = form.part(part.name.clone(), body);
+    }
+    Ok(form)
+}
+
+impl IonClientBuilder {
+    /// Send requests to this base URL instead of `iu/ti` (a local simulator or a proxy). Plain
+    /// http is accepted for loopback hosts only.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Token settings (client authentication style, refresh margin, scope).
+    pub fn auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The retry policy for gateway calls.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The clock used for token expiry and backoff (inject a
+    /// [`ManualClock`](sync_core::time::ManualClock) in tests).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The whole-request timeout (default 70 s). Raise it (up to ~310 s) for tenants whose
+    /// gateway `targetTimeout` policy is above 60 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The largest response body accepted (default 64 MiB).
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Use this `reqwest` client (its timeouts and user agent then apply instead of the
+    /// builder's).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Build the client. Fails when the file has no service account or a URL is invalid.
+    pub fn build(self) -> Result<IonClient> {
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(self.request_timeout)
+                .connect_timeout(self.connect_timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let base_url = match &self.base_url {
+            Some(url) => with_trailing_slash(checked_url("base_url", url)?),
+            None => self.file.api_base_url(),
+        };
+        let tokens = TokenProvider::new(&self.file, http.clone(), self.auth, self.clock.clone())?;
+        Ok(IonClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                tenant: self.file.tenant().to_owned(),
+                tokens,
+                retry: self.retry,
+                clock: self.clock,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}

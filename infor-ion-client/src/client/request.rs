@@ -1,0 +1,231 @@
+//! A transport-agnostic description of one gateway call, and its answer.
+//!
+//! Product modules (CSI IDO, M3 MI, BOD transport) describe *what* to call with an
+//! [`IonRequest`]; [`IonClient::send`](super::IonClient::send) decides *how*: bearer token, the
+//! 401 rule, retries, timeouts and tracing. Keeping the description plain data makes it cheap to
+//! resend on retry and easy to assert on in tests.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use sync_core::retry::Idempotency;
+
+use crate::error::{Error, Result};
+
+/// One call to the ION API Gateway, relative to the tenant's API base URL.
+///
+/// ```
+/// use infor_ion_client::client::IonRequest;
+///
+/// let request = IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
+///     .query("properties", "VendNum,Name,RecordDate")
+///     .query("recordcap", "200")
+///     .header("X-Infor-MongooseConfig", "ACME_TST_DALS")?;
+/// assert_eq!(request.path(), "CSI/IDORequestService/ido/load/SLVendors");
+/// # Ok::<(), infor_ion_client::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct IonRequest {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Option<RequestBody>,
+    idempotency: Idempotency,
+}
+
+/// A request body. Each variant sets its own `Content-Type`.
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    /// `application/json`.
+    Json(Bytes),
+    /// `application/xml`.
+    Xml(Bytes),
+    /// `text/plain` (Data Lake Compass queries).
+    Text(Bytes),
+    /// `multipart/form-data` (ION Messaging Service), rebuilt for every attempt.
+    Multipart(Vec<MultipartPart>),
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone)]
+pub struct MultipartPart {
+    /// The form field name, e.g. `ParameterRequest`.
+    pub name: String,
+    /// The part's content type, e.g. `application/json`.
+    pub content_type: String,
+    /// An optional file name for the part.
+    pub file_name: Option<String>,
+    /// The content.
+    pub content: Bytes,
+}
+
+impl IonRequest {
+    /// A request with any method. The path is relative to the tenant's API base
+    /// (`{iu}/{ti}/`); a leading `/` is ignored.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        let path: String = path.into();
+        let idempotency = Idempotency::for_method(method.as_str());
+        IonRequest {
+            method,
+            path: path.trim_start_matches('/').to_owned(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotency,
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    /// A `POST` request (not idempotent unless [`idempotent`](Self::idempotent) says so).
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    /// A `PUT` request.
+    pub fn put(path: impl Into<String>) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Add a query parameter (encoded when sent).
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Add a header. Fails when the name or value is not valid HTTP.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::InvalidRequest(format!("the value of header `{name}` is not valid HTTP"))
+        })?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Set a JSON body from any serialisable value.
+    pub fn json(mut self, value: &impl serde::Serialize) -> Result<Self> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::InvalidRequest(format!("cannot serialise the JSON body: {e}")))?;
+        self.body = Some(RequestBody::Json(bytes.into()));
+        Ok(self)
+    }
+
+    /// Set the body.
+    pub fn body(mut self, body: RequestBody) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Declare whether repeating this request is harmless. Defaults from the method: `POST` and
+    /// `PATCH` are not idempotent. A `POST` that only reads (a Compass query, an IDO `invoke`
+    /// of a read method) can be marked idempotent so it is retried after a timeout.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotency = if idempotent {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NonIdempotent
+        };
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path below the tenant's API base.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query parameters.
+    pub fn query_pairs(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// The extra headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body, if any.
+    pub fn body_ref(&self) -> Option<&RequestBody> {
+        self.body.as_ref()
+    }
+
+    /// Whether repeating the request is harmless.
+    pub fn idempotency(&self) -> Idempotency {
+        self.idempotency
+    }
+}
+
+/// A successful (2xx) answer from the gateway, fully read.
+#[derive(Debug, Clone)]
+pub struct IonResponse {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl IonResponse {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The raw body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.body).map_err(|e| self.decode_error("$", e.to_string()))
+    }
+
+    /// The server's `Date` header, when present and valid: the source-server time that sync
+    /// windows are bounded by.
+    pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let value = self.headers.get(http::header::DATE)?.to_str().ok()?;
+        chrono::DateTime::parse_from_rfc2822(value)
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    }
+
+    /// Decode the JSON body. On failure the error names the JSON path that did not fit, e.g.
+    /// `Items[3].RecordDate`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let at = e.path().to_string();
+            self.decode_error(&at, e.into_inner().to_string())
+        })
+    }
+
+    fn decode_error(&self, at: &str, message: String) -> Error {
+        Error::Decode {
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            at: at.to_owned(),
+            message,
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The crate's error type.
+//!
+//! Every error says whether retrying can help ([`Error::is_retryable`]) and what is known about
+//! whether the request reached the server ([`Error::delivery`]), so callers can apply the same
+//! rule the client applies internally: never resend a create whose outcome is unknown without
+//! looking it up first. No variant ever holds a secret: token values, client secrets and
+//! service-account keys are never formatted into errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use sync_core::retry::Delivery;
+
+use crate::ionapi::IonApiError;
+use crate::vault::VaultError;
+
+/// A specialised `Result` for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which OAuth grant a token request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `grant_type=password` with the service account.
+    Password,
+    /// `grant_type=refresh_token`.
+    RefreshToken,
+    /// The revoke endpoint.
+    Revoke,
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Grant::Password => "password grant",
+            Grant::RefreshToken => "refresh-token grant",
+            Grant::Revoke => "token revocation",
+        })
+    }
+}
+
+/// A non-success answer from the ION gateway or a product behind it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP method.
+    pub method: String,
+    /// The path below the tenant's API base URL (no query string).
+    pub path: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The delay the server asked for with `Retry-After`, if any.
+    pub retry_after: Option<Duration>,
+    /// The response's content type, if any.
+    pub content_type: Option<String>,
+    /// The start of the response body (at most 1 KiB, lossily decoded), for diagnosis.
+    pub body_excerpt: String,
+}
+
+/// How a request failed to get an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The connection could not be made (nothing was sent).
+    Connect,
+    /// The request or response took longer than the timeout.
+    Timeout,
+    /// The connection broke while sending or receiving.
+    Io,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Io => "connection failed",
+        })
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The `.ionapi` file is missing, malformed, or not usable for this operation.
+    #[error(transparent)]
+    IonApi(#[from] IonApiError),
+
+    /// The encrypted credential vault could not be used.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+
+    /// The token endpoint refused the request with an RFC 6749 error.
+    #[error("the ION token endpoint refused the {grant} (HTTP {status}): {error}{}",
+        description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    TokenRejected {
+        /// The grant that was refused.
+        grant: Grant,
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth `error` code, e.g. `invalid_client`, `invalid_grant`.
+        error: String,
+        /// The OAuth `error_description`, if any.
+        description: Option<String>,
+    },
+
+    /// The token endpoint failed without an OAuth error body (HTML error page, empty body, 5xx).
+    #[error("the ION token endpoint failed the {grant}: HTTP {status} with {}",
+        describe_body(content_type.as_deref(), *body_len))]
+    TokenEndpoint {
+        /// The grant that failed.
+        grant: Grant,
+        /// The HTTP status.
+        status: u16,
+        /// The response's content type, if any.
+        content_type: Option<String>,
+        /// The body's length in bytes (the body itself is not kept: it may echo credentials).
+        body_len: usize,
+        /// The delay the server asked for, if any.
+        retry_after: Option<Duration>,
+    },
+
+    /// The token endpoint answered 200 but the body is not a usable token response.
+    #[error("the ION token endpoint's answer to the {grant} is not a token response: {reason}")]
+    TokenResponse {
+        /// The grant.
+        grant: Grant,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The gateway rejected the bearer token again right after a fresh one was obtained.
+    #[error(
+        "ION rejected the access token (HTTP 401) for {method} {path} even after a fresh token \
+         was obtained: check that the authorized app may call this API and that the service \
+         account user has the needed roles"
+    )]
+    Unauthorized {
+        /// The HTTP method.
+        method: String,
+        /// The request path.
+        path: String,
+    },
+
+    /// The gateway or product answered with a non-success status.
+    #[error("ION answered HTTP {} to {} {}{}", .0.status, .0.method, .0.path,
+        excerpt_suffix(&.0.body_excerpt))]
+    Api(Box<ApiError>),
+
+    /// The request got no answer.
+    #[error("{method} {path}: {kind}: {source}")]
+    Transport {
+        /// The HTTP method.
+        method: String,
+        /// The request path (or the token/revoke endpoint).
+        path: String,
+        /// What went wrong.
+        kind: TransportKind,
+        /// Whether the request may have reached the server.
+        delivery: Delivery,
+        /// The underlying error (its URL is stripped).
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The response body is larger than the configured cap.
+    #[error("{method} {path}: the response body exceeds {limit} bytes")]
+    ResponseTooLarge {
+        /// The HTTP method.
+        method: String,
+        /// The request path.
+        path: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+
+    /// The response body could not be decoded into the expected type.
+    #[error("cannot decode the response to {method} {path} at `{at}`: {message}")]
+    Decode {
+        /// The HTTP method.
+        method: String,
+        /// The request path.
+        path: String,
+        /// Where in the document decoding failed (a JSON path such as `Items[3].RecordDate`).
+        at: String,
+        /// What was wrong there.
+        message: String,
+    },
+
+    /// The request could not be built (a bad path, header or body).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+fn describe_body(content_type: Option<&str>, len: usize) -> String {
+    match (content_type, len) {
+        (_, 0) => "an empty body".to_owned(),
+        (Some(ct), n) => format!("a {n}-byte {ct} body that is not an OAuth error"),
+        (None, n) => format!("a {n}-byte body that is not an OAuth error"),
+    }
+}
+
+fn excerpt_suffix(excerpt: &str) -> String {
+    let trimmed = excerpt.trim();
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!(": {trimmed}")
+    }
+}
+
+impl Error {
+    /// Whether retrying the same request could succeed (throttling, 5xx, timeouts, connection
+    /// trouble). This says nothing about whether a retry is *safe*: see [`Error::delivery`].
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(api) => is_transient_status(api.status),
+            Error::TokenEndpoint { status, .. } => is_transient_status(*status),
+            Error::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// What is known about whether the failed request reached the server and was processed.
+    pub fn delivery(&self) -> Delivery {
+        match self {
+            Error::Transport { delivery, .. } => *delivery,
+            Error::Api(api) => status_delivery(api.status),
+            Error::TokenEndpoint { status, .. } => status_delivery(*status),
+            // Refused before sending (bad input) or a definite answer.
+            Error::IonApi(_) | Error::Vault(_) | Error::InvalidRequest(_) => Delivery::NotProcessed,
+            _ => Delivery::Processed,
+        }
+    }
+
+    /// The HTTP status, when the failure was an HTTP answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::TokenRejected { status, .. } | Error::TokenEndpoint { status, .. } => {
+                Some(*status)
+            }
+            Error::Unauthorized { .. } => Some(401),
+            _ => None,
+        }
+    }
+
+    /// The delay the server asked for with `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(api) => api.retry_after,
+            Error::TokenEndpoint { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether this is an authentication failure (bad credentials, refused or rejected token).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Error::TokenRejected { .. } | Error::Unauthorized { .. }
+        ) || matches!(self, Error::IonApi(IonApiError::NotBackendService))
+    }
+
+    pub(crate) fn failure(&self) -> sync_core::retry::Failure {
+        sync_core::retry::Failure {
+            delivery: self.delivery(),
+            transient: self.is_retryable(),
+            retry_after: self.retry_after(),
+        }
+    }
+}
+
+/// Statuses worth retrying: throttling and gateway/backend unavailability. A 500 is not among
+/// them: behind ION it usually means the product rejected the request, and retrying repeats it.
+pub(crate) fn is_transient_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// 429 is the gateway's quota policy refusing the call before it reaches the product, so the
+/// request was not processed. 5xx may come after the product did the work.
+fn status_delivery(status: u16) -> Delivery {
+    match status {
+        429 => Delivery::NotProcessed,
+        500..=599 => Delivery::Unknown,
+        _ => Delivery::Processed,
+    }
+}
+
+/// Classify a `reqwest` error for the retry rule.
+pub(crate) fn transport_error(method: &str, path: &str, source: reqwest::Error) -> Error {
+    let (kind, delivery) = if source.is_connect() {
+        (TransportKind::Connect, Delivery::NotProcessed)
+    } else if source.is_timeout() {
+        (TransportKind::Timeout, Delivery::Unknown)
+    } else {
+        (TransportKind::Io, Delivery::Unknown)
+    };
+    Error::Transport {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        kind,
+        delivery,
+        source: source.without_url(),
+    }
+}
