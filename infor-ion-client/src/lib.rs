@@ -11,6 +11,7 @@
 //!   request shared by all concurrent callers, revocation.
 //! - [`client`]: [`IonClient`], the one request path every product call goes through (401
 //!   rule, retries that know idempotency, timeouts, size caps, tracing without secrets).
+//! - [`bod`]: BOD/OAGIS XML documents with a hardened reader.
 //!
 //! ```no_run
 //! use infor_ion_client::{IonApiFile, IonClient, IonRequest};
@@ -29,6 +30,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod auth;
+pub mod bod;
 pub mod client;
 mod error;
 pub mod ionapi;
