@@ -12,10 +12,12 @@ use sync_core::error::{StoreError, SyncError};
 use sync_core::model::Supplier;
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{
-    AuditQuery, AuditStatus, AuditStore, CheckpointStore, ErrorClass, Fence, StreamId, StreamKey, SyncStore,
-    WindowCommit,
+    AuditQuery, AuditStatus, AuditStore, CheckpointStore, ErrorClass, Fence, StreamId, StreamKey,
+    SyncStore, WindowCommit,
 };
-use sync_core::testing::{Fault, FaultPlan, MemorySource, MemorySupplierTarget, Tripwire, TrippingStore};
+use sync_core::testing::{
+    Fault, FaultPlan, MemorySource, MemorySupplierTarget, TrippingStore, Tripwire,
+};
 
 struct Rig {
     source: MemorySource<Supplier>,
@@ -28,7 +30,8 @@ struct Rig {
 fn rig(config: EngineConfig) -> Rig {
     let source = MemorySource::new(at(0));
     let target = MemorySupplierTarget::new();
-    let pipeline = Arc::new(SupplierPipeline::new(Arc::new(target.clone()), mappings()).with_page_limit(2));
+    let pipeline =
+        Arc::new(SupplierPipeline::new(Arc::new(target.clone()), mappings()).with_page_limit(2));
     let runner = StreamRunner::new(pipeline, Arc::new(source.clone()), config);
     let (_, clock) = clock();
     Rig {
@@ -54,7 +57,12 @@ impl Rig {
     }
 
     fn target_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.target.suppliers().values().map(|d| d.name.clone()).collect();
+        let mut names: Vec<String> = self
+            .target
+            .suppliers()
+            .values()
+            .map(|d| d.name.clone())
+            .collect();
         names.sort();
         names
     }
@@ -125,11 +133,20 @@ async fn rule_3_a_window_that_fails_midway_does_not_move_the_cursor() {
     assert_eq!(rig.checkpoint().await.cursor, None, "cursor must not move");
     // The two records written are audited (committed without the cursor).
     let rows = rig.store.all_entries();
-    assert_eq!(rows.iter().filter(|e| e.status == AuditStatus::Succeeded).count(), 2);
+    assert_eq!(
+        rows.iter()
+            .filter(|e| e.status == AuditStatus::Succeeded)
+            .count(),
+        2
+    );
 
     let report = rig.window().await.unwrap();
     assert_eq!((report.succeeded, report.skipped), (1, 2));
-    assert_eq!(rig.target.suppliers().len(), 3, "no duplicates after the rerun");
+    assert_eq!(
+        rig.target.suppliers().len(),
+        3,
+        "no duplicates after the rerun"
+    );
     assert_eq!(rig.checkpoint().await.cursor, Some(at(95)));
 }
 
@@ -149,7 +166,10 @@ async fn rule_4_unchanged_records_are_skipped_by_content_hash() {
     let report = rig.window().await.unwrap();
     assert!(report.full_scan);
     assert_eq!(report.skipped, 1);
-    assert_eq!((rig.target.calls().1, rig.target.calls().2), (writes.1, writes.2));
+    assert_eq!(
+        (rig.target.calls().1, rig.target.calls().2),
+        (writes.1, writes.2)
+    );
     assert_eq!(rig.store.all_entries().len(), rows);
 }
 
@@ -158,11 +178,15 @@ async fn rule_5_unknown_create_outcome_is_looked_up_not_resent() {
     let rig = rig(config());
     rig.source.set_server_time(at(100));
     rig.source.upsert(supplier("V1", "One", at(10)));
-    rig.target.set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+    rig.target
+        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
     let report = rig.window().await.unwrap();
     assert_eq!(report.failed, 1);
     let failed = rig.store.all_entries().pop().unwrap();
-    assert_eq!(failed.error.as_ref().unwrap().class, ErrorClass::UnknownOutcome);
+    assert_eq!(
+        failed.error.as_ref().unwrap().class,
+        ErrorClass::UnknownOutcome
+    );
     assert_eq!(rig.target.suppliers().len(), 1, "the create did happen");
 
     // Next run: the record is still in the lookback; it is matched by the stamped vendor ID
@@ -173,7 +197,10 @@ async fn rule_5_unknown_create_outcome_is_looked_up_not_resent() {
     assert_eq!(rig.target.suppliers().len(), 1);
     let rows = rig.store.all_entries();
     assert_eq!(rows[0].status, AuditStatus::Resolved);
-    assert_eq!(rows.last().unwrap().match_result, Some(sync_core::store::MatchResult::ById));
+    assert_eq!(
+        rows.last().unwrap().match_result,
+        Some(sync_core::store::MatchResult::ById)
+    );
 }
 
 #[tokio::test]
@@ -203,7 +230,11 @@ async fn rule_5_intent_is_durable_before_the_create_and_a_crash_does_not_duplica
     assert_eq!(target.suppliers().len(), 1, "create reached the target");
     let pending = store.inner.all_entries();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].status, AuditStatus::Pending, "intent written before the create");
+    assert_eq!(
+        pending[0].status,
+        AuditStatus::Pending,
+        "intent written before the create"
+    );
 
     let run = run(Arc::new(store.clone()), &clock);
     runner.run_window(&run, None).await.unwrap();
@@ -220,7 +251,8 @@ async fn rule_6_failures_do_not_pin_the_cursor_unless_strict() {
         rig.source.set_server_time(at(100));
         rig.source.upsert(supplier("V1", "One", at(10)));
         rig.source.upsert(supplier("V2", "Two", at(11)));
-        rig.target.set_faults(FaultPlan::new([(0, Fault::Permanent)]));
+        rig.target
+            .set_faults(FaultPlan::new([(0, Fault::Permanent)]));
         let report = rig.window().await.unwrap();
         assert_eq!((report.failed, report.succeeded), (1, 1));
         let expected = if strict { None } else { Some(at(95)) };
@@ -231,7 +263,10 @@ async fn rule_6_failures_do_not_pin_the_cursor_unless_strict() {
             .await
             .unwrap();
         assert_eq!(failed.len(), 1);
-        assert!(failed[0].source_snapshot.get("vendor_id").is_some(), "snapshot kept for replay");
+        assert!(
+            failed[0].source_snapshot.get("vendor_id").is_some(),
+            "snapshot kept for replay"
+        );
     }
 }
 
@@ -249,7 +284,11 @@ async fn rule_8_full_scan_catches_edits_that_did_not_move_the_modified_date() {
     rig.source.set_server_time(at(500));
     let report = rig.window().await.unwrap();
     assert!(!report.full_scan);
-    assert_eq!(rig.target_names(), ["One"], "incremental window cannot see it");
+    assert_eq!(
+        rig.target_names(),
+        ["One"],
+        "incremental window cannot see it"
+    );
     rig.source.set_server_time(at(1200));
     let report = rig.window().await.unwrap();
     assert!(report.full_scan);
@@ -274,10 +313,23 @@ async fn a_stale_fencing_token_is_rejected_and_writes_nothing() {
         fence: Some(fence),
     };
     let err = store.commit_window(commit(old)).await.unwrap_err();
-    assert!(matches!(err, StoreError::Fenced { presented: 1, current: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::Fenced {
+                presented: 1,
+                current: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(store.load_checkpoint(&key).await.unwrap().cursor, None);
     store.commit_window(commit(new)).await.unwrap();
-    assert_eq!(store.load_checkpoint(&key).await.unwrap().cursor, Some(at(1)));
+    assert_eq!(
+        store.load_checkpoint(&key).await.unwrap().cursor,
+        Some(at(1))
+    );
 }
 
 #[tokio::test]
@@ -288,7 +340,8 @@ async fn records_changing_during_a_run_are_picked_up_next_window() {
     rig.source.upsert(supplier("V1", "One", at(10)));
     rig.source.upsert(supplier("V2", "Two", at(11)));
     // While page 1 is served, V1 (already read on page 0) changes at server time 101.
-    rig.source.queue_change(1, supplier("V1", "One v2", at(101)));
+    rig.source
+        .queue_change(1, supplier("V1", "One v2", at(101)));
     rig.window().await.unwrap();
     assert_eq!(rig.target_names(), ["One", "Two"]);
     rig.source.set_server_time(at(200));

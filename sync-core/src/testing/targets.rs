@@ -427,6 +427,15 @@ impl MemoryAccountTarget {
             .clone()
     }
 
+    /// Add an account directly (as if someone created it in the target); not counted as a
+    /// create through the trait.
+    pub fn create_account_for_test(&self, account: TargetAccount) {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.code.clone(), account);
+    }
+
     /// How many accounts were created through the trait.
     pub fn creates(&self) -> usize {
         *self.creates.lock().unwrap_or_else(|p| p.into_inner())

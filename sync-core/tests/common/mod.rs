@@ -68,7 +68,13 @@ pub fn po(number: &str, vendor: &str, qty: i64, modified: DateTime<Utc>) -> Purc
     }
 }
 
-pub fn invoice(number: &str, vendor: &str, po_id: Option<&str>, gl: &str, modified: DateTime<Utc>) -> SupplierInvoice {
+pub fn invoice(
+    number: &str,
+    vendor: &str,
+    po_id: Option<&str>,
+    gl: &str,
+    modified: DateTime<Utc>,
+) -> SupplierInvoice {
     SupplierInvoice {
         identity: ident(&format!("VCH-{number}")),
         invoice_number: number.to_owned(),
