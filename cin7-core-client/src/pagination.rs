@@ -102,13 +102,6 @@ impl<T> ListBuilder<T> {
         self
     }
 
-    pub(crate) fn filter_opt(self, key: &str, value: Option<impl ToString>) -> Self {
-        match value {
-            Some(value) => self.filter(key, value),
-            None => self,
-        }
-    }
-
     /// The query that will be sent for `page` (for inspection and tests).
     pub fn request_for_page(&self, page: u32) -> Cin7Request {
         let mut request = Cin7Request::get(self.path);
