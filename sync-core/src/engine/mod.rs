@@ -367,9 +367,13 @@ pub async fn process_record<P: Pipeline + ?Sized>(
         resolved_by: None,
     };
 
-    let already_written = xref
-        .as_ref()
-        .is_some_and(|x| x.synced_hash.as_ref() == Some(&hash));
+    // After a write whose outcome is unknown the target may hold content the cross-reference
+    // does not know about, so its hash proves nothing until a write succeeds again.
+    let uncertain = open.iter().any(AuditEntry::outcome_unknown);
+    let already_written = !uncertain
+        && xref
+            .as_ref()
+            .is_some_and(|x| x.synced_hash.as_ref() == Some(&hash));
     if already_written {
         if open.is_empty() && !force {
             return Ok(Processed::Skipped);
@@ -404,7 +408,7 @@ pub async fn process_record<P: Pipeline + ?Sized>(
         hash: hash.clone(),
         snapshot: snapshot.clone(),
         started_at,
-        uncertain: open.iter().any(AuditEntry::outcome_unknown),
+        uncertain,
         replay_of: replay_of.clone(),
         extra: Mutex::new(Vec::new()),
     };

@@ -101,6 +101,11 @@ impl<R: Record> MemorySource<R> {
         self.lock().changes.push_back((after_pages, record));
     }
 
+    /// Drop changes queued with [`MemorySource::queue_change`] that were not applied yet.
+    pub fn clear_queued_changes(&self) {
+        self.lock().changes.clear();
+    }
+
     /// Make the next poll fail when it reaches page `page` (0-based).
     pub fn fail_next_poll_at(&self, page: Option<usize>) {
         self.lock().fail_poll_at_page = page;

@@ -29,6 +29,7 @@ pub enum Fault {
 pub struct FaultPlan {
     faults: HashMap<usize, Fault>,
     writes: usize,
+    fired: usize,
 }
 
 impl FaultPlan {
@@ -37,13 +38,21 @@ impl FaultPlan {
         FaultPlan {
             faults: faults.into_iter().collect(),
             writes: 0,
+            fired: 0,
         }
     }
 
     fn next(&mut self) -> Option<Fault> {
         let n = self.writes;
         self.writes += 1;
-        self.faults.remove(&n)
+        let fault = self.faults.remove(&n);
+        self.fired += usize::from(fault.is_some());
+        fault
+    }
+
+    /// How many faults have been injected so far.
+    pub fn fired(&self) -> usize {
+        self.fired
     }
 }
 
@@ -116,6 +125,11 @@ impl MemorySupplierTarget {
     /// Replace the fault plan.
     pub fn set_faults(&self, plan: FaultPlan) {
         *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    }
+
+    /// How many faults of the current plan have been injected.
+    pub fn faults_fired(&self) -> usize {
+        self.plan.lock().unwrap_or_else(|p| p.into_inner()).fired()
     }
 
     /// Insert a supplier directly (as if someone created it in the target); returns its id.
