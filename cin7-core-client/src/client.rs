@@ -287,7 +287,7 @@ pub struct RawResponse {
 
 /// One failed attempt: the error to surface and what the retry logic needs to know.
 struct AttemptFailure {
-    error: Error,
+    error: Box<Error>,
     failure: Failure,
     throttled: Option<u16>,
 }
@@ -386,10 +386,10 @@ impl Cin7Client {
                 return Err(Error::UncertainWrite {
                     method: request.method().as_str().to_owned(),
                     endpoint: request.path().to_owned(),
-                    source: Box::new(error),
+                    source: error,
                 });
             }
-            return Err(error);
+            return Err(*error);
         }
     }
 
@@ -431,7 +431,7 @@ impl Cin7Client {
         let method_name = request.method().as_str();
         let endpoint = request.path();
         let permanent = |error: Error| AttemptFailure {
-            error,
+            error: Box::new(error),
             failure: Failure::PERMANENT,
             throttled: None,
         };
@@ -467,12 +467,12 @@ impl Cin7Client {
             };
             let transient = !source.is_redirect() && !source.is_builder();
             AttemptFailure {
-                error: Error::Transport {
+                error: Box::new(Error::Transport {
                     method: method_name.to_owned(),
                     endpoint: endpoint.to_owned(),
                     delivery,
                     source: source.without_url(),
-                },
+                }),
                 failure: Failure {
                     delivery,
                     transient,
@@ -540,7 +540,7 @@ impl Cin7Client {
                 Delivery::Unknown
             };
             return Err(AttemptFailure {
-                error: api(status),
+                error: Box::new(api(status)),
                 failure: Failure {
                     delivery,
                     transient: true,
@@ -550,7 +550,7 @@ impl Cin7Client {
             });
         }
         let permanent = |error: Error| AttemptFailure {
-            error,
+            error: Box::new(error),
             failure: Failure::PERMANENT,
             throttled: None,
         };
@@ -580,7 +580,7 @@ impl Cin7Client {
                 message,
             })),
             500..=599 => Err(AttemptFailure {
-                error: api(status),
+                error: Box::new(api(status)),
                 failure: Failure {
                     delivery: Delivery::Unknown,
                     transient: status != 501,
