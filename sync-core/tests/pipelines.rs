@@ -146,8 +146,7 @@ impl Rig {
         self.store
             .all_entries()
             .into_iter()
-            .filter(|e| e.stream == stream && e.source.id == source)
-            .next_back()
+            .rfind(|e| e.stream == stream && e.source.id == source)
             .unwrap()
     }
 }
