@@ -188,6 +188,104 @@ pub enum Error {
     /// The request could not be built (a bad path, header or body).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// A CloudSuite Industrial IDO call answered `Success: false` (often with HTTP 200).
+    #[error("the IDO call on {ido} failed: {message}")]
+    IdoFailed {
+        /// The IDO, e.g. `SLVendors`.
+        ido: String,
+        /// The `Message` the server sent.
+        message: String,
+    },
+
+    /// An M3 MI transaction reported errors (HTTP 400, failed transactions, or termination).
+    #[error("M3 {program}/{transaction} failed: {}", describe_mi(.errors))]
+    MiFailed {
+        /// The MI program, e.g. `CRS620MI`.
+        program: String,
+        /// The transaction, e.g. `LstSuppliers`.
+        transaction: String,
+        /// One entry per failed transaction result.
+        errors: Vec<MiError>,
+    },
+
+    /// A server kept answering with the same page (a bookmark or page that does not advance).
+    #[error("paging {what} does not advance: {detail}; stopped to avoid an endless loop")]
+    PagingStuck {
+        /// What was being paged (an IDO name, an MI transaction, a Data Lake document).
+        what: String,
+        /// What was seen.
+        detail: String,
+    },
+
+    /// A value in a CloudSuite record could not be read as its type.
+    #[error("{record}: property `{property}` value {value:?} is not {expected}")]
+    InvalidValue {
+        /// Where the value came from (`SLVendors`, `CRS620MI/LstSuppliers`, a BOD noun).
+        record: String,
+        /// The property or field name.
+        property: String,
+        /// The value as sent (CloudSuite values are business data, never credentials).
+        value: String,
+        /// What it should have been, e.g. `a decimal number`.
+        expected: &'static str,
+    },
+
+    /// A required property is missing or empty in a CloudSuite record.
+    #[error("{record}: required property `{property}` is missing or empty")]
+    MissingValue {
+        /// Where the record came from.
+        record: String,
+        /// The property or field name.
+        property: String,
+    },
+
+    /// A BOD document could not be read or written.
+    #[error(transparent)]
+    Bod(#[from] crate::bod::BodError),
+}
+
+/// One failed M3 MI transaction result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MiError {
+    /// The transaction name.
+    pub transaction: Option<String>,
+    /// M3's message.
+    pub error_message: Option<String>,
+    /// M3's error code.
+    pub error_code: Option<String>,
+    /// The input field M3 complains about.
+    pub error_field: Option<String>,
+    /// M3's error type.
+    pub error_type: Option<String>,
+}
+
+fn describe_mi(errors: &[MiError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let mut text = e
+                .error_message
+                .as_deref()
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .unwrap_or("no message")
+                .to_owned();
+            if let Some(field) = e.error_field.as_deref().filter(|f| !f.trim().is_empty()) {
+                text.push_str(&format!(" (field {})", field.trim()));
+            }
+            if let Some(code) = e.error_code.as_deref().filter(|c| !c.trim().is_empty()) {
+                text.push_str(&format!(" [{}]", code.trim()));
+            }
+            text
+        })
+        .collect();
+    if parts.is_empty() {
+        "the call was terminated".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn describe_body(content_type: Option<&str>, len: usize) -> String {

@@ -11,7 +11,11 @@
 //!   request shared by all concurrent callers, revocation.
 //! - [`client`]: [`IonClient`], the one request path every product call goes through (401
 //!   rule, retries that know idempotency, timeouts, size caps, tracing without secrets).
+//! - [`csi`]: CloudSuite Industrial IDO REST: load collections, bookmark paging, safe filters,
+//!   typed nouns polled by `RecordDate` and status.
+//! - [`m3`]: M3 MI transactions over `m3api-rest` v2 with typed lists.
 //! - [`bod`]: BOD/OAGIS XML documents with a hardened reader.
+//! - [`values`]: reading CloudSuite's string values into types with errors that name the field.
 //!
 //! ```no_run
 //! use infor_ion_client::{IonApiFile, IonClient, IonRequest};
@@ -32,12 +36,15 @@
 pub mod auth;
 pub mod bod;
 pub mod client;
+pub mod csi;
 mod error;
 pub mod ionapi;
+pub mod m3;
+pub mod values;
 pub mod vault;
 
 pub use client::{IonClient, IonClientBuilder, IonRequest, IonResponse};
-pub use error::{ApiError, Error, Grant, Result, TransportKind};
+pub use error::{ApiError, Error, Grant, MiError, Result, TransportKind};
 pub use ionapi::IonApiFile;
 
 // The user guide's code samples compile as doc tests.

@@ -273,7 +273,7 @@ impl IonClient {
                 return Err(Attempt::Failed(transport_error(&method, path, e)));
             }
         };
-        if !status.is_success() {
+        if !request.accepts(status) {
             let retry_after = headers
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())

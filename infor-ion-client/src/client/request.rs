@@ -32,6 +32,7 @@ pub struct IonRequest {
     headers: HeaderMap,
     body: Option<RequestBody>,
     idempotency: Idempotency,
+    accepted: Vec<StatusCode>,
 }
 
 /// A request body. Each variant sets its own `Content-Type`.
@@ -73,6 +74,7 @@ impl IonRequest {
             headers: HeaderMap::new(),
             body: None,
             idempotency,
+            accepted: Vec::new(),
         }
     }
 
@@ -139,6 +141,21 @@ impl IonRequest {
         self
     }
 
+    /// Hand a response with this non-2xx status back as a normal [`IonResponse`] instead of an
+    /// error, for APIs that put their business errors in the body (M3 answers MI errors with
+    /// HTTP 400 and a JSON body). Such a status is never retried.
+    pub fn accept_status(mut self, status: u16) -> Self {
+        if let Ok(status) = StatusCode::from_u16(status) {
+            self.accepted.push(status);
+        }
+        self
+    }
+
+    /// Whether `status` should be handed back as a response.
+    pub(crate) fn accepts(&self, status: StatusCode) -> bool {
+        status.is_success() || self.accepted.contains(&status)
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -170,7 +187,8 @@ impl IonRequest {
     }
 }
 
-/// A successful (2xx) answer from the gateway, fully read.
+/// An answer from the gateway, fully read: a 2xx, or a status the request
+/// [accepted](IonRequest::accept_status).
 #[derive(Debug, Clone)]
 pub struct IonResponse {
     pub(crate) method: Method,

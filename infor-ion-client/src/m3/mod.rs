@@ -1,0 +1,249 @@
+//! Infor M3 through ION: MI transactions over `m3api-rest` v2.
+//!
+//! - [`M3::execute`]: one transaction, `GET .../v2/execute/{PROGRAM}/{TRANSACTION}` with matrix
+//!   parameters (`maxrecs`, `returncols`, `cono`, `divi`, `excludempty`) and the transaction's
+//!   inputs as query parameters. Errors arrive as HTTP 400 with the v2 body, or as a 200 with
+//!   `nrOfFailedTransactions > 0` or `wasTerminated`; both become [`Error::MiFailed`] with
+//!   M3's message, code and field. Every value is right-trimmed.
+//! - [`nouns`]: typed lists for the SDK's nouns with the change-date inputs M3 offers.
+//!
+//! ```no_run
+//! # async fn run(client: infor_ion_client::IonClient) -> Result<(), infor_ion_client::Error> {
+//! use infor_ion_client::m3::MiCall;
+//!
+//! let m3 = client.m3().company("100").division("AAA");
+//! let rows = m3
+//!     .execute(MiCall::new("CRS620MI", "LstSuppliers").input("FRSU", "S0001").max_records(500))
+//!     .await?;
+//! for row in rows {
+//!     println!("{}", row.text("SUNO").unwrap_or("?"));
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod nouns;
+
+use serde::Deserialize;
+
+use crate::client::{IonClient, IonRequest};
+use crate::error::{Error, MiError, Result};
+use crate::values::Record;
+
+/// The default path of the MI REST service below the tenant's API base.
+pub const DEFAULT_BASE_PATH: &str = "M3/m3api-rest/v2/execute";
+
+/// M3 MI calls for one company and division; see [`IonClient::m3`].
+#[derive(Debug, Clone)]
+pub struct M3 {
+    client: IonClient,
+    base_path: String,
+    company: Option<String>,
+    division: Option<String>,
+}
+
+impl IonClient {
+    /// M3 MI calls through this gateway.
+    pub fn m3(&self) -> M3 {
+        M3 {
+            client: self.clone(),
+            base_path: DEFAULT_BASE_PATH.to_owned(),
+            company: None,
+            division: None,
+        }
+    }
+}
+
+/// One MI transaction to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiCall {
+    program: String,
+    transaction: String,
+    inputs: Vec<(String, String)>,
+    max_records: Option<u32>,
+    return_columns: Vec<String>,
+}
+
+impl MiCall {
+    /// `program` (e.g. `CRS620MI`) and `transaction` (e.g. `LstSuppliers`).
+    pub fn new(program: impl Into<String>, transaction: impl Into<String>) -> Self {
+        MiCall {
+            program: program.into(),
+            transaction: transaction.into(),
+            inputs: Vec::new(),
+            max_records: None,
+            return_columns: Vec::new(),
+        }
+    }
+
+    /// An input field (dates as `yyyyMMdd`, decimals with `.`).
+    pub fn input(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
+        self.inputs.push((field.into(), value.into()));
+        self
+    }
+
+    /// The most rows to return (`maxrecs`).
+    pub fn max_records(mut self, max: u32) -> Self {
+        self.max_records = Some(max);
+        self
+    }
+
+    /// Only these output columns (`returncols`).
+    pub fn return_columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.return_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `PROGRAM/Transaction`, for messages.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.program, self.transaction)
+    }
+}
+
+/// The v2 response body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MiResponse {
+    #[serde(default)]
+    results: Vec<MiResult>,
+    #[serde(default)]
+    was_terminated: bool,
+    #[serde(default)]
+    termination_reason: Option<String>,
+    #[serde(default)]
+    nr_of_failed_transactions: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MiResult {
+    #[serde(default)]
+    transaction: Option<String>,
+    #[serde(default)]
+    records: Vec<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    error_field: Option<String>,
+    #[serde(default)]
+    error_type: Option<String>,
+}
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl M3 {
+    /// Run calls in this company (`cono`).
+    pub fn company(mut self, company: impl Into<String>) -> Self {
+        self.company = Some(company.into());
+        self
+    }
+
+    /// Run calls in this division (`divi`).
+    pub fn division(mut self, division: impl Into<String>) -> Self {
+        self.division = Some(division.into());
+        self
+    }
+
+    /// Use another service path below the API base (default [`DEFAULT_BASE_PATH`]).
+    pub fn with_base_path(mut self, base_path: impl Into<String>) -> Self {
+        self.base_path = base_path.into().trim_matches('/').to_owned();
+        self
+    }
+
+    /// The request `call` becomes.
+    pub fn request(&self, call: &MiCall) -> Result<IonRequest> {
+        if !is_identifier(&call.program) || !is_identifier(&call.transaction) {
+            return Err(Error::InvalidRequest(format!(
+                "`{}` is not a valid MI program/transaction name",
+                call.name()
+            )));
+        }
+        let mut matrix = String::new();
+        let mut push = |name: &str, value: &str| {
+            // Matrix values must not break out of their segment.
+            let value: String = value
+                .chars()
+                .filter(|c| !matches!(c, ';' | '/' | '?' | '#' | '='))
+                .collect();
+            matrix.push_str(&format!(";{name}={value}"));
+        };
+        if let Some(max) = call.max_records {
+            push("maxrecs", &max.to_string());
+        }
+        if !call.return_columns.is_empty() {
+            push("returncols", &call.return_columns.join(","));
+        }
+        if let Some(company) = &self.company {
+            push("cono", company);
+        }
+        if let Some(division) = &self.division {
+            push("divi", division);
+        }
+        let path = format!(
+            "{}/{}/{}{matrix}",
+            self.base_path, call.program, call.transaction
+        );
+        let mut request = IonRequest::get(path).accept_status(400);
+        for (field, value) in &call.inputs {
+            request = request.query(field, value);
+        }
+        Ok(request)
+    }
+
+    /// Run one transaction and return its rows, values right-trimmed.
+    pub async fn execute(&self, call: MiCall) -> Result<Vec<Record>> {
+        let response = self.client.send(self.request(&call)?).await?;
+        let body: MiResponse = response.json()?;
+        let failed = response.status().as_u16() == 400
+            || body.nr_of_failed_transactions > 0
+            || body.was_terminated
+            || body.results.iter().any(|r| r.error_message.is_some());
+        if failed {
+            let mut errors: Vec<MiError> = body
+                .results
+                .iter()
+                .filter(|r| r.error_message.is_some() || r.error_code.is_some())
+                .map(|r| MiError {
+                    transaction: r.transaction.clone(),
+                    error_message: r.error_message.clone(),
+                    error_code: r.error_code.clone(),
+                    error_field: r.error_field.clone(),
+                    error_type: r.error_type.clone(),
+                })
+                .collect();
+            if errors.is_empty() {
+                errors.push(MiError {
+                    error_message: body.termination_reason.clone(),
+                    ..MiError::default()
+                });
+            }
+            return Err(Error::MiFailed {
+                program: call.program,
+                transaction: call.transaction,
+                errors,
+            });
+        }
+        let source = call.name();
+        Ok(body
+            .results
+            .into_iter()
+            .flat_map(|result| result.records)
+            .map(|record| {
+                Record::new(
+                    source.clone(),
+                    record.into_iter().map(|(name, value)| {
+                        let text = match value {
+                            serde_json::Value::Null => None,
+                            serde_json::Value::String(s) => Some(s.trim_end().to_owned()),
+                            other => Some(other.to_string()),
+                        };
+                        (name, text)
+                    }),
+                )
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,304 @@
+//! M3 MI REST v2: request shape (matrix parameters, inputs), right-trimmed values, HTTP 400
+//! business errors, failed transactions in a 200, key-range paging, every noun's decoding.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use futures::TryStreamExt;
+use infor_ion_client::auth::AuthConfig;
+use infor_ion_client::m3::MiCall;
+use infor_ion_client::m3::nouns::*;
+use infor_ion_client::{Error, IonClient};
+use mockito::{Matcher, ServerGuard};
+use serde_json::json;
+use sync_core::time::ManualClock;
+
+const EXECUTE: &str = "/ACME_TST/M3/m3api-rest/v2/execute/";
+
+async fn server() -> (ServerGuard, IonClient) {
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("POST", "/ACME_TST/as/token.oauth2")
+        .with_body(token_body(ACCESS_TOKEN, 3600, None))
+        .create_async()
+        .await;
+    let client = client(
+        &server.url(),
+        &ManualClock::default(),
+        AuthConfig::default(),
+    );
+    (server, client)
+}
+
+fn ok(records: serde_json::Value) -> String {
+    json!({
+        "results": [{"transaction": "X", "records": records}],
+        "wasTerminated": false,
+        "nrOfSuccessfullTransactions": 1,
+        "nrOfFailedTransactions": 0
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_call_sends_matrix_parameters_and_inputs_and_trims_values() {
+    let (mut server, client) = server().await;
+    let mock = server
+        .mock(
+            "GET",
+            format!(
+                "{EXECUTE}CRS620MI/LstSuppliers;maxrecs=50;returncols=SUNO,SUNM;cono=100;divi=AAA"
+            )
+            .as_str(),
+        )
+        .match_query(Matcher::UrlEncoded("FRSU".into(), "S 01".into()))
+        .with_body(ok(
+            json!([{"SUNO": "S01       ", "SUNM": "Acme Supply     "}]),
+        ))
+        .expect(1)
+        .create_async()
+        .await;
+    let rows = client
+        .m3()
+        .company("100")
+        .division("AAA")
+        .execute(
+            MiCall::new("CRS620MI", "LstSuppliers")
+                .input("FRSU", "S 01")
+                .max_records(50)
+                .return_columns(["SUNO", "SUNM"]),
+        )
+        .await
+        .unwrap();
+    mock.assert_async().await;
+    assert_eq!(rows[0].text("SUNO"), Some("S01"));
+    assert_eq!(rows[0].values()["SUNM"].as_deref(), Some("Acme Supply"));
+    assert_eq!(rows[0].source(), "CRS620MI/LstSuppliers");
+}
+
+#[tokio::test]
+async fn http_400_carries_m3s_message_and_field() {
+    let (mut server, client) = server().await;
+    server
+        .mock("GET", Matcher::Regex("CRS630MI/LstAccountID".into()))
+        .with_status(400)
+        .with_body(
+            json!({
+                "results": [{"transaction": "LstAccountID", "errorMessage": "Accounting dimension must be entered", "errorCode": "WAI0103", "errorField": "AITP", "errorType": "ServerReturnedNOK", "records": []}],
+                "wasTerminated": false,
+                "nrOfSuccessfullTransactions": 0,
+                "nrOfFailedTransactions": 1
+            })
+            .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client
+        .m3()
+        .execute(MiCall::new("CRS630MI", "LstAccountID"))
+        .await
+        .unwrap_err();
+    let Error::MiFailed {
+        program, errors, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(program, "CRS630MI");
+    assert_eq!(errors[0].error_field.as_deref(), Some("AITP"));
+    assert_eq!(
+        err.to_string(),
+        "M3 CRS630MI/LstAccountID failed: Accounting dimension must be entered (field AITP) [WAI0103]"
+    );
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn failed_transactions_in_a_200_and_termination_are_errors() {
+    let (mut server, client) = server().await;
+    server
+        .mock("GET", Matcher::Regex("MMS200MI".into()))
+        .with_body(
+            json!({"results": [{"transaction": "GetItmBasic", "errorMessage": "Item number X does not exist", "records": []}],
+                   "nrOfFailedTransactions": 1})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    let err = client
+        .m3()
+        .execute(MiCall::new("MMS200MI", "GetItmBasic"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Item number X does not exist"),
+        "{err}"
+    );
+
+    let (mut server, client) = self::server().await;
+    server
+        .mock("GET", Matcher::Regex("PPS200MI".into()))
+        .with_body(
+            json!({"results": [], "wasTerminated": true, "terminationReason": "Timeout"})
+                .to_string(),
+        )
+        .create_async()
+        .await;
+    let err = client
+        .m3()
+        .execute(MiCall::new("PPS200MI", "LstLine"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn program_names_are_checked() {
+    let (_server, client) = server().await;
+    let err = client
+        .m3()
+        .execute(MiCall::new("CRS620MI/../x", "Lst"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)));
+}
+
+#[tokio::test]
+async fn key_range_paging_reads_every_supplier_once() {
+    let (mut server, client) = server().await;
+    // Page 1: S1,S2,S3 (full page of 3); page 2 from S3: S3,S4,S5 (full); page 3 from S5: S5 (short).
+    server
+        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3$".into()))
+        .match_query(Matcher::Missing)
+        .with_body(ok(json!([{"SUNO": "S1"}, {"SUNO": "S2"}, {"SUNO": "S3"}])))
+        .expect(1)
+        .create_async()
+        .await;
+    server
+        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3".into()))
+        .match_query(Matcher::UrlEncoded("FRSU".into(), "S3".into()))
+        .with_body(ok(json!([{"SUNO": "S3"}, {"SUNO": "S4"}, {"SUNO": "S5"}])))
+        .expect(1)
+        .create_async()
+        .await;
+    server
+        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3".into()))
+        .match_query(Matcher::UrlEncoded("FRSU".into(), "S5".into()))
+        .with_body(ok(json!([{"SUNO": "S5"}])))
+        .expect(1)
+        .create_async()
+        .await;
+    let suppliers: Vec<Supplier> = client.m3().list(Vec::new(), 3).try_collect().await.unwrap();
+    let ids: Vec<_> = suppliers.iter().map(|s| s.supplier.as_str()).collect();
+    assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5"]);
+}
+
+#[tokio::test]
+async fn a_full_page_that_does_not_move_is_stuck() {
+    let (mut server, client) = server().await;
+    server
+        .mock("GET", Matcher::Regex("LstSuppliers".into()))
+        .match_query(Matcher::Any)
+        .with_body(ok(json!([{"SUNO": "S1"}, {"SUNO": "S1"}])))
+        .create_async()
+        .await;
+    let result: Result<Vec<Supplier>, _> = client.m3().list(Vec::new(), 2).try_collect().await;
+    assert!(
+        matches!(result, Err(Error::PagingStuck { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_noun_decodes() {
+    let (mut server, client) = server().await;
+    let rows = [
+        (
+            "CRS620MI/LstSuppliers",
+            json!({"SUNO": "S1", "SUNM": "Acme", "STAT": "20", "CUCD": "EUR", "LMDT": "20260201"}),
+        ),
+        (
+            "CRS610MI/LstByNumber",
+            json!({"CUNO": "C1", "CUNM": "Retail", "LMDT": "20260202"}),
+        ),
+        (
+            "MMS200MI/LstItmByChgDate",
+            json!({"ITNO": "I1", "ITDS": "Widget", "UNMS": "EA", "LMDT": "20260203"}),
+        ),
+        (
+            "PPS200MI/LstLine",
+            json!({"PUNO": "P1", "PNLI": "10", "ITNO": "I1", "ORQA": "5.000", "RVQA": "2", "PUPR": "1.25"}),
+        ),
+        (
+            "PPS200MI/GetHead",
+            json!({"PUNO": "P1", "SUNO": "S1", "PUDT": "20260201", "PUSL": "20", "PUST": "35"}),
+        ),
+        (
+            "APS200MI/GetInvoice",
+            json!({"SUNO": "S1", "SINO": "INV1", "IVDT": "20260205", "CUAM": "6.25", "CUCD": "EUR"}),
+        ),
+        (
+            "APS130MI/LstInvByPayDate",
+            json!({"SUNO": "S1", "SINO": "INV1", "PYDT": "20260210", "CUAM": "6.25"}),
+        ),
+        (
+            "CRS630MI/LstAccountID",
+            json!({"AITP": "1", "AITM": "4010", "TX40": "Purchases"}),
+        ),
+    ];
+    for (call, row) in rows {
+        server
+            .mock("GET", Matcher::Regex(call.into()))
+            .match_query(Matcher::Any)
+            .with_body(ok(json!([row])))
+            .create_async()
+            .await;
+    }
+    let m3 = client.m3();
+    let s: Vec<Supplier> = m3.list(vec![], 100).try_collect().await.unwrap();
+    assert_eq!(
+        s[0].changed_on,
+        Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap())
+    );
+    let c: Vec<Customer> = m3.list(vec![], 100).try_collect().await.unwrap();
+    assert_eq!(c[0].name.as_deref(), Some("Retail"));
+    let i: Vec<Item> = m3
+        .list(
+            vec![(
+                "FLMD".into(),
+                mi_date(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+            )],
+            100,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(i[0].unit.as_deref(), Some("EA"));
+    let l: Vec<PurchaseOrderLine> = m3
+        .list(vec![("PUNO".into(), "P1".into())], 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        (l[0].line, l[0].quantity),
+        (Some(10), Some(rust_decimal::Decimal::from(5)))
+    );
+    let h: Vec<PurchaseOrderHead> = m3
+        .list(vec![("PUNO".into(), "P1".into())], 1)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(h[0].highest_status.as_deref(), Some("35"));
+    let inv: Vec<SupplierInvoice> = m3.list(vec![], 1).try_collect().await.unwrap();
+    assert_eq!(inv[0].amount, Some(rust_decimal::Decimal::new(625, 2)));
+    let p: Vec<Payment> = m3.list(vec![], 100).try_collect().await.unwrap();
+    assert_eq!(p[0].invoice.as_deref(), Some("INV1"));
+    let g: Vec<GlAccount> = m3
+        .list(vec![("AITP".into(), "1".into())], 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(g[0].account, "4010");
+}
