@@ -10,7 +10,7 @@ use sync_core::error::{SourceError, SyncError};
 use sync_core::runner::Shutdown;
 use sync_core::schedule::{Cadence, Fired, Schedule};
 use sync_core::source::PeriodCloseSignal;
-use sync_core::time::{Clock, ManualClock};
+use sync_core::time::ManualClock;
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
