@@ -15,6 +15,7 @@
 //!   typed nouns polled by `RecordDate` and status.
 //! - [`m3`]: M3 MI transactions over `m3api-rest` v2 with typed lists.
 //! - [`bod`]: BOD/OAGIS XML documents with a hardened reader.
+//! - [`transport`]: BODs sent through the ION Messaging Service and read from the Data Lake.
 //! - [`values`]: reading CloudSuite's string values into types with errors that name the field.
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ pub mod csi;
 mod error;
 pub mod ionapi;
 pub mod m3;
+pub mod transport;
 pub mod values;
 pub mod vault;
 
