@@ -187,6 +187,10 @@ pub struct Mappings {
     pub supplier_defaults: SupplierDefaults,
     /// Purchase policy.
     pub purchases: PurchasePolicy,
+    /// A label for this mapping configuration. Records are deduplicated on their content *and*
+    /// this revision, so after changing a mapping, change the revision (e.g. `"2026-03-02"`) and
+    /// the next full scan rewrites every record with the new mapping. Empty by default.
+    pub revision: String,
 }
 
 impl Default for Mappings {
@@ -197,6 +201,7 @@ impl Default for Mappings {
             match_by_name: false,
             supplier_defaults: SupplierDefaults::default(),
             purchases: PurchasePolicy::default(),
+            revision: String::new(),
         }
     }
 }

@@ -348,3 +348,51 @@ async fn records_changing_during_a_run_are_picked_up_next_window() {
     rig.window().await.unwrap();
     assert_eq!(rig.target_names(), ["One v2", "Two"]);
 }
+
+#[tokio::test]
+async fn a_mapping_revision_change_rewrites_unchanged_records() {
+    use sync_core::error::MappingKind;
+    use sync_core::mapping::Mappings;
+    let source = MemorySource::new(at(100));
+    source.upsert(supplier("V1", "One", at(10)));
+    let target = MemorySupplierTarget::new();
+    let store = MemoryStore::new();
+    let (_, clock) = clock();
+    let full_scans = EngineConfig {
+        full_scan_every: Some(chrono::Duration::seconds(1)),
+        ..config()
+    };
+    let with = |m: Mappings| {
+        StreamRunner::new(
+            Arc::new(SupplierPipeline::new(Arc::new(target.clone()), m)),
+            Arc::new(source.clone()),
+            full_scans.clone(),
+        )
+    };
+    with(mappings())
+        .run_window(&run(Arc::new(store.clone()), &clock), None)
+        .await
+        .unwrap();
+    let tax = |t: &MemorySupplierTarget| t.suppliers().values().next().unwrap().tax_rule.clone();
+    assert_eq!(tax(&target), "GST on Expenses");
+
+    let remapped = || Mappings::with_values(table().with(MappingKind::TaxRule, "STD", "GST 15%"));
+    // Same content, new mapping, same (empty) revision: deduplicated, not rewritten.
+    source.set_server_time(at(200));
+    with(remapped())
+        .run_window(&run(Arc::new(store.clone()), &clock), None)
+        .await
+        .unwrap();
+    assert_eq!(tax(&target), "GST on Expenses");
+    // With a new revision the full scan rewrites it.
+    source.set_server_time(at(300));
+    let revised = Mappings {
+        revision: "r2".into(),
+        ..remapped()
+    };
+    with(revised)
+        .run_window(&run(Arc::new(store.clone()), &clock), None)
+        .await
+        .unwrap();
+    assert_eq!(tax(&target), "GST 15%");
+}

@@ -160,6 +160,10 @@ impl InvoicePipeline {
 impl Pipeline for InvoicePipeline {
     type Record = SupplierInvoice;
 
+    fn revision(&self) -> String {
+        self.mappings.revision.clone()
+    }
+
     fn stream(&self) -> StreamId {
         StreamId::supplier_invoices()
     }

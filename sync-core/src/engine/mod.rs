@@ -160,6 +160,7 @@ pub struct RecordContext<'a> {
     source: SourceIdentity,
     modified_at: DateTime<Utc>,
     hash: ContentHash,
+    sync_key: ContentHash,
     snapshot: Value,
     started_at: DateTime<Utc>,
     uncertain: bool,
@@ -253,7 +254,7 @@ impl<'a> RecordContext<'a> {
             source: self.source.clone(),
             target_id: target_id.to_owned(),
             aux,
-            synced_hash: complete.then(|| self.hash.clone()),
+            synced_hash: complete.then(|| self.sync_key.clone()),
             synced_modified_at: complete.then_some(self.modified_at),
         };
         self.run
@@ -280,6 +281,12 @@ pub trait Pipeline: Send + Sync {
 
     /// The stream it serves.
     fn stream(&self) -> StreamId;
+
+    /// The mapping revision (see [`crate::mapping::Mappings::revision`]): part of what the
+    /// cross-reference remembers as written, so changing it rewrites unchanged records.
+    fn revision(&self) -> String {
+        String::new()
+    }
 
     /// Called once at the start of every window (build indexes from full list pages).
     async fn prepare(&self, _run: &RunContext) -> Result<(), SyncError> {
@@ -328,6 +335,14 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     let stream = pipeline.stream();
     let source = record.identity().clone();
     let hash = record.content_hash()?;
+    // What the cross-reference remembers as "written": the content plus the mapping revision,
+    // so bumping the revision after a mapping change rewrites records that did not change.
+    let revision = pipeline.revision();
+    let sync_key = if revision.is_empty() {
+        hash.clone()
+    } else {
+        crate::model::hash_value(&serde_json::json!([hash, revision]), &[])
+    };
     let store = run.store.as_ref();
     let xref = store
         .cross_ref(&run.tenant, <P::Record as Record>::KIND, &source)
@@ -373,7 +388,7 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     let already_written = !uncertain
         && xref
             .as_ref()
-            .is_some_and(|x| x.synced_hash.as_ref() == Some(&hash));
+            .is_some_and(|x| x.synced_hash.as_ref() == Some(&sync_key));
     if already_written {
         if open.is_empty() && !force {
             return Ok(Processed::Skipped);
@@ -406,6 +421,7 @@ pub async fn process_record<P: Pipeline + ?Sized>(
         source: source.clone(),
         modified_at: record.modified_at(),
         hash: hash.clone(),
+        sync_key,
         snapshot: snapshot.clone(),
         started_at,
         uncertain,

@@ -138,6 +138,10 @@ impl PurchaseOrderPipeline {
 impl Pipeline for PurchaseOrderPipeline {
     type Record = PurchaseOrder;
 
+    fn revision(&self) -> String {
+        self.mappings.revision.clone()
+    }
+
     fn stream(&self) -> StreamId {
         StreamId::purchase_orders()
     }

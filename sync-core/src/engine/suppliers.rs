@@ -307,6 +307,10 @@ enum Found {
 impl Pipeline for SupplierPipeline {
     type Record = Supplier;
 
+    fn revision(&self) -> String {
+        self.mappings.revision.clone()
+    }
+
     fn stream(&self) -> StreamId {
         StreamId::suppliers()
     }
