@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::BodError;
-use super::reader::{BodLimits, DocumentReader};
+use super::reader::{BodLimits, read_single_root};
 use super::types::{format_datetime, parse_datetime};
 use super::xml::{OAGIS_NS, XmlAttribute, XmlElement, XmlPath};
 
@@ -289,18 +289,7 @@ impl<N: Noun> Bod<N> {
     /// Parses exactly one BOD from a reader. Trailing content other than whitespace,
     /// comments and processing instructions is an error.
     pub fn from_reader<R: BufRead>(input: R, limits: BodLimits) -> Result<Self, BodError> {
-        let mut reader = DocumentReader::new(input, limits);
-        let root = reader.next_document()?.ok_or_else(|| BodError::Xml {
-            position: 0,
-            message: "no root element".into(),
-        })?;
-        if reader.next_document()?.is_some() {
-            return Err(BodError::Xml {
-                position: 0,
-                message: "more than one root element; use BodStream for batches".into(),
-            });
-        }
-        Self::from_root(root)
+        Self::from_root(read_single_root(input, limits)?)
     }
 
     /// Maps an already-read root element (from the hardened reader) onto the model.

@@ -100,20 +100,8 @@ impl AnyBod {
 
     /// Parses exactly one BOD from a reader.
     pub fn from_reader<R: BufRead>(input: R, limits: BodLimits) -> Result<Self, BodError> {
-        let mut stream = BodStream::<R, AnyBod>::with_limits(input, limits);
-        let first = stream.next().unwrap_or_else(|| {
-            Err(BodError::Xml {
-                position: 0,
-                message: "no root element".into(),
-            })
-        })?;
-        match stream.next() {
-            None => Ok(first),
-            Some(_) => Err(BodError::Xml {
-                position: 0,
-                message: "more than one root element; use BodStream for batches".into(),
-            }),
-        }
+        let root = reader::read_single_root(input, limits)?;
+        AnyBod::from_bod_root(root)
     }
 
     /// The noun name, e.g. `PurchaseOrder`.

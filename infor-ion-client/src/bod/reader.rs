@@ -37,6 +37,10 @@ pub struct BodLimits {
     pub max_text_bytes: usize,
     /// Longest single attribute value, in raw bytes (default 64 KiB).
     pub max_attribute_bytes: usize,
+    /// In a [`BodStream`](crate::bod::BodStream), how far to scan past a broken document for
+    /// the next `<?xml` declaration before giving up on the rest of the stream (default
+    /// 64 MiB). Bounds the work a stream of garbage can cause.
+    pub max_resync_bytes: usize,
 }
 
 impl Default for BodLimits {
@@ -46,6 +50,7 @@ impl Default for BodLimits {
             max_depth: 64,
             max_text_bytes: 1024 * 1024,
             max_attribute_bytes: 64 * 1024,
+            max_resync_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -101,10 +106,14 @@ impl<R: BufRead> Budget<R> {
 
     /// Skips input up to (not including) the next `<?xml`. Returns `false` at end of input.
     /// Memory stays bounded: bytes are dropped as they are scanned.
-    fn skip_to_next_declaration(&mut self) -> io::Result<bool> {
+    fn skip_to_next_declaration(&mut self, max_scan: usize) -> io::Result<bool> {
         const MARK: &[u8] = b"<?xml";
         let mut matched = 0usize;
+        let mut scanned = 0usize;
         loop {
+            if scanned > max_scan {
+                return Ok(false);
+            }
             let buf = self.raw_fill()?;
             if buf.is_empty() {
                 return Ok(false);
@@ -129,6 +138,7 @@ impl<R: BufRead> Budget<R> {
                 i += 1;
             }
             let n = buf.len();
+            scanned += n;
             self.raw_consume(n);
         }
     }
@@ -203,7 +213,7 @@ impl<R: BufRead> DocumentReader<R> {
         self.base += reader.buffer_position();
         let mut budget = reader.into_inner();
         budget.reset(usize::MAX - 1);
-        match budget.skip_to_next_declaration() {
+        match budget.skip_to_next_declaration(self.limits.max_resync_bytes) {
             Ok(true) => {
                 budget.reset(self.limits.max_document_bytes);
                 self.reader = Some(new_ns_reader(budget));
@@ -537,6 +547,25 @@ impl<R: BufRead> DocumentReader<R> {
 
 /// An attribute before its namespace is interned: (namespace bytes, prefix, local, value).
 type RawAttr = (Option<Vec<u8>>, Option<String>, String, String);
+
+/// Reads exactly one document: a second root element is an error, and nothing is skipped.
+pub(crate) fn read_single_root<R: BufRead>(
+    input: R,
+    limits: BodLimits,
+) -> Result<XmlElement, BodError> {
+    let mut reader = DocumentReader::new(input, limits);
+    let root = reader.next_document()?.ok_or_else(|| BodError::Xml {
+        position: 0,
+        message: "no root element".into(),
+    })?;
+    if reader.next_document()?.is_some() {
+        return Err(BodError::Xml {
+            position: 0,
+            message: "more than one root element; use BodStream for batches".into(),
+        });
+    }
+    Ok(root)
+}
 
 fn utf8(b: &[u8], position: u64) -> Result<&str, BodError> {
     std::str::from_utf8(b).map_err(|e| BodError::NotUtf8 {
