@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::engine::gl_accounts::GlAccountPipeline;
 use crate::engine::invoices::InvoicePipeline;
@@ -161,7 +162,10 @@ impl TenantRunner {
             run = run.with_progress(progress.clone());
         }
         let span = tracing::info_span!("sync_run", tenant = %self.tenant, run_id = %run.run_id);
-        let _enter = span.enter();
+        self.run_streams(&run, shutdown).instrument(span).await
+    }
+
+    async fn run_streams(&self, run: &RunContext, shutdown: Option<&ShutdownSignal>) -> RunReport {
         let mut report = RunReport {
             run_id: run.run_id.clone(),
             streams: Vec::new(),
@@ -176,7 +180,7 @@ impl TenantRunner {
             if stopped(&mut report) {
                 return report;
             }
-            push(&mut report, gl.stream(), gl.run(&run).await);
+            push(&mut report, gl.stream(), gl.run(run).await);
         }
         if let Some(s) = &self.suppliers {
             if stopped(&mut report) {
@@ -185,7 +189,7 @@ impl TenantRunner {
             push(
                 &mut report,
                 StreamId::suppliers(),
-                s.run_window(&run, shutdown).await,
+                s.run_window(run, shutdown).await,
             );
         }
         if let Some(s) = &self.purchase_orders {
@@ -195,7 +199,7 @@ impl TenantRunner {
             push(
                 &mut report,
                 StreamId::purchase_orders(),
-                s.run_window(&run, shutdown).await,
+                s.run_window(run, shutdown).await,
             );
         }
         if let Some(s) = &self.invoices {
@@ -205,7 +209,7 @@ impl TenantRunner {
             push(
                 &mut report,
                 StreamId::supplier_invoices(),
-                s.run_window(&run, shutdown).await,
+                s.run_window(run, shutdown).await,
             );
         }
         report.interrupted |= report

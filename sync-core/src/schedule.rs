@@ -24,7 +24,7 @@ use crate::time::SharedClock;
 /// How often to run.
 #[derive(Clone)]
 pub enum Cadence {
-    /// Every `Duration` after the previous wait started.
+    /// `Duration` after the previous run finished (the wait starts when a run ends).
     Interval(Duration),
     /// Every day at a local time.
     Daily {
