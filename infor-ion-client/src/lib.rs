@@ -16,6 +16,8 @@
 //! - [`m3`]: M3 MI transactions over `m3api-rest` v2 with typed lists.
 //! - [`bod`]: BOD/OAGIS XML documents with a hardened reader.
 //! - [`transport`]: BODs sent through the ION Messaging Service and read from the Data Lake.
+//! - `cloudsuite` (feature `sync`): one sync-core `Source` for suppliers, purchase orders,
+//!   supplier invoices and GL accounts, whichever product the tenant runs.
 //! - [`values`]: reading CloudSuite's string values into types with errors that name the field.
 //!
 //! ```no_run
@@ -37,6 +39,8 @@
 pub mod auth;
 pub mod bod;
 pub mod client;
+#[cfg(feature = "sync")]
+pub mod cloudsuite;
 pub mod csi;
 mod error;
 pub mod ionapi;

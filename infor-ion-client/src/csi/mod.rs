@@ -103,6 +103,22 @@ impl Csi {
         Ok(body)
     }
 
+    /// The server's current time, from the `Date` header of a one-row read of `ido`: the
+    /// source-server time incremental windows are bounded by (never the local clock).
+    pub async fn server_time(&self, ido: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+        let request = self
+            .request(&format!("load/{ido}"))?
+            .query("properties", "")
+            .query("recordcap", "1");
+        let response = self.client.send(request).await?;
+        response.server_date().ok_or_else(|| Error::Decode {
+            method: "GET".into(),
+            path: format!("load/{ido}"),
+            at: "Date header".into(),
+            message: "the gateway sent no valid Date header".into(),
+        })
+    }
+
     fn request(&self, path: &str) -> Result<IonRequest> {
         IonRequest::get(format!("{}/{path}", self.base_path))
             .header("X-Infor-MongooseConfig", &self.config)

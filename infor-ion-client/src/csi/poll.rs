@@ -172,8 +172,16 @@ impl<N: IdoNoun> NounPoll<N> {
         Ok(parts.into_iter().reduce(Filter::and))
     }
 
-    /// The typed rows, page by page, ordered by modification time then key.
+    /// The typed rows, ordered by modification time then key.
     pub fn stream(self) -> impl Stream<Item = Result<N>> + Send {
+        self.pages()
+            .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// The typed rows one page at a time (to fetch related rows, such as PO lines, per page
+    /// instead of per row).
+    pub fn pages(self) -> impl Stream<Item = Result<Vec<N>>> + Send {
         let map = self.map.clone();
         let properties: Vec<String> = N::PROPERTIES
             .iter()
@@ -199,9 +207,13 @@ impl<N: IdoNoun> NounPoll<N> {
         futures::stream::once(async move { load })
             .map_ok(move |load| {
                 let map = map.clone();
-                load.items().and_then(move |item| {
-                    let row = map.to_standard(item.record);
-                    async move { N::from_record(row) }
+                load.pages().and_then(move |page| {
+                    let rows: Result<Vec<N>> = page
+                        .items
+                        .into_iter()
+                        .map(|item| N::from_record(map.to_standard(item.record)))
+                        .collect();
+                    async move { rows }
                 })
             })
             .try_flatten()

@@ -147,6 +147,11 @@ impl M3 {
         self
     }
 
+    /// The underlying gateway client.
+    pub fn client(&self) -> &IonClient {
+        &self.client
+    }
+
     /// Use another service path below the API base (default [`DEFAULT_BASE_PATH`]).
     pub fn with_base_path(mut self, base_path: impl Into<String>) -> Self {
         self.base_path = base_path.into().trim_matches('/').to_owned();
