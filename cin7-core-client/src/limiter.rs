@@ -59,6 +59,7 @@ pub struct RateLimit {
     calls: u32,
     per: Duration,
     burst: u32,
+    margin: Duration,
 }
 
 impl Default for RateLimit {
@@ -68,6 +69,7 @@ impl Default for RateLimit {
             calls: 60,
             per: Duration::from_secs(60),
             burst: 1,
+            margin: Duration::ZERO,
         }
     }
 }
@@ -84,6 +86,7 @@ impl RateLimit {
             calls,
             per,
             burst: 1,
+            margin: Duration::ZERO,
         })
     }
 
@@ -91,6 +94,19 @@ impl RateLimit {
     pub fn with_burst(mut self, burst: u32) -> Self {
         self.burst = burst.clamp(1, self.calls);
         self
+    }
+
+    /// Spread the calls over `per + margin` instead of `per`, so that network jitter between
+    /// this process and Cin7 cannot push `calls + 1` requests into one server-side window
+    /// (e.g. 60 per 60 s with a 1 s margin sends one call every 1.0167 s).
+    pub fn with_safety_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// The safety margin added to the period.
+    pub fn safety_margin(&self) -> Duration {
+        self.margin
     }
 
     /// Calls per period.
@@ -108,9 +124,9 @@ impl RateLimit {
         self.burst
     }
 
-    /// The spacing between calls at the steady rate.
+    /// The spacing between calls at the steady rate: `(per + safety margin) / calls`.
     pub fn interval(&self) -> Duration {
-        self.per / self.calls
+        (self.per + self.margin) / self.calls
     }
 
     fn quota(&self) -> Result<Quota> {
