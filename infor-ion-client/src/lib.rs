@@ -57,3 +57,11 @@ pub use ionapi::IonApiFile;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/ion-credentials.md")]
 pub struct IonCredentialsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/cloudsuite-industrial.md")]
+pub struct CloudSuiteIndustrialGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/m3.md")]
+pub struct M3Guide;
