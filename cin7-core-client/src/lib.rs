@@ -57,3 +57,9 @@ pub use error::{ApiError, Error, PaginationProblem, Result};
 pub use limiter::{AccountLimiter, LimiterScope, RateLimit};
 pub use pagination::{ListBuilder, Page};
 pub use request::{Cin7Request, Method};
+
+/// The user guide (`docs/cin7-client.md`), included so its code samples are compiled and run as
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/cin7-client.md")]
+pub struct UserGuide;
