@@ -223,7 +223,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited { .. } => true,
-            Error::Transport { .. } => true,
+            Error::Transport { source, .. } => !source.is_redirect() && !source.is_builder(),
             Error::Api(api) => api.status >= 500 && api.status != 501,
             _ => false,
         }
