@@ -1,4 +1,5 @@
-//! Property test of a full tenant run (suppliers, then purchase orders that depend on them)
+//! Property test of a full tenant run (suppliers, then purchase orders and invoice-first supplier
+//! invoices that depend on them)
 //! through `TenantRunner`, with failures injected into both targets and crashes at random
 //! steps. POs whose supplier is not in the target yet resolve it first; POs whose supplier does
 //! not exist in the source stay deferred (visible), never fail permanently.
@@ -12,10 +13,13 @@ use std::sync::Arc;
 use chrono::Duration;
 use common::*;
 use proptest::prelude::*;
+use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, StreamRunner};
-use sync_core::model::{PurchaseOrder, Supplier};
+use sync_core::error::MappingKind;
+use sync_core::mapping::Mappings;
+use sync_core::model::{PurchaseOrder, Supplier, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayScope, Replayer};
 use sync_core::runner::TenantRunner;
 use sync_core::store::memory::MemoryStore;
@@ -31,6 +35,7 @@ struct Round {
     advance: i64,
     suppliers: Vec<(usize, u8)>,
     pos: Vec<(usize, u8)>,
+    invoices: Vec<(usize, u8)>,
     supplier_faults: Vec<(usize, Fault)>,
     purchase_faults: Vec<(usize, Fault)>,
     crash: Option<usize>,
@@ -50,16 +55,27 @@ fn round() -> impl Strategy<Value = Round> {
         prop_oneof![Just(0i64), 1i64..=40],
         prop::collection::vec((0usize..5, any::<u8>()), 0..4),
         prop::collection::vec((0usize..8, 1u8..20), 0..5),
+        prop::collection::vec((0usize..6, 1u8..20), 0..4),
         prop::collection::vec((0usize..6, fault()), 0..3),
         prop::collection::vec((0usize..8, fault()), 0..3),
         prop::option::weighted(0.3, 0usize..60),
         prop::option::of(any::<u64>()),
     )
         .prop_map(
-            |(advance, suppliers, pos, supplier_faults, purchase_faults, crash, shuffle)| Round {
+            |(
                 advance,
                 suppliers,
                 pos,
+                invoices,
+                supplier_faults,
+                purchase_faults,
+                crash,
+                shuffle,
+            )| Round {
+                advance,
+                suppliers,
+                pos,
+                invoices,
                 supplier_faults,
                 purchase_faults,
                 crash,
@@ -84,6 +100,10 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         MemorySource::new(at(1000)).with_tripwire(trip.clone());
     let pos_src: MemorySource<PurchaseOrder> =
         MemorySource::new(at(1000)).with_tripwire(trip.clone());
+    let invoices_src: MemorySource<SupplierInvoice> =
+        MemorySource::new(at(1000)).with_tripwire(trip.clone());
+    let invoice_mappings =
+        Mappings::with_values(table().with(MappingKind::GlAccount, "6100", "715"));
     let supplier_target = MemorySupplierTarget::new().with_tripwire(trip.clone());
     let purchase_target = MemoryPurchaseTarget::new().with_tripwire(trip.clone());
     let config = EngineConfig {
@@ -101,6 +121,12 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         supplier_pipeline.clone(),
         Arc::new(suppliers_src.clone()),
     ));
+    let invoice_pipeline = Arc::new(InvoicePipeline::new(
+        Arc::new(purchase_target.clone()),
+        invoice_mappings,
+        supplier_pipeline.clone(),
+        Arc::new(suppliers_src.clone()),
+    ));
     let clock = ManualClock::new(at(1000)).shared();
     let runner = TenantRunner::new(TENANT, store.clone(), clock.clone())
         .with_suppliers(StreamRunner::new(
@@ -111,6 +137,11 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         .with_purchase_orders(StreamRunner::new(
             po_pipeline.clone(),
             Arc::new(pos_src.clone()),
+            config.clone(),
+        ))
+        .with_invoices(StreamRunner::new(
+            invoice_pipeline.clone(),
+            Arc::new(invoices_src.clone()),
             config,
         ));
 
@@ -120,6 +151,7 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         now += Duration::seconds(round.advance);
         suppliers_src.set_server_time(now);
         pos_src.set_server_time(now);
+        invoices_src.set_server_time(now);
         for &(v, variant) in &round.suppliers {
             stamp += 1;
             // Strictly increasing stamps per record, at or just before server time.
@@ -137,6 +169,18 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
                 i64::from(qty),
                 now + Duration::milliseconds(stamp),
             ));
+        }
+        for &(i, qty) in &round.invoices {
+            stamp += 1;
+            let mut inv = invoice(
+                &format!("INV{i}"),
+                &vendor_of(i),
+                None,
+                "6100",
+                now + Duration::milliseconds(stamp),
+            );
+            inv.lines[0].quantity = i64::from(qty).into();
+            invoices_src.upsert(inv);
         }
         suppliers_src.set_shuffle(round.shuffle);
         pos_src.set_shuffle(round.shuffle.map(|s| s ^ 0x5555));
@@ -160,6 +204,7 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
     now += Duration::seconds(10);
     suppliers_src.set_server_time(now);
     pos_src.set_server_time(now);
+    invoices_src.set_server_time(now);
     let report = runner.run_once(None).await;
     prop_assert!(report.is_ok(), "{:?}", report);
     let ctx = run(store.clone(), &clock);
@@ -168,6 +213,10 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         .await
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     Replayer::new(po_pipeline.clone(), Arc::new(pos_src.clone()))
+        .replay_failed(&ctx, ReplayScope::Stream, ReplayMode::Refetch)
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    Replayer::new(invoice_pipeline.clone(), Arc::new(invoices_src.clone()))
         .replay_failed(&ctx, ReplayScope::Stream, ReplayMode::Refetch)
         .await
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -243,10 +292,57 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
             );
         }
     }
+    // Invoices: one invoice-first purchase per invoice whose vendor exists, holding exactly one
+    // invoice with the current lines.
+    for inv in invoices_src.records() {
+        let vendor_exists = source_suppliers
+            .iter()
+            .any(|s| s.vendor_id == inv.vendor_id);
+        let found = by_reference.get(&inv.invoice_number);
+        if vendor_exists {
+            prop_assert!(
+                found.is_some(),
+                "missing purchase for {}",
+                inv.invoice_number
+            );
+            let found = found.unwrap();
+            prop_assert_eq!(
+                found.len(),
+                1,
+                "duplicate purchases for {}",
+                inv.invoice_number
+            );
+            let invoices: Vec<_> = found[0].invoices.values().collect();
+            prop_assert_eq!(
+                invoices.len(),
+                1,
+                "invoice {} posted {} times",
+                inv.invoice_number,
+                invoices.len()
+            );
+            prop_assert_eq!(
+                &invoices[0].0,
+                &invoice_pipeline.invoice_draft(&inv).unwrap()
+            );
+        } else {
+            prop_assert!(found.is_none());
+            prop_assert!(
+                open.iter()
+                    .any(|e| e.source == inv.identity && e.status == AuditStatus::Deferred),
+                "{:?}",
+                memory
+                    .all_entries()
+                    .iter()
+                    .filter(|e| e.source == inv.identity)
+                    .map(|e| (e.status, &e.error))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
     // Nothing else is open.
     let unexpected: Vec<_> = open
         .iter()
-        .filter(|e| !(e.stream == StreamId::purchase_orders() && e.status == AuditStatus::Deferred))
+        .filter(|e| !(e.stream != StreamId::suppliers() && e.status == AuditStatus::Deferred))
         .map(|e| (&e.stream, &e.source.id, e.status, &e.error))
         .collect();
     prop_assert!(unexpected.is_empty(), "open: {:?}", unexpected);
