@@ -396,3 +396,66 @@ async fn a_mapping_revision_change_rewrites_unchanged_records() {
         .unwrap();
     assert_eq!(tax(&target), "GST 15%");
 }
+
+/// A source that lets another worker take the stream over while this one is reading.
+struct TakeoverSource {
+    inner: MemorySource<Supplier>,
+    store: MemoryStore,
+}
+
+#[async_trait::async_trait]
+impl sync_core::source::Source<Supplier> for TakeoverSource {
+    async fn server_time(
+        &self,
+    ) -> Result<chrono::DateTime<chrono::Utc>, sync_core::error::SourceError> {
+        self.store
+            .acquire_fence(&StreamKey::new(TENANT, StreamId::suppliers()))
+            .await
+            .unwrap();
+        self.inner.server_time().await
+    }
+    fn poll(
+        &self,
+        window: sync_core::source::Window,
+    ) -> futures::stream::BoxStream<'_, Result<Supplier, sync_core::error::SourceError>> {
+        self.inner.poll(window)
+    }
+    async fn fetch(
+        &self,
+        identity: &sync_core::model::SourceIdentity,
+    ) -> Result<Option<Supplier>, sync_core::error::SourceError> {
+        self.inner.fetch(identity).await
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_the_stream_cannot_commit_its_window() {
+    let store = MemoryStore::new();
+    let inner = MemorySource::new(at(100));
+    inner.upsert(supplier("V1", "One", at(10)));
+    let target = MemorySupplierTarget::new();
+    let runner = StreamRunner::new(
+        Arc::new(SupplierPipeline::new(Arc::new(target.clone()), mappings())),
+        Arc::new(TakeoverSource {
+            inner,
+            store: store.clone(),
+        }),
+        config(),
+    );
+    let (_, clock) = clock();
+    let err = runner
+        .run_window(&run(Arc::new(store.clone()), &clock), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SyncError::Store(StoreError::Fenced { .. })),
+        "{err}"
+    );
+    let key = StreamKey::new(TENANT, StreamId::suppliers());
+    assert_eq!(store.load_checkpoint(&key).await.unwrap().cursor, None);
+    // The write itself happened (and its intent and cross-reference are durable), so the new
+    // owner will not create it again.
+    assert_eq!(store.all_cross_refs().len(), 1);
+    assert_eq!(store.all_entries().len(), 1);
+    assert_eq!(store.all_entries()[0].status, AuditStatus::Pending);
+}
