@@ -392,18 +392,22 @@ fn read_application_area(el: XmlElement, at: &XmlPath<'_>) -> Result<Application
             Some("Sender") => {
                 for s in c.into_elements() {
                     match s.oagis_name() {
-                        Some("LogicalID") => out.sender.logical_id = Some(s.text()),
-                        Some("ComponentID") => out.sender.component_id = Some(s.text()),
-                        Some("ConfirmationCode") => out.sender.confirmation_code = Some(s.text()),
+                        Some("LogicalID") => out.sender.logical_id = Some(s.into_text()),
+                        Some("ComponentID") => out.sender.component_id = Some(s.into_text()),
+                        Some("ConfirmationCode") => {
+                            out.sender.confirmation_code = Some(s.into_text())
+                        }
                         _ => out.sender.extensions.push(s),
                     }
                 }
             }
             Some("CreationDateTime") => {
-                out.creation_date_time =
-                    Some(parse_datetime(&c.text(), &at.child("CreationDateTime"))?)
+                out.creation_date_time = Some(parse_datetime(
+                    &c.into_text(),
+                    &at.child("CreationDateTime"),
+                )?)
             }
-            Some("BODID") => out.bod_id = Some(c.text()),
+            Some("BODID") => out.bod_id = Some(c.into_text()),
             _ => out.extensions.push(c),
         }
     }
@@ -465,9 +469,9 @@ fn read_verb_area(el: XmlElement, at: &XmlPath<'_>) -> Result<VerbArea, BodError
     let mut crit = 0;
     for c in el.into_elements() {
         match c.oagis_name() {
-            Some("TenantID") => out.tenant_id = Some(c.text()),
-            Some("AccountingEntityID") => out.accounting_entity_id = Some(c.text()),
-            Some("LocationID") => out.location_id = Some(c.text()),
+            Some("TenantID") => out.tenant_id = Some(c.into_text()),
+            Some("AccountingEntityID") => out.accounting_entity_id = Some(c.into_text()),
+            Some("LocationID") => out.location_id = Some(c.into_text()),
             Some("ActionCriteria") => {
                 crit += 1;
                 let cp = at.nth("ActionCriteria", crit);

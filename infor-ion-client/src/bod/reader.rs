@@ -275,6 +275,15 @@ impl<R: BufRead> DocumentReader<R> {
     }
 
     fn read_tree(&mut self) -> Result<Option<XmlElement>, BodError> {
+        // The event buffer is moved out for the duration so events can borrow it while
+        // `make_element` borrows `self`; it is put back to reuse its allocation.
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.read_tree_with(&mut buf);
+        self.buf = buf;
+        result
+    }
+
+    fn read_tree_with(&mut self, buf: &mut Vec<u8>) -> Result<Option<XmlElement>, BodError> {
         let limits = self.limits;
         let mut stack: Vec<XmlElement> = Vec::new();
         let mut text_len = 0usize;
@@ -284,8 +293,8 @@ impl<R: BufRead> DocumentReader<R> {
                 Some(r) => r,
                 None => return Ok(None),
             };
-            self.buf.clear();
-            let event = match reader.read_event_into(&mut self.buf) {
+            buf.clear();
+            let event = match reader.read_event_into(buf) {
                 Ok(e) => e,
                 Err(e) => {
                     let position = reader.error_position();
@@ -331,7 +340,6 @@ impl<R: BufRead> DocumentReader<R> {
                             position,
                         });
                     }
-                    let s = s.into_owned();
                     let el = self.make_element(&s, &stack, position)?;
                     stack.push(el);
                     text_len = 0;
@@ -346,7 +354,6 @@ impl<R: BufRead> DocumentReader<R> {
                             position,
                         });
                     }
-                    let s = s.into_owned();
                     let el = self.make_element(&s, &stack, position)?;
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(XmlNode::Element(el)),
@@ -594,8 +601,7 @@ fn append_text(
     limits: BodLimits,
     position: u64,
 ) -> Result<(), BodError> {
-    let path = render_stack(stack, "");
-    let Some(el) = stack.last_mut() else {
+    if stack.is_empty() {
         if s.trim().is_empty() {
             return Ok(());
         }
@@ -603,19 +609,25 @@ fn append_text(
             position,
             message: "text outside the root element".into(),
         });
-    };
+    }
     *text_len += s.len();
     if *text_len > limits.max_text_bytes {
         return Err(BodError::ValueTooLong {
             what: "text".into(),
-            path,
+            path: render_stack(stack, ""),
             length: *text_len,
             limit: limits.max_text_bytes,
             position,
         });
     }
+    let Some(el) = stack.last_mut() else {
+        return Ok(());
+    };
     match el.children.last_mut() {
         Some(XmlNode::Text(t)) => t.push_str(s),
+        // Whitespace right after a child element is indentation (layout) and would be
+        // dropped at the end tag anyway: do not allocate it. BODs have no mixed content.
+        Some(XmlNode::Element(_)) if s.trim().is_empty() => {}
         _ => el.children.push(XmlNode::Text(s.to_owned())),
     }
     Ok(())

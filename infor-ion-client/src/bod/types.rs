@@ -135,15 +135,21 @@ impl XmlMapped for Identifier {
                 Some(n)
             }
         };
+        let accounting_entity = el.take_attr("accountingEntity");
+        let location = el.take_attr("location");
+        let lid = el.take_attr("lid");
+        let scheme_name = el.take_attr("schemeName");
+        let scheme_agency_id = el.take_attr("schemeAgencyID");
+        let other_attributes = std::mem::take(&mut el.attributes);
         Ok(Identifier {
-            value: el.text(),
-            accounting_entity: el.take_attr("accountingEntity"),
-            location: el.take_attr("location"),
-            lid: el.take_attr("lid"),
+            value: el.into_text(),
+            accounting_entity,
+            location,
+            lid,
             variation_id,
-            scheme_name: el.take_attr("schemeName"),
-            scheme_agency_id: el.take_attr("schemeAgencyID"),
-            other_attributes: std::mem::take(&mut el.attributes),
+            scheme_name,
+            scheme_agency_id,
+            other_attributes,
         })
     }
 
@@ -195,7 +201,7 @@ impl XmlMapped for DocumentId {
         for c in el.into_elements() {
             match c.oagis_name() {
                 Some("ID") if id.is_none() => id = Some(Identifier::from_xml(c, &at.child("ID"))?),
-                Some("RevisionID") => out.revision_id = Some(c.text()),
+                Some("RevisionID") => out.revision_id = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -229,7 +235,7 @@ pub struct Amount {
 impl XmlMapped for Amount {
     fn from_xml(mut el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
         Ok(Amount {
-            value: parse_decimal(&el.text(), at)?,
+            value: parse_decimal(&el.text_cow(), at)?,
             currency_id: el.take_attr("currencyID"),
         })
     }
@@ -252,7 +258,7 @@ pub struct Quantity {
 impl XmlMapped for Quantity {
     fn from_xml(mut el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
         Ok(Quantity {
-            value: parse_decimal(&el.text(), at)?,
+            value: parse_decimal(&el.text_cow(), at)?,
             unit_code: el.take_attr("unitCode"),
         })
     }
@@ -286,10 +292,12 @@ impl Code {
 
 impl XmlMapped for Code {
     fn from_xml(mut el: XmlElement, _at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let list_id = el.take_attr("listID");
+        let other_attributes = std::mem::take(&mut el.attributes);
         Ok(Code {
-            value: el.text(),
-            list_id: el.take_attr("listID"),
-            other_attributes: std::mem::take(&mut el.attributes),
+            value: el.into_text(),
+            list_id,
+            other_attributes,
         })
     }
     fn to_xml(&self, name: &str) -> XmlElement {
@@ -315,10 +323,12 @@ pub struct Note {
 
 impl XmlMapped for Note {
     fn from_xml(mut el: XmlElement, _at: &XmlPath<'_>) -> Result<Self, BodError> {
+        let note_type = el.take_attr("type");
+        let other_attributes = std::mem::take(&mut el.attributes);
         Ok(Note {
-            text: el.text(),
-            note_type: el.take_attr("type"),
-            other_attributes: std::mem::take(&mut el.attributes),
+            text: el.into_text(),
+            note_type,
+            other_attributes,
         })
     }
     fn to_xml(&self, name: &str) -> XmlElement {
@@ -348,10 +358,12 @@ impl XmlMapped for Status {
             match c.oagis_name() {
                 Some("Code") => out.code = Some(Code::from_xml(c, &at.child("Code"))?),
                 Some("EffectiveDateTime") => {
-                    out.effective_date_time =
-                        Some(parse_datetime(&c.text(), &at.child("EffectiveDateTime"))?)
+                    out.effective_date_time = Some(parse_datetime(
+                        &c.into_text(),
+                        &at.child("EffectiveDateTime"),
+                    )?)
                 }
-                Some("Description") => out.description = Some(c.text()),
+                Some("Description") => out.description = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -426,7 +438,7 @@ impl XmlMapped for UserArea {
                 out.properties.push(NameValue {
                     name,
                     value_type,
-                    value: nv.text(),
+                    value: nv.into_text(),
                 });
             }
         }
@@ -503,13 +515,15 @@ impl XmlMapped for Address {
                     };
                     out.lines.push(AddressLine {
                         sequence,
-                        text: c.text(),
+                        text: c.into_text(),
                     });
                 }
-                Some("CityName") => out.city_name = Some(c.text()),
-                Some("CountrySubDivisionCode") => out.country_sub_division_code = Some(c.text()),
-                Some("CountryCode") => out.country_code = Some(c.text()),
-                Some("PostalCode") => out.postal_code = Some(c.text()),
+                Some("CityName") => out.city_name = Some(c.into_text()),
+                Some("CountrySubDivisionCode") => {
+                    out.country_sub_division_code = Some(c.into_text())
+                }
+                Some("CountryCode") => out.country_code = Some(c.into_text()),
+                Some("PostalCode") => out.postal_code = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -561,7 +575,7 @@ impl XmlMapped for Location {
         for c in el.into_elements() {
             match c.oagis_name() {
                 Some("ID") => out.id = Some(Identifier::from_xml(c, &at.child("ID"))?),
-                Some("Name") => out.name = Some(c.text()),
+                Some("Name") => out.name = Some(c.into_text()),
                 Some("Address") => out.address = Some(Address::from_xml(c, &at.child("Address"))?),
                 _ => out.extensions.push(c),
             }
@@ -598,10 +612,10 @@ impl XmlMapped for Communication {
         let mut out = Communication::default();
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("ChannelCode") => out.channel_code = Some(c.text()),
-                Some("UseCode") => out.use_code = Some(c.text()),
-                Some("DialNumber") => out.dial_number = Some(c.text()),
-                Some("URI") => out.uri = Some(c.text()),
+                Some("ChannelCode") => out.channel_code = Some(c.into_text()),
+                Some("UseCode") => out.use_code = Some(c.into_text()),
+                Some("DialNumber") => out.dial_number = Some(c.into_text()),
+                Some("URI") => out.uri = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -688,7 +702,7 @@ impl XmlMapped for Party {
                 Some("PartyIDs") => {
                     out.party_ids = Some(PartyIds::from_xml(c, &at.child("PartyIDs"))?)
                 }
-                Some("Name") => out.name = Some(c.text()),
+                Some("Name") => out.name = Some(c.into_text()),
                 Some("Location") => out
                     .locations
                     .push(Location::from_xml(c, &at.child("Location"))?),
@@ -781,8 +795,8 @@ impl XmlMapped for Item {
                 Some("ItemID") => out
                     .item_ids
                     .push(DocumentId::from_xml(c, &at.child("ItemID"))?),
-                Some("GTIN") => out.gtins.push(c.text()),
-                Some("Description") => out.descriptions.push(c.text()),
+                Some("GTIN") => out.gtins.push(c.into_text()),
+                Some("Description") => out.descriptions.push(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -855,7 +869,7 @@ impl XmlMapped for DocumentReference {
                 Some("DocumentID") => {
                     out.document_id = Some(DocumentId::from_xml(c, &at.child("DocumentID"))?)
                 }
-                Some("LineNumber") => out.line_number = Some(c.text()),
+                Some("LineNumber") => out.line_number = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }

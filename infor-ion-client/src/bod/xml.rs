@@ -149,6 +149,24 @@ impl XmlElement {
         out
     }
 
+    /// The text children, borrowed when there is a single text node.
+    pub fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self.children.as_slice() {
+            [XmlNode::Text(t)] => std::borrow::Cow::Borrowed(t.as_str()),
+            [] => std::borrow::Cow::Borrowed(""),
+            _ => std::borrow::Cow::Owned(self.text()),
+        }
+    }
+
+    /// Consumes the element and returns its text (no copy when there is a single text node).
+    pub fn into_text(mut self) -> String {
+        let single = self.children.len() == 1 && matches!(self.children[0], XmlNode::Text(_));
+        if single && let Some(XmlNode::Text(t)) = self.children.pop() {
+            return t;
+        }
+        self.text()
+    }
+
     /// Child elements, in order.
     pub fn elements(&self) -> impl Iterator<Item = &XmlElement> {
         self.children.iter().filter_map(|c| match c {

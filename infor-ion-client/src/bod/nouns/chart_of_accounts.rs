@@ -39,7 +39,7 @@ impl XmlMapped for GlAccount {
         let mut number = None;
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("GLNominalAccount") if number.is_none() => number = Some(c.text()),
+                Some("GLNominalAccount") if number.is_none() => number = Some(c.into_text()),
                 Some("AccountingChartReference")
                     if c.elements().count() == 1
                         && c.elements().all(|e| e.oagis_name() == Some("ID")) =>
@@ -49,10 +49,10 @@ impl XmlMapped for GlAccount {
                         out.accounting_chart_id = Some(Identifier::from_xml(id, &p.child("ID"))?);
                     }
                 }
-                Some("Description") => out.descriptions.push(c.text()),
-                Some("TypeCode") => out.type_code = Some(c.text()),
+                Some("Description") => out.descriptions.push(c.into_text()),
+                Some("TypeCode") => out.type_code = Some(c.into_text()),
                 Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
-                Some("CurrencyCode") => out.currency_code = Some(c.text()),
+                Some("CurrencyCode") => out.currency_code = Some(c.into_text()),
                 Some("UserArea") => {
                     out.user_area = Some(UserArea::from_xml(c, &at.child("UserArea"))?)
                 }

@@ -42,15 +42,15 @@ impl XmlMapped for ItemMasterHeader {
                 Some("ItemID") => out
                     .item_ids
                     .push(DocumentId::from_xml(c, &at.child("ItemID"))?),
-                Some("Description") => out.descriptions.push(c.text()),
+                Some("Description") => out.descriptions.push(c.into_text()),
                 Some("Classification") => out
                     .classifications
                     .push(Classification::from_xml(c, &at.child("Classification"))?),
-                Some("BaseUOMCode") => out.base_uom_code = Some(c.text()),
+                Some("BaseUOMCode") => out.base_uom_code = Some(c.into_text()),
                 Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
                 Some("LastModificationDateTime") => {
                     out.last_modification_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("LastModificationDateTime"),
                     )?)
                 }

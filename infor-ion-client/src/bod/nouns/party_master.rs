@@ -60,7 +60,7 @@ impl PartyMaster {
                     saw_ids = true;
                     out.party_ids = PartyIds::from_xml(c, &at.child("PartyIDs"))?;
                 }
-                Some("Name") if out.name.is_none() => out.name = Some(c.text()),
+                Some("Name") if out.name.is_none() => out.name = Some(c.into_text()),
                 Some("Location") => out
                     .locations
                     .push(Location::from_xml(c, &at.child("Location"))?),
@@ -68,16 +68,16 @@ impl PartyMaster {
                     .communications
                     .push(Communication::from_xml(c, &at.child("Communication"))?),
                 Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
-                Some("CurrencyCode") => out.currency_code = Some(c.text()),
-                Some("PaymentTermID") => out.payment_term_id = Some(c.text()),
-                Some("PaymentMethodCode") => out.payment_method_code = Some(c.text()),
-                Some("LanguageCode") => out.language_code = Some(c.text()),
+                Some("CurrencyCode") => out.currency_code = Some(c.into_text()),
+                Some("PaymentTermID") => out.payment_term_id = Some(c.into_text()),
+                Some("PaymentMethodCode") => out.payment_method_code = Some(c.into_text()),
+                Some("LanguageCode") => out.language_code = Some(c.into_text()),
                 Some("Classification") => out
                     .classifications
                     .push(Classification::from_xml(c, &at.child("Classification"))?),
                 Some("LastModificationDateTime") => {
                     out.last_modification_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("LastModificationDateTime"),
                     )?)
                 }

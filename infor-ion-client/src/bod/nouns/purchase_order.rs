@@ -27,8 +27,8 @@ impl XmlMapped for PaymentTerm {
         let mut out = PaymentTerm::default();
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("PaymentTermCode") => out.payment_term_code = Some(c.text()),
-                Some("Description") => out.description = Some(c.text()),
+                Some("PaymentTermCode") => out.payment_term_code = Some(c.into_text()),
+                Some("Description") => out.description = Some(c.into_text()),
                 _ => out.extensions.push(c),
             }
         }
@@ -92,20 +92,22 @@ impl XmlMapped for PurchaseOrderHeader {
                 Some("DocumentID") if doc.is_none() => {
                     doc = Some(DocumentId::from_xml(c, &at.child("DocumentID"))?)
                 }
-                Some("DisplayID") => out.display_id = Some(c.text()),
+                Some("DisplayID") => out.display_id = Some(c.into_text()),
                 Some("LastModificationDateTime") => {
                     out.last_modification_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("LastModificationDateTime"),
                     )?)
                 }
                 Some("DocumentDateTime") => {
-                    out.document_date_time =
-                        Some(parse_datetime(&c.text(), &at.child("DocumentDateTime"))?)
+                    out.document_date_time = Some(parse_datetime(
+                        &c.into_text(),
+                        &at.child("DocumentDateTime"),
+                    )?)
                 }
                 Some("OrderDateTime") => {
                     out.order_date_time =
-                        Some(parse_datetime(&c.text(), &at.child("OrderDateTime"))?)
+                        Some(parse_datetime(&c.into_text(), &at.child("OrderDateTime"))?)
                 }
                 Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
                 Some("Note") => out.notes.push(Note::from_xml(c, &at.child("Note"))?),
@@ -129,13 +131,13 @@ impl XmlMapped for PurchaseOrderHeader {
                 }
                 Some("RequestedShipDateTime") => {
                     out.requested_ship_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("RequestedShipDateTime"),
                     )?)
                 }
                 Some("PromisedDeliveryDateTime") => {
                     out.promised_delivery_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("PromisedDeliveryDateTime"),
                     )?)
                 }
@@ -228,7 +230,7 @@ impl XmlMapped for PurchaseOrderLine {
         let mut out = PurchaseOrderLine::default();
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("LineNumber") => out.line_number = Some(c.text()),
+                Some("LineNumber") => out.line_number = Some(c.into_text()),
                 Some("Status") => out.status = Some(Status::from_xml(c, &at.child("Status"))?),
                 Some("Item") => out.item = Some(Item::from_xml(c, &at.child("Item"))?),
                 Some("Quantity") => {
@@ -249,7 +251,7 @@ impl XmlMapped for PurchaseOrderLine {
                 }
                 Some("RequiredDeliveryDateTime") => {
                     out.required_delivery_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("RequiredDeliveryDateTime"),
                     )?)
                 }

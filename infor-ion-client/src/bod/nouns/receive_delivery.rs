@@ -48,10 +48,10 @@ impl XmlMapped for ReceiveDeliveryHeader {
                 Some("DocumentID") if doc.is_none() => {
                     doc = Some(DocumentId::from_xml(c, &at.child("DocumentID"))?)
                 }
-                Some("DisplayID") => out.display_id = Some(c.text()),
+                Some("DisplayID") => out.display_id = Some(c.into_text()),
                 Some("ActualDeliveryDateTime") => {
                     out.actual_delivery_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("ActualDeliveryDateTime"),
                     )?)
                 }
@@ -69,7 +69,7 @@ impl XmlMapped for ReceiveDeliveryHeader {
                     }
                 }
                 Some("PackingSlip") if c.elements().count() == 0 => {
-                    out.packing_slip = Some(c.text())
+                    out.packing_slip = Some(c.into_text())
                 }
                 Some("UserArea") => {
                     out.user_area = Some(UserArea::from_xml(c, &at.child("UserArea"))?)
@@ -132,11 +132,11 @@ impl XmlMapped for ReceiveDeliveryItem {
         let mut out = ReceiveDeliveryItem::default();
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("LineNumber") => out.line_number = Some(c.text()),
+                Some("LineNumber") => out.line_number = Some(c.into_text()),
                 Some("ItemID") => out
                     .item_ids
                     .push(DocumentId::from_xml(c, &at.child("ItemID"))?),
-                Some("Description") => out.description = Some(c.text()),
+                Some("Description") => out.description = Some(c.into_text()),
                 Some("PurchaseOrderReference") => {
                     out.purchase_order_reference = Some(DocumentReference::from_xml(
                         c,

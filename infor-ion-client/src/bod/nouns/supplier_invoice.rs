@@ -44,7 +44,7 @@ impl XmlMapped for Tax {
                     for r in c.into_elements() {
                         if r.oagis_name() == Some("RateNumeric") {
                             out.rate_numeric =
-                                Some(parse_decimal(&r.text(), &cp.child("RateNumeric"))?);
+                                Some(parse_decimal(&r.text_cow(), &cp.child("RateNumeric"))?);
                         } else {
                             out.calculation_extensions.push(r);
                         }
@@ -116,12 +116,14 @@ impl XmlMapped for SupplierInvoiceHeader {
                     .alternate_document_ids
                     .push(DocumentId::from_xml(c, &at.child("AlternateDocumentID"))?),
                 Some("DocumentDateTime") => {
-                    out.document_date_time =
-                        Some(parse_datetime(&c.text(), &at.child("DocumentDateTime"))?)
+                    out.document_date_time = Some(parse_datetime(
+                        &c.into_text(),
+                        &at.child("DocumentDateTime"),
+                    )?)
                 }
                 Some("LastModificationDateTime") => {
                     out.last_modification_date_time = Some(parse_datetime(
-                        &c.text(),
+                        &c.into_text(),
                         &at.child("LastModificationDateTime"),
                     )?)
                 }
@@ -221,9 +223,9 @@ impl XmlMapped for SupplierInvoiceLine {
         let mut out = SupplierInvoiceLine::default();
         for c in el.into_elements() {
             match c.oagis_name() {
-                Some("LineNumber") => out.line_number = Some(c.text()),
+                Some("LineNumber") => out.line_number = Some(c.into_text()),
                 Some("Item") => out.item = Some(Item::from_xml(c, &at.child("Item"))?),
-                Some("Description") => out.description = Some(c.text()),
+                Some("Description") => out.description = Some(c.into_text()),
                 Some("Quantity") => {
                     out.quantity = Some(Quantity::from_xml(c, &at.child("Quantity"))?)
                 }
