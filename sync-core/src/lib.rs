@@ -74,6 +74,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod faults;
 pub mod mapping;
 pub mod model;
 pub mod replay;
