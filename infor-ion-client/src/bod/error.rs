@@ -1,8 +1,9 @@
 //! The error type of the BOD module.
 //!
 //! Every variant says *where* things went wrong: an XML path such as
-//! `/SyncPurchaseOrder/DataArea/PurchaseOrder/PurchaseOrderLine[2]/Quantity` for model errors,
-//! and a byte offset into the document for reader errors. None of them carries payload data
+//! `/SyncPurchaseOrder/DataArea/PurchaseOrder[1]/PurchaseOrderLine[2]/Quantity` for model
+//! errors, and a byte offset for reader errors (counted from the start of the current
+//! document, also inside a [`BodStream`](crate::bod::BodStream) batch). None of them carries payload data
 //! beyond the offending value, so logging an error never dumps a whole BOD.
 
 /// Everything that can go wrong reading or writing a BOD.

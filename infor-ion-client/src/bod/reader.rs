@@ -178,8 +178,6 @@ pub(crate) struct DocumentReader<R: BufRead> {
     limits: BodLimits,
     buf: Vec<u8>,
     namespaces: Vec<(Vec<u8>, Arc<str>)>,
-    /// Bytes of the stream before the current document (for absolute positions).
-    base: u64,
 }
 
 fn new_ns_reader<R: BufRead>(budget: Budget<R>) -> NsReader<Budget<R>> {
@@ -200,7 +198,6 @@ impl<R: BufRead> DocumentReader<R> {
             limits,
             buf: Vec::new(),
             namespaces: Vec::new(),
-            base: 0,
         }
     }
 
@@ -210,7 +207,6 @@ impl<R: BufRead> DocumentReader<R> {
         let Some(reader) = self.reader.take() else {
             return false;
         };
-        self.base += reader.buffer_position();
         let mut budget = reader.into_inner();
         budget.reset(usize::MAX - 1);
         match budget.skip_to_next_declaration(self.limits.max_resync_bytes) {
@@ -228,8 +224,8 @@ impl<R: BufRead> DocumentReader<R> {
         let Some(reader) = self.reader.as_mut() else {
             return Ok(None);
         };
-        // Start a fresh per-document budget and position.
-        self.base += reader.buffer_position();
+        // Start a fresh per-document budget; positions in errors are relative to the
+        // start of the current document.
         let limits = self.limits;
         let budget = reader.get_mut();
         budget.reset(limits.max_document_bytes);
