@@ -163,6 +163,12 @@ fn sync_purchase_order_m3() {
     );
     assert_eq!(l2.extensions[0].name, "BuyerParty");
 
+    // An extension can be inspected as an XML fragment, namespaces declared.
+    assert_eq!(
+        hint.to_fragment().unwrap(),
+        r#"<RoutingHint xmlns="urn:example:acme" xmlns:acme="urn:example:acme" acme:priority="high">dock 4</RoutingHint>"#
+    );
+
     assert_round_trip(&bod);
     // The foreign-namespace element is written back with its own namespace.
     let xml = bod.to_xml().unwrap();
@@ -613,4 +619,20 @@ fn two_roots_in_a_single_document_parse_are_refused() {
         Bod::<PurchaseOrder>::from_str(&two),
         Err(BodError::Xml { message, .. }) if message.contains("more than one root")
     ));
+}
+
+/// The models are also serde types, so a BOD can be snapshotted as JSON (for an audit store
+/// or replay) and restored without loss.
+#[test]
+fn json_snapshot_round_trips() {
+    for file in [
+        "sync_purchase_order_m3.xml",
+        "sync_supplier_party_master.xml",
+        "sync_supplier_invoice.xml",
+    ] {
+        let bod = AnyBod::from_slice(fixture(file).as_bytes()).unwrap();
+        let json = serde_json::to_string(&bod).unwrap();
+        let back: AnyBod = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, bod, "{file}");
+    }
 }
