@@ -49,6 +49,8 @@ pub mod reference;
 pub mod request;
 pub mod sale;
 pub mod supplier;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod webhook;
 
 pub use client::{Cin7Client, Cin7ClientBuilder, DEFAULT_BASE_URL, RawResponse};

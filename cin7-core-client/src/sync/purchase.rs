@@ -1,0 +1,491 @@
+//! Purchases: drafts → advanced-purchase requests, and Cin7 purchases → [`TargetPurchase`].
+//!
+//! - Header: `POST /advanced-purchase` with `PurchaseType: Advanced`, the draft's approach,
+//!   supplier ID, location, required-by date and memo (`Note`), and the draft's reference in the
+//!   configured additional attribute. Cin7 answers `DRAFT` with the order `NOT AVAILABLE`.
+//! - Order step: the purchase is read first (its order must still be `NOT AVAILABLE` or
+//!   `DRAFT`), then `POST /purchase/order` replaces every line.
+//! - Invoice: `POST /advanced-purchase/invoice` with the source invoice number; item lines carry
+//!   their SKU and `Account`, lines without a SKU become additional charges with an `Account`.
+//! - Lookup: `purchaseList?Search=` (matches order and invoice numbers), plus a scan of recent
+//!   DRAFT purchases for the reference attribute, each candidate read in full and compared
+//!   exactly.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use sync_core::error::TargetError;
+use sync_core::target::{
+    self, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget, TargetInvoice,
+    TargetPurchase,
+};
+
+use super::error::{CallKind, incomplete_answer, invalid, target_error};
+use super::{Cin7Target, Cin7TargetConfig, parse_id};
+use crate::codec::Guid;
+use crate::error::Error;
+use crate::purchase::{
+    AdditionalCharge, AdvancedPurchase, Approach, InvoiceLine, OrderLine, PurchaseHeader,
+    PurchaseInvoice, PurchaseOrder, PurchaseStatus, PurchaseType, TaskStatus, line_total,
+};
+
+/// The `POST /advanced-purchase` body for a draft.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use cin7_core_client::sync::Cin7TargetConfig;
+/// use cin7_core_client::sync::purchase::purchase_header;
+/// use sync_core::target::{Approach, PurchaseDraft};
+///
+/// let draft = PurchaseDraft {
+///     supplier_id: "807b6bc2-1b1b-4e5d-9a7e-9a2b1c0d4e11".into(),
+///     approach: Approach::Stock,
+///     location: Some("Main Warehouse".into()),
+///     reference: "4500012".into(),
+///     currency: "NZD".into(),
+///     order_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+///     required_by: None,
+///     memo: None,
+/// };
+/// let json = serde_json::to_value(purchase_header(&draft, &Cin7TargetConfig::default()).unwrap()).unwrap();
+/// assert_eq!(json["PurchaseType"], "Advanced");
+/// assert_eq!(json["Approach"], "STOCK");
+/// assert_eq!(json["AdditionalAttributes"]["AdditionalAttribute1"], "4500012");
+/// ```
+pub fn purchase_header(
+    draft: &PurchaseDraft,
+    config: &Cin7TargetConfig,
+) -> Result<PurchaseHeader, TargetError> {
+    let supplier_id = super::parse_id("supplier", &draft.supplier_id)?;
+    if draft.location.as_deref().is_none_or(|l| l.trim().is_empty()) {
+        return Err(invalid(format!(
+            "purchase {}: Cin7 requires a Location; map one or set PurchasePolicy::default_location",
+            draft.reference
+        )));
+    }
+    let additional_attributes = config.purchase_reference_attribute.as_ref().map(|attr| {
+        let mut map = serde_json::Map::new();
+        map.insert(
+            attr.clone(),
+            serde_json::Value::String(draft.reference.clone()),
+        );
+        map
+    });
+    Ok(PurchaseHeader {
+        supplier_id: Some(supplier_id),
+        approach: Some(match draft.approach {
+            target::Approach::Stock => Approach::Stock,
+            target::Approach::Invoice => Approach::Invoice,
+        }),
+        location: draft.location.clone(),
+        purchase_type: Some(PurchaseType::Advanced),
+        required_by: draft.required_by,
+        note: draft.memo.clone(),
+        additional_attributes,
+        ..PurchaseHeader::default()
+    })
+}
+
+fn doc_status(status: DocStatus) -> TaskStatus {
+    match status {
+        DocStatus::Draft => TaskStatus::Draft,
+        DocStatus::Authorised => TaskStatus::Authorised,
+    }
+}
+
+fn task_status(status: Option<&TaskStatus>) -> target::TaskStatus {
+    match status {
+        None | Some(TaskStatus::NotAvailable) => target::TaskStatus::NotAvailable,
+        Some(TaskStatus::Draft) => target::TaskStatus::Draft,
+        Some(TaskStatus::Authorised) => target::TaskStatus::Authorised,
+        Some(TaskStatus::Voided) => target::TaskStatus::Voided,
+        Some(TaskStatus::Paid) => target::TaskStatus::Paid,
+        Some(TaskStatus::Other(other)) => target::TaskStatus::Other(other.clone()),
+    }
+}
+
+/// The `POST /purchase/order` body: item lines (with a SKU) as order lines, lines without a
+/// SKU as additional charges (Cin7 wants a product on a line; a charge names a service
+/// product). Totals are computed with Cin7's rounding ([`line_total`]).
+pub fn purchase_order(purchase_id: &Guid, order: &OrderDraft) -> PurchaseOrder {
+    let (items, charges): (Vec<_>, Vec<_>) = order.lines.iter().partition(|l| !l.sku.is_empty());
+    PurchaseOrder {
+        task_id: Some(purchase_id.clone()),
+        status: Some(doc_status(order.status)),
+        lines: items
+            .into_iter()
+            .map(|l| OrderLine {
+                sku: Some(l.sku.clone()),
+                name: Some(l.name.clone()),
+                quantity: Some(l.quantity),
+                price: Some(l.price),
+                tax_rule: l.tax_rule.clone(),
+                total: Some(line_total(l.quantity, l.price, None)),
+                ..OrderLine::default()
+            })
+            .collect(),
+        additional_charges: charges
+            .into_iter()
+            .map(|l| AdditionalCharge {
+                description: l.name.clone(),
+                quantity: Some(l.quantity),
+                price: Some(l.price),
+                tax_rule: l.tax_rule.clone(),
+                total: Some(line_total(l.quantity, l.price, None)),
+                ..AdditionalCharge::default()
+            })
+            .collect(),
+        ..PurchaseOrder::default()
+    }
+}
+
+/// The `POST /advanced-purchase/invoice` body: the source invoice number, dates, status, and
+/// every line with its `Account` (lines without a SKU as additional charges).
+pub fn purchase_invoice(
+    purchase_id: &Guid,
+    task_id: Option<&Guid>,
+    invoice: &InvoiceDraft,
+) -> PurchaseInvoice {
+    let (items, charges): (Vec<_>, Vec<_>) = invoice
+        .lines
+        .iter()
+        .partition(|l| l.sku.as_deref().is_some_and(|s| !s.is_empty()));
+    PurchaseInvoice {
+        purchase_id: Some(purchase_id.clone()),
+        task_id: task_id.cloned(),
+        invoice_number: Some(invoice.invoice_number.clone()),
+        invoice_date: Some(invoice.invoice_date),
+        invoice_due_date: invoice.due_date,
+        status: Some(doc_status(invoice.status)),
+        lines: items
+            .into_iter()
+            .map(|l| InvoiceLine {
+                sku: l.sku.clone(),
+                name: Some(l.name.clone()),
+                quantity: Some(l.quantity),
+                price: Some(l.price),
+                tax_rule: l.tax_rule.clone(),
+                account: l.account.clone(),
+                total: Some(line_total(l.quantity, l.price, None)),
+                ..InvoiceLine::default()
+            })
+            .collect(),
+        additional_charges: charges
+            .into_iter()
+            .map(|l| AdditionalCharge {
+                description: l.name.clone(),
+                quantity: Some(l.quantity),
+                price: Some(l.price),
+                tax_rule: l.tax_rule.clone(),
+                account: Some(l.account.clone()),
+                total: Some(line_total(l.quantity, l.price, None)),
+                ..AdditionalCharge::default()
+            })
+            .collect(),
+        ..PurchaseInvoice::default()
+    }
+}
+
+/// The reference stamped on a purchase: the configured attribute, else Cin7's order number.
+pub fn purchase_reference(purchase: &AdvancedPurchase, config: &Cin7TargetConfig) -> String {
+    config
+        .purchase_reference_attribute
+        .as_ref()
+        .and_then(|attr| purchase.additional_attributes.as_ref()?.get(attr))
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| purchase.order_number.clone())
+        .unwrap_or_default()
+}
+
+/// What the engine sees of a Cin7 purchase. Placeholder invoices (Cin7 lists a `NOT AVAILABLE`
+/// invoice entry with no number on a fresh purchase) are left out.
+pub fn target_purchase(
+    purchase: &AdvancedPurchase,
+    config: &Cin7TargetConfig,
+) -> Result<TargetPurchase, String> {
+    let id = purchase
+        .id
+        .as_ref()
+        .ok_or_else(|| "the purchase has no ID".to_owned())?;
+    let approach = match &purchase.approach {
+        Some(Approach::Stock) => target::Approach::Stock,
+        Some(Approach::Invoice) => target::Approach::Invoice,
+        other => {
+            return Err(format!(
+                "purchase {id} has approach {other:?}, which the sync does not handle"
+            ));
+        }
+    };
+    let invoices = purchase
+        .invoice
+        .iter()
+        .filter(|inv| {
+            let numbered = inv.invoice_number.as_deref().is_some_and(|n| !n.is_empty());
+            let started = !matches!(inv.status, None | Some(TaskStatus::NotAvailable));
+            numbered || started
+        })
+        .map(|inv| TargetInvoice {
+            task_id: inv
+                .task_id
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            invoice_number: inv.invoice_number.clone().unwrap_or_default(),
+            status: task_status(inv.status.as_ref()),
+        })
+        .collect();
+    Ok(TargetPurchase {
+        id: id.as_str().to_owned(),
+        reference: purchase_reference(purchase, config),
+        supplier_id: purchase
+            .supplier_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        approach,
+        order_status: task_status(purchase.order.as_ref().and_then(|o| o.status.as_ref())),
+        invoices,
+    })
+}
+
+/// Whether `purchase` carries `reference` exactly: the stamped reference, Cin7's order number,
+/// or the number of one of its invoices.
+pub fn carries_reference(
+    purchase: &AdvancedPurchase,
+    config: &Cin7TargetConfig,
+    reference: &str,
+) -> bool {
+    purchase_reference(purchase, config) == reference
+        || purchase.order_number.as_deref() == Some(reference)
+        || purchase
+            .invoice
+            .iter()
+            .any(|inv| inv.invoice_number.as_deref() == Some(reference))
+}
+
+/// Whether an error of `GET /advanced-purchase?ID=` means "no such purchase". Cin7's exact
+/// answer for an unknown ID is undocumented: a 404 (HTTP or `ErrorCode`) or a 400 whose text
+/// says "not found" is read as absence.
+fn is_not_found(error: &Error) -> bool {
+    error.api().is_some_and(|api| {
+        api.status == 404
+            || api.error_code == Some(404)
+            || (api.status == 400 || api.error_code == Some(400))
+                && api.message.to_ascii_lowercase().contains("not found")
+    })
+}
+
+impl Cin7Target {
+    /// The purchase by id, `None` when Cin7 has no such purchase or it is voided.
+    async fn fetch_purchase(&self, id: &Guid) -> Result<Option<AdvancedPurchase>, TargetError> {
+        match self.client.purchases().get(id).send().await {
+            Ok(purchase) if purchase.id.is_none() => Ok(None),
+            Ok(purchase) if purchase.status == Some(PurchaseStatus::Voided) => Ok(None),
+            Ok(purchase) => Ok(Some(purchase)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn view(&self, purchase: &AdvancedPurchase) -> Result<TargetPurchase, TargetError> {
+        target_purchase(purchase, &self.config)
+            .map_err(|why| incomplete_answer(CallKind::Repeatable, why))
+    }
+
+    /// Candidate purchase IDs for `reference`: `purchaseList?Search=` rows whose order or
+    /// invoice number holds it, then recently updated DRAFT purchases (their attribute is not
+    /// searchable, so each is read).
+    async fn candidates(&self, reference: &str) -> Result<Vec<Guid>, TargetError> {
+        let mut ids: Vec<Guid> = Vec::new();
+        let mut push = |id: Option<Guid>| {
+            if let Some(id) = id {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        };
+        let rows: Vec<_> = self
+            .client
+            .purchases()
+            .list()
+            .search(reference)
+            .stream()
+            .try_collect()
+            .await?;
+        for row in rows {
+            // Search is a contains-match over several fields; an invoice number field may list
+            // more than one invoice, so it is compared exactly only after the full read.
+            let by_order = row.order_number.as_deref() == Some(reference);
+            let by_invoice = row
+                .invoice_number
+                .as_deref()
+                .is_some_and(|n| n.contains(reference));
+            if by_order || by_invoice {
+                push(row.id);
+            }
+        }
+        if let (Some(_), Some(window)) = (
+            &self.config.purchase_reference_attribute,
+            self.config.reference_scan_window,
+        ) {
+            let since = self.client.clock().now() - window;
+            let drafts: Vec<_> = self
+                .client
+                .purchases()
+                .list()
+                .status(&PurchaseStatus::Draft)
+                .updated_since(since)
+                .stream()
+                .try_collect()
+                .await?;
+            for row in drafts {
+                push(row.id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl PurchaseTarget for Cin7Target {
+    /// Purchases carrying `reference` exactly (stamped reference, order number or an invoice
+    /// number), voided ones excluded. Costs one `purchaseList` search, one `purchaseList` page
+    /// of recent drafts (when the scan is on), and one `GET /advanced-purchase` per candidate.
+    async fn find_purchases(&self, reference: &str) -> Result<Vec<TargetPurchase>, TargetError> {
+        if reference.trim().is_empty() {
+            return Err(invalid(
+                "cannot look up a purchase by an empty reference (Search would match everything)",
+            ));
+        }
+        let mut found = Vec::new();
+        let mut seen = BTreeSet::new();
+        for id in self.candidates(reference).await? {
+            let Some(purchase) = self.fetch_purchase(&id).await? else {
+                continue;
+            };
+            if carries_reference(&purchase, &self.config, reference)
+                && seen.insert(id.as_str().to_owned())
+            {
+                found.push(self.view(&purchase)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// `GET /advanced-purchase?ID=`.
+    async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError> {
+        let guid = parse_id("purchase", id)?;
+        match self.fetch_purchase(&guid).await? {
+            Some(purchase) => self.view(&purchase).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `POST /advanced-purchase` (never resent after an unknown outcome).
+    async fn create_purchase(&self, draft: &PurchaseDraft) -> Result<TargetPurchase, TargetError> {
+        let header = purchase_header(draft, &self.config)?;
+        let saved = self
+            .client
+            .purchases()
+            .create(&header)
+            .await
+            .map_err(|e| target_error(&e, CallKind::Create))?;
+        target_purchase(&saved, &self.config).map_err(|why| incomplete_answer(CallKind::Create, why))
+    }
+
+    /// `GET /advanced-purchase?ID=` (the order must be `NOT AVAILABLE` or `DRAFT`), then
+    /// `POST /purchase/order`, which replaces every line.
+    async fn set_order(
+        &self,
+        purchase_id: &str,
+        order: &OrderDraft,
+    ) -> Result<TargetPurchase, TargetError> {
+        let guid = parse_id("purchase", purchase_id)?;
+        let Some(purchase) = self.fetch_purchase(&guid).await? else {
+            return Err(TargetError::rejected(
+                404,
+                format!("purchase {purchase_id} not found in Cin7"),
+            ));
+        };
+        let mut view = self.view(&purchase)?;
+        if !view.order_status.is_editable() {
+            // Cin7 would refuse it too; checked here so nothing is sent.
+            return Err(TargetError::rejected(
+                400,
+                format!(
+                    "order of purchase {purchase_id} is {:?}; Cin7 replaces lines only while it is DRAFT",
+                    view.order_status
+                ),
+            ));
+        }
+        let saved = self
+            .client
+            .purchases()
+            .save_order(&purchase_order(&guid, order))
+            .await?;
+        view.order_status = match saved.status {
+            Some(status) => task_status(Some(&status)),
+            None => task_status(Some(&doc_status(order.status))),
+        };
+        Ok(view)
+    }
+
+    /// `POST /advanced-purchase/invoice`. With `task_id` it overwrites that invoice (a
+    /// repeatable write); without, it creates one (never resent after an unknown outcome).
+    async fn post_invoice(
+        &self,
+        purchase_id: &str,
+        task_id: Option<&str>,
+        invoice: &InvoiceDraft,
+    ) -> Result<TargetInvoice, TargetError> {
+        let guid = parse_id("purchase", purchase_id)?;
+        let task = task_id.map(|t| parse_id("invoice task", t)).transpose()?;
+        let kind = if task.is_some() {
+            CallKind::Repeatable
+        } else {
+            CallKind::Create
+        };
+        let body = purchase_invoice(&guid, task.as_ref(), invoice);
+        let saved = self
+            .client
+            .purchases()
+            .create_invoice(&body)
+            .await
+            .map_err(|e| target_error(&e, kind))?;
+        let posted = match &task {
+            Some(task) => saved
+                .invoices
+                .iter()
+                .find(|inv| inv.task_id.as_ref() == Some(task)),
+            None => saved
+                .invoices
+                .iter()
+                .rev()
+                .find(|inv| inv.invoice_number.as_deref() == Some(&invoice.invoice_number)),
+        };
+        let Some(posted) = posted else {
+            return Err(incomplete_answer(
+                kind,
+                format!(
+                    "Cin7 accepted invoice {} on purchase {purchase_id} but did not return it",
+                    invoice.invoice_number
+                ),
+            ));
+        };
+        Ok(TargetInvoice {
+            task_id: posted
+                .task_id
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .ok_or_else(|| incomplete_answer(kind, "the posted invoice has no TaskID"))?,
+            invoice_number: posted
+                .invoice_number
+                .clone()
+                .unwrap_or_else(|| invoice.invoice_number.clone()),
+            status: task_status(posted.status.as_ref()),
+        })
+    }
+}
