@@ -14,6 +14,12 @@
 
 mod audit;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
