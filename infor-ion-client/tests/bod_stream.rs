@@ -197,3 +197,43 @@ fn large_generated_batch_streams() {
     }
     assert_eq!(lines, 2 * count);
 }
+
+/// After a broken document, the search for the next declaration is bounded: an endless
+/// stream of garbage ends the batch instead of hanging it.
+#[test]
+fn resync_scan_is_bounded() {
+    struct Garbage {
+        prefix: Vec<u8>,
+        pos: usize,
+        served: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+    impl std::io::Read for Garbage {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            for b in out.iter_mut() {
+                *b = self.prefix.get(self.pos).copied().unwrap_or(b'<');
+                self.pos += 1;
+            }
+            self.served.set(self.served.get() + out.len());
+            Ok(out.len())
+        }
+    }
+    let served = std::rc::Rc::new(std::cell::Cell::new(0));
+    let src = Garbage {
+        prefix: b"<?xml version=\"1.0\"?><!DOCTYPE x><x/>".to_vec(),
+        pos: 0,
+        served: served.clone(),
+    };
+    let limits = BodLimits {
+        max_resync_bytes: 1024 * 1024,
+        ..BodLimits::default()
+    };
+    let results: Vec<_> =
+        BodStream::<_, AnyBod>::with_limits(BufReader::with_capacity(4096, src), limits).collect();
+    assert_eq!(results.len(), 1);
+    assert!(matches!(results[0], Err(BodError::DtdRejected { .. })));
+    assert!(
+        served.get() <= 1024 * 1024 + 2 * 4096,
+        "scanned {}",
+        served.get()
+    );
+}
