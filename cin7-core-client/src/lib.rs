@@ -49,6 +49,8 @@ pub mod reference;
 pub mod request;
 pub mod sale;
 pub mod supplier;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod webhook;
