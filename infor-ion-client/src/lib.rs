@@ -18,6 +18,8 @@
 //! - [`transport`]: BODs sent through the ION Messaging Service and read from the Data Lake.
 //! - `cloudsuite` (feature `sync`): one sync-core `Source` for suppliers, purchase orders,
 //!   supplier invoices and GL accounts, whichever product the tenant runs.
+//! - `simulator` (feature `simulator`): a stateful local ION gateway and CloudSuite for tests
+//!   and demos, with fault injection.
 //! - [`values`]: reading CloudSuite's string values into types with errors that name the field.
 //!
 //! ```no_run
@@ -45,6 +47,8 @@ pub mod csi;
 mod error;
 pub mod ionapi;
 pub mod m3;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 pub mod transport;
 pub mod values;
 pub mod vault;

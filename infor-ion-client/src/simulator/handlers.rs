@@ -1,0 +1,676 @@
+//! The simulator's HTTP surface.
+
+// Checks return `Result<(), Response>` so a handler can `return` the refusal as is; the
+// response is large, but it is built once per refused call, never on a hot path.
+#![allow(clippy::result_large_err)]
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use sync_core::faults::Fault;
+
+use super::data::Row;
+use super::{IssuedToken, ReceivedMessage, Shared, bods, filter, lock, m3};
+
+type Params = std::collections::HashMap<String, String>;
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    let tenant = shared.config.tenant.clone();
+    let routes = Router::new()
+        .route("/as/token.oauth2", post(token))
+        .route("/as/revoke_token.oauth2", post(revoke))
+        .route("/CSI/IDORequestService/ido/load/{ido}", get(load))
+        .route("/CSI/IDORequestService/ido/info/{ido}", get(info))
+        .route("/M3/m3api-rest/v2/execute/{program}/{transaction}", get(mi))
+        .route("/IONSERVICES/datalakeapi/v1/payloads/list", get(lake_list))
+        .route(
+            "/IONSERVICES/datalakeapi/v1/payloads/streambyid",
+            get(lake_fetch),
+        )
+        .route(
+            "/IONSERVICES/api/ion/messaging/service/v2/multipartMessage",
+            post(ims),
+        );
+    Router::new()
+        .nest(&format!("/{tenant}"), routes)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            date_header,
+        ))
+        .with_state(shared)
+}
+
+/// Every answer carries the simulator clock's time, as a real gateway's `Date` header would.
+async fn date_header(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let date = shared.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A response whose body fails at once: hyper aborts the connection after the headers, so
+/// the client sees a broken answer and cannot tell whether the call was applied.
+fn reset() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("simulated connection reset"))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(failing))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// What a fault does before the call is applied: `Some(response)` ends the call there.
+/// `application_error` is the product's own error body for this endpoint.
+async fn before(
+    shared: &Shared,
+    fault: &Option<Fault>,
+    application_error: impl FnOnce() -> Response,
+) -> Option<Response> {
+    match fault.as_ref()? {
+        Fault::Status {
+            status,
+            retry_after,
+        } => {
+            let mut response = (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                "simulated failure",
+            )
+                .into_response();
+            if let Some(after) = retry_after
+                && let Ok(value) = HeaderValue::from_str(&after.as_secs().to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Some(response)
+        }
+        Fault::Delay(duration) => {
+            // Real time on purpose: a delay exists to outlast the client's (real) timeout.
+            tokio::time::sleep(*duration).await;
+            None
+        }
+        Fault::ResetBeforeApply => Some(reset()),
+        Fault::HtmlOk => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body><h1>Sign in</h1></body></html>",
+            )
+                .into_response(),
+        ),
+        Fault::MalformedBody => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"Items": [{"VendNum": "V0"#,
+            )
+                .into_response(),
+        ),
+        Fault::RevokeTokens => {
+            revoke_all(shared);
+            None
+        }
+        Fault::ApplicationError => Some(application_error()),
+        Fault::ResetAfterApply => None,
+    }
+}
+
+/// Ask the plan, count the call, and apply the pre-call part of a fault.
+async fn begin(
+    shared: &Shared,
+    endpoint: &str,
+    application_error: impl FnOnce() -> Response,
+) -> Result<Option<Fault>, Response> {
+    shared.count(endpoint);
+    let fault = shared.config.faults.next(endpoint);
+    match before(shared, &fault, application_error).await {
+        Some(response) => Err(response),
+        None => Ok(fault),
+    }
+}
+
+/// The post-call part: `ResetAfterApply` replaces the answer with a reset.
+fn finish(fault: Option<Fault>, response: Response) -> Response {
+    match fault {
+        Some(Fault::ResetAfterApply) => reset(),
+        _ => response,
+    }
+}
+
+pub(super) fn revoke_all(shared: &Shared) {
+    let mut tokens = lock(&shared.tokens);
+    for token in tokens.access.values_mut() {
+        token.revoked = true;
+    }
+    for revoked in tokens.refresh.values_mut() {
+        *revoked = true;
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    json_response(
+        status,
+        json!({"error": error, "error_description": description}),
+    )
+}
+
+fn random_token(prefix: &str) -> String {
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Client credentials from the form body or HTTP Basic.
+fn client_credentials(headers: &HeaderMap, form: &Params) -> Option<(String, String)> {
+    if let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) {
+        return Some((id.clone(), secret.clone()));
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    lock(&shared.tokens).requests += 1;
+    let fault = match begin(&shared, "POST /token", || {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "simulated refusal",
+        )
+    })
+    .await
+    {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    let form: Params = match serde_urlencoded::from_bytes(&body) {
+        Ok(form) => form,
+        Err(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the body is not a form",
+            );
+        }
+    };
+    let config = &shared.config;
+    match client_credentials(&headers, &form) {
+        Some((id, secret)) if id == config.client_id && secret == config.client_secret => {}
+        _ => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Invalid client or client credentials",
+            );
+        }
+    }
+    let mut tokens = lock(&shared.tokens);
+    match form.get("grant_type").map(String::as_str) {
+        Some("password") => {
+            if form.get("username") != Some(&config.service_account_key)
+                || form.get("password") != Some(&config.service_account_secret)
+            {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The provided service account credentials are invalid",
+                );
+            }
+        }
+        Some("refresh_token") => {
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            match tokens.refresh.get(&presented) {
+                Some(false) => {
+                    // Refresh tokens rotate: the old one is spent.
+                    tokens.refresh.insert(presented, true);
+                }
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "The refresh token is invalid, expired or revoked",
+                    );
+                }
+            }
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Only password and refresh_token grants are supported",
+            );
+        }
+    }
+    let access = random_token("sim-at-");
+    let lifetime = config.token_lifetime;
+    tokens.access.insert(
+        access.clone(),
+        IssuedToken {
+            expires_at: shared.now() + sync_core::time::to_chrono(lifetime),
+            revoked: false,
+        },
+    );
+    tokens.issued += 1;
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": lifetime.as_secs(),
+    });
+    if config.issue_refresh_tokens {
+        let refresh = random_token("sim-rt-");
+        tokens.refresh.insert(refresh.clone(), false);
+        body["refresh_token"] = refresh.into();
+    }
+    drop(tokens);
+    finish(fault, json_response(StatusCode::OK, body))
+}
+
+async fn revoke(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.count("POST /revoke");
+    let form: Params = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let Some(token) = form.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    let mut tokens = lock(&shared.tokens);
+    if let Some(revoked) = tokens.refresh.get_mut(token) {
+        *revoked = true;
+    }
+    if let Some(access) = tokens.access.get_mut(token) {
+        access.revoked = true;
+    }
+    StatusCode::OK.into_response()
+}
+
+/// 401 unless the bearer token is current.
+fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let valid = token.is_some_and(|t| {
+        lock(&shared.tokens)
+            .access
+            .get(t)
+            .is_some_and(|issued| !issued.revoked && shared.now() < issued.expires_at)
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(StatusCode::UNAUTHORIZED.into_response())
+    }
+}
+
+fn ido_failure(message: &str) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"Items": null, "Bookmark": null, "MoreRowsExist": false, "Success": false, "Message": message}),
+    )
+}
+
+fn check_config(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let given = headers
+        .get("x-infor-mongooseconfig")
+        .and_then(|v| v.to_str().ok());
+    if given == Some(shared.config.mongoose_config.as_str()) {
+        Ok(())
+    } else {
+        Err(ido_failure(&format!(
+            "Configuration {} is not valid",
+            given.unwrap_or("(none)")
+        )))
+    }
+}
+
+/// Compare two rows on the `orderby` list, numbers as numbers.
+fn order(a: &Row, b: &Row, order_by: &[(String, bool)]) -> Ordering {
+    for (name, descending) in order_by {
+        let va = a.get(name).cloned().flatten();
+        let vb = b.get(name).cloned().flatten();
+        let ord = match (va, vb) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => filter::compare(&x, &filter::Literal::Text(y)),
+        };
+        let ord = if *descending { ord.reverse() } else { ord };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// Bookmarks carry the position after the last row served (its place in the sorted result);
+/// they are opaque to the client, as real ones are.
+fn encode_bookmark(position: usize) -> String {
+    format!("<B><P>{position}</P></B>")
+}
+
+fn decode_bookmark(bookmark: &str) -> Option<usize> {
+    bookmark
+        .strip_prefix("<B><P>")?
+        .strip_suffix("</P></B>")?
+        .parse()
+        .ok()
+}
+
+async fn load(
+    State(shared): State<Arc<Shared>>,
+    Path(ido): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let endpoint = format!("GET /load/{ido}");
+    let fault = match begin(&shared, &endpoint, || ido_failure("Simulated IDO failure")).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    if let Err(response) = check_config(&shared, &headers) {
+        return response;
+    }
+    if super::data::TABLES.iter().all(|(name, _)| *name != ido) {
+        return ido_failure(&format!("IDO {ido} does not exist"));
+    }
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let filter = match param("filter").filter(|f| !f.trim().is_empty()) {
+        Some(text) => match filter::parse(text) {
+            Ok(expr) => Some(expr),
+            Err(reason) => return ido_failure(&format!("Invalid filter: {reason}")),
+        },
+        None => None,
+    };
+    let properties: Vec<String> = param("properties")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let order_by: Vec<(String, bool)> = param("orderby")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.strip_suffix(" DESC") {
+            Some(name) => (name.trim().to_owned(), true),
+            None => (p.to_owned(), false),
+        })
+        .collect();
+    let cap = match param("recordcap").map(str::parse::<i64>) {
+        None | Some(Ok(-1)) => 200,
+        Some(Ok(0)) => usize::MAX,
+        Some(Ok(n)) if n > 0 => n as usize,
+        _ => return ido_failure("Invalid recordcap"),
+    };
+    let start = match (param("loadtype"), param("bookmark")) {
+        (Some(kind), Some(bookmark)) if kind.eq_ignore_ascii_case("NEXT") => {
+            match decode_bookmark(bookmark) {
+                Some(position) => position,
+                None => return ido_failure("Invalid bookmark"),
+            }
+        }
+        (Some(kind), _) if !kind.eq_ignore_ascii_case("FIRST") => {
+            return ido_failure("Unsupported loadtype");
+        }
+        _ => 0,
+    };
+    let data = lock(&shared.data);
+    let rows = data.rows(&ido);
+    let known: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|r| r.values.keys().map(String::as_str))
+        .chain(super::data::CloudSuiteData::key_of(&ido).iter().copied())
+        .chain(["RecordDate"])
+        .collect();
+    let unknown = properties
+        .iter()
+        .map(String::as_str)
+        .chain(order_by.iter().map(|(n, _)| n.as_str()))
+        .chain(filter.iter().flat_map(|f| f.properties()))
+        .find(|p| !rows.is_empty() && !known.contains(p));
+    if let Some(property) = unknown {
+        return ido_failure(&format!("Property '{property}' not found in {ido}"));
+    }
+    let mut selected: Vec<_> = rows
+        .iter()
+        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&r.values)))
+        .collect();
+    selected.sort_by(|a, b| order(&a.values, &b.values, &order_by).then(a.seq.cmp(&b.seq)));
+    let end = start.saturating_add(cap).min(selected.len());
+    let page = selected.get(start.min(end)..end).unwrap_or_default();
+    let items: Vec<Value> = page
+        .iter()
+        .map(|row| {
+            let mut item = serde_json::Map::new();
+            let names: Vec<&String> = if properties.is_empty() {
+                row.values.keys().collect()
+            } else {
+                properties.iter().collect()
+            };
+            for name in names {
+                let value = row.values.get(name.as_str()).cloned().flatten();
+                item.insert(name.clone(), value.map_or(Value::Null, Value::String));
+            }
+            item.insert(
+                "_ItemId".to_owned(),
+                Value::String(format!("PBT=[{ido}] {ido}.ID=[{}]", row.seq)),
+            );
+            Value::Object(item)
+        })
+        .collect();
+    let more = end < selected.len();
+    let body = json!({
+        "Items": items,
+        "Bookmark": encode_bookmark(end),
+        "MoreRowsExist": more,
+        "Success": true,
+        "Message": null,
+    });
+    drop(data);
+    finish(fault, json_response(StatusCode::OK, body))
+}
+
+async fn info(
+    State(shared): State<Arc<Shared>>,
+    Path(ido): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    shared.count(&format!("GET /info/{ido}"));
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    if let Err(response) = check_config(&shared, &headers) {
+        return response;
+    }
+    let data = lock(&shared.data);
+    let names: std::collections::BTreeSet<String> = data
+        .rows(&ido)
+        .iter()
+        .flat_map(|r| r.values.keys().cloned())
+        .collect();
+    let properties: Vec<Value> = names
+        .into_iter()
+        .map(|name| json!({"Name": name, "Type": "String", "ReadOnly": false}))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({"Properties": properties, "Success": true}),
+    )
+}
+
+async fn mi(
+    State(shared): State<Arc<Shared>>,
+    Path((program, transaction)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(inputs): Query<Params>,
+) -> Response {
+    let mut parts = transaction.split(';');
+    let transaction = parts.next().unwrap_or_default().to_owned();
+    let matrix: Params = parts
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let endpoint = format!("GET /m3/{program}/{transaction}");
+    let fault = match begin(&shared, &endpoint, || {
+        m3::error_response(&transaction, "Simulated MI failure", None)
+    })
+    .await
+    {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let response = {
+        let data = lock(&shared.data);
+        m3::execute(&data, &program, &transaction, &matrix, &inputs)
+    };
+    finish(fault, response)
+}
+
+async fn lake_list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let fault = match begin(&shared, "GET /datalake/list", || {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "simulated failure"}),
+        )
+    })
+    .await
+    {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let response = {
+        let data = lock(&shared.data);
+        bods::list(&data, &params)
+    };
+    finish(fault, response)
+}
+
+async fn lake_fetch(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let fault = match begin(&shared, "GET /datalake/fetch", || {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "simulated failure"}),
+        )
+    })
+    .await
+    {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let response = {
+        let data = lock(&shared.data);
+        bods::fetch(
+            &data,
+            params
+                .get("datalakeId")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )
+    };
+    finish(fault, response)
+}
+
+async fn ims(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let fault = match begin(&shared, "POST /ims", || {
+        StatusCode::FORBIDDEN.into_response()
+    })
+    .await
+    {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let mut parameters = None;
+    let mut payload = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let Ok(bytes) = field.bytes().await else {
+            return (StatusCode::BAD_REQUEST, "unreadable part").into_response();
+        };
+        match name.as_str() {
+            "ParameterRequest" => parameters = serde_json::from_slice::<Value>(&bytes).ok(),
+            "MessagePayload" => payload = Some(bytes.to_vec()),
+            _ => {}
+        }
+    }
+    let (Some(parameters), Some(payload)) = (parameters, payload) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ParameterRequest (JSON) and MessagePayload parts are required",
+        )
+            .into_response();
+    };
+    lock(&shared.messages).push(ReceivedMessage {
+        parameters,
+        payload,
+    });
+    finish(fault, StatusCode::ACCEPTED.into_response())
+}

@@ -1,0 +1,301 @@
+//! A stateful local ION API Gateway with a CloudSuite behind it, for tests and demos.
+//!
+//! [`IonSimulator::start`] serves on `127.0.0.1` (a random port) and hands back an `.ionapi`
+//! file pointing at itself. It implements, from the same seeded data ([`CloudSuiteData`]):
+//!
+//! - the OAuth token endpoint (password and refresh-token grants, configurable lifetime,
+//!   refresh tokens on or off, revocation, RFC 6749 errors for bad client or service-account
+//!   credentials); expired or revoked tokens get 401 on API calls;
+//! - CloudSuite Industrial IDO `load` for every noun with `properties`, `filter` (the subset the
+//!   client emits, parsed; anything else refused with `Success: false`), `orderby`, `recordcap`
+//!   and bookmark paging, plus `info`; the `X-Infor-MongooseConfig` header is checked;
+//! - M3 MI v2 list transactions for the same nouns;
+//! - Data Lake payload listing and fetch serving BODs generated from the rows;
+//! - an IMS intake that keeps every message it is sent;
+//! - faults from a shared [`FaultPlan`](sync_core::faults::FaultPlan), per endpoint or
+//!   globally, scripted or by seeded probability.
+//!
+//! Time comes from a [`SharedClock`]: share a `ManualClock` with the client and a test of a
+//! 24-hour token runs instantly. Responses carry a `Date` header from that clock.
+//!
+//! ```no_run
+//! use infor_ion_client::IonClient;
+//! use infor_ion_client::simulator::{IonSimulator, SimulatorConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = IonSimulator::start(SimulatorConfig::default()).await?;
+//! let client = IonClient::builder(sim.ionapi()?).build()?;
+//! let vendors = client.csi(sim.mongoose_config()).load("SLVendors").page(None).await?;
+//! assert!(!vendors.items.is_empty());
+//! # Ok(()) }
+//! ```
+
+mod bods;
+mod data;
+mod filter;
+mod handlers;
+mod m3;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use sync_core::faults::FaultPlan;
+use sync_core::time::{SharedClock, SystemClock};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use data::{CHART, CloudSuiteData, Row, Seed, StoredRow, ido_datetime};
+
+use crate::ionapi::IonApiFile;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The tenant id (`ti`); the first path segment of every URL.
+    pub tenant: String,
+    /// The Mongoose configuration IDO calls must name.
+    pub mongoose_config: String,
+    /// The OAuth client id it accepts.
+    pub client_id: String,
+    /// The OAuth client secret it accepts.
+    pub client_secret: String,
+    /// The service-account access key (`saak`) it accepts.
+    pub service_account_key: String,
+    /// The service-account secret key (`sask`) it accepts.
+    pub service_account_secret: String,
+    /// The access-token lifetime it issues (`expires_in`).
+    pub token_lifetime: Duration,
+    /// Whether it issues refresh tokens.
+    pub issue_refresh_tokens: bool,
+    /// The data to start with.
+    pub seed: Seed,
+    /// The clock for token expiry, `RecordDate` stamps and the `Date` header.
+    pub clock: SharedClock,
+    /// The faults to inject.
+    pub faults: Arc<FaultPlan>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            tenant: "SIM_TST".to_owned(),
+            mongoose_config: "SIM_TST_MAIN".to_owned(),
+            client_id: "SIM_TST~simulator-client".to_owned(),
+            client_secret: "simulator-client-secret".to_owned(),
+            service_account_key: "SIM_TST#simulator-service-account".to_owned(),
+            service_account_secret: "simulator-service-secret".to_owned(),
+            token_lifetime: Duration::from_secs(3600),
+            issue_refresh_tokens: true,
+            seed: Seed::default(),
+            clock: SystemClock::shared(),
+            faults: Arc::new(FaultPlan::none()),
+        }
+    }
+}
+
+/// A message received on the IMS intake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// The `ParameterRequest` part, as JSON.
+    pub parameters: serde_json::Value,
+    /// The `MessagePayload` part (the BOD XML).
+    pub payload: Vec<u8>,
+}
+
+/// An issued token.
+#[derive(Debug, Clone)]
+struct IssuedToken {
+    expires_at: chrono::DateTime<chrono::Utc>,
+    revoked: bool,
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    access: BTreeMap<String, IssuedToken>,
+    refresh: BTreeMap<String, bool>,
+    issued: u64,
+    requests: u64,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: SimulatorConfig,
+    data: Mutex<CloudSuiteData>,
+    tokens: Mutex<Tokens>,
+    calls: Mutex<BTreeMap<String, u64>>,
+    messages: Mutex<Vec<ReceivedMessage>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.config.clock.now()
+    }
+
+    fn count(&self, endpoint: &str) {
+        *lock(&self.calls).entry(endpoint.to_owned()).or_insert(0) += 1;
+    }
+}
+
+/// A running simulator; stops when dropped or [`shutdown`](Self::shutdown).
+#[derive(Debug)]
+pub struct IonSimulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl IonSimulator {
+    /// Start serving on `127.0.0.1` with a random port.
+    pub async fn start(config: SimulatorConfig) -> std::io::Result<Self> {
+        let data = CloudSuiteData::seeded(&config.seed);
+        let shared = Arc::new(Shared {
+            config,
+            data: Mutex::new(data),
+            tokens: Mutex::new(Tokens::default()),
+            calls: Mutex::new(BTreeMap::new()),
+            messages: Mutex::new(Vec::new()),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = handlers::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::warn!(%error, "the ION simulator stopped with an error");
+            }
+        });
+        Ok(IonSimulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The tenant id.
+    pub fn tenant(&self) -> &str {
+        &self.shared.config.tenant
+    }
+
+    /// The Mongoose configuration to pass to [`IonClient::csi`](crate::IonClient::csi).
+    pub fn mongoose_config(&self) -> &str {
+        &self.shared.config.mongoose_config
+    }
+
+    /// The `.ionapi` JSON pointing at this simulator, with the credentials it accepts.
+    pub fn ionapi_json(&self) -> String {
+        let c = &self.shared.config;
+        serde_json::json!({
+            "ti": c.tenant,
+            "cn": "ion-simulator",
+            "dt": "12",
+            "ci": c.client_id,
+            "cs": c.client_secret,
+            "iu": self.url(),
+            "pu": format!("{}/{}/as/", self.url(), c.tenant),
+            "oa": "authorization.oauth2",
+            "ot": "token.oauth2",
+            "or": "revoke_token.oauth2",
+            "ev": "SIM",
+            "v": "1.0",
+            "saak": c.service_account_key,
+            "sask": c.service_account_secret,
+        })
+        .to_string()
+    }
+
+    /// The `.ionapi` file pointing at this simulator.
+    pub fn ionapi(&self) -> Result<IonApiFile, crate::ionapi::IonApiError> {
+        IonApiFile::from_json_str(&self.ionapi_json())
+    }
+
+    /// Write the `.ionapi` file to `path` (owner-only permissions on Unix).
+    pub fn write_ionapi(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        let mut file = tempfile::NamedTempFile::new_in(
+            path.as_ref()
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
+        std::io::Write::write_all(&mut file, self.ionapi_json().as_bytes())?;
+        file.persist(path.as_ref()).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Read or change the data while the simulator runs (do not hold it across an `.await`).
+    pub fn data(&self) -> MutexGuard<'_, CloudSuiteData> {
+        lock(&self.shared.data)
+    }
+
+    /// The simulator's current time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.now()
+    }
+
+    /// Calls served per endpoint (e.g. `GET /load/SLVendors`, `POST /token`).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.calls).clone()
+    }
+
+    /// How many requests reached the token endpoint.
+    pub fn token_requests(&self) -> u64 {
+        lock(&self.shared.tokens).requests
+    }
+
+    /// How many access tokens were issued.
+    pub fn tokens_issued(&self) -> u64 {
+        lock(&self.shared.tokens).issued
+    }
+
+    /// Revoke every token issued so far (API calls with them get 401).
+    pub fn revoke_all_tokens(&self) {
+        handlers::revoke_all(&self.shared);
+    }
+
+    /// The fault plan (to script more faults or read what was injected).
+    pub fn faults(&self) -> &Arc<FaultPlan> {
+        &self.shared.config.faults
+    }
+
+    /// Every message received on the IMS intake.
+    pub fn ims_messages(&self) -> Vec<ReceivedMessage> {
+        lock(&self.shared.messages).clone()
+    }
+
+    /// Stop serving and wait for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for IonSimulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
