@@ -1,0 +1,66 @@
+//! Shared helpers for the simulator tests: a simulator and a real client on one virtual clock.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig};
+use cin7_core_client::supplier::Supplier;
+use cin7_core_client::{Cin7Client, Cin7ClientBuilder, RateLimit};
+use secrecy::SecretString;
+use sync_core::retry::RetryPolicy;
+use sync_core::time::ManualClock;
+
+pub const KEY: &str = "9c1d2e3f-0000-4000-8000-00000000beef";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh account id, so each test has its own limiter in the client's process-wide registry.
+pub fn unique_account() -> String {
+    format!(
+        "51a0c7e0-0000-4000-8000-{:06}{:06}",
+        std::process::id() % 1_000_000,
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A config for a fresh account on `clock`, without a server-side limit.
+pub fn config(clock: &ManualClock) -> SimulatorConfig {
+    SimulatorConfig::new(unique_account(), KEY)
+        .with_clock(clock.shared())
+        .with_rate_limit(SimRateLimit::unlimited())
+}
+
+/// A client builder for `sim` on `clock`: a generous client-side budget (so the simulator's
+/// limit is what is tested), no jitter, 3 retries.
+pub fn builder(sim: &Cin7Simulator, clock: &ManualClock) -> Cin7ClientBuilder {
+    Cin7Client::builder()
+        .account_id(SecretString::from(sim.account_id().to_owned()))
+        .application_key(SecretString::from(KEY))
+        .base_url(sim.base_url())
+        .clock(clock.shared())
+        .rate_limit(RateLimit::new(100_000, Duration::from_secs(60)).unwrap())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_jitter(false)
+                .with_max_retries(3)
+                .with_delays(Duration::from_secs(1), Duration::from_secs(8)),
+        )
+}
+
+/// A simulator (no limit) and a client on a fresh manual clock.
+pub async fn start(config_fn: impl FnOnce(SimulatorConfig) -> SimulatorConfig) -> (Cin7Simulator, Cin7Client, ManualClock) {
+    let clock = ManualClock::default();
+    let sim = Cin7Simulator::start(config_fn(config(&clock))).await.unwrap();
+    let client = builder(&sim, &clock).build().unwrap();
+    (sim, client, clock)
+}
+
+/// A supplier the simulator accepts (references from its seeded data).
+pub fn new_supplier(name: &str) -> Supplier {
+    serde_json::from_value(serde_json::json!({
+        "Name": name, "Currency": "AUD", "PaymentTerm": "30 days", "AccountPayable": "800",
+        "TaxRule": "GST on Expenses", "Status": "Active",
+    }))
+    .unwrap()
+}
