@@ -1,3 +1,4 @@
+#![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used)]
 //! The simulator's endpoints behave as the API reference says, driven by the real client.
 

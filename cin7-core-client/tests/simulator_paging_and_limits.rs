@@ -1,3 +1,4 @@
+#![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used)]
 //! Paging thousands of suppliers through the client's stream, and the simulator's rate limit
 //! (429 / 503, with and without `Retry-After`) with the client recovering, all on one

@@ -1,3 +1,4 @@
+#![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used)]
 //! Advanced purchases in the simulator: the order / invoice / stock steps, their
 //! preconditions and status transitions, void and undo, and `purchaseList` filters.
