@@ -21,8 +21,9 @@
 //! renewing; once the lease expires another worker claims the job and continues from the last
 //! committed checkpoint.
 //!
-//! Without [`PgStore::claim`] the store behaves like the others: `acquire_fence` takes the
-//! stream over unconditionally (and clears any lease), which is what a single process wants.
+//! The handle returned by [`PgStore::connect`] (not a worker) behaves like the other stores:
+//! `acquire_fence` takes the stream over unconditionally (and clears any lease), which is what
+//! a single process, a replay or an operator wants. Do not mix the two styles on one stream.
 //!
 //! ## Which clock decides lease expiry
 //!
@@ -86,6 +87,8 @@ pub struct PgConfig {
     pub lease_time: LeaseTime,
     /// This handle's worker name (shown in `jobs.holder`).
     pub worker: String,
+    /// How long to wait for a pooled connection (and for the first connection).
+    pub connect_timeout: Duration,
 }
 
 impl PgConfig {
@@ -98,7 +101,14 @@ impl PgConfig {
             lease_ttl: chrono::Duration::seconds(60),
             lease_time: LeaseTime::Database,
             worker: "worker".into(),
+            connect_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Wait at most this long for a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
     }
 
     /// Use this schema.
@@ -178,6 +188,8 @@ pub struct PgStore {
     lease_ttl: chrono::Duration,
     lease_time: LeaseTime,
     worker: Arc<str>,
+    /// Made by [`PgStore::worker`]: fences come only from claimed leases.
+    leased: bool,
     held: Arc<Mutex<HashMap<StreamKey, Fence>>>,
 }
 
@@ -217,7 +229,7 @@ impl PgStore {
             .options([("search_path", schema.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(config.connect_timeout)
             .connect_with(options)
             .await
             .map_err(from_sqlx)?;
@@ -232,6 +244,7 @@ impl PgStore {
             lease_ttl: config.lease_ttl,
             lease_time: config.lease_time,
             worker: config.worker.into(),
+            leased: false,
             held: Arc::default(),
         };
         let found = store.schema_version().await?;
@@ -253,10 +266,14 @@ impl PgStore {
         Ok(store)
     }
 
-    /// A handle for one worker: same pool, its own name and its own leases.
+    /// A handle for one worker: same pool, its own name and its own leases. On this handle
+    /// [`CheckpointStore::acquire_fence`] only works on a job it has [claimed](PgStore::claim)
+    /// and still holds; otherwise it fails with [`StoreError::Fenced`], so a worker that lost
+    /// its lease cannot take the stream back by starting another window.
     pub fn worker(&self, name: impl Into<String>) -> PgStore {
         PgStore {
             worker: name.into().into(),
+            leased: true,
             held: Arc::default(),
             ..self.clone()
         }
@@ -779,7 +796,9 @@ impl CheckpointStore for PgStore {
                     None => Err(self.lost(key, fence).await),
                 }
             }
-            // No lease: take the stream over outright, clearing any lease.
+            // A worker handle without the lease: it lost it, or never claimed this job.
+            None if self.leased => Err(self.lost(key, Fence(0)).await),
+            // A direct handle: take the stream over outright, clearing any lease.
             None => {
                 let fence: i64 = sqlx::query_scalar(
                     "INSERT INTO jobs (tenant, stream, fence) VALUES ($1, $2, 1)
