@@ -25,9 +25,21 @@ async fn with_plan(plan: FaultPlan) -> (Cin7Simulator, Cin7Client, ManualClock, 
 #[tokio::test]
 async fn transient_faults_on_reads_are_retried_by_the_client() {
     let plan = FaultPlan::none()
-        .script("GET /me", Fault::Status { status: 502, retry_after: None })
+        .script(
+            "GET /me",
+            Fault::Status {
+                status: 502,
+                retry_after: None,
+            },
+        )
         .script("GET /me", Fault::ResetBeforeApply)
-        .script("GET /me", Fault::Status { status: 503, retry_after: Some(Duration::from_secs(9)) });
+        .script(
+            "GET /me",
+            Fault::Status {
+                status: 503,
+                retry_after: Some(Duration::from_secs(9)),
+            },
+        );
     let (sim, client, clock, plan) = with_plan(plan).await;
     let start = sync_core::time::Clock::now(&clock);
     let me = client.me().get().await.unwrap();
@@ -37,7 +49,10 @@ async fn transient_faults_on_reads_are_retried_by_the_client() {
     assert_eq!(injected.get("status_502"), Some(&1));
     assert_eq!(injected.get("reset_before_apply"), Some(&1));
     assert_eq!(injected.get("status_503"), Some(&1));
-    assert!(sync_core::time::Clock::now(&clock) - start >= chrono::Duration::seconds(9), "Retry-After honoured");
+    assert!(
+        sync_core::time::Clock::now(&clock) - start >= chrono::Duration::seconds(9),
+        "Retry-After honoured"
+    );
 }
 
 #[tokio::test]
@@ -48,26 +63,53 @@ async fn body_faults_surface_as_typed_errors() {
         .script("GET /ref/tax", Fault::ApplicationError);
     let (_sim, client, _clock, _plan) = with_plan(plan).await;
     let html = client.reference().tax_rules().send().await.unwrap_err();
-    assert!(matches!(&html, Error::UnexpectedBody { status: 200, snippet, .. } if snippet.contains("Page not found")), "{html:?}");
+    assert!(
+        matches!(&html, Error::UnexpectedBody { status: 200, snippet, .. } if snippet.contains("Page not found")),
+        "{html:?}"
+    );
     let malformed = client.reference().tax_rules().send().await.unwrap_err();
-    assert!(matches!(&malformed, Error::UnexpectedBody { status: 200, .. }), "{malformed:?}");
+    assert!(
+        matches!(&malformed, Error::UnexpectedBody { status: 200, .. }),
+        "{malformed:?}"
+    );
     let app = client.reference().tax_rules().send().await.unwrap_err();
-    assert!(matches!(&app, Error::Api(api) if api.status == 200 && api.error_code == Some(500)), "{app:?}");
-    assert!(client.reference().tax_rules().send().await.is_ok(), "script exhausted");
+    assert!(
+        matches!(&app, Error::Api(api) if api.status == 200 && api.error_code == Some(500)),
+        "{app:?}"
+    );
+    assert!(
+        client.reference().tax_rules().send().await.is_ok(),
+        "script exhausted"
+    );
 }
 
 #[tokio::test]
 async fn a_reset_after_apply_create_lands_while_the_client_reports_an_unknown_outcome() {
     let plan = FaultPlan::none().script("POST /supplier", Fault::ResetAfterApply);
     let (sim, client, _clock, _plan) = with_plan(plan).await;
-    let err = client.suppliers().create(&new_supplier("Landed Anyway Pty")).await.unwrap_err();
+    let err = client
+        .suppliers()
+        .create(&new_supplier("Landed Anyway Pty"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UncertainWrite { .. }), "{err:?}");
-    assert_eq!(sim.calls_to("POST /supplier"), 1, "a create is never resent blindly");
+    assert_eq!(
+        sim.calls_to("POST /supplier"),
+        1,
+        "a create is never resent blindly"
+    );
     let state = sim.state();
     assert_eq!(state.suppliers.len(), 1);
     assert_eq!(state.suppliers[0].name, "Landed Anyway Pty");
     // The recovery the reference prescribes: look it up by name before creating again.
-    let found = client.suppliers().list().name("Landed Anyway").include_deprecated(true).all().await.unwrap();
+    let found = client
+        .suppliers()
+        .list()
+        .name("Landed Anyway")
+        .include_deprecated(true)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
 }
 
@@ -75,21 +117,46 @@ async fn a_reset_after_apply_create_lands_while_the_client_reports_an_unknown_ou
 async fn a_reset_before_apply_create_does_not_land() {
     let plan = FaultPlan::none()
         .script("POST /supplier", Fault::ResetBeforeApply)
-        .script("POST /supplier", Fault::Status { status: 500, retry_after: None });
+        .script(
+            "POST /supplier",
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+        );
     let (sim, client, _clock, _plan) = with_plan(plan).await;
-    let err = client.suppliers().create(&new_supplier("Never There")).await.unwrap_err();
+    let err = client
+        .suppliers()
+        .create(&new_supplier("Never There"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UncertainWrite { .. }), "{err:?}");
-    let err = client.suppliers().create(&new_supplier("Never There")).await.unwrap_err();
-    assert!(matches!(err, Error::UncertainWrite { .. }), "a 500 on a create is uncertain too: {err:?}");
+    let err = client
+        .suppliers()
+        .create(&new_supplier("Never There"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::UncertainWrite { .. }),
+        "a 500 on a create is uncertain too: {err:?}"
+    );
     assert!(sim.state().suppliers.is_empty());
 }
 
 #[tokio::test]
 async fn a_delay_beyond_the_client_timeout_is_retried_for_reads() {
-    let plan = Arc::new(FaultPlan::none().script("GET /ref/location", Fault::Delay(Duration::from_millis(250))));
+    let plan = Arc::new(FaultPlan::none().script(
+        "GET /ref/location",
+        Fault::Delay(Duration::from_millis(250)),
+    ));
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(config(&clock).with_faults(plan.clone())).await.unwrap();
-    let client = builder(&sim, &clock).timeout(Duration::from_millis(40)).build().unwrap();
+    let sim = Cin7Simulator::start(config(&clock).with_faults(plan.clone()))
+        .await
+        .unwrap();
+    let client = builder(&sim, &clock)
+        .timeout(Duration::from_millis(40))
+        .build()
+        .unwrap();
     let locations = client.reference().locations().all().await.unwrap();
     assert_eq!(locations.len(), 4);
     assert_eq!(plan.injected().get("delay"), Some(&1));
@@ -108,10 +175,22 @@ async fn faults_can_target_one_endpoint() {
 
 /// 60 reads with a 30% chance of a 502 each, no client retries: which calls failed.
 async fn run_seeded(seed: u64) -> (Vec<bool>, std::collections::BTreeMap<String, u64>) {
-    let plan = Arc::new(FaultPlan::seeded(seed).rule(None, 0.3, Fault::Status { status: 502, retry_after: None }));
+    let plan = Arc::new(FaultPlan::seeded(seed).rule(
+        None,
+        0.3,
+        Fault::Status {
+            status: 502,
+            retry_after: None,
+        },
+    ));
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(config(&clock).with_faults(plan.clone())).await.unwrap();
-    let client = builder(&sim, &clock).retry_policy(RetryPolicy::default().with_max_retries(0)).build().unwrap();
+    let sim = Cin7Simulator::start(config(&clock).with_faults(plan.clone()))
+        .await
+        .unwrap();
+    let client = builder(&sim, &clock)
+        .retry_policy(RetryPolicy::default().with_max_retries(0))
+        .build()
+        .unwrap();
     let mut outcomes = Vec::new();
     for i in 0..60 {
         let ok = if i % 2 == 0 {

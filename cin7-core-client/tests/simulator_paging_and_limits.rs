@@ -19,7 +19,14 @@ use sync_core::time::{Clock, ManualClock};
 #[tokio::test]
 async fn thousands_of_suppliers_page_through_the_stream() {
     let (sim, client, _clock) = start(|c| c.with_suppliers(2500).with_seed(7)).await;
-    let all = client.suppliers().list().include_deprecated(true).limit(1000).all().await.unwrap();
+    let all = client
+        .suppliers()
+        .list()
+        .include_deprecated(true)
+        .limit(1000)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 2500);
     let ids: HashSet<_> = all.iter().map(|s| s.id.clone().unwrap()).collect();
     assert_eq!(ids.len(), 2500, "no row twice, none missed");
@@ -36,15 +43,38 @@ async fn thousands_of_suppliers_page_through_the_stream() {
 
     // Default: active suppliers only.
     let active = client.suppliers().list().all().await.unwrap();
-    let expected = sim.state().suppliers.iter().filter(|s| s.status == Some(SupplierStatus::Active)).count();
+    let expected = sim
+        .state()
+        .suppliers
+        .iter()
+        .filter(|s| s.status == Some(SupplierStatus::Active))
+        .count();
     assert_eq!(active.len(), expected);
-    assert!(expected < 2500 && expected > 2000, "about 10% deprecated: {expected}");
+    assert!(
+        expected < 2500 && expected > 2000,
+        "about 10% deprecated: {expected}"
+    );
 
     // Limit above 1000 is served as 1000; Total counts every match.
-    let raw = client.execute(Cin7Request::get("supplier").query("Limit", 5000).query("IncludeDeprecated", true)).await.unwrap();
+    let raw = client
+        .execute(
+            Cin7Request::get("supplier")
+                .query("Limit", 5000)
+                .query("IncludeDeprecated", true),
+        )
+        .await
+        .unwrap();
     assert_eq!(raw.body["SupplierList"].as_array().unwrap().len(), 1000);
     assert_eq!(raw.body["Total"], 2500);
-    let last = client.execute(Cin7Request::get("supplier").query("page", 3).query("limit", 1000).query("includedeprecated", "TRUE")).await.unwrap();
+    let last = client
+        .execute(
+            Cin7Request::get("supplier")
+                .query("page", 3)
+                .query("limit", 1000)
+                .query("includedeprecated", "TRUE"),
+        )
+        .await
+        .unwrap();
     assert_eq!(last.body["SupplierList"].as_array().unwrap().len(), 500);
 }
 
@@ -52,11 +82,21 @@ async fn thousands_of_suppliers_page_through_the_stream() {
 async fn the_same_seed_generates_the_same_data() {
     let names = |seed| async move {
         let clock = ManualClock::default();
-        let sim = Cin7Simulator::start(config(&clock).with_suppliers(50).with_seed(seed)).await.unwrap();
+        let sim = Cin7Simulator::start(config(&clock).with_suppliers(50).with_seed(seed))
+            .await
+            .unwrap();
         let state = sim.state();
         (
-            state.raw_suppliers.iter().map(|s| format!("{} {}", s["ID"], s["Name"])).collect::<Vec<_>>(),
-            state.tax_rules.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            state
+                .raw_suppliers
+                .iter()
+                .map(|s| format!("{} {}", s["ID"], s["Name"]))
+                .collect::<Vec<_>>(),
+            state
+                .tax_rules
+                .iter()
+                .map(|t| t.id.clone())
+                .collect::<Vec<_>>(),
         )
     };
     assert_eq!(names(11).await, names(11).await);
@@ -66,7 +106,11 @@ async fn the_same_seed_generates_the_same_data() {
 #[tokio::test]
 async fn a_429_without_retry_after_is_recovered_after_the_window() {
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(config(&clock).with_rate_limit(SimRateLimit::new(10, Duration::from_secs(60)))).await.unwrap();
+    let sim = Cin7Simulator::start(
+        config(&clock).with_rate_limit(SimRateLimit::new(10, Duration::from_secs(60))),
+    )
+    .await
+    .unwrap();
     let client = builder(&sim, &clock).build().unwrap();
     let start = clock.now();
     for _ in 0..25 {
@@ -77,14 +121,21 @@ async fn a_429_without_retry_after_is_recovered_after_the_window() {
     // With no Retry-After the client waits its 65 s throttle pause each time.
     // (plus the client's own sub-millisecond pacing at its generous budget).
     let elapsed = clock.now() - start;
-    assert!(elapsed >= chrono::Duration::seconds(130) && elapsed < chrono::Duration::seconds(131), "{elapsed}");
+    assert!(
+        elapsed >= chrono::Duration::seconds(130) && elapsed < chrono::Duration::seconds(131),
+        "{elapsed}"
+    );
 }
 
 #[tokio::test]
 async fn a_503_with_retry_after_is_honoured_exactly() {
     let clock = ManualClock::default();
-    let limit = SimRateLimit::new(10, Duration::from_secs(60)).with_status(503).with_retry_after(true);
-    let sim = Cin7Simulator::start(config(&clock).with_rate_limit(limit)).await.unwrap();
+    let limit = SimRateLimit::new(10, Duration::from_secs(60))
+        .with_status(503)
+        .with_retry_after(true);
+    let sim = Cin7Simulator::start(config(&clock).with_rate_limit(limit))
+        .await
+        .unwrap();
     let client = builder(&sim, &clock).build().unwrap();
     let start = clock.now();
     for _ in 0..5 {
@@ -97,17 +148,28 @@ async fn a_503_with_retry_after_is_honoured_exactly() {
     assert_eq!(sim.throttled(), 1);
     // The oldest call was at 0 s, the 11th at 20 s: Retry-After 40 s, so the retry lands at 60 s.
     let elapsed = clock.now() - start;
-    assert!(elapsed >= chrono::Duration::seconds(60) && elapsed < chrono::Duration::seconds(61), "{elapsed}");
+    assert!(
+        elapsed >= chrono::Duration::seconds(60) && elapsed < chrono::Duration::seconds(61),
+        "{elapsed}"
+    );
 }
 
 #[tokio::test]
 async fn a_throttled_create_is_retried_and_lands_once() {
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(config(&clock).with_rate_limit(SimRateLimit::new(2, Duration::from_secs(60)))).await.unwrap();
+    let sim = Cin7Simulator::start(
+        config(&clock).with_rate_limit(SimRateLimit::new(2, Duration::from_secs(60))),
+    )
+    .await
+    .unwrap();
     let client = builder(&sim, &clock).build().unwrap();
     client.me().get().await.unwrap();
     client.me().get().await.unwrap();
-    let saved = client.suppliers().create(&new_supplier("Throttled Ltd")).await.unwrap();
+    let saved = client
+        .suppliers()
+        .create(&new_supplier("Throttled Ltd"))
+        .await
+        .unwrap();
     assert_eq!(sim.throttled(), 1);
     assert_eq!(sim.calls_to("POST /supplier"), 2);
     let state = sim.state();
@@ -118,21 +180,36 @@ async fn a_throttled_create_is_retried_and_lands_once() {
 #[tokio::test]
 async fn paging_thousands_through_the_limit_recovers() {
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(
-        config(&clock).with_suppliers(2000).with_rate_limit(SimRateLimit::new(10, Duration::from_secs(60)).with_retry_after(true)),
-    )
-    .await
-    .unwrap();
+    let sim =
+        Cin7Simulator::start(config(&clock).with_suppliers(2000).with_rate_limit(
+            SimRateLimit::new(10, Duration::from_secs(60)).with_retry_after(true),
+        ))
+        .await
+        .unwrap();
     let client = builder(&sim, &clock).build().unwrap();
-    let all = client.suppliers().list().include_deprecated(true).limit(100).all().await.unwrap();
+    let all = client
+        .suppliers()
+        .list()
+        .include_deprecated(true)
+        .limit(100)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 2000);
-    assert_eq!(sim.throttled(), 1, "the 11th of 20 pages waits for the window");
+    assert_eq!(
+        sim.throttled(),
+        1,
+        "the 11th of 20 pages waits for the window"
+    );
     assert_eq!(sim.calls_to("GET /supplier"), 21);
 }
 
 #[tokio::test]
 async fn the_limit_is_per_account_or_per_application_key() {
-    for (scope, throttled) in [(LimitScope::PerAccount, 1), (LimitScope::PerApplicationKey, 0)] {
+    for (scope, throttled) in [
+        (LimitScope::PerAccount, 1),
+        (LimitScope::PerApplicationKey, 0),
+    ] {
         let clock = ManualClock::default();
         let other_key = "9c1d2e3f-0000-4000-8000-0000000000ff";
         let sim = Cin7Simulator::start(
@@ -145,10 +222,13 @@ async fn the_limit_is_per_account_or_per_application_key() {
         let first = builder(&sim, &clock).build().unwrap();
         let second = builder(&sim, &clock)
             .application_key(SecretString::from(other_key))
-            .limiter(cin7_core_client::AccountLimiter::new(
-                cin7_core_client::RateLimit::new(100_000, Duration::from_secs(60)).unwrap(),
-                clock.shared(),
-            ).unwrap())
+            .limiter(
+                cin7_core_client::AccountLimiter::new(
+                    cin7_core_client::RateLimit::new(100_000, Duration::from_secs(60)).unwrap(),
+                    clock.shared(),
+                )
+                .unwrap(),
+            )
             .build()
             .unwrap();
         for _ in 0..3 {

@@ -89,7 +89,13 @@ fn stock_line(sku: &str, qty: i64) -> StockLine {
 }
 
 async fn supplier(client: &Cin7Client) -> Guid {
-    client.suppliers().create(&new_supplier("Initech Packaging")).await.unwrap().id.unwrap()
+    client
+        .suppliers()
+        .create(&new_supplier("Initech Packaging"))
+        .await
+        .unwrap()
+        .id
+        .unwrap()
 }
 
 async fn fetch(client: &Cin7Client, id: &Guid) -> AdvancedPurchase {
@@ -111,33 +117,88 @@ async fn invoice_first_flow_walks_through_every_status() {
     let (sim, client, _clock) = start(|c| c).await;
     let supplier = supplier(&client).await;
     let purchases = client.purchases();
-    let created = purchases.create(&header(&supplier, Approach::Invoice)).await.unwrap();
+    let created = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap();
     let id = created.id.clone().unwrap();
     assert_eq!(created.status, Some(PurchaseStatus::Draft));
-    assert_eq!(created.order.as_ref().unwrap().status, Some(TaskStatus::NotAvailable));
-    assert_eq!(created.order.as_ref().unwrap().task_id.as_ref(), Some(&id), "placeholder TaskID is the purchase ID");
+    assert_eq!(
+        created.order.as_ref().unwrap().status,
+        Some(TaskStatus::NotAvailable)
+    );
+    assert_eq!(
+        created.order.as_ref().unwrap().task_id.as_ref(),
+        Some(&id),
+        "placeholder TaskID is the purchase ID"
+    );
     assert_eq!(created.invoice[0].task_id.as_ref(), Some(&id));
     assert_eq!(created.order_number.as_deref(), Some("PO-00001"));
-    assert_eq!(created.terms.as_deref(), Some("30 days"), "defaults from the supplier");
+    assert_eq!(
+        created.terms.as_deref(),
+        Some("30 days"),
+        "defaults from the supplier"
+    );
 
     // Invoice before the order is authorised: refused.
-    let early = purchases.create_invoice(&invoice(&id, "SUP-1", TaskStatus::Authorised)).await.unwrap_err();
+    let early = purchases
+        .create_invoice(&invoice(&id, "SUP-1", TaskStatus::Authorised))
+        .await
+        .unwrap_err();
     assert!(api_message(early).contains("order must be AUTHORISED"));
 
     // Draft order: lines are replaced by each POST.
-    purchases.save_order(&order(&id, vec![order_line("SKU-1", 1, 5), order_line("SKU-2", 1, 5)], TaskStatus::Draft)).await.unwrap();
-    assert_eq!(fetch(&client, &id).await.status, Some(PurchaseStatus::Ordering));
-    let saved = purchases.save_order(&order(&id, vec![order_line("SKU-1", 10, 5)], TaskStatus::Authorised)).await.unwrap();
+    purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 1, 5), order_line("SKU-2", 1, 5)],
+            TaskStatus::Draft,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(&client, &id).await.status,
+        Some(PurchaseStatus::Ordering)
+    );
+    let saved = purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 10, 5)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
     assert_eq!(saved.lines.len(), 1);
     assert_eq!(saved.total_before_tax, Some(dec(50)));
-    assert_eq!(saved.tax, Some(dec(5)), "10% GST from the header's tax rule");
-    assert_eq!(fetch(&client, &id).await.status, Some(PurchaseStatus::Ordered));
+    assert_eq!(
+        saved.tax,
+        Some(dec(5)),
+        "10% GST from the header's tax rule"
+    );
+    assert_eq!(
+        fetch(&client, &id).await.status,
+        Some(PurchaseStatus::Ordered)
+    );
     // Authorised order: no more changes.
-    let locked = purchases.save_order(&order(&id, vec![order_line("SKU-1", 11, 5)], TaskStatus::Draft)).await.unwrap_err();
+    let locked = purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 11, 5)],
+            TaskStatus::Draft,
+        ))
+        .await
+        .unwrap_err();
     assert!(api_message(locked).contains("only while DRAFT"));
 
     // Invoice first: stock before the invoice is refused.
-    let early_stock = purchases.receive_stock(&stock(&id, vec![stock_line("SKU-1", 10)], TaskStatus::Authorised)).await.unwrap_err();
+    let early_stock = purchases
+        .receive_stock(&stock(
+            &id,
+            vec![stock_line("SKU-1", 10)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap_err();
     assert!(api_message(early_stock).contains("invoice must be AUTHORISED"));
 
     // An invoice line without Account is refused by the simulator too (sent raw, since the
@@ -147,34 +208,85 @@ async fn invoice_first_flow_walks_through_every_status() {
         .unwrap();
     assert!(api_message(client.execute(raw).await.unwrap_err()).contains("Account is required"));
 
-    let invoices = purchases.create_invoice(&invoice(&id, "SUP-1", TaskStatus::Authorised)).await.unwrap();
+    let invoices = purchases
+        .create_invoice(&invoice(&id, "SUP-1", TaskStatus::Authorised))
+        .await
+        .unwrap();
     assert_eq!(invoices.invoices.len(), 1);
-    assert_eq!(invoices.invoices[0].task_id.as_ref(), Some(&id), "first invoice fills the placeholder");
+    assert_eq!(
+        invoices.invoices[0].task_id.as_ref(),
+        Some(&id),
+        "first invoice fills the placeholder"
+    );
     assert_eq!(invoices.invoices[0].total, Some(dec(55)));
-    assert_eq!(fetch(&client, &id).await.status, Some(PurchaseStatus::Invoiced));
-    let again = purchases.create_invoice(&PurchaseInvoice { task_id: Some(id.clone()), ..invoice(&id, "SUP-1", TaskStatus::Draft) }).await.unwrap_err();
+    assert_eq!(
+        fetch(&client, &id).await.status,
+        Some(PurchaseStatus::Invoiced)
+    );
+    let again = purchases
+        .create_invoice(&PurchaseInvoice {
+            task_id: Some(id.clone()),
+            ..invoice(&id, "SUP-1", TaskStatus::Draft)
+        })
+        .await
+        .unwrap_err();
     assert!(api_message(again).contains("only while DRAFT"));
 
     // Stock: partial draft, then the rest, then authorise with empty lines.
-    let task = purchases.receive_stock(&stock(&id, vec![stock_line("SKU-1", 4), stock_line("SKU-1", 2)], TaskStatus::Draft)).await.unwrap();
+    let task = purchases
+        .receive_stock(&stock(
+            &id,
+            vec![stock_line("SKU-1", 4), stock_line("SKU-1", 2)],
+            TaskStatus::Draft,
+        ))
+        .await
+        .unwrap();
     assert_eq!(task.lines.len(), 1, "duplicates in one payload are merged");
     assert_eq!(task.lines[0].quantity, Some(dec(6)));
     let task_id = task.task_id.clone().unwrap();
     let receiving = fetch(&client, &id).await;
-    assert_eq!(receiving.status, Some(PurchaseStatus::Invoiced), "a draft receipt does not change an invoiced purchase");
-    assert_eq!(receiving.combined_receiving_status, Some(CombinedReceivingStatus::NotReceived));
-    let dup = purchases.receive_stock(&StockReceived { task_id: Some(task_id.clone()), ..stock(&id, vec![stock_line("SKU-1", 1)], TaskStatus::Draft) }).await.unwrap_err();
+    assert_eq!(
+        receiving.status,
+        Some(PurchaseStatus::Invoiced),
+        "a draft receipt does not change an invoiced purchase"
+    );
+    assert_eq!(
+        receiving.combined_receiving_status,
+        Some(CombinedReceivingStatus::NotReceived)
+    );
+    let dup = purchases
+        .receive_stock(&StockReceived {
+            task_id: Some(task_id.clone()),
+            ..stock(&id, vec![stock_line("SKU-1", 1)], TaskStatus::Draft)
+        })
+        .await
+        .unwrap_err();
     assert!(api_message(dup).contains("already exists"));
     let mut batch = stock_line("SKU-1", 4);
     batch.batch_sn = Some("B2".into());
-    purchases.receive_stock(&StockReceived { task_id: Some(task_id.clone()), ..stock(&id, vec![batch], TaskStatus::Draft) }).await.unwrap();
-    let done = purchases.receive_stock(&StockReceived { task_id: Some(task_id.clone()), ..stock(&id, vec![], TaskStatus::Authorised) }).await.unwrap();
+    purchases
+        .receive_stock(&StockReceived {
+            task_id: Some(task_id.clone()),
+            ..stock(&id, vec![batch], TaskStatus::Draft)
+        })
+        .await
+        .unwrap();
+    let done = purchases
+        .receive_stock(&StockReceived {
+            task_id: Some(task_id.clone()),
+            ..stock(&id, vec![], TaskStatus::Authorised)
+        })
+        .await
+        .unwrap();
     assert_eq!(done.status, Some(TaskStatus::Authorised));
     assert_eq!(done.lines.len(), 2);
 
     let finished = fetch(&client, &id).await;
     assert_eq!(finished.status, Some(PurchaseStatus::Completed));
-    assert_eq!(finished.combined_receiving_status, Some(CombinedReceivingStatus::FullyReceived));
+    assert_eq!(
+        finished.combined_receiving_status,
+        Some(CombinedReceivingStatus::FullyReceived)
+    );
     let state = sim.state();
     let held = state.purchase(&id).unwrap();
     assert_eq!(held.order.as_ref().unwrap().lines.len(), 1);
@@ -187,18 +299,59 @@ async fn stock_first_needs_received_stock_before_the_invoice() {
     let (_sim, client, _clock) = start(|c| c).await;
     let supplier = supplier(&client).await;
     let purchases = client.purchases();
-    let id = purchases.create(&header(&supplier, Approach::Stock)).await.unwrap().id.unwrap();
-    let early = purchases.receive_stock(&stock(&id, vec![stock_line("SKU-1", 10)], TaskStatus::Authorised)).await.unwrap_err();
+    let id = purchases
+        .create(&header(&supplier, Approach::Stock))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let early = purchases
+        .receive_stock(&stock(
+            &id,
+            vec![stock_line("SKU-1", 10)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap_err();
     assert!(api_message(early).contains("order must be AUTHORISED"));
-    purchases.save_order(&order(&id, vec![order_line("SKU-1", 10, 5)], TaskStatus::Authorised)).await.unwrap();
-    let inv = purchases.create_invoice(&invoice(&id, "SUP-9", TaskStatus::Authorised)).await.unwrap_err();
+    purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 10, 5)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
+    let inv = purchases
+        .create_invoice(&invoice(&id, "SUP-9", TaskStatus::Authorised))
+        .await
+        .unwrap_err();
     assert!(api_message(inv).contains("Stock first"));
-    purchases.receive_stock(&stock(&id, vec![stock_line("SKU-1", 10)], TaskStatus::Authorised)).await.unwrap();
-    assert_eq!(fetch(&client, &id).await.status, Some(PurchaseStatus::Received));
-    purchases.create_invoice(&invoice(&id, "SUP-9", TaskStatus::Authorised)).await.unwrap();
-    assert_eq!(fetch(&client, &id).await.status, Some(PurchaseStatus::Completed));
+    purchases
+        .receive_stock(&stock(
+            &id,
+            vec![stock_line("SKU-1", 10)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(&client, &id).await.status,
+        Some(PurchaseStatus::Received)
+    );
+    purchases
+        .create_invoice(&invoice(&id, "SUP-9", TaskStatus::Authorised))
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(&client, &id).await.status,
+        Some(PurchaseStatus::Completed)
+    );
     // A second invoice without TaskID creates a new task.
-    let more = purchases.create_invoice(&invoice(&id, "SUP-10", TaskStatus::Draft)).await.unwrap();
+    let more = purchases
+        .create_invoice(&invoice(&id, "SUP-10", TaskStatus::Draft))
+        .await
+        .unwrap();
     assert_eq!(more.invoices.len(), 2);
     assert_ne!(more.invoices[1].task_id.as_ref(), Some(&id));
 }
@@ -211,20 +364,45 @@ async fn header_rules_void_and_undo() {
     let mut no_location = header(&supplier, Approach::Invoice);
     no_location.location = Some("Nowhere".into());
     let err = purchases.create(&no_location).await.unwrap_err();
-    assert!(matches!(&err, Error::Api(api) if api.error_code == Some(404) && api.message.contains("Nowhere")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Api(api) if api.error_code == Some(404) && api.message.contains("Nowhere")),
+        "{err:?}"
+    );
     let mut ghost = header(&supplier, Approach::Invoice);
     ghost.supplier_id = Some("99999999-9999-9999-9999-999999999999".parse().unwrap());
-    assert!(matches!(purchases.create(&ghost).await, Err(Error::Api(api)) if api.message.contains("Supplier not found")));
+    assert!(
+        matches!(purchases.create(&ghost).await, Err(Error::Api(api)) if api.message.contains("Supplier not found"))
+    );
 
-    let id = purchases.create(&header(&supplier, Approach::Invoice)).await.unwrap().id.unwrap();
+    let id = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
     let updated = purchases
-        .update(&PurchaseHeader { id: Some(id.clone()), note: Some("rush".into()), ..Default::default() })
+        .update(&PurchaseHeader {
+            id: Some(id.clone()),
+            note: Some("rush".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(updated.note.as_deref(), Some("rush"));
-    assert_eq!(updated.location.as_deref(), Some("Main Warehouse"), "omitted fields kept");
+    assert_eq!(
+        updated.location.as_deref(),
+        Some("Main Warehouse"),
+        "omitted fields kept"
+    );
 
-    purchases.save_order(&order(&id, vec![order_line("SKU-1", 2, 3)], TaskStatus::Authorised)).await.unwrap();
+    purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 2, 3)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
     purchases.undo(&id).await.unwrap();
     let undone = fetch(&client, &id).await;
     assert_eq!(undone.order.unwrap().status, Some(TaskStatus::Draft));
@@ -234,14 +412,29 @@ async fn header_rules_void_and_undo() {
     assert_eq!(voided.status, Some(PurchaseStatus::Voided));
     assert_eq!(voided.order.unwrap().status, Some(TaskStatus::Voided));
     assert!(purchases.void(&id).await.is_err());
-    let locked = purchases.save_order(&order(&id, vec![order_line("SKU-1", 2, 3)], TaskStatus::Draft)).await.unwrap_err();
+    let locked = purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 2, 3)],
+            TaskStatus::Draft,
+        ))
+        .await
+        .unwrap_err();
     assert!(api_message(locked).contains("voided"));
 
     // A wrong line Total is refused (the docs' "for validation" field).
-    let id2 = purchases.create(&header(&supplier, Approach::Invoice)).await.unwrap().id.unwrap();
+    let id2 = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
     let mut wrong = order_line("SKU-1", 3, 3);
     wrong.total = Some(dec(10));
-    let err = purchases.save_order(&order(&id2, vec![wrong], TaskStatus::Draft)).await.unwrap_err();
+    let err = purchases
+        .save_order(&order(&id2, vec![wrong], TaskStatus::Draft))
+        .await
+        .unwrap_err();
     assert!(api_message(err).contains("does not match"));
 }
 
@@ -250,30 +443,73 @@ async fn purchase_list_filters() {
     let (_sim, client, clock) = start(|c| c).await;
     let supplier = supplier(&client).await;
     let purchases = client.purchases();
-    let first = purchases.create(&header(&supplier, Approach::Invoice)).await.unwrap().id.unwrap();
+    let first = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
     clock.advance(Duration::from_secs(600));
     let middle = clock.now();
     clock.advance(Duration::from_secs(600));
-    let second = purchases.create(&header(&supplier, Approach::Invoice)).await.unwrap().id.unwrap();
-    purchases.save_order(&order(&second, vec![order_line("SKU-1", 10, 5)], TaskStatus::Authorised)).await.unwrap();
-    purchases.create_invoice(&invoice(&second, "SUP-777", TaskStatus::Authorised)).await.unwrap();
+    let second = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    purchases
+        .save_order(&order(
+            &second,
+            vec![order_line("SKU-1", 10, 5)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
+    purchases
+        .create_invoice(&invoice(&second, "SUP-777", TaskStatus::Authorised))
+        .await
+        .unwrap();
     clock.advance(Duration::from_secs(600));
 
     let all = purchases.list().all().await.unwrap();
     assert_eq!(all.len(), 2);
     let since = purchases.list().updated_since(middle).all().await.unwrap();
-    assert_eq!(since.iter().map(|r| r.id.clone().unwrap()).collect::<Vec<_>>(), vec![second.clone()]);
+    assert_eq!(
+        since
+            .iter()
+            .map(|r| r.id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        vec![second.clone()]
+    );
     let until = purchases.list().updated_until(middle).all().await.unwrap();
-    assert_eq!(until.iter().map(|r| r.id.clone().unwrap()).collect::<Vec<_>>(), vec![first.clone()]);
+    assert_eq!(
+        until
+            .iter()
+            .map(|r| r.id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        vec![first.clone()]
+    );
     let found = purchases.list().search("SUP-777").all().await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].invoice_number.as_deref(), Some("SUP-777"));
     assert_eq!(found[0].invoice_amount, Some(dec(55)));
     let by_po = purchases.list().search("po-00001").all().await.unwrap();
     assert_eq!(by_po[0].id.as_ref(), Some(&first));
-    let drafts = purchases.list().status(&PurchaseStatus::Draft).all().await.unwrap();
+    let drafts = purchases
+        .list()
+        .status(&PurchaseStatus::Draft)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(drafts.len(), 1);
-    let authorised = purchases.list().order_status(&TaskStatus::Authorised).invoice_status(&TaskStatus::Authorised).all().await.unwrap();
+    let authorised = purchases
+        .list()
+        .order_status(&TaskStatus::Authorised)
+        .invoice_status(&TaskStatus::Authorised)
+        .all()
+        .await
+        .unwrap();
     assert_eq!(authorised.len(), 1);
     assert_eq!(authorised[0].status, Some(PurchaseStatus::Invoiced));
 }

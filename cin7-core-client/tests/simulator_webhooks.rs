@@ -29,7 +29,10 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>) {
     let (tx, rx) = mpsc::unbounded_channel::<Received>();
     let app = axum::Router::new()
         .fallback(
-            |State(tx): State<mpsc::UnboundedSender<Received>>, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+            |State(tx): State<mpsc::UnboundedSender<Received>>,
+             uri: Uri,
+             headers: HeaderMap,
+             body: Bytes| async move {
                 let _ = tx.send((uri.path().to_owned(), headers, body));
                 "ok"
             },
@@ -69,19 +72,29 @@ async fn deliveries_reach_the_receiver_with_the_configured_auth() {
             external_authorization_type: Some(AuthorizationType::BasicAuth),
             external_user_name: Some("cin7".into()),
             external_password: Some(SecretString::from("basic-s3cret")),
-            ..hook(WebhookType::PurchaseOrderAuthorised, format!("{base}/order"))
+            ..hook(
+                WebhookType::PurchaseOrderAuthorised,
+                format!("{base}/order"),
+            )
         })
         .await
         .unwrap();
     hooks
         .create(&Webhook {
-            external_headers: vec![ExternalHeader { key: "verification-token".into(), value: SecretString::from("vt-123") }],
+            external_headers: vec![ExternalHeader {
+                key: "verification-token".into(),
+                value: SecretString::from("vt-123"),
+            }],
             ..hook(WebhookType::PurchaseUpdated, format!("{base}/updated"))
         })
         .await
         .unwrap();
 
-    let supplier = client.suppliers().create(&new_supplier("Hooked Supplies")).await.unwrap();
+    let supplier = client
+        .suppliers()
+        .create(&new_supplier("Hooked Supplies"))
+        .await
+        .unwrap();
     let supplier_id = supplier.id.clone().unwrap();
     let purchase = client
         .purchases()
@@ -99,30 +112,55 @@ async fn deliveries_reach_the_receiver_with_the_configured_auth() {
         .save_order(&PurchaseOrder {
             task_id: Some(purchase_id.clone()),
             status: Some(TaskStatus::Authorised),
-            lines: vec![OrderLine { sku: Some("A".into()), quantity: Some(Decimal::ONE), price: Some(Decimal::TEN), ..Default::default() }],
+            lines: vec![OrderLine {
+                sku: Some("A".into()),
+                quantity: Some(Decimal::ONE),
+                price: Some(Decimal::TEN),
+                ..Default::default()
+            }],
             ..Default::default()
         })
         .await
         .unwrap();
 
     let bearer = WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("bearer-s3cret")));
-    let basic = WebhookReceiver::new(DeliveryAuth::Basic { username: "cin7".into(), password: SecretString::from("basic-s3cret") });
-    let header = WebhookReceiver::new(DeliveryAuth::header("verification-token", SecretString::from("vt-123")).unwrap());
+    let basic = WebhookReceiver::new(DeliveryAuth::Basic {
+        username: "cin7".into(),
+        password: SecretString::from("basic-s3cret"),
+    });
+    let header = WebhookReceiver::new(
+        DeliveryAuth::header("verification-token", SecretString::from("vt-123")).unwrap(),
+    );
     let mut supplier_events = 0;
     let mut order_events = 0;
     let mut updated_ids: Vec<Guid> = Vec::new();
     // Supplier/Updated, Purchase/Updated x2 (create, order), Purchase/OrderAuthorised.
     for _ in 0..4 {
-        let (path, headers, body) = tokio::time::timeout(Duration::from_secs(5), inbox.recv()).await.unwrap().unwrap();
+        let (path, headers, body) = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+            .await
+            .unwrap()
+            .unwrap();
         match path.as_str() {
             "/supplier" => {
-                assert!(matches!(basic.receive(&headers, &body), Err(WebhookError::BadCredentials { .. })));
-                let WebhookEvent::SupplierUpdated(event) = bearer.receive(&headers, &body).unwrap() else { panic!("wrong event") };
-                assert_eq!(event.supplier_details_list[0].supplier.id.as_ref(), Some(&supplier_id));
+                assert!(matches!(
+                    basic.receive(&headers, &body),
+                    Err(WebhookError::BadCredentials { .. })
+                ));
+                let WebhookEvent::SupplierUpdated(event) = bearer.receive(&headers, &body).unwrap()
+                else {
+                    panic!("wrong event")
+                };
+                assert_eq!(
+                    event.supplier_details_list[0].supplier.id.as_ref(),
+                    Some(&supplier_id)
+                );
                 supplier_events += 1;
             }
             "/order" => {
-                let WebhookEvent::PurchaseTask(event) = basic.receive(&headers, &body).unwrap() else { panic!("wrong event") };
+                let WebhookEvent::PurchaseTask(event) = basic.receive(&headers, &body).unwrap()
+                else {
+                    panic!("wrong event")
+                };
                 assert_eq!(event.event_type, WebhookType::PurchaseOrderAuthorised);
                 assert_eq!(event.task_id, purchase_id);
                 assert_eq!(event.purchase_order_number.as_deref(), Some("PO-00001"));
@@ -130,8 +168,14 @@ async fn deliveries_reach_the_receiver_with_the_configured_auth() {
                 order_events += 1;
             }
             "/updated" => {
-                assert!(matches!(bearer.receive(&headers, &body), Err(WebhookError::MissingCredentials { .. })));
-                let WebhookEvent::PurchaseUpdated(event) = header.receive(&headers, &body).unwrap() else { panic!("wrong event") };
+                assert!(matches!(
+                    bearer.receive(&headers, &body),
+                    Err(WebhookError::MissingCredentials { .. })
+                ));
+                let WebhookEvent::PurchaseUpdated(event) = header.receive(&headers, &body).unwrap()
+                else {
+                    panic!("wrong event")
+                };
                 updated_ids.push(event.purchases[0].id.clone());
             }
             other => panic!("unexpected delivery to {other}"),
@@ -139,10 +183,17 @@ async fn deliveries_reach_the_receiver_with_the_configured_auth() {
     }
     assert_eq!((supplier_events, order_events), (1, 1));
     assert_eq!(updated_ids, vec![purchase_id.clone(), purchase_id.clone()]);
-    let deliveries = sim.wait_for_deliveries(4, Duration::from_secs(5)).await.unwrap();
+    let deliveries = sim
+        .wait_for_deliveries(4, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(deliveries.iter().all(|d| d.outcome == Ok(200)));
     // IDs only: no order lines or prices in any payload.
-    assert!(deliveries.iter().all(|d| !d.body.to_string().contains("Price")));
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| !d.body.to_string().contains("Price"))
+    );
 }
 
 #[tokio::test]
@@ -152,16 +203,39 @@ async fn failing_receivers_never_block_calls_and_get_deactivated() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead_url = format!("http://{}/gone", closed.local_addr().unwrap());
     drop(closed);
-    let hook = client.webhooks().create(&hook(WebhookType::SupplierUpdated, dead_url)).await.unwrap();
+    let hook = client
+        .webhooks()
+        .create(&hook(WebhookType::SupplierUpdated, dead_url))
+        .await
+        .unwrap();
     for i in 0..6 {
-        client.suppliers().create(&new_supplier(&format!("Unheard {i}"))).await.unwrap();
+        client
+            .suppliers()
+            .create(&new_supplier(&format!("Unheard {i}")))
+            .await
+            .unwrap();
     }
-    let deliveries = sim.wait_for_deliveries(6, Duration::from_secs(5)).await.unwrap();
+    let deliveries = sim
+        .wait_for_deliveries(6, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(deliveries.iter().all(|d| d.outcome.is_err()));
     let after = client.webhooks().list().await.unwrap();
     let after = after.iter().find(|w| w.id == hook.id).unwrap();
-    assert_eq!(after.is_active, Some(false), "deactivated after 6 failed deliveries");
+    assert_eq!(
+        after.is_active,
+        Some(false),
+        "deactivated after 6 failed deliveries"
+    );
     // An inactive subscription gets nothing more.
-    client.suppliers().create(&new_supplier("Unheard 7")).await.unwrap();
-    assert!(sim.wait_for_deliveries(7, Duration::from_millis(100)).await.is_none());
+    client
+        .suppliers()
+        .create(&new_supplier("Unheard 7"))
+        .await
+        .unwrap();
+    assert!(
+        sim.wait_for_deliveries(7, Duration::from_millis(100))
+            .await
+            .is_none()
+    );
 }

@@ -175,7 +175,10 @@ impl SimPurchase {
             "CombinedReceivingStatus".into(),
             json!(self.combined_receiving()),
         );
-        out.insert("CombinedInvoiceStatus".into(), json!(self.combined_invoice()));
+        out.insert(
+            "CombinedInvoiceStatus".into(),
+            json!(self.combined_invoice()),
+        );
         let payment = if self.voided {
             "VOIDED"
         } else if self.invoices.iter().any(|i| is(i, "PAID")) {
@@ -235,8 +238,7 @@ impl SimPurchase {
 
 fn touched(data: &mut Data, id: &str, now: DateTime<Utc>) {
     if let Some(p) = data.purchases.get_mut(id) {
-        p.header
-            .insert("LastUpdatedDate".into(), json!(stamp(now)));
+        p.header.insert("LastUpdatedDate".into(), json!(stamp(now)));
         let row = json!({"ID": p.id(), "OrderNumber": p.header.get("OrderNumber"),
                          "Status": p.derived_status(), "Supplier": p.header.get("Supplier")});
         data.raise(
@@ -347,14 +349,24 @@ pub(crate) fn create(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply
     header.insert("OrderNumber".into(), json!(order_number));
     header.insert("OrderDate".into(), json!(day(now)));
     header.insert("InventoryAccount".into(), json!("630"));
-    header.insert("BaseCurrency".into(), data.me.get("Currency").cloned().unwrap_or(Value::Null));
+    header.insert(
+        "BaseCurrency".into(),
+        data.me.get("Currency").cloned().unwrap_or(Value::Null),
+    );
     header.insert("SupplierCurrency".into(), from_supplier("Currency"));
-    header.entry("TaxRule").or_insert_with(|| from_supplier("TaxRule"));
-    header.entry("Terms").or_insert_with(|| from_supplier("PaymentTerm"));
-    header.entry("TaxCalculation").or_insert_with(|| json!("Exclusive"));
+    header
+        .entry("TaxRule")
+        .or_insert_with(|| from_supplier("TaxRule"));
+    header
+        .entry("Terms")
+        .or_insert_with(|| from_supplier("PaymentTerm"));
+    header
+        .entry("TaxCalculation")
+        .or_insert_with(|| json!("Exclusive"));
     header.entry("CurrencyRate").or_insert_with(|| json!(1));
     header.entry("BlindReceipt").or_insert_with(|| json!(false));
-    let empty = json!({"AdditionalCharges": [], "Memo": "", "TotalBeforeTax": 0, "Tax": 0, "Total": 0});
+    let empty =
+        json!({"AdditionalCharges": [], "Memo": "", "TotalBeforeTax": 0, "Tax": 0, "Total": 0});
     let purchase = SimPurchase {
         order: placeholder(&id, empty.clone()),
         invoices: vec![placeholder(&id, empty)],
@@ -378,7 +390,11 @@ fn get_rendered(data: &Data, id: &str) -> Reply {
     }
 }
 
-fn find<'a>(data: &'a mut Data, id: Option<crate::Guid>, what: &str) -> Result<&'a mut SimPurchase, Reply> {
+fn find<'a>(
+    data: &'a mut Data,
+    id: Option<crate::Guid>,
+    what: &str,
+) -> Result<&'a mut SimPurchase, Reply> {
     let Some(id) = id else {
         return Err(invalid(format!("{what} is required.")));
     };
@@ -445,7 +461,11 @@ pub(crate) fn delete(data: &mut Data, query: &Query, now: DateTime<Utc>) -> Repl
         // Undo reverts the latest authorised stage to DRAFT: stock and invoices first, then
         // the order.
         let mut undone = false;
-        for task in purchase.stock.iter_mut().chain(purchase.invoices.iter_mut()) {
+        for task in purchase
+            .stock
+            .iter_mut()
+            .chain(purchase.invoices.iter_mut())
+        {
             if is(task, "AUTHORISED") {
                 task.insert("Status".into(), json!("DRAFT"));
                 undone = true;
@@ -503,7 +523,9 @@ fn price(
     for (i, entry) in entries.iter().enumerate() {
         let line = wire::object(entry)?;
         if need_product && text(line, "ProductID").is_none() && text(line, "SKU").is_none() {
-            return Err(invalid(format!("{what}[{i}]: ProductID or SKU is required.")));
+            return Err(invalid(format!(
+                "{what}[{i}]: ProductID or SKU is required."
+            )));
         }
         if !need_product && text(line, "Description").is_none() {
             return Err(invalid(format!("{what}[{i}]: Description is required.")));
@@ -540,7 +562,11 @@ fn price(
         let percent = match rule_name {
             Some(name) => match data.tax_rule(name) {
                 Some(rule) => wire::decimal(rule, "TaxPercent")?.unwrap_or_default(),
-                None => return Err(missing(format!("{what}[{i}]: Tax rule '{name}' not found."))),
+                None => {
+                    return Err(missing(format!(
+                        "{what}[{i}]: Tax rule '{name}' not found."
+                    )));
+                }
             },
             None => Decimal::ZERO,
         };
@@ -580,8 +606,24 @@ pub(crate) fn save_order(data: &mut Data, body: &Value, now: DateTime<Utc>, chec
         }
         text(&purchase.header, "TaxRule").map(str::to_owned)
     };
-    let lines = try_reply!(price(data, input.get("Lines"), "Lines", header_rule.as_deref(), false, true, check));
-    let charges = try_reply!(price(data, input.get("AdditionalCharges"), "AdditionalCharges", header_rule.as_deref(), false, false, check));
+    let lines = try_reply!(price(
+        data,
+        input.get("Lines"),
+        "Lines",
+        header_rule.as_deref(),
+        false,
+        true,
+        check
+    ));
+    let charges = try_reply!(price(
+        data,
+        input.get("AdditionalCharges"),
+        "AdditionalCharges",
+        header_rule.as_deref(),
+        false,
+        false,
+        check
+    ));
     if new_status == "AUTHORISED" && lines.lines.is_empty() && charges.lines.is_empty() {
         return invalid("An order without lines cannot be authorised.");
     }
@@ -593,7 +635,10 @@ pub(crate) fn save_order(data: &mut Data, body: &Value, now: DateTime<Utc>, chec
     order.insert("Status".into(), json!(new_status));
     order.insert("Lines".into(), Value::Array(lines.lines));
     order.insert("AdditionalCharges".into(), Value::Array(charges.lines));
-    order.insert("Memo".into(), input.get("Memo").cloned().unwrap_or(json!("")));
+    order.insert(
+        "Memo".into(),
+        input.get("Memo").cloned().unwrap_or(json!("")),
+    );
     order.insert(
         "CombineAdditionalCharges".into(),
         json!(wire::boolean(input, "CombineAdditionalCharges").unwrap_or(false)),
@@ -617,7 +662,12 @@ fn due_date(data: &Data, terms: Option<&str>, from: DateTime<Utc>) -> String {
     day(from + Duration::days(days))
 }
 
-pub(crate) fn create_invoice(data: &mut Data, body: &Value, now: DateTime<Utc>, check: bool) -> Reply {
+pub(crate) fn create_invoice(
+    data: &mut Data,
+    body: &Value,
+    now: DateTime<Utc>,
+    check: bool,
+) -> Reply {
     let input = try_reply!(wire::object(body));
     let new_status = try_reply!(requested_status(input));
     let id = wire::guid(input, "PurchaseID");
@@ -637,8 +687,24 @@ pub(crate) fn create_invoice(data: &mut Data, body: &Value, now: DateTime<Utc>, 
             text(&purchase.header, "Terms").map(str::to_owned),
         )
     };
-    let lines = try_reply!(price(data, input.get("Lines"), "Lines", header_rule.as_deref(), true, true, check));
-    let charges = try_reply!(price(data, input.get("AdditionalCharges"), "AdditionalCharges", header_rule.as_deref(), true, false, check));
+    let lines = try_reply!(price(
+        data,
+        input.get("Lines"),
+        "Lines",
+        header_rule.as_deref(),
+        true,
+        true,
+        check
+    ));
+    let charges = try_reply!(price(
+        data,
+        input.get("AdditionalCharges"),
+        "AdditionalCharges",
+        header_rule.as_deref(),
+        true,
+        false,
+        check
+    ));
     if new_status == "AUTHORISED" && lines.lines.is_empty() && charges.lines.is_empty() {
         return invalid("An invoice without lines cannot be authorised.");
     }
@@ -687,10 +753,17 @@ pub(crate) fn create_invoice(data: &mut Data, body: &Value, now: DateTime<Utc>, 
     invoice.insert("InvoiceNumber".into(), json!(invoice_number));
     invoice.insert(
         "InvoiceDate".into(),
-        json!(text(input, "InvoiceDate").map(str::to_owned).unwrap_or_else(|| day(now))),
+        json!(
+            text(input, "InvoiceDate")
+                .map(str::to_owned)
+                .unwrap_or_else(|| day(now))
+        ),
     );
     invoice.insert("InvoiceDueDate".into(), json!(due));
-    invoice.insert("Memo".into(), input.get("Memo").cloned().unwrap_or(json!("")));
+    invoice.insert(
+        "Memo".into(),
+        input.get("Memo").cloned().unwrap_or(json!("")),
+    );
     invoice.insert("Lines".into(), Value::Array(lines.lines));
     invoice.insert("AdditionalCharges".into(), Value::Array(charges.lines));
     invoice.insert("Payments".into(), json!([]));
@@ -740,9 +813,13 @@ pub(crate) fn receive_stock(data: &mut Data, body: &Value, now: DateTime<Utc>) -
             return invalid("The order must be AUTHORISED before receiving stock.");
         }
         if !purchase.approach_is_stock() && !purchase.invoiced() {
-            return invalid("Invoice first: the invoice must be AUTHORISED before receiving stock.");
+            return invalid(
+                "Invoice first: the invoice must be AUTHORISED before receiving stock.",
+            );
         }
-        text(&purchase.header, "Location").unwrap_or_default().to_owned()
+        text(&purchase.header, "Location")
+            .unwrap_or_default()
+            .to_owned()
     };
     // Validate and merge the posted lines (duplicates in one payload are summed).
     let mut merged: Vec<(String, Object)> = Vec::new();
@@ -792,7 +869,9 @@ pub(crate) fn receive_stock(data: &mut Data, body: &Value, now: DateTime<Utc>) -
     let purchase = try_reply!(find(data, id, "PurchaseID"));
     if wire::field_is(&purchase.header, "Type", "Simple Purchase") {
         // Receiving stock on a simple purchase converts it to advanced.
-        purchase.header.insert("Type".into(), json!("Advanced Purchase"));
+        purchase
+            .header
+            .insert("Type".into(), json!("Advanced Purchase"));
     }
     let pid = purchase.id().to_owned();
     let order_lines: Vec<Object> = lines(&purchase.order).cloned().collect();
@@ -820,7 +899,9 @@ pub(crate) fn receive_stock(data: &mut Data, body: &Value, now: DateTime<Utc>) -
             status(task)
         ));
     }
-    let existing: Vec<String> = lines(task).map(|l| stock_key(l, &default_location)).collect();
+    let existing: Vec<String> = lines(task)
+        .map(|l| stock_key(l, &default_location))
+        .collect();
     if let Some((key, _)) = merged.iter().find(|(k, _)| existing.contains(k)) {
         return invalid(format!(
             "A line for the same product, location, batch and expiry already exists ({key})."
@@ -895,11 +976,19 @@ pub(crate) fn list(data: &Data, query: &Query) -> Reply {
             since.is_none_or(|s| updated.is_some_and(|u| u >= s))
                 && until.is_none_or(|s| updated.is_some_and(|u| u <= s))
                 && required_by.is_none_or(|r| date(row, "RequiredBy").is_some_and(|d| d <= r))
-                && filters.iter().all(|(field, v)| wire::field_is(row, field, v))
+                && filters
+                    .iter()
+                    .all(|(field, v)| wire::field_is(row, field, v))
                 && search.as_deref().is_none_or(|s| {
-                    ["OrderNumber", "Status", "Supplier", "InvoiceNumber", "CreditNoteNumber"]
-                        .iter()
-                        .any(|k| text(row, k).is_some_and(|v| v.to_lowercase().contains(s)))
+                    [
+                        "OrderNumber",
+                        "Status",
+                        "Supplier",
+                        "InvoiceNumber",
+                        "CreditNoteNumber",
+                    ]
+                    .iter()
+                    .any(|k| text(row, k).is_some_and(|v| v.to_lowercase().contains(s)))
                 })
         })
         .collect();

@@ -355,7 +355,10 @@ impl Job {
         match text(hook, "ExternalAuthorizationType").map(str::to_ascii_lowercase) {
             Some(t) if t == "bearerauth" => headers.push((
                 "authorization".to_owned(),
-                format!("Bearer {}", text(hook, "ExternalBearerToken").unwrap_or_default()),
+                format!(
+                    "Bearer {}",
+                    text(hook, "ExternalBearerToken").unwrap_or_default()
+                ),
             )),
             Some(t) if t == "basicauth" => {
                 let pair = format!(
@@ -412,7 +415,10 @@ pub(crate) async fn deliver_all(shared: Arc<Shared>, mut jobs: mpsc::UnboundedRe
             let failed = !matches!(outcome, Ok(status) if (200..300).contains(&status));
             {
                 let mut data = shared.lock();
-                let failures = data.webhook_failures.entry(job.webhook_id.clone()).or_insert(0);
+                let failures = data
+                    .webhook_failures
+                    .entry(job.webhook_id.clone())
+                    .or_insert(0);
                 *failures = if failed { *failures + 1 } else { 0 };
                 if *failures >= DEACTIVATE_AFTER {
                     let id = job.webhook_id.clone();

@@ -33,7 +33,9 @@ pub(crate) fn list(data: &Data, query: &Query) -> Reply {
         .filter(|(key, _)| id.as_deref().is_none_or(|id| *key == id))
         .map(|(_, s)| s)
         .filter(|s| include_deprecated || wire::field_is(s, "Status", "Active"))
-        .filter(|s| name.is_none_or(|n| text(s, "Name").is_some_and(|v| wire::starts_with_ci(v, n))))
+        .filter(|s| {
+            name.is_none_or(|n| text(s, "Name").is_some_and(|v| wire::starts_with_ci(v, n)))
+        })
         .filter(|s| {
             since.is_none_or(|since| {
                 text(s, "LastModifiedOn")
@@ -155,7 +157,8 @@ pub(crate) fn update(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply
         return reply;
     }
     supplier.insert("LastModifiedOn".into(), json!(stamp(now)));
-    data.suppliers.insert(id.as_str().to_owned(), supplier.clone());
+    data.suppliers
+        .insert(id.as_str().to_owned(), supplier.clone());
     changed(data, &supplier);
     saved(supplier)
 }
@@ -185,7 +188,13 @@ fn changed(data: &mut Data, supplier: &Object) {
 }
 
 fn validate(data: &Data, supplier: &Object) -> Result<(), Reply> {
-    for field in ["Name", "Currency", "PaymentTerm", "AccountPayable", "TaxRule"] {
+    for field in [
+        "Name",
+        "Currency",
+        "PaymentTerm",
+        "AccountPayable",
+        "TaxRule",
+    ] {
         if text(supplier, field).is_none() {
             return Err(invalid(format!("{field} is required.")));
         }
@@ -217,8 +226,7 @@ fn validate(data: &Data, supplier: &Object) -> Result<(), Reply> {
         }
     }
     if let Some(discount) = wire::decimal(supplier, "Discount")? {
-        if discount < rust_decimal::Decimal::ZERO || discount > rust_decimal::Decimal::ONE_HUNDRED
-        {
+        if discount < rust_decimal::Decimal::ZERO || discount > rust_decimal::Decimal::ONE_HUNDRED {
             return Err(invalid("Discount must be between 0 and 100."));
         }
     }

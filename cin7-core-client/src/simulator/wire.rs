@@ -184,9 +184,9 @@ pub(crate) fn check_length(
     max: usize,
 ) -> Result<(), Reply> {
     match text(object, key) {
-        Some(v) if v.chars().count() > max => Err(invalid(format!(
-            "{key} is longer than {max} characters"
-        ))),
+        Some(v) if v.chars().count() > max => {
+            Err(invalid(format!("{key} is longer than {max} characters")))
+        }
         _ => Ok(()),
     }
 }

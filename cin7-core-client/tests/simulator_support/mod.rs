@@ -49,9 +49,13 @@ pub fn builder(sim: &Cin7Simulator, clock: &ManualClock) -> Cin7ClientBuilder {
 }
 
 /// A simulator (no limit) and a client on a fresh manual clock.
-pub async fn start(config_fn: impl FnOnce(SimulatorConfig) -> SimulatorConfig) -> (Cin7Simulator, Cin7Client, ManualClock) {
+pub async fn start(
+    config_fn: impl FnOnce(SimulatorConfig) -> SimulatorConfig,
+) -> (Cin7Simulator, Cin7Client, ManualClock) {
     let clock = ManualClock::default();
-    let sim = Cin7Simulator::start(config_fn(config(&clock))).await.unwrap();
+    let sim = Cin7Simulator::start(config_fn(config(&clock)))
+        .await
+        .unwrap();
     let client = builder(&sim, &clock).build().unwrap();
     (sim, client, clock)
 }
