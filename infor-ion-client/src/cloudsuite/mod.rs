@@ -4,17 +4,20 @@
 //! supplier invoices and GL accounts, converting each product's typed records into the canonical
 //! model, so the sync does not care where a record came from:
 //!
-//! | record | CloudSuite Industrial (IDO) | M3 (MI) |
-//! |---|---|---|
-//! | supplier | `SLVendors` | `CRS620MI/LstSuppliers` |
-//! | purchase order | `SLPos` + `SLPoItems` | not listable over MI (read `SyncPurchaseOrder` BODs) |
-//! | supplier invoice | `SLAptrxs` + `SLAptrxds` | not listable over MI (read `SyncSupplierInvoice` BODs) |
-//! | GL account | `SLCharts` | `CRS630MI/LstAccountID` |
+//! | record | CloudSuite Industrial (IDO) | M3 (MI) | Data Lake BODs (any product) |
+//! |---|---|---|---|
+//! | supplier | `SLVendors` | `CRS620MI/LstSuppliers` | `SyncSupplierPartyMaster` |
+//! | purchase order | `SLPos` + `SLPoItems` | not listable over MI (use the Data Lake) | `SyncPurchaseOrder` (lines included) |
+//! | supplier invoice | `SLAptrxs` + `SLAptrxds` | not listable over MI (use the Data Lake) | `SyncSupplierInvoice` (lines included) |
+//! | GL account | `SLCharts` | `CRS630MI/LstAccountID` | `SyncChartOfAccounts` |
 //!
 //! Over IDO, windows are read incrementally by `RecordDate >= from`; related rows (PO lines,
 //! voucher distributions) are fetched once per page with an `IN` filter, not once per record.
 //! M3's list transactions have no reliable change-time filter for these nouns, so M3 windows
 //! list everything and keep the rows whose change date is on or after the window's start date.
+//! From the Data Lake, windows list the published BODs by `event_date >= from`, keep the newest
+//! `variationID` of each document and skip `Delete`s (see [`bods`]); an M3 tenant reads its
+//! purchase orders and supplier invoices this way.
 //!
 //! ```no_run
 //! # async fn run(client: infor_ion_client::IonClient) {
@@ -23,6 +26,7 @@
 //! # let _ = source; }
 //! ```
 
+pub mod bods;
 mod convert;
 
 use std::collections::HashMap;
@@ -38,6 +42,7 @@ use sync_core::source::{Source, Window};
 use crate::csi::{self, Csi, Filter, IdoNoun};
 use crate::error::Error;
 use crate::m3::{self, M3};
+use crate::transport::datalake::DataLake;
 
 pub use convert::SYSTEM;
 
@@ -48,6 +53,8 @@ pub enum Product {
     Csi(Csi),
     /// M3 over MI REST.
     M3(M3),
+    /// BODs published to the ION Data Lake (any product that publishes them, M3 included).
+    DataLake(DataLake),
 }
 
 /// A CloudSuite tenant as a sync-core [`Source`]; see the [module docs](self).
@@ -84,6 +91,30 @@ impl CloudSuiteSource {
         }
     }
 
+    /// A source reading BODs published to the ION Data Lake; `accounting_entity` is the one
+    /// the identities carry, and documents of other entities are skipped (see [`bods`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: infor_ion_client::IonClient) {
+    /// use infor_ion_client::cloudsuite::CloudSuiteSource;
+    /// let source = CloudSuiteSource::data_lake(client.data_lake(), client.tenant(), "300_001")
+    ///     .default_currency("EUR");
+    /// # let _ = source; }
+    /// ```
+    pub fn data_lake(
+        lake: DataLake,
+        tenant: impl Into<String>,
+        accounting_entity: impl Into<String>,
+    ) -> Self {
+        CloudSuiteSource {
+            product: Product::DataLake(lake),
+            tenant: tenant.into(),
+            accounting_entity: accounting_entity.into(),
+            default_currency: "USD".to_owned(),
+            page_size: 100,
+        }
+    }
+
     /// The currency used when a record names none (IDO purchase orders and vouchers carry no
     /// currency of their own; the site's domestic currency applies).
     pub fn default_currency(mut self, currency: impl Into<String>) -> Self {
@@ -105,8 +136,17 @@ impl CloudSuiteSource {
         }
     }
 
-    async fn server_time_of(&self, ido: &str) -> Result<DateTime<Utc>, SourceError> {
+    fn bod_context(&self) -> bods::BodContext {
+        bods::BodContext::new(&self.tenant, &self.accounting_entity)
+            .default_currency(&self.default_currency)
+    }
+
+    async fn server_time_of<R: bods::FromBod>(
+        &self,
+        ido: &str,
+    ) -> Result<DateTime<Utc>, SourceError> {
         match &self.product {
+            Product::DataLake(lake) => bods::server_time::<R>(lake).await,
             Product::Csi(csi) => csi.server_time(ido).await.map_err(source_error),
             Product::M3(m3) => {
                 // Any answer carries the gateway's Date header; a one-row supplier list is cheap.
@@ -171,7 +211,8 @@ async fn children<N: IdoNoun>(
 #[async_trait]
 impl Source<Supplier> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
-        self.server_time_of(csi::nouns::Vendor::IDO).await
+        self.server_time_of::<Supplier>(csi::nouns::Vendor::IDO)
+            .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<Supplier, SourceError>> {
@@ -194,6 +235,9 @@ impl Source<Supplier> for CloudSuiteSource {
                         .map_err(source_error)
                 })
                 .boxed(),
+            Product::DataLake(lake) => {
+                bods::poll(lake, window.from, self.page_size, self.bod_context())
+            }
         }
     }
 
@@ -229,6 +273,9 @@ impl Source<Supplier> for CloudSuiteSource {
                     .map(|s| convert::m3_supplier(s, &context))
                     .transpose()
                     .map_err(source_error)
+            }
+            Product::DataLake(lake) => {
+                bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
             }
         }
     }
@@ -293,7 +340,8 @@ impl CloudSuiteSource {
 #[async_trait]
 impl Source<PurchaseOrder> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
-        self.server_time_of(csi::nouns::PurchaseOrder::IDO).await
+        self.server_time_of::<PurchaseOrder>(csi::nouns::PurchaseOrder::IDO)
+            .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<PurchaseOrder, SourceError>> {
@@ -302,6 +350,9 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
             Product::M3(_) => {
                 futures::stream::once(std::future::ready(Err(self.unsupported("purchase orders"))))
                     .boxed()
+            }
+            Product::DataLake(lake) => {
+                bods::poll(lake, window.from, self.page_size, self.bod_context())
             }
         }
     }
@@ -317,6 +368,9 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
                 Ok(found.pop())
             }
             Product::M3(_) => Err(self.unsupported("purchase orders")),
+            Product::DataLake(lake) => {
+                bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
+            }
         }
     }
 }
@@ -324,7 +378,8 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
 #[async_trait]
 impl Source<SupplierInvoice> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
-        self.server_time_of(csi::nouns::ApVoucher::IDO).await
+        self.server_time_of::<SupplierInvoice>(csi::nouns::ApVoucher::IDO)
+            .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<SupplierInvoice, SourceError>> {
@@ -334,6 +389,9 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
                 self.unsupported("supplier invoices")
             )))
             .boxed(),
+            Product::DataLake(lake) => {
+                bods::poll(lake, window.from, self.page_size, self.bod_context())
+            }
         }
     }
 
@@ -351,6 +409,9 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
                 Ok(found.pop())
             }
             Product::M3(_) => Err(self.unsupported("supplier invoices")),
+            Product::DataLake(lake) => {
+                bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
+            }
         }
     }
 }
@@ -358,7 +419,8 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
 #[async_trait]
 impl Source<GlAccount> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
-        self.server_time_of(csi::nouns::GlAccount::IDO).await
+        self.server_time_of::<GlAccount>(csi::nouns::GlAccount::IDO)
+            .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<GlAccount, SourceError>> {
@@ -386,6 +448,8 @@ impl Source<GlAccount> for CloudSuiteSource {
                 })
                 .boxed()
             }
+            // As over IDO, the whole chart every run (the newest variation of each account).
+            Product::DataLake(lake) => bods::poll(lake, None, self.page_size, self.bod_context()),
         }
     }
 

@@ -3,6 +3,10 @@
 //!
 //! Each row publishes one document per change: its `dl_id` is `<document>:<key>:<variation>`,
 //! its `variationID` the row's variation counter, its event date the row's `RecordDate`.
+//! Suppliers come from `SLVendors`, purchase orders from `SLPos` + `SLPoItems`, supplier
+//! invoices from `SLAptrxs` + `SLAptrxds` (each distribution a line with its GL account in
+//! `DistributionAccount/ID`), and the chart from `SLCharts` (one `SyncChartOfAccounts` per
+//! account, so each account has its own variation sequence).
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,8 +16,11 @@ use serde_json::{Value, json};
 
 use super::data::{CloudSuiteData, StoredRow};
 use crate::bod::{
-    ActionCode, ActionExpression, Amount, Bod, DocumentId, Identifier, Noun, PartyIds,
-    PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine, Quantity, SupplierPartyMaster, Verb,
+    ActionCode, ActionExpression, Address, AddressLine, Amount, Bod, ChartOfAccounts, Code,
+    Communication, DocumentId, DocumentReference, GlAccount, Identifier, Item, Location, Noun,
+    Party, PartyIds, PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine, Quantity, Status,
+    SupplierInvoice, SupplierInvoiceHeader, SupplierInvoiceLine, SupplierPartyMaster, UnitPrice,
+    Verb, XmlElement,
 };
 use crate::values::parse_datetime;
 
@@ -23,7 +30,12 @@ type Params = std::collections::HashMap<String, String>;
 const DOCUMENTS: &[(&str, &str)] = &[
     ("SyncSupplierPartyMaster", "SLVendors"),
     ("SyncPurchaseOrder", "SLPos"),
+    ("SyncSupplierInvoice", "SLAptrxs"),
+    ("SyncChartOfAccounts", "SLCharts"),
 ];
+
+/// The currency of IDO amounts (CSI records carry the site's domestic currency).
+const CURRENCY: &str = "USD";
 
 const LOGICAL_ID: &str = "lid://infor.csi.simulator";
 
@@ -55,13 +67,41 @@ fn identifier(value: &str, row: &StoredRow) -> Identifier {
     }
 }
 
-fn envelope<N: Noun>(row: &StoredRow, document: &str, noun: N) -> Bod<N> {
+fn non_empty(value: &str) -> Option<String> {
+    Some(value.to_owned()).filter(|v| !v.is_empty())
+}
+
+fn status(code: &str) -> Option<Status> {
+    Some(Status {
+        code: Some(Code::new(code)),
+        ..Status::default()
+    })
+}
+
+fn party(id: &str) -> Party {
+    Party {
+        party_ids: Some(PartyIds {
+            ids: vec![Identifier::new(id)],
+            ..PartyIds::default()
+        }),
+        ..Party::default()
+    }
+}
+
+fn amount(value: Decimal) -> Amount {
+    Amount {
+        value,
+        currency_id: Some(CURRENCY.to_owned()),
+    }
+}
+
+fn envelope<N: Noun>(row: &StoredRow, ido: &str, document: &str, noun: N) -> Bod<N> {
     let mut bod = Bod::new(
         Verb::Sync,
         LOGICAL_ID,
         format!(
             "infor-nid:SIM:MAIN::{}:{}?{document}",
-            key(row, "SLPos"),
+            key(row, ido),
             row.variation
         ),
     );
@@ -93,7 +133,50 @@ fn supplier_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
     party.party.currency_code = Some(text(row, "CurrCode").to_owned()).filter(|c| !c.is_empty());
     party.party.payment_term_id = Some(text(row, "TermsCode").to_owned()).filter(|c| !c.is_empty());
     party.party.last_modification_date_time = event_date(row);
-    envelope(row, "SyncSupplierPartyMaster", party).to_xml()
+    party.party.status = status(if text(row, "Stat") == "A" {
+        "Open"
+    } else {
+        "Closed"
+    });
+    if let Some(line) = non_empty(text(row, "VadAddr_1")) {
+        let mut lines = vec![AddressLine {
+            sequence: Some(1),
+            text: line,
+        }];
+        if let Some(line) = non_empty(text(row, "VadAddr_2")) {
+            lines.push(AddressLine {
+                sequence: Some(2),
+                text: line,
+            });
+        }
+        party.party.locations = vec![Location {
+            location_type: Some("Office".to_owned()),
+            address: Some(Address {
+                lines,
+                city_name: non_empty(text(row, "VadCity")),
+                country_sub_division_code: non_empty(text(row, "VadStateCode")),
+                country_code: non_empty(text(row, "VadCountry")),
+                postal_code: non_empty(text(row, "VadZip")),
+                ..Address::default()
+            }),
+            ..Location::default()
+        }];
+    }
+    for (channel, column) in [("Phone", "Phone"), ("EMail", "ExternalEmailAddr")] {
+        if let Some(value) = non_empty(text(row, column)) {
+            let mut communication = Communication {
+                channel_code: Some(channel.to_owned()),
+                ..Communication::default()
+            };
+            if channel == "Phone" {
+                communication.dial_number = Some(value);
+            } else {
+                communication.uri = Some(value);
+            }
+            party.party.communications.push(communication);
+        }
+    }
+    envelope(row, "SLVendors", "SyncSupplierPartyMaster", party).to_xml()
 }
 
 fn purchase_order_bod(
@@ -107,14 +190,23 @@ fn purchase_order_bod(
         .filter(|l| text(l, "PoNum") == po)
         .map(|l| PurchaseOrderLine {
             line_number: Some(text(l, "PoLine").to_owned()),
+            item: Some(Item {
+                item_ids: vec![DocumentId::new(Identifier::new(text(l, "Item")))],
+                descriptions: non_empty(text(l, "Description")).into_iter().collect(),
+                ..Item::default()
+            }),
             quantity: Some(Quantity {
                 value: decimal(text(l, "QtyOrdered")),
                 unit_code: Some(text(l, "UM").to_owned()),
             }),
-            extended_amount: Some(Amount {
-                value: decimal(text(l, "QtyOrdered")) * decimal(text(l, "ItemCost")),
-                currency_id: Some("USD".to_owned()),
+            unit_price: Some(UnitPrice {
+                amount: Some(amount(decimal(text(l, "ItemCost")))),
+                ..UnitPrice::default()
             }),
+            extended_amount: Some(amount(
+                decimal(text(l, "QtyOrdered")) * decimal(text(l, "ItemCost")),
+            )),
+            required_delivery_date_time: parse_datetime(text(l, "DueDate")),
             ..PurchaseOrderLine::default()
         })
         .collect();
@@ -126,12 +218,83 @@ fn purchase_order_bod(
             },
             last_modification_date_time: event_date(row),
             order_date_time: parse_datetime(text(row, "OrderDate")),
+            status: status(match text(row, "Stat") {
+                "P" => "Planned",
+                "C" | "F" => "Closed",
+                _ => "Open",
+            }),
+            supplier_party: Some(party(text(row, "VendNum"))),
+            ship_to_party: non_empty(text(row, "Whse")).map(|w| party(&w)),
             ..PurchaseOrderHeader::default()
         },
         lines,
         ..PurchaseOrder::default()
     };
-    envelope(row, "SyncPurchaseOrder", order).to_xml()
+    envelope(row, "SLPos", "SyncPurchaseOrder", order).to_xml()
+}
+
+fn supplier_invoice_bod(
+    data: &CloudSuiteData,
+    row: &StoredRow,
+) -> Result<String, crate::bod::BodError> {
+    let voucher = text(row, "Voucher");
+    let lines = data
+        .rows("SLAptrxds")
+        .iter()
+        .filter(|d| text(d, "Voucher") == voucher)
+        .map(|d| {
+            let mut account = XmlElement::oagis("DistributionAccount");
+            account.push(XmlElement::oagis("ID").with_text(text(d, "Acct")));
+            SupplierInvoiceLine {
+                line_number: Some(text(d, "DistSeq").to_owned()),
+                description: Some(format!(
+                    "Voucher {voucher} distribution {}",
+                    text(d, "DistSeq")
+                )),
+                extended_amount: Some(amount(decimal(text(d, "Amount")))),
+                extensions: vec![account],
+                ..SupplierInvoiceLine::default()
+            }
+        })
+        .collect();
+    let mut invoice_number = DocumentId::new(Identifier::new(text(row, "InvNum")));
+    invoice_number.id.scheme_name = Some("SupplierInvoiceNumber".to_owned());
+    let invoice = SupplierInvoice {
+        header: SupplierInvoiceHeader {
+            document_id: DocumentId::new(identifier(voucher, row)),
+            alternate_document_ids: vec![invoice_number],
+            document_date_time: parse_datetime(text(row, "InvDate")),
+            last_modification_date_time: event_date(row),
+            total_amount: Some(amount(decimal(text(row, "InvAmt")))),
+            purchase_order_references: non_empty(text(row, "PoNum"))
+                .map(|po| DocumentReference {
+                    document_id: Some(DocumentId::new(Identifier::new(po))),
+                    ..DocumentReference::default()
+                })
+                .into_iter()
+                .collect(),
+            supplier_party: Some(party(text(row, "VendNum"))),
+            ..SupplierInvoiceHeader::default()
+        },
+        lines,
+        ..SupplierInvoice::default()
+    };
+    envelope(row, "SLAptrxs", "SyncSupplierInvoice", invoice).to_xml()
+}
+
+fn chart_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
+    let account = text(row, "Acct");
+    let chart = ChartOfAccounts {
+        document_id: Some(DocumentId::new(identifier(account, row))),
+        gl_accounts: vec![GlAccount {
+            gl_nominal_account: account.to_owned(),
+            descriptions: non_empty(text(row, "Description")).into_iter().collect(),
+            type_code: non_empty(text(row, "Type")),
+            ..GlAccount::default()
+        }],
+        ..ChartOfAccounts::default()
+    };
+    envelope(row, "SLCharts", "SyncChartOfAccounts", chart).to_xml()
 }
 
 /// `dl_document_name eq 'X' [and event_date ge 'ISO']`, the filter the client sends.
@@ -211,6 +374,8 @@ pub(super) fn fetch(data: &CloudSuiteData, dl_id: &str) -> Response {
     };
     let xml = match *ido {
         "SLVendors" => supplier_bod(row),
+        "SLAptrxs" => supplier_invoice_bod(data, row),
+        "SLCharts" => chart_bod(row),
         _ => purchase_order_bod(data, row),
     };
     match xml {

@@ -148,6 +148,16 @@ impl DataLake {
             .try_flatten()
     }
 
+    /// The gateway's clock: the `Date` header of a one-row list call for `document_name`
+    /// (`None` when the answer carries no valid `Date`). Sync windows are bounded by it.
+    pub async fn server_date(&self, document_name: &str) -> Result<Option<DateTime<Utc>>> {
+        let request = IonRequest::get(&self.list_path)
+            .query("filter", Self::filter(document_name, None))
+            .query("page", "1")
+            .query("records", "1");
+        Ok(self.client.send(request).await?.server_date())
+    }
+
     /// Fetch one payload's bytes.
     pub async fn fetch(&self, dl_id: &str) -> Result<bytes::Bytes> {
         let request = IonRequest::get(&self.fetch_path)
