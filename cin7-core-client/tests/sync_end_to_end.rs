@@ -95,7 +95,8 @@ fn fresh_purchase(id: &str, supplier: &str, reference: &str) -> Value {
     p["Status"] = json!("DRAFT");
     p["Approach"] = json!("STOCK");
     p["AdditionalAttributes"] = json!({"AdditionalAttribute1": reference});
-    p["Order"] = json!({"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []});
+    p["Order"] =
+        json!({"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []});
     p["StockReceived"] = json!([]);
     p["Invoice"] = json!([{"TaskID": id, "Status": "NOT AVAILABLE", "Lines": []}]);
     p
@@ -240,7 +241,9 @@ async fn suppliers_and_purchase_orders_flow_into_cin7_and_an_uncertain_create_is
 
     let report = runner.run_once(None).await;
     assert!(report.is_ok(), "{report:?}");
-    for m in [&list, &get_acme, &put_acme, &post_bolt, &post_p1, &get_p1, &order_p1] {
+    for m in [
+        &list, &get_acme, &put_acme, &post_bolt, &post_p1, &get_p1, &order_p1,
+    ] {
         m.assert();
     }
     assert_catch_all(&rest);
@@ -256,20 +259,34 @@ async fn suppliers_and_purchase_orders_flow_into_cin7_and_an_uncertain_create_is
     assert_eq!(acme.len(), 1);
     assert_eq!(
         (acme[0].status, acme[0].action, acme[0].match_result),
-        (AuditStatus::Succeeded, Action::Update, Some(MatchResult::ById))
+        (
+            AuditStatus::Succeeded,
+            Action::Update,
+            Some(MatchResult::ById)
+        )
     );
     assert_eq!(acme[0].target_id.as_deref(), Some(ACME));
     let bolt = of(StreamId::suppliers(), "V1002");
     assert_eq!(
-        (bolt[0].status, bolt[0].match_result, bolt[0].target_id.as_deref()),
-        (AuditStatus::Succeeded, Some(MatchResult::Created), Some(BOLT))
+        (
+            bolt[0].status,
+            bolt[0].match_result,
+            bolt[0].target_id.as_deref()
+        ),
+        (
+            AuditStatus::Succeeded,
+            Some(MatchResult::Created),
+            Some(BOLT)
+        )
     );
     let p1 = of(StreamId::purchase_orders(), "4500012");
     assert_eq!(
         (p1[0].status, p1[0].action, p1[0].target_id.as_deref()),
         (AuditStatus::Succeeded, Action::Create, Some(P1))
     );
-    for m in [list, get_acme, put_acme, post_bolt, post_p1, get_p1, order_p1] {
+    for m in [
+        list, get_acme, put_acme, post_bolt, post_p1, get_p1, order_p1,
+    ] {
         m.remove();
     }
     for m in rest {
@@ -354,7 +371,11 @@ async fn suppliers_and_purchase_orders_flow_into_cin7_and_an_uncertain_create_is
         .await
         .unwrap();
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0].status(), Some(AuditStatus::Succeeded), "{results:?}");
+    assert_eq!(
+        results[0].status(),
+        Some(AuditStatus::Succeeded),
+        "{results:?}"
+    );
     let sync_core::replay::ReplayResult::Replayed(entry) = &results[0] else {
         panic!("not replayed: {results:?}");
     };

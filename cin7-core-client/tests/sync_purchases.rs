@@ -13,8 +13,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sync_core::retry::Delivery;
 use sync_core::target::{
-    Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft,
-    PurchaseDraft, PurchaseTarget, TaskStatus,
+    Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft, PurchaseDraft,
+    PurchaseTarget, TaskStatus,
 };
 use sync_core::time::ManualClock;
 
@@ -31,10 +31,13 @@ fn fresh_purchase(id: &str, reference: &str) -> Value {
     p["OrderNumber"] = json!("PO-00104");
     p["Approach"] = json!("STOCK");
     p["CombinedInvoiceStatus"] = json!("NOT AVAILABLE");
-    p["AdditionalAttributes"] = json!({"AdditionalAttribute1": reference, "AdditionalAttribute2": ""});
-    p["Order"] = json!({"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []});
+    p["AdditionalAttributes"] =
+        json!({"AdditionalAttribute1": reference, "AdditionalAttribute2": ""});
+    p["Order"] =
+        json!({"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []});
     p["StockReceived"] = json!([{"TaskID": id, "Status": "NOT AVAILABLE", "Lines": []}]);
-    p["Invoice"] = json!([{"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []}]);
+    p["Invoice"] =
+        json!([{"TaskID": id, "Status": "NOT AVAILABLE", "Lines": [], "AdditionalCharges": []}]);
     p
 }
 
@@ -78,13 +81,19 @@ async fn create_posts_an_advanced_purchase_with_the_reference_stamped() {
         .create();
     let rest = catch_all(&mut server);
 
-    let created = Cin7Target::new(client).create_purchase(&draft()).await.unwrap();
+    let created = Cin7Target::new(client)
+        .create_purchase(&draft())
+        .await
+        .unwrap();
     assert_eq!(created.id, PURCHASE, "lower-case id");
     assert_eq!(created.reference, "4500012");
     assert_eq!(created.supplier_id, SUPPLIER);
     assert_eq!(created.approach, Approach::Stock);
     assert_eq!(created.order_status, TaskStatus::NotAvailable);
-    assert!(created.invoices.is_empty(), "the placeholder invoice is not an invoice");
+    assert!(
+        created.invoices.is_empty(),
+        "the placeholder invoice is not an invoice"
+    );
     m.assert();
     assert_catch_all(&rest);
 }
@@ -161,7 +170,11 @@ async fn get_maps_order_status_invoices_and_falls_back_to_the_order_number() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
-    let m = get_purchase_mock(&mut server, PURCHASE, &fixture_json("advanced_purchase.json"));
+    let m = get_purchase_mock(
+        &mut server,
+        PURCHASE,
+        &fixture_json("advanced_purchase.json"),
+    );
     let rest = catch_all(&mut server);
     let got = Cin7Target::new(client)
         .get_purchase(PURCHASE)
@@ -171,10 +184,17 @@ async fn get_maps_order_status_invoices_and_falls_back_to_the_order_number() {
     assert_eq!(got.id, PURCHASE);
     assert_eq!(got.reference, "PO-00103");
     assert_eq!(got.supplier_id, SUPPLIER);
-    assert_eq!(got.approach, Approach::Stock, "\"Stock\" is read in any case");
+    assert_eq!(
+        got.approach,
+        Approach::Stock,
+        "\"Stock\" is read in any case"
+    );
     assert_eq!(got.order_status, TaskStatus::Authorised);
     assert_eq!(got.invoices.len(), 1);
-    assert_eq!(got.invoices[0].task_id, "870fbdb2-bc0a-4993-82b8-e58f514dbe49");
+    assert_eq!(
+        got.invoices[0].task_id,
+        "870fbdb2-bc0a-4993-82b8-e58f514dbe49"
+    );
     assert_eq!(got.invoices[0].invoice_number, "INV-00103");
     assert_eq!(got.invoices[0].status, TaskStatus::Paid);
     m.assert();
@@ -265,7 +285,11 @@ async fn set_order_on_an_authorised_order_is_refused_without_posting() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
-    let get = get_purchase_mock(&mut server, PURCHASE, &fixture_json("advanced_purchase.json"));
+    let get = get_purchase_mock(
+        &mut server,
+        PURCHASE,
+        &fixture_json("advanced_purchase.json"),
+    );
     let rest = catch_all(&mut server);
     let order = OrderDraft {
         lines: vec![],
@@ -437,11 +461,22 @@ async fn find_searches_then_scans_recent_drafts_and_keeps_exact_matches_only() {
     invoiced["Invoice"][0]["InvoiceNumber"] = json!("4500012");
     invoiced["Invoice"][0]["Status"] = json!("DRAFT");
     let g1 = get_purchase_mock(&mut server, by_invoice, &invoiced);
-    let g2 = get_purchase_mock(&mut server, by_attribute, &fresh_purchase(by_attribute, "4500012"));
-    let g3 = get_purchase_mock(&mut server, other_draft, &fresh_purchase(other_draft, "4500013"));
+    let g2 = get_purchase_mock(
+        &mut server,
+        by_attribute,
+        &fresh_purchase(by_attribute, "4500012"),
+    );
+    let g3 = get_purchase_mock(
+        &mut server,
+        other_draft,
+        &fresh_purchase(other_draft, "4500013"),
+    );
     let rest = catch_all(&mut server);
 
-    let found = Cin7Target::new(client).find_purchases("4500012").await.unwrap();
+    let found = Cin7Target::new(client)
+        .find_purchases("4500012")
+        .await
+        .unwrap();
     let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, [by_invoice, by_attribute]);
     assert_eq!(found[0].invoices[0].invoice_number, "4500012");
@@ -468,7 +503,11 @@ async fn find_without_the_scan_uses_search_only_and_skips_voided_purchases() {
         .with_body(rows.to_string())
         .expect(2)
         .create();
-    let live = get_purchase_mock(&mut server, PURCHASE, &fixture_json("advanced_purchase.json"));
+    let live = get_purchase_mock(
+        &mut server,
+        PURCHASE,
+        &fixture_json("advanced_purchase.json"),
+    );
     let rest = catch_all(&mut server);
     let target = Cin7Target::new(client).with_config(Cin7TargetConfig {
         reference_scan_window: None,
@@ -495,7 +534,10 @@ async fn find_with_an_empty_reference_sends_nothing() {
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
     let rest = catch_all(&mut server);
-    let err = Cin7Target::new(client).find_purchases("  ").await.unwrap_err();
+    let err = Cin7Target::new(client)
+        .find_purchases("  ")
+        .await
+        .unwrap_err();
     assert_eq!(err.delivery, Delivery::NotProcessed);
     assert!(!err.transient);
     assert_catch_all(&rest);

@@ -129,8 +129,10 @@ async fn create_sends_every_draft_field_and_stamps_the_vendor_id() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, account) = client(&server, &clock);
-    let saved = fixture("supplier_saved.json")
-        .replace("\"Status\": \"Active\",", "\"Status\": \"Active\", \"AdditionalAttribute1\": \"V1001\",");
+    let saved = fixture("supplier_saved.json").replace(
+        "\"Status\": \"Active\",",
+        "\"Status\": \"Active\", \"AdditionalAttribute1\": \"V1001\",",
+    );
     let m = with_auth(server.mock("POST", "/supplier"), &account)
         .match_body(Matcher::Json(json!({
             "Name": "Acme Fasteners Ltd",

@@ -58,7 +58,11 @@ pub fn purchase_header(
     config: &Cin7TargetConfig,
 ) -> Result<PurchaseHeader, TargetError> {
     let supplier_id = super::parse_id("supplier", &draft.supplier_id)?;
-    if draft.location.as_deref().is_none_or(|l| l.trim().is_empty()) {
+    if draft
+        .location
+        .as_deref()
+        .is_none_or(|l| l.trim().is_empty())
+    {
         return Err(invalid(format!(
             "purchase {}: Cin7 requires a Location; map one or set PurchasePolicy::default_location",
             draft.reference
@@ -393,7 +397,8 @@ impl PurchaseTarget for Cin7Target {
             .create(&header)
             .await
             .map_err(|e| target_error(&e, CallKind::Create))?;
-        target_purchase(&saved, &self.config).map_err(|why| incomplete_answer(CallKind::Create, why))
+        target_purchase(&saved, &self.config)
+            .map_err(|why| incomplete_answer(CallKind::Create, why))
     }
 
     /// `GET /advanced-purchase?ID=` (the order must be `NOT AVAILABLE` or `DRAFT`), then

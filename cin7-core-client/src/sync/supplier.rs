@@ -63,7 +63,7 @@ pub fn updated_supplier(existing: &Supplier, draft: &SupplierDraft) -> Supplier 
     supplier.addresses = merge(
         &existing.addresses,
         draft.addresses.iter().map(address).collect(),
-        |old, new| same_address(old, new),
+        same_address,
         |old, new| old.address_type == new.address_type,
         |new, old| new.id = old.id.clone(),
     );
@@ -187,7 +187,12 @@ fn merge<T: Clone>(
                 continue;
             }
             let hit = existing.iter().enumerate().position(|(j, old)| {
-                !used[j] && if pass == 0 { exact(old, new) } else { compatible(old, new) }
+                !used[j]
+                    && if pass == 0 {
+                        exact(old, new)
+                    } else {
+                        compatible(old, new)
+                    }
             });
             if let Some(j) = hit {
                 used[j] = true;
