@@ -23,8 +23,8 @@ use sync_core::store::postgres::PgStore;
 use sync_core::store::sql::{AuditFilter, AuditSearch, PageRequest, Retention};
 use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{
-    Action, AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore,
-    CrossRef, CrossRefStore, Drift, DriftKind, EntryId, ErrorClass, ErrorInfo, Fence, GlMapping,
+    Action, AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
+    CrossRefStore, Drift, DriftKind, EntryId, ErrorClass, ErrorInfo, Fence, GlMapping,
     GlMappingStore, MatchResult, RunId, StreamId, StreamKey, SyncStore, WindowCommit,
 };
 use sync_core::testing::{MemorySource, MemorySupplierTarget};
@@ -115,7 +115,15 @@ fn full_entry() -> AuditEntry {
         response_summary: Some("HTTP 400".into()),
         mapped_snapshot: Some(json!({"Lines": [{"SKU": "WID-1", "Quantity": "4.5"}], "ü": null})),
         replay_of: Some(EntryId("older-1".into())),
-        ..entry(A, StreamId::purchase_orders(), "run-1", "run-1-1", "PO1", AuditStatus::Failed, at(3))
+        ..entry(
+            A,
+            StreamId::purchase_orders(),
+            "run-1",
+            "run-1-1",
+            "PO1",
+            AuditStatus::Failed,
+            at(3),
+        )
     }
 }
 
@@ -153,7 +161,9 @@ async fn fences_increase_per_stream<B: Backend>(b: &B) {
     let g2 = s.acquire_fence(&k2).await.unwrap();
     assert!(g2 > g1);
     // The other stream's tokens did not make k1's current token stale.
-    s.commit_window(commit(&k1, Some(f2), vec![])).await.unwrap();
+    s.commit_window(commit(&k1, Some(f2), vec![]))
+        .await
+        .unwrap();
 }
 
 async fn commit_round_trips_everything<B: Backend>(b: &B) {
@@ -192,7 +202,15 @@ async fn stale_fence_writes_nothing<B: Backend>(b: &B) {
     let k = key(A, StreamId::suppliers());
     let old = s.acquire_fence(&k).await.unwrap();
     let new = s.acquire_fence(&k).await.unwrap();
-    let e = entry(A, StreamId::suppliers(), "r", "r-1", "V1", AuditStatus::Succeeded, at(1));
+    let e = entry(
+        A,
+        StreamId::suppliers(),
+        "r",
+        "r-1",
+        "V1",
+        AuditStatus::Succeeded,
+        at(1),
+    );
     let err = s
         .commit_window(WindowCommit {
             checkpoint: Some(checkpoint(10)),
@@ -220,9 +238,22 @@ async fn stale_fence_writes_nothing<B: Backend>(b: &B) {
     })
     .await
     .unwrap();
-    let replay = entry(A, StreamId::suppliers(), "r2", "r2-1", "V2", AuditStatus::Failed, at(2));
-    s.commit_window(commit(&k, None, vec![replay.clone()])).await.unwrap();
-    assert_eq!(ids(&s.query(&AuditQuery::tenant(A)).await.unwrap()), ["r-1", "r2-1"]);
+    let replay = entry(
+        A,
+        StreamId::suppliers(),
+        "r2",
+        "r2-1",
+        "V2",
+        AuditStatus::Failed,
+        at(2),
+    );
+    s.commit_window(commit(&k, None, vec![replay.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&s.query(&AuditQuery::tenant(A)).await.unwrap()),
+        ["r-1", "r2-1"]
+    );
     assert_eq!(s.load_checkpoint(&k).await.unwrap(), checkpoint(10));
 }
 
@@ -245,9 +276,33 @@ async fn success_resolves_earlier_open_rows_of_the_record<B: Backend>(b: &B) {
         }),
         ..entry(A, sup.clone(), "r", "r-1", "X", AuditStatus::Failed, at(1))
     };
-    let other_stream = entry(A, StreamId::purchase_orders(), "r", "r-3", "X", AuditStatus::Failed, at(3));
-    let other_tenant = entry(B, sup.clone(), "r", "r-4", "X", AuditStatus::Deferred, at(3));
-    let success = entry(A, sup.clone(), "r", "r-5", "X", AuditStatus::Succeeded, at(4));
+    let other_stream = entry(
+        A,
+        StreamId::purchase_orders(),
+        "r",
+        "r-3",
+        "X",
+        AuditStatus::Failed,
+        at(3),
+    );
+    let other_tenant = entry(
+        B,
+        sup.clone(),
+        "r",
+        "r-4",
+        "X",
+        AuditStatus::Deferred,
+        at(3),
+    );
+    let success = entry(
+        A,
+        sup.clone(),
+        "r",
+        "r-5",
+        "X",
+        AuditStatus::Succeeded,
+        at(4),
+    );
     let later_failure = entry(A, sup.clone(), "r", "r-6", "X", AuditStatus::Failed, at(5));
     s.commit_window(commit(
         &k,
@@ -265,29 +320,59 @@ async fn success_resolves_earlier_open_rows_of_the_record<B: Backend>(b: &B) {
     .unwrap();
 
     let rows = s.query(&AuditQuery::tenant(A)).await.unwrap();
-    assert_eq!(ids(&rows), ["r-1", "r-2", "r-3", "r-5", "r-6"], "replaced in place, oldest first");
+    assert_eq!(
+        ids(&rows),
+        ["r-1", "r-2", "r-3", "r-5", "r-6"],
+        "replaced in place, oldest first"
+    );
     let status: BTreeMap<_, _> = rows
         .iter()
         .map(|e| (e.id.0.clone(), (e.status, e.resolved_by.clone())))
         .collect();
-    assert_eq!(status["r-1"], (AuditStatus::Resolved, Some(success.id.clone())));
+    assert_eq!(
+        status["r-1"],
+        (AuditStatus::Resolved, Some(success.id.clone()))
+    );
     assert_eq!(status["r-2"], (AuditStatus::Failed, None), "another record");
     assert_eq!(status["r-3"], (AuditStatus::Failed, None), "another stream");
     assert_eq!(status["r-5"], (AuditStatus::Succeeded, None));
-    assert_eq!(status["r-6"], (AuditStatus::Failed, None), "later than the success");
+    assert_eq!(
+        status["r-6"],
+        (AuditStatus::Failed, None),
+        "later than the success"
+    );
     let b_rows = s.query(&AuditQuery::tenant(B)).await.unwrap();
     assert_eq!(b_rows[0].status, AuditStatus::Deferred, "another tenant");
     assert_eq!(
-        s.entry(&EntryId("r-1".into())).await.unwrap().unwrap().error.unwrap().class,
+        s.entry(&EntryId("r-1".into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .error
+            .unwrap()
+            .class,
         ErrorClass::UnknownOutcome
     );
 
     // A later window's success resolves the later failure only.
     let fence = s.acquire_fence(&k).await.unwrap();
-    let again = entry(A, sup.clone(), "r7", "r7-1", "X", AuditStatus::Succeeded, at(9));
-    s.commit_window(commit(&k, Some(fence), vec![again.clone()])).await.unwrap();
+    let again = entry(
+        A,
+        sup.clone(),
+        "r7",
+        "r7-1",
+        "X",
+        AuditStatus::Succeeded,
+        at(9),
+    );
+    s.commit_window(commit(&k, Some(fence), vec![again.clone()]))
+        .await
+        .unwrap();
     let r6 = s.entry(&later_failure.id).await.unwrap().unwrap();
-    assert_eq!((r6.status, r6.resolved_by), (AuditStatus::Resolved, Some(again.id)));
+    assert_eq!(
+        (r6.status, r6.resolved_by),
+        (AuditStatus::Resolved, Some(again.id))
+    );
     let r1 = s.entry(&intent.id).await.unwrap().unwrap();
     assert_eq!(r1.resolved_by, Some(success.id));
 }
@@ -297,33 +382,89 @@ async fn query_filters<B: Backend>(b: &B) {
     let sup = StreamId::suppliers();
     let po = StreamId::purchase_orders();
     let rows = vec![
-        entry(A, sup.clone(), "r1", "r1-1", "V1", AuditStatus::Failed, at(1)),
-        entry(A, sup.clone(), "r1", "r1-2", "V2", AuditStatus::Succeeded, at(2)),
-        entry(A, po.clone(), "r1", "r1-3", "P1", AuditStatus::Deferred, at(3)),
-        entry(A, sup.clone(), "r2", "r2-1", "V1", AuditStatus::Conflict, at(4)),
-        entry(B, sup.clone(), "r3", "r3-1", "V1", AuditStatus::Failed, at(5)),
+        entry(
+            A,
+            sup.clone(),
+            "r1",
+            "r1-1",
+            "V1",
+            AuditStatus::Failed,
+            at(1),
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r1",
+            "r1-2",
+            "V2",
+            AuditStatus::Succeeded,
+            at(2),
+        ),
+        entry(
+            A,
+            po.clone(),
+            "r1",
+            "r1-3",
+            "P1",
+            AuditStatus::Deferred,
+            at(3),
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r2",
+            "r2-1",
+            "V1",
+            AuditStatus::Conflict,
+            at(4),
+        ),
+        entry(
+            B,
+            sup.clone(),
+            "r3",
+            "r3-1",
+            "V1",
+            AuditStatus::Failed,
+            at(5),
+        ),
     ];
     for e in &rows {
-        s.commit_window(commit(&key(&e.tenant, e.stream.clone()), None, vec![e.clone()]))
-            .await
-            .unwrap();
+        s.commit_window(commit(
+            &key(&e.tenant, e.stream.clone()),
+            None,
+            vec![e.clone()],
+        ))
+        .await
+        .unwrap();
     }
     let q = |q: AuditQuery| {
         let s = s.clone();
         async move { ids(&s.query(&q).await.unwrap()) }
     };
-    assert_eq!(q(AuditQuery::tenant(A)).await, ["r1-1", "r1-2", "r1-3", "r2-1"]);
+    assert_eq!(
+        q(AuditQuery::tenant(A)).await,
+        ["r1-1", "r1-2", "r1-3", "r2-1"]
+    );
     assert_eq!(q(AuditQuery::tenant(B)).await, ["r3-1"]);
     assert!(q(AuditQuery::tenant("NOBODY")).await.is_empty());
     assert_eq!(q(AuditQuery::tenant(A).stream(po)).await, ["r1-3"]);
-    assert_eq!(q(AuditQuery::tenant(A).run(RunId("r2".into()))).await, ["r2-1"]);
-    assert_eq!(q(AuditQuery::tenant(A).source(ident(A, "V1"))).await, ["r1-1", "r2-1"]);
+    assert_eq!(
+        q(AuditQuery::tenant(A).run(RunId("r2".into()))).await,
+        ["r2-1"]
+    );
+    assert_eq!(
+        q(AuditQuery::tenant(A).source(ident(A, "V1"))).await,
+        ["r1-1", "r2-1"]
+    );
     assert_eq!(
         q(AuditQuery::tenant(A).statuses(&[AuditStatus::Failed, AuditStatus::Conflict])).await,
         ["r1-1", "r2-1"]
     );
     assert_eq!(
-        q(AuditQuery::tenant(A).stream(sup).statuses(&AuditStatus::OPEN)).await,
+        q(AuditQuery::tenant(A)
+            .stream(sup)
+            .statuses(&AuditStatus::OPEN))
+        .await,
         ["r1-1", "r2-1"]
     );
 }
@@ -339,16 +480,36 @@ async fn cross_refs_gl_and_checkpoints_are_per_tenant<B: Backend>(b: &B) {
         synced_modified_at: Some(at(1)),
     };
     s.put_cross_ref(A, &xref).await.unwrap();
-    assert_eq!(s.cross_ref(A, RecordKind::Supplier, &xref.source).await.unwrap(), Some(xref.clone()));
-    assert_eq!(s.cross_ref(B, RecordKind::Supplier, &xref.source).await.unwrap(), None);
-    assert_eq!(s.cross_ref(A, RecordKind::PurchaseOrder, &xref.source).await.unwrap(), None);
+    assert_eq!(
+        s.cross_ref(A, RecordKind::Supplier, &xref.source)
+            .await
+            .unwrap(),
+        Some(xref.clone())
+    );
+    assert_eq!(
+        s.cross_ref(B, RecordKind::Supplier, &xref.source)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.cross_ref(A, RecordKind::PurchaseOrder, &xref.source)
+            .await
+            .unwrap(),
+        None
+    );
     let replaced = CrossRef {
         target_id: "cin7-2".into(),
         synced_hash: None,
         ..xref.clone()
     };
     s.put_cross_ref(A, &replaced).await.unwrap();
-    assert_eq!(s.cross_ref(A, RecordKind::Supplier, &xref.source).await.unwrap(), Some(replaced));
+    assert_eq!(
+        s.cross_ref(A, RecordKind::Supplier, &xref.source)
+            .await
+            .unwrap(),
+        Some(replaced)
+    );
 
     let ka = key(A, StreamId::gl_accounts());
     s.commit_window(WindowCommit {
@@ -363,9 +524,22 @@ async fn cross_refs_gl_and_checkpoints_are_per_tenant<B: Backend>(b: &B) {
     .unwrap();
     assert!(s.gl_mapping(A).await.unwrap().is_some());
     assert_eq!(s.gl_mapping(B).await.unwrap(), None);
-    assert_eq!(s.load_checkpoint(&key(B, StreamId::gl_accounts())).await.unwrap(), Checkpoint::default());
+    assert_eq!(
+        s.load_checkpoint(&key(B, StreamId::gl_accounts()))
+            .await
+            .unwrap(),
+        Checkpoint::default()
+    );
     // An audit-only commit (abandoned window) keeps the checkpoint.
-    let e = entry(A, StreamId::gl_accounts(), "r", "r-1", "6100", AuditStatus::Failed, at(40));
+    let e = entry(
+        A,
+        StreamId::gl_accounts(),
+        "r",
+        "r-1",
+        "6100",
+        AuditStatus::Failed,
+        at(40),
+    );
     s.commit_window(commit(&ka, None, vec![e])).await.unwrap();
     assert_eq!(s.load_checkpoint(&ka).await.unwrap(), checkpoint(30));
 }
@@ -483,7 +657,10 @@ async fn crash_between_audit_write_and_commit_converges<B: Backend>(b: &B) {
     crash_backend.crash_commit(crashing).await;
     assert_eq!(target.suppliers().len(), 5, "the writes reached the target");
     let key = key(A, StreamId::suppliers());
-    assert_eq!(store.load_checkpoint(&key).await.unwrap(), Checkpoint::default());
+    assert_eq!(
+        store.load_checkpoint(&key).await.unwrap(),
+        Checkpoint::default()
+    );
     let after_crash = store.query(&AuditQuery::tenant(A)).await.unwrap();
     assert!(
         after_crash.iter().all(|e| e.status == AuditStatus::Pending),
@@ -500,13 +677,21 @@ async fn crash_between_audit_write_and_commit_converges<B: Backend>(b: &B) {
     assert_eq!(creates, 5, "each supplier created exactly once");
     let rows = store.query(&AuditQuery::tenant(A)).await.unwrap();
     for i in 1..=5 {
-        let mine: Vec<_> = rows.iter().filter(|e| e.source.id == format!("V{i}")).collect();
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|e| e.source.id == format!("V{i}"))
+            .collect();
         assert_eq!(
-            mine.iter().filter(|e| e.status == AuditStatus::Succeeded).count(),
+            mine.iter()
+                .filter(|e| e.status == AuditStatus::Succeeded)
+                .count(),
             1,
             "V{i}: one success, no loss: {mine:?}"
         );
-        assert!(mine.iter().all(|e| !e.status.is_open()), "V{i}: nothing left open");
+        assert!(
+            mine.iter().all(|e| !e.status.is_open()),
+            "V{i}: nothing left open"
+        );
     }
     assert!(store.load_checkpoint(&key).await.unwrap().cursor.is_some());
 
@@ -514,7 +699,11 @@ async fn crash_between_audit_write_and_commit_converges<B: Backend>(b: &B) {
     let run = RunContext::new(Arc::new(store.clone()), clock.shared(), A);
     runner.run_window(&run, None).await.unwrap();
     assert_eq!(target.calls().1, 5);
-    assert_eq!(store.query(&AuditQuery::tenant(A)).await.unwrap(), rows, "nothing new to record");
+    assert_eq!(
+        store.query(&AuditQuery::tenant(A)).await.unwrap(),
+        rows,
+        "nothing new to record"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,10 +720,26 @@ async fn seed_search<S: SyncStore>(s: &S) -> Vec<AuditEntry> {
         };
         rows.push(AuditEntry {
             target_id: Some(format!("T{}", i % 3)),
-            ..entry(A, sup.clone(), "run-1", &format!("run-1-{i:02}"), &format!("V{}", i % 4), status, at(i * 60))
+            ..entry(
+                A,
+                sup.clone(),
+                "run-1",
+                &format!("run-1-{i:02}"),
+                &format!("V{}", i % 4),
+                status,
+                at(i * 60),
+            )
         });
     }
-    rows.push(entry(B, sup.clone(), "run-1", "run-1-b", "V0", AuditStatus::Failed, at(0)));
+    rows.push(entry(
+        B,
+        sup.clone(),
+        "run-1",
+        "run-1-b",
+        "V0",
+        AuditStatus::Failed,
+        at(0),
+    ));
     s.commit_window(commit(&key(A, sup.clone()), None, rows.clone()))
         .await
         .unwrap();
@@ -552,14 +757,27 @@ async fn search_filters_pages_and_exports<S: SyncStore + AuditSearch + Clone>(s:
     let a_rows: Vec<&AuditEntry> = stored.iter().collect();
     let all = |f: AuditFilter| {
         let s = s.clone();
-        async move { ids(&s.search(&f, PageRequest::first(1000)).await.unwrap().entries) }
+        async move {
+            ids(&s
+                .search(&f, PageRequest::first(1000))
+                .await
+                .unwrap()
+                .entries)
+        }
     };
     let expect = |pred: &dyn Fn(&AuditEntry) -> bool| -> Vec<String> {
-        a_rows.iter().filter(|e| pred(e)).map(|e| e.id.0.clone()).collect()
+        a_rows
+            .iter()
+            .filter(|e| pred(e))
+            .map(|e| e.id.0.clone())
+            .collect()
     };
     assert_eq!(all(AuditFilter::tenant(A)).await, expect(&|_| true));
     assert_eq!(all(AuditFilter::tenant(B)).await, ["run-1-b"]);
-    assert_eq!(all(AuditFilter::tenant(A).source_id("V1")).await, expect(&|e| e.source.id == "V1"));
+    assert_eq!(
+        all(AuditFilter::tenant(A).source_id("V1")).await,
+        expect(&|e| e.source.id == "V1")
+    );
     assert_eq!(
         all(AuditFilter::tenant(A).target_id("T2")).await,
         expect(&|e| e.target_id.as_deref() == Some("T2"))
@@ -568,13 +786,24 @@ async fn search_filters_pages_and_exports<S: SyncStore + AuditSearch + Clone>(s:
         all(AuditFilter::tenant(A).started_between(at(300), at(600))).await,
         expect(&|e| e.started_at >= at(300) && e.started_at < at(600))
     );
-    assert_eq!(all(AuditFilter::tenant(A).started_between(at(300), at(600))).await.len(), 5);
     assert_eq!(
-        all(AuditFilter::tenant(A).statuses(&[AuditStatus::Failed]).source_id("V0")).await,
+        all(AuditFilter::tenant(A).started_between(at(300), at(600)))
+            .await
+            .len(),
+        5
+    );
+    assert_eq!(
+        all(AuditFilter::tenant(A)
+            .statuses(&[AuditStatus::Failed])
+            .source_id("V0"))
+        .await,
         expect(&|e| e.status == AuditStatus::Failed && e.source.id == "V0")
     );
     assert_eq!(
-        all(AuditFilter::tenant(A).run(RunId("run-1".into())).stream(StreamId::purchase_orders())).await,
+        all(AuditFilter::tenant(A)
+            .run(RunId("run-1".into()))
+            .stream(StreamId::purchase_orders()))
+        .await,
         Vec::<String>::new()
     );
 
@@ -607,7 +836,10 @@ async fn search_filters_pages_and_exports<S: SyncStore + AuditSearch + Clone>(s:
         .await
         .unwrap();
     let text = String::from_utf8(out).unwrap();
-    let back: Vec<AuditEntry> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let back: Vec<AuditEntry> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(n as usize, back.len());
     let wanted: Vec<AuditEntry> = a_rows
         .iter()
@@ -620,12 +852,22 @@ async fn search_filters_pages_and_exports<S: SyncStore + AuditSearch + Clone>(s:
     let counts = s.status_counts(A, &RunId("run-1".into())).await.unwrap();
     let count = |st: AuditStatus| a_rows.iter().filter(|e| e.status == st).count() as u64;
     assert_eq!(counts.get(&AuditStatus::Succeeded), Some(&15));
-    for st in [AuditStatus::Failed, AuditStatus::Pending, AuditStatus::Resolved] {
+    for st in [
+        AuditStatus::Failed,
+        AuditStatus::Pending,
+        AuditStatus::Resolved,
+    ] {
         assert_eq!(counts.get(&st).copied().unwrap_or(0), count(st), "{st:?}");
     }
     assert_eq!(counts.values().sum::<u64>(), 25);
     assert_eq!(counts.get(&AuditStatus::Conflict), None);
-    assert_eq!(s.status_counts(B, &RunId("run-1".into())).await.unwrap().get(&AuditStatus::Failed), Some(&1));
+    assert_eq!(
+        s.status_counts(B, &RunId("run-1".into()))
+            .await
+            .unwrap()
+            .get(&AuditStatus::Failed),
+        Some(&1)
+    );
 }
 
 async fn retention_keeps_open_rows_unless_asked<S: SyncStore + AuditSearch + Clone>(
@@ -637,20 +879,80 @@ async fn retention_keeps_open_rows_unless_asked<S: SyncStore + AuditSearch + Clo
     let old = at(0);
     let recent = at(0) + Duration::days(35);
     let rows = vec![
-        entry(A, sup.clone(), "r", "old-ok", "V1", AuditStatus::Succeeded, old),
-        entry(A, sup.clone(), "r", "old-failed", "V2", AuditStatus::Failed, old),
-        entry(A, sup.clone(), "r", "old-pending", "V3", AuditStatus::Pending, old),
-        entry(A, sup.clone(), "r", "old-fixed", "V4", AuditStatus::Failed, old),
-        entry(A, sup.clone(), "r", "fix", "V4", AuditStatus::Succeeded, recent),
-        entry(A, sup.clone(), "r", "new-ok", "V5", AuditStatus::Succeeded, recent),
-        entry(B, sup.clone(), "r", "b-old-ok", "V1", AuditStatus::Succeeded, old),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "old-ok",
+            "V1",
+            AuditStatus::Succeeded,
+            old,
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "old-failed",
+            "V2",
+            AuditStatus::Failed,
+            old,
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "old-pending",
+            "V3",
+            AuditStatus::Pending,
+            old,
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "old-fixed",
+            "V4",
+            AuditStatus::Failed,
+            old,
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "fix",
+            "V4",
+            AuditStatus::Succeeded,
+            recent,
+        ),
+        entry(
+            A,
+            sup.clone(),
+            "r",
+            "new-ok",
+            "V5",
+            AuditStatus::Succeeded,
+            recent,
+        ),
+        entry(
+            B,
+            sup.clone(),
+            "r",
+            "b-old-ok",
+            "V1",
+            AuditStatus::Succeeded,
+            old,
+        ),
     ];
     s.commit_window(commit(&k, None, rows)).await.unwrap();
     clock.set(at(0) + Duration::days(40));
     let remaining = |tenant: &'static str| {
         let s = s.clone();
         async move {
-            ids(&s.search(&AuditFilter::tenant(tenant), PageRequest::first(100)).await.unwrap().entries)
+            ids(&s
+                .search(&AuditFilter::tenant(tenant), PageRequest::first(100))
+                .await
+                .unwrap()
+                .entries)
         }
     };
     // Only tenant A, 30 days: the old success and the old resolved failure go.
@@ -659,7 +961,10 @@ async fn retention_keeps_open_rows_unless_asked<S: SyncStore + AuditSearch + Clo
         ..Retention::finished_older_than(30)
     };
     assert_eq!(s.apply_retention(&policy).await.unwrap(), 2);
-    assert_eq!(remaining(A).await, ["old-failed", "old-pending", "fix", "new-ok"]);
+    assert_eq!(
+        remaining(A).await,
+        ["old-failed", "old-pending", "fix", "new-ok"]
+    );
     assert_eq!(remaining(B).await, ["b-old-ok"]);
     // Asked explicitly: unresolved ones go too. Everyone, 30 days.
     let all = Retention {

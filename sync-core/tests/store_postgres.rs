@@ -26,6 +26,9 @@ use sync_core::store::{
 use sync_core::testing::{MemorySource, MemorySupplierTarget};
 use sync_core::time::ManualClock;
 
+/// Per job: (worker, run number) in the order the runs committed.
+type RunLog = HashMap<StreamKey, Vec<(String, i64)>>;
+
 fn streams() -> [StreamId; 4] {
     [
         StreamId::gl_accounts(),
@@ -56,7 +59,7 @@ async fn four_workers_fifty_tenants_four_streams() {
     assert_eq!(store.register_jobs(&keys).await.unwrap(), 0, "idempotent");
 
     let active: Arc<Mutex<HashSet<StreamKey>>> = Arc::default();
-    let runs: Arc<Mutex<HashMap<StreamKey, Vec<(String, i64)>>>> = Arc::default();
+    let runs: Arc<Mutex<RunLog>> = Arc::default();
     let mut tasks = Vec::new();
     for w in 0..4 {
         let worker = store.worker(format!("w{w}"));
@@ -109,7 +112,11 @@ async fn four_workers_fifty_tenants_four_streams() {
                     .or_default()
                     .push((worker.worker_name().to_owned(), next));
                 active.lock().unwrap().remove(&key);
-                let due = if next < RUNS { t0() } else { t0() + Duration::days(1) };
+                let due = if next < RUNS {
+                    t0()
+                } else {
+                    t0() + Duration::days(1)
+                };
                 worker.release(&key, due).await.unwrap();
             }
         }));
@@ -123,17 +130,32 @@ async fn four_workers_fifty_tenants_four_streams() {
     let mut workers_used = HashSet::new();
     for key in &keys {
         let mine = &runs[key];
-        assert_eq!(mine.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [1, 2], "{key}");
+        assert_eq!(
+            mine.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            [1, 2],
+            "{key}"
+        );
         workers_used.extend(mine.iter().map(|(w, _)| w.clone()));
-        assert_eq!(store.load_checkpoint(key).await.unwrap(), cursor_after(RUNS));
+        assert_eq!(
+            store.load_checkpoint(key).await.unwrap(),
+            cursor_after(RUNS)
+        );
         let job = store.job_state(key).await.unwrap().unwrap();
-        assert_eq!((job.holder, job.lease_until), (None, None), "{key} released");
+        assert_eq!(
+            (job.holder, job.lease_until),
+            (None, None),
+            "{key} released"
+        );
     }
     assert!(workers_used.len() >= 2, "work was shared: {workers_used:?}");
     let total: usize = {
         let mut n = 0;
         for t in 0..50 {
-            n += store.query(&AuditQuery::tenant(format!("T{t:02}"))).await.unwrap().len();
+            n += store
+                .query(&AuditQuery::tenant(format!("T{t:02}")))
+                .await
+                .unwrap()
+                .len();
         }
         n
     };
@@ -149,13 +171,24 @@ async fn stalled_worker_is_taken_over_and_its_late_commit_rejected() {
     let clock = ManualClock::new(t0());
     let store = pg_store(clock.shared()).await;
     let key = StreamKey::new("ACME", StreamId::suppliers());
-    store.register_jobs(std::slice::from_ref(&key)).await.unwrap();
+    store
+        .register_jobs(std::slice::from_ref(&key))
+        .await
+        .unwrap();
     let (a, b) = (store.worker("a"), store.worker("b"));
 
     let lease_a = a.claim().await.unwrap().unwrap();
     assert_eq!(lease_a.expires_at, t0() + Duration::seconds(30));
     let f1 = a.acquire_fence(&key).await.unwrap();
-    let first = entry("ACME", StreamId::suppliers(), "a1", "a1-1", "V1", AuditStatus::Succeeded, at(1));
+    let first = entry(
+        "ACME",
+        StreamId::suppliers(),
+        "a1",
+        "a1-1",
+        "V1",
+        AuditStatus::Succeeded,
+        at(1),
+    );
     a.commit_window(WindowCommit {
         key: key.clone(),
         checkpoint: Some(cursor_after(1)),
@@ -170,16 +203,32 @@ async fn stalled_worker_is_taken_over_and_its_late_commit_rejected() {
     let f2 = a.acquire_fence(&key).await.unwrap();
     // A stalls here (no renewal) while B polls.
     clock.advance(StdDuration::from_secs(29));
-    assert_eq!(b.claim().await.unwrap(), None, "A's renewed lease still runs");
+    assert_eq!(
+        b.claim().await.unwrap(),
+        None,
+        "A's renewed lease still runs"
+    );
     clock.advance(StdDuration::from_secs(2));
-    let lease_b = b.claim().await.unwrap().expect("expired lease is claimable");
+    let lease_b = b
+        .claim()
+        .await
+        .unwrap()
+        .expect("expired lease is claimable");
     assert_eq!(lease_b.key, key);
     assert!(lease_b.fence > f2);
 
     // A wakes up: renewing, starting a window and committing all fail.
     let renew = a.renew(&key).await.unwrap_err();
     assert!(matches!(renew, StoreError::Fenced { current, .. } if current == lease_b.fence.0));
-    let late = entry("ACME", StreamId::suppliers(), "a2", "a2-1", "V2", AuditStatus::Succeeded, at(2));
+    let late = entry(
+        "ACME",
+        StreamId::suppliers(),
+        "a2",
+        "a2-1",
+        "V2",
+        AuditStatus::Succeeded,
+        at(2),
+    );
     let err = a
         .commit_window(WindowCommit {
             key: key.clone(),
@@ -198,7 +247,11 @@ async fn stalled_worker_is_taken_over_and_its_late_commit_rejected() {
             current: lease_b.fence.0
         }
     );
-    assert_eq!(store.entry(&late.id).await.unwrap(), None, "nothing of the late commit");
+    assert_eq!(
+        store.entry(&late.id).await.unwrap(),
+        None,
+        "nothing of the late commit"
+    );
     assert_eq!(store.gl_mapping("ACME").await.unwrap(), None);
 
     // B resumes from A's last committed checkpoint.
@@ -219,7 +272,10 @@ async fn stalled_worker_is_taken_over_and_its_late_commit_rejected() {
     // A's release is refused too; B's works.
     assert!(a.release(&key, t0()).await.is_err());
     b.release(&key, at(600)).await.unwrap();
-    assert_eq!(store.job_state(&key).await.unwrap().unwrap().next_due, Some(at(600)));
+    assert_eq!(
+        store.job_state(&key).await.unwrap().unwrap().next_due,
+        Some(at(600))
+    );
     store.drop_schema().await.unwrap();
 }
 
@@ -230,7 +286,10 @@ async fn expired_lease_cannot_commit_even_before_takeover() {
     let clock = ManualClock::new(t0());
     let store = pg_store(clock.shared()).await;
     let key = StreamKey::new("ACME", StreamId::purchase_orders());
-    store.register_jobs(std::slice::from_ref(&key)).await.unwrap();
+    store
+        .register_jobs(std::slice::from_ref(&key))
+        .await
+        .unwrap();
     let a = store.worker("a");
     a.claim().await.unwrap().unwrap();
     let fence = a.acquire_fence(&key).await.unwrap();
@@ -246,7 +305,10 @@ async fn expired_lease_cannot_commit_even_before_takeover() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Fenced { presented, .. } if presented == fence.0));
-    assert_eq!(store.load_checkpoint(&key).await.unwrap(), Checkpoint::default());
+    assert_eq!(
+        store.load_checkpoint(&key).await.unwrap(),
+        Checkpoint::default()
+    );
     // Starting another window does not win the stream back either, however often it is tried.
     for _ in 0..2 {
         assert!(matches!(
@@ -286,7 +348,10 @@ async fn crashed_worker_job_resumes_from_its_checkpoint_on_another_worker() {
     let clock = ManualClock::new(t0());
     let store = pg_store(clock.shared()).await;
     let key = StreamKey::new("ACME", StreamId::suppliers());
-    store.register_jobs(std::slice::from_ref(&key)).await.unwrap();
+    store
+        .register_jobs(std::slice::from_ref(&key))
+        .await
+        .unwrap();
     let source = MemorySource::new(t0());
     for i in 1..=3 {
         source.upsert(supplier(&format!("V{i}")));
@@ -330,7 +395,13 @@ async fn crashed_worker_job_resumes_from_its_checkpoint_on_another_worker() {
         );
     }
     assert_eq!(
-        store.job_state(&key).await.unwrap().unwrap().holder.as_deref(),
+        store
+            .job_state(&key)
+            .await
+            .unwrap()
+            .unwrap()
+            .holder
+            .as_deref(),
         Some("b"),
         "A did not take the job back"
     );
@@ -386,8 +457,14 @@ async fn tenants_are_isolated() {
     let id = EntryId("run-1-1".into());
     let alpha = store.entry_for("ALPHA", &id).await.unwrap().unwrap();
     let beta = store.entry_for("BETA", &id).await.unwrap().unwrap();
-    assert_eq!((alpha.tenant.as_str(), alpha.status), ("ALPHA", AuditStatus::Failed));
-    assert_eq!((beta.tenant.as_str(), beta.status), ("BETA", AuditStatus::Succeeded));
+    assert_eq!(
+        (alpha.tenant.as_str(), alpha.status),
+        ("ALPHA", AuditStatus::Failed)
+    );
+    assert_eq!(
+        (beta.tenant.as_str(), beta.status),
+        ("BETA", AuditStatus::Succeeded)
+    );
     assert_eq!(store.entry_for("GAMMA", &id).await.unwrap(), None);
 
     for (tenant, target) in [("ALPHA", "TA"), ("BETA", "TB")] {
@@ -395,18 +472,27 @@ async fn tenants_are_isolated() {
         assert_eq!(rows.len(), 1);
         assert!(rows.iter().all(|e| e.tenant == tenant));
         let found = store
-            .search(&AuditFilter::tenant(tenant).source_id("V1"), PageRequest::first(10))
+            .search(
+                &AuditFilter::tenant(tenant).source_id("V1"),
+                PageRequest::first(10),
+            )
             .await
             .unwrap();
         assert_eq!(found.entries.len(), 1);
         assert_eq!(found.entries[0].target_id.as_deref(), Some(target));
         let other_target = if target == "TA" { "TB" } else { "TA" };
         let none = store
-            .search(&AuditFilter::tenant(tenant).target_id(other_target), PageRequest::first(10))
+            .search(
+                &AuditFilter::tenant(tenant).target_id(other_target),
+                PageRequest::first(10),
+            )
             .await
             .unwrap();
         assert!(none.entries.is_empty());
-        let counts = store.status_counts(tenant, &RunId("run-1".into())).await.unwrap();
+        let counts = store
+            .status_counts(tenant, &RunId("run-1".into()))
+            .await
+            .unwrap();
         assert_eq!(counts.values().sum::<u64>(), 1);
         let xref = store
             .cross_ref(tenant, RecordKind::Supplier, &ident("SHARED", "V1"))
@@ -419,15 +505,28 @@ async fn tenants_are_isolated() {
     }
     // BETA's success did not resolve ALPHA's failure of the "same" record.
     assert_eq!(
-        store.entry_for("ALPHA", &id).await.unwrap().unwrap().resolved_by,
+        store
+            .entry_for("ALPHA", &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .resolved_by,
         None
     );
     assert_eq!(
-        store.load_checkpoint(&StreamKey::new("ALPHA", sup.clone())).await.unwrap().cursor,
+        store
+            .load_checkpoint(&StreamKey::new("ALPHA", sup.clone()))
+            .await
+            .unwrap()
+            .cursor,
         Some(at(10))
     );
     assert_eq!(
-        store.load_checkpoint(&StreamKey::new("BETA", sup)).await.unwrap().cursor,
+        store
+            .load_checkpoint(&StreamKey::new("BETA", sup))
+            .await
+            .unwrap()
+            .cursor,
         Some(at(20))
     );
     store.drop_schema().await.unwrap();
@@ -449,7 +548,10 @@ async fn config_is_checked_and_the_url_stays_secret() {
     .await
     .unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    assert!(err.is_retryable(), "a refused connection may succeed later: {err}");
+    assert!(
+        err.is_retryable(),
+        "a refused connection may succeed later: {err}"
+    );
     let err = PgStore::connect(PgConfig::new("not a url hunter2"), clock.shared())
         .await
         .unwrap_err();
@@ -460,7 +562,10 @@ async fn config_is_checked_and_the_url_stays_secret() {
 async fn a_schema_from_a_newer_version_is_refused() {
     let clock = ManualClock::new(t0());
     let store = pg_store(clock.shared()).await;
-    assert_eq!(store.schema_version().await.unwrap(), PgStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        PgStore::SCHEMA_VERSION
+    );
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (999, 'from the future', true, '\\x00', 0)",

@@ -25,7 +25,10 @@ async fn file_is_created_in_wal_mode_and_survives_reopening() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
-    assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
 
     let key = StreamKey::new("ACME", StreamId::suppliers());
     let fence = store.acquire_fence(&key).await.unwrap();
@@ -33,7 +36,15 @@ async fn file_is_created_in_wal_mode_and_survives_reopening() {
         cursor: Some(at(60)),
         ..Checkpoint::default()
     };
-    let row = entry("ACME", StreamId::suppliers(), "r", "r-1", "V1", AuditStatus::Failed, at(1));
+    let row = entry(
+        "ACME",
+        StreamId::suppliers(),
+        "r",
+        "r-1",
+        "V1",
+        AuditStatus::Failed,
+        at(1),
+    );
     store
         .commit_window(WindowCommit {
             key: key.clone(),
@@ -48,9 +59,18 @@ async fn file_is_created_in_wal_mode_and_survives_reopening() {
 
     let reopened = SqliteStore::open(&path, clock.shared()).await.unwrap();
     assert_eq!(reopened.load_checkpoint(&key).await.unwrap(), checkpoint);
-    assert_eq!(reopened.query(&AuditQuery::tenant("ACME")).await.unwrap(), vec![row]);
-    assert!(reopened.acquire_fence(&key).await.unwrap() > fence, "tokens survive too");
-    assert_eq!(reopened.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(
+        reopened.query(&AuditQuery::tenant("ACME")).await.unwrap(),
+        vec![row]
+    );
+    assert!(
+        reopened.acquire_fence(&key).await.unwrap() > fence,
+        "tokens survive too"
+    );
+    assert_eq!(
+        reopened.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
 }
 
 #[tokio::test]
@@ -68,7 +88,10 @@ async fn a_database_from_a_newer_version_is_refused() {
     .unwrap();
     store.close().await;
     let err = SqliteStore::open(&path, clock.shared()).await.unwrap_err();
-    assert!(err.to_string().contains("schema version 999, newer"), "{err}");
+    assert!(
+        err.to_string().contains("schema version 999, newer"),
+        "{err}"
+    );
     assert!(!err.is_retryable());
 }
 
@@ -100,7 +123,15 @@ async fn concurrent_writers_on_one_file() {
                 let tenant = format!("T{n}");
                 let key = StreamKey::new(tenant.clone(), StreamId::suppliers());
                 let fence = store.acquire_fence(&key).await.unwrap();
-                let row = entry(&tenant, StreamId::suppliers(), "r", &format!("r-{i}"), "V", AuditStatus::Succeeded, at(i));
+                let row = entry(
+                    &tenant,
+                    StreamId::suppliers(),
+                    "r",
+                    &format!("r-{i}"),
+                    "V",
+                    AuditStatus::Succeeded,
+                    at(i),
+                );
                 store
                     .commit_window(WindowCommit {
                         key,
@@ -121,9 +152,15 @@ async fn concurrent_writers_on_one_file() {
         t.await.unwrap();
     }
     for n in 0..2 {
-        let rows = one.query(&AuditQuery::tenant(format!("T{n}"))).await.unwrap();
+        let rows = one
+            .query(&AuditQuery::tenant(format!("T{n}")))
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 40);
         let key = StreamKey::new(format!("T{n}"), StreamId::suppliers());
-        assert_eq!(two.load_checkpoint(&key).await.unwrap().cursor, Some(at(39)));
+        assert_eq!(
+            two.load_checkpoint(&key).await.unwrap().cursor,
+            Some(at(39))
+        );
     }
 }

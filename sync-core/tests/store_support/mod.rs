@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 use sync_core::model::{ContentHash, RecordKind, SourceIdentity};
+#[cfg(feature = "postgres")]
 use sync_core::store::postgres::{LeaseTime, PgConfig, PgStore};
+#[cfg(feature = "sqlite")]
 use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{Action, AuditEntry, AuditStatus, EntryId, RunId, StreamId};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use sync_core::time::SharedClock;
 
 pub fn t0() -> DateTime<Utc> {
@@ -45,6 +48,7 @@ fn rand_u32() -> u32 {
     nanos ^ std::process::id().rotate_left(16)
 }
 
+#[cfg(feature = "postgres")]
 /// A PostgreSQL store on a fresh schema; lease expiry follows `clock` (30 s leases).
 pub async fn pg_store(clock: SharedClock) -> PgStore {
     PgStore::connect(
@@ -59,6 +63,7 @@ pub async fn pg_store(clock: SharedClock) -> PgStore {
     .unwrap()
 }
 
+#[cfg(feature = "sqlite")]
 /// A SQLite store on a fresh file in a temporary directory (kept alive by the returned guard).
 pub async fn sqlite_store(clock: SharedClock) -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -59,6 +59,14 @@ use crate::error::StoreError;
 use crate::model::{RecordKind, SourceIdentity};
 use crate::time::SharedClock;
 
+/// A `jobs` row as selected: fence, holder, lease end, next due.
+type JobRow = (
+    i64,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
 /// The embedded migrations (`sync-core/migrations/postgres`).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -169,7 +177,7 @@ pub struct JobState {
 /// # async fn demo() -> Result<(), sync_core::error::StoreError> {
 /// let store = PgStore::connect(
 ///     PgConfig::new("postgres://sync@db.internal/sync").schema("sync"),
-///     SystemClock.shared(),
+///     SystemClock::shared(),
 /// )
 /// .await?;
 /// let worker = store.worker("host-a-1");
@@ -302,10 +310,13 @@ impl PgStore {
     /// Drop the whole schema with every table in it, then close the pool. For tests and for
     /// decommissioning an installation; there is no undo.
     pub async fn drop_schema(self) -> Result<(), StoreError> {
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema))
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+        sqlx::query(&format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.schema
+        ))
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         self.pool.close().await;
         Ok(())
     }
@@ -437,7 +448,11 @@ impl PgStore {
 
     /// Give a held job back, due again at `next_due`. Fails with [`StoreError::Fenced`] when
     /// the lease had already been lost (the work done since may have been rejected).
-    pub async fn release(&self, key: &StreamKey, next_due: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn release(
+        &self,
+        key: &StreamKey,
+        next_due: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let fence = self.held_fence(key)?;
         self.held().remove(key);
         let done = sqlx::query(
@@ -465,17 +480,16 @@ impl PgStore {
 
     /// The `jobs` row of a stream.
     pub async fn job_state(&self, key: &StreamKey) -> Result<Option<JobState>, StoreError> {
-        let row: Option<(i64, Option<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-            sqlx::query_as(
-                "SELECT fence, holder, lease_until,
+        let row: Option<JobRow> = sqlx::query_as(
+            "SELECT fence, holder, lease_until,
                         CASE WHEN next_due = '-infinity' THEN NULL ELSE next_due END
                  FROM jobs WHERE tenant = $1 AND stream = $2",
-            )
-            .bind(&key.tenant)
-            .bind(&key.stream.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+        )
+        .bind(&key.tenant)
+        .bind(&key.stream.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         Ok(row.map(|(fence, holder, lease_until, next_due)| JobState {
             fence: Fence(fence_u64(fence)),
             holder,
@@ -865,7 +879,8 @@ impl GlMappingStore for PgStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(from_sqlx)?;
-        json.map(|j| decode_json(&j, "gl_mappings.mapping")).transpose()
+        json.map(|j| decode_json(&j, "gl_mappings.mapping"))
+            .transpose()
     }
 }
 

@@ -153,8 +153,11 @@ impl Retention {
 #[async_trait]
 pub trait AuditSearch: Send + Sync {
     /// One page of entries passing the filter, oldest first.
-    async fn search(&self, filter: &AuditFilter, page: PageRequest)
-    -> Result<AuditPage, StoreError>;
+    async fn search(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<AuditPage, StoreError>;
 
     /// How many entries of one run have each status (statuses with none are absent).
     async fn status_counts(

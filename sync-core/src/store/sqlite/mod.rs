@@ -37,13 +37,19 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The store on one SQLite file. Clones share the connection pool.
 ///
-/// ```no_run
+/// ```
 /// use sync_core::store::sqlite::SqliteStore;
+/// use sync_core::store::{CheckpointStore, StreamId, StreamKey};
 /// use sync_core::time::SystemClock;
-/// # async fn demo() -> Result<(), sync_core::error::StoreError> {
-/// let store = SqliteStore::open("/var/lib/sync/acme.db", SystemClock.shared()).await?;
-/// assert_eq!(store.schema_version().await?, SqliteStore::SCHEMA_VERSION);
-/// # Ok(()) }
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # rt.block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("state").join("acme.db"); // created on first use
+/// let store = SqliteStore::open(&path, SystemClock::shared()).await.unwrap();
+/// assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+/// let key = StreamKey::new("ACME_PRD", StreamId::suppliers());
+/// assert_eq!(store.load_checkpoint(&key).await.unwrap().cursor, None);
+/// # });
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -63,7 +69,10 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                backend(format!("cannot create directory {}: {e}", dir.display()), false)
+                backend(
+                    format!("cannot create directory {}: {e}", dir.display()),
+                    false,
+                )
             })?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")
@@ -80,9 +89,10 @@ impl SqliteStore {
             .map_err(from_sqlx)?;
         let store = SqliteStore { pool, clock, path };
         store.check_version().await?;
-        MIGRATOR.run(&store.pool).await.map_err(|e| {
-            backend(format!("migrating {}: {e}", store.path.display()), false)
-        })?;
+        MIGRATOR
+            .run(&store.pool)
+            .await
+            .map_err(|e| backend(format!("migrating {}: {e}", store.path.display()), false))?;
         Ok(store)
     }
 
@@ -176,8 +186,9 @@ impl SqliteStore {
         page: Option<PageRequest>,
     ) -> Result<(Vec<AuditEntry>, Option<i64>), StoreError> {
         // Returns the entries and, when another page follows, the position to continue after.
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT seq, entry, status, resolved_by FROM audit_entries WHERE tenant = ");
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT seq, entry, status, resolved_by FROM audit_entries WHERE tenant = ",
+        );
         q.push_bind(&filter.tenant);
         if let Some(stream) = &filter.stream {
             q.push(" AND stream = ").push_bind(&stream.0);
@@ -238,13 +249,15 @@ fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
-
 fn fence_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
 /// Every write of one window commit, on an open transaction.
-async fn write_window(conn: &mut SqliteConnection, commit: &WindowCommit) -> Result<(), StoreError> {
+async fn write_window(
+    conn: &mut SqliteConnection,
+    commit: &WindowCommit,
+) -> Result<(), StoreError> {
     let key = &commit.key;
     if let Some(presented) = commit.fence {
         let current: Option<i64> =
@@ -382,13 +395,14 @@ impl AuditStore for SqliteStore {
 #[async_trait]
 impl CheckpointStore for SqliteStore {
     async fn load_checkpoint(&self, key: &StreamKey) -> Result<Checkpoint, StoreError> {
-        let json: Option<String> =
-            sqlx::query_scalar("SELECT checkpoint FROM checkpoints WHERE tenant = ? AND stream = ?")
-                .bind(&key.tenant)
-                .bind(&key.stream.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(from_sqlx)?;
+        let json: Option<String> = sqlx::query_scalar(
+            "SELECT checkpoint FROM checkpoints WHERE tenant = ? AND stream = ?",
+        )
+        .bind(&key.tenant)
+        .bind(&key.stream.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         match json {
             Some(json) => decode_json(&json, "checkpoints.checkpoint"),
             None => Ok(Checkpoint::default()),
@@ -457,7 +471,8 @@ impl GlMappingStore for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(from_sqlx)?;
-        json.map(|j| decode_json(&j, "gl_mappings.mapping")).transpose()
+        json.map(|j| decode_json(&j, "gl_mappings.mapping"))
+            .transpose()
     }
 }
 
