@@ -424,3 +424,56 @@ async fn shutdown_stops_serving() {
     assert!(fresh.is_err(), "still serving after shutdown");
     let _unused: Option<Cin7Simulator> = None;
 }
+
+#[tokio::test]
+async fn changes_behind_the_api_show_up_in_incremental_polls() {
+    let (sim, client, clock) = start(|c| c.with_suppliers(20)).await;
+    let checkpoint = clock.now();
+    assert!(
+        client
+            .suppliers()
+            .list()
+            .modified_since(checkpoint)
+            .include_deprecated(true)
+            .all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_secs(30));
+    let mut edited = sim.state().suppliers[3].clone();
+    edited.comments = Some("edited in the Cin7 UI".into());
+    let id = sim.upsert_supplier(&edited);
+    assert_eq!(Some(&id), edited.id.as_ref());
+    let added = sim.upsert_supplier(&new_supplier("Typed In By Hand"));
+    let changed = client
+        .suppliers()
+        .list()
+        .modified_since(checkpoint)
+        .include_deprecated(true)
+        .all()
+        .await
+        .unwrap();
+    let mut ids: Vec<_> = changed.iter().map(|s| s.id.clone().unwrap()).collect();
+    ids.sort();
+    let mut expected = vec![id, added];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(
+        changed
+            .iter()
+            .any(|s| s.comments.as_deref() == Some("edited in the Cin7 UI"))
+    );
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_the_credentials() {
+    let (sim, _client, _clock) = start(|c| c).await;
+    let config =
+        cin7_core_client::simulator::SimulatorConfig::new("acct-visible?", "key-hidden-123");
+    let text = format!("{config:?} {sim:?}");
+    assert!(!text.contains("key-hidden-123"), "{text}");
+    assert!(!text.contains("acct-visible?"), "{text}");
+    assert!(!text.contains(KEY), "{text}");
+    assert!(!text.contains(sim.account_id()), "{text}");
+}

@@ -513,3 +513,74 @@ async fn purchase_list_filters() {
     assert_eq!(authorised.len(), 1);
     assert_eq!(authorised[0].status, Some(PurchaseStatus::Invoiced));
 }
+
+#[tokio::test]
+async fn payments_settle_an_authorised_invoice() {
+    use cin7_core_client::purchase::{CombinedPaymentStatus, PaymentLookup, PurchasePayment};
+    let (_sim, client, _clock) = start(|c| c).await;
+    let supplier = supplier(&client).await;
+    let purchases = client.purchases();
+    let id = purchases
+        .create(&header(&supplier, Approach::Invoice))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    purchases
+        .save_order(&order(
+            &id,
+            vec![order_line("SKU-1", 10, 5)],
+            TaskStatus::Authorised,
+        ))
+        .await
+        .unwrap();
+    let draft = purchases
+        .create_invoice(&invoice(&id, "SUP-P", TaskStatus::Draft))
+        .await
+        .unwrap();
+    let task = draft.invoices[0].task_id.clone().unwrap();
+    let pay = |amount: i64, account: &str| PurchasePayment {
+        task_id: Some(task.clone()),
+        amount: Some(dec(amount)),
+        account: Some(account.into()),
+        date_paid: NaiveDate::from_ymd_opt(2026, 1, 20),
+        ..Default::default()
+    };
+    let early = purchases.create_payment(&pay(10, "090")).await.unwrap_err();
+    assert!(api_message(early).contains("only an AUTHORISED invoice"));
+    purchases
+        .create_invoice(&PurchaseInvoice {
+            task_id: Some(task.clone()),
+            ..invoice(&id, "SUP-P", TaskStatus::Authorised)
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(purchases.create_payment(&pay(10, "400")).await, Err(Error::Api(api)) if api.message.contains("Payment account"))
+    );
+    purchases.create_payment(&pay(20, "090")).await.unwrap();
+    assert_eq!(
+        fetch(&client, &id).await.combined_payment_status,
+        Some(CombinedPaymentStatus::PartiallyPaid)
+    );
+    let all = purchases.create_payment(&pay(35, "090")).await.unwrap();
+    assert_eq!(all.payments.len(), 2);
+    let paid = fetch(&client, &id).await;
+    assert_eq!(paid.invoice[0].status, Some(TaskStatus::Paid));
+    assert_eq!(
+        paid.combined_payment_status,
+        Some(CombinedPaymentStatus::Paid)
+    );
+    let by_number = purchases
+        .payments(&PaymentLookup::InvoiceNumber("SUP-P".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_number
+            .payments
+            .iter()
+            .map(|p| p.amount.unwrap())
+            .sum::<Decimal>(),
+        dec(55)
+    );
+}

@@ -125,8 +125,9 @@ pub enum UnknownPath {
 }
 
 /// Configuration of a [`Cin7Simulator`](super::Cin7Simulator). Build it with
-/// [`SimulatorConfig::new`] or [`Default`] and the `with_*` methods.
-#[derive(Debug, Clone)]
+/// [`SimulatorConfig::new`] or [`Default`] and the `with_*` methods. `Debug` redacts the
+/// credentials.
+#[derive(Clone)]
 pub struct SimulatorConfig {
     /// The account id (`api-auth-accountid`) accepted.
     pub account_id: String,
@@ -253,5 +254,22 @@ impl SimulatorConfig {
     pub fn with_unknown_path(mut self, answer: UnknownPath) -> Self {
         self.unknown_path = answer;
         self
+    }
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("account_id", &"[REDACTED]")
+            .field(
+                "application_keys",
+                &format!("[{} REDACTED]", self.application_keys.len()),
+            )
+            .field("rate_limit", &self.rate_limit)
+            .field("seed", &self.seed)
+            .field("suppliers", &self.suppliers)
+            .field("accounting_integration", &self.accounting_integration)
+            .field("unknown_path", &self.unknown_path)
+            .finish_non_exhaustive()
     }
 }

@@ -60,6 +60,7 @@ mod wire;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,6 +136,7 @@ pub enum SimulatorError {
 }
 
 /// A running Cin7 Core simulator; see the [module docs](self). Dropping it stops the server.
+/// `Debug` shows the address, never the credentials.
 #[derive(Debug)]
 pub struct Cin7Simulator {
     shared: Arc<Shared>,
@@ -252,6 +254,42 @@ impl Cin7Simulator {
     /// Calls answered with the throttling status.
     pub fn throttled(&self) -> u64 {
         self.shared.lock().throttled
+    }
+
+    /// Add or replace a supplier behind the API's back (as a user editing it in Cin7 would),
+    /// stamped `LastModifiedOn` = now on the simulator's clock; returns its ID. A supplier
+    /// without `ID` gets a new one. No webhook is sent. Use it to test incremental polling.
+    pub fn upsert_supplier(&self, supplier: &Supplier) -> crate::Guid {
+        let now = self.shared.clock.now();
+        let mut data = self.shared.lock();
+        let id = match &supplier.id {
+            Some(id) => id.as_str().to_owned(),
+            None => data.guid(),
+        };
+        let mut row = match serde_json::to_value(supplier) {
+            Ok(Value::Object(row)) => row,
+            _ => serde_json::Map::new(),
+        };
+        row.insert("ID".into(), Value::String(id.clone()));
+        row.insert("LastModifiedOn".into(), Value::String(data::stamp(now)));
+        row.entry("Status")
+            .or_insert_with(|| Value::String("Active".into()));
+        for key in ["Addresses", "Contacts"] {
+            let mut children = row
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for child in children.iter_mut().filter_map(Value::as_object_mut) {
+                if !child.contains_key("ID") {
+                    child.insert("ID".into(), Value::String(data.guid()));
+                }
+                child.insert("SupplierID".into(), Value::String(id.clone()));
+            }
+            row.insert(key.into(), Value::Array(children));
+        }
+        data.suppliers.insert(id.clone(), row);
+        crate::Guid::from_str(&id).unwrap_or_else(|_| crate::Guid::nil())
     }
 
     /// Turn the accounting integration on or off while running.

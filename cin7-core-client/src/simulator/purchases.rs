@@ -145,6 +145,28 @@ impl SimPurchase {
         }
     }
 
+    fn combined_payment(&self) -> &'static str {
+        let paid: Decimal = self
+            .invoices
+            .iter()
+            .filter_map(|i| wire::decimal(i, "Paid").ok().flatten())
+            .sum();
+        let all_paid = self
+            .invoices
+            .iter()
+            .filter(|i| is(i, "AUTHORISED") || is(i, "PAID"))
+            .all(|i| is(i, "PAID"));
+        if self.voided {
+            "VOIDED"
+        } else if self.invoiced() && all_paid {
+            "PAID"
+        } else if paid > Decimal::ZERO {
+            "PARTIALLY PAID"
+        } else {
+            "UNPAID"
+        }
+    }
+
     fn derived_status(&self) -> &'static str {
         let receiving = self.combined_receiving();
         let stock_started = self.stock.iter().any(|s| !is(s, NOT_AVAILABLE));
@@ -179,14 +201,10 @@ impl SimPurchase {
             "CombinedInvoiceStatus".into(),
             json!(self.combined_invoice()),
         );
-        let payment = if self.voided {
-            "VOIDED"
-        } else if self.invoices.iter().any(|i| is(i, "PAID")) {
-            "PAID"
-        } else {
-            "UNPAID"
-        };
-        out.insert("CombinedPaymentStatus".into(), json!(payment));
+        out.insert(
+            "CombinedPaymentStatus".into(),
+            json!(self.combined_payment()),
+        );
         out.insert("Order".into(), Value::Object(self.order.clone()));
         out.insert(
             "StockReceived".into(),
@@ -229,7 +247,7 @@ impl SimPurchase {
             "CreditNoteStatus": NOT_AVAILABLE, "LastUpdatedDate": header("LastUpdatedDate"),
             "Type": header("Type"),
             "CombinedInvoiceStatus": self.combined_invoice(),
-            "CombinedPaymentStatus": if self.voided { "VOIDED" } else { "UNPAID" },
+            "CombinedPaymentStatus": self.combined_payment(),
             "CombinedReceivingStatus": self.combined_receiving(),
             "IsServiceOnly": header("IsServiceOnly"), "DropShipTaskID": Value::Null,
         })
@@ -993,4 +1011,113 @@ pub(crate) fn list(data: &Data, query: &Query) -> Reply {
         })
         .collect();
     wire::paged(rows, query, "PurchaseList")
+}
+
+fn payments_of(purchase: &SimPurchase) -> Value {
+    let payments: Vec<Value> = purchase
+        .invoices
+        .iter()
+        .flat_map(|i| {
+            i.get("Payments")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    json!({"PurchaseID": purchase.id(), "Payments": payments})
+}
+
+/// `GET /advanced-purchase/payment` by `PurchaseID`, `OrderNumber` or `InvoiceNumber`.
+pub(crate) fn payments(data: &Data, query: &Query) -> Reply {
+    let found = if let Some(id) = query.get("purchaseid") {
+        data.purchases.get(&id.to_ascii_lowercase())
+    } else if let Some(number) = query.get("ordernumber") {
+        data.purchases
+            .values()
+            .find(|p| wire::field_is(&p.header, "OrderNumber", number))
+    } else if let Some(number) = query.get("invoicenumber") {
+        data.purchases.values().find(|p| {
+            p.invoices
+                .iter()
+                .any(|i| wire::field_is(i, "InvoiceNumber", number))
+        })
+    } else {
+        return invalid("PurchaseID, OrderNumber or InvoiceNumber is required.");
+    };
+    match found {
+        Some(purchase) => Reply::ok(payments_of(purchase)),
+        None => missing("Purchase not found."),
+    }
+}
+
+/// `POST /advanced-purchase/payment`: pay an authorised invoice (by its `TaskID`) from a
+/// bank or payment account; the invoice becomes `PAID` once fully paid.
+pub(crate) fn create_payment(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply {
+    let input = try_reply!(wire::object(body));
+    let Some(task) = wire::guid(input, "TaskID") else {
+        return invalid("TaskID (the invoice task) is required.");
+    };
+    let Some(amount) = try_reply!(wire::decimal(input, "Amount")) else {
+        return invalid("Amount is required.");
+    };
+    if amount <= Decimal::ZERO {
+        return invalid("Amount must be positive.");
+    }
+    let Some(account) = text(input, "Account") else {
+        return invalid("Account is required.");
+    };
+    let usable = data.account(account).is_some_and(|a| {
+        wire::field_is(a, "Type", "BANK") || wire::boolean(a, "ForPayments").unwrap_or(false)
+    });
+    if !usable {
+        return missing(format!("Payment account '{account}' not found."));
+    }
+    let kind = text(input, "Type").unwrap_or("Payment").to_owned();
+    let payment_id = data.guid();
+    let Some(purchase) = data.purchases.values_mut().find(|p| {
+        p.invoices
+            .iter()
+            .any(|i| wire::field_is(i, "TaskID", task.as_str()))
+    }) else {
+        return missing(format!("Invoice task {task} not found."));
+    };
+    if purchase.voided {
+        return invalid("The purchase is voided.");
+    }
+    let pid = purchase.id().to_owned();
+    let Some(invoice) = purchase
+        .invoices
+        .iter_mut()
+        .find(|i| wire::field_is(i, "TaskID", task.as_str()))
+    else {
+        return missing(format!("Invoice task {task} not found."));
+    };
+    if !is(invoice, "AUTHORISED") {
+        return invalid(format!(
+            "The invoice is {}: only an AUTHORISED invoice can be paid.",
+            status(invoice)
+        ));
+    }
+    let payment = json!({
+        "ID": payment_id, "PurchaseID": pid, "TaskID": task.as_str(), "Type": kind,
+        "Reference": input.get("Reference").cloned().unwrap_or(json!("")),
+        "Amount": number(amount), "Account": account,
+        "DatePaid": text(input, "DatePaid").map(str::to_owned).unwrap_or_else(|| day(now)),
+        "CurrencyRate": input.get("CurrencyRate").cloned().unwrap_or(json!(1)),
+        "DateCreated": stamp(now),
+    });
+    let paid = try_reply!(wire::decimal(invoice, "Paid")).unwrap_or_default() + amount;
+    let total = try_reply!(wire::decimal(invoice, "Total")).unwrap_or_default();
+    if let Some(Value::Array(list)) = invoice.get_mut("Payments") {
+        list.push(payment);
+    } else {
+        invoice.insert("Payments".into(), json!([payment]));
+    }
+    invoice.insert("Paid".into(), number(paid));
+    if paid >= total {
+        invoice.insert("Status".into(), json!("PAID"));
+    }
+    let answer = payments_of(purchase);
+    touched(data, &pid, now);
+    Reply::ok(answer)
 }

@@ -24,7 +24,6 @@ use super::{purchases, reference, suppliers};
 const DEACTIVATE_AFTER: u32 = 6;
 
 /// State shared by the handler, the delivery worker and the [`Cin7Simulator`](super::Cin7Simulator).
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub account_id: String,
     pub application_keys: Vec<String>,
@@ -38,6 +37,16 @@ pub(crate) struct Shared {
     pub data: Mutex<Data>,
     pub deliveries: mpsc::UnboundedSender<Job>,
     pub delivered: Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    // Credentials and webhook secrets stay out of Debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("rate_limit", &self.rate_limit)
+            .field("unknown_path", &self.unknown_path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -73,6 +82,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("purchase/order", &["GET", "POST"]),
     ("advanced-purchase/invoice", &["POST"]),
     ("advanced-purchase/stock", &["POST"]),
+    ("advanced-purchase/payment", &["GET", "POST"]),
     ("purchaseList", &["GET"]),
     ("ref/account", &["GET", "POST", "PUT", "DELETE"]),
     ("ref/tax", &["GET"]),
@@ -303,6 +313,8 @@ fn apply(shared: &Shared, method: &str, path: &str, query: &Query, body: &Bytes)
                 purchases::create_invoice(data, &parsed, now, check)
             }
             ("POST", "advanced-purchase/stock") => purchases::receive_stock(data, &parsed, now),
+            ("GET", "advanced-purchase/payment") => purchases::payments(data, query),
+            ("POST", "advanced-purchase/payment") => purchases::create_payment(data, &parsed, now),
             ("GET", "purchaseList") => purchases::list(data, query),
             ("GET", "ref/account") => reference::accounts(data, query),
             ("POST", "ref/account") => reference::create_account(data, &parsed, blocked),
