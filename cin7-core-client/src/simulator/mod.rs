@@ -25,6 +25,8 @@
 //! - **Faults:** a shared [`FaultPlan`](sync_core::faults::FaultPlan) is asked once per call,
 //!   with the endpoint named `"<METHOD> /<path>"`, e.g. `"POST /supplier"`,
 //!   `"GET /purchaseList"`, `"POST /advanced-purchase/invoice"`.
+//! - **Payments:** `GET/POST /advanced-purchase/payment` against an authorised invoice's
+//!   `TaskID`; a fully paid invoice becomes `PAID`.
 //! - **Inspection:** [`Cin7Simulator::state`] returns every record as this crate's models, with
 //!   call counts per endpoint, throttled answers and webhook deliveries.
 //!
@@ -41,6 +43,9 @@
 //!     .application_key(SecretString::from("my-key"))
 //!     .base_url(sim.base_url())
 //!     .build()?;
+//! // Or, with the simulator's account, key and clock filled in:
+//! let same = sim.client_builder().build()?;
+//! assert_eq!(same.me().get().await?.currency.as_deref(), Some("AUD"));
 //! let taxes = client.reference().tax_rules().all().await?;
 //! assert!(taxes.iter().any(|t| t.name == "GST on Expenses"));
 //! assert_eq!(sim.state().calls.get("GET /ref/tax"), Some(&1));
@@ -181,6 +186,24 @@ impl Cin7Simulator {
     /// The API root to give the client builder, e.g. `http://127.0.0.1:PORT/ExternalApi/v2/`.
     pub fn base_url(&self) -> String {
         format!("http://{}/ExternalApi/v2/", self.addr)
+    }
+
+    /// A client builder already pointed at this simulator: its account id, its first
+    /// application key, its base URL and its clock (so client waits and simulator time agree).
+    /// The client's rate limiter is process-wide per account: use a distinct account id per
+    /// test, or set [`Cin7ClientBuilder::limiter`](crate::Cin7ClientBuilder::limiter).
+    pub fn client_builder(&self) -> crate::Cin7ClientBuilder {
+        let key = self
+            .shared
+            .application_keys
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        crate::Cin7Client::builder()
+            .account_id(secrecy::SecretString::from(self.shared.account_id.clone()))
+            .application_key(secrecy::SecretString::from(key))
+            .base_url(self.base_url())
+            .clock(self.shared.clock.clone())
     }
 
     /// The socket address served.
