@@ -405,6 +405,49 @@ async fn an_update_that_adds_a_contact_is_not_resent_after_an_unknown_outcome() 
     assert_catch_all(&rest);
 }
 
+#[tokio::test]
+async fn a_read_that_fails_after_sending_leaves_nothing_uncertain() {
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    // Reads are retried by the client (1 + 3), then reported as safe to send again.
+    let m = server
+        .mock("GET", "/advanced-purchase")
+        .match_query(Matcher::Any)
+        .with_status(500)
+        .with_body(r#"{"ErrorCode":500,"Exception":"Timeout expired"}"#)
+        .expect(4)
+        .create();
+    let rest = catch_all(&mut server);
+    let err = Cin7Target::new(client)
+        .get_purchase("5a7fb526-527a-4229-b331-90b6f5535aab")
+        .await
+        .unwrap_err();
+    assert_eq!(err.delivery, Delivery::NotProcessed);
+    assert!(err.transient);
+    assert_eq!(err.status, Some(500));
+    m.assert();
+    assert_catch_all(&rest);
+
+    // The same client error on a write keeps its unknown outcome.
+    let api = Error::Api(Box::new(cin7_core_client::ApiError {
+        method: "POST".into(),
+        endpoint: "purchase/order".into(),
+        status: 500,
+        error_code: None,
+        message: "Timeout expired".into(),
+    }));
+    assert_eq!(
+        target_error(&api, CallKind::Read).delivery,
+        Delivery::NotProcessed
+    );
+    assert_eq!(
+        target_error(&api, CallKind::Repeatable).delivery,
+        Delivery::Unknown
+    );
+    assert_eq!(TargetError::from(api).delivery, Delivery::Unknown);
+}
+
 #[test]
 fn errors_raised_before_sending_are_not_sent_and_final() {
     let invalid = Error::InvalidInput {

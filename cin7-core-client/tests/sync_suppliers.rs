@@ -78,10 +78,14 @@ async fn list_maps_page_and_limit_includes_deprecated_and_reads_the_vendor_field
     let acme = &page.items[0];
     assert_eq!(acme.id, ACME, "ids are lower case");
     assert_eq!(acme.name, "Acme Fasteners Ltd");
-    // Only non-empty additional attributes are read back.
+    // Non-empty text fields a draft can write are read back (empty AdditionalAttribute2,
+    // null Comments and the nested unknown field are not).
     assert_eq!(
         acme.extra_fields,
-        BTreeMap::from([("AdditionalAttribute1".into(), "INFOR-V1001".into())])
+        BTreeMap::from([
+            ("AdditionalAttribute1".into(), "INFOR-V1001".into()),
+            ("AttributeSet".into(), "Supplier attributes".into()),
+        ])
     );
     assert!(page.items[1].extra_fields.is_empty());
     m.assert();

@@ -68,7 +68,14 @@ pub fn new_account(account: &TargetAccount) -> Account {
 impl AccountTarget for Cin7Target {
     /// Every page of `GET /ref/account`.
     async fn list_accounts(&self) -> Result<Vec<TargetAccount>, TargetError> {
-        let accounts: Vec<Account> = self.client.accounts().list().stream().try_collect().await?;
+        let accounts: Vec<Account> = self
+            .client
+            .accounts()
+            .list()
+            .stream()
+            .try_collect()
+            .await
+            .map_err(|e| target_error(&e, CallKind::Read))?;
         Ok(accounts.iter().map(target_account).collect())
     }
 

@@ -15,8 +15,11 @@ use crate::error::Error;
 /// What kind of call failed, which decides how an unreadable answer is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
-    /// A read, or a write that is safe to repeat (`PUT`, `POST /purchase/order`, an invoice
-    /// `POST` naming its task).
+    /// A read (`GET`): it changes nothing, so even a failure after sending leaves nothing
+    /// uncertain and it is reported as not processed (safe to send again).
+    Read,
+    /// A write that is safe to repeat (`PUT`, `POST /purchase/order`, an invoice `POST` naming
+    /// its task).
     Repeatable,
     /// A create that must not be sent twice (supplier, purchase header, new invoice, account).
     Create,
@@ -29,6 +32,7 @@ pub enum CallKind {
 /// | `UncertainWrite` (timeout, reset, 5xx after a create was sent) | `Unknown` | yes |
 /// | `Transport` (connect failure / after sending) | `NotProcessed` / `Unknown` | yes, unless a redirect loop |
 /// | `Api` with 5xx | `Unknown` | yes (not 501) |
+/// | any of the three above on a [`CallKind::Read`] | `NotProcessed` | as above |
 /// | `RateLimited` (retry budget spent on 429/503) | `NotProcessed` | yes |
 /// | `Config`, `InvalidInput`, `Encode` (nothing sent) | `NotProcessed` | no |
 /// | `Api` 4xx (also an `ErrorCode` inside a 200), `Auth` | `Processed` | no |
@@ -42,6 +46,10 @@ pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
         (Delivery::Unknown, true)
     } else {
         match error.delivery() {
+            // A read has no effect to be unsure about.
+            Delivery::Unknown if kind == CallKind::Read => {
+                (Delivery::NotProcessed, error.is_retryable())
+            }
             // The engine must look up before creating again; once it has, a retry may succeed.
             Delivery::Unknown => (Delivery::Unknown, true),
             other => (other, error.is_retryable()),
@@ -56,7 +64,8 @@ pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
 }
 
 impl From<Error> for TargetError {
-    /// The conversion for reads and repeatable writes ([`CallKind::Repeatable`]).
+    /// The conservative conversion, for a write that is safe to repeat
+    /// ([`CallKind::Repeatable`]): a failure after sending stays `Unknown`.
     fn from(error: Error) -> Self {
         target_error(&error, CallKind::Repeatable)
     }
@@ -76,7 +85,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> TargetError {
 pub(crate) fn incomplete_answer(kind: CallKind, message: impl Into<String>) -> TargetError {
     let (delivery, transient) = match kind {
         CallKind::Create => (Delivery::Unknown, true),
-        CallKind::Repeatable => (Delivery::Processed, false),
+        CallKind::Read | CallKind::Repeatable => (Delivery::Processed, false),
     };
     TargetError {
         delivery,

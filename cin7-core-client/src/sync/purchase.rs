@@ -290,13 +290,13 @@ impl Cin7Target {
             Ok(purchase) if purchase.status == Some(PurchaseStatus::Voided) => Ok(None),
             Ok(purchase) => Ok(Some(purchase)),
             Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(error.into()),
+            Err(error) => Err(target_error(&error, CallKind::Read)),
         }
     }
 
     fn view(&self, purchase: &AdvancedPurchase) -> Result<TargetPurchase, TargetError> {
         target_purchase(purchase, &self.config)
-            .map_err(|why| incomplete_answer(CallKind::Repeatable, why))
+            .map_err(|why| incomplete_answer(CallKind::Read, why))
     }
 
     /// Candidate purchase IDs for `reference`: `purchaseList?Search=` rows whose order or
@@ -318,7 +318,8 @@ impl Cin7Target {
             .search(reference)
             .stream()
             .try_collect()
-            .await?;
+            .await
+            .map_err(|e| target_error(&e, CallKind::Read))?;
         for row in rows {
             // Search is a contains-match over several fields; an invoice number field may list
             // more than one invoice, so it is compared exactly only after the full read.
@@ -344,7 +345,8 @@ impl Cin7Target {
                 .updated_since(since)
                 .stream()
                 .try_collect()
-                .await?;
+                .await
+                .map_err(|e| target_error(&e, CallKind::Read))?;
             for row in drafts {
                 push(row.id);
             }

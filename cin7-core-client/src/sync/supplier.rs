@@ -77,18 +77,28 @@ pub fn updated_supplier(existing: &Supplier, draft: &SupplierDraft) -> Supplier 
     supplier
 }
 
-/// What the engine sees of a Cin7 supplier: its ID (lower case), name, and every non-empty
-/// `AdditionalAttributeN` as text (the vendor ID lives in one of them).
+/// What the engine sees of a Cin7 supplier: its ID (lower case), name, and as extra fields
+/// every non-empty text field a draft's `extra_fields` can write: `AdditionalAttribute1`..`10`
+/// and any other untyped field, `Comments` and `AttributeSet` (the vendor ID lives in one of
+/// them, whichever `Mappings::vendor_id_field` names).
 pub fn target_supplier(supplier: &Supplier) -> Result<TargetSupplier, String> {
     let id = supplier
         .id
         .as_ref()
         .ok_or_else(|| format!("supplier {:?} has no ID", supplier.name))?;
+    let typed = [
+        ("Comments", supplier.comments.as_ref()),
+        ("AttributeSet", supplier.attribute_set.as_ref()),
+    ];
     let extra_fields = supplier
         .other_fields
         .iter()
-        .filter(|(key, _)| key.starts_with("AdditionalAttribute"))
         .filter_map(|(key, value)| scalar_text(value).map(|text| (key.clone(), text)))
+        .chain(
+            typed
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|v| (key.to_owned(), v.clone()))),
+        )
         .filter(|(_, text)| !text.is_empty())
         .collect::<BTreeMap<_, _>>();
     Ok(TargetSupplier {
@@ -234,7 +244,8 @@ impl SupplierTarget for Cin7Target {
             .page(page)
             .limit(limit)
             .send()
-            .await?;
+            .await
+            .map_err(|e| target_error(&e, CallKind::Read))?;
         let seen = u64::from(page.max(1) - 1) * u64::from(limit) + got.items.len() as u64;
         let total = got.total.unwrap_or(if got.items.len() as u32 >= limit {
             seen + 1
@@ -246,7 +257,7 @@ impl SupplierTarget for Cin7Target {
             .iter()
             .map(target_supplier)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|why| incomplete_answer(CallKind::Repeatable, why))?;
+            .map_err(|why| incomplete_answer(CallKind::Read, why))?;
         Ok(TargetPage { items, total })
     }
 
@@ -269,7 +280,13 @@ impl SupplierTarget for Cin7Target {
         draft: &SupplierDraft,
     ) -> Result<TargetSupplier, TargetError> {
         let guid = parse_id("supplier", id)?;
-        let Some(existing) = self.client.suppliers().get(&guid).await? else {
+        let existing = self
+            .client
+            .suppliers()
+            .get(&guid)
+            .await
+            .map_err(|e| target_error(&e, CallKind::Read))?;
+        let Some(existing) = existing else {
             return Err(TargetError::rejected(
                 404,
                 format!("supplier {id} not found in Cin7"),
