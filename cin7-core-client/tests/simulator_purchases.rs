@@ -339,6 +339,11 @@ async fn stock_first_needs_received_stock_before_the_invoice() {
         fetch(&client, &id).await.status,
         Some(PurchaseStatus::Received)
     );
+    let over = purchases
+        .receive_stock(&stock(&id, vec![stock_line("SKU-1", 1)], TaskStatus::Draft))
+        .await
+        .unwrap_err();
+    assert!(api_message(over).contains("fully received"));
     purchases
         .create_invoice(&invoice(&id, "SUP-9", TaskStatus::Authorised))
         .await

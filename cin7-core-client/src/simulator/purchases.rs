@@ -904,6 +904,9 @@ pub(crate) fn receive_stock(data: &mut Data, body: &Value, now: DateTime<Utc>) -
         },
         None => match purchase.stock.iter().position(|s| is(s, NOT_AVAILABLE)) {
             Some(index) => index,
+            None if purchase.combined_receiving() == "FULLY RECEIVED" => {
+                return invalid("The purchase is fully received: no new receipt can be added.");
+            }
             None => {
                 purchase.stock.push(placeholder(&fresh_id, json!({})));
                 purchase.stock.len() - 1
