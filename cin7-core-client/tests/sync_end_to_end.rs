@@ -386,3 +386,166 @@ async fn suppliers_and_purchase_orders_flow_into_cin7_and_an_uncertain_create_is
     }
     assert_catch_all(&rest);
 }
+
+#[tokio::test]
+async fn an_invoice_without_a_po_becomes_an_invoice_first_purchase_with_accounts_from_the_gl_map() {
+    use sync_core::engine::invoices::InvoicePipeline;
+    use sync_core::model::{InvoiceLine, SupplierInvoice};
+
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::new(t0());
+    let (client, account) = client(&server, &clock);
+    let target = Arc::new(Cin7Target::new(client));
+    let suppliers = Arc::new(MemorySource::new(t0()));
+    suppliers.upsert(supplier("V1001", "Acme Fasteners Ltd"));
+    let invoices = Arc::new(MemorySource::new(t0()));
+    invoices.upsert(SupplierInvoice {
+        identity: SourceIdentity::new("cloudsuite", TENANT, "10", "VCH-77"),
+        invoice_number: "SUP-INV-778".into(),
+        vendor_id: "V1001".into(),
+        po_id: None,
+        invoice_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        due_date: NaiveDate::from_ymd_opt(2026, 3, 31),
+        currency: "NZD".into(),
+        lines: vec![InvoiceLine {
+            line_no: 1,
+            sku: Some("WID-1".into()),
+            description: "Widget".into(),
+            quantity: Decimal::from(4),
+            unit_price: Decimal::new(1250, 2),
+            gl_account: "6100".into(),
+            tax_rule: Some("STD".into()),
+        }],
+        modified_at: t0() - Duration::minutes(20),
+    });
+    let mut mappings = Mappings::with_values(
+        MappingTable::default()
+            .with(MappingKind::PaymentTerm, "N30", "30 days")
+            .with(MappingKind::TaxRule, "STD", "GST on Expenses")
+            .with(MappingKind::GlAccount, "6100", "715"),
+    );
+    mappings.purchases.default_location = Some("Main Warehouse".into());
+    let supplier_pipeline = Arc::new(SupplierPipeline::new(target.clone(), mappings.clone()));
+    let pipeline = Arc::new(InvoicePipeline::new(
+        target.clone(),
+        mappings,
+        supplier_pipeline,
+        suppliers.clone(),
+    ));
+    let store = MemoryStore::new();
+    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared()).with_invoices(
+        StreamRunner::new(pipeline, invoices.clone(), EngineConfig::default()),
+    );
+
+    // The supplier is resolved first (index from one list page, matched by vendor ID, updated).
+    let list = supplier_list_mock(&mut server, &account, vec![acme_row()]);
+    let get_acme = with_auth(server.mock("GET", "/supplier"), &account)
+        .match_query(Matcher::UrlEncoded("ID".into(), ACME.into()))
+        .with_body(envelope(vec![acme_row()]))
+        .expect(1)
+        .create();
+    let put_acme = with_auth(server.mock("PUT", "/supplier"), &account)
+        .match_body(Matcher::PartialJson(
+            json!({"ID": ACME, "AdditionalAttribute1": "V1001"}),
+        ))
+        .with_body(envelope(vec![acme_row()]))
+        .expect(1)
+        .create();
+    // Then an invoice-first purchase carrying the invoice number as its reference.
+    let mut created = fresh_purchase(P1, ACME, "SUP-INV-778");
+    created["Approach"] = json!("INVOICE");
+    let post_purchase = with_auth(server.mock("POST", "/advanced-purchase"), &account)
+        .match_body(Matcher::Json(json!({
+            "SupplierID": ACME,
+            "Approach": "INVOICE",
+            "Location": "Main Warehouse",
+            "PurchaseType": "Advanced",
+            "AdditionalAttributes": {"AdditionalAttribute1": "SUP-INV-778"}
+        })))
+        .with_body(created.to_string())
+        .expect(1)
+        .create();
+    let get_purchase = get_purchase_mock(&mut server, P1, &created, 1);
+    let mut authorised = fixture_json("purchase_order.json");
+    authorised["TaskID"] = json!(P1);
+    let order = with_auth(server.mock("POST", "/purchase/order"), &account)
+        .match_body(Matcher::Json(json!({
+            "TaskID": P1,
+            "Status": "AUTHORISED",
+            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4.0, "Price": 12.5,
+                       "TaxRule": "GST on Expenses", "Total": 50.0}],
+            "AdditionalCharges": []
+        })))
+        .with_body(authorised.to_string())
+        .expect(1)
+        .create();
+    // Finally the invoice, its line allocated to Cin7 account 715 through the GL mapping.
+    let mut posted = fixture_json("purchase_invoices.json");
+    posted["PurchaseID"] = json!(P1);
+    posted["Invoices"][0]["Status"] = json!("DRAFT");
+    let invoice = with_auth(server.mock("POST", "/advanced-purchase/invoice"), &account)
+        .match_body(Matcher::Json(json!({
+            "PurchaseID": P1,
+            "InvoiceNumber": "SUP-INV-778",
+            "InvoiceDate": "2026-03-01T00:00:00.000",
+            "InvoiceDueDate": "2026-03-31T00:00:00.000",
+            "Status": "DRAFT",
+            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4.0, "Price": 12.5,
+                       "TaxRule": "GST on Expenses", "Account": "715", "Total": 50.0}],
+            "AdditionalCharges": []
+        })))
+        .with_body(posted.to_string())
+        .expect(1)
+        .create();
+    let rest = catch_all(&mut server);
+
+    let report = runner.run_once(None).await;
+    assert!(report.is_ok(), "{report:?}");
+    for m in [
+        list,
+        get_acme,
+        put_acme,
+        post_purchase,
+        get_purchase,
+        order,
+        invoice,
+    ] {
+        m.assert();
+    }
+    assert_catch_all(&rest);
+    let entries = store.all_entries();
+    let own = entries
+        .iter()
+        .find(|e| e.stream == StreamId::supplier_invoices())
+        .unwrap();
+    assert_eq!(
+        (
+            own.status,
+            own.action,
+            own.match_result,
+            own.target_id.as_deref()
+        ),
+        (
+            AuditStatus::Succeeded,
+            Action::Create,
+            Some(MatchResult::Created),
+            Some(P1)
+        )
+    );
+    // The supplier resolved on the invoice's behalf is audited in its own stream.
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.stream == StreamId::suppliers() && e.status == AuditStatus::Succeeded)
+    );
+    let xref = store
+        .all_cross_refs()
+        .into_iter()
+        .find(|x| x.source.id == "VCH-77")
+        .unwrap();
+    assert_eq!(xref.target_id, P1);
+    assert_eq!(
+        xref.aux.get("invoice_task_id").map(String::as_str),
+        Some("870fbdb2-bc0a-4993-82b8-e58f514dbe49")
+    );
+}
