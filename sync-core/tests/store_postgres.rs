@@ -582,3 +582,136 @@ async fn a_schema_from_a_newer_version_is_refused() {
     assert!(err.to_string().contains("version 999, newer"), "{err}");
     store.drop_schema().await.unwrap();
 }
+
+/// Moving from SQLite: everything is copied in order, jobs are registered, and running the
+/// import again copies nothing twice.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn import_from_sqlite_copies_everything_once() {
+    use sync_core::store::postgres::ImportReport;
+
+    let clock = ManualClock::new(t0());
+    let (lite, _dir) = sqlite_store(clock.shared()).await;
+    let sup = StreamId::suppliers();
+    let key = StreamKey::new("ACME", sup.clone());
+    let fence = lite.acquire_fence(&key).await.unwrap();
+    let rows = vec![
+        entry(
+            "ACME",
+            sup.clone(),
+            "r1",
+            "r1-1",
+            "V1",
+            AuditStatus::Failed,
+            at(1),
+        ),
+        entry(
+            "ACME",
+            sup.clone(),
+            "r1",
+            "r1-2",
+            "V2",
+            AuditStatus::Pending,
+            at(2),
+        ),
+        entry(
+            "ACME",
+            sup.clone(),
+            "r2",
+            "r2-1",
+            "V1",
+            AuditStatus::Succeeded,
+            at(3),
+        ),
+        entry(
+            "OTHER",
+            sup.clone(),
+            "r3",
+            "r3-1",
+            "V9",
+            AuditStatus::Conflict,
+            at(4),
+        ),
+    ];
+    let checkpoint = Checkpoint {
+        cursor: Some(at(60)),
+        ids_at_cursor: ["V2".to_owned()].into(),
+        last_run: Some(at(61)),
+        last_full_scan: Some(at(30)),
+    };
+    lite.commit_window(WindowCommit {
+        key: key.clone(),
+        checkpoint: Some(checkpoint.clone()),
+        entries: rows,
+        gl_mapping: Some(GlMapping {
+            accounts: BTreeMap::from([("6100".into(), "6100".into())]),
+            ..GlMapping::default()
+        }),
+        fence: Some(fence),
+    })
+    .await
+    .unwrap();
+    let xref = CrossRef {
+        kind: RecordKind::Supplier,
+        source: ident("ACME", "V1"),
+        target_id: "cin7-1".into(),
+        aux: BTreeMap::new(),
+        synced_hash: Some(ContentHash("h".into())),
+        synced_modified_at: Some(at(1)),
+    };
+    lite.put_cross_ref("ACME", &xref).await.unwrap();
+    lite.acquire_fence(&StreamKey::new("OTHER", sup.clone()))
+        .await
+        .unwrap();
+
+    let pg = pg_store(clock.shared()).await;
+    let report = pg.import_sqlite(&lite).await.unwrap();
+    assert_eq!(
+        report,
+        ImportReport {
+            audit_entries: 4,
+            checkpoints: 1,
+            cross_refs: 1,
+            gl_mappings: 1,
+            jobs: 2
+        }
+    );
+    for tenant in ["ACME", "OTHER"] {
+        assert_eq!(
+            pg.query(&AuditQuery::tenant(tenant)).await.unwrap(),
+            lite.query(&AuditQuery::tenant(tenant)).await.unwrap(),
+            "{tenant}: same rows, same order, same statuses"
+        );
+    }
+    let resolved = pg.entry(&EntryId("r1-1".into())).await.unwrap().unwrap();
+    assert_eq!(resolved.status, AuditStatus::Resolved);
+    assert_eq!(pg.load_checkpoint(&key).await.unwrap(), checkpoint);
+    assert_eq!(
+        pg.cross_ref("ACME", RecordKind::Supplier, &xref.source)
+            .await
+            .unwrap(),
+        Some(xref)
+    );
+    assert_eq!(
+        pg.gl_mapping("ACME").await.unwrap(),
+        lite.gl_mapping("ACME").await.unwrap()
+    );
+    // The imported jobs are due at once; the first worker resumes from the checkpoint.
+    let worker = pg.worker("w");
+    let lease = worker.claim().await.unwrap().unwrap();
+    assert_eq!(lease.key, key);
+    assert_eq!(
+        worker.load_checkpoint(&lease.key).await.unwrap(),
+        checkpoint
+    );
+
+    assert_eq!(
+        pg.import_sqlite(&lite).await.unwrap(),
+        ImportReport::default()
+    );
+    assert_eq!(
+        pg.query(&AuditQuery::tenant("ACME")).await.unwrap().len(),
+        3
+    );
+    pg.drop_schema().await.unwrap();
+}

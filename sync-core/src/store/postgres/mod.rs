@@ -59,6 +59,11 @@ use crate::error::StoreError;
 use crate::model::{RecordKind, SourceIdentity};
 use crate::time::SharedClock;
 
+#[cfg(feature = "sqlite")]
+mod import;
+#[cfg(feature = "sqlite")]
+pub use import::ImportReport;
+
 /// A `jobs` row as selected: fence, holder, lease end, next due.
 type JobRow = (
     i64,
