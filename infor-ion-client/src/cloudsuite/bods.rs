@@ -529,9 +529,11 @@ impl FromBod for SupplierInvoice {
     /// The invoice number is the `AlternateDocumentID` with `@schemeName`
     /// `SupplierInvoiceNumber` (else the `m3.SINO` property, else the first alternate id, else
     /// the document id). A line without `Quantity` is one unit; its price is `UnitPrice`, else
-    /// `ExtendedAmount / Quantity`, else `TotalAmount`. A line whose BOD carries no GL account
-    /// (see the docs of this module's `distribution_account`) has an empty `gl_account`, which
-    /// the engine's GL mapping reports as unmapped rather than guessing an account.
+    /// `ExtendedAmount / Quantity`, else `TotalAmount`. The GL account is the line's
+    /// `DistributionAccount/ID`, `GLNominalAccount`, or `UserArea` property `GLAccount` /
+    /// `m3.AIT1`; a line without any has an empty `gl_account`, which the engine's GL mapping
+    /// reports as unmapped rather than guessing an account. The BOD model has no due date, so
+    /// `due_date` is `None`.
     fn from_noun(
         bod: &Bod<Self::Noun>,
         noun: &Self::Noun,
