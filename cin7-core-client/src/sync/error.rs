@@ -40,6 +40,17 @@ pub enum CallKind {
 /// | `Decode`, `UnexpectedBody`, `Pagination` otherwise | `Processed` | no |
 ///
 /// The message is the client error's text, which never contains the credentials.
+///
+/// ```
+/// use cin7_core_client::Error;
+/// use cin7_core_client::sync::{CallKind, target_error};
+/// use sync_core::retry::Delivery;
+///
+/// let refused = Error::InvalidInput { field: "Supplier.Name", reason: "is required".into() };
+/// let err = target_error(&refused, CallKind::Create);
+/// assert_eq!(err.delivery, Delivery::NotProcessed); // nothing was sent
+/// assert!(!err.transient); // and sending it again will not help
+/// ```
 pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
     let unreadable_answer = matches!(error, Error::Decode { .. } | Error::UnexpectedBody { .. });
     let (delivery, transient) = if kind == CallKind::Create && unreadable_answer {
