@@ -239,7 +239,13 @@ impl PgStore {
         // The URL may hold a password: never echo it, nor the parser's message about it.
         let options = PgConnectOptions::from_str(config.url.expose_secret())
             .map_err(|_| backend("invalid PostgreSQL connection URL", false))?
-            .options([("search_path", schema.as_str())]);
+            .options([
+                ("search_path", schema.as_str()),
+                // Plan every statement with its real parameters. A cached generic plan made
+                // while the tables were empty keeps using the tenant/time index for the
+                // per-record lookups and turns them into scans of the tenant's whole history.
+                ("plan_cache_mode", "force_custom_plan"),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(config.connect_timeout)
