@@ -7,6 +7,8 @@
 //! - **bare INSERT**, the same rows (same columns, same JSON encoding) into a table of the same
 //!   shape without indexes, with a plain `INSERT` loop, batched per window and row by row —
 //!   the floor that any store on this database pays;
+//! - **bare INSERT into the indexed table**: the same plain loop into the store's own
+//!   `audit_entries` (all its indexes), batched, to separate index cost from store logic;
 //! - **engine**: the supplier pipeline over `STORE_BENCH_RECORDS` new suppliers with in-memory
 //!   source and target, so all the time is the engine plus the store (intent row, cross-ref,
 //!   open-row lookup per record, then the window commit). The in-memory store is the baseline.
@@ -123,6 +125,24 @@ async fn store_writes<S: SyncStore>(store: &S, label: &str, batch: usize, n: usi
     }
 }
 
+/// The bare table (no secondary index), or the store's own audit table with all its indexes
+/// (rows under another tenant).
+fn table(indexed: bool) -> &'static str {
+    if indexed {
+        "audit_entries"
+    } else {
+        "bench_bare"
+    }
+}
+
+fn suffix(indexed: bool) -> &'static str {
+    if indexed {
+        " into the indexed audit table"
+    } else {
+        ""
+    }
+}
+
 fn mode(batch: usize) -> String {
     if batch == 1 {
         "row by row (1 tx per row)".into()
@@ -131,13 +151,13 @@ fn mode(batch: usize) -> String {
     }
 }
 
-const BARE_SQLITE: &str = "INSERT INTO bench_bare (tenant, id, run_id, stream, source_key, source_id, target_id, status, resolved_by, started_at, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const BARE_PG: &str = "INSERT INTO bench_bare (tenant, id, run_id, stream, source_key, source_id, target_id, status, resolved_by, started_at, entry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)";
+const BARE_SQLITE: &str = "INSERT INTO {table} (tenant, id, run_id, stream, source_key, source_id, target_id, status, resolved_by, started_at, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const BARE_PG: &str = "INSERT INTO {table} (tenant, id, run_id, stream, source_key, source_id, target_id, status, resolved_by, started_at, entry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)";
 
 macro_rules! bare_insert {
-    ($conn:expr, $sql:expr, $e:expr, $started:expr) => {
+    ($conn:expr, $sql:expr, $indexed:expr, $e:expr, $started:expr) => {
         sqlx::query($sql)
-            .bind(&$e.tenant)
+            .bind(if $indexed { "BARE" } else { $e.tenant.as_str() })
             .bind(&$e.id.0)
             .bind(&$e.run_id.0)
             .bind(&$e.stream.0)
@@ -154,35 +174,37 @@ macro_rules! bare_insert {
     };
 }
 
-async fn bare_sqlite(pool: &sqlx::SqlitePool, batch: usize, n: usize) -> Figure {
-    let all = rows(&format!("bare-{batch}"), n);
+async fn bare_sqlite(pool: &sqlx::SqlitePool, batch: usize, n: usize, indexed: bool) -> Figure {
+    let all = rows(&format!("bare-{batch}-{indexed}"), n);
+    let sql = BARE_SQLITE.replace("{table}", table(indexed));
     let start = Instant::now();
     for chunk in all.chunks(batch) {
         let mut tx = pool.begin().await.unwrap();
         for e in chunk {
-            bare_insert!(&mut *tx, BARE_SQLITE, e, e.started_at.timestamp_micros());
+            bare_insert!(&mut *tx, &sql, indexed, e, e.started_at.timestamp_micros());
         }
         tx.commit().await.unwrap();
     }
     Figure {
-        label: format!("SQLite bare INSERT, {}", mode(batch)),
+        label: format!("SQLite bare INSERT{}, {}", suffix(indexed), mode(batch)),
         rows: n,
         elapsed: start.elapsed(),
     }
 }
 
-async fn bare_pg(pool: &sqlx::PgPool, batch: usize, n: usize) -> Figure {
-    let all = rows(&format!("bare-{batch}"), n);
+async fn bare_pg(pool: &sqlx::PgPool, batch: usize, n: usize, indexed: bool) -> Figure {
+    let all = rows(&format!("bare-{batch}-{indexed}"), n);
+    let sql = BARE_PG.replace("{table}", table(indexed));
     let start = Instant::now();
     for chunk in all.chunks(batch) {
         let mut tx = pool.begin().await.unwrap();
         for e in chunk {
-            bare_insert!(&mut *tx, BARE_PG, e, e.started_at);
+            bare_insert!(&mut *tx, &sql, indexed, e, e.started_at);
         }
         tx.commit().await.unwrap();
     }
     Figure {
-        label: format!("PostgreSQL bare INSERT, {}", mode(batch)),
+        label: format!("PostgreSQL bare INSERT{}, {}", suffix(indexed), mode(batch)),
         rows: n,
         elapsed: start.elapsed(),
     }
@@ -274,9 +296,10 @@ async fn main() {
         .await
         .unwrap();
     let s_batch = store_writes(&sqlite, "SQLite", window, batched_rows).await;
-    let s_bare_batch = bare_sqlite(sqlite.pool(), window, batched_rows).await;
+    let s_bare_batch = bare_sqlite(sqlite.pool(), window, batched_rows, false).await;
+    let s_idx_batch = bare_sqlite(sqlite.pool(), window, batched_rows, true).await;
     let s_single = store_writes(&sqlite, "SQLite", 1, single_rows).await;
-    let s_bare_single = bare_sqlite(sqlite.pool(), 1, single_rows).await;
+    let s_bare_single = bare_sqlite(sqlite.pool(), 1, single_rows, false).await;
     let s_engine = engine_run(sqlite.clone(), "SQLite", records).await;
     sqlite.close().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -290,9 +313,10 @@ async fn main() {
         .unwrap();
     sqlx::query(BARE_TABLE_PG).execute(pg.pool()).await.unwrap();
     let p_batch = store_writes(&pg, "PostgreSQL", window, batched_rows).await;
-    let p_bare_batch = bare_pg(pg.pool(), window, batched_rows).await;
+    let p_bare_batch = bare_pg(pg.pool(), window, batched_rows, false).await;
+    let p_idx_batch = bare_pg(pg.pool(), window, batched_rows, true).await;
     let p_single = store_writes(&pg, "PostgreSQL", 1, single_rows).await;
-    let p_bare_single = bare_pg(pg.pool(), 1, single_rows).await;
+    let p_bare_single = bare_pg(pg.pool(), 1, single_rows, false).await;
     let p_engine = engine_run(pg.clone(), "PostgreSQL", records).await;
     pg.clone().drop_schema().await.unwrap();
 
@@ -302,11 +326,13 @@ async fn main() {
     print(&[
         &s_batch,
         &s_bare_batch,
+        &s_idx_batch,
         &s_single,
         &s_bare_single,
         &s_engine,
         &p_batch,
         &p_bare_batch,
+        &p_idx_batch,
         &p_single,
         &p_bare_single,
         &p_engine,
@@ -316,6 +342,16 @@ async fn main() {
     println!("| Ratio (time per row, store / bare INSERT) | value |");
     println!("|---|---|");
     ratio("SQLite, batched", &s_batch, &s_bare_batch);
+    ratio(
+        "SQLite, batched, bare INSERT into the indexed table",
+        &s_idx_batch,
+        &s_bare_batch,
+    );
+    ratio(
+        "SQLite, batched, store vs bare INSERT into the indexed table",
+        &s_batch,
+        &s_idx_batch,
+    );
     ratio("SQLite, row by row", &s_single, &s_bare_single);
     ratio(
         "SQLite, engine per record vs bare row-by-row INSERT",
@@ -328,6 +364,16 @@ async fn main() {
         &s_bare_batch,
     );
     ratio("PostgreSQL, batched", &p_batch, &p_bare_batch);
+    ratio(
+        "PostgreSQL, batched, bare INSERT into the indexed table",
+        &p_idx_batch,
+        &p_bare_batch,
+    );
+    ratio(
+        "PostgreSQL, batched, store vs bare INSERT into the indexed table",
+        &p_batch,
+        &p_idx_batch,
+    );
     ratio("PostgreSQL, row by row", &p_single, &p_bare_single);
     ratio(
         "PostgreSQL, engine per record vs bare row-by-row INSERT",
