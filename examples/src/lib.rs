@@ -1,1 +1,10 @@
-//! Shared helpers for the example binaries.
+//! Shared code of the example binaries.
+//!
+//! - [`assemble`]: one tenant's pipelines from the real clients, a store and mappings.
+//! - [`demo`]: the whole demo scenario against the bundled simulators, returning what happened
+//!   (the `demo` binary prints it; a test checks it).
+//! - [`summary`]: a run's counts per stream from the audit store, as a table.
+
+pub mod assemble;
+pub mod demo;
+pub mod summary;
