@@ -48,9 +48,9 @@ pub mod purchase;
 pub mod reference;
 pub mod request;
 pub mod sale;
-pub mod supplier;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+pub mod supplier;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod webhook;
