@@ -715,3 +715,56 @@ async fn import_from_sqlite_copies_everything_once() {
     );
     pg.drop_schema().await.unwrap();
 }
+
+/// The keeper renews the lease across (virtual) time so nobody else can claim the job; when
+/// the job is taken over anyway its signal fires, and the window it guards stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_keeper_renews_and_signals_loss() {
+    let clock = ManualClock::new(t0());
+    let store = pg_store(clock.shared()).await;
+    let key = StreamKey::new("ACME", StreamId::suppliers());
+    store
+        .register_jobs(std::slice::from_ref(&key))
+        .await
+        .unwrap();
+    let a = store.worker("a");
+    a.claim().await.unwrap().unwrap();
+    let keeper = a.keep_alive(&key);
+    assert_eq!(keeper.key(), &key);
+
+    // Each renewal waits a third of the lease on the manual clock, which moves time on.
+    let renewed_far = async {
+        loop {
+            let job = store.job_state(&key).await.unwrap().unwrap();
+            if job.lease_until.unwrap() > t0() + Duration::minutes(10) {
+                return job;
+            }
+            tokio::time::sleep(StdDuration::from_millis(2)).await;
+        }
+    };
+    let job = tokio::time::timeout(StdDuration::from_secs(20), renewed_far)
+        .await
+        .expect("the keeper renews");
+    assert_eq!(job.holder.as_deref(), Some("a"));
+    assert!(!keeper.is_lost());
+    assert_eq!(store.worker("b").claim().await.unwrap(), None, "still held");
+    assert!(
+        clock
+            .sleeps()
+            .iter()
+            .all(|s| *s == StdDuration::from_secs(10))
+    );
+
+    // An operator takes the stream over with a direct handle.
+    store.acquire_fence(&key).await.unwrap();
+    tokio::time::timeout(StdDuration::from_secs(20), keeper.lost_signal().wait())
+        .await
+        .expect("the keeper notices the loss");
+    assert!(keeper.is_lost());
+    assert!(matches!(
+        a.acquire_fence(&key).await.unwrap_err(),
+        StoreError::Fenced { .. }
+    ));
+    drop(keeper);
+    store.drop_schema().await.unwrap();
+}

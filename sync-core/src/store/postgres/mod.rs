@@ -12,7 +12,8 @@
 //!    the claim increments the token;
 //! 2. runs windows with the handle; the engine's [`CheckpointStore::acquire_fence`] bumps the
 //!    token again *inside* the lease, and only while the lease is still this worker's;
-//! 3. [`renews`](PgStore::renew) the lease while it runs, and
+//! 3. [`renews`](PgStore::renew) the lease while it runs ([`PgStore::keep_alive`] does it in
+//!    the background and signals a loss), and
 //!    [`releases`](PgStore::release) it with the next due time.
 //!
 //! [`SyncStore::commit_window`] locks the job row and rejects the commit with
@@ -61,8 +62,10 @@ use crate::time::SharedClock;
 
 #[cfg(feature = "sqlite")]
 mod import;
+mod keeper;
 #[cfg(feature = "sqlite")]
 pub use import::ImportReport;
+pub use keeper::LeaseKeeper;
 
 /// A `jobs` row as selected: fence, holder, lease end, next due.
 type JobRow = (
