@@ -768,3 +768,35 @@ async fn lease_keeper_renews_and_signals_loss() {
     drop(keeper);
     store.drop_schema().await.unwrap();
 }
+
+/// Many workers starting at once against a new schema: one creates and migrates it, the others
+/// wait for the migration lock and find it done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_starting_together_share_one_schema() {
+    let clock = ManualClock::new(t0());
+    let schema = fresh_schema();
+    let mut starting = Vec::new();
+    for _ in 0..6 {
+        let (schema, clock) = (schema.clone(), clock.shared());
+        starting.push(tokio::spawn(async move {
+            PgStore::connect(
+                PgConfig::new(pg_url()).schema(schema).max_connections(2),
+                clock,
+            )
+            .await
+        }));
+    }
+    let mut stores = Vec::new();
+    for s in starting {
+        stores.push(s.await.unwrap().unwrap());
+    }
+    for s in &stores {
+        assert_eq!(s.schema_version().await.unwrap(), PgStore::SCHEMA_VERSION);
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(stores[0].pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+    stores.pop().unwrap().drop_schema().await.unwrap();
+}

@@ -255,10 +255,20 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(from_sqlx)?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        // Workers starting together race on CREATE SCHEMA IF NOT EXISTS; the loser gets a
+        // unique violation (23505) or "already exists" (42P06), which just means it is there.
+        if let Err(e) = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
             .execute(&pool)
             .await
-            .map_err(from_sqlx)?;
+        {
+            let exists = e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "23505" || c == "42P06");
+            if !exists {
+                return Err(from_sqlx(e));
+            }
+        }
         let store = PgStore {
             pool,
             clock,
