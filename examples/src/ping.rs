@@ -1,0 +1,469 @@
+//! The checks behind the `ping` binary, and the advice for each way they can fail.
+//!
+//! Each check returns a [`Check`]: what was checked, whether it worked, what was seen, and for
+//! a failure the likely fix. The advice is chosen from the clients' typed errors
+//! ([`infor_ion_client::Error`], [`cin7_core_client::Error`]), never from message text. Nothing
+//! here formats a secret: the errors of both clients never hold one, and the checks print only
+//! names, URLs without credentials, counts and times.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use infor_ion_client::ionapi::IonApiError;
+use infor_ion_client::m3::MiCall;
+use infor_ion_client::vault::{Vault, VaultError, VaultKey};
+use infor_ion_client::{Grant, IonApiFile, IonClient, TransportKind};
+use secrecy::SecretString;
+use sync_core::retry::RetryPolicy;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked, e.g. `ION token`.
+    pub name: String,
+    /// Whether it worked.
+    pub ok: bool,
+    /// What was seen (for a failure: the precise reason).
+    pub detail: String,
+    /// For a failure: what to do about it.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &str, detail: impl Into<String>) -> Self {
+        Check {
+            name: name.to_owned(),
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn failed(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name: name.to_owned(),
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.ok { "ok" } else { "FAILED" };
+        write!(f, "{:<16} {:<6} {}", self.name, mark, self.detail)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n{:<16} fix:   {fix}", "")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the ION credentials come from.
+#[derive(Debug, Clone)]
+pub enum IonSource {
+    /// An `.ionapi` file.
+    File(PathBuf),
+    /// A tenant's entry in an encrypted vault.
+    Vault {
+        /// The vault file.
+        path: PathBuf,
+        /// The tenant id.
+        tenant: String,
+        /// A key file; when `None`, the key is read from `key_env`.
+        key_file: Option<PathBuf>,
+        /// The environment variable holding the key in base64.
+        key_env: String,
+    },
+}
+
+/// The one cheap CloudSuite call to make after the token.
+#[derive(Debug, Clone)]
+pub enum Product {
+    /// CloudSuite Industrial: a one-row load of `SLCharts` with this Mongoose configuration.
+    Csi(String),
+    /// M3: `CRS620MI/LstSuppliers` with `maxrecs=1` in this company.
+    M3(String),
+}
+
+/// What to check on the ION side.
+#[derive(Debug, Clone)]
+pub struct IonPing {
+    /// The credentials.
+    pub source: IonSource,
+    /// The product call, if any.
+    pub product: Option<Product>,
+    /// The largest acceptable difference between the gateway's `Date` and the local clock.
+    pub max_skew: Duration,
+    /// The timeout of each request.
+    pub timeout: Duration,
+}
+
+/// What to check on the Cin7 side.
+#[derive(Debug)]
+pub struct Cin7Ping {
+    /// The account id (`api-auth-accountid`).
+    pub account_id: SecretString,
+    /// The application key (`api-auth-applicationkey`).
+    pub application_key: SecretString,
+    /// The API root.
+    pub base_url: String,
+    /// The timeout of the request.
+    pub timeout: Duration,
+}
+
+/// Run the ION checks in order, stopping at the first failure (later steps need earlier ones).
+pub async fn ping_ion(ping: &IonPing) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let file = match load_credentials(&ping.source) {
+        Ok(file) => file,
+        Err(check) => {
+            checks.push(check);
+            return checks;
+        }
+    };
+    if let Err(error) = file.service_account() {
+        checks.push(ion_failure("ION credentials", &error.into()));
+        return checks;
+    }
+    checks.push(Check::ok(
+        "ION credentials",
+        format!(
+            "tenant {}, client {}, Backend Service file with a service account; API base {}",
+            file.tenant(),
+            file.client_name().unwrap_or("(unnamed)"),
+            file.api_base_url()
+        ),
+    ));
+
+    // One quick retry at most: ping reports what happens, it does not wait out an outage.
+    let retry = RetryPolicy::default()
+        .with_max_retries(1)
+        .with_delays(Duration::from_millis(200), Duration::from_secs(1));
+    let client = match IonClient::builder(file)
+        .retry_policy(retry.clone())
+        .auth(infor_ion_client::auth::AuthConfig::default().retry_policy(retry))
+        .request_timeout(ping.timeout)
+        .connect_timeout(ping.timeout)
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            checks.push(ion_failure("ION client", &error));
+            return checks;
+        }
+    };
+    match client.tokens().access_token().await {
+        Ok(token) => {
+            let left = (token.expires_at() - client.clock().now()).num_seconds();
+            checks.push(Check::ok(
+                "ION token",
+                format!("obtained with the password grant (valid for {left} s)"),
+            ));
+        }
+        Err(error) => {
+            checks.push(ion_failure("ION token", &error));
+            return checks;
+        }
+    }
+
+    let Some(product) = &ping.product else {
+        checks.push(Check::ok(
+            "ION product",
+            "skipped (give --csi-config or --m3-company to call CloudSuite and measure clock skew)",
+        ));
+        return checks;
+    };
+    let (name, result) = match product {
+        Product::Csi(config) => ("ION CSI", csi_call(&client, config).await),
+        Product::M3(company) => ("ION M3", m3_call(&client, company).await),
+    };
+    match result {
+        Ok((detail, server_date)) => {
+            checks.push(Check::ok(name, detail));
+            checks.push(skew_check(server_date, client.clock().now(), ping.max_skew));
+        }
+        Err(error) => checks.push(ion_failure(name, &error)),
+    }
+    checks
+}
+
+/// The `.ionapi` file from a file or the vault, or the failed check saying why not.
+fn load_credentials(source: &IonSource) -> Result<IonApiFile, Check> {
+    match source {
+        IonSource::File(path) => {
+            IonApiFile::from_path(path).map_err(|e| ion_failure("ION credentials", &e.into()))
+        }
+        IonSource::Vault {
+            path,
+            tenant,
+            key_file,
+            key_env,
+        } => {
+            let key = match key_file {
+                Some(file) => VaultKey::from_file(file),
+                None => VaultKey::from_env(key_env),
+            };
+            key.and_then(|key| Vault::open(path, key))
+                .and_then(|vault| vault.load(tenant))
+                .map_err(|e| ion_failure("ION credentials", &e.into()))
+        }
+    }
+}
+
+/// A one-row load of `SLCharts` (typed, so `Success: false` becomes `IdoFailed`), then the
+/// gateway's `Date` from another one-row read.
+async fn csi_call(
+    client: &IonClient,
+    config: &str,
+) -> infor_ion_client::Result<(String, Option<DateTime<Utc>>)> {
+    let csi = client.csi(config);
+    let page = csi
+        .load("SLCharts")
+        .properties(["Acct"])
+        .record_cap(1)
+        .page(None)
+        .await?;
+    let date = csi.server_time("SLCharts").await.ok();
+    Ok((
+        format!(
+            "SLCharts through Mongoose configuration {config}: {} row(s) read",
+            page.items.len()
+        ),
+        date,
+    ))
+}
+
+/// `CRS620MI/LstSuppliers` with `maxrecs=1` (typed, so M3 errors become `MiFailed`), then the
+/// gateway's `Date` from the same request sent raw.
+async fn m3_call(
+    client: &IonClient,
+    company: &str,
+) -> infor_ion_client::Result<(String, Option<DateTime<Utc>>)> {
+    let m3 = client.m3().company(company);
+    let call = MiCall::new("CRS620MI", "LstSuppliers").max_records(1);
+    let rows = m3.execute(call.clone()).await?;
+    let date = client.send(m3.request(&call)?).await?.server_date();
+    Ok((
+        format!(
+            "CRS620MI/LstSuppliers in company {company}: {} row(s) read",
+            rows.len()
+        ),
+        date,
+    ))
+}
+
+/// Compare the gateway's clock with ours.
+pub fn skew_check(server: Option<DateTime<Utc>>, local: DateTime<Utc>, max: Duration) -> Check {
+    let Some(server) = server else {
+        return Check::failed(
+            "ION clock",
+            "the gateway sent no valid Date header, so clock skew cannot be measured",
+            "a proxy between you and ION may strip headers; check it passes `Date` through",
+        );
+    };
+    let skew = (local - server).num_seconds();
+    let detail = format!(
+        "gateway Date {}, local clock {}, skew {skew:+} s (limit {} s)",
+        server.to_rfc3339(),
+        local.format("%Y-%m-%dT%H:%M:%S%:z"),
+        max.as_secs()
+    );
+    if skew.unsigned_abs() > max.as_secs() {
+        Check::failed(
+            "ION clock",
+            format!("clock skew too large: {detail}"),
+            "synchronise this machine's clock with NTP (e.g. `timedatectl set-ntp true`); \
+             tokens expire early or late and incremental windows read the wrong range \
+             when the clocks disagree",
+        )
+    } else {
+        Check::ok("ION clock", detail)
+    }
+}
+
+/// The failed check for an ION error, with the likely fix chosen from its variant.
+pub fn ion_failure(name: &str, error: &infor_ion_client::Error) -> Check {
+    Check::failed(name, error.to_string(), ion_fix(error))
+}
+
+/// The likely fix for an ION error.
+pub fn ion_fix(error: &infor_ion_client::Error) -> String {
+    use infor_ion_client::Error as E;
+    match error {
+        E::IonApi(e) => ionapi_fix(e),
+        E::Vault(e) => vault_fix(e),
+        E::TokenRejected { error, grant, .. } if error == "invalid_client" => format!(
+            "the client id/secret (`ci`/`cs`) were refused in the {grant}: the Authorized App was \
+             deleted or its secret regenerated; download a fresh .ionapi file from Infor OS → \
+             API Gateway → Authorized Apps (and re-import it into the vault)"
+        ),
+        E::TokenRejected {
+            error,
+            grant: Grant::Password,
+            ..
+        } if error == "invalid_grant" => "the service account (`saak`/`sask`) was refused: it \
+             was deleted or regenerated, or its user is disabled or locked; in Authorized Apps \
+             regenerate the service account for an active user and download the file again"
+            .to_owned(),
+        E::TokenRejected { .. } => "the token endpoint refused the request; download a fresh \
+             .ionapi file for a Backend Service app and try again"
+            .to_owned(),
+        E::TokenEndpoint { status, .. } if *status >= 500 => format!(
+            "Infor's identity service (Mingle SSO) failed with HTTP {status}; this is on Infor's \
+             side: retry in a few minutes and check the Infor status page"
+        ),
+        E::TokenEndpoint { .. } | E::TokenResponse { .. } => "the `pu`/`ot` URL of the file \
+             does not lead to the tenant's token endpoint; download the file again rather than \
+             editing it"
+            .to_owned(),
+        E::Unauthorized { .. } => "the token is valid but this API is not granted to it: give \
+             the Authorized App access to the product's API and the service account user the \
+             product's security roles"
+            .to_owned(),
+        E::Api(api) => match api.status {
+            404 => "wrong product path or the API is not exposed: check the tenant runs this \
+                 product (CloudSuite Industrial → --csi-config, M3 → --m3-company) and that its \
+                 API is deployed in API Gateway"
+                .to_owned(),
+            403 => "the gateway forbids this call: the service account user lacks the \
+                 product's security roles"
+                .to_owned(),
+            429 => "the gateway's quota policy throttled the call; wait and retry, or raise the \
+                 quota for this app"
+                .to_owned(),
+            s if s >= 500 => "the product behind ION failed; retry later, and if it persists \
+                 check the product is up (a CSI/M3 admin can see its logs)"
+                .to_owned(),
+            _ => "the product refused the request; check the product settings given".to_owned(),
+        },
+        E::IdoFailed { .. } => "the Mongoose configuration was refused: give --csi-config the \
+             exact configuration name your CSI administrator uses (often TENANT_SITE), and make \
+             the service account user a user of that configuration"
+            .to_owned(),
+        E::MiFailed { .. } => "M3 refused the transaction: check --m3-company names an existing \
+             company and the service account user may run CRS620MI"
+            .to_owned(),
+        E::Transport { kind, .. } => match kind {
+            TransportKind::Connect => "cannot connect: check the network, proxy and firewall, \
+                 and that the file's `iu`/`pu` hosts resolve from this machine"
+                .to_owned(),
+            TransportKind::Timeout => "the request timed out: check the network or proxy; \
+                 raise --timeout-secs if the link is slow"
+                .to_owned(),
+            TransportKind::Io => "the connection broke: check the network or proxy (TLS \
+                 interception can cause this)"
+                .to_owned(),
+        },
+        E::Decode { .. } | E::ResponseTooLarge { .. } => "the answer is not what this product \
+             sends: check the product flag (--csi-config vs --m3-company) matches the tenant"
+            .to_owned(),
+        _ => "see the message above".to_owned(),
+    }
+}
+
+fn ionapi_fix(error: &IonApiError) -> String {
+    match error {
+        IonApiError::NotBackendService => "this is a web or mobile app file: in Infor OS open \
+             API Gateway → Authorized Apps, create a Backend Service app with \"Create Service \
+             Account\" for a user with the needed roles, and download its credentials"
+            .to_owned(),
+        IonApiError::Io { .. } => {
+            "check the --ionapi path and that this user may read the file".to_owned()
+        }
+        _ => "the file is not a valid .ionapi file: download it again from Authorized Apps \
+             instead of editing it"
+            .to_owned(),
+    }
+}
+
+fn vault_fix(error: &VaultError) -> String {
+    match error {
+        VaultError::KeyNotSet(var) => format!(
+            "set {var} to the vault key (base64) or pass --key-file; `vault new-key` makes one"
+        ),
+        VaultError::InvalidKey(_) => {
+            "the key must be 32 bytes in base64, as printed by `vault new-key`".to_owned()
+        }
+        VaultError::WrongKey { .. } => "use the key this vault was written with (after \
+             `vault rotate-key`, the new one)"
+            .to_owned(),
+        VaultError::UnknownTenant(_) => "run `vault list` to see the tenants it holds, or \
+             `vault import FILE.ionapi` to add this one"
+            .to_owned(),
+        VaultError::Io { .. } => "check the --vault path and its permissions; \
+             `vault import FILE.ionapi` creates a vault"
+            .to_owned(),
+        _ => "the vault file is damaged: restore it from a backup or import the .ionapi file \
+             into a new vault"
+            .to_owned(),
+    }
+}
+
+/// Call Cin7's `me` and report the company, base currency and time zone.
+pub async fn ping_cin7(ping: Cin7Ping) -> Check {
+    let name = "Cin7 me";
+    let client = cin7_core_client::Cin7Client::builder()
+        .account_id(ping.account_id)
+        .application_key(ping.application_key)
+        .base_url(ping.base_url)
+        .timeout(ping.timeout)
+        .connect_timeout(ping.timeout)
+        // Report a throttle at once instead of waiting a minute for the budget to refill.
+        .retry_policy(RetryPolicy::none())
+        .throttle_wait(Duration::from_millis(100))
+        .build();
+    let client = match client {
+        Ok(client) => client,
+        Err(error) => return cin7_failure(name, &error),
+    };
+    match client.me().get().await {
+        Ok(me) => Check::ok(
+            name,
+            format!(
+                "company {:?}, base currency {}, time zone {}",
+                me.company.as_deref().unwrap_or("(not set)"),
+                me.currency.as_deref().unwrap_or("(not set)"),
+                me.time_zone.as_deref().unwrap_or("(not set)")
+            ),
+        ),
+        Err(error) => cin7_failure(name, &error),
+    }
+}
+
+/// The failed check for a Cin7 error, with the likely fix chosen from its variant.
+pub fn cin7_failure(name: &str, error: &cin7_core_client::Error) -> Check {
+    Check::failed(name, error.to_string(), cin7_fix(error))
+}
+
+/// The likely fix for a Cin7 error.
+pub fn cin7_fix(error: &cin7_core_client::Error) -> String {
+    use cin7_core_client::Error as E;
+    match error {
+        E::Auth { .. } => "Cin7 refused the account id / application key pair: copy both again \
+             from Cin7 Core → Integrations → API (the key may have been deleted), and set \
+             CIN7_ACCOUNT_ID and CIN7_APPLICATION_KEY"
+            .to_owned(),
+        E::RateLimited { .. } => "the account's API limit is reached (60 calls a minute, shared \
+             by every integration on the account): wait a minute and retry, and check what \
+             else uses this account"
+            .to_owned(),
+        E::Config(_) => "check --cin7-base-url (it ends with /ExternalApi/v2/) and the account \
+             id"
+        .to_owned(),
+        E::Transport { .. } => "cannot reach Cin7: check the network, proxy and firewall, and \
+             --cin7-base-url"
+            .to_owned(),
+        E::UnexpectedBody { .. } => "the base URL does not lead to the Cin7 Core API: it should \
+             be https://inventory.dearsystems.com/ExternalApi/v2/"
+            .to_owned(),
+        E::Api(api) if api.status == 404 => "the base URL does not lead to the Cin7 Core API: \
+             it should be https://inventory.dearsystems.com/ExternalApi/v2/"
+            .to_owned(),
+        E::Api(api) if api.status >= 500 => "Cin7 failed on its side; retry later".to_owned(),
+        _ => "see the message above".to_owned(),
+    }
+}
