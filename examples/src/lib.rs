@@ -1,12 +1,14 @@
 //! Shared code of the example binaries.
 //!
 //! - [`assemble`]: one tenant's pipelines from the real clients, a store and mappings.
+//! - [`config`]: the `sync` and `replay` binaries' TOML configuration, validated and wired.
 //! - [`demo`]: the whole demo scenario against the bundled simulators, returning what happened
 //!   (the `demo` binary prints it; a test checks it).
 //! - [`ping`]: the `ping` binary's credential checks and the advice for each failure.
 //! - [`summary`]: a run's counts per stream from the audit store, as a table.
 
 pub mod assemble;
+pub mod config;
 pub mod demo;
 pub mod ping;
 pub mod summary;

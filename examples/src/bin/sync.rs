@@ -1,0 +1,245 @@
+//! `sync`: the real runner. One tenant, configured by a TOML file, run once or on a schedule.
+//!
+//! ```sh
+//! export CIN7_APPLICATION_KEY=...            # named by [cin7] application_key_env
+//! cargo run -p examples --bin sync -- --config sync.toml --check
+//! cargo run -p examples --bin sync -- --config sync.toml --once
+//! cargo run -p examples --bin sync -- --config sync.toml          # on [schedule] until Ctrl-C
+//! ```
+//!
+//! Exit codes: 0 every stream committed and no record failed (or a scheduled runner stopped
+//! cleanly); 1 a run finished but a stream window failed or records failed, conflicted or
+//! were interrupted (see the summary; replay them with `replay`); 2 the command line or the
+//! configuration is wrong (nothing ran); 3 the store or a client could not be set up.
+//! See docs/runner.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use examples::config::{Config, ConfigError, Wired, wire};
+use examples::summary::{summarize, table};
+use sync_core::runner::{RunReport, Shutdown, ShutdownSignal};
+use sync_core::schedule::{Cadence, Schedule};
+use sync_core::time::{SharedClock, SystemClock};
+
+/// Sync one CloudSuite tenant into Cin7 Core, as configured in a TOML file (see
+/// docs/runner.md and examples/data/sync.example.toml).
+///
+/// Without --once, runs on the file's [schedule] until Ctrl-C (or SIGTERM): the record in
+/// flight finishes, the window's audit rows are committed without moving its cursor, and the
+/// runner exits 0. Secrets come only from environment variables and the ION vault; none is
+/// ever printed.
+#[derive(Parser)]
+#[command(name = "sync", version)]
+struct Cli {
+    /// The TOML configuration file.
+    #[arg(long, short, env = "SYNC_CONFIG")]
+    config: PathBuf,
+    /// Run one pass of every configured stream, print the summary and exit.
+    #[arg(long)]
+    once: bool,
+    /// Validate the configuration and check that the secrets and files it names are there,
+    /// then exit without connecting to anything.
+    #[arg(long)]
+    check: bool,
+    /// Read everything but write nothing to Cin7 (overrides `dry_run` in the file). The real
+    /// store is not touched either: the run uses a throwaway in-memory store.
+    #[arg(long)]
+    dry_run: bool,
+    /// Log filter (tracing's EnvFilter syntax, e.g. `info`, `sync_core=debug`); RUST_LOG wins.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+/// Exit code: a run finished with failures.
+const FAILURES: u8 = 1;
+/// Exit code: bad command line or configuration.
+const BAD_CONFIG: u8 = 2;
+/// Exit code: the store or a client could not be set up.
+const SETUP: u8 = 3;
+
+fn exit_code(error: &ConfigError) -> u8 {
+    match error {
+        ConfigError::Client(_) | ConfigError::Store(_) | ConfigError::Sync(_) => SETUP,
+        _ => BAD_CONFIG,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    config.dry_run |= cli.dry_run;
+    if let Err(error) = config.check_environment() {
+        eprintln!("error: {error}");
+        return ExitCode::from(exit_code(&error));
+    }
+    if cli.check {
+        println!("{}: the configuration is valid.", cli.config.display());
+        println!("  tenant:   {}", config.tenant);
+        println!(
+            "  streams:  {}",
+            config
+                .streams
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!("  schedule: {:?}", config.schedule);
+        println!("  dry run:  {}", config.dry_run);
+        return ExitCode::SUCCESS;
+    }
+
+    let clock = SystemClock::shared();
+    let wired = match wire(&config, clock.clone(), None).await {
+        Ok(wired) => wired,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(exit_code(&error));
+        }
+    };
+    if config.dry_run {
+        println!(
+            "DRY RUN: reading everything from CloudSuite, writing nothing to Cin7 and nothing to the store."
+        );
+    }
+
+    let (shutdown, signal) = Shutdown::new();
+    tokio::spawn(stop_on_signals(shutdown));
+
+    let once = cli.once || matches!(config.schedule, Cadence::OnDemand);
+    if once {
+        let report = wired.runner.run_once(Some(&signal)).await;
+        return match print_summary(&wired, &config, &report).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(FAILURES),
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(SETUP)
+            }
+        };
+    }
+    match run_scheduled(&wired, &config, &clock, &signal).await {
+        Ok(runs) => {
+            println!("stopped after {runs} run(s).");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(SETUP)
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM asks for a graceful stop; a second one exits at once.
+async fn stop_on_signals(shutdown: Shutdown) {
+    wait_for_signal().await;
+    eprintln!(
+        "stopping: finishing the record in flight and committing the window's audit rows (press Ctrl-C again to abort)"
+    );
+    shutdown.trigger();
+    wait_for_signal().await;
+    eprintln!("aborted");
+    std::process::exit(130);
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Run on the schedule until shutdown. An interval cadence runs at once, then `every` after
+/// each run ends; daily and weekly cadences wait for their first time.
+async fn run_scheduled(
+    wired: &Wired,
+    config: &Config,
+    clock: &SharedClock,
+    signal: &ShutdownSignal,
+) -> Result<usize, String> {
+    let schedule = Schedule::new(config.schedule.clone());
+    let mut runs = 0;
+    let mut run_now = matches!(config.schedule, Cadence::Interval(_));
+    loop {
+        if !run_now {
+            match config.schedule.next_after(clock.now()) {
+                Some(next) => println!(
+                    "waiting for the next run at {} (Ctrl-C to stop)",
+                    next.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+                None => println!("waiting for the next run (Ctrl-C to stop)"),
+            }
+            match schedule.wait_next(clock, signal).await {
+                Some(fired) => tracing::info!(?fired, "run starting"),
+                None => break,
+            }
+        }
+        run_now = false;
+        let report = wired.runner.run_once(Some(signal)).await;
+        runs += 1;
+        print_summary(wired, config, &report).await?;
+        if report.interrupted || signal.is_triggered() {
+            break;
+        }
+    }
+    Ok(runs)
+}
+
+/// Print the run's summary; `Ok(true)` when every stream committed and no record failed.
+async fn print_summary(wired: &Wired, config: &Config, report: &RunReport) -> Result<bool, String> {
+    let rows = summarize(wired.store.as_ref(), &config.tenant, report)
+        .await
+        .map_err(|e| format!("cannot read the run's audit entries: {e}"))?;
+    println!("\nRun {} of tenant {}:", report.run_id, config.tenant);
+    print!("{}", table(&rows));
+    if report.interrupted {
+        println!(
+            "Interrupted: the record in flight finished and the window's audit rows were committed; its cursor did not move, so the next run reads the window again."
+        );
+    }
+    if let Some(log) = &wired.dry_run {
+        let writes = log.writes();
+        println!(
+            "DRY RUN: nothing was written to Cin7 (ids shown as dry-run-N are synthetic). {} write(s) would have been made:",
+            writes.len()
+        );
+        for write in writes {
+            println!("  would {write}");
+        }
+    }
+    let clean = report.is_ok()
+        && !report.interrupted
+        && rows.iter().all(|r| r.failed == 0 && r.conflicts == 0);
+    Ok(clean)
+}

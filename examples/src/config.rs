@@ -1,0 +1,1618 @@
+//! The `sync` and `replay` binaries' TOML configuration: parsing, validation with clear errors,
+//! and wiring it into one tenant's pipelines.
+//!
+//! [`Config::load`] reads and validates a file (every error names the key at fault);
+//! [`Config::check_environment`] checks that the secrets it points at (environment variables,
+//! the vault, the `.ionapi` file) are there, without connecting; [`wire`] builds the clients,
+//! the store and the pipelines, ready to run ([`Wired::runner`]) or replay.
+//!
+//! Why not [`crate::assemble::assemble`]: its [`Parts`](crate::assemble::Parts) take a concrete
+//! `Cin7Target` and always run all four streams, while the runner needs a subset of streams and
+//! a [`DryRunTarget`] in place of the real target, and replay needs each pipeline to replay one
+//! entry or one run. [`wire`] builds the same pipelines the same way, generic over the target.
+//!
+//! Secrets never live in the file: the Cin7 application key comes from the environment
+//! variable named by `cin7.application_key_env`, ION credentials from an `.ionapi` file or the
+//! encrypted vault (its key from an environment variable or a key file), and a PostgreSQL URL
+//! with a password from `store = "env:VAR"`. The reference of every key is `docs/runner.md`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Weekday;
+use cin7_core_client::Cin7Client;
+use cin7_core_client::limiter::RateLimit;
+use cin7_core_client::sync::Cin7Target;
+use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::vault::{DEFAULT_KEY_ENV, Vault, VaultKey};
+use infor_ion_client::{IonApiFile, IonClient};
+use secrecy::SecretString;
+use serde::Deserialize;
+use sync_core::engine::gl_accounts::GlAccountPipeline;
+use sync_core::engine::invoices::InvoicePipeline;
+use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
+use sync_core::engine::suppliers::SupplierPipeline;
+use sync_core::engine::{EngineConfig, ProgressFn, RunContext, StreamRunner};
+use sync_core::error::{MappingKind, SyncError, TargetError};
+use sync_core::mapping::{Fallback, MappingTable, Mappings};
+use sync_core::model::{GlAccount, PurchaseOrder, Supplier, SupplierInvoice};
+use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
+use sync_core::runner::TenantRunner;
+use sync_core::schedule::Cadence;
+use sync_core::source::Source;
+use sync_core::store::memory::MemoryStore;
+use sync_core::store::postgres::{PgConfig, PgStore};
+use sync_core::store::sqlite::SqliteStore;
+use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, EntryId, RunId, StreamId, SyncStore};
+use sync_core::target::{
+    AccountTarget, Approach, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget,
+    SupplierDraft, SupplierTarget, TargetAccount, TargetInvoice, TargetPage, TargetPurchase,
+    TargetSupplier, TaskStatus,
+};
+use sync_core::time::SharedClock;
+
+/// Why a configuration cannot be used. Every message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key has the wrong type or is unknown.
+    #[error("the config file {path} is not valid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message (it names the line and the key).
+        message: String,
+    },
+    /// A required key is missing.
+    #[error("`{key}` is missing: {hint}")]
+    Missing {
+        /// The key.
+        key: &'static str,
+        /// What to put there.
+        hint: &'static str,
+    },
+    /// A name in `streams` is not a stream.
+    #[error(
+        "unknown stream `{name}` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices"
+    )]
+    UnknownStream {
+        /// The name given.
+        name: String,
+    },
+    /// `[schedule]` does not describe a schedule.
+    #[error("bad [schedule]: {0}")]
+    BadSchedule(String),
+    /// `store` is not a SQLite path or a PostgreSQL URL.
+    #[error("bad `store` {store:?}: {reason}")]
+    BadStore {
+        /// The value, with any password removed.
+        store: String,
+        /// Why.
+        reason: String,
+    },
+    /// A table under `[mappings.tables]` is not a mapping kind.
+    #[error(
+        "unknown mapping kind `{kind}` under [mappings.tables]: the kinds are gl_account, tax_rule, payment_term, location, currency, sku"
+    )]
+    UnknownMappingKind {
+        /// The name given.
+        kind: String,
+    },
+    /// An environment variable the config names is not set.
+    #[error("the environment variable {var} (named by `{key}`) is not set")]
+    EnvNotSet {
+        /// The variable.
+        var: String,
+        /// The key naming it.
+        key: &'static str,
+    },
+    /// Any other bad value.
+    #[error("bad `{key}`: {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A client could not be built from valid settings (the message never holds a secret).
+    #[error("{0}")]
+    Client(String),
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] sync_core::error::StoreError),
+    /// Replaying failed.
+    #[error("replay: {0}")]
+    Sync(#[from] SyncError),
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// The streams a tenant's sync is made of, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stream {
+    /// The chart of accounts (GL mapping and drift).
+    GlAccounts,
+    /// Suppliers.
+    Suppliers,
+    /// Purchase orders.
+    PurchaseOrders,
+    /// Supplier invoices (A/P vouchers).
+    SupplierInvoices,
+}
+
+impl Stream {
+    /// Every stream, in run order.
+    pub const ALL: [Stream; 4] = [
+        Stream::GlAccounts,
+        Stream::Suppliers,
+        Stream::PurchaseOrders,
+        Stream::SupplierInvoices,
+    ];
+
+    /// The name used in the config and the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::GlAccounts => "gl_accounts",
+            Stream::Suppliers => "suppliers",
+            Stream::PurchaseOrders => "purchase_orders",
+            Stream::SupplierInvoices => "supplier_invoices",
+        }
+    }
+
+    /// The stream of a name.
+    pub fn parse(name: &str) -> Result<Stream, ConfigError> {
+        Stream::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| ConfigError::UnknownStream {
+                name: name.to_owned(),
+            })
+    }
+
+    /// The store's id of the stream.
+    pub fn id(self) -> StreamId {
+        StreamId(self.name().to_owned())
+    }
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file as written (every key optional, so validation can say which one is missing).
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    tenant: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    streams: Option<Vec<String>>,
+    store: Option<String>,
+    store_schema: Option<String>,
+    ion: Option<RawIon>,
+    cin7: Option<RawCin7>,
+    #[serde(default)]
+    schedule: RawSchedule,
+    #[serde(default)]
+    mappings: RawMappings,
+    #[serde(default)]
+    engine: RawEngine,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIon {
+    ionapi: Option<String>,
+    vault: Option<String>,
+    vault_key_env: Option<String>,
+    vault_key_file: Option<String>,
+    product: Option<String>,
+    mongoose_config: Option<String>,
+    site: Option<String>,
+    company: Option<String>,
+    division: Option<String>,
+    accounting_entity: Option<String>,
+    default_currency: Option<String>,
+    page_size: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCin7 {
+    account_id: Option<String>,
+    application_key_env: Option<String>,
+    application_key: Option<toml::Value>,
+    base_url: Option<String>,
+    calls_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    cadence: Option<String>,
+    every: Option<String>,
+    at: Option<String>,
+    day: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMappings {
+    vendor_id_field: Option<String>,
+    match_by_name: Option<bool>,
+    revision: Option<String>,
+    #[serde(default)]
+    purchases: RawPurchases,
+    #[serde(default)]
+    tables: BTreeMap<String, RawTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurchases {
+    approach: Option<String>,
+    order_status: Option<String>,
+    invoice_status: Option<String>,
+    default_location: Option<String>,
+    ap_account: Option<String>,
+    default_payment_term: Option<String>,
+    default_tax_rule: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    fallback: Option<String>,
+    default: Option<String>,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    lookback: Option<String>,
+    safety_lag: Option<String>,
+    full_scan_every: Option<String>,
+    strict: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validated configuration.
+
+/// Where ION credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IonCredentials {
+    /// An `.ionapi` file.
+    IonApiFile(PathBuf),
+    /// The encrypted vault, its key from an environment variable or a file.
+    Vault {
+        /// The vault file.
+        path: PathBuf,
+        /// Where its key is.
+        key: VaultKeySource,
+    },
+}
+
+/// Where the vault key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultKeySource {
+    /// This environment variable (base64).
+    Env(String),
+    /// This file.
+    File(PathBuf),
+}
+
+/// Which CloudSuite API is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Product {
+    /// CloudSuite Industrial (SyteLine) IDOs through Mongoose.
+    Csi {
+        /// The Mongoose configuration (e.g. `ACME_PRD_DALS`).
+        mongoose_config: String,
+        /// The site, used as accounting entity.
+        site: String,
+    },
+    /// M3 MI programs.
+    M3 {
+        /// The company (CONO).
+        company: String,
+        /// The division (DIVI), if the tenant's records are per division.
+        division: Option<String>,
+    },
+    /// BODs published to the ION Data Lake.
+    DataLake {
+        /// The accounting entity the documents carry.
+        accounting_entity: String,
+    },
+}
+
+/// The `[ion]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IonSettings {
+    /// Credentials.
+    pub credentials: IonCredentials,
+    /// Product and its settings.
+    pub product: Product,
+    /// Currency of records that name none.
+    pub default_currency: Option<String>,
+    /// Rows per page.
+    pub page_size: Option<u32>,
+}
+
+/// The `[cin7]` section.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cin7Settings {
+    /// The Cin7 Core account id.
+    pub account_id: String,
+    /// The environment variable holding the application key.
+    pub application_key_env: String,
+    /// API root override (a simulator, a proxy).
+    pub base_url: Option<String>,
+    /// Client-side rate limit (Cin7 allows 60 calls a minute per account).
+    pub calls_per_minute: u32,
+}
+
+impl fmt::Debug for Cin7Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The account id is treated as a credential by the client: not shown.
+        f.debug_struct("Cin7Settings")
+            .field("account_id", &"[redacted]")
+            .field("application_key_env", &self.application_key_env)
+            .field("base_url", &self.base_url)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .finish()
+    }
+}
+
+/// The store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// PostgreSQL.
+    Postgres {
+        /// Where the URL comes from.
+        url: PgUrl,
+        /// The schema.
+        schema: String,
+    },
+}
+
+/// Where a PostgreSQL URL comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PgUrl {
+    /// Written in the file (no password in it).
+    Inline(String),
+    /// This environment variable.
+    Env(String),
+}
+
+impl fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PgUrl::Inline(url) => f.debug_tuple("Inline").field(url).finish(),
+            PgUrl::Env(var) => f.debug_tuple("Env").field(var).finish(),
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The ION tenant id.
+    pub tenant: String,
+    /// Read everything, write nothing to Cin7 (see [`DryRunTarget`]).
+    pub dry_run: bool,
+    /// Streams to run, in run order.
+    pub streams: Vec<Stream>,
+    /// The store.
+    pub store: StoreSettings,
+    /// ION.
+    pub ion: IonSettings,
+    /// Cin7.
+    pub cin7: Cin7Settings,
+    /// When to run ([`Cadence::OnDemand`]: once per invocation).
+    pub schedule: Cadence,
+    /// Mappings and policies.
+    pub mappings: Mappings,
+    /// Window settings.
+    pub engine: EngineConfig,
+}
+
+impl Config {
+    /// Read and validate a config file. Relative paths in it (the `.ionapi` file, the vault,
+    /// its key file, a SQLite store) are taken from the file's directory.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        Config::parse(&text, base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Validate TOML text; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string(),
+        })?;
+        let resolve = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { base.join(p) }
+        };
+        let tenant = non_empty(raw.tenant).ok_or(ConfigError::Missing {
+            key: "tenant",
+            hint: "the ION tenant id, e.g. tenant = \"ACME_PRD\"",
+        })?;
+        let streams = match raw.streams {
+            None => Stream::ALL.to_vec(),
+            Some(names) => {
+                let mut streams = names
+                    .iter()
+                    .map(|n| Stream::parse(n))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if streams.is_empty() {
+                    return Err(invalid("streams", "name at least one stream"));
+                }
+                streams.sort();
+                streams.dedup();
+                streams
+            }
+        };
+        let store = parse_store(raw.store, raw.store_schema, &resolve)?;
+        let ion = parse_ion(raw.ion.ok_or(ConfigError::Missing {
+            key: "[ion]",
+            hint: "the CloudSuite side: `ionapi` or `vault`, and `product`",
+        })?)?;
+        let ion = IonSettings {
+            credentials: match ion.credentials {
+                IonCredentials::IonApiFile(p) => IonCredentials::IonApiFile(resolve_path(&p, base)),
+                IonCredentials::Vault { path, key } => IonCredentials::Vault {
+                    path: resolve_path(&path, base),
+                    key: match key {
+                        VaultKeySource::File(f) => VaultKeySource::File(resolve_path(&f, base)),
+                        env => env,
+                    },
+                },
+            },
+            ..ion
+        };
+        let cin7 = parse_cin7(raw.cin7.ok_or(ConfigError::Missing {
+            key: "[cin7]",
+            hint: "the Cin7 side: `account_id` and `application_key_env`",
+        })?)?;
+        let schedule = parse_schedule(raw.schedule)?;
+        let mappings = parse_mappings(raw.mappings)?;
+        let engine = parse_engine(raw.engine)?;
+        Ok(Config {
+            tenant,
+            dry_run: raw.dry_run,
+            streams,
+            store,
+            ion,
+            cin7,
+            schedule,
+            mappings,
+            engine,
+        })
+    }
+
+    /// Check that what the config points at is there (environment variables, files, the
+    /// vault and the tenant in it) without connecting to anything.
+    pub fn check_environment(&self) -> Result<(), ConfigError> {
+        self.cin7_key()?;
+        self.ion_file()?;
+        if let StoreSettings::Postgres {
+            url: PgUrl::Env(var),
+            ..
+        } = &self.store
+        {
+            env_var(var, "store")?;
+        }
+        Ok(())
+    }
+
+    fn cin7_key(&self) -> Result<SecretString, ConfigError> {
+        env_var(&self.cin7.application_key_env, "cin7.application_key_env")
+    }
+
+    /// The `.ionapi` file, from its path or the vault; its tenant must be the config's.
+    fn ion_file(&self) -> Result<IonApiFile, ConfigError> {
+        let file = match &self.ion.credentials {
+            IonCredentials::IonApiFile(path) => {
+                IonApiFile::from_path(path).map_err(|e| invalid("ion.ionapi", e.to_string()))?
+            }
+            IonCredentials::Vault { path, key } => {
+                let key = match key {
+                    VaultKeySource::Env(var) => {
+                        if std::env::var_os(var).is_none() {
+                            return Err(ConfigError::EnvNotSet {
+                                var: var.clone(),
+                                key: "ion.vault_key_env",
+                            });
+                        }
+                        VaultKey::from_env(var)
+                            .map_err(|e| invalid("ion.vault_key_env", e.to_string()))?
+                    }
+                    VaultKeySource::File(file) => VaultKey::from_file(file)
+                        .map_err(|e| invalid("ion.vault_key_file", e.to_string()))?,
+                };
+                let vault =
+                    Vault::open(path, key).map_err(|e| invalid("ion.vault", e.to_string()))?;
+                vault
+                    .load(&self.tenant)
+                    .map_err(|e| invalid("ion.vault", e.to_string()))?
+            }
+        };
+        if file.tenant() != self.tenant {
+            return Err(invalid(
+                "tenant",
+                format!(
+                    "the config says `{}` but the ION credentials are for tenant `{}`",
+                    self.tenant,
+                    file.tenant()
+                ),
+            ));
+        }
+        Ok(file)
+    }
+
+    /// The CloudSuite source.
+    fn source(&self, clock: &SharedClock) -> Result<CloudSuiteSource, ConfigError> {
+        let client = IonClient::builder(self.ion_file()?)
+            .clock(clock.clone())
+            .build()
+            .map_err(|e| ConfigError::Client(format!("cannot build the ION client: {e}")))?;
+        let mut source = match &self.ion.product {
+            Product::Csi {
+                mongoose_config,
+                site,
+            } => CloudSuiteSource::csi(client.csi(mongoose_config.clone()), site.clone()),
+            Product::M3 { company, division } => {
+                let entity = match division {
+                    Some(division) => format!("{company}_{division}"),
+                    None => company.clone(),
+                };
+                CloudSuiteSource::m3(client.m3(), self.tenant.clone(), entity)
+            }
+            Product::DataLake { accounting_entity } => CloudSuiteSource::data_lake(
+                client.data_lake(),
+                self.tenant.clone(),
+                accounting_entity.clone(),
+            ),
+        };
+        if let Some(currency) = &self.ion.default_currency {
+            source = source.default_currency(currency.clone());
+        }
+        if let Some(size) = self.ion.page_size {
+            source = source.page_size(size);
+        }
+        Ok(source)
+    }
+
+    /// The Cin7 client.
+    fn cin7_client(&self, clock: &SharedClock) -> Result<Cin7Client, ConfigError> {
+        let limit = RateLimit::new(self.cin7.calls_per_minute, Duration::from_secs(60))
+            .map_err(|e| invalid("cin7.calls_per_minute", e.to_string()))?;
+        let mut builder = Cin7Client::builder()
+            .account_id(SecretString::from(self.cin7.account_id.clone()))
+            .application_key(self.cin7_key()?)
+            .rate_limit(limit)
+            .clock(clock.clone());
+        if let Some(url) = &self.cin7.base_url {
+            builder = builder.base_url(url.clone());
+        }
+        builder
+            .build()
+            .map_err(|e| ConfigError::Client(format!("cannot build the Cin7 client: {e}")))
+    }
+
+    /// Open the store named by the config.
+    pub async fn open_store(&self, clock: &SharedClock) -> Result<Arc<dyn SyncStore>, ConfigError> {
+        Ok(match &self.store {
+            StoreSettings::Sqlite(path) => Arc::new(SqliteStore::open(path, clock.clone()).await?),
+            StoreSettings::Postgres { url, schema } => {
+                let url = match url {
+                    PgUrl::Inline(url) => SecretString::from(url.clone()),
+                    PgUrl::Env(var) => env_var(var, "store")?,
+                };
+                let config = PgConfig {
+                    url,
+                    ..PgConfig::new(String::new()).schema(schema.clone())
+                };
+                Arc::new(PgStore::connect(config, clock.clone()).await?)
+            }
+        })
+    }
+}
+
+fn resolve_path(p: &Path, base: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn env_var(var: &str, key: &'static str) -> Result<SecretString, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Ok(SecretString::from(value)),
+        _ => Err(ConfigError::EnvNotSet {
+            var: var.to_owned(),
+            key,
+        }),
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_store(
+    store: Option<String>,
+    schema: Option<String>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<StoreSettings, ConfigError> {
+    let store = non_empty(store).ok_or(ConfigError::Missing {
+        key: "store",
+        hint: "a SQLite file (\"sync.sqlite\" or \"sqlite://sync.sqlite\"), a PostgreSQL URL, or \"env:VAR\"",
+    })?;
+    let bad = |reason: &str| ConfigError::BadStore {
+        store: redact_url(&store),
+        reason: reason.to_owned(),
+    };
+    let postgres = |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let schema_for_pg = || -> Result<String, ConfigError> {
+        let schema = schema.clone().unwrap_or_else(|| "sync".to_owned());
+        if schema.is_empty()
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid(
+                "store_schema",
+                format!("`{schema}` is not a plain schema name (letters, digits, _)"),
+            ));
+        }
+        Ok(schema)
+    };
+    if let Some(var) = store.strip_prefix("env:") {
+        if var.is_empty() {
+            return Err(bad(
+                "`env:` must be followed by an environment variable name",
+            ));
+        }
+        return Ok(StoreSettings::Postgres {
+            url: PgUrl::Env(var.to_owned()),
+            schema: schema_for_pg()?,
+        });
+    }
+    if postgres(&store) {
+        let rest = store.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(bad("a PostgreSQL URL needs a host"));
+        }
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && userinfo.contains(':')
+        {
+            return Err(bad(
+                "the URL holds a password; put the whole URL in an environment variable and write store = \"env:VAR\"",
+            ));
+        }
+        return Ok(StoreSettings::Postgres {
+            url: PgUrl::Inline(store.clone()),
+            schema: schema_for_pg()?,
+        });
+    }
+    if schema.is_some() {
+        return Err(invalid(
+            "store_schema",
+            "a schema only applies to a PostgreSQL store",
+        ));
+    }
+    let path = match store.split_once("://") {
+        Some(("sqlite", path)) => path,
+        Some((scheme, _)) => {
+            return Err(bad(&format!(
+                "unsupported scheme `{scheme}`: use a SQLite path, sqlite://PATH, postgres://… or env:VAR"
+            )));
+        }
+        None => store.strip_prefix("sqlite:").unwrap_or(&store),
+    };
+    if path.is_empty() || path.ends_with('/') {
+        return Err(bad("a SQLite store needs a file name"));
+    }
+    Ok(StoreSettings::Sqlite(resolve(path)))
+}
+
+/// The URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
+    let credentials = match (non_empty(raw.ionapi), non_empty(raw.vault)) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "ion.ionapi",
+                "give either `ionapi` (a file) or `vault` (the encrypted vault), not both",
+            ));
+        }
+        (Some(file), None) => IonCredentials::IonApiFile(PathBuf::from(file)),
+        (None, Some(vault)) => {
+            let key = match (non_empty(raw.vault_key_env), non_empty(raw.vault_key_file)) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "ion.vault_key_env",
+                        "give either `vault_key_env` or `vault_key_file`, not both",
+                    ));
+                }
+                (_, Some(file)) => VaultKeySource::File(PathBuf::from(file)),
+                (Some(var), None) => VaultKeySource::Env(var),
+                (None, None) => VaultKeySource::Env(DEFAULT_KEY_ENV.to_owned()),
+            };
+            IonCredentials::Vault {
+                path: PathBuf::from(vault),
+                key,
+            }
+        }
+        (None, None) => {
+            return Err(ConfigError::Missing {
+                key: "ion.ionapi",
+                hint: "the tenant's .ionapi file, or `vault` = the encrypted vault holding it",
+            });
+        }
+    };
+    let need = |value: Option<String>, key: &'static str, hint: &'static str| {
+        non_empty(value).ok_or(ConfigError::Missing { key, hint })
+    };
+    let product = match raw.product.as_deref().map(str::trim) {
+        Some("csi") => Product::Csi {
+            mongoose_config: need(
+                raw.mongoose_config,
+                "ion.mongoose_config",
+                "the Mongoose configuration of the CSI tenant, e.g. \"ACME_PRD_DALS\"",
+            )?,
+            site: need(raw.site, "ion.site", "the CSI site, e.g. \"DALS\"")?,
+        },
+        Some("m3") => Product::M3 {
+            company: need(
+                raw.company,
+                "ion.company",
+                "the M3 company (CONO), e.g. \"100\"",
+            )?,
+            division: non_empty(raw.division),
+        },
+        Some("datalake") => Product::DataLake {
+            accounting_entity: need(
+                raw.accounting_entity,
+                "ion.accounting_entity",
+                "the accounting entity the Data Lake documents carry, e.g. \"300_001\"",
+            )?,
+        },
+        Some(other) => {
+            return Err(invalid(
+                "ion.product",
+                format!("`{other}` is not a product: use \"csi\", \"m3\" or \"datalake\""),
+            ));
+        }
+        None => {
+            return Err(ConfigError::Missing {
+                key: "ion.product",
+                hint: "\"csi\", \"m3\" or \"datalake\"",
+            });
+        }
+    };
+    if raw.page_size == Some(0) {
+        return Err(invalid("ion.page_size", "must be at least 1"));
+    }
+    Ok(IonSettings {
+        credentials,
+        product,
+        default_currency: non_empty(raw.default_currency),
+        page_size: raw.page_size,
+    })
+}
+
+fn parse_cin7(raw: RawCin7) -> Result<Cin7Settings, ConfigError> {
+    if raw.application_key.is_some() {
+        return Err(invalid(
+            "cin7.application_key",
+            "secrets never go in the config file: put the key in an environment variable and name it in `application_key_env`",
+        ));
+    }
+    let account_id = non_empty(raw.account_id).ok_or(ConfigError::Missing {
+        key: "cin7.account_id",
+        hint: "the Cin7 Core account id (Integrations → API in Cin7 Core)",
+    })?;
+    let application_key_env = non_empty(raw.application_key_env).ok_or(ConfigError::Missing {
+        key: "cin7.application_key_env",
+        hint: "the name of the environment variable holding the application key, e.g. \"CIN7_APPLICATION_KEY\"",
+    })?;
+    if let Some(url) = &raw.base_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(invalid(
+            "cin7.base_url",
+            format!("`{url}` is not an http(s) URL"),
+        ));
+    }
+    let calls_per_minute = raw.calls_per_minute.unwrap_or(60);
+    if calls_per_minute == 0 {
+        return Err(invalid("cin7.calls_per_minute", "must be at least 1"));
+    }
+    Ok(Cin7Settings {
+        account_id,
+        application_key_env,
+        base_url: non_empty(raw.base_url),
+        calls_per_minute,
+    })
+}
+
+/// A duration written as a number and a unit: `30s`, `15m`, `2h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write e.g. 30s, 15m, 2h or 7d"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 30s, 15m, 2h or 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{unit}`: use s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(n * seconds))
+}
+
+fn parse_schedule(raw: RawSchedule) -> Result<Cadence, ConfigError> {
+    let bad = |m: String| ConfigError::BadSchedule(m);
+    let at = |raw: &RawSchedule| -> Result<(u32, u32), ConfigError> {
+        let at = raw.at.as_deref().ok_or_else(|| {
+            bad("`at` is missing: the local time of day, e.g. at = \"06:30\"".into())
+        })?;
+        let (h, m) = at
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(h, m)| *h < 24 && *m < 60)
+            .ok_or_else(|| bad(format!("`at` = \"{at}\" is not a time of day HH:MM")))?;
+        Ok((h, m))
+    };
+    let tz = |raw: &RawSchedule| -> Result<String, ConfigError> {
+        raw.time_zone.clone().ok_or_else(|| {
+            bad(
+                "`time_zone` is missing: an IANA zone, e.g. time_zone = \"Pacific/Auckland\""
+                    .into(),
+            )
+        })
+    };
+    let cadence = raw.cadence.as_deref().unwrap_or("on_demand");
+    let unused = |keys: &[(&str, bool)]| -> Result<(), ConfigError> {
+        match keys.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(bad(format!(
+                "`{key}` does not apply to cadence = \"{cadence}\""
+            ))),
+            None => Ok(()),
+        }
+    };
+    match cadence {
+        "interval" => {
+            unused(&[
+                ("at", raw.at.is_some()),
+                ("day", raw.day.is_some()),
+                ("time_zone", raw.time_zone.is_some()),
+            ])?;
+            let every = raw.every.as_deref().ok_or_else(|| {
+                bad("`every` is missing: how long between runs, e.g. every = \"15m\"".into())
+            })?;
+            let every = parse_duration(every).map_err(|e| bad(format!("`every`: {e}")))?;
+            if every.is_zero() {
+                return Err(bad("`every` must be longer than zero".into()));
+            }
+            Ok(Cadence::Interval(every))
+        }
+        "daily" => {
+            unused(&[("every", raw.every.is_some()), ("day", raw.day.is_some())])?;
+            let (h, m) = at(&raw)?;
+            Cadence::daily(h, m, &tz(&raw)?).map_err(|e| bad(e.to_string()))
+        }
+        "weekly" => {
+            unused(&[("every", raw.every.is_some())])?;
+            let day = raw.day.as_deref().ok_or_else(|| {
+                bad("`day` is missing: the day of the week, e.g. day = \"monday\"".into())
+            })?;
+            let weekday: Weekday = day
+                .parse()
+                .map_err(|_| bad(format!("`day` = \"{day}\" is not a day of the week")))?;
+            let (h, m) = at(&raw)?;
+            Cadence::weekly(weekday, h, m, &tz(&raw)?).map_err(|e| bad(e.to_string()))
+        }
+        "on_demand" => {
+            unused(&[
+                ("every", raw.every.is_some()),
+                ("at", raw.at.is_some()),
+                ("day", raw.day.is_some()),
+                ("time_zone", raw.time_zone.is_some()),
+            ])?;
+            Ok(Cadence::OnDemand)
+        }
+        other => Err(bad(format!(
+            "`cadence` = \"{other}\" is not one of interval, daily, weekly, on_demand"
+        ))),
+    }
+}
+
+fn mapping_kind(name: &str) -> Result<MappingKind, ConfigError> {
+    Ok(match name {
+        "gl_account" => MappingKind::GlAccount,
+        "tax_rule" => MappingKind::TaxRule,
+        "payment_term" => MappingKind::PaymentTerm,
+        "location" => MappingKind::Location,
+        "currency" => MappingKind::Currency,
+        "sku" => MappingKind::Sku,
+        _ => {
+            return Err(ConfigError::UnknownMappingKind {
+                kind: name.to_owned(),
+            });
+        }
+    })
+}
+
+fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
+    let mut table = MappingTable::default();
+    for (name, t) in raw.tables {
+        let kind = mapping_kind(&name)?;
+        let fallback = match (t.fallback.as_deref(), t.default) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "mappings.tables.*.fallback",
+                    format!(
+                        "[mappings.tables.{name}] has both `fallback` and `default`: `default` already means \"use this value\""
+                    ),
+                ));
+            }
+            (None, Some(default)) => Some(Fallback::Default(default)),
+            (Some("identity"), None) => Some(Fallback::Identity),
+            (Some("required"), None) => Some(Fallback::Required),
+            (Some(other), None) => {
+                return Err(invalid(
+                    "mappings.tables.*.fallback",
+                    format!(
+                        "[mappings.tables.{name}] fallback = \"{other}\": use \"identity\" or \"required\", or set `default`"
+                    ),
+                ));
+            }
+            (None, None) => None,
+        };
+        for (from, to) in t.values {
+            table.insert(kind, from, to);
+        }
+        if let Some(fallback) = fallback {
+            table = table.with_fallback(kind, fallback);
+        }
+    }
+    let mut mappings = Mappings::with_values(table);
+    if let Some(field) = raw.vendor_id_field {
+        mappings.vendor_id_field = non_empty(Some(field));
+    }
+    if let Some(by_name) = raw.match_by_name {
+        mappings.match_by_name = by_name;
+    }
+    if let Some(revision) = raw.revision {
+        mappings.revision = revision;
+    }
+    let p = raw.purchases;
+    if let Some(approach) = p.approach.as_deref() {
+        mappings.purchases.approach = match approach {
+            "stock" => Approach::Stock,
+            "invoice" => Approach::Invoice,
+            other => {
+                return Err(invalid(
+                    "mappings.purchases.approach",
+                    format!(
+                        "`{other}`: use \"stock\" (receive first) or \"invoice\" (invoice first)"
+                    ),
+                ));
+            }
+        };
+    }
+    let status =
+        |value: Option<&str>, key: &'static str| -> Result<Option<DocStatus>, ConfigError> {
+            match value {
+                None => Ok(None),
+                Some("draft") => Ok(Some(DocStatus::Draft)),
+                Some("authorised") | Some("authorized") => Ok(Some(DocStatus::Authorised)),
+                Some(other) => Err(invalid(
+                    key,
+                    format!("`{other}`: use \"draft\" or \"authorised\""),
+                )),
+            }
+        };
+    if let Some(s) = status(p.order_status.as_deref(), "mappings.purchases.order_status")? {
+        mappings.purchases.order_status = s;
+    }
+    if let Some(s) = status(
+        p.invoice_status.as_deref(),
+        "mappings.purchases.invoice_status",
+    )? {
+        mappings.purchases.invoice_status = s;
+    }
+    mappings.purchases.default_location = non_empty(p.default_location);
+    if let Some(ap) = non_empty(p.ap_account) {
+        mappings.supplier_defaults.account_payable = ap;
+    }
+    mappings.supplier_defaults.payment_term = non_empty(p.default_payment_term);
+    mappings.supplier_defaults.tax_rule = non_empty(p.default_tax_rule);
+    Ok(mappings)
+}
+
+fn parse_engine(raw: RawEngine) -> Result<EngineConfig, ConfigError> {
+    let mut engine = EngineConfig::default();
+    let duration = |value: &str, key: &'static str| -> Result<chrono::Duration, ConfigError> {
+        let d = parse_duration(value).map_err(|e| invalid(key, e))?;
+        chrono::Duration::from_std(d).map_err(|e| invalid(key, e.to_string()))
+    };
+    if let Some(v) = &raw.lookback {
+        engine.lookback = duration(v, "engine.lookback")?;
+    }
+    if let Some(v) = &raw.safety_lag {
+        engine.safety_lag = duration(v, "engine.safety_lag")?;
+    }
+    if let Some(v) = &raw.full_scan_every {
+        engine.full_scan_every = if v == "never" {
+            None
+        } else {
+            Some(duration(v, "engine.full_scan_every")?)
+        };
+    }
+    if let Some(strict) = raw.strict {
+        engine.strict = strict;
+    }
+    Ok(engine)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dry run.
+
+/// The writes a dry run did not make.
+#[derive(Debug, Default)]
+pub struct DryRunLog {
+    writes: Mutex<Vec<String>>,
+}
+
+impl DryRunLog {
+    fn record(&self, what: String) {
+        tracing::info!(target: "dry_run", "{what} (dry run: not written)");
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what);
+    }
+
+    /// Every write that would have been made, in order.
+    pub fn writes(&self) -> Vec<String> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A target that forwards reads to `inner` and turns every write into a logged no-op that
+/// answers with a synthetic id (`dry-run-N`). Purchases it "created" are remembered, so later
+/// steps of the same run (order, invoice) find them.
+pub struct DryRunTarget<T> {
+    inner: Arc<T>,
+    log: Arc<DryRunLog>,
+    seq: AtomicU64,
+    purchases: Mutex<HashMap<String, TargetPurchase>>,
+}
+
+impl<T> fmt::Debug for DryRunTarget<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DryRunTarget").finish_non_exhaustive()
+    }
+}
+
+impl<T> DryRunTarget<T> {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<T>) -> Self {
+        DryRunTarget {
+            inner,
+            log: Arc::default(),
+            seq: AtomicU64::new(0),
+            purchases: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The log of writes not made.
+    pub fn log(&self) -> Arc<DryRunLog> {
+        self.log.clone()
+    }
+
+    fn synthetic_id(&self) -> String {
+        format!("dry-run-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn purchases(&self) -> std::sync::MutexGuard<'_, HashMap<String, TargetPurchase>> {
+        self.purchases.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn task_status(status: DocStatus) -> TaskStatus {
+    match status {
+        DocStatus::Draft => TaskStatus::Draft,
+        DocStatus::Authorised => TaskStatus::Authorised,
+    }
+}
+
+#[async_trait]
+impl<T: SupplierTarget + 'static> SupplierTarget for DryRunTarget<T> {
+    async fn list_suppliers(
+        &self,
+        page: u32,
+        limit: u32,
+    ) -> Result<TargetPage<TargetSupplier>, TargetError> {
+        self.inner.list_suppliers(page, limit).await
+    }
+
+    async fn create_supplier(&self, draft: &SupplierDraft) -> Result<TargetSupplier, TargetError> {
+        let id = self.synthetic_id();
+        self.log
+            .record(format!("create supplier \"{}\" as {id}", draft.name));
+        Ok(TargetSupplier {
+            id,
+            name: draft.name.clone(),
+            extra_fields: draft.extra_fields.clone(),
+        })
+    }
+
+    async fn update_supplier(
+        &self,
+        id: &str,
+        draft: &SupplierDraft,
+    ) -> Result<TargetSupplier, TargetError> {
+        self.log
+            .record(format!("update supplier {id} (\"{}\")", draft.name));
+        Ok(TargetSupplier {
+            id: id.to_owned(),
+            name: draft.name.clone(),
+            extra_fields: draft.extra_fields.clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl<T: PurchaseTarget + 'static> PurchaseTarget for DryRunTarget<T> {
+    async fn find_purchases(&self, reference: &str) -> Result<Vec<TargetPurchase>, TargetError> {
+        let mut found = self.inner.find_purchases(reference).await?;
+        found.extend(
+            self.purchases()
+                .values()
+                .filter(|p| {
+                    p.reference == reference
+                        || p.invoices.iter().any(|i| i.invoice_number == reference)
+                })
+                .cloned(),
+        );
+        Ok(found)
+    }
+
+    async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError> {
+        if let Some(p) = self.purchases().get(id) {
+            return Ok(Some(p.clone()));
+        }
+        self.inner.get_purchase(id).await
+    }
+
+    async fn create_purchase(&self, draft: &PurchaseDraft) -> Result<TargetPurchase, TargetError> {
+        let id = self.synthetic_id();
+        self.log.record(format!(
+            "create purchase {} ({:?} approach) as {id}",
+            draft.reference, draft.approach
+        ));
+        let purchase = TargetPurchase {
+            id: id.clone(),
+            reference: draft.reference.clone(),
+            supplier_id: draft.supplier_id.clone(),
+            approach: draft.approach,
+            order_status: TaskStatus::NotAvailable,
+            invoices: Vec::new(),
+        };
+        self.purchases().insert(id, purchase.clone());
+        Ok(purchase)
+    }
+
+    async fn set_order(
+        &self,
+        purchase_id: &str,
+        order: &OrderDraft,
+    ) -> Result<TargetPurchase, TargetError> {
+        self.log.record(format!(
+            "write the order of purchase {purchase_id}: {} line(s), {:?}",
+            order.lines.len(),
+            order.status
+        ));
+        let mut purchase = match self.get_purchase(purchase_id).await? {
+            Some(p) => p,
+            None => {
+                return Err(TargetError::rejected(
+                    404,
+                    format!("purchase {purchase_id} does not exist"),
+                ));
+            }
+        };
+        purchase.order_status = task_status(order.status);
+        if self.purchases().contains_key(purchase_id) {
+            self.purchases()
+                .insert(purchase_id.to_owned(), purchase.clone());
+        }
+        Ok(purchase)
+    }
+
+    async fn post_invoice(
+        &self,
+        purchase_id: &str,
+        task_id: Option<&str>,
+        invoice: &InvoiceDraft,
+    ) -> Result<TargetInvoice, TargetError> {
+        let task_id = task_id.map_or_else(|| self.synthetic_id(), str::to_owned);
+        self.log.record(format!(
+            "post invoice {} on purchase {purchase_id}: {} line(s), {:?}",
+            invoice.invoice_number,
+            invoice.lines.len(),
+            invoice.status
+        ));
+        let posted = TargetInvoice {
+            task_id,
+            invoice_number: invoice.invoice_number.clone(),
+            status: task_status(invoice.status),
+        };
+        if let Some(p) = self.purchases().get_mut(purchase_id) {
+            p.invoices.retain(|i| i.task_id != posted.task_id);
+            p.invoices.push(posted.clone());
+        }
+        Ok(posted)
+    }
+}
+
+#[async_trait]
+impl<T: AccountTarget + 'static> AccountTarget for DryRunTarget<T> {
+    async fn list_accounts(&self) -> Result<Vec<TargetAccount>, TargetError> {
+        self.inner.list_accounts().await
+    }
+
+    async fn create_account(&self, account: &TargetAccount) -> Result<TargetAccount, TargetError> {
+        self.log.record(format!(
+            "create account {} \"{}\"",
+            account.code, account.name
+        ));
+        Ok(account.clone())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring.
+
+/// One tenant's pipelines built from a [`Config`]: run them or replay failures.
+pub struct Wired {
+    /// The runner, with the configured streams only.
+    pub runner: TenantRunner,
+    /// The store the runner writes (a throwaway in-memory store in a dry run, so the real
+    /// store's cursors, cross-references and audit trail are never touched by one).
+    pub store: Arc<dyn SyncStore>,
+    /// In a dry run, the writes that were not made.
+    pub dry_run: Option<Arc<DryRunLog>>,
+    tenant: String,
+    clock: SharedClock,
+    source: Arc<CloudSuiteSource>,
+    suppliers: Arc<SupplierPipeline>,
+    purchase_orders: Arc<PurchaseOrderPipeline>,
+    invoices: Arc<InvoicePipeline>,
+}
+
+impl fmt::Debug for Wired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wired")
+            .field("tenant", &self.tenant)
+            .field("dry_run", &self.dry_run.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Build the clients, open the store and wire the pipelines for `config`.
+pub async fn wire(
+    config: &Config,
+    clock: SharedClock,
+    progress: Option<ProgressFn>,
+) -> Result<Wired, ConfigError> {
+    config.check_environment()?;
+    let source = config.source(&clock)?;
+    let target = Cin7Target::new(config.cin7_client(&clock)?);
+    if config.dry_run {
+        let dry = DryRunTarget::new(Arc::new(target));
+        let log = dry.log();
+        let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+        let mut wired = wire_target(config, Arc::new(dry), source, store, clock, progress);
+        wired.dry_run = Some(log);
+        Ok(wired)
+    } else {
+        let store = config.open_store(&clock).await?;
+        Ok(wire_target(
+            config,
+            Arc::new(target),
+            source,
+            store,
+            clock,
+            progress,
+        ))
+    }
+}
+
+fn wire_target<T>(
+    config: &Config,
+    target: Arc<T>,
+    source: CloudSuiteSource,
+    store: Arc<dyn SyncStore>,
+    clock: SharedClock,
+    progress: Option<ProgressFn>,
+) -> Wired
+where
+    T: SupplierTarget + PurchaseTarget + AccountTarget + 'static,
+{
+    let source = Arc::new(source);
+    let mappings = config.mappings.clone();
+    let supplier_source: Arc<dyn Source<Supplier>> = source.clone();
+    // Every pipeline exists even when its stream is not run: purchase orders and invoices
+    // resolve their supplier through the supplier pipeline.
+    let suppliers = Arc::new(SupplierPipeline::new(target.clone(), mappings.clone()));
+    let purchase_orders = Arc::new(PurchaseOrderPipeline::new(
+        target.clone(),
+        mappings.clone(),
+        suppliers.clone(),
+        supplier_source.clone(),
+    ));
+    let invoices = Arc::new(InvoicePipeline::new(
+        target.clone(),
+        mappings.clone(),
+        suppliers.clone(),
+        supplier_source.clone(),
+    ));
+    let mut runner = TenantRunner::new(config.tenant.clone(), store.clone(), clock.clone());
+    for stream in &config.streams {
+        runner = match stream {
+            Stream::GlAccounts => {
+                let gl_source: Arc<dyn Source<GlAccount>> = source.clone();
+                runner.with_gl_accounts(GlAccountPipeline::new(
+                    gl_source,
+                    target.clone(),
+                    mappings.clone(),
+                ))
+            }
+            Stream::Suppliers => runner.with_suppliers(StreamRunner::new(
+                suppliers.clone(),
+                supplier_source.clone(),
+                config.engine.clone(),
+            )),
+            Stream::PurchaseOrders => {
+                let po_source: Arc<dyn Source<PurchaseOrder>> = source.clone();
+                runner.with_purchase_orders(StreamRunner::new(
+                    purchase_orders.clone(),
+                    po_source,
+                    config.engine.clone(),
+                ))
+            }
+            Stream::SupplierInvoices => {
+                let invoice_source: Arc<dyn Source<SupplierInvoice>> = source.clone();
+                runner.with_invoices(StreamRunner::new(
+                    invoices.clone(),
+                    invoice_source,
+                    config.engine.clone(),
+                ))
+            }
+        };
+    }
+    if let Some(progress) = progress {
+        runner = runner.with_progress(progress);
+    }
+    Wired {
+        runner,
+        store,
+        dry_run: None,
+        tenant: config.tenant.clone(),
+        clock,
+        source,
+        suppliers,
+        purchase_orders,
+        invoices,
+    }
+}
+
+/// Which open entries to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayTarget {
+    /// One entry.
+    Entry(EntryId),
+    /// The open failures of one run (every stream).
+    Run(RunId),
+    /// The open failures of one stream.
+    Stream(Stream),
+}
+
+/// The streams whose entries can be replayed (GL accounts are recomputed by every run).
+const REPLAYABLE: [Stream; 3] = [
+    Stream::Suppliers,
+    Stream::PurchaseOrders,
+    Stream::SupplierInvoices,
+];
+
+impl Wired {
+    fn context(&self) -> RunContext {
+        RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone())
+    }
+
+    /// The entries `what` would replay: the latest open failed, pending or deferred entry per
+    /// record (as [`Replayer`] picks them), or the one entry asked for. Nothing is written.
+    pub async fn preview(&self, what: &ReplayTarget) -> Result<Vec<AuditEntry>, ConfigError> {
+        if let ReplayTarget::Entry(id) = what {
+            let entry = self.entry(id).await?;
+            return Ok(if entry.status.is_open() {
+                vec![entry]
+            } else {
+                Vec::new()
+            });
+        }
+        let mut out = Vec::new();
+        for stream in REPLAYABLE {
+            let mut query = AuditQuery::tenant(self.tenant.clone())
+                .stream(stream.id())
+                .statuses(&[
+                    AuditStatus::Failed,
+                    AuditStatus::Pending,
+                    AuditStatus::Deferred,
+                ]);
+            match what {
+                ReplayTarget::Stream(s) if *s != stream => continue,
+                ReplayTarget::Run(run) => query = query.run(run.clone()),
+                _ => {}
+            }
+            let mut latest = BTreeMap::new();
+            for entry in self.store.query(&query).await? {
+                latest.insert(entry.source.clone(), entry);
+            }
+            out.extend(latest.into_values());
+        }
+        Ok(out)
+    }
+
+    async fn entry(&self, id: &EntryId) -> Result<AuditEntry, ConfigError> {
+        let entry = self
+            .store
+            .entry(id)
+            .await?
+            .ok_or_else(|| SyncError::EntryNotFound(id.to_string()))?;
+        if entry.tenant != self.tenant {
+            return Err(SyncError::Config(format!(
+                "entry {id} belongs to tenant {}, not {}",
+                entry.tenant, self.tenant
+            ))
+            .into());
+        }
+        Ok(entry)
+    }
+
+    /// Replay what `what` names (suppliers first, so dependencies resolve).
+    pub async fn replay(
+        &self,
+        what: &ReplayTarget,
+        mode: ReplayMode,
+    ) -> Result<Vec<ReplayResult>, ConfigError> {
+        let run = self.context();
+        let mut results = Vec::new();
+        if let ReplayTarget::Entry(id) = what {
+            let entry = self.entry(id).await?;
+            let result = match Stream::parse(&entry.stream.0) {
+                Ok(Stream::Suppliers) => {
+                    self.supplier_replayer().replay_entry(&run, id, mode).await
+                }
+                Ok(Stream::PurchaseOrders) => self.po_replayer().replay_entry(&run, id, mode).await,
+                Ok(Stream::SupplierInvoices) => {
+                    self.invoice_replayer().replay_entry(&run, id, mode).await
+                }
+                _ => Err(SyncError::Config(format!(
+                    "entry {id} is in stream {}, which is not replayed: the next run recomputes it",
+                    entry.stream
+                ))),
+            }?;
+            results.push(result);
+            return Ok(results);
+        }
+        for stream in REPLAYABLE {
+            let scope = match what {
+                ReplayTarget::Stream(s) if *s != stream => continue,
+                ReplayTarget::Run(run_id) => ReplayScope::Run(run_id.clone()),
+                _ => ReplayScope::Stream,
+            };
+            results.extend(match stream {
+                Stream::Suppliers => {
+                    self.supplier_replayer()
+                        .replay_failed(&run, scope, mode)
+                        .await?
+                }
+                Stream::PurchaseOrders => {
+                    self.po_replayer().replay_failed(&run, scope, mode).await?
+                }
+                _ => {
+                    self.invoice_replayer()
+                        .replay_failed(&run, scope, mode)
+                        .await?
+                }
+            });
+        }
+        Ok(results)
+    }
+
+    fn supplier_replayer(&self) -> Replayer<SupplierPipeline> {
+        let source: Arc<dyn Source<Supplier>> = self.source.clone();
+        Replayer::new(self.suppliers.clone(), source)
+    }
+
+    fn po_replayer(&self) -> Replayer<PurchaseOrderPipeline> {
+        let source: Arc<dyn Source<PurchaseOrder>> = self.source.clone();
+        Replayer::new(self.purchase_orders.clone(), source)
+    }
+
+    fn invoice_replayer(&self) -> Replayer<InvoicePipeline> {
+        let source: Arc<dyn Source<SupplierInvoice>> = self.source.clone();
+        Replayer::new(self.invoices.clone(), source)
+    }
+}
