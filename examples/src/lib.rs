@@ -12,3 +12,12 @@ pub mod config;
 pub mod demo;
 pub mod ping;
 pub mod summary;
+
+// The README's and the guides' code samples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSamples;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing-with-simulators.md")]
+pub struct SimulatorGuideSamples;
