@@ -363,12 +363,15 @@ pub struct IonSettings {
 }
 
 /// The `[cin7]` section.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Cin7Settings {
     /// The Cin7 Core account id.
     pub account_id: String,
     /// The environment variable holding the application key.
     pub application_key_env: String,
+    /// The application key itself, when a program embedding the runner supplies it (the file
+    /// cannot: it only names the environment variable). Takes precedence over the variable.
+    pub application_key: Option<SecretString>,
     /// API root override (a simulator, a proxy).
     pub base_url: Option<String>,
     /// Client-side rate limit (Cin7 allows 60 calls a minute per account).
@@ -381,6 +384,10 @@ impl fmt::Debug for Cin7Settings {
         f.debug_struct("Cin7Settings")
             .field("account_id", &"[redacted]")
             .field("application_key_env", &self.application_key_env)
+            .field(
+                "application_key",
+                &self.application_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("base_url", &self.base_url)
             .field("calls_per_minute", &self.calls_per_minute)
             .finish()
@@ -544,6 +551,9 @@ impl Config {
     }
 
     fn cin7_key(&self) -> Result<SecretString, ConfigError> {
+        if let Some(key) = &self.cin7.application_key {
+            return Ok(key.clone());
+        }
         env_var(&self.cin7.application_key_env, "cin7.application_key_env")
     }
 
@@ -885,6 +895,7 @@ fn parse_cin7(raw: RawCin7) -> Result<Cin7Settings, ConfigError> {
     Ok(Cin7Settings {
         account_id,
         application_key_env,
+        application_key: None,
         base_url: non_empty(raw.base_url),
         calls_per_minute,
     })

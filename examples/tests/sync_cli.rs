@@ -1,0 +1,781 @@
+//! The `sync` runner: its configuration (parsing, every validation error), and the binary run
+//! as a process against both simulators (started here, on a runtime that stays alive while
+//! the process runs): a full pass, an incremental pass that writes nothing, a dry run that
+//! writes nothing, a graceful stop on SIGINT, and a shutdown in the middle of a window that
+//! commits its audit rows without moving its cursor.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cin7_core_client::simulator::{
+    Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
+};
+use examples::config::{
+    Config, ConfigError, IonCredentials, PgUrl, Product, StoreSettings, Stream, wire,
+};
+use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
+use sync_core::engine::{ProgressEvent, ProgressFn};
+use sync_core::error::MappingKind;
+use sync_core::runner::Shutdown;
+use sync_core::schedule::Cadence;
+use sync_core::store::sqlite::SqliteStore;
+use sync_core::store::{AuditQuery, AuditStatus, StreamId, StreamKey, SyncStore};
+use sync_core::target::{Approach, DocStatus};
+use sync_core::time::SystemClock;
+
+const KEY_ENV: &str = "SYNC_CLI_TEST_CIN7_KEY";
+
+// ---------------------------------------------------------------------------------------------
+// Configuration.
+
+const MINIMAL: &str = r#"
+tenant = "ACME_TST"
+store = "state/sync.sqlite"
+[ion]
+ionapi = "ACME_TST.ionapi"
+product = "csi"
+mongoose_config = "ACME_TST_DALS"
+site = "DALS"
+[cin7]
+account_id = "acct"
+application_key_env = "SYNC_CLI_TEST_CIN7_KEY"
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/sync"))
+}
+
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+/// `MINIMAL` with `key = value` lines replaced or added at the top level or in a section.
+fn with(section: &str, line: &str) -> String {
+    if section.is_empty() {
+        format!("{line}\n{MINIMAL}")
+    } else {
+        format!("{MINIMAL}\n[{section}]\n{line}\n")
+    }
+}
+
+#[test]
+fn a_minimal_config_gets_the_documented_defaults() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.tenant, "ACME_TST");
+    assert_eq!(config.streams, Stream::ALL.to_vec());
+    assert_eq!(
+        config.store,
+        StoreSettings::Sqlite(PathBuf::from("/etc/sync/state/sync.sqlite"))
+    );
+    assert_eq!(
+        config.ion.credentials,
+        IonCredentials::IonApiFile(PathBuf::from("/etc/sync/ACME_TST.ionapi"))
+    );
+    assert_eq!(
+        config.ion.product,
+        Product::Csi {
+            mongoose_config: "ACME_TST_DALS".into(),
+            site: "DALS".into()
+        }
+    );
+    assert_eq!(config.cin7.calls_per_minute, 60);
+    assert!(matches!(config.schedule, Cadence::OnDemand));
+    assert!(!config.dry_run);
+    assert_eq!(config.engine, sync_core::engine::EngineConfig::default());
+    // A mapping left out stays required, never guessed.
+    assert!(
+        config
+            .mappings
+            .map(MappingKind::GlAccount, "10000", "test")
+            .is_err()
+    );
+    // The account id is a credential: Debug does not show it.
+    assert!(!format!("{config:?}").contains("\"acct\""));
+}
+
+#[test]
+fn every_documented_key_is_read() {
+    let text = r#"
+tenant = "ACME_TST"
+store = "env:SYNC_DB_URL"
+store_schema = "sync_acme"
+streams = ["supplier_invoices", "suppliers"]
+dry_run = true
+[ion]
+vault = "ion.vault"
+vault_key_file = "/secrets/vault.key"
+product = "m3"
+company = "100"
+division = "AAA"
+default_currency = "EUR"
+page_size = 50
+[cin7]
+account_id = "acct"
+application_key_env = "K"
+base_url = "http://127.0.0.1:1/ExternalApi/v2/"
+calls_per_minute = 120
+[schedule]
+cadence = "weekly"
+day = "tuesday"
+at = "06:30"
+time_zone = "Pacific/Auckland"
+[engine]
+lookback = "10m"
+safety_lag = "1m"
+full_scan_every = "never"
+strict = true
+[mappings]
+vendor_id_field = ""
+match_by_name = true
+revision = "2026-03-02"
+[mappings.purchases]
+approach = "invoice"
+order_status = "authorised"
+invoice_status = "authorised"
+default_location = "Main Warehouse"
+ap_account = "801"
+default_payment_term = "30 days"
+default_tax_rule = "GST on Expenses"
+[mappings.tables.gl_account]
+values = { "10000" = "090" }
+[mappings.tables.location]
+default = "Main Warehouse"
+[mappings.tables.sku]
+fallback = "required"
+"#;
+    let config = parse(text).unwrap();
+    assert_eq!(
+        config.streams,
+        vec![Stream::Suppliers, Stream::SupplierInvoices],
+        "run order, whatever the file's order"
+    );
+    assert_eq!(
+        config.store,
+        StoreSettings::Postgres {
+            url: PgUrl::Env("SYNC_DB_URL".into()),
+            schema: "sync_acme".into()
+        }
+    );
+    assert!(config.dry_run);
+    assert!(matches!(
+        &config.ion.credentials,
+        IonCredentials::Vault { path, .. } if path == Path::new("/etc/sync/ion.vault")
+    ));
+    assert_eq!(
+        config.ion.product,
+        Product::M3 {
+            company: "100".into(),
+            division: Some("AAA".into())
+        }
+    );
+    assert_eq!(config.ion.default_currency.as_deref(), Some("EUR"));
+    assert_eq!(config.ion.page_size, Some(50));
+    assert_eq!(config.cin7.calls_per_minute, 120);
+    match &config.schedule {
+        Cadence::Weekly { weekday, at, tz } => {
+            assert_eq!(*weekday, chrono::Weekday::Tue);
+            assert_eq!(at.to_string(), "06:30:00");
+            assert_eq!(tz.name(), "Pacific/Auckland");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(config.engine.lookback, chrono::Duration::minutes(10));
+    assert_eq!(config.engine.safety_lag, chrono::Duration::minutes(1));
+    assert_eq!(config.engine.full_scan_every, None);
+    assert!(config.engine.strict);
+    let m = &config.mappings;
+    assert_eq!(m.vendor_id_field, None);
+    assert!(m.match_by_name);
+    assert_eq!(m.revision, "2026-03-02");
+    assert_eq!(m.purchases.approach, Approach::Invoice);
+    assert_eq!(m.purchases.order_status, DocStatus::Authorised);
+    assert_eq!(m.purchases.invoice_status, DocStatus::Authorised);
+    assert_eq!(
+        m.purchases.default_location.as_deref(),
+        Some("Main Warehouse")
+    );
+    assert_eq!(m.supplier_defaults.account_payable, "801");
+    assert_eq!(m.supplier_defaults.payment_term.as_deref(), Some("30 days"));
+    assert_eq!(m.map(MappingKind::GlAccount, "10000", "").unwrap(), "090");
+    assert_eq!(
+        m.map(MappingKind::Location, "W9", "").unwrap(),
+        "Main Warehouse"
+    );
+    assert!(
+        m.map(MappingKind::Sku, "ITEM", "").is_err(),
+        "sku made required"
+    );
+    assert_eq!(m.map(MappingKind::Currency, "NZD", "").unwrap(), "NZD");
+
+    let daily = parse(&with(
+        "schedule",
+        "cadence = \"daily\"\nat = \"23:05\"\ntime_zone = \"Europe/Amsterdam\"",
+    ))
+    .unwrap();
+    assert!(matches!(daily.schedule, Cadence::Daily { .. }));
+    let interval = parse(&with("schedule", "cadence = \"interval\"\nevery = \"90s\"")).unwrap();
+    assert!(matches!(interval.schedule, Cadence::Interval(d) if d == Duration::from_secs(90)));
+}
+
+#[test]
+fn each_validation_error_names_what_is_wrong() {
+    // Missing tenant.
+    let no_tenant = MINIMAL.replace("tenant = \"ACME_TST\"", "");
+    assert_eq!(
+        error(&no_tenant),
+        "`tenant` is missing: the ION tenant id, e.g. tenant = \"ACME_PRD\""
+    );
+    // Unknown stream.
+    assert_eq!(
+        error(&with("", "streams = [\"suppliers\", \"customers\"]")),
+        "unknown stream `customers` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices"
+    );
+    // Bad schedules.
+    let schedule = |lines: &str| error(&with("schedule", lines));
+    assert_eq!(
+        schedule("cadence = \"hourly\""),
+        "bad [schedule]: `cadence` = \"hourly\" is not one of interval, daily, weekly, on_demand"
+    );
+    assert!(schedule("cadence = \"interval\"").contains("`every` is missing"));
+    assert!(schedule("cadence = \"interval\"\nevery = \"15\"").contains("`15` has no unit"));
+    assert!(schedule("cadence = \"interval\"\nevery = \"0m\"").contains("longer than zero"));
+    assert!(
+        schedule("cadence = \"daily\"\nat = \"25:00\"\ntime_zone = \"UTC\"")
+            .contains("`at` = \"25:00\" is not a time of day HH:MM")
+    );
+    assert!(
+        schedule("cadence = \"daily\"\nat = \"06:00\"\ntime_zone = \"Mars/Olympus\"")
+            .contains("`Mars/Olympus` is not an IANA time zone")
+    );
+    assert!(schedule("cadence = \"daily\"\nat = \"06:00\"").contains("`time_zone` is missing"));
+    assert!(
+        schedule("cadence = \"weekly\"\nday = \"someday\"\nat = \"06:00\"\ntime_zone = \"UTC\"")
+            .contains("`day` = \"someday\" is not a day of the week")
+    );
+    assert!(
+        schedule("cadence = \"daily\"\nevery = \"1h\"\nat = \"06:00\"\ntime_zone = \"UTC\"")
+            .contains("`every` does not apply to cadence = \"daily\"")
+    );
+    // Bad store URLs.
+    let store = |value: &str| error(&MINIMAL.replace("\"state/sync.sqlite\"", value));
+    assert_eq!(
+        store("\"mysql://db/sync\""),
+        "bad `store` \"mysql://db/sync\": unsupported scheme `mysql`: use a SQLite path, sqlite://PATH, postgres://… or env:VAR"
+    );
+    let with_password = store("\"postgres://sync:hunter2@db/sync\"");
+    assert!(
+        with_password.contains("the URL holds a password"),
+        "{with_password}"
+    );
+    assert!(
+        !with_password.contains("hunter2"),
+        "the password was echoed: {with_password}"
+    );
+    assert!(store("\"postgres:///sync\"").contains("needs a host"));
+    assert!(store("\"\"").starts_with("`store` is missing"));
+    assert!(store("\"env:\"").contains("must be followed by an environment variable name"));
+    assert!(
+        error(&with("", "store_schema = \"x\"")).contains("only applies to a PostgreSQL store")
+    );
+    // Unknown mapping kind.
+    assert_eq!(
+        error(&with(
+            "mappings.tables.warehouse",
+            "values = { \"A\" = \"B\" }"
+        )),
+        "unknown mapping kind `warehouse` under [mappings.tables]: the kinds are gl_account, tax_rule, payment_term, location, currency, sku"
+    );
+    assert!(
+        error(&with("mappings.tables.sku", "fallback = \"guess\""))
+            .contains("fallback = \"guess\"")
+    );
+    assert!(
+        error(&with("mappings.purchases", "approach = \"drop_ship\"")).contains(
+            "bad `mappings.purchases.approach`: `drop_ship`: use \"stock\" (receive first) or \"invoice\" (invoice first)"
+        )
+    );
+    // The key itself in the file is refused, and not echoed.
+    let inline_key = MINIMAL.replace(
+        "application_key_env = \"SYNC_CLI_TEST_CIN7_KEY\"",
+        "application_key = \"s3cr3t-key\"",
+    );
+    let message = error(&inline_key);
+    assert!(
+        message.contains("secrets never go in the config file"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cr3t-key"));
+    // ION product settings.
+    let product = |p: &str| {
+        error(&MINIMAL.replace(
+            "product = \"csi\"\nmongoose_config = \"ACME_TST_DALS\"\nsite = \"DALS\"",
+            p,
+        ))
+    };
+    assert!(product("product = \"ln\"").contains("`ln` is not a product"));
+    assert!(product("product = \"m3\"").starts_with("`ion.company` is missing"));
+    assert!(product("product = \"datalake\"").starts_with("`ion.accounting_entity` is missing"));
+    assert!(
+        product("product = \"csi\"\nsite = \"DALS\"")
+            .starts_with("`ion.mongoose_config` is missing")
+    );
+    assert!(product("").starts_with("`ion.product` is missing"));
+    // Typos are caught, not ignored.
+    assert!(error(&with("", "tenent = \"x\"")).contains("unknown field `tenent`"));
+}
+
+#[test]
+fn environment_errors_name_the_variable_and_never_show_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = MINIMAL.replace(
+        "SYNC_CLI_TEST_CIN7_KEY",
+        "SYNC_CLI_TEST_UNSET_VARIABLE_FOR_SURE",
+    );
+    let config = Config::parse(&text, dir.path()).unwrap();
+    assert_eq!(
+        config.check_environment().unwrap_err().to_string(),
+        "the environment variable SYNC_CLI_TEST_UNSET_VARIABLE_FOR_SURE (named by `cin7.application_key_env`) is not set"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary.
+
+fn sync(args: &[&str], key: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sync"));
+    command
+        .args(args)
+        .env_remove("SYNC_CONFIG")
+        .env_remove("RUST_LOG");
+    match key {
+        Some(key) => command.env(KEY_ENV, key),
+        None => command.env_remove(KEY_ENV),
+    };
+    command.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn the_binary_reports_bad_configs_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sync(&["--config", "/no/such/sync.toml", "--once"], Some("k"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("cannot read the config file /no/such/sync.toml"));
+
+    let file = dir.path().join("sync.toml");
+    std::fs::write(&file, with("", "streams = [\"invoices\"]")).unwrap();
+    let out = sync(&["--config", file.to_str().unwrap(), "--once"], Some("k"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("unknown stream `invoices`"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(&file, "tenant = [").unwrap();
+    let out = sync(&["--config", file.to_str().unwrap()], Some("k"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("is not valid"), "{}", text(&out));
+
+    std::fs::write(&file, MINIMAL).unwrap();
+    let out = sync(&["--config", file.to_str().unwrap(), "--check"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("SYNC_CLI_TEST_CIN7_KEY"),
+        "{}",
+        text(&out)
+    );
+
+    // The key is set, but the .ionapi file is not there.
+    let out = sync(
+        &["--config", file.to_str().unwrap(), "--check"],
+        Some("the-secret-key"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("ion.ionapi"), "{}", text(&out));
+    assert!(!text(&out).contains("the-secret-key"));
+}
+
+struct Sims {
+    ion: IonSimulator,
+    cin7: Cin7Simulator,
+    dir: tempfile::TempDir,
+}
+
+/// Both simulators (fast Cin7 rate limit), the `.ionapi` file written next to the config.
+async fn start(account_seq: u64, suppliers: usize) -> Sims {
+    let ion = IonSimulator::start(IonConfig {
+        seed: Seed {
+            seed: 11,
+            suppliers,
+            purchase_orders: suppliers / 2,
+            lines_per_order: 2,
+            invoices: suppliers / 2,
+            payments: 0,
+            customers: 0,
+            items: 10,
+            ..Seed::default()
+        },
+        ..IonConfig::default()
+    })
+    .await
+    .unwrap();
+    let cin7 = Cin7Simulator::start(
+        Cin7Config::new(account(account_seq), DEFAULT_APPLICATION_KEY)
+            .with_rate_limit(SimRateLimit::new(6000, Duration::from_secs(60)))
+            .with_seed(3),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    ion.write_ionapi(dir.path().join("sim.ionapi")).unwrap();
+    Sims { ion, cin7, dir }
+}
+
+/// A per-test Cin7 account id: the client's rate limiter is shared per account in a process.
+fn account(seq: u64) -> String {
+    format!("5a1e0c7e-51a0-4c1d-9c0e-{:012x}", 0x5c11_0000 + seq)
+}
+
+/// The mappings the simulated CloudSuite's codes need (as in the demo).
+const MAPPINGS: &str = r#"
+[mappings.purchases]
+approach = "invoice"
+order_status = "authorised"
+default_location = "Main Warehouse"
+
+[mappings.tables.gl_account]
+values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
+
+[mappings.tables.payment_term]
+values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
+
+[mappings.tables.tax_rule]
+values = { "TX" = "GST on Expenses" }
+
+[mappings.tables.location]
+values = { "MAIN" = "Main Warehouse" }
+"#;
+
+impl Sims {
+    fn config(&self, seq: u64, top: &str, schedule: &str) -> PathBuf {
+        let text = format!(
+            r#"
+tenant = "{tenant}"
+store = "sync.sqlite"
+{top}
+[ion]
+ionapi = "sim.ionapi"
+product = "csi"
+mongoose_config = "{config}"
+site = "MAIN"
+default_currency = "USD"
+[cin7]
+account_id = "{account}"
+application_key_env = "{KEY_ENV}"
+base_url = "{base}"
+calls_per_minute = 6000
+[engine]
+safety_lag = "1s"
+{schedule}
+{MAPPINGS}
+"#,
+            tenant = self.ion.tenant(),
+            config = self.ion.mongoose_config(),
+            account = account(seq),
+            base = self.cin7.base_url(),
+        );
+        let path = self.dir.path().join("sync.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn store_path(&self) -> PathBuf {
+        self.dir.path().join("sync.sqlite")
+    }
+
+    /// Write calls Cin7 served (every POST and PUT).
+    fn cin7_writes(&self) -> u64 {
+        self.cin7
+            .state()
+            .calls
+            .iter()
+            .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn suppliers_by_vendor(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for s in &self.cin7.state().suppliers {
+            *out.entry(s.additional_attribute(1).unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// Run the binary off the runtime's worker threads (the simulators keep serving).
+async fn run_sync(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sync(&args, Some(DEFAULT_APPLICATION_KEY))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_syncs_everything_and_a_second_run_writes_nothing() {
+    let sims = start(1, 8).await;
+    let config = sims.config(1, "", "");
+    let args = vec![
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--once".to_owned(),
+    ];
+    let out = run_sync(args.clone()).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains("stream") && printed.contains("created"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains(DEFAULT_APPLICATION_KEY),
+        "the key was printed"
+    );
+
+    // Cin7 has every supplier once, stamped with its vendor ID, and every PO as a purchase.
+    let by_vendor = sims.suppliers_by_vendor();
+    assert_eq!(by_vendor.len(), 8, "{by_vendor:?}");
+    assert!(by_vendor.values().all(|n| *n == 1), "{by_vendor:?}");
+    let purchases = sims.cin7.state().purchases.len();
+    assert!(purchases >= 4, "{purchases} purchases");
+
+    // The store has the run's audit rows, none open.
+    let store: Arc<dyn SyncStore> = Arc::new(
+        SqliteStore::open(sims.store_path(), SystemClock::shared())
+            .await
+            .unwrap(),
+    );
+    let tenant = sims.ion.tenant().to_owned();
+    let all = store.query(&AuditQuery::tenant(&tenant)).await.unwrap();
+    assert!(
+        all.iter()
+            .filter(|e| e.stream == StreamId::suppliers() && e.status == AuditStatus::Succeeded)
+            .count()
+            >= 8
+    );
+    let open = store
+        .query(&AuditQuery::tenant(&tenant).statuses(&AuditStatus::OPEN))
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "{open:#?}");
+    let checkpoint = store
+        .load_checkpoint(&StreamKey::new(&tenant, StreamId::suppliers()))
+        .await
+        .unwrap();
+    assert!(checkpoint.cursor.is_some(), "the suppliers' cursor moved");
+
+    // The second pass is incremental: nothing new to write.
+    let writes = sims.cin7_writes();
+    let out = run_sync(args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(sims.cin7_writes(), writes, "the second run wrote to Cin7");
+    assert_eq!(sims.suppliers_by_vendor(), by_vendor);
+    assert_eq!(sims.cin7.state().purchases.len(), purchases);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_reads_everything_and_writes_nothing() {
+    let sims = start(2, 6).await;
+    let config = sims.config(2, "dry_run = true", "");
+    let before = sims.cin7.state();
+    let out = run_sync(vec![
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--once".to_owned(),
+    ])
+    .await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains("DRY RUN: nothing was written to Cin7"),
+        "{printed}"
+    );
+    assert!(printed.contains("would create supplier"), "{printed}");
+    assert!(printed.contains("would create purchase"), "{printed}");
+
+    let after = sims.cin7.state();
+    assert_eq!(sims.cin7_writes(), 0, "{:?}", after.calls);
+    assert_eq!(after.suppliers.len(), before.suppliers.len());
+    assert_eq!(after.purchases.len(), before.purchases.len());
+    assert!(
+        after.calls.keys().any(|c| c.starts_with("GET ")),
+        "it did read Cin7: {:?}",
+        after.calls
+    );
+    assert!(
+        !sims.store_path().exists(),
+        "a dry run must not create or touch the store"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_a_scheduled_runner_cleanly() {
+    let sims = start(3, 4).await;
+    let config = sims.config(3, "", "[schedule]\ncadence = \"interval\"\nevery = \"1h\"");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--config", config.to_str().unwrap()])
+        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read its output on a thread; tell the test when it waits for the next run.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let waiting = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = rx.recv().await {
+            if line.starts_with("waiting for the next run") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(waiting, Ok(true), "the first run did not finish");
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        use std::io::Read;
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        (status, stderr)
+    });
+    let (status, stderr) = tokio::time::timeout(Duration::from_secs(30), exit)
+        .await
+        .expect("the runner did not stop after SIGINT")
+        .unwrap();
+    let stdout = reader.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("stopped after 1 run(s)."), "{stdout}");
+    assert!(stderr.contains("stopping:"), "{stderr}");
+    assert_eq!(sims.suppliers_by_vendor().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_in_a_window_commits_its_rows_and_keeps_its_cursor() {
+    let sims = start(4, 10).await;
+    let path = sims.config(4, "", "");
+    let config = Config::load(&path).unwrap();
+    // The key given programmatically (as an embedding service would), not through the
+    // environment of this test process.
+    let mut config = config;
+    config.cin7.application_key = Some(secrecy::SecretString::from(DEFAULT_APPLICATION_KEY));
+
+    // Ask for shutdown while the third supplier is being handled.
+    let (shutdown, signal) = Shutdown::new();
+    let shutdown = Arc::new(shutdown);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let progress: ProgressFn = {
+        let shutdown = shutdown.clone();
+        let seen = seen.clone();
+        Arc::new(move |event: &ProgressEvent| {
+            if let ProgressEvent::Record { stream, .. } = event
+                && *stream == StreamId::suppliers()
+                && seen.fetch_add(1, Ordering::SeqCst) + 1 == 3
+            {
+                shutdown.trigger();
+            }
+        })
+    };
+    let wired = wire(&config, SystemClock::shared(), Some(progress))
+        .await
+        .unwrap();
+    let report = wired.runner.run_once(Some(&signal)).await;
+    assert!(report.interrupted, "{report:?}");
+    let streams: Vec<_> = report.streams.iter().map(|s| s.stream.clone()).collect();
+    assert_eq!(
+        streams,
+        vec![StreamId::gl_accounts(), StreamId::suppliers()],
+        "no stream started after the shutdown"
+    );
+
+    let tenant = sims.ion.tenant().to_owned();
+    let key = StreamKey::new(&tenant, StreamId::suppliers());
+    let checkpoint = wired.store.load_checkpoint(&key).await.unwrap();
+    assert_eq!(
+        checkpoint.cursor, None,
+        "an abandoned window must not move its cursor"
+    );
+    let rows = wired
+        .store
+        .query(&AuditQuery::tenant(&tenant).stream(StreamId::suppliers()))
+        .await
+        .unwrap();
+    let written = sims.suppliers_by_vendor();
+    assert!(
+        (3..10).contains(&written.len()),
+        "stopped after the record in flight: {written:?}"
+    );
+    let succeeded = rows
+        .iter()
+        .filter(|e| e.status == AuditStatus::Succeeded)
+        .count();
+    assert_eq!(
+        succeeded,
+        written.len(),
+        "every supplier written has its committed audit row"
+    );
+    assert!(
+        rows.iter().all(|e| e.status != AuditStatus::Pending),
+        "no intent left dangling: {rows:#?}"
+    );
+
+    // The next run reads the window again and finishes it, without duplicating anything.
+    let wired = wire(&config, SystemClock::shared(), None).await.unwrap();
+    let report = wired.runner.run_once(None).await;
+    assert!(report.is_ok() && !report.interrupted, "{report:?}");
+    let written = sims.suppliers_by_vendor();
+    assert_eq!(written.len(), 10, "{written:?}");
+    assert!(written.values().all(|n| *n == 1), "{written:?}");
+    assert!(
+        wired
+            .store
+            .load_checkpoint(&key)
+            .await
+            .unwrap()
+            .cursor
+            .is_some()
+    );
+}
