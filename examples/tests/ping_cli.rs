@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
 
 use cin7_core_client::simulator::{
     Cin7Simulator, DEFAULT_ACCOUNT_ID, DEFAULT_APPLICATION_KEY, SimulatorConfig as Cin7Config,
@@ -13,6 +14,7 @@ use infor_ion_client::simulator::{IonSimulator, SimulatorConfig as IonConfig};
 use infor_ion_client::vault::{Vault, VaultKey};
 use secrecy::ExposeSecret;
 use std::process::Command;
+use sync_core::faults::{Fault, FaultPlan};
 
 /// The secrets the simulators accept: none may ever appear in the output.
 const SECRETS: [&str; 5] = [
@@ -453,4 +455,86 @@ async fn bad_usage_exits_2() {
     ] {
         assert!(shown.contains(flag), "--help lacks {flag}:\n{shown}");
     }
+}
+
+/// An ION simulator whose every call to `endpoint` fails with `fault`.
+async fn faulty_ion(endpoint: &str, fault: Fault) -> IonSimulator {
+    IonSimulator::start(IonConfig {
+        faults: Arc::new(FaultPlan::none().rule(Some(endpoint), 1.0, fault)),
+        ..IonConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_failures_get_their_reason_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = |status| Fault::Status {
+        status,
+        retry_after: None,
+    };
+    let cases = [
+        (
+            "POST /token",
+            503,
+            &["ION token", "HTTP 503", "Mingle SSO", "on Infor's side"][..],
+        ),
+        (
+            "GET /load/SLCharts",
+            401,
+            &["even after a fresh token", "this API is not granted"][..],
+        ),
+        (
+            "GET /load/SLCharts",
+            404,
+            &[
+                "ION CSI",
+                "HTTP 404",
+                "wrong product path or the API is not exposed",
+            ][..],
+        ),
+    ];
+    for (endpoint, code, expected) in cases {
+        let ion = faulty_ion(endpoint, status(code)).await;
+        let file = dir.path().join(format!("{code}.ionapi"));
+        ion.write_ionapi(&file).unwrap();
+        let out = ping(
+            &[
+                "--ionapi",
+                file.to_str().unwrap(),
+                "--csi-config",
+                ion.mongoose_config(),
+            ],
+            &[],
+        )
+        .await;
+        assert_fails(&out, 1, expected, &[]);
+    }
+
+    // Cin7's limit reached: reported at once, not waited out.
+    let cin7 = Cin7Simulator::start(Cin7Config::default().with_faults(Arc::new(
+        FaultPlan::none().rule(Some("GET /me"), 1.0, status(429)),
+    )))
+    .await
+    .unwrap();
+    let base = cin7.base_url();
+    let out = ping(
+        &["--cin7-base-url", &base],
+        &[
+            ("CIN7_ACCOUNT_ID", DEFAULT_ACCOUNT_ID),
+            ("CIN7_APPLICATION_KEY", DEFAULT_APPLICATION_KEY),
+        ],
+    )
+    .await;
+    assert_fails(
+        &out,
+        1,
+        &[
+            "Cin7 me",
+            "kept throttling",
+            "the account's API limit is reached",
+        ],
+        &[],
+    );
 }
