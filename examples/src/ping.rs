@@ -227,7 +227,7 @@ async fn csi_call(
         .record_cap(1)
         .page(None)
         .await?;
-    let date = csi.server_time("SLCharts").await.ok();
+    let date = Some(csi.server_time("SLCharts").await?);
     Ok((
         format!(
             "SLCharts through Mongoose configuration {config}: {} row(s) read",
