@@ -241,6 +241,7 @@ struct RawIon {
 #[serde(deny_unknown_fields)]
 struct RawCin7 {
     account_id: Option<String>,
+    account_id_env: Option<String>,
     application_key_env: Option<String>,
     application_key: Option<toml::Value>,
     base_url: Option<String>,
@@ -362,11 +363,30 @@ pub struct IonSettings {
     pub page_size: Option<u32>,
 }
 
+/// Where the Cin7 account id comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Cin7Account {
+    /// Written in the file.
+    Inline(String),
+    /// This environment variable.
+    Env(String),
+}
+
+impl fmt::Debug for Cin7Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The client treats the account id as a credential: not shown.
+            Cin7Account::Inline(_) => f.write_str("Inline([redacted])"),
+            Cin7Account::Env(var) => f.debug_tuple("Env").field(var).finish(),
+        }
+    }
+}
+
 /// The `[cin7]` section.
 #[derive(Clone)]
 pub struct Cin7Settings {
     /// The Cin7 Core account id.
-    pub account_id: String,
+    pub account_id: Cin7Account,
     /// The environment variable holding the application key.
     pub application_key_env: String,
     /// The application key itself, when a program embedding the runner supplies it (the file
@@ -382,7 +402,7 @@ impl fmt::Debug for Cin7Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The account id is treated as a credential by the client: not shown.
         f.debug_struct("Cin7Settings")
-            .field("account_id", &"[redacted]")
+            .field("account_id", &self.account_id)
             .field("application_key_env", &self.application_key_env)
             .field(
                 "application_key",
@@ -468,7 +488,29 @@ impl Config {
         })
     }
 
-    /// Validate TOML text; relative paths are taken from `base`.
+    /// Validate TOML text; relative paths are taken from `base`. Nothing outside the text is
+    /// looked at (see [`Config::check_environment`]).
+    ///
+    /// ```
+    /// use examples::config::{Config, Stream};
+    /// let config = Config::parse(
+    ///     r#"
+    /// tenant = "ACME_PRD"
+    /// store = "sync.sqlite"
+    /// streams = ["suppliers"]
+    /// [ion]
+    /// ionapi = "ACME_PRD.ionapi"
+    /// product = "m3"
+    /// company = "100"
+    /// [cin7]
+    /// account_id_env = "CIN7_ACCOUNT_ID"
+    /// application_key_env = "CIN7_APPLICATION_KEY"
+    /// "#,
+    ///     std::path::Path::new("/etc/sync"),
+    /// )?;
+    /// assert_eq!(config.streams, vec![Stream::Suppliers]);
+    /// # Ok::<(), examples::config::ConfigError>(())
+    /// ```
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("<text>"),
@@ -538,6 +580,7 @@ impl Config {
     /// Check that what the config points at is there (environment variables, files, the
     /// vault and the tenant in it) without connecting to anything.
     pub fn check_environment(&self) -> Result<(), ConfigError> {
+        self.cin7_account()?;
         self.cin7_key()?;
         self.ion_file()?;
         if let StoreSettings::Postgres {
@@ -548,6 +591,13 @@ impl Config {
             env_var(var, "store")?;
         }
         Ok(())
+    }
+
+    fn cin7_account(&self) -> Result<SecretString, ConfigError> {
+        match &self.cin7.account_id {
+            Cin7Account::Inline(id) => Ok(SecretString::from(id.clone())),
+            Cin7Account::Env(var) => env_var(var, "cin7.account_id_env"),
+        }
     }
 
     fn cin7_key(&self) -> Result<SecretString, ConfigError> {
@@ -636,7 +686,7 @@ impl Config {
         let limit = RateLimit::new(self.cin7.calls_per_minute, Duration::from_secs(60))
             .map_err(|e| invalid("cin7.calls_per_minute", e.to_string()))?;
         let mut builder = Cin7Client::builder()
-            .account_id(SecretString::from(self.cin7.account_id.clone()))
+            .account_id(self.cin7_account()?)
             .application_key(self.cin7_key()?)
             .rate_limit(limit)
             .clock(clock.clone());
@@ -872,10 +922,22 @@ fn parse_cin7(raw: RawCin7) -> Result<Cin7Settings, ConfigError> {
             "secrets never go in the config file: put the key in an environment variable and name it in `application_key_env`",
         ));
     }
-    let account_id = non_empty(raw.account_id).ok_or(ConfigError::Missing {
-        key: "cin7.account_id",
-        hint: "the Cin7 Core account id (Integrations → API in Cin7 Core)",
-    })?;
+    let account_id = match (non_empty(raw.account_id), non_empty(raw.account_id_env)) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "cin7.account_id",
+                "give either `account_id` or `account_id_env`, not both",
+            ));
+        }
+        (Some(id), None) => Cin7Account::Inline(id),
+        (None, Some(var)) => Cin7Account::Env(var),
+        (None, None) => {
+            return Err(ConfigError::Missing {
+                key: "cin7.account_id",
+                hint: "the Cin7 Core account id (Integrations → API in Cin7 Core), or `account_id_env` naming the environment variable holding it",
+            });
+        }
+    };
     let application_key_env = non_empty(raw.application_key_env).ok_or(ConfigError::Missing {
         key: "cin7.application_key_env",
         hint: "the name of the environment variable holding the application key, e.g. \"CIN7_APPLICATION_KEY\"",

@@ -16,7 +16,7 @@ use cin7_core_client::simulator::{
     Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
 };
 use examples::config::{
-    Config, ConfigError, IonCredentials, PgUrl, Product, StoreSettings, Stream, wire,
+    Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, StoreSettings, Stream, wire,
 };
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use sync_core::engine::{ProgressEvent, ProgressFn};
@@ -341,6 +341,46 @@ fn environment_errors_name_the_variable_and_never_show_a_secret() {
         config.check_environment().unwrap_err().to_string(),
         "the environment variable SYNC_CLI_TEST_UNSET_VARIABLE_FOR_SURE (named by `cin7.application_key_env`) is not set"
     );
+}
+
+#[test]
+fn the_account_id_can_come_from_the_environment() {
+    let text = MINIMAL.replace(
+        "account_id = \"acct\"",
+        "account_id_env = \"SYNC_CLI_TEST_UNSET_ACCOUNT_VARIABLE\"",
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(
+        config.cin7.account_id,
+        Cin7Account::Env("SYNC_CLI_TEST_UNSET_ACCOUNT_VARIABLE".into())
+    );
+    assert_eq!(
+        config.check_environment().unwrap_err().to_string(),
+        "the environment variable SYNC_CLI_TEST_UNSET_ACCOUNT_VARIABLE (named by `cin7.account_id_env`) is not set"
+    );
+    let both = MINIMAL.replace(
+        "account_id = \"acct\"",
+        "account_id = \"acct\"\naccount_id_env = \"X\"",
+    );
+    assert!(error(&both).contains("either `account_id` or `account_id_env`"));
+    let neither = MINIMAL.replace("account_id = \"acct\"", "");
+    assert!(error(&neither).starts_with("`cin7.account_id` is missing"));
+}
+
+#[test]
+fn the_documented_example_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sync.example.toml");
+    let config = Config::load(path).unwrap();
+    assert_eq!(config.tenant, "ACME_TST");
+    assert!(matches!(config.schedule, Cadence::Interval(d) if d == Duration::from_secs(900)));
+    // Its .ionapi file is the bundled sample, for the same tenant; only the key is missing.
+    let out = Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--config", path, "--check"])
+        .env("CIN7_APPLICATION_KEY", "not-a-real-key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("not-a-real-key"));
 }
 
 // ---------------------------------------------------------------------------------------------
