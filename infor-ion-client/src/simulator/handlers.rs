@@ -29,6 +29,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/as/revoke_token.oauth2", post(revoke))
         .route("/CSI/IDORequestService/ido/load/{ido}", get(load))
         .route("/CSI/IDORequestService/ido/info/{ido}", get(info))
+        .route("/CSI/IDORequestService/ido/update/{ido}", post(update))
         .route("/M3/m3api-rest/v2/execute/{program}/{transaction}", get(mi))
         .route("/IONSERVICES/datalakeapi/v1/payloads/list", get(lake_list))
         .route(
@@ -515,6 +516,134 @@ async fn load(
     finish(fault, json_response(StatusCode::OK, body))
 }
 
+/// The `_ItemId` the simulator hands out for a row.
+fn item_id(ido: &str, seq: u64) -> String {
+    format!("PBT=[{ido}] {ido}.ID=[{seq}]")
+}
+
+fn seq_of(ido: &str, item_id: &str) -> Option<u64> {
+    item_id
+        .strip_prefix(&format!("PBT=[{ido}] {ido}.ID=["))?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+fn item_json(ido: &str, row: &super::data::StoredRow) -> Value {
+    let mut item: serde_json::Map<String, Value> = row
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+        .collect();
+    item.insert("_ItemId".to_owned(), Value::String(item_id(ido, row.seq)));
+    Value::Object(item)
+}
+
+/// `POST /update/{ido}`: one change per call (Action 1 insert, 2 update), as the reference says
+/// real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`.
+/// Every saved row gets `RecordDate` from the simulator clock and a new variation.
+async fn update(
+    State(shared): State<Arc<Shared>>,
+    Path(ido): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let endpoint = format!("POST /update/{ido}");
+    let fault = match begin(&shared, &endpoint, || ido_failure("Simulated IDO failure")).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    if let Err(response) = check_config(&shared, &headers) {
+        return response;
+    }
+    if super::data::TABLES.iter().all(|(name, _)| *name != ido) {
+        return ido_failure(&format!("IDO {ido} does not exist"));
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return ido_failure("The request body is not JSON");
+    };
+    let changes = body.get("Changes").and_then(Value::as_array);
+    let Some([change]) = changes.map(Vec::as_slice) else {
+        return ido_failure("Exactly one entry in Changes is processed per call");
+    };
+    let mut properties = Vec::new();
+    for property in change
+        .get("Properties")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let Some(name) = property.get("Name").and_then(Value::as_str) else {
+            return ido_failure("A property has no Name");
+        };
+        let is_null = property.get("IsNull").and_then(Value::as_bool) == Some(true);
+        let value = match property.get("Value") {
+            _ if is_null => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            None | Some(Value::Null) => None,
+            Some(other) => Some(other.to_string()),
+        };
+        properties.push((name.to_owned(), value));
+    }
+    let now = shared.now();
+    let mut data = lock(&shared.data);
+    let seq = match change.get("Action").and_then(Value::as_i64) {
+        Some(1) => {
+            let mut row: Row = properties.into_iter().collect();
+            let key_props = super::data::CloudSuiteData::key_of(&ido);
+            let key: Vec<String> = key_props
+                .iter()
+                .map(|p| row.get(*p).cloned().flatten().unwrap_or_default())
+                .collect();
+            if let Some(missing) = key_props.iter().zip(&key).find(|(_, v)| v.is_empty()) {
+                return ido_failure(&format!("Property '{}' is required", missing.0));
+            }
+            let key: Vec<&str> = key.iter().map(String::as_str).collect();
+            if data.find(&ido, &key).is_some() {
+                return ido_failure(&format!(
+                    "A row of {ido} with key {} already exists",
+                    key.join("/")
+                ));
+            }
+            row.insert(
+                "RecordDate".to_owned(),
+                Some(super::data::ido_datetime(now)),
+            );
+            data.insert_row(&ido, row)
+        }
+        Some(2) => {
+            let Some(seq) = change
+                .get("ItemId")
+                .and_then(Value::as_str)
+                .and_then(|id| seq_of(&ido, id))
+            else {
+                return ido_failure("The ItemId does not name a row of this IDO");
+            };
+            if !data.update_by_seq(&ido, seq, &properties, now) {
+                return ido_failure("The row was deleted by another user");
+            }
+            seq
+        }
+        _ => return ido_failure("Unsupported Action (1 insert, 2 update)"),
+    };
+    let items: Vec<Value> = data
+        .by_seq(&ido, seq)
+        .map(|row| item_json(&ido, row))
+        .into_iter()
+        .collect();
+    drop(data);
+    finish(
+        fault,
+        json_response(
+            StatusCode::OK,
+            json!({"Items": items, "Success": true, "Message": null}),
+        ),
+    )
+}
+
 async fn info(
     State(shared): State<Arc<Shared>>,
     Path(ido): Path<String>,
@@ -556,22 +685,38 @@ async fn mi(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let endpoint = format!("GET /m3/{program}/{transaction}");
-    let fault = match begin(&shared, &endpoint, || {
-        m3::error_response(&transaction, "Simulated MI failure", None)
+    let error = || m3::error_response(&transaction, "Simulated MI failure", None);
+    read_only(&shared, &endpoint, &headers, error, |data| {
+        m3::execute(data, &program, &transaction, &matrix, &inputs)
     })
     .await
-    {
+}
+
+/// The shared shape of a read-only handler: count and fault the call, check the token, answer
+/// from the data, and apply a reset-after fault.
+async fn read_only(
+    shared: &Shared,
+    endpoint: &str,
+    headers: &HeaderMap,
+    application_error: impl FnOnce() -> Response,
+    answer: impl FnOnce(&super::data::CloudSuiteData) -> Response,
+) -> Response {
+    let fault = match begin(shared, endpoint, application_error).await {
         Ok(fault) => fault,
         Err(response) => return response,
     };
-    if let Err(response) = authorize(&shared, &headers) {
+    if let Err(response) = authorize(shared, headers) {
         return response;
     }
-    let response = {
-        let data = lock(&shared.data);
-        m3::execute(&data, &program, &transaction, &matrix, &inputs)
-    };
+    let response = answer(&lock(&shared.data));
     finish(fault, response)
+}
+
+fn lake_failure() -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "simulated failure"}),
+    )
 }
 
 async fn lake_list(
@@ -579,25 +724,14 @@ async fn lake_list(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    let fault = match begin(&shared, "GET /datalake/list", || {
-        json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "simulated failure"}),
-        )
-    })
+    read_only(
+        &shared,
+        "GET /datalake/list",
+        &headers,
+        lake_failure,
+        |data| bods::list(data, &params),
+    )
     .await
-    {
-        Ok(fault) => fault,
-        Err(response) => return response,
-    };
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let response = {
-        let data = lock(&shared.data);
-        bods::list(&data, &params)
-    };
-    finish(fault, response)
 }
 
 async fn lake_fetch(
@@ -605,31 +739,15 @@ async fn lake_fetch(
     headers: HeaderMap,
     Query(params): Query<Params>,
 ) -> Response {
-    let fault = match begin(&shared, "GET /datalake/fetch", || {
-        json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "simulated failure"}),
-        )
-    })
+    let id = params.get("datalakeId").cloned().unwrap_or_default();
+    read_only(
+        &shared,
+        "GET /datalake/fetch",
+        &headers,
+        lake_failure,
+        |data| bods::fetch(data, &id),
+    )
     .await
-    {
-        Ok(fault) => fault,
-        Err(response) => return response,
-    };
-    if let Err(response) = authorize(&shared, &headers) {
-        return response;
-    }
-    let response = {
-        let data = lock(&shared.data);
-        bods::fetch(
-            &data,
-            params
-                .get("datalakeId")
-                .map(String::as_str)
-                .unwrap_or_default(),
-        )
-    };
-    finish(fault, response)
 }
 
 async fn ims(
