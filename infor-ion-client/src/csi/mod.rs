@@ -6,6 +6,8 @@
 //! - [`Filter`]: filters built from checked property names and escaped values.
 //! - [`Csi::poll`]: typed, incremental reads of the SDK's nouns ([`nouns`]) by `RecordDate`
 //!   (inclusive `>=`) and status, with per-site property lists and renames.
+//! - [`Csi::update`]: one insert or update per `POST /update/{ido}` call, never resent blindly;
+//!   [`Csi::insert_once`] looks the row up before creating it.
 //!
 //! Every call carries the `X-Infor-MongooseConfig` header naming the site's configuration
 //! (often `<TENANT>_<SITE>`).
@@ -25,11 +27,13 @@ mod filter;
 mod load;
 pub mod nouns;
 mod poll;
+mod update;
 
 pub use filter::{Filter, FilterValue};
 pub use load::{DEFAULT_RECORD_CAP, IdoItem, IdoPage, LoadCollection};
 pub use nouns::IdoNoun;
 pub use poll::{NounPoll, PropertyMap};
+pub use update::{ChangeAction, IdoChange, InsertOnce, UpdateOutcome};
 
 use crate::client::{IonClient, IonRequest};
 use crate::error::{Error, Result};

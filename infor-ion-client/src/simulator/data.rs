@@ -437,6 +437,42 @@ impl CloudSuiteData {
         true
     }
 
+    /// Insert a row and return its insertion number (the `ID` in its `_ItemId`).
+    pub fn insert_row(&mut self, ido: &str, values: Row) -> u64 {
+        self.insert(ido, values);
+        self.next_seq
+    }
+
+    /// The row of `ido` with this insertion number.
+    pub fn by_seq(&self, ido: &str, seq: u64) -> Option<&StoredRow> {
+        self.rows(ido).iter().find(|r| r.seq == seq)
+    }
+
+    /// Change properties of the row with this insertion number, stamp its `RecordDate` with
+    /// `at` and bump its variation. Returns whether the row exists.
+    pub fn update_by_seq(
+        &mut self,
+        ido: &str,
+        seq: u64,
+        changes: &[(String, Option<String>)],
+        at: DateTime<Utc>,
+    ) -> bool {
+        let Some(row) = self
+            .tables
+            .get_mut(ido)
+            .and_then(|t| t.iter_mut().find(|r| r.seq == seq))
+        else {
+            return false;
+        };
+        for (name, value) in changes {
+            row.values.insert(name.clone(), value.clone());
+        }
+        row.values
+            .insert("RecordDate".to_owned(), Some(ido_datetime(at)));
+        row.variation += 1;
+        true
+    }
+
     /// Bump a row's `RecordDate` to `at` without changing anything else.
     pub fn touch(&mut self, ido: &str, key: &[&str], at: DateTime<Utc>) -> bool {
         self.update(ido, key, &[], at)
