@@ -87,6 +87,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let Some(path) = cli.config else {
         eprintln!("error: give the configuration file with --config FILE (or SYNC_CONFIG)");
