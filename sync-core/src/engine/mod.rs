@@ -14,6 +14,7 @@ mod window;
 pub mod gl_accounts;
 pub mod invoices;
 pub mod purchase_orders;
+pub mod returns;
 pub mod suppliers;
 
 use std::fmt;
@@ -321,6 +322,16 @@ impl Processed {
     }
 }
 
+/// What a cross-reference remembers as "written" for a record: its content hash plus the
+/// pipeline's mapping revision (the hash alone when the revision is empty).
+pub fn sync_key(hash: &ContentHash, revision: &str) -> ContentHash {
+    if revision.is_empty() {
+        hash.clone()
+    } else {
+        crate::model::hash_value(&serde_json::json!([hash, revision]), &[])
+    }
+}
+
 /// Process one record through a pipeline: dedupe (rule 4), detect an uncertain earlier attempt
 /// (rule 5), apply, and build the audit entries (not yet committed).
 ///
@@ -337,12 +348,7 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     let hash = record.content_hash()?;
     // What the cross-reference remembers as "written": the content plus the mapping revision,
     // so bumping the revision after a mapping change rewrites records that did not change.
-    let revision = pipeline.revision();
-    let sync_key = if revision.is_empty() {
-        hash.clone()
-    } else {
-        crate::model::hash_value(&serde_json::json!([hash, revision]), &[])
-    };
+    let sync_key = sync_key(&hash, &pipeline.revision());
     let store = run.store.as_ref();
     let xref = store
         .cross_ref(&run.tenant, <P::Record as Record>::KIND, &source)

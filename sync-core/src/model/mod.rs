@@ -10,6 +10,7 @@ mod identity;
 mod ledger;
 mod party;
 mod purchase;
+mod purchase_update;
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ pub use identity::SourceIdentity;
 pub use ledger::{AccountClass, GlAccount, Payment};
 pub use party::{Address, AddressKind, Contact, Customer, Item, PartyStatus, Supplier};
 pub use purchase::{InvoiceLine, PoLine, PoStatus, PurchaseOrder, SupplierInvoice};
+pub use purchase_update::{PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine};
 
 use crate::error::SyncError;
 
@@ -124,6 +126,10 @@ impl_record!(Supplier, RecordKind::Supplier, |s| format!(
 ));
 impl_record!(PurchaseOrder, RecordKind::PurchaseOrder, |s| s
     .po_number
+    .clone());
+// Read back from the target: same kind as the source PO, told apart by its identity's system.
+impl_record!(PurchaseUpdate, RecordKind::PurchaseOrder, |s| s
+    .order_number
     .clone());
 impl_record!(SupplierInvoice, RecordKind::SupplierInvoice, |s| s
     .invoice_number

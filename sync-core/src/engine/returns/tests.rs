@@ -1,0 +1,533 @@
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::engine::{Processed, RunContext, process_record};
+use crate::error::TargetError;
+use crate::model::{PoLine, PurchaseUpdateLine};
+use crate::store::memory::MemoryStore;
+use crate::store::{AuditStatus, CrossRefStore, StreamKey, SyncStore, WindowCommit};
+use crate::testing::MemorySource;
+use crate::time::ManualClock;
+
+const TENANT: &str = "ACME";
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_767_225_600 + minutes * 60, 0).unwrap_or_default()
+}
+
+fn scope() -> SourceIdentity {
+    SourceIdentity::new("cloudsuite", "ACME_PRD", "DALS", "")
+}
+
+/// A source that holds purchase orders, readable by the forward stream too.
+#[derive(Debug)]
+struct FakeSource {
+    states: Mutex<BTreeMap<String, (SourcePoState, String)>>,
+    forward: MemorySource<PurchaseOrder>,
+    writes: Mutex<Vec<String>>,
+    fail_create_after_apply: Mutex<bool>,
+    now: Mutex<i64>,
+}
+
+impl FakeSource {
+    fn new() -> Arc<Self> {
+        Arc::new(FakeSource {
+            states: Mutex::new(BTreeMap::new()),
+            forward: MemorySource::new(at(10_000)),
+            writes: Mutex::new(Vec::new()),
+            fail_create_after_apply: Mutex::new(false),
+            now: Mutex::new(100),
+        })
+    }
+
+    fn tick(&self) -> DateTime<Utc> {
+        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        *now += 1;
+        at(*now)
+    }
+
+    fn put(&self, state: SourcePoState, vendor: &str) {
+        let po = PurchaseOrder {
+            identity: scope().sibling(state.po_number.clone()),
+            po_number: state.po_number.clone(),
+            vendor_id: vendor.into(),
+            order_date: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default(),
+            required_by: None,
+            currency: "USD".into(),
+            location: None,
+            status: state.status.clone(),
+            memo: None,
+            lines: state
+                .lines
+                .iter()
+                .map(|l| PoLine {
+                    line_no: l.line_no,
+                    sku: l.item.clone(),
+                    description: l.item.clone(),
+                    quantity: l.ordered,
+                    unit_price: Decimal::ONE,
+                    tax_rule: None,
+                })
+                .collect(),
+            modified_at: self.tick(),
+        };
+        self.forward.upsert(po);
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(state.po_number.clone(), (state, vendor.into()));
+    }
+
+    fn state(&self, po: &str) -> Option<SourcePoState> {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(po)
+            .map(|(s, _)| s.clone())
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait]
+impl SourcePurchaseWriter for FakeSource {
+    async fn get_po(&self, po_number: &str) -> Result<Option<SourcePoState>, TargetError> {
+        Ok(self.state(po_number))
+    }
+
+    async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError> {
+        Ok(self
+            .writes()
+            .iter()
+            .filter_map(|w| w.strip_prefix(&format!("create {external_ref} ")))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!("create {} {}", draft.external_ref, draft.po_number));
+        self.put(
+            SourcePoState {
+                po_number: draft.po_number.clone(),
+                status: draft.status.clone(),
+                lines: draft
+                    .lines
+                    .iter()
+                    .map(|l| SourcePoLine {
+                        line_no: l.line_no,
+                        item: l.item.clone(),
+                        ordered: l.quantity,
+                        received: l.received,
+                    })
+                    .collect(),
+            },
+            &draft.vendor_id,
+        );
+        let mut fail = self
+            .fail_create_after_apply
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if std::mem::take(&mut *fail) {
+            return Err(TargetError::unknown_outcome("connection reset"));
+        }
+        Ok(draft.po_number.clone())
+    }
+
+    async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError> {
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!("update {po_number}"));
+        let (mut state, vendor) = self
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(po_number)
+            .cloned()
+            .ok_or_else(|| TargetError::rejected(404, "no such PO"))?;
+        if let Some(status) = &change.status {
+            state.status = status.clone();
+        }
+        for r in &change.received {
+            if let Some(line) = state.lines.iter_mut().find(|l| l.line_no == r.line_no) {
+                line.received = r.total;
+            }
+        }
+        self.put(state, &vendor);
+        Ok(())
+    }
+}
+
+struct Harness {
+    store: Arc<MemoryStore>,
+    source: Arc<FakeSource>,
+    pipeline: ReturnPipeline,
+    clock: ManualClock,
+}
+
+fn harness(policy: ConflictPolicy) -> Harness {
+    let source = FakeSource::new();
+    let mut config = ReturnConfig::new(scope());
+    config.policy = policy;
+    config.forward_revision = "rev1".into();
+    let pipeline = ReturnPipeline::new(source.clone(), Arc::new(source.forward.clone()), config);
+    Harness {
+        store: Arc::new(MemoryStore::new()),
+        source,
+        pipeline,
+        clock: ManualClock::default(),
+    }
+}
+
+impl Harness {
+    fn run(&self) -> RunContext {
+        RunContext::new(self.store.clone(), self.clock.shared(), TENANT)
+    }
+
+    async fn process(&self, update: &PurchaseUpdate) -> Processed {
+        let run = self.run();
+        let processed = process_record(&run, &self.pipeline, update, false, None)
+            .await
+            .expect("processed");
+        if let Processed::Entries(entries) = &processed {
+            self.store
+                .commit_window(WindowCommit {
+                    key: StreamKey::new(TENANT, stream()),
+                    checkpoint: None,
+                    entries: entries.clone(),
+                    gl_mapping: None,
+                    fence: None,
+                })
+                .await
+                .expect("committed");
+        }
+        processed
+    }
+
+    /// What the forward stream would decide for this source PO now.
+    async fn forward_would_skip(&self, po: &str) -> bool {
+        let record = self
+            .source
+            .forward
+            .fetch(&scope().sibling(po))
+            .await
+            .expect("fetch")
+            .expect("exists");
+        let key = sync_key(&record.content_hash().expect("hash"), "rev1");
+        let xref = self
+            .store
+            .cross_ref(TENANT, RecordKind::PurchaseOrder, &scope().sibling(po))
+            .await
+            .expect("xref");
+        xref.and_then(|x| x.synced_hash) == Some(key)
+    }
+
+    /// The forward stream wrote `po` to the target as purchase `target_id`.
+    async fn forward_synced(&self, po: &str, target_id: &str) {
+        let record = self
+            .source
+            .forward
+            .fetch(&scope().sibling(po))
+            .await
+            .expect("fetch")
+            .expect("exists");
+        let xref = CrossRef {
+            kind: RecordKind::PurchaseOrder,
+            source: scope().sibling(po),
+            target_id: target_id.into(),
+            aux: BTreeMap::new(),
+            synced_hash: Some(sync_key(&record.content_hash().expect("hash"), "rev1")),
+            synced_modified_at: Some(record.modified_at),
+        };
+        self.store.put_cross_ref(TENANT, &xref).await.expect("put");
+    }
+}
+
+fn state(po: &str, status: PoStatus, received: &[i64]) -> SourcePoState {
+    SourcePoState {
+        po_number: po.into(),
+        status,
+        lines: received
+            .iter()
+            .enumerate()
+            .map(|(i, r)| SourcePoLine {
+                line_no: i as u32 + 1,
+                item: format!("ITEM-{}", i + 1),
+                ordered: Decimal::from(10),
+                received: Decimal::from(*r),
+            })
+            .collect(),
+    }
+}
+
+fn update(id: &str, progress: PurchaseProgress, received: &[i64], minute: i64) -> PurchaseUpdate {
+    PurchaseUpdate {
+        identity: SourceIdentity::new("cin7", TENANT, "", id),
+        order_number: "PO-00042".into(),
+        reference: Some("PO0000001".into()),
+        supplier_id: "SUP-GUID".into(),
+        supplier_vendor_id: Some("V000001".into()),
+        order_date: NaiveDate::from_ymd_opt(2026, 1, 5),
+        required_by: None,
+        currency: Some("USD".into()),
+        location: None,
+        progress,
+        invoice_authorised: false,
+        lines: received
+            .iter()
+            .enumerate()
+            .map(|(i, r)| PurchaseUpdateLine {
+                sku: format!("ITEM-{}", i + 1),
+                name: format!("item {}", i + 1),
+                quantity: Decimal::from(10),
+                price: Decimal::ONE,
+                received: Decimal::from(*r),
+            })
+            .collect(),
+        modified_at: at(minute),
+    }
+}
+
+fn own_entry(processed: &Processed) -> &crate::store::AuditEntry {
+    processed.entry().expect("an audit entry")
+}
+
+#[tokio::test]
+async fn a_receipt_on_a_source_po_is_written_back_once_and_not_echoed() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+
+    let received = update("G1", PurchaseProgress::PartlyReceived, &[4, 0], 1);
+    let processed = h.process(&received).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded);
+    assert_eq!(entry.action, Action::Update);
+    assert_eq!(h.source.writes(), vec!["update PO0000001"]);
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").lines[0].received,
+        Decimal::from(4)
+    );
+    // The forward stream sees the source PO as already in step (no echo to the target).
+    assert!(h.forward_would_skip("PO0000001").await);
+    // The same target content again is skipped by its hash.
+    let again = update("G1", PurchaseProgress::PartlyReceived, &[4, 0], 2);
+    assert_eq!(h.process(&again).await, Processed::Skipped);
+    assert_eq!(h.source.writes().len(), 1);
+
+    // Fully received: the status moves to closed.
+    let done = update("G1", PurchaseProgress::Received, &[10, 10], 3);
+    h.process(&done).await;
+    let po = h.source.state("PO0000001").expect("po");
+    assert_eq!(po.status, PoStatus::Closed);
+    assert_eq!(po.lines[1].received, Decimal::from(10));
+    assert!(h.forward_would_skip("PO0000001").await);
+}
+
+#[tokio::test]
+async fn the_forward_directions_own_write_read_back_writes_nothing() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    // The target purchase as the forward stream wrote it: draft, nothing received.
+    let echo = update("G1", PurchaseProgress::Draft, &[0, 0], 1);
+    let processed = h.process(&echo).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded);
+    assert_eq!(entry.action, Action::Skip);
+    assert!(
+        h.source.writes().is_empty(),
+        "a draft never demotes the source"
+    );
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").status,
+        PoStatus::Ordered
+    );
+}
+
+#[tokio::test]
+async fn a_po_raised_in_the_target_is_created_once_with_supplier_and_items_resolved() {
+    let h = harness(ConflictPolicy::default());
+    let mut raised = update("G9", PurchaseProgress::Draft, &[0], 1);
+    raised.reference = None;
+    // Draft: not yet.
+    let processed = h.process(&raised).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
+    // Authorised, but the supplier has no cross-reference yet: deferred.
+    raised.progress = PurchaseProgress::Ordered;
+    raised.modified_at = at(2);
+    let processed = h.process(&raised).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
+    assert!(h.source.writes().is_empty());
+    // The supplier cross-reference the forward supplier stream keeps.
+    h.store
+        .put_cross_ref(
+            TENANT,
+            &CrossRef {
+                kind: RecordKind::Supplier,
+                source: scope().sibling("V000001"),
+                target_id: "SUP-GUID".into(),
+                aux: BTreeMap::new(),
+                synced_hash: None,
+                synced_modified_at: None,
+            },
+        )
+        .await
+        .expect("put");
+    raised.modified_at = at(3);
+    let processed = h.process(&raised).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.action, Action::Create);
+    assert_eq!(entry.target_id.as_deref(), Some("C700000042"));
+    assert_eq!(h.source.writes(), vec!["create G9 C700000042"]);
+    assert!(h.forward_would_skip("C700000042").await);
+    // A receipt later updates the PO it created, found through its own cross-reference.
+    let mut receipt = raised.clone();
+    receipt.progress = PurchaseProgress::Received;
+    receipt.lines[0].received = Decimal::from(10);
+    receipt.modified_at = at(4);
+    h.process(&receipt).await;
+    assert_eq!(
+        h.source.writes(),
+        vec!["create G9 C700000042", "update C700000042"]
+    );
+    assert_eq!(
+        h.source.state("C700000042").expect("po").status,
+        PoStatus::Closed
+    );
+}
+
+#[tokio::test]
+async fn an_uncertain_create_is_looked_up_not_repeated() {
+    let h = harness(ConflictPolicy::default());
+    h.store
+        .put_cross_ref(
+            TENANT,
+            &CrossRef {
+                kind: RecordKind::Supplier,
+                source: scope().sibling("V000001"),
+                target_id: "SUP-GUID".into(),
+                aux: BTreeMap::new(),
+                synced_hash: None,
+                synced_modified_at: None,
+            },
+        )
+        .await
+        .expect("put");
+    *h.source
+        .fail_create_after_apply
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = true;
+    let mut raised = update("G7", PurchaseProgress::Ordered, &[0], 1);
+    raised.reference = None;
+    let processed = h.process(&raised).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Failed);
+    let processed = h.process(&raised).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.match_result, Some(MatchResult::ByLookup));
+    assert_eq!(h.source.writes(), vec!["create G7 C700000042"]);
+}
+
+/// Both sides changed the receipts of the same PO since the last sync.
+async fn conflicting(policy: ConflictPolicy) -> (Harness, Processed) {
+    let h = harness(policy);
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    // A first return sync records what the source held.
+    h.process(&update("G1", PurchaseProgress::Ordered, &[0, 0], 1))
+        .await;
+    assert!(h.source.writes().is_empty());
+    // The source receives 3 on line 1 while the target receives 5 there.
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[3, 0]), "V000001");
+    let processed = h
+        .process(&update("G1", PurchaseProgress::PartlyReceived, &[5, 0], 2))
+        .await;
+    (h, processed)
+}
+
+#[tokio::test]
+async fn conflict_with_target_winning_writes_the_target_value_and_keeps_both_versions() {
+    let (h, processed) = conflicting(ConflictPolicy::all(Winner::Target)).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded);
+    assert_eq!(h.source.writes(), vec!["update PO0000001"]);
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").lines[0].received,
+        Decimal::from(5)
+    );
+    let mapped = entry.mapped_snapshot.as_ref().expect("mapped");
+    assert_eq!(mapped["source_version"]["lines"][0]["received"], "3");
+    assert_eq!(mapped["target_version"]["lines"][0]["received"], "5");
+    assert!(
+        entry
+            .response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("receipts: Target wins"))
+    );
+}
+
+#[tokio::test]
+async fn conflict_with_source_winning_writes_nothing() {
+    let (h, processed) = conflicting(ConflictPolicy::all(Winner::Source)).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded);
+    assert_eq!(entry.action, Action::Skip);
+    assert!(h.source.writes().is_empty());
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").lines[0].received,
+        Decimal::from(3)
+    );
+    assert!(
+        entry
+            .response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("receipts: Source wins"))
+    );
+}
+
+#[tokio::test]
+async fn conflict_for_review_is_recorded_once_with_both_versions_and_not_written() {
+    let (h, processed) = conflicting(ConflictPolicy::all(Winner::Review)).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Conflict);
+    assert!(h.source.writes().is_empty());
+    let mapped = entry.mapped_snapshot.as_ref().expect("mapped");
+    assert_eq!(mapped["source_version"]["lines"][0]["received"], "3");
+    assert_eq!(mapped["target_version"]["lines"][0]["received"], "5");
+    // The same target content in the next window adds no second row.
+    let again = h
+        .process(&update("G1", PurchaseProgress::PartlyReceived, &[5, 0], 2))
+        .await;
+    assert_eq!(again, Processed::Skipped);
+    // A later target change still conflicts on receipts (the source value stays unsettled).
+    let later = h
+        .process(&update("G1", PurchaseProgress::PartlyReceived, &[6, 0], 3))
+        .await;
+    assert_eq!(own_entry(&later).status, AuditStatus::Conflict);
+    assert!(h.source.writes().is_empty());
+}
+
+#[test]
+fn po_numbers_fit_the_source_field() {
+    let config = ReturnConfig::new(scope());
+    assert_eq!(config.po_number_for("PO-123456789012", "x"), "C756789012");
+    assert_eq!(config.po_number_for("DRAFT", "ab-cd"), "C70000ABCD");
+    assert!(config.po_number_for("PO-1", "g").len() <= 10);
+}

@@ -1,0 +1,123 @@
+//! The source side as something the return direction writes to (CloudSuite through
+//! `infor-ion-client`: IDO updates or `Process` BODs).
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::TargetError;
+use crate::model::PoStatus;
+
+/// One line of a source purchase order as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePoLine {
+    /// Line number.
+    pub line_no: u32,
+    /// Source item code.
+    pub item: String,
+    /// Quantity ordered.
+    pub ordered: Decimal,
+    /// Quantity received.
+    pub received: Decimal,
+}
+
+/// A source purchase order as it is now: what the return direction compares with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePoState {
+    /// PO number.
+    pub po_number: String,
+    /// Status.
+    pub status: PoStatus,
+    /// Lines, by line number.
+    pub lines: Vec<SourcePoLine>,
+}
+
+/// A line of a purchase order to create in the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePoLineDraft {
+    /// Line number.
+    pub line_no: u32,
+    /// Source item code.
+    pub item: String,
+    /// Description.
+    pub description: String,
+    /// Quantity ordered.
+    pub quantity: Decimal,
+    /// Unit cost.
+    pub unit_price: Decimal,
+    /// Quantity already received.
+    pub received: Decimal,
+}
+
+/// A purchase order to create in the source (one raised in the target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePoDraft {
+    /// The PO number to create it under.
+    pub po_number: String,
+    /// Vendor ID.
+    pub vendor_id: String,
+    /// Order date.
+    pub order_date: NaiveDate,
+    /// Due date.
+    pub required_by: Option<NaiveDate>,
+    /// Currency code.
+    pub currency: String,
+    /// Source warehouse.
+    pub location: Option<String>,
+    /// Status.
+    pub status: PoStatus,
+    /// The target's id for it, stamped so it can be looked up after an uncertain create.
+    pub external_ref: String,
+    /// The target's order number, for people.
+    pub external_number: String,
+    /// Lines.
+    pub lines: Vec<SourcePoLineDraft>,
+}
+
+/// A received quantity to write on one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedQuantity {
+    /// Line number.
+    pub line_no: u32,
+    /// Item.
+    pub item: String,
+    /// The new total received.
+    pub total: Decimal,
+    /// The change from what the source holds (a receipt when positive).
+    pub delta: Decimal,
+}
+
+/// What to change on an existing source purchase order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePoChange {
+    /// A new status.
+    pub status: Option<PoStatus>,
+    /// New received quantities.
+    pub received: Vec<ReceivedQuantity>,
+}
+
+impl SourcePoChange {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.received.is_empty()
+    }
+}
+
+/// Writes purchase orders back to the source.
+///
+/// Creates are not idempotent: an implementation stamps
+/// [`SourcePoDraft::external_ref`] so [`find_by_external_ref`](Self::find_by_external_ref) can
+/// find a create whose outcome was unknown, and returns errors whose
+/// [`TargetError::delivery`] says whether the write may have happened.
+#[async_trait]
+pub trait SourcePurchaseWriter: Send + Sync {
+    /// The purchase order as it is now (`None` when it does not exist).
+    async fn get_po(&self, po_number: &str) -> Result<Option<SourcePoState>, TargetError>;
+    /// PO numbers of the orders stamped with this external reference.
+    async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError>;
+    /// Create a purchase order; returns its PO number.
+    async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError>;
+    /// Change status and received quantities.
+    async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError>;
+}

@@ -1,0 +1,74 @@
+//! The return direction: a purchase as the target (Cin7) holds it, read back to update the
+//! source (CloudSuite).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::SourceIdentity;
+
+/// One line of a purchase read back from the target, with what has been received on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseUpdateLine {
+    /// Target SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Quantity ordered.
+    pub quantity: Decimal,
+    /// Unit price.
+    pub price: Decimal,
+    /// Quantity received so far (authorised stock receipts only).
+    pub received: Decimal,
+}
+
+/// How far a purchase has progressed in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseProgress {
+    /// Header or order still draft.
+    Draft,
+    /// Order authorised.
+    Ordered,
+    /// Some stock received (authorised).
+    PartlyReceived,
+    /// Every line fully received.
+    Received,
+    /// Voided.
+    Voided,
+}
+
+/// A purchase as the target holds it: the record of the return direction (target → source).
+///
+/// Its identity is the target's (`system` = `cin7`, `id` = the purchase GUID); the source
+/// record it belongs to is found through the cross-references (see `engine::returns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseUpdate {
+    /// Target identity.
+    pub identity: SourceIdentity,
+    /// The target's own order number (e.g. `PO-00012`).
+    pub order_number: String,
+    /// The external reference stamped on the purchase (the source PO number when the sync
+    /// created it).
+    pub reference: Option<String>,
+    /// Target supplier id.
+    pub supplier_id: String,
+    /// The source vendor ID stamped on the target supplier, when there is one.
+    pub supplier_vendor_id: Option<String>,
+    /// Order date.
+    pub order_date: Option<NaiveDate>,
+    /// Required-by date.
+    pub required_by: Option<NaiveDate>,
+    /// Currency code.
+    pub currency: Option<String>,
+    /// Target location name.
+    pub location: Option<String>,
+    /// Progress.
+    pub progress: PurchaseProgress,
+    /// Whether an invoice has been authorised.
+    pub invoice_authorised: bool,
+    /// Lines (order lines, with receipts summed per SKU in order).
+    pub lines: Vec<PurchaseUpdateLine>,
+    /// Last change in the target (target server time).
+    pub modified_at: DateTime<Utc>,
+}
