@@ -819,3 +819,56 @@ async fn shutdown_in_a_window_commits_its_rows_and_keeps_its_cursor() {
             .is_some()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_into_postgres_with_the_url_from_the_environment() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+    let schema = format!(
+        "sync_cli_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_subsec_nanos()
+    );
+    let sims = start(5, 4).await;
+    let path = sims.config(5, "", "");
+    let rewritten = std::fs::read_to_string(&path).unwrap().replace(
+        "store = \"sync.sqlite\"",
+        &format!("store = \"env:SYNC_CLI_TEST_DB_URL\"\nstore_schema = \"{schema}\""),
+    );
+    std::fs::write(&path, rewritten).unwrap();
+    let config = path.to_str().unwrap().to_owned();
+    let pg_url = url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_sync"))
+            .args(["--config", &config, "--once"])
+            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+            .env("SYNC_CLI_TEST_DB_URL", &pg_url)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!sims.store_path().exists(), "nothing went to SQLite");
+
+    let store: Arc<dyn SyncStore> = Arc::new(
+        sync_core::store::postgres::PgStore::connect(
+            sync_core::store::postgres::PgConfig::new(url).schema(schema),
+            SystemClock::shared(),
+        )
+        .await
+        .unwrap(),
+    );
+    let tenant = sims.ion.tenant().to_owned();
+    let suppliers = store
+        .query(
+            &AuditQuery::tenant(&tenant)
+                .stream(StreamId::suppliers())
+                .statuses(&[AuditStatus::Succeeded]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(suppliers.len(), 4, "{suppliers:#?}");
+    assert_eq!(sims.suppliers_by_vendor().len(), 4);
+}
