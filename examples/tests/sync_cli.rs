@@ -448,6 +448,77 @@ fn the_binary_reports_bad_configs_with_exit_code_2() {
     assert!(!text(&out).contains("the-secret-key"));
 }
 
+#[test]
+fn ion_credentials_come_from_the_vault_or_a_file_for_the_same_tenant() {
+    use infor_ion_client::IonApiFile;
+    use infor_ion_client::vault::{Vault, VaultKey};
+    use secrecy::ExposeSecret;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.ionapi");
+    let key = VaultKey::generate();
+    let key_text = key.to_base64().expose_secret().to_owned();
+    let mut vault = Vault::open_or_create(dir.path().join("ion.vault"), key).unwrap();
+    vault
+        .store(&IonApiFile::from_path(sample).unwrap())
+        .unwrap();
+
+    let from_vault = MINIMAL.replace(
+        "ionapi = \"ACME_TST.ionapi\"",
+        "vault = \"ion.vault\"\nvault_key_env = \"SYNC_CLI_TEST_VAULT_KEY\"",
+    );
+    let file = dir.path().join("sync.toml");
+    let check = |text: &str, vault_key: Option<&str>| {
+        std::fs::write(&file, text).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sync"));
+        command
+            .args(["--config", file.to_str().unwrap(), "--check"])
+            .env(KEY_ENV, "k")
+            .env_remove("SYNC_CLI_TEST_VAULT_KEY");
+        if let Some(vault_key) = vault_key {
+            command.env("SYNC_CLI_TEST_VAULT_KEY", vault_key);
+        }
+        command.output().unwrap()
+    };
+    let out = check(&from_vault, Some(&key_text));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains(&key_text), "the vault key was printed");
+
+    let out = check(&from_vault, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains(
+            "the environment variable SYNC_CLI_TEST_VAULT_KEY (named by `ion.vault_key_env`) is not set"
+        ),
+        "{}",
+        text(&out)
+    );
+
+    let other_tenant = from_vault.replace("tenant = \"ACME_TST\"", "tenant = \"ACME_PRD\"");
+    let out = check(&other_tenant, Some(&key_text));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("the vault has no entry for tenant `ACME_PRD`"),
+        "{}",
+        text(&out)
+    );
+
+    // An .ionapi file for another tenant than the config's is refused.
+    std::fs::copy(sample, dir.path().join("ACME_TST.ionapi")).unwrap();
+    let out = check(
+        &MINIMAL.replace("tenant = \"ACME_TST\"", "tenant = \"ACME_PRD\""),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains(
+            "the config says `ACME_PRD` but the ION credentials are for tenant `ACME_TST`"
+        ),
+        "{}",
+        text(&out)
+    );
+}
+
 struct Sims {
     ion: IonSimulator,
     cin7: Cin7Simulator,
