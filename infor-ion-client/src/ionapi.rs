@@ -360,6 +360,60 @@ impl IonApiFile {
         })
     }
 
+    /// Credentials from parts, for deployments that keep them elsewhere than in an `.ionapi`
+    /// file (a secrets manager). The same validation applies as for a file; add the service
+    /// account with [`with_service_account`](Self::with_service_account).
+    ///
+    /// ```
+    /// use infor_ion_client::IonApiFile;
+    /// use secrecy::SecretString;
+    ///
+    /// let file = IonApiFile::from_parts(
+    ///     "ACME_PRD",
+    ///     "ACME_PRD~client",
+    ///     SecretString::from("client-secret"),
+    ///     "https://mingle-ionapi.inforcloudsuite.com",
+    ///     "https://mingle-sso.inforcloudsuite.com/ACME_PRD/as/",
+    /// )?
+    /// .with_service_account(SecretString::from("ACME_PRD#key"), SecretString::from("secret"));
+    /// assert_eq!(file.token_url().as_str(), "https://mingle-sso.inforcloudsuite.com/ACME_PRD/as/token.oauth2");
+    /// assert!(file.service_account().is_ok());
+    /// # Ok::<(), infor_ion_client::ionapi::IonApiError>(())
+    /// ```
+    pub fn from_parts(
+        tenant: &str,
+        client_id: &str,
+        client_secret: SecretString,
+        ion_url: &str,
+        auth_server_url: &str,
+    ) -> Result<Self, IonApiError> {
+        let s = |v: &str| Some(serde_json::Value::String(v.to_owned()));
+        // RawFile zeroizes its secrets on drop, so it is filled field by field.
+        let mut raw = RawFile::default();
+        raw.ti = s(tenant);
+        raw.ci = s(client_id);
+        raw.cs = s(client_secret.expose_secret());
+        raw.iu = s(ion_url);
+        raw.pu = s(auth_server_url);
+        raw.oa = s("authorization.oauth2");
+        raw.ot = s("token.oauth2");
+        raw.or_ = s("revoke_token.oauth2");
+        Self::from_raw(&raw)
+    }
+
+    /// The same credentials with this service account (`saak`, `sask`).
+    pub fn with_service_account(
+        mut self,
+        access_key: SecretString,
+        secret_key: SecretString,
+    ) -> Self {
+        self.service_account = Some(ServiceAccount {
+            access_key,
+            secret_key,
+        });
+        self
+    }
+
     fn from_raw(raw: &RawFile) -> Result<Self, IonApiError> {
         let tenant = required(&raw.ti, "ti", "tenant identifier")?;
         if tenant.contains('/') || tenant.contains('?') || tenant.contains('#') {
