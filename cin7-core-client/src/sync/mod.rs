@@ -14,6 +14,8 @@
 //!   every line with an `Account`); `find_purchases` searches `purchaseList` and compares
 //!   exactly on this side.
 //! - [`account`]: the chart of accounts (`/ref/account`).
+//! - [`returns`]: the return direction's source: changed purchases (`purchaseList` with
+//!   `UpdatedSince`, each re-read in full) as sync-core `PurchaseUpdate`s.
 //! - [`error`]: client errors → [`TargetError`](sync_core::error::TargetError), keeping whether
 //!   a failed write may have happened.
 //!
@@ -42,6 +44,7 @@
 pub mod account;
 pub mod error;
 pub mod purchase;
+pub mod returns;
 pub mod supplier;
 
 pub use error::{CallKind, target_error};

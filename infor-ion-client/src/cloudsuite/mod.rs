@@ -19,6 +19,10 @@
 //! `variationID` of each document and skip `Delete`s (see [`bods`]); an M3 tenant reads its
 //! purchase orders and supplier invoices this way.
 //!
+//! The return direction (Cin7 → CloudSuite) writes purchase orders through [`returns`]: IDO
+//! updates or `Process` BODs over ION's Messaging Service, selected by
+//! [`returns::PoWriteMode`].
+//!
 //! ```no_run
 //! # async fn run(client: infor_ion_client::IonClient) {
 //! use infor_ion_client::cloudsuite::CloudSuiteSource;
@@ -28,6 +32,7 @@
 
 pub mod bods;
 mod convert;
+pub mod returns;
 
 use std::collections::HashMap;
 
