@@ -1,12 +1,12 @@
-//! Assembling one tenant's sync from the real clients: a CloudSuite source, a Cin7 target, a
-//! store and the mappings, wired into sync-core's pipelines and runner.
+//! Assembling one tenant's sync: a CloudSuite source, a target, a store and the mappings,
+//! wired into sync-core's pipelines and runner, plus replay of open failures.
 //!
 //! Every binary that syncs (the demo, the runner, replay) builds its pipelines here, so they
 //! all run the same thing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cin7_core_client::sync::Cin7Target;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use sync_core::engine::gl_accounts::GlAccountPipeline;
 use sync_core::engine::invoices::InvoicePipeline;
@@ -19,15 +19,41 @@ use sync_core::model::{GlAccount, PurchaseOrder, Supplier, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::runner::TenantRunner;
 use sync_core::source::Source;
-use sync_core::store::SyncStore;
+use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, EntryId, RunId, SyncStore};
+use sync_core::target::{AccountTarget, PurchaseTarget, SupplierTarget};
 use sync_core::time::SharedClock;
+
+pub use crate::config::Stream;
+
+/// Everything a tenant's sync is made of.
+pub struct Parts<T> {
+    /// The tenant id (the ION tenant).
+    pub tenant: String,
+    /// Where CloudSuite records come from.
+    pub source: CloudSuiteSource,
+    /// Where they go (a `Cin7Target`, or a wrapper such as the runner's dry-run target).
+    pub target: Arc<T>,
+    /// Audit trail, checkpoints, cross-references.
+    pub store: Arc<dyn SyncStore>,
+    /// The clock.
+    pub clock: SharedClock,
+    /// Value mappings and policies.
+    pub mappings: Mappings,
+    /// Window settings.
+    pub engine: EngineConfig,
+    /// The streams to run, in run order (`Stream::ALL` for everything).
+    pub streams: Vec<Stream>,
+    /// Progress callback.
+    pub progress: Option<ProgressFn>,
+}
 
 /// One tenant's pipelines, ready to run or replay.
 pub struct Assembled {
-    /// The runner (GL accounts, suppliers, purchase orders, invoices, in that order).
+    /// The runner, with the chosen streams.
     pub runner: TenantRunner,
+    /// The store the runner writes.
+    pub store: Arc<dyn SyncStore>,
     tenant: String,
-    store: Arc<dyn SyncStore>,
     clock: SharedClock,
     source: Arc<CloudSuiteSource>,
     suppliers: Arc<SupplierPipeline>,
@@ -43,83 +69,101 @@ impl std::fmt::Debug for Assembled {
     }
 }
 
-/// Everything a tenant's sync is made of.
-pub struct Parts {
-    /// The tenant id (the ION tenant).
-    pub tenant: String,
-    /// Where CloudSuite records come from.
-    pub source: CloudSuiteSource,
-    /// Where they go.
-    pub target: Cin7Target,
-    /// Audit trail, checkpoints, cross-references.
-    pub store: Arc<dyn SyncStore>,
-    /// The clock.
-    pub clock: SharedClock,
-    /// Value mappings and policies.
-    pub mappings: Mappings,
-    /// Window settings.
-    pub engine: EngineConfig,
-    /// Progress callback.
-    pub progress: Option<ProgressFn>,
+/// Which open entries to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayTarget {
+    /// One entry.
+    Entry(EntryId),
+    /// The open failures of one run (every stream).
+    Run(RunId),
+    /// The open failures of one stream.
+    Stream(Stream),
+    /// Every open failure of every stream.
+    All,
 }
 
+/// The streams whose entries can be replayed (GL accounts are recomputed by every run).
+const REPLAYABLE: [Stream; 3] = [
+    Stream::Suppliers,
+    Stream::PurchaseOrders,
+    Stream::SupplierInvoices,
+];
+
 /// Wire the parts into pipelines and a runner.
-pub fn assemble(parts: Parts) -> Assembled {
-    let source = Arc::new(parts.source);
-    let target = Arc::new(parts.target);
+pub fn assemble<T>(parts: Parts<T>) -> Assembled
+where
+    T: SupplierTarget + PurchaseTarget + AccountTarget + 'static,
+{
+    let Parts {
+        tenant,
+        source,
+        target,
+        store,
+        clock,
+        mappings,
+        engine,
+        streams,
+        progress,
+    } = parts;
+    let source = Arc::new(source);
     let supplier_source: Arc<dyn Source<Supplier>> = source.clone();
-    let suppliers = Arc::new(SupplierPipeline::new(
-        target.clone(),
-        parts.mappings.clone(),
-    ));
+    // Every pipeline exists even when its stream is not run: purchase orders and invoices
+    // resolve their supplier through the supplier pipeline, and replay needs them all.
+    let suppliers = Arc::new(SupplierPipeline::new(target.clone(), mappings.clone()));
     let purchase_orders = Arc::new(PurchaseOrderPipeline::new(
         target.clone(),
-        parts.mappings.clone(),
+        mappings.clone(),
         suppliers.clone(),
         supplier_source.clone(),
     ));
     let invoices = Arc::new(InvoicePipeline::new(
         target.clone(),
-        parts.mappings.clone(),
+        mappings.clone(),
         suppliers.clone(),
         supplier_source.clone(),
     ));
-    let gl_source: Arc<dyn Source<GlAccount>> = source.clone();
-    let po_source: Arc<dyn Source<PurchaseOrder>> = source.clone();
-    let invoice_source: Arc<dyn Source<SupplierInvoice>> = source.clone();
-    let mut runner = TenantRunner::new(
-        parts.tenant.clone(),
-        parts.store.clone(),
-        parts.clock.clone(),
-    )
-    .with_gl_accounts(GlAccountPipeline::new(
-        gl_source,
-        target.clone(),
-        parts.mappings.clone(),
-    ))
-    .with_suppliers(StreamRunner::new(
-        suppliers.clone(),
-        supplier_source,
-        parts.engine.clone(),
-    ))
-    .with_purchase_orders(StreamRunner::new(
-        purchase_orders.clone(),
-        po_source,
-        parts.engine.clone(),
-    ))
-    .with_invoices(StreamRunner::new(
-        invoices.clone(),
-        invoice_source,
-        parts.engine,
-    ));
-    if let Some(progress) = parts.progress {
+    let mut runner = TenantRunner::new(tenant.clone(), store.clone(), clock.clone());
+    for stream in streams {
+        runner = match stream {
+            Stream::GlAccounts => {
+                let gl_source: Arc<dyn Source<GlAccount>> = source.clone();
+                runner.with_gl_accounts(GlAccountPipeline::new(
+                    gl_source,
+                    target.clone(),
+                    mappings.clone(),
+                ))
+            }
+            Stream::Suppliers => runner.with_suppliers(StreamRunner::new(
+                suppliers.clone(),
+                supplier_source.clone(),
+                engine.clone(),
+            )),
+            Stream::PurchaseOrders => {
+                let po_source: Arc<dyn Source<PurchaseOrder>> = source.clone();
+                runner.with_purchase_orders(StreamRunner::new(
+                    purchase_orders.clone(),
+                    po_source,
+                    engine.clone(),
+                ))
+            }
+            Stream::SupplierInvoices => {
+                let invoice_source: Arc<dyn Source<SupplierInvoice>> = source.clone();
+                runner.with_invoices(StreamRunner::new(
+                    invoices.clone(),
+                    invoice_source,
+                    engine.clone(),
+                ))
+            }
+        };
+    }
+    if let Some(progress) = progress {
         runner = runner.with_progress(progress);
     }
     Assembled {
         runner,
-        tenant: parts.tenant,
-        store: parts.store,
-        clock: parts.clock,
+        store,
+        tenant,
+        clock,
         source,
         suppliers,
         purchase_orders,
@@ -128,28 +172,121 @@ pub fn assemble(parts: Parts) -> Assembled {
 }
 
 impl Assembled {
-    /// Replay every open failure of every stream (suppliers first, so dependencies resolve).
-    pub async fn replay_failures(&self, mode: ReplayMode) -> Result<Vec<ReplayResult>, SyncError> {
-        let run = RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone());
+    fn context(&self) -> RunContext {
+        RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone())
+    }
+
+    /// The entries `what` would replay: the latest open failed, pending or deferred entry per
+    /// record (as [`Replayer`] picks them), or the one entry asked for. Nothing is written.
+    pub async fn preview(&self, what: &ReplayTarget) -> Result<Vec<AuditEntry>, SyncError> {
+        if let ReplayTarget::Entry(id) = what {
+            let entry = self.entry(id).await?;
+            return Ok(if entry.status.is_open() {
+                vec![entry]
+            } else {
+                Vec::new()
+            });
+        }
+        let mut out = Vec::new();
+        for stream in REPLAYABLE {
+            let mut query = AuditQuery::tenant(self.tenant.clone())
+                .stream(stream.id())
+                .statuses(&[
+                    AuditStatus::Failed,
+                    AuditStatus::Pending,
+                    AuditStatus::Deferred,
+                ]);
+            match what {
+                ReplayTarget::Stream(s) if *s != stream => continue,
+                ReplayTarget::Run(run) => query = query.run(run.clone()),
+                _ => {}
+            }
+            let mut latest = BTreeMap::new();
+            for entry in self.store.query(&query).await? {
+                latest.insert(entry.source.clone(), entry);
+            }
+            out.extend(latest.into_values());
+        }
+        Ok(out)
+    }
+
+    async fn entry(&self, id: &EntryId) -> Result<AuditEntry, SyncError> {
+        let entry = self
+            .store
+            .entry(id)
+            .await?
+            .ok_or_else(|| SyncError::EntryNotFound(id.to_string()))?;
+        if entry.tenant != self.tenant {
+            return Err(SyncError::Config(format!(
+                "entry {id} belongs to tenant {}, not {}",
+                entry.tenant, self.tenant
+            )));
+        }
+        Ok(entry)
+    }
+
+    /// Replay what `what` names (suppliers first, so dependencies resolve).
+    pub async fn replay(
+        &self,
+        what: &ReplayTarget,
+        mode: ReplayMode,
+    ) -> Result<Vec<ReplayResult>, SyncError> {
+        let run = self.context();
+        if let ReplayTarget::Entry(id) = what {
+            let entry = self.entry(id).await?;
+            let result = match Stream::parse(&entry.stream.0) {
+                Ok(Stream::Suppliers) => {
+                    self.supplier_replayer().replay_entry(&run, id, mode).await
+                }
+                Ok(Stream::PurchaseOrders) => self.po_replayer().replay_entry(&run, id, mode).await,
+                Ok(Stream::SupplierInvoices) => {
+                    self.invoice_replayer().replay_entry(&run, id, mode).await
+                }
+                _ => Err(SyncError::Config(format!(
+                    "entry {id} is in stream {}, which is not replayed: the next run recomputes it",
+                    entry.stream
+                ))),
+            }?;
+            return Ok(vec![result]);
+        }
         let mut results = Vec::new();
-        let supplier_source: Arc<dyn Source<Supplier>> = self.source.clone();
-        results.extend(
-            Replayer::new(self.suppliers.clone(), supplier_source)
-                .replay_failed(&run, ReplayScope::Stream, mode)
-                .await?,
-        );
-        let po_source: Arc<dyn Source<PurchaseOrder>> = self.source.clone();
-        results.extend(
-            Replayer::new(self.purchase_orders.clone(), po_source)
-                .replay_failed(&run, ReplayScope::Stream, mode)
-                .await?,
-        );
-        let invoice_source: Arc<dyn Source<SupplierInvoice>> = self.source.clone();
-        results.extend(
-            Replayer::new(self.invoices.clone(), invoice_source)
-                .replay_failed(&run, ReplayScope::Stream, mode)
-                .await?,
-        );
+        for stream in REPLAYABLE {
+            let scope = match what {
+                ReplayTarget::Stream(s) if *s != stream => continue,
+                ReplayTarget::Run(run_id) => ReplayScope::Run(run_id.clone()),
+                _ => ReplayScope::Stream,
+            };
+            results.extend(match stream {
+                Stream::Suppliers => {
+                    self.supplier_replayer()
+                        .replay_failed(&run, scope, mode)
+                        .await?
+                }
+                Stream::PurchaseOrders => {
+                    self.po_replayer().replay_failed(&run, scope, mode).await?
+                }
+                _ => {
+                    self.invoice_replayer()
+                        .replay_failed(&run, scope, mode)
+                        .await?
+                }
+            });
+        }
         Ok(results)
+    }
+
+    fn supplier_replayer(&self) -> Replayer<SupplierPipeline> {
+        let source: Arc<dyn Source<Supplier>> = self.source.clone();
+        Replayer::new(self.suppliers.clone(), source)
+    }
+
+    fn po_replayer(&self) -> Replayer<PurchaseOrderPipeline> {
+        let source: Arc<dyn Source<PurchaseOrder>> = self.source.clone();
+        Replayer::new(self.purchase_orders.clone(), source)
+    }
+
+    fn invoice_replayer(&self) -> Replayer<InvoicePipeline> {
+        let source: Arc<dyn Source<SupplierInvoice>> = self.source.clone();
+        Replayer::new(self.invoices.clone(), source)
     }
 }

@@ -29,26 +29,22 @@ use cin7_core_client::Cin7Client;
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::sync::Cin7Target;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
+
+pub use crate::assemble::ReplayTarget;
+use crate::assemble::{Assembled, Parts, assemble};
 use infor_ion_client::vault::{DEFAULT_KEY_ENV, Vault, VaultKey};
 use infor_ion_client::{IonApiFile, IonClient};
 use secrecy::SecretString;
 use serde::Deserialize;
-use sync_core::engine::gl_accounts::GlAccountPipeline;
-use sync_core::engine::invoices::InvoicePipeline;
-use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
-use sync_core::engine::suppliers::SupplierPipeline;
-use sync_core::engine::{EngineConfig, ProgressFn, RunContext, StreamRunner};
+use sync_core::engine::{EngineConfig, ProgressFn};
 use sync_core::error::{MappingKind, SyncError, TargetError};
 use sync_core::mapping::{Fallback, MappingTable, Mappings};
-use sync_core::model::{GlAccount, PurchaseOrder, Supplier, SupplierInvoice};
-use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
-use sync_core::runner::TenantRunner;
+use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::schedule::Cadence;
-use sync_core::source::Source;
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::postgres::{PgConfig, PgStore};
 use sync_core::store::sqlite::SqliteStore;
-use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, EntryId, RunId, StreamId, SyncStore};
+use sync_core::store::{AuditEntry, StreamId, SyncStore};
 use sync_core::target::{
     AccountTarget, Approach, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget,
     SupplierDraft, SupplierTarget, TargetAccount, TargetInvoice, TargetPage, TargetPurchase,
@@ -1416,29 +1412,45 @@ impl<T: AccountTarget + 'static> AccountTarget for DryRunTarget<T> {
 // ---------------------------------------------------------------------------------------------
 // Wiring.
 
-/// One tenant's pipelines built from a [`Config`]: run them or replay failures.
+/// One tenant's pipelines built from a [`Config`] (see [`Assembled`]), plus what a dry run
+/// did not write.
 pub struct Wired {
-    /// The runner, with the configured streams only.
-    pub runner: TenantRunner,
-    /// The store the runner writes (a throwaway in-memory store in a dry run, so the real
+    /// The pipelines, runner and store (a throwaway in-memory store in a dry run, so the real
     /// store's cursors, cross-references and audit trail are never touched by one).
-    pub store: Arc<dyn SyncStore>,
+    pub assembled: Assembled,
     /// In a dry run, the writes that were not made.
     pub dry_run: Option<Arc<DryRunLog>>,
-    tenant: String,
-    clock: SharedClock,
-    source: Arc<CloudSuiteSource>,
-    suppliers: Arc<SupplierPipeline>,
-    purchase_orders: Arc<PurchaseOrderPipeline>,
-    invoices: Arc<InvoicePipeline>,
+}
+
+impl std::ops::Deref for Wired {
+    type Target = Assembled;
+    fn deref(&self) -> &Assembled {
+        &self.assembled
+    }
 }
 
 impl fmt::Debug for Wired {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wired")
-            .field("tenant", &self.tenant)
+            .field("assembled", &self.assembled)
             .field("dry_run", &self.dry_run.is_some())
-            .finish_non_exhaustive()
+            .finish()
+    }
+}
+
+impl Wired {
+    /// What `what` would replay; see [`Assembled::preview`].
+    pub async fn preview(&self, what: &ReplayTarget) -> Result<Vec<AuditEntry>, ConfigError> {
+        Ok(self.assembled.preview(what).await?)
+    }
+
+    /// Replay what `what` names; see [`Assembled::replay`].
+    pub async fn replay(
+        &self,
+        what: &ReplayTarget,
+        mode: ReplayMode,
+    ) -> Result<Vec<ReplayResult>, ConfigError> {
+        Ok(self.assembled.replay(what, mode).await?)
     }
 }
 
@@ -1455,237 +1467,39 @@ pub async fn wire(
         let dry = DryRunTarget::new(Arc::new(target));
         let log = dry.log();
         let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
-        let mut wired = wire_target(config, Arc::new(dry), source, store, clock, progress);
-        wired.dry_run = Some(log);
-        Ok(wired)
+        Ok(Wired {
+            assembled: assemble(config.parts(Arc::new(dry), source, store, clock, progress)),
+            dry_run: Some(log),
+        })
     } else {
         let store = config.open_store(&clock).await?;
-        Ok(wire_target(
-            config,
-            Arc::new(target),
+        Ok(Wired {
+            assembled: assemble(config.parts(Arc::new(target), source, store, clock, progress)),
+            dry_run: None,
+        })
+    }
+}
+
+impl Config {
+    /// The [`Parts`] of this configuration with the given target and store.
+    fn parts<T>(
+        &self,
+        target: Arc<T>,
+        source: CloudSuiteSource,
+        store: Arc<dyn SyncStore>,
+        clock: SharedClock,
+        progress: Option<ProgressFn>,
+    ) -> Parts<T> {
+        Parts {
+            tenant: self.tenant.clone(),
             source,
+            target,
             store,
             clock,
+            mappings: self.mappings.clone(),
+            engine: self.engine.clone(),
+            streams: self.streams.clone(),
             progress,
-        ))
-    }
-}
-
-fn wire_target<T>(
-    config: &Config,
-    target: Arc<T>,
-    source: CloudSuiteSource,
-    store: Arc<dyn SyncStore>,
-    clock: SharedClock,
-    progress: Option<ProgressFn>,
-) -> Wired
-where
-    T: SupplierTarget + PurchaseTarget + AccountTarget + 'static,
-{
-    let source = Arc::new(source);
-    let mappings = config.mappings.clone();
-    let supplier_source: Arc<dyn Source<Supplier>> = source.clone();
-    // Every pipeline exists even when its stream is not run: purchase orders and invoices
-    // resolve their supplier through the supplier pipeline.
-    let suppliers = Arc::new(SupplierPipeline::new(target.clone(), mappings.clone()));
-    let purchase_orders = Arc::new(PurchaseOrderPipeline::new(
-        target.clone(),
-        mappings.clone(),
-        suppliers.clone(),
-        supplier_source.clone(),
-    ));
-    let invoices = Arc::new(InvoicePipeline::new(
-        target.clone(),
-        mappings.clone(),
-        suppliers.clone(),
-        supplier_source.clone(),
-    ));
-    let mut runner = TenantRunner::new(config.tenant.clone(), store.clone(), clock.clone());
-    for stream in &config.streams {
-        runner = match stream {
-            Stream::GlAccounts => {
-                let gl_source: Arc<dyn Source<GlAccount>> = source.clone();
-                runner.with_gl_accounts(GlAccountPipeline::new(
-                    gl_source,
-                    target.clone(),
-                    mappings.clone(),
-                ))
-            }
-            Stream::Suppliers => runner.with_suppliers(StreamRunner::new(
-                suppliers.clone(),
-                supplier_source.clone(),
-                config.engine.clone(),
-            )),
-            Stream::PurchaseOrders => {
-                let po_source: Arc<dyn Source<PurchaseOrder>> = source.clone();
-                runner.with_purchase_orders(StreamRunner::new(
-                    purchase_orders.clone(),
-                    po_source,
-                    config.engine.clone(),
-                ))
-            }
-            Stream::SupplierInvoices => {
-                let invoice_source: Arc<dyn Source<SupplierInvoice>> = source.clone();
-                runner.with_invoices(StreamRunner::new(
-                    invoices.clone(),
-                    invoice_source,
-                    config.engine.clone(),
-                ))
-            }
-        };
-    }
-    if let Some(progress) = progress {
-        runner = runner.with_progress(progress);
-    }
-    Wired {
-        runner,
-        store,
-        dry_run: None,
-        tenant: config.tenant.clone(),
-        clock,
-        source,
-        suppliers,
-        purchase_orders,
-        invoices,
-    }
-}
-
-/// Which open entries to replay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReplayTarget {
-    /// One entry.
-    Entry(EntryId),
-    /// The open failures of one run (every stream).
-    Run(RunId),
-    /// The open failures of one stream.
-    Stream(Stream),
-}
-
-/// The streams whose entries can be replayed (GL accounts are recomputed by every run).
-const REPLAYABLE: [Stream; 3] = [
-    Stream::Suppliers,
-    Stream::PurchaseOrders,
-    Stream::SupplierInvoices,
-];
-
-impl Wired {
-    fn context(&self) -> RunContext {
-        RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone())
-    }
-
-    /// The entries `what` would replay: the latest open failed, pending or deferred entry per
-    /// record (as [`Replayer`] picks them), or the one entry asked for. Nothing is written.
-    pub async fn preview(&self, what: &ReplayTarget) -> Result<Vec<AuditEntry>, ConfigError> {
-        if let ReplayTarget::Entry(id) = what {
-            let entry = self.entry(id).await?;
-            return Ok(if entry.status.is_open() {
-                vec![entry]
-            } else {
-                Vec::new()
-            });
         }
-        let mut out = Vec::new();
-        for stream in REPLAYABLE {
-            let mut query = AuditQuery::tenant(self.tenant.clone())
-                .stream(stream.id())
-                .statuses(&[
-                    AuditStatus::Failed,
-                    AuditStatus::Pending,
-                    AuditStatus::Deferred,
-                ]);
-            match what {
-                ReplayTarget::Stream(s) if *s != stream => continue,
-                ReplayTarget::Run(run) => query = query.run(run.clone()),
-                _ => {}
-            }
-            let mut latest = BTreeMap::new();
-            for entry in self.store.query(&query).await? {
-                latest.insert(entry.source.clone(), entry);
-            }
-            out.extend(latest.into_values());
-        }
-        Ok(out)
-    }
-
-    async fn entry(&self, id: &EntryId) -> Result<AuditEntry, ConfigError> {
-        let entry = self
-            .store
-            .entry(id)
-            .await?
-            .ok_or_else(|| SyncError::EntryNotFound(id.to_string()))?;
-        if entry.tenant != self.tenant {
-            return Err(SyncError::Config(format!(
-                "entry {id} belongs to tenant {}, not {}",
-                entry.tenant, self.tenant
-            ))
-            .into());
-        }
-        Ok(entry)
-    }
-
-    /// Replay what `what` names (suppliers first, so dependencies resolve).
-    pub async fn replay(
-        &self,
-        what: &ReplayTarget,
-        mode: ReplayMode,
-    ) -> Result<Vec<ReplayResult>, ConfigError> {
-        let run = self.context();
-        let mut results = Vec::new();
-        if let ReplayTarget::Entry(id) = what {
-            let entry = self.entry(id).await?;
-            let result = match Stream::parse(&entry.stream.0) {
-                Ok(Stream::Suppliers) => {
-                    self.supplier_replayer().replay_entry(&run, id, mode).await
-                }
-                Ok(Stream::PurchaseOrders) => self.po_replayer().replay_entry(&run, id, mode).await,
-                Ok(Stream::SupplierInvoices) => {
-                    self.invoice_replayer().replay_entry(&run, id, mode).await
-                }
-                _ => Err(SyncError::Config(format!(
-                    "entry {id} is in stream {}, which is not replayed: the next run recomputes it",
-                    entry.stream
-                ))),
-            }?;
-            results.push(result);
-            return Ok(results);
-        }
-        for stream in REPLAYABLE {
-            let scope = match what {
-                ReplayTarget::Stream(s) if *s != stream => continue,
-                ReplayTarget::Run(run_id) => ReplayScope::Run(run_id.clone()),
-                _ => ReplayScope::Stream,
-            };
-            results.extend(match stream {
-                Stream::Suppliers => {
-                    self.supplier_replayer()
-                        .replay_failed(&run, scope, mode)
-                        .await?
-                }
-                Stream::PurchaseOrders => {
-                    self.po_replayer().replay_failed(&run, scope, mode).await?
-                }
-                _ => {
-                    self.invoice_replayer()
-                        .replay_failed(&run, scope, mode)
-                        .await?
-                }
-            });
-        }
-        Ok(results)
-    }
-
-    fn supplier_replayer(&self) -> Replayer<SupplierPipeline> {
-        let source: Arc<dyn Source<Supplier>> = self.source.clone();
-        Replayer::new(self.suppliers.clone(), source)
-    }
-
-    fn po_replayer(&self) -> Replayer<PurchaseOrderPipeline> {
-        let source: Arc<dyn Source<PurchaseOrder>> = self.source.clone();
-        Replayer::new(self.purchase_orders.clone(), source)
-    }
-
-    fn invoice_replayer(&self) -> Replayer<InvoicePipeline> {
-        let source: Arc<dyn Source<SupplierInvoice>> = self.source.clone();
-        Replayer::new(self.invoices.clone(), source)
     }
 }

@@ -36,7 +36,7 @@ use sync_core::store::{AuditQuery, AuditStatus, SyncStore};
 use sync_core::target::{Approach, DocStatus};
 use sync_core::time::{SharedClock, SystemClock};
 
-use crate::assemble::{Parts, assemble};
+use crate::assemble::{Parts, ReplayTarget, assemble};
 use crate::summary::{StreamSummary, summarize};
 
 /// The tenant id of the simulated CloudSuite.
@@ -272,7 +272,8 @@ pub async fn run(
         tenant: TENANT.to_owned(),
         source: CloudSuiteSource::csi(ion_client.csi(ion.mongoose_config()), "MAIN")
             .default_currency("USD"),
-        target: Cin7Target::new(cin7_client.clone()),
+        target: std::sync::Arc::new(Cin7Target::new(cin7_client.clone())),
+        streams: crate::assemble::Stream::ALL.to_vec(),
         store: store.clone(),
         clock: clock.clone(),
         mappings,
@@ -296,7 +297,9 @@ pub async fn run(
     let mut replayed = (0, 0);
     let mut replay_rounds = 0;
     while replay_rounds < MAX_REPLAY_ROUNDS {
-        let results = fixed.replay_failures(ReplayMode::Refetch).await?;
+        let results = fixed
+            .replay(&ReplayTarget::All, ReplayMode::Refetch)
+            .await?;
         if results.is_empty() {
             break;
         }
