@@ -46,6 +46,14 @@ pub enum ReplayResult {
     GoneFromSource(EntryId),
     /// Replayed; the new entry.
     Replayed(Box<AuditEntry>),
+    /// The source could not be read for this record (refetch): nothing done, the entry stays
+    /// open, and the other entries of the pass are still replayed.
+    SourceUnavailable {
+        /// The entry.
+        entry: EntryId,
+        /// Why the source read failed.
+        error: String,
+    },
 }
 
 impl ReplayResult {
@@ -154,9 +162,17 @@ impl<P: Pipeline> Replayer<P> {
     ) -> Result<ReplayResult, SyncError> {
         let record: P::Record = match mode {
             ReplayMode::Snapshot => decode(&entry.source_snapshot)?,
-            ReplayMode::Refetch => match self.source.fetch(&entry.source).await? {
-                Some(record) => record,
-                None => return Ok(ReplayResult::GoneFromSource(entry.id.clone())),
+            // One record the source cannot serve right now (a 500, a timeout) must not stop the
+            // replay of the others: it stays open for the next pass.
+            ReplayMode::Refetch => match self.source.fetch(&entry.source).await {
+                Ok(Some(record)) => record,
+                Ok(None) => return Ok(ReplayResult::GoneFromSource(entry.id.clone())),
+                Err(error) => {
+                    return Ok(ReplayResult::SourceUnavailable {
+                        entry: entry.id.clone(),
+                        error: error.to_string(),
+                    });
+                }
             },
         };
         let key = StreamKey::new(run.tenant.clone(), self.pipeline.stream());

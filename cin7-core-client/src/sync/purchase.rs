@@ -144,6 +144,27 @@ pub fn purchase_order(purchase_id: &Guid, order: &OrderDraft) -> PurchaseOrder {
     }
 }
 
+/// Whether the order in Cin7 (`existing`) is the order we send (`wanted`): same status, and
+/// the same lines and charges (SKU or description, quantity, price) in any order.
+fn same_order(existing: &PurchaseOrder, wanted: &PurchaseOrder) -> bool {
+    let lines = |o: &PurchaseOrder| {
+        let mut lines: Vec<_> = o
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone().unwrap_or_default(), l.quantity, l.price))
+            .chain(
+                o.additional_charges
+                    .iter()
+                    .map(|c| (format!("charge:{}", c.description), c.quantity, c.price)),
+            )
+            .map(|(key, q, p)| (key, q.map(|d| d.normalize()), p.map(|d| d.normalize())))
+            .collect();
+        lines.sort();
+        lines
+    };
+    existing.status == wanted.status && lines(existing) == lines(wanted)
+}
+
 /// The `POST /advanced-purchase/invoice` body: the source invoice number, dates, status, and
 /// every line with its `Account` (lines without a SKU as additional charges).
 pub fn purchase_invoice(
@@ -418,7 +439,17 @@ impl PurchaseTarget for Cin7Target {
             ));
         };
         let mut view = self.view(&purchase)?;
+        let wanted = purchase_order(&guid, order);
         if !view.order_status.is_editable() {
+            // An earlier attempt whose answer was lost (a reset or a cut body after Cin7 applied
+            // it) may already have written and authorised exactly this order: that is success.
+            if purchase
+                .order
+                .as_ref()
+                .is_some_and(|o| same_order(o, &wanted))
+            {
+                return Ok(view);
+            }
             // Cin7 would refuse it too; checked here so nothing is sent.
             return Err(TargetError::rejected(
                 400,
@@ -428,11 +459,20 @@ impl PurchaseTarget for Cin7Target {
                 ),
             ));
         }
-        let saved = self
-            .client
-            .purchases()
-            .save_order(&purchase_order(&guid, order))
-            .await?;
+        let saved = match self.client.purchases().save_order(&wanted).await {
+            Ok(saved) => saved,
+            Err(error) => {
+                // The client resends an order after an unknown outcome (it is a replacing write);
+                // when the lost first attempt authorised it, the resend is refused. Look before
+                // reporting a failure: if the order in Cin7 is the one we sent, it landed.
+                if let Ok(Some(now)) = self.fetch_purchase(&guid).await
+                    && now.order.as_ref().is_some_and(|o| same_order(o, &wanted))
+                {
+                    return self.view(&now);
+                }
+                return Err(error.into());
+            }
+        };
         view.order_status = match saved.status {
             Some(status) => task_status(Some(&status)),
             None => task_status(Some(&doc_status(order.status))),

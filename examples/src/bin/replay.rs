@@ -169,6 +169,10 @@ async fn main() -> ExitCode {
             ReplayResult::GoneFromSource(id) => {
                 println!("  {id}: the record no longer exists in CloudSuite, nothing done")
             }
+            ReplayResult::SourceUnavailable { entry, error } => {
+                still_failing += 1;
+                println!("  {entry}: CloudSuite could not be read ({error}); still open")
+            }
             ReplayResult::Replayed(entry) => {
                 let original = entry
                     .replay_of

@@ -1,0 +1,77 @@
+//! Regression (found by the fault soak, docs/reliability.md): writing an order with status
+//! AUTHORISED whose answer is lost (reset or cut body after Cin7 applied it). The client resends
+//! the replacing write; Cin7 refuses it because the lost first attempt already authorised the
+//! order. The target must see that the order in Cin7 is the one it sent and report success,
+//! not a permanent "order is AUTHORISED" rejection.
+#![cfg(all(feature = "sync", feature = "simulator"))]
+#![allow(clippy::unwrap_used)]
+
+mod simulator_support;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use cin7_core_client::sync::Cin7Target;
+use rust_decimal::Decimal;
+use simulator_support::*;
+use sync_core::faults::{Fault, FaultPlan};
+use sync_core::target::{
+    Approach, DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TaskStatus,
+};
+
+fn order(quantity: i64) -> OrderDraft {
+    OrderDraft {
+        lines: vec![OrderLineDraft {
+            sku: "ITEM-00001".into(),
+            name: "Widget".into(),
+            quantity: Decimal::from(quantity),
+            price: Decimal::new(1250, 2),
+            tax_rule: None,
+        }],
+        status: DocStatus::Authorised,
+    }
+}
+
+async fn purchase_in(sim_target: &Cin7Target, supplier_id: &str) -> String {
+    sim_target
+        .create_purchase(&PurchaseDraft {
+            supplier_id: supplier_id.to_owned(),
+            approach: Approach::Invoice,
+            location: Some("Main Warehouse".into()),
+            reference: "PO0000001".into(),
+            currency: "AUD".into(),
+            order_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            required_by: None,
+            memo: None,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn an_authorised_order_whose_answer_was_lost_counts_as_written() {
+    let plan = Arc::new(FaultPlan::none());
+    let shared = plan.clone();
+    let (sim, client, _clock) = start(move |c| c.with_faults(shared).with_suppliers(1)).await;
+    let supplier = sim.state().suppliers[0].id.clone().unwrap().to_string();
+    let target = Cin7Target::new(client);
+    let id = purchase_in(&target, &supplier).await;
+
+    // The order lands and is authorised, the answer is lost; the client's resend is refused.
+    plan.push_script("POST /purchase/order", Fault::ResetAfterApply);
+    let saved = target.set_order(&id, &order(4)).await.unwrap();
+    assert_eq!(saved.order_status, TaskStatus::Authorised);
+    assert_eq!(plan.injected().get("reset_after_apply"), Some(&1));
+    let state = sim.state();
+    let lines = &state.purchases[0].order.as_ref().unwrap().lines;
+    assert_eq!(lines.len(), 1, "one order, written once");
+    assert_eq!(lines[0].quantity, Some(Decimal::from(4)));
+
+    // Writing the same order again is a no-op success; a different one is still refused.
+    let posts = sim.calls_to("POST /purchase/order");
+    target.set_order(&id, &order(4)).await.unwrap();
+    assert_eq!(sim.calls_to("POST /purchase/order"), posts, "nothing sent");
+    let refused = target.set_order(&id, &order(5)).await.unwrap_err();
+    assert!(refused.to_string().contains("DRAFT"), "{refused}");
+}
