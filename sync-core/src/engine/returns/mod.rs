@@ -22,6 +22,7 @@
 //!   in the target never demotes an order the source has released.
 
 mod policy;
+pub mod triggers;
 mod writer;
 
 pub use policy::{ConflictPolicy, FieldGroup, Winner};

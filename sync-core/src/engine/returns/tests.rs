@@ -531,3 +531,105 @@ fn po_numbers_fit_the_source_field() {
     assert_eq!(config.po_number_for("DRAFT", "ab-cd"), "C70000ABCD");
     assert!(config.po_number_for("PO-1", "g").len() <= 10);
 }
+
+mod webhook_triggers {
+    use super::*;
+    use crate::engine::returns::triggers::{
+        Trigger, TriggerResolver, enqueue, run_triggers, trigger_stream,
+    };
+    use crate::error::SourceError;
+    use crate::store::{AuditQuery, AuditStore};
+
+    #[derive(Debug)]
+    struct Tasks;
+
+    #[async_trait]
+    impl TriggerResolver for Tasks {
+        async fn resolve(
+            &self,
+            target: &SourceIdentity,
+            _hint: Option<&str>,
+        ) -> Result<Option<SourceIdentity>, SourceError> {
+            Ok(match target.id.as_str() {
+                "G1" => Some(target.clone()),
+                "TASK-OF-G1" => Some(target.sibling("G1")),
+                _ => None,
+            })
+        }
+    }
+
+    fn trigger(key: &str, target: &str) -> Trigger {
+        Trigger {
+            delivery_key: key.into(),
+            event: "Purchase/StockReceivedAuthorised".into(),
+            target: SourceIdentity::new("cin7", TENANT, "", target),
+            hint: Some("PO-00042".into()),
+            received_at: at(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_and_sub_task_deliveries_sync_the_purchase_once() {
+        let h = harness(ConflictPolicy::default());
+        h.source
+            .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+        h.forward_synced("PO0000001", "G1").await;
+        let cin7 = MemorySource::<PurchaseUpdate>::new(at(10_000));
+        cin7.upsert(update("G1", PurchaseProgress::PartlyReceived, &[2, 0], 4));
+
+        let store = h.store.as_ref();
+        assert!(
+            enqueue(store, TENANT, &trigger("d1", "TASK-OF-G1"))
+                .await
+                .expect("queued")
+        );
+        assert!(
+            !enqueue(store, TENANT, &trigger("d1", "TASK-OF-G1"))
+                .await
+                .expect("dup")
+        );
+        assert!(
+            enqueue(store, TENANT, &trigger("d2", "G1"))
+                .await
+                .expect("queued")
+        );
+        assert!(
+            enqueue(store, TENANT, &trigger("d3", "NOT-A-PURCHASE"))
+                .await
+                .expect("queued")
+        );
+
+        let report = run_triggers(&h.run(), &h.pipeline, &cin7, &Tasks)
+            .await
+            .expect("ran");
+        assert_eq!(report.triggers, 3);
+        assert_eq!(report.purchases, 1);
+        assert_eq!(report.unresolved, 1);
+        assert_eq!(h.source.writes(), vec!["update PO0000001"]);
+        assert_eq!(
+            h.source.state("PO0000001").expect("po").lines[0].received,
+            Decimal::from(2)
+        );
+        // The queue is empty: a second call does nothing.
+        let again = run_triggers(&h.run(), &h.pipeline, &cin7, &Tasks)
+            .await
+            .expect("ran");
+        assert_eq!(again, Default::default());
+        let done = h
+            .store
+            .query(&AuditQuery::tenant(TENANT.to_owned()).stream(trigger_stream()))
+            .await
+            .expect("query");
+        assert_eq!(done.len(), 3);
+        assert!(done.iter().all(|e| e.status == AuditStatus::Succeeded));
+        // A later delivery for an unchanged purchase re-reads it and writes nothing.
+        enqueue(store, TENANT, &trigger("d4", "G1"))
+            .await
+            .expect("queued");
+        let late = run_triggers(&h.run(), &h.pipeline, &cin7, &Tasks)
+            .await
+            .expect("ran");
+        assert_eq!((late.triggers, late.purchases), (1, 1));
+        assert_eq!(h.source.writes().len(), 1);
+    }
+}
