@@ -316,7 +316,10 @@ impl Pipeline for SupplierPipeline {
     }
 
     async fn prepare(&self, _run: &RunContext) -> Result<(), SyncError> {
-        self.rebuild_index().await.map(|_| ())
+        // The index is rebuilt once per window, lazily: the first record that needs matching
+        // reads the pages, so a window with nothing to write (an idle poll) costs no call.
+        *self.index() = None;
+        Ok(())
     }
 
     async fn apply(
@@ -329,7 +332,8 @@ impl Pipeline for SupplierPipeline {
             Err(error) => return Ok(Outcome::mapping(&error)),
         };
         let mapped = serde_json::to_value(&draft).ok();
-        if ctx.uncertain() && self.stale.load(Ordering::SeqCst) {
+        let needs_index = self.index().is_none();
+        if needs_index || (ctx.uncertain() && self.stale.load(Ordering::SeqCst)) {
             self.rebuild_index().await?;
         }
         let xref = ctx
