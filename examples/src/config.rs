@@ -678,7 +678,8 @@ impl Config {
     }
 
     /// The Cin7 client.
-    fn cin7_client(&self, clock: &SharedClock) -> Result<Cin7Client, ConfigError> {
+    /// The Cin7 client this configuration describes (key from its environment variable).
+    pub fn cin7_client(&self, clock: &SharedClock) -> Result<Cin7Client, ConfigError> {
         let limit = RateLimit::new(self.cin7.calls_per_minute, Duration::from_secs(60))
             .map_err(|e| invalid("cin7.calls_per_minute", e.to_string()))?;
         let mut builder = Cin7Client::builder()

@@ -5,20 +5,19 @@
 //! commits its audit rows without moving its cursor.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cin7_core_client::simulator::{
-    Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
-};
+use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
+use common::{KEY_ENV, start};
 use examples::config::{
     Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, StoreSettings, Stream, wire,
 };
-use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use sync_core::engine::{ProgressEvent, ProgressFn};
 use sync_core::error::MappingKind;
 use sync_core::runner::Shutdown;
@@ -27,8 +26,6 @@ use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{AuditQuery, AuditStatus, StreamId, StreamKey, SyncStore};
 use sync_core::target::{Approach, DocStatus};
 use sync_core::time::SystemClock;
-
-const KEY_ENV: &str = "SYNC_CLI_TEST_CIN7_KEY";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration.
@@ -517,125 +514,6 @@ fn ion_credentials_come_from_the_vault_or_a_file_for_the_same_tenant() {
         "{}",
         text(&out)
     );
-}
-
-struct Sims {
-    ion: IonSimulator,
-    cin7: Cin7Simulator,
-    dir: tempfile::TempDir,
-}
-
-/// Both simulators (fast Cin7 rate limit), the `.ionapi` file written next to the config.
-async fn start(account_seq: u64, suppliers: usize) -> Sims {
-    let ion = IonSimulator::start(IonConfig {
-        seed: Seed {
-            seed: 11,
-            suppliers,
-            purchase_orders: suppliers / 2,
-            lines_per_order: 2,
-            invoices: suppliers / 2,
-            payments: 0,
-            customers: 0,
-            items: 10,
-            ..Seed::default()
-        },
-        ..IonConfig::default()
-    })
-    .await
-    .unwrap();
-    let cin7 = Cin7Simulator::start(
-        Cin7Config::new(account(account_seq), DEFAULT_APPLICATION_KEY)
-            .with_rate_limit(SimRateLimit::new(6000, Duration::from_secs(60)))
-            .with_seed(3),
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    ion.write_ionapi(dir.path().join("sim.ionapi")).unwrap();
-    Sims { ion, cin7, dir }
-}
-
-/// A per-test Cin7 account id: the client's rate limiter is shared per account in a process.
-fn account(seq: u64) -> String {
-    format!("5a1e0c7e-51a0-4c1d-9c0e-{:012x}", 0x5c11_0000 + seq)
-}
-
-/// The mappings the simulated CloudSuite's codes need (as in the demo).
-const MAPPINGS: &str = r#"
-[mappings.purchases]
-approach = "invoice"
-order_status = "authorised"
-default_location = "Main Warehouse"
-
-[mappings.tables.gl_account]
-values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
-
-[mappings.tables.payment_term]
-values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
-
-[mappings.tables.tax_rule]
-values = { "TX" = "GST on Expenses" }
-
-[mappings.tables.location]
-values = { "MAIN" = "Main Warehouse" }
-"#;
-
-impl Sims {
-    fn config(&self, seq: u64, top: &str, schedule: &str) -> PathBuf {
-        let text = format!(
-            r#"
-tenant = "{tenant}"
-store = "sync.sqlite"
-{top}
-[ion]
-ionapi = "sim.ionapi"
-product = "csi"
-mongoose_config = "{config}"
-site = "MAIN"
-default_currency = "USD"
-[cin7]
-account_id = "{account}"
-application_key_env = "{KEY_ENV}"
-base_url = "{base}"
-calls_per_minute = 6000
-[engine]
-safety_lag = "1s"
-{schedule}
-{MAPPINGS}
-"#,
-            tenant = self.ion.tenant(),
-            config = self.ion.mongoose_config(),
-            account = account(seq),
-            base = self.cin7.base_url(),
-        );
-        let path = self.dir.path().join("sync.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn store_path(&self) -> PathBuf {
-        self.dir.path().join("sync.sqlite")
-    }
-
-    /// Write calls Cin7 served (every POST and PUT).
-    fn cin7_writes(&self) -> u64 {
-        self.cin7
-            .state()
-            .calls
-            .iter()
-            .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    fn suppliers_by_vendor(&self) -> BTreeMap<String, usize> {
-        let mut out = BTreeMap::new();
-        for s in &self.cin7.state().suppliers {
-            *out.entry(s.additional_attribute(1).unwrap_or_default().to_owned())
-                .or_insert(0) += 1;
-        }
-        out
-    }
 }
 
 /// Run the binary off the runtime's worker threads (the simulators keep serving).
