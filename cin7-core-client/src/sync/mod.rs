@@ -16,6 +16,8 @@
 //! - [`account`]: the chart of accounts (`/ref/account`).
 //! - [`returns`]: the return direction's source: changed purchases (`purchaseList` with
 //!   `UpdatedSince`, each re-read in full) as sync-core `PurchaseUpdate`s.
+//! - [`triggers`]: purchase webhooks as triggers for an immediate targeted sync (sub-task
+//!   `TaskID`s resolved to their purchase).
 //! - [`error`]: client errors → [`TargetError`](sync_core::error::TargetError), keeping whether
 //!   a failed write may have happened.
 //!
@@ -46,6 +48,9 @@ pub mod error;
 pub mod purchase;
 pub mod returns;
 pub mod supplier;
+pub mod triggers;
+#[cfg(feature = "webhook-server")]
+pub mod webhook_server;
 
 pub use error::{CallKind, target_error};
 

@@ -77,6 +77,11 @@ impl Cin7PurchaseSource {
         self
     }
 
+    /// The client.
+    pub fn client(&self) -> &Cin7Client {
+        &self.client
+    }
+
     /// The purchase by id (`None` when Cin7 has none).
     pub async fn purchase(&self, id: &Guid) -> Result<Option<PurchaseUpdate>, SourceError> {
         let purchase = match self.client.purchases().get(id).send().await {
