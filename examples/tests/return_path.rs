@@ -12,12 +12,15 @@ use cin7_core_client::purchase::{PurchaseHeader, PurchaseOrder as Cin7Order, Sto
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
+use cin7_core_client::sync::triggers::triggers_for;
+use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookEvent, WebhookType};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use serde_json::json;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
+use sync_core::engine::returns::triggers::{enqueue, run_triggers};
 use sync_core::engine::returns::{ConflictPolicy, ReturnConfig, ReturnPipeline, Winner};
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner, WindowReport};
@@ -42,6 +45,7 @@ struct World {
     store: Arc<dyn SyncStore>,
     forward: TenantRunner,
     returns: StreamRunner<ReturnPipeline>,
+    cin7_source: Arc<Cin7PurchaseSource>,
     scope: SourceIdentity,
 }
 
@@ -152,13 +156,14 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
         .insert("Main Warehouse".into(), "MAIN".into());
     let forward_source: Arc<dyn Source<PurchaseOrder>> = Arc::new(source());
     let writer = CloudSuitePoWriter::new(ion_client.csi(ion.mongoose_config()), PoWriteMode::Ido);
+    let cin7_source = Arc::new(Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"));
     let returns = StreamRunner::new(
         Arc::new(ReturnPipeline::new(
             Arc::new(writer),
             forward_source,
             config,
         )),
-        Arc::new(Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim")),
+        cin7_source.clone(),
         engine(),
     );
     World {
@@ -169,6 +174,7 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
         store,
         forward,
         returns,
+        cin7_source,
         scope,
     }
 }
@@ -499,4 +505,81 @@ async fn conflicts_follow_the_policy_per_field_group() {
     // Flagged once: the next window adds no second row while nothing changes.
     w.back().await;
     assert_eq!(w.open_conflicts("purchase_returns").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_trigger_a_sync_at_once_duplicates_out_of_order_and_sub_tasks_included() {
+    let w = world(ConflictPolicy::default(), 7).await;
+    w.forward().await;
+    w.back().await;
+    // Cin7 delivers the receipt events (here to a closed port: the bodies are what matters;
+    // the HTTP intake is tested in cin7-core-client).
+    w.cin7_client
+        .webhooks()
+        .create(&Webhook {
+            webhook_type: Some(WebhookType::PurchaseStockReceivedAuthorised),
+            is_active: Some(true),
+            external_url: "http://127.0.0.1:9/".into(),
+            external_authorization_type: Some(AuthorizationType::NoAuth),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let purchase = w.purchase_of("PO0000001").await;
+    let sku = w.cs_item("PO0000001", "1");
+    w.authorise(&purchase).await;
+    w.receive(&purchase, &sku, 3).await;
+    w.receive(&purchase, &sku, 2).await;
+    let deliveries = w
+        .cin7
+        .wait_for_deliveries(2, Duration::from_secs(5))
+        .await
+        .unwrap();
+    // Distinct bodies in delivery order (a failed delivery may be retried).
+    let mut bodies: Vec<String> = Vec::new();
+    for body in deliveries.iter().map(|d| d.body.to_string()) {
+        if !bodies.contains(&body) {
+            bodies.push(body);
+        }
+    }
+    assert_eq!(bodies.len(), 2);
+    let task_ids: Vec<String> = deliveries
+        .iter()
+        .map(|d| d.body["TaskID"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(
+        task_ids
+            .iter()
+            .any(|t| *t != purchase.to_string().to_lowercase()),
+        "the second receipt names a sub-task: {task_ids:?}"
+    );
+    // Out of order, and the first delivered twice (Cin7 retries).
+    let mut queued = 0;
+    for body in [&bodies[1], &bodies[0], &bodies[0]] {
+        let event = WebhookEvent::parse(body.as_bytes()).unwrap();
+        for trigger in triggers_for(&event, "cin7-sim", body, w.clock.now()) {
+            if enqueue(w.store.as_ref(), TENANT, &trigger).await.unwrap() {
+                queued += 1;
+            }
+        }
+    }
+    assert_eq!(queued, 2, "the redelivery is queued once");
+
+    // No window runs: the triggers alone bring the receipt to CloudSuite, in one write.
+    let writes = w.ion_writes();
+    let run = RunContext::new(w.store.clone(), w.clock.shared(), TENANT);
+    let report = run_triggers(
+        &run,
+        w.returns.pipeline(),
+        w.cin7_source.as_ref(),
+        w.cin7_source.as_ref(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.triggers, report.purchases), (2, 1), "{report:?}");
+    assert_eq!(w.cs_line("PO0000001", "1", "QtyReceived"), "5");
+    assert_eq!(w.ion_writes(), writes + 1);
+    // The scheduled window later finds nothing left to write.
+    w.back().await;
+    assert_eq!(w.ion_writes(), writes + 1);
 }
