@@ -54,7 +54,11 @@ struct Inner {
     limiter: Arc<AccountLimiter>,
     retry: RetryPolicy,
     throttle_wait: Duration,
+    max_response_bytes: usize,
 }
+
+/// The default cap on a response body (a Cin7 page of 1,000 rows is a few megabytes).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 impl fmt::Debug for Cin7Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -83,6 +87,7 @@ pub struct Cin7ClientBuilder {
     retry: RetryPolicy,
     throttle_wait: Duration,
     http: Option<reqwest::Client>,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for Cin7ClientBuilder {
@@ -120,6 +125,7 @@ impl Default for Cin7ClientBuilder {
             retry: RetryPolicy::default(),
             throttle_wait: Duration::from_secs(65),
             http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -207,6 +213,14 @@ impl Cin7ClientBuilder {
         self
     }
 
+    /// The most bytes a response body may have (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a
+    /// larger or endless body fails with [`Error::ResponseTooLarge`] as soon as it crosses the
+    /// cap, so a misbehaving server or proxy cannot exhaust memory.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Cin7Client> {
         let account_id = self
@@ -271,6 +285,7 @@ impl Cin7ClientBuilder {
                 limiter,
                 retry: self.retry,
                 throttle_wait: self.throttle_wait,
+                max_response_bytes: self.max_response_bytes,
             }),
         })
     }
@@ -484,7 +499,37 @@ impl Cin7Client {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(transport)?;
+        let limit = self.inner.max_response_bytes;
+        let too_large = || AttemptFailure {
+            error: Box::new(Error::ResponseTooLarge {
+                method: method_name.to_owned(),
+                endpoint: endpoint.to_owned(),
+                limit,
+            }),
+            // Cin7 answered: whatever it did is done, and asking again gets the same answer.
+            failure: Failure {
+                delivery: Delivery::Processed,
+                transient: false,
+                retry_after: None,
+            },
+            throttled: None,
+        };
+        if response
+            .content_length()
+            .is_some_and(|declared| declared > limit as u64)
+        {
+            return Err(too_large());
+        }
+        // Read chunk by chunk so an endless body stops at the cap, not when memory runs out.
+        let mut response = response;
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if buffer.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        let body = buffer.freeze();
         tracing::debug!(status, bytes = body.len(), "answered");
         self.classify(request, status, &headers, body)
     }

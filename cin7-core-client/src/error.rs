@@ -179,6 +179,17 @@ pub enum Error {
         snippet: String,
     },
 
+    /// The response body was larger than the client's cap (`max_response_bytes`).
+    #[error("the response of {method} {endpoint} is larger than {limit} bytes; refused")]
+    ResponseTooLarge {
+        /// The HTTP method.
+        method: String,
+        /// The endpoint path.
+        endpoint: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
     /// A JSON body did not match the expected model.
     #[error("cannot decode the response of {endpoint} at `{path}`: {source}")]
     Decode {

@@ -55,7 +55,9 @@ pub mod supplier;
 pub mod sync;
 pub mod webhook;
 
-pub use client::{Cin7Client, Cin7ClientBuilder, DEFAULT_BASE_URL, RawResponse};
+pub use client::{
+    Cin7Client, Cin7ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, RawResponse,
+};
 pub use codec::Guid;
 pub use error::{ApiError, Error, PaginationProblem, Result};
 pub use limiter::{AccountLimiter, LimiterScope, RateLimit};
