@@ -190,3 +190,76 @@ async fn deliveries_are_queued_once_and_sub_tasks_resolve_to_their_purchase() {
     assert!(resolved.id.eq_ignore_ascii_case(&purchase_id.to_string()));
     let _: &dyn SyncStore = store.as_ref();
 }
+
+#[tokio::test]
+async fn the_watchdog_re_enables_deactivated_purchase_webhooks_only() {
+    use cin7_core_client::sync::triggers::{PURCHASE_WEBHOOKS, reenable_inactive};
+    let (sim, client, _clock) = start(|c| c).await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}/gone", closed.local_addr().unwrap());
+    drop(closed);
+    let mut ids = Vec::new();
+    for kind in [WebhookType::PurchaseUpdated, WebhookType::SupplierUpdated] {
+        let hook = client
+            .webhooks()
+            .create(&Webhook {
+                webhook_type: Some(kind),
+                is_active: Some(true),
+                external_url: dead_url.clone(),
+                external_authorization_type: Some(AuthorizationType::NoAuth),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        ids.push(hook.id.unwrap());
+    }
+    // Six failed deliveries of each kind deactivate both.
+    for i in 0..6 {
+        let supplier = client
+            .suppliers()
+            .create(&new_supplier(&format!("Unheard {i}")))
+            .await
+            .unwrap();
+        client
+            .purchases()
+            .create(&PurchaseHeader {
+                supplier_id: supplier.id.clone(),
+                approach: Some(Approach::Stock),
+                location: Some("Main Warehouse".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    sim.wait_for_deliveries(12, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let active = |hooks: &[Webhook], id| {
+        hooks
+            .iter()
+            .find(|w| w.id.as_ref() == Some(id))
+            .and_then(|w| w.is_active)
+    };
+    let before = client.webhooks().list().await.unwrap();
+    assert_eq!(active(&before, &ids[0]), Some(false));
+    assert_eq!(active(&before, &ids[1]), Some(false));
+
+    let enabled = reenable_inactive(&client, &PURCHASE_WEBHOOKS)
+        .await
+        .unwrap();
+    assert_eq!(enabled, vec![ids[0].clone()]);
+    let after = client.webhooks().list().await.unwrap();
+    assert_eq!(active(&after, &ids[0]), Some(true));
+    assert_eq!(
+        active(&after, &ids[1]),
+        Some(false),
+        "not a purchase webhook"
+    );
+    // Nothing left to do.
+    assert!(
+        reenable_inactive(&client, &PURCHASE_WEBHOOKS)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -114,3 +114,40 @@ impl TriggerResolver for Cin7PurchaseSource {
         Ok(None)
     }
 }
+
+/// The purchase webhooks the return path listens to.
+pub const PURCHASE_WEBHOOKS: [crate::webhook::WebhookType; 4] = [
+    crate::webhook::WebhookType::PurchaseOrderAuthorised,
+    crate::webhook::WebhookType::PurchaseStockReceivedAuthorised,
+    crate::webhook::WebhookType::PurchaseInvoiceAuthorised,
+    crate::webhook::WebhookType::PurchaseUpdated,
+];
+
+/// Watchdog: re-enable the webhooks of these types that Cin7 deactivated (after six failed
+/// deliveries). Returns the ids re-enabled. Run it on a schedule; the polling window covers
+/// whatever was missed while a webhook was inactive.
+///
+/// Cin7's list may not return the subscription's credentials: check on your account that an
+/// update keeps them (the simulator does), or re-create the webhook with them instead.
+pub async fn reenable_inactive(
+    client: &crate::Cin7Client,
+    types: &[crate::webhook::WebhookType],
+) -> crate::Result<Vec<Guid>> {
+    let hooks = client.webhooks();
+    let mut enabled = Vec::new();
+    for mut hook in hooks.list().await? {
+        let wanted = hook
+            .webhook_type
+            .as_ref()
+            .is_some_and(|t| types.contains(t));
+        if wanted && hook.is_active == Some(false) {
+            hook.is_active = Some(true);
+            let saved = hooks.update(&hook).await?;
+            tracing::info!(id = ?saved.id, "re-enabled a deactivated Cin7 webhook");
+            if let Some(id) = saved.id.or(hook.id) {
+                enabled.push(id);
+            }
+        }
+    }
+    Ok(enabled)
+}
