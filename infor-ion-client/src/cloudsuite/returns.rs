@@ -3,7 +3,7 @@
 //! Messaging Service.
 //!
 //! [`CloudSuitePoWriter`] implements sync-core's
-//! [`SourcePurchaseWriter`](sync_core::engine::returns::SourcePurchaseWriter). Reads always use
+//! `SourcePurchaseWriter`. Reads always use
 //! the IDO `load` calls (`SLPos`, `SLPoItems`). Writes, per [`PoWriteMode`]:
 //!
 //! - [`PoWriteMode::Ido`]: `POST /update/SLPos` and `/update/SLPoItems`, one change per call,

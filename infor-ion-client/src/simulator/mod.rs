@@ -9,6 +9,9 @@
 //! - CloudSuite Industrial IDO `load` for every noun with `properties`, `filter` (the subset the
 //!   client emits, parsed; anything else refused with `Success: false`), `orderby`, `recordcap`
 //!   and bookmark paging, plus `info`; the `X-Infor-MongooseConfig` header is checked;
+//! - IDO `update` (one change per call: Action 1 inserts a row, refusing a duplicate key;
+//!   Action 2 updates the row named by its `_ItemId`), stamping `RecordDate` and bumping the
+//!   row's variation;
 //! - M3 MI v2 list transactions for the same nouns;
 //! - Data Lake payload listing and fetch serving BODs generated from the rows;
 //! - an IMS intake that keeps every message it is sent;
