@@ -5,7 +5,9 @@
 //! mappings say: no duplicate, nothing missing, every field as mapped, every record audited.
 //!
 //! CI runs ~1,000 records; `SOAK_RECORDS=10000 cargo test -p examples --test soak -- --nocapture`
-//! runs the long version. `SOAK_SEED` and `SOAK_FAULT_RATE` change the seed and the rate.
+//! runs the long version (give it `SOAK_TIMEOUT_MS=5000`: a debug-build simulator serves a
+//! 5,000-row IDO page slower than the CI default of 1 s). `SOAK_SEED` and `SOAK_FAULT_RATE`
+//! change the seed and the rate. Each `Delay` fault costs one client timeout of real time.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -39,7 +41,7 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
         max_replay_rounds: MAX_REPLAY_ROUNDS,
         dir: dir.path().to_path_buf(),
         clock: clock.shared(),
-        http_timeout: Duration::from_millis(500),
+        http_timeout: Duration::from_millis(env("SOAK_TIMEOUT_MS", 1_000)),
     };
     let started = std::time::Instant::now();
     let outcome = soak::run(&options, Some(&counter)).await.unwrap();
