@@ -290,3 +290,40 @@ impl Assembled {
         Replayer::new(self.invoices.clone(), source)
     }
 }
+
+/// Everything the return direction (Cin7 → CloudSuite purchase orders) is made of. It shares
+/// the forward sync's store, so each direction recognises the other's records.
+pub struct ReturnParts {
+    /// Reads the CloudSuite POs as the forward sync does (keeps its cross-reference current).
+    pub forward_source: CloudSuiteSource,
+    /// Writes purchase orders to CloudSuite (IDO updates or `Process` BODs).
+    pub writer: infor_ion_client::cloudsuite::returns::CloudSuitePoWriter,
+    /// Reads changed Cin7 purchases.
+    pub cin7: cin7_core_client::sync::returns::Cin7PurchaseSource,
+    /// Matching, numbering and conflict policy; its `forward_revision` must be the forward
+    /// mappings' revision.
+    pub config: sync_core::engine::returns::ReturnConfig,
+    /// Window settings.
+    pub engine: EngineConfig,
+}
+
+/// The return direction's window runner (stream `purchase_returns`), and its Cin7 source for
+/// webhook triggers (`sync_core::engine::returns::triggers::run_triggers`).
+pub fn assemble_returns(
+    parts: ReturnParts,
+) -> (
+    StreamRunner<sync_core::engine::returns::ReturnPipeline>,
+    Arc<cin7_core_client::sync::returns::Cin7PurchaseSource>,
+) {
+    let forward: Arc<dyn Source<PurchaseOrder>> = Arc::new(parts.forward_source);
+    let cin7 = Arc::new(parts.cin7);
+    let pipeline = sync_core::engine::returns::ReturnPipeline::new(
+        Arc::new(parts.writer),
+        forward,
+        parts.config,
+    );
+    (
+        StreamRunner::new(Arc::new(pipeline), cin7.clone(), parts.engine),
+        cin7,
+    )
+}

@@ -14,6 +14,7 @@ use cin7_core_client::sync::Cin7Target;
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use cin7_core_client::sync::triggers::triggers_for;
 use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookEvent, WebhookType};
+use examples::assemble::{ReturnParts, assemble_returns};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
@@ -154,18 +155,14 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
     config
         .locations
         .insert("Main Warehouse".into(), "MAIN".into());
-    let forward_source: Arc<dyn Source<PurchaseOrder>> = Arc::new(source());
     let writer = CloudSuitePoWriter::new(ion_client.csi(ion.mongoose_config()), PoWriteMode::Ido);
-    let cin7_source = Arc::new(Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"));
-    let returns = StreamRunner::new(
-        Arc::new(ReturnPipeline::new(
-            Arc::new(writer),
-            forward_source,
-            config,
-        )),
-        cin7_source.clone(),
-        engine(),
-    );
+    let (returns, cin7_source) = assemble_returns(ReturnParts {
+        forward_source: source(),
+        writer,
+        cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"),
+        config,
+        engine: engine(),
+    });
     World {
         clock,
         ion,
