@@ -20,6 +20,7 @@ use cin7_core_client::simulator::{
 };
 use examples::soak::{SoakOutcome, compare, expected};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
+use sync_core::store::postgres::{PgConfig, PgStore};
 use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{AuditQuery, AuditStatus, AuditStore};
 use sync_core::time::SystemClock;
@@ -52,12 +53,36 @@ values = { "TX" = "GST on Expenses" }
 values = { "MAIN" = "Main Warehouse" }
 "#;
 
-fn write_config(dir: &Path, ion: &IonSimulator, cin7: &Cin7Simulator, account: &str) -> PathBuf {
+/// Where the runner keeps its state.
+enum StoreKind {
+    Sqlite,
+    /// `DATABASE_URL` (default `postgres://root@127.0.0.1:5432/test`), a fresh schema.
+    Postgres {
+        url: String,
+        schema: String,
+    },
+}
+
+const DB_URL_ENV: &str = "CRASH_RESUME_DATABASE_URL";
+
+fn write_config(
+    dir: &Path,
+    ion: &IonSimulator,
+    cin7: &Cin7Simulator,
+    account: &str,
+    store: &StoreKind,
+) -> PathBuf {
     ion.write_ionapi(dir.join("sim.ionapi")).unwrap();
+    let store = match store {
+        StoreKind::Sqlite => "store = \"sync.sqlite\"".to_owned(),
+        StoreKind::Postgres { schema, .. } => {
+            format!("store = \"env:{DB_URL_ENV}\"\nstore_schema = \"{schema}\"")
+        }
+    };
     let text = format!(
         r#"
 tenant = "{tenant}"
-store = "sync.sqlite"
+{store}
 [ion]
 ionapi = "sim.ionapi"
 product = "csi"
@@ -93,10 +118,11 @@ fn writes(cin7: &Cin7Simulator) -> u64 {
 
 /// Run `sync --once`; kill it with SIGKILL as soon as Cin7 has served `kill_at` writes (if it
 /// gets there). Returns whether it was killed.
-fn run_until(config: &Path, cin7: &Cin7Simulator, kill_at: Option<u64>) -> bool {
+fn run_until(config: &Path, db_url: &str, cin7: &Cin7Simulator, kill_at: Option<u64>) -> bool {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
         .args(["--config", config.to_str().unwrap(), "--once"])
         .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env(DB_URL_ENV, db_url)
         .env_remove("SYNC_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -124,12 +150,24 @@ fn run_until(config: &Path, cin7: &Cin7Simulator, kill_at: Option<u64>) -> bool 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
+async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact_with_sqlite() {
+    crash_resume(StoreKind::Sqlite, 21).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact_with_postgres() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned());
+    let schema = format!("crash_resume_{}", std::process::id());
+    crash_resume(StoreKind::Postgres { url, schema }, 22).await;
+}
+
+async fn crash_resume(kind: StoreKind, seed: u64) {
     let records: usize = env("CRASH_RECORDS", 80);
     let min_kills: usize = env("CRASH_KILLS", 20);
     let ion = IonSimulator::start(IonConfig {
         seed: Seed {
-            seed: 21,
+            seed,
             suppliers: records / 2,
             purchase_orders: records / 4,
             lines_per_order: 2,
@@ -143,7 +181,10 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
     })
     .await
     .unwrap();
-    let account = format!("c4a5e000-51a0-4c1d-9c0e-{:012x}", std::process::id());
+    let account = format!(
+        "c4a5e000-51a0-4c1d-9c0e-{:012x}",
+        u64::from(std::process::id()) * 100 + seed
+    );
     let cin7 = Cin7Simulator::start(
         Cin7Config::new(account.clone(), DEFAULT_APPLICATION_KEY)
             .with_rate_limit(SimRateLimit::new(6000, Duration::from_secs(60)))
@@ -152,7 +193,11 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &ion, &cin7, &account);
+    let config = write_config(dir.path(), &ion, &cin7, &account, &kind);
+    let db_url = match &kind {
+        StoreKind::Sqlite => String::new(),
+        StoreKind::Postgres { url, .. } => url.clone(),
+    };
 
     // Space the kill points so at least `min_kills` fit in the writes of a whole sync (about
     // one per supplier, two per PO, one or two per voucher).
@@ -161,12 +206,13 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
     let (kill_points, finished) = {
         let cin7 = &cin7;
         let config = config.clone();
+        let db_url = db_url.clone();
         tokio::task::block_in_place(move || {
             let mut points = Vec::new();
             let mut finished = false;
             for _ in 0..min_kills {
                 let target = writes(cin7) + step;
-                if !run_until(&config, cin7, Some(target)) {
+                if !run_until(&config, &db_url, cin7, Some(target)) {
                     finished = true;
                     break;
                 }
@@ -174,18 +220,22 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
             }
             // Then restart without killing until a run completes.
             if !finished {
-                run_until(&config, cin7, None);
+                run_until(&config, &db_url, cin7, None);
             }
             // And once more: a clean run after a clean run writes nothing new.
             let before = writes(cin7);
-            run_until(&config, cin7, None);
+            run_until(&config, &db_url, cin7, None);
             (points, before)
         })
     };
     let writes_after_final = writes(&cin7);
     let distinct: BTreeSet<u64> = kill_points.iter().copied().collect();
+    let label = match &kind {
+        StoreKind::Sqlite => "sqlite",
+        StoreKind::Postgres { .. } => "postgres",
+    };
     println!(
-        "crash_resume: records={records} kills={} distinct_points={} writes={} kill_points={kill_points:?}",
+        "crash_resume[{label}]: records={records} kills={} distinct_points={} writes={} kill_points={kill_points:?}",
         kill_points.len(),
         distinct.len(),
         writes_after_final
@@ -210,9 +260,25 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
         &state.raw_purchases,
         &mut outcome,
     );
-    let store = SqliteStore::open(dir.path().join("sync.sqlite"), SystemClock::shared())
-        .await
-        .unwrap();
+    let (store, pg): (Box<dyn AuditStore>, Option<PgStore>) = match &kind {
+        StoreKind::Sqlite => (
+            Box::new(
+                SqliteStore::open(dir.path().join("sync.sqlite"), SystemClock::shared())
+                    .await
+                    .unwrap(),
+            ),
+            None,
+        ),
+        StoreKind::Postgres { url, schema } => {
+            let pg = PgStore::connect(
+                PgConfig::new(url.clone()).schema(schema.clone()),
+                SystemClock::shared(),
+            )
+            .await
+            .unwrap();
+            (Box::new(pg.clone()), Some(pg))
+        }
+    };
     let tenant = ion.tenant().to_owned();
     let open = store
         .query(&AuditQuery::tenant(tenant.clone()).statuses(&[
@@ -228,8 +294,12 @@ async fn killed_at_twenty_points_and_restarted_the_sync_ends_exact() {
         .filter(|e| e.status == AuditStatus::Succeeded)
         .map(|e| (e.stream.to_string(), e.source.id.clone()))
         .collect();
+    if let Some(pg) = pg {
+        drop(store);
+        pg.drop_schema().await.unwrap();
+    }
     println!(
-        "crash_resume: duplicates={} missing={} unexpected={} mismatches={} open={} audit_entries={}",
+        "crash_resume[{label}]: duplicates={} missing={} unexpected={} mismatches={} open={} audit_entries={}",
         outcome.duplicates,
         outcome.missing,
         outcome.unexpected,
