@@ -37,6 +37,9 @@ pub struct WindowReport {
     pub abandoned: bool,
 }
 
+/// Audit rows a window holds before committing them (without the checkpoint) in one batch.
+const AUDIT_FLUSH_ROWS: usize = 500;
+
 /// Runs windows of one stream: a pipeline plus its source.
 pub struct StreamRunner<P: Pipeline> {
     pipeline: Arc<P>,
@@ -188,6 +191,20 @@ impl<P: Pipeline> StreamRunner<P> {
                 processed,
                 &mut handled_at,
             );
+            if entries.len() >= AUDIT_FLUSH_ROWS {
+                // Memory stays flat however large the window: finished audit rows are committed
+                // in batches (fenced, cursor untouched, as an abandoned window would), and the
+                // last batch commits with the checkpoint.
+                store
+                    .commit_window(WindowCommit {
+                        key: key.clone(),
+                        checkpoint: None,
+                        entries: std::mem::take(&mut entries),
+                        gl_mapping: None,
+                        fence: Some(fence),
+                    })
+                    .await?;
+            }
         }
         drop(records);
 
