@@ -158,29 +158,73 @@ async fn fetch<T: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> Resu
         .client
         .execute(builder.request_for_page(page))
         .await?;
-    let body = response.body;
+    decode_rows(
+        builder.path,
+        builder.list_key,
+        response.status,
+        response.body,
+    )
+}
+
+/// Decode one list page's body (`{"Total": n, "<list_key>": [...]}`) into typed rows, as the
+/// list builders do after each request: `Total` read leniently, a missing list key accepted
+/// only when `Total` is 0, and a decode error naming the path under the list key (e.g.
+/// `SupplierList[3].Discount`). Public so benchmarks and integrators decoding stored pages use
+/// the same path as the client.
+///
+/// ```
+/// use cin7_core_client::pagination::decode_page;
+/// use cin7_core_client::supplier::Supplier;
+///
+/// let body = serde_json::json!({"Total": 1, "Page": 1, "SupplierList": [{"Name": "Acme"}]});
+/// let page = decode_page::<Supplier>("supplier", "SupplierList", 1, body).unwrap();
+/// assert_eq!((page.total, page.items[0].name.as_str()), (Some(1), "Acme"));
+/// ```
+pub fn decode_page<T: DeserializeOwned>(
+    endpoint: &str,
+    list_key: &str,
+    page: u32,
+    body: serde_json::Value,
+) -> Result<Page<T>> {
+    let raw = decode_rows(endpoint, list_key, 200, body)?;
+    Ok(Page {
+        total: raw.total,
+        page,
+        items: raw.items,
+    })
+}
+
+fn decode_rows<T: DeserializeOwned>(
+    endpoint: &str,
+    list_key: &str,
+    status: u16,
+    body: serde_json::Value,
+) -> Result<RawPage<T>> {
     let total = body.get("Total").and_then(|t| {
         t.as_u64()
             .or_else(|| t.as_str().and_then(|s| s.trim().parse().ok()))
     });
-    let rows = match body.get(builder.list_key) {
-        Some(rows) => rows.clone(),
+    let mut body = body;
+    // Take the rows out of the owned body: no copy of the page.
+    let taken = body.as_object_mut().and_then(|o| o.remove(list_key));
+    let rows = match taken {
+        Some(rows) => rows,
         // An empty result may leave the key out; anything else is a broken envelope.
         None if total == Some(0) => serde_json::Value::Array(Vec::new()),
         None => {
             return Err(match body {
                 serde_json::Value::Object(_) => Error::Pagination {
-                    endpoint: builder.path.to_owned(),
+                    endpoint: endpoint.to_owned(),
                     problem: PaginationProblem::MissingListKey {
-                        key: builder.list_key.to_owned(),
+                        key: list_key.to_owned(),
                     },
                 },
-                other => decode::<Envelope>(builder.path, Method::Get, response.status, &other)
+                other => decode::<Envelope>(endpoint, Method::Get, status, &other)
                     .err()
                     .unwrap_or(Error::Pagination {
-                        endpoint: builder.path.to_owned(),
+                        endpoint: endpoint.to_owned(),
                         problem: PaginationProblem::MissingListKey {
-                            key: builder.list_key.to_owned(),
+                            key: list_key.to_owned(),
                         },
                     }),
             });
@@ -188,23 +232,74 @@ async fn fetch<T: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> Resu
     };
     let fingerprint = match &rows {
         serde_json::Value::Array(items) if !items.is_empty() => {
+            // Hashed by walking the tree: no string of the page is built.
             let mut hasher = DefaultHasher::new();
-            rows.to_string().hash(&mut hasher);
+            hash_value(&rows, &mut hasher);
             Some(hasher.finish())
         }
         _ => None,
     };
-    // Decode under the list key so a failure names e.g. `SupplierList[3].Discount`.
-    let wrapped =
-        serde_json::Value::Object([(builder.list_key.to_owned(), rows)].into_iter().collect());
-    let mut keyed: std::collections::HashMap<String, Vec<T>> =
-        decode(builder.path, Method::Get, response.status, &wrapped)?;
-    let items = keyed.remove(builder.list_key).unwrap_or_default();
+    // Decode from the owned rows (strings are moved, not copied); a failure names the path
+    // under the list key, e.g. `SupplierList[3].Discount`.
+    let items: Vec<T> = match serde_path_to_error::deserialize(rows) {
+        Ok(items) => items,
+        Err(e) => {
+            let inner = e.path().to_string();
+            let path = if inner == "." {
+                list_key.to_owned()
+            } else {
+                format!(
+                    "{list_key}{}{inner}",
+                    if inner.starts_with('[') { "" } else { "." }
+                )
+            };
+            return Err(Error::Decode {
+                endpoint: endpoint.to_owned(),
+                path,
+                source: e.into_inner(),
+            });
+        }
+    };
     Ok(RawPage {
         total,
         items,
         fingerprint,
     })
+}
+
+/// Hash a JSON tree (tags keep `["a"]` and `"a"` apart; map order is the parsed order).
+fn hash_value(value: &serde_json::Value, hasher: &mut DefaultHasher) {
+    use serde_json::Value;
+    match value {
+        Value::Null => hasher.write_u8(0),
+        Value::Bool(b) => {
+            hasher.write_u8(1);
+            b.hash(hasher);
+        }
+        Value::Number(n) => {
+            hasher.write_u8(2);
+            n.hash(hasher);
+        }
+        Value::String(s) => {
+            hasher.write_u8(3);
+            s.hash(hasher);
+        }
+        Value::Array(items) => {
+            hasher.write_u8(4);
+            hasher.write_usize(items.len());
+            for item in items {
+                hash_value(item, hasher);
+            }
+        }
+        Value::Object(map) => {
+            hasher.write_u8(5);
+            hasher.write_usize(map.len());
+            for (key, item) in map {
+                key.hash(hasher);
+                hash_value(item, hasher);
+            }
+        }
+    }
 }
 
 /// Used only to produce a decode error that names the envelope when the body is not an object.
