@@ -326,11 +326,13 @@ async fn a_server_error_on_a_repeatable_write_is_retried_then_unknown() {
     let purchase = "5a7fb526-527a-4229-b331-90b6f5535aab";
     let mut fresh = common::fixture_json("advanced_purchase.json");
     fresh["Order"]["Status"] = serde_json::json!("DRAFT");
+    // Read once before the write (the order must be DRAFT) and once after it failed, to see
+    // whether the write landed anyway (it did not: the lines in Cin7 differ from the draft).
     let get = server
         .mock("GET", "/advanced-purchase")
         .match_query(Matcher::Any)
         .with_body(fresh.to_string())
-        .expect(1)
+        .expect(2)
         .create();
     // POST /purchase/order replaces the lines, so the client resends it (1 + 3 retries).
     let post = server
