@@ -204,6 +204,9 @@ impl<P: Pipeline> StreamRunner<P> {
                         fence: Some(fence),
                     })
                     .await?;
+                // Only the ids at the cursor this window can commit are kept (tie rule).
+                let next_cursor = checkpoint.cursor.map_or(ceiling, |c| c.max(ceiling));
+                handled_at.retain(|at, _| *at == next_cursor || Some(*at) == checkpoint.cursor);
             }
         }
         drop(records);
