@@ -6,6 +6,7 @@
 //! the rest; see `docs/bod.md`.
 
 mod chart_of_accounts;
+mod document;
 mod item_master;
 mod party_master;
 mod purchase_order;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::document;
 use crate::bod::envelope::Noun;
 use crate::bod::error::BodError;
 use crate::bod::types::{
@@ -311,38 +312,21 @@ impl Noun for PurchaseOrder {
     const NAME: &'static str = "PurchaseOrder";
 
     fn from_element(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
-        let mut header = None;
-        let mut out = PurchaseOrder::default();
-        for c in el.into_elements() {
-            match c.oagis_name() {
-                Some("PurchaseOrderHeader") if header.is_none() => {
-                    header = Some(PurchaseOrderHeader::from_xml(
-                        c,
-                        &at.child("PurchaseOrderHeader"),
-                    )?)
-                }
-                Some("PurchaseOrderLine") => {
-                    let n = out.lines.len() + 1;
-                    out.lines.push(PurchaseOrderLine::from_xml(
-                        c,
-                        &at.nth("PurchaseOrderLine", n),
-                    )?)
-                }
-                _ => out.extensions.push(c),
-            }
-        }
-        out.header = header.ok_or_else(|| BodError::MissingElement {
-            path: at.child("PurchaseOrderHeader").render(),
-        })?;
-        Ok(out)
+        let body = document::read(el, at, "PurchaseOrderHeader", "PurchaseOrderLine")?;
+        Ok(PurchaseOrder {
+            header: body.header,
+            lines: body.lines,
+            extensions: body.extensions,
+        })
     }
 
     fn to_element(&self) -> XmlElement {
-        let mut el = XmlElement::oagis(Self::NAME);
-        el.push(self.header.to_xml("PurchaseOrderHeader"));
-        push_all_mapped(&mut el, "PurchaseOrderLine", &self.lines);
-        el.push_all(&self.extensions);
-        el
+        document::write(
+            Self::NAME,
+            ("PurchaseOrderHeader", &self.header),
+            ("PurchaseOrderLine", &self.lines),
+            &self.extensions,
+        )
     }
 
     fn document_identifier(&self) -> Option<&Identifier> {

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::document;
 use crate::bod::envelope::Noun;
 use crate::bod::error::BodError;
 use crate::bod::types::{
@@ -193,38 +194,21 @@ impl Noun for ReceiveDelivery {
     const NAME: &'static str = "ReceiveDelivery";
 
     fn from_element(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
-        let mut header = None;
-        let mut out = ReceiveDelivery::default();
-        for c in el.into_elements() {
-            match c.oagis_name() {
-                Some("ReceiveDeliveryHeader") if header.is_none() => {
-                    header = Some(ReceiveDeliveryHeader::from_xml(
-                        c,
-                        &at.child("ReceiveDeliveryHeader"),
-                    )?)
-                }
-                Some("ReceiveDeliveryItem") => {
-                    let n = out.items.len() + 1;
-                    out.items.push(ReceiveDeliveryItem::from_xml(
-                        c,
-                        &at.nth("ReceiveDeliveryItem", n),
-                    )?)
-                }
-                _ => out.extensions.push(c),
-            }
-        }
-        out.header = header.ok_or_else(|| BodError::MissingElement {
-            path: at.child("ReceiveDeliveryHeader").render(),
-        })?;
-        Ok(out)
+        let body = document::read(el, at, "ReceiveDeliveryHeader", "ReceiveDeliveryItem")?;
+        Ok(ReceiveDelivery {
+            header: body.header,
+            items: body.lines,
+            extensions: body.extensions,
+        })
     }
 
     fn to_element(&self) -> XmlElement {
-        let mut el = XmlElement::oagis(Self::NAME);
-        el.push(self.header.to_xml("ReceiveDeliveryHeader"));
-        push_all_mapped(&mut el, "ReceiveDeliveryItem", &self.items);
-        el.push_all(&self.extensions);
-        el
+        document::write(
+            Self::NAME,
+            ("ReceiveDeliveryHeader", &self.header),
+            ("ReceiveDeliveryItem", &self.items),
+            &self.extensions,
+        )
     }
 
     fn document_identifier(&self) -> Option<&Identifier> {

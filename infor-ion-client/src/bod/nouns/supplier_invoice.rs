@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::document;
 use super::purchase_order::PaymentTerm;
 use crate::bod::envelope::Noun;
 use crate::bod::error::BodError;
@@ -290,38 +291,21 @@ impl Noun for SupplierInvoice {
     const NAME: &'static str = "SupplierInvoice";
 
     fn from_element(el: XmlElement, at: &XmlPath<'_>) -> Result<Self, BodError> {
-        let mut header = None;
-        let mut out = SupplierInvoice::default();
-        for c in el.into_elements() {
-            match c.oagis_name() {
-                Some("SupplierInvoiceHeader") if header.is_none() => {
-                    header = Some(SupplierInvoiceHeader::from_xml(
-                        c,
-                        &at.child("SupplierInvoiceHeader"),
-                    )?)
-                }
-                Some("SupplierInvoiceLine") => {
-                    let n = out.lines.len() + 1;
-                    out.lines.push(SupplierInvoiceLine::from_xml(
-                        c,
-                        &at.nth("SupplierInvoiceLine", n),
-                    )?)
-                }
-                _ => out.extensions.push(c),
-            }
-        }
-        out.header = header.ok_or_else(|| BodError::MissingElement {
-            path: at.child("SupplierInvoiceHeader").render(),
-        })?;
-        Ok(out)
+        let body = document::read(el, at, "SupplierInvoiceHeader", "SupplierInvoiceLine")?;
+        Ok(SupplierInvoice {
+            header: body.header,
+            lines: body.lines,
+            extensions: body.extensions,
+        })
     }
 
     fn to_element(&self) -> XmlElement {
-        let mut el = XmlElement::oagis(Self::NAME);
-        el.push(self.header.to_xml("SupplierInvoiceHeader"));
-        push_all_mapped(&mut el, "SupplierInvoiceLine", &self.lines);
-        el.push_all(&self.extensions);
-        el
+        document::write(
+            Self::NAME,
+            ("SupplierInvoiceHeader", &self.header),
+            ("SupplierInvoiceLine", &self.lines),
+            &self.extensions,
+        )
     }
 
     fn document_identifier(&self) -> Option<&Identifier> {
