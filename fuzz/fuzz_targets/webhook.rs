@@ -1,9 +1,7 @@
-//! Webhook payloads as the receiver gets them.
+//! `webhook`: see `bodies/cin7.rs` (the same function runs the committed corpus in CI).
 #![no_main]
 
-use cin7_core_client::webhook::WebhookEvent;
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies/cin7.rs"]
+mod bodies;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = WebhookEvent::parse(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::webhook(data));

@@ -24,6 +24,8 @@
 //! ```
 
 mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
 mod load;
 pub mod nouns;
 mod poll;
