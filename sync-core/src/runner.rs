@@ -1,5 +1,11 @@
 //! A per-tenant runner: assembles the pipelines, runs them in order (GL accounts, suppliers,
-//! purchase orders, supplier invoices) once or on a schedule, and shuts down gracefully.
+//! purchase orders, supplier invoices, then the return direction) once or on a schedule, and
+//! shuts down gracefully.
+//!
+//! Both directions share the runner's one store, so they share one audit trail and each
+//! recognises the other's writes through the cross-references. Between scheduled runs, a
+//! webhook intake can wake the runner ([`TenantRunner::with_wake`]) to handle queued purchase
+//! triggers at once, without waiting for the schedule.
 //!
 //! Graceful shutdown: the signal is checked between records. The record in flight finishes
 //! (its intent and cross-reference are durable), the window's audit rows are committed
@@ -8,12 +14,14 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::engine::gl_accounts::GlAccountPipeline;
 use crate::engine::invoices::InvoicePipeline;
 use crate::engine::purchase_orders::PurchaseOrderPipeline;
+use crate::engine::returns::ReturnPipeline;
+use crate::engine::returns::triggers::{TriggerReport, TriggerResolver, run_triggers};
 use crate::engine::suppliers::SupplierPipeline;
 use crate::engine::{ProgressFn, RunContext, StreamRunner, WindowReport};
 use crate::error::SyncError;
@@ -99,6 +107,9 @@ pub struct TenantRunner {
     suppliers: Option<StreamRunner<SupplierPipeline>>,
     purchase_orders: Option<StreamRunner<PurchaseOrderPipeline>>,
     invoices: Option<StreamRunner<InvoicePipeline>>,
+    returns: Option<StreamRunner<ReturnPipeline>>,
+    triggers: Option<Arc<dyn TriggerResolver>>,
+    wake: Option<Arc<Notify>>,
 }
 
 impl std::fmt::Debug for TenantRunner {
@@ -121,6 +132,9 @@ impl TenantRunner {
             suppliers: None,
             purchase_orders: None,
             invoices: None,
+            returns: None,
+            triggers: None,
+            wake: None,
         }
     }
 
@@ -154,13 +168,64 @@ impl TenantRunner {
         self
     }
 
+    /// Add the return direction (Cin7 purchases back to CloudSuite, stream `purchase_returns`).
+    /// It runs after the forward streams, so a PO written forward in this run is recognised.
+    pub fn with_returns(mut self, runner: StreamRunner<ReturnPipeline>) -> Self {
+        self.returns = Some(runner);
+        self
+    }
+
+    /// Handle webhook triggers queued in the store
+    /// ([`triggers::enqueue`](crate::engine::returns::triggers::enqueue)) through the return
+    /// direction, resolving sub-task ids with `resolver`. Needs [`with_returns`](Self::with_returns).
+    pub fn with_triggers(mut self, resolver: Arc<dyn TriggerResolver>) -> Self {
+        self.triggers = Some(resolver);
+        self
+    }
+
+    /// Wake [`run_forever`](Self::run_forever) between scheduled runs to handle queued
+    /// triggers at once (a webhook intake notifies it after queueing a delivery).
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Handle the queued webhook triggers now (nothing to do without
+    /// [`with_returns`](Self::with_returns) and [`with_triggers`](Self::with_triggers)).
+    pub async fn run_triggers(&self) -> Result<TriggerReport, SyncError> {
+        let run = self.context();
+        let span =
+            tracing::info_span!("webhook_triggers", tenant = %self.tenant, run_id = %run.run_id);
+        self.handle_triggers(&run).instrument(span).await
+    }
+
+    async fn handle_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
+        match (&self.returns, &self.triggers) {
+            (Some(returns), Some(resolver)) => {
+                run_triggers(
+                    run,
+                    returns.pipeline(),
+                    returns.source().as_ref(),
+                    resolver.as_ref(),
+                )
+                .await
+            }
+            _ => Ok(TriggerReport::default()),
+        }
+    }
+
+    fn context(&self) -> RunContext {
+        let run = RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone());
+        match &self.progress {
+            Some(progress) => run.with_progress(progress.clone()),
+            None => run,
+        }
+    }
+
     /// Run every configured stream once, in order. A stream whose window fails is reported and
     /// the next stream still runs (its dependencies are resolved or deferred per record).
     pub async fn run_once(&self, shutdown: Option<&ShutdownSignal>) -> RunReport {
-        let mut run = RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone());
-        if let Some(progress) = &self.progress {
-            run = run.with_progress(progress.clone());
-        }
+        let run = self.context();
         let span = tracing::info_span!("sync_run", tenant = %self.tenant, run_id = %run.run_id);
         self.run_streams(&run, shutdown).instrument(span).await
     }
@@ -212,6 +277,21 @@ impl TenantRunner {
                 s.run_window(run, shutdown).await,
             );
         }
+        if let Some(s) = &self.returns {
+            if stopped(&mut report) {
+                return report;
+            }
+            // Queued webhook triggers first: a trigger whose purchase the window then reads
+            // again is skipped there by its unchanged content hash.
+            if let Err(error) = self.handle_triggers(run).await {
+                tracing::error!(%error, "webhook triggers failed; they stay queued");
+            }
+            push(
+                &mut report,
+                crate::engine::returns::stream(),
+                s.run_window(run, shutdown).await,
+            );
+        }
         report.interrupted |= report
             .streams
             .iter()
@@ -219,14 +299,31 @@ impl TenantRunner {
         report
     }
 
-    /// Run on `schedule` until `shutdown`; returns how many runs happened.
+    /// Run on `schedule` until `shutdown`; returns how many (scheduled) runs happened.
+    ///
+    /// With [`with_wake`](Self::with_wake), a notification between runs handles the queued
+    /// webhook triggers at once; the wait for the next scheduled run goes on undisturbed.
     pub async fn run_forever(
         &self,
         schedule: &Schedule,
         shutdown: ShutdownSignal,
     ) -> Result<usize, SyncError> {
         let mut runs = 0;
-        while let Some(fired) = schedule.wait_next(&self.clock, &shutdown).await {
+        loop {
+            let next = schedule.wait_next(&self.clock, &shutdown);
+            tokio::pin!(next);
+            let fired = loop {
+                tokio::select! {
+                    fired = &mut next => break fired,
+                    () = woken(self.wake.as_deref()) => {
+                        match self.run_triggers().await {
+                            Ok(report) => tracing::info!(tenant = %self.tenant, ?report, "webhook triggers handled"),
+                            Err(error) => tracing::error!(tenant = %self.tenant, %error, "webhook triggers failed; they stay queued"),
+                        }
+                    }
+                }
+            };
+            let Some(fired) = fired else { break };
             tracing::info!(tenant = %self.tenant, ?fired, "run starting");
             let report = self.run_once(Some(&shutdown)).await;
             runs += 1;
@@ -238,6 +335,14 @@ impl TenantRunner {
             }
         }
         Ok(runs)
+    }
+}
+
+/// A notification from `wake`, or never.
+async fn woken(wake: Option<&Notify>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
     }
 }
 
