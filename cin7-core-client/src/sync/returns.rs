@@ -19,7 +19,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use rust_decimal::Decimal;
 use sync_core::error::SourceError;
-use sync_core::model::{PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine, SourceIdentity};
+use sync_core::model::{
+    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine,
+    SourceIdentity,
+};
 use sync_core::source::{Source, Window};
 
 use super::Cin7TargetConfig;
@@ -27,7 +30,9 @@ use super::purchase::purchase_reference;
 use crate::client::Cin7Client;
 use crate::codec::Guid;
 use crate::error::Error;
-use crate::purchase::{AdvancedPurchase, PurchaseKind, PurchaseStatus, TaskStatus};
+use crate::purchase::{
+    AdvancedPurchase, PurchaseInvoice, PurchaseKind, PurchaseStatus, TaskStatus,
+};
 
 /// The system name of identities read from Cin7.
 pub const SYSTEM: &str = "cin7";
@@ -159,10 +164,16 @@ fn is_not_found(error: &Error) -> bool {
 ///     "OrderNumber": "PO-00007", "Status": "ORDERED",
 ///     "LastUpdatedDate": "2026-02-01T10:00:00Z",
 ///     "Order": {"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Name": "A", "Quantity": 4, "Price": 2}]},
-///     "StockReceived": [{"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Quantity": 1}]}]
+///     "StockReceived": [{"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Quantity": 1}]}],
+///     "Invoice": [{"TaskID": "2c9b8f8e-2f4c-4f43-9d4c-6f1f3b3c2a11", "Status": "AUTHORISED",
+///                  "InvoiceNumber": "INV-1", "Lines": [{"SKU": "A", "Quantity": 1, "Price": 2, "Total": 2}],
+///                  "AdditionalCharges": [{"Description": "Freight", "Quantity": 1, "Price": 3, "Total": 3}]}]
 /// })).unwrap();
 /// let update = purchase_update(&purchase, &Cin7TargetConfig::default(), "ACME", None).unwrap();
 /// assert_eq!(update.lines[0].received, 1.into());
+/// assert_eq!(update.invoices[0].invoice_number, "INV-1");
+/// assert_eq!(update.invoices[0].lines.len(), 2);
+/// assert_eq!(update.invoices[0].total, 5.into());
 /// ```
 pub fn purchase_update(
     purchase: &AdvancedPurchase,
@@ -246,14 +257,82 @@ pub fn purchase_update(
         currency: purchase.supplier_currency.clone(),
         location: purchase.location.clone(),
         progress,
-        invoice_authorised: purchase.invoice.iter().any(|inv| {
-            matches!(
-                inv.status,
-                Some(TaskStatus::Authorised) | Some(TaskStatus::Paid)
-            )
-        }),
+        invoice_authorised: purchase.invoice.iter().any(is_authorised),
+        invoices: purchase
+            .invoice
+            .iter()
+            .filter(|inv| is_authorised(inv))
+            .map(|inv| invoice_update(id, inv))
+            .collect::<Result<_, _>>()?,
         lines,
         modified_at,
+    })
+}
+
+/// An invoice that counts as authorised: `AUTHORISED` or `PAID`.
+fn is_authorised(invoice: &PurchaseInvoice) -> bool {
+    matches!(
+        invoice.status,
+        Some(TaskStatus::Authorised) | Some(TaskStatus::Paid)
+    )
+}
+
+/// An authorised invoice of the purchase: item lines, then additional charges (a charge's
+/// description is its name). Totals Cin7 did not send are summed from the lines.
+fn invoice_update(
+    purchase_id: &crate::codec::Guid,
+    invoice: &PurchaseInvoice,
+) -> Result<InvoiceUpdate, SourceError> {
+    let task_id = invoice.task_id.as_ref().ok_or_else(|| {
+        SourceError::permanent(format!(
+            "an authorised invoice of purchase {purchase_id} has no TaskID"
+        ))
+    })?;
+    let line_total = |total: Option<Decimal>, quantity: Decimal, price: Decimal| {
+        total.unwrap_or(quantity * price)
+    };
+    let mut lines: Vec<InvoiceUpdateLine> = invoice
+        .lines
+        .iter()
+        .map(|line| {
+            let quantity = line.quantity.unwrap_or_default();
+            let price = line.price.unwrap_or_default();
+            InvoiceUpdateLine {
+                sku: line.sku.clone().filter(|s| !s.is_empty()),
+                name: line
+                    .name
+                    .clone()
+                    .or_else(|| line.sku.clone())
+                    .unwrap_or_default(),
+                quantity,
+                price,
+                total: line_total(line.total, quantity, price),
+            }
+        })
+        .collect();
+    lines.extend(invoice.additional_charges.iter().map(|charge| {
+        let quantity = charge.quantity.unwrap_or(Decimal::ONE);
+        let price = charge.price.unwrap_or_default();
+        InvoiceUpdateLine {
+            sku: None,
+            name: charge.description.clone(),
+            quantity,
+            price,
+            total: line_total(charge.total, quantity, price),
+        }
+    }));
+    let sum: Decimal = lines.iter().map(|l| l.total).sum();
+    let total_before_tax = invoice.total_before_tax.unwrap_or(sum);
+    let tax = invoice.tax.unwrap_or_default();
+    Ok(InvoiceUpdate {
+        task_id: task_id.to_string(),
+        invoice_number: invoice.invoice_number.clone().unwrap_or_default(),
+        invoice_date: invoice.invoice_date,
+        due_date: invoice.invoice_due_date,
+        total_before_tax,
+        tax,
+        total: invoice.total.unwrap_or(total_before_tax + tax),
+        lines,
     })
 }
 

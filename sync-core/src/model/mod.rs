@@ -23,7 +23,9 @@ pub use identity::SourceIdentity;
 pub use ledger::{AccountClass, GlAccount, Payment};
 pub use party::{Address, AddressKind, Contact, Customer, Item, PartyStatus, Supplier};
 pub use purchase::{InvoiceLine, PoLine, PoStatus, PurchaseOrder, SupplierInvoice};
-pub use purchase_update::{PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine};
+pub use purchase_update::{
+    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine,
+};
 
 use crate::error::SyncError;
 

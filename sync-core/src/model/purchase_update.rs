@@ -38,6 +38,43 @@ pub enum PurchaseProgress {
     Voided,
 }
 
+/// One line of an invoice authorised in the target (an item line or an additional charge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceUpdateLine {
+    /// Target SKU (`None` for an additional charge).
+    pub sku: Option<String>,
+    /// Name or charge description.
+    pub name: String,
+    /// Quantity invoiced.
+    pub quantity: Decimal,
+    /// Unit price.
+    pub price: Decimal,
+    /// Line total before tax, as the target computed it.
+    pub total: Decimal,
+}
+
+/// An invoice authorised in the target, to be written back to the source unless the source
+/// already holds it (see `engine::returns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceUpdate {
+    /// The target's id of the invoice (Cin7's invoice `TaskID`).
+    pub task_id: String,
+    /// The supplier's invoice number.
+    pub invoice_number: String,
+    /// Invoice date.
+    pub invoice_date: Option<NaiveDate>,
+    /// Due date.
+    pub due_date: Option<NaiveDate>,
+    /// Total before tax.
+    pub total_before_tax: Decimal,
+    /// Tax.
+    pub tax: Decimal,
+    /// Total including tax.
+    pub total: Decimal,
+    /// Lines (item lines first, then additional charges).
+    pub lines: Vec<InvoiceUpdateLine>,
+}
+
 /// A purchase as the target holds it: the record of the return direction (target → source).
 ///
 /// Its identity is the target's (`system` = `cin7`, `id` = the purchase GUID); the source
@@ -67,6 +104,10 @@ pub struct PurchaseUpdate {
     pub progress: PurchaseProgress,
     /// Whether an invoice has been authorised.
     pub invoice_authorised: bool,
+    /// The invoices authorised (or paid) in the target, in the target's order. Draft and
+    /// voided invoices are not listed.
+    #[serde(default)]
+    pub invoices: Vec<InvoiceUpdate>,
     /// Lines (order lines, with receipts summed per SKU in order).
     pub lines: Vec<PurchaseUpdateLine>,
     /// Last change in the target (target server time).

@@ -20,15 +20,21 @@
 //!   whose winner is [`Winner::Review`] makes the row a `conflict` and is not written.
 //! - Status only moves forward (planned → ordered → closed, or cancelled when voided): a draft
 //!   in the target never demotes an order the source has released.
+//! - **Invoices authorised in the target** are written to the source once, when the writer
+//!   supports it ([`SourcePurchaseWriter::writes_invoices`]) and the pipeline has the forward
+//!   invoice source ([`ReturnPipeline::with_invoices`]); an invoice the source already holds —
+//!   one that came from it through the forward invoice stream (echo) or one an earlier,
+//!   uncertain attempt wrote — is found by its vendor and number and not written again.
 
+mod invoices;
 mod policy;
 pub mod triggers;
 mod writer;
 
 pub use policy::{ConflictPolicy, FieldGroup, Winner};
 pub use writer::{
-    ReceivedQuantity, SourcePoChange, SourcePoDraft, SourcePoLine, SourcePoLineDraft,
-    SourcePoState, SourcePurchaseWriter,
+    ReceivedQuantity, SourceInvoiceDraft, SourceInvoiceLineDraft, SourcePoChange, SourcePoDraft,
+    SourcePoLine, SourcePoLineDraft, SourcePoState, SourcePurchaseWriter,
 };
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +48,7 @@ use super::{Outcome, Pipeline, RecordContext, sync_key};
 use crate::error::SyncError;
 use crate::model::{
     PoStatus, PurchaseOrder, PurchaseProgress, PurchaseUpdate, Record, RecordKind, SourceIdentity,
+    SupplierInvoice,
 };
 use crate::source::Source;
 use crate::store::{Action, CrossRef, ErrorClass, MatchResult, StreamId};
@@ -173,7 +180,18 @@ struct Wanted {
 pub struct ReturnPipeline {
     writer: Arc<dyn SourcePurchaseWriter>,
     forward: Arc<dyn Source<PurchaseOrder>>,
+    forward_invoices: Option<Arc<dyn Source<SupplierInvoice>>>,
     config: ReturnConfig,
+}
+
+/// A source PO the PO stage left in step with the target purchase (its cross-reference was
+/// remembered as complete with `aux`): where the purchase's invoices are written.
+#[derive(Debug, Clone)]
+struct PoStage {
+    po_number: String,
+    how: MatchResult,
+    aux: BTreeMap<String, String>,
+    state: SourcePoState,
 }
 
 impl std::fmt::Debug for ReturnPipeline {
@@ -203,8 +221,24 @@ impl ReturnPipeline {
         ReturnPipeline {
             writer,
             forward,
+            forward_invoices: None,
             config,
         }
+    }
+
+    /// Write invoices authorised in the target back to the source. `forward_invoices` is the
+    /// forward direction's supplier-invoice source: after an invoice is written, the forward
+    /// cross-reference of the new source invoice gets its content hash, so the forward invoice
+    /// stream does not carry it back to the target (echo suppression). Invoices are written
+    /// only when the writer [supports them](SourcePurchaseWriter::writes_invoices).
+    pub fn with_invoices(mut self, forward_invoices: Arc<dyn Source<SupplierInvoice>>) -> Self {
+        self.forward_invoices = Some(forward_invoices);
+        self
+    }
+
+    /// Whether invoices authorised in the target are written back.
+    pub fn writes_invoices(&self) -> bool {
+        self.forward_invoices.is_some() && self.writer.writes_invoices()
     }
 
     /// The configuration.
@@ -377,21 +411,27 @@ impl ReturnPipeline {
         po_number: String,
         how: MatchResult,
         own: Option<CrossRef>,
-    ) -> Result<Outcome, SyncError> {
+    ) -> Result<(Outcome, Option<PoStage>), SyncError> {
         let state = match self.writer.get_po(&po_number).await {
             Ok(Some(state)) => state,
             Ok(None) => {
-                return Ok(Outcome::conflict(
-                    ErrorClass::Conflict,
-                    format!("source PO {po_number} no longer exists"),
-                )
-                .with_match(Some(how))
-                .with_target(Some(po_number)));
+                return Ok((
+                    Outcome::conflict(
+                        ErrorClass::Conflict,
+                        format!("source PO {po_number} no longer exists"),
+                    )
+                    .with_match(Some(how))
+                    .with_target(Some(po_number)),
+                    None,
+                ));
             }
             Err(error) => {
-                return Ok(Outcome::target(Action::Update, &error)
-                    .with_match(Some(how))
-                    .with_target(Some(po_number)));
+                return Ok((
+                    Outcome::target(Action::Update, &error)
+                        .with_match(Some(how))
+                        .with_target(Some(po_number)),
+                    None,
+                ));
             }
         };
         let forward_xref = ctx
@@ -457,10 +497,13 @@ impl ReturnPipeline {
             )
             .await?;
             if let Err(error) = self.writer.update_po(&po_number, &change).await {
-                return Ok(Outcome::target(Action::Update, &error)
-                    .with_match(Some(how))
-                    .with_target(Some(po_number))
-                    .with_mapped(mapped));
+                return Ok((
+                    Outcome::target(Action::Update, &error)
+                        .with_match(Some(how))
+                        .with_target(Some(po_number))
+                        .with_mapped(mapped),
+                    None,
+                ));
             }
             if let Some(status) = &change.status {
                 after.status = status.clone();
@@ -498,26 +541,31 @@ impl ReturnPipeline {
                 );
             }
         }
-        ctx.remember(&po_number, aux, review.is_empty()).await?;
+        ctx.remember(&po_number, aux.clone(), review.is_empty())
+            .await?;
         if !review.is_empty() {
-            return Ok(Outcome::conflict(
-                ErrorClass::Conflict,
-                format!(
-                    "purchase {} and source PO {po_number} both changed since the last sync ({}); both versions are in the mapped snapshot",
-                    update.order_number,
-                    review.join(", ")
-                ),
-            )
-            .with_match(Some(how))
-            .with_target(Some(po_number))
-            .with_mapped(mapped));
+            return Ok((
+                Outcome::conflict(
+                    ErrorClass::Conflict,
+                    format!(
+                        "purchase {} and source PO {po_number} both changed since the last sync ({}); both versions are in the mapped snapshot",
+                        update.order_number,
+                        review.join(", ")
+                    ),
+                )
+                .with_match(Some(how))
+                .with_target(Some(po_number))
+                .with_mapped(mapped),
+                None,
+            ));
         }
         let action = if change.is_empty() {
             Action::Skip
         } else {
             Action::Update
         };
-        let mut outcome = Outcome::succeeded(action, Some(how), po_number).with_mapped(mapped);
+        let mut outcome =
+            Outcome::succeeded(action, Some(how), po_number.clone()).with_mapped(mapped);
         outcome.response_summary = Some(if !settled.is_empty() {
             format!("conflict settled by policy: {}", settled.join(", "))
         } else if change.is_empty() {
@@ -525,28 +573,42 @@ impl ReturnPipeline {
         } else {
             "status/receipts written to the source".into()
         });
-        Ok(outcome)
+        Ok((
+            outcome,
+            Some(PoStage {
+                po_number,
+                how,
+                aux,
+                state: after,
+            }),
+        ))
     }
 
     async fn create_new(
         &self,
         ctx: &RecordContext<'_>,
         update: &PurchaseUpdate,
-    ) -> Result<Outcome, SyncError> {
+    ) -> Result<(Outcome, Option<PoStage>), SyncError> {
         if update.progress < self.config.create_from || update.progress == PurchaseProgress::Voided
         {
-            return Ok(Outcome::deferred(format!(
-                "purchase {} is {:?} in the target; it is created in the source once it reaches {:?}",
-                update.order_number, update.progress, self.config.create_from
-            )));
+            return Ok((
+                Outcome::deferred(format!(
+                    "purchase {} is {:?} in the target; it is created in the source once it reaches {:?}",
+                    update.order_number, update.progress, self.config.create_from
+                )),
+                None,
+            ));
         }
         // The supplier through the cross-references: the vendor ID stamped on the target
         // supplier must lead, through the supplier cross-reference, back to that supplier.
         let Some(vendor_id) = update.supplier_vendor_id.clone() else {
-            return Ok(Outcome::deferred(format!(
-                "supplier {} of purchase {} carries no source vendor ID",
-                update.supplier_id, update.order_number
-            )));
+            return Ok((
+                Outcome::deferred(format!(
+                    "supplier {} of purchase {} carries no source vendor ID",
+                    update.supplier_id, update.order_number
+                )),
+                None,
+            ));
         };
         let supplier_xref = ctx
             .store()
@@ -559,19 +621,25 @@ impl ReturnPipeline {
         match supplier_xref {
             Some(x) if x.target_id == update.supplier_id => {}
             Some(x) => {
-                return Ok(Outcome::conflict(
-                    ErrorClass::Ambiguous,
-                    format!(
-                        "vendor {vendor_id} is linked to target supplier {}, not {}",
-                        x.target_id, update.supplier_id
-                    ),
-                )
-                .with_match(Some(MatchResult::Ambiguous)));
+                return Ok((
+                    Outcome::conflict(
+                        ErrorClass::Ambiguous,
+                        format!(
+                            "vendor {vendor_id} is linked to target supplier {}, not {}",
+                            x.target_id, update.supplier_id
+                        ),
+                    )
+                    .with_match(Some(MatchResult::Ambiguous)),
+                    None,
+                ));
             }
             None => {
-                return Ok(Outcome::deferred(format!(
-                    "vendor {vendor_id} has no supplier cross-reference yet"
-                )));
+                return Ok((
+                    Outcome::deferred(format!(
+                        "vendor {vendor_id} has no supplier cross-reference yet"
+                    )),
+                    None,
+                ));
             }
         }
         let po_number = self
@@ -621,20 +689,26 @@ impl ReturnPipeline {
                         .await;
                 }
                 Ok(found) if found.len() > 1 => {
-                    return Ok(Outcome::conflict(
-                        ErrorClass::Ambiguous,
-                        format!(
-                            "{} source POs carry external reference {}",
-                            found.len(),
-                            update.identity.id
-                        ),
-                    )
-                    .with_match(Some(MatchResult::Ambiguous))
-                    .with_mapped(mapped));
+                    return Ok((
+                        Outcome::conflict(
+                            ErrorClass::Ambiguous,
+                            format!(
+                                "{} source POs carry external reference {}",
+                                found.len(),
+                                update.identity.id
+                            ),
+                        )
+                        .with_match(Some(MatchResult::Ambiguous))
+                        .with_mapped(mapped),
+                        None,
+                    ));
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped));
+                    return Ok((
+                        Outcome::target(Action::Create, &error).with_mapped(mapped),
+                        None,
+                    ));
                 }
             }
         }
@@ -647,11 +721,17 @@ impl ReturnPipeline {
         .await?;
         let po_number = match self.writer.create_po(&draft).await {
             Ok(po_number) => po_number,
-            Err(error) => return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped)),
+            Err(error) => {
+                return Ok((
+                    Outcome::target(Action::Create, &error).with_mapped(mapped),
+                    None,
+                ));
+            }
         };
         let state = SourcePoState {
             po_number: po_number.clone(),
             status: draft.status.clone(),
+            vendor_id: Some(draft.vendor_id.clone()),
             lines: draft
                 .lines
                 .iter()
@@ -663,15 +743,25 @@ impl ReturnPipeline {
                 })
                 .collect(),
         };
-        ctx.remember(&po_number, Self::aux_for(&state), true)
-            .await?;
+        let aux = Self::aux_for(&state);
+        ctx.remember(&po_number, aux.clone(), true).await?;
         // The forward stream will read this PO: it already is the target purchase.
         self.mark_forward_synced(ctx, &po_number, &update.identity.id, BTreeMap::new())
             .await?;
-        Ok(
-            Outcome::succeeded(Action::Create, Some(MatchResult::Created), po_number)
-                .with_mapped(mapped),
-        )
+        Ok((
+            Outcome::succeeded(
+                Action::Create,
+                Some(MatchResult::Created),
+                po_number.clone(),
+            )
+            .with_mapped(mapped),
+            Some(PoStage {
+                po_number,
+                how: MatchResult::Created,
+                aux,
+                state,
+            }),
+        ))
     }
 }
 
@@ -688,11 +778,17 @@ impl Pipeline for ReturnPipeline {
         ctx: &RecordContext<'_>,
         update: &PurchaseUpdate,
     ) -> Result<Outcome, SyncError> {
-        match self.origin(ctx, update).await? {
+        let (outcome, stage) = match self.origin(ctx, update).await? {
             (Origin::Known { po_number, how }, own) => {
-                self.update_known(ctx, update, po_number, how, own).await
+                self.update_known(ctx, update, po_number, how, own).await?
             }
-            (Origin::New, _) => self.create_new(ctx, update).await,
+            (Origin::New, _) => self.create_new(ctx, update).await?,
+        };
+        match stage {
+            Some(stage) if self.writes_invoices() && !update.invoices.is_empty() => {
+                self.write_invoices(ctx, update, stage, outcome).await
+            }
+            _ => Ok(outcome),
         }
     }
 }

@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::engine::{Processed, RunContext, process_record};
 use crate::error::TargetError;
-use crate::model::{PoLine, PurchaseUpdateLine};
+use crate::model::{
+    InvoiceLine, InvoiceUpdate, InvoiceUpdateLine, PoLine, PurchaseUpdateLine, SupplierInvoice,
+};
 use crate::store::memory::MemoryStore;
 use crate::store::{AuditStatus, CrossRefStore, StreamKey, SyncStore, WindowCommit};
 use crate::testing::MemorySource;
@@ -30,6 +32,10 @@ struct FakeSource {
     writes: Mutex<Vec<String>>,
     fail_create_after_apply: Mutex<bool>,
     now: Mutex<i64>,
+    /// Source invoices: (key, vendor, invoice number).
+    invoices: Mutex<Vec<(String, String, String)>>,
+    forward_invoices: MemorySource<SupplierInvoice>,
+    fail_invoice_after_apply: Mutex<bool>,
 }
 
 impl FakeSource {
@@ -40,7 +46,44 @@ impl FakeSource {
             writes: Mutex::new(Vec::new()),
             fail_create_after_apply: Mutex::new(false),
             now: Mutex::new(100),
+            invoices: Mutex::new(Vec::new()),
+            forward_invoices: MemorySource::new(at(10_000)),
+            fail_invoice_after_apply: Mutex::new(false),
         })
+    }
+
+    /// A supplier invoice the source holds (and the forward invoice stream reads).
+    fn put_invoice(&self, key: &str, vendor: &str, number: &str, po: Option<&str>) {
+        self.forward_invoices.upsert(SupplierInvoice {
+            identity: scope().sibling(key),
+            invoice_number: number.into(),
+            vendor_id: vendor.into(),
+            po_id: po.map(str::to_owned),
+            invoice_date: NaiveDate::from_ymd_opt(2026, 1, 20).unwrap_or_default(),
+            due_date: None,
+            currency: "USD".into(),
+            lines: vec![InvoiceLine {
+                line_no: 1,
+                sku: None,
+                description: format!("Voucher {key}"),
+                quantity: Decimal::ONE,
+                unit_price: Decimal::from(40),
+                gl_account: "50000".into(),
+                tax_rule: None,
+            }],
+            modified_at: self.tick(),
+        });
+        self.invoices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key.into(), vendor.into(), number.into()));
+    }
+
+    fn invoice_count(&self) -> usize {
+        self.invoices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     fn tick(&self) -> DateTime<Utc> {
@@ -121,6 +164,7 @@ impl SourcePurchaseWriter for FakeSource {
             SourcePoState {
                 po_number: draft.po_number.clone(),
                 status: draft.status.clone(),
+                vendor_id: Some(draft.vendor_id.clone()),
                 lines: draft
                     .lines
                     .iter()
@@ -167,6 +211,48 @@ impl SourcePurchaseWriter for FakeSource {
         self.put(state, &vendor);
         Ok(())
     }
+
+    fn writes_invoices(&self) -> bool {
+        true
+    }
+
+    async fn find_invoices(
+        &self,
+        vendor_id: &str,
+        invoice_number: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        Ok(self
+            .invoices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, v, n)| v == vendor_id && n == invoice_number)
+            .map(|(k, _, _)| k.clone())
+            .collect())
+    }
+
+    async fn create_invoice(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
+        let key = format!("VCH{}", self.invoice_count() + 1);
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!("invoice {} {key}", draft.invoice_number));
+        self.put_invoice(
+            &key,
+            &draft.vendor_id,
+            &draft.invoice_number,
+            Some(&draft.po_number),
+        );
+        if std::mem::take(
+            &mut *self
+                .fail_invoice_after_apply
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        ) {
+            return Err(TargetError::unknown_outcome("gateway timeout"));
+        }
+        Ok(key)
+    }
 }
 
 struct Harness {
@@ -181,7 +267,8 @@ fn harness(policy: ConflictPolicy) -> Harness {
     let mut config = ReturnConfig::new(scope());
     config.policy = policy;
     config.forward_revision = "rev1".into();
-    let pipeline = ReturnPipeline::new(source.clone(), Arc::new(source.forward.clone()), config);
+    let pipeline = ReturnPipeline::new(source.clone(), Arc::new(source.forward.clone()), config)
+        .with_invoices(Arc::new(source.forward_invoices.clone()));
     Harness {
         store: Arc::new(MemoryStore::new()),
         source,
@@ -233,6 +320,45 @@ impl Harness {
         xref.and_then(|x| x.synced_hash) == Some(key)
     }
 
+    /// What the forward invoice stream would decide for this source invoice now: skip it.
+    async fn forward_invoice_would_skip(&self, key: &str) -> bool {
+        let record = self
+            .source
+            .forward_invoices
+            .fetch(&scope().sibling(key))
+            .await
+            .expect("fetch")
+            .expect("exists");
+        let synced = sync_key(&record.content_hash().expect("hash"), "rev1");
+        let xref = self
+            .store
+            .cross_ref(TENANT, RecordKind::SupplierInvoice, &scope().sibling(key))
+            .await
+            .expect("xref");
+        xref.and_then(|x| x.synced_hash) == Some(synced)
+    }
+
+    /// The forward invoice stream posted source invoice `key` to purchase `target_id` as
+    /// invoice task `task`.
+    async fn forward_invoice_synced(&self, key: &str, target_id: &str, task: &str) {
+        let record = self
+            .source
+            .forward_invoices
+            .fetch(&scope().sibling(key))
+            .await
+            .expect("fetch")
+            .expect("exists");
+        let xref = CrossRef {
+            kind: RecordKind::SupplierInvoice,
+            source: scope().sibling(key),
+            target_id: target_id.into(),
+            aux: BTreeMap::from([("invoice_task_id".to_owned(), task.to_owned())]),
+            synced_hash: Some(sync_key(&record.content_hash().expect("hash"), "rev1")),
+            synced_modified_at: Some(record.modified_at),
+        };
+        self.store.put_cross_ref(TENANT, &xref).await.expect("put");
+    }
+
     /// The forward stream wrote `po` to the target as purchase `target_id`.
     async fn forward_synced(&self, po: &str, target_id: &str) {
         let record = self
@@ -258,6 +384,7 @@ fn state(po: &str, status: PoStatus, received: &[i64]) -> SourcePoState {
     SourcePoState {
         po_number: po.into(),
         status,
+        vendor_id: None,
         lines: received
             .iter()
             .enumerate()
@@ -284,6 +411,7 @@ fn update(id: &str, progress: PurchaseProgress, received: &[i64], minute: i64) -
         location: None,
         progress,
         invoice_authorised: false,
+        invoices: Vec::new(),
         lines: received
             .iter()
             .enumerate()
@@ -297,6 +425,40 @@ fn update(id: &str, progress: PurchaseProgress, received: &[i64], minute: i64) -
             .collect(),
         modified_at: at(minute),
     }
+}
+
+fn invoice(task: &str, number: &str) -> InvoiceUpdate {
+    InvoiceUpdate {
+        task_id: task.into(),
+        invoice_number: number.into(),
+        invoice_date: NaiveDate::from_ymd_opt(2026, 1, 25),
+        due_date: NaiveDate::from_ymd_opt(2026, 2, 24),
+        total_before_tax: Decimal::from(45),
+        tax: Decimal::ZERO,
+        total: Decimal::from(45),
+        lines: vec![
+            InvoiceUpdateLine {
+                sku: Some("ITEM-2".into()),
+                name: "item 2".into(),
+                quantity: Decimal::from(4),
+                price: Decimal::from(10),
+                total: Decimal::from(40),
+            },
+            InvoiceUpdateLine {
+                sku: None,
+                name: "Freight".into(),
+                quantity: Decimal::ONE,
+                price: Decimal::from(5),
+                total: Decimal::from(5),
+            },
+        ],
+    }
+}
+
+fn with_invoices(mut update: PurchaseUpdate, invoices: Vec<InvoiceUpdate>) -> PurchaseUpdate {
+    update.invoice_authorised = !invoices.is_empty();
+    update.invoices = invoices;
+    update
 }
 
 fn own_entry(processed: &Processed) -> &crate::store::AuditEntry {
@@ -521,6 +683,214 @@ async fn conflict_for_review_is_recorded_once_with_both_versions_and_not_written
         .process(&update("G1", PurchaseProgress::PartlyReceived, &[6, 0], 3))
         .await;
     assert_eq!(own_entry(&later).status, AuditStatus::Conflict);
+    assert!(h.source.writes().is_empty());
+}
+
+#[tokio::test]
+async fn an_invoice_authorised_in_the_target_is_written_once_and_not_carried_forward_again() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+
+    let invoiced = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 1),
+        vec![invoice("T1", "INV-77")],
+    );
+    let processed = h.process(&invoiced).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.action, Action::Update);
+    assert_eq!(h.source.writes(), vec!["invoice INV-77 VCH1"]);
+    assert!(
+        entry
+            .response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("invoice INV-77 written to the source as VCH1")),
+        "{entry:?}"
+    );
+    let draft = &entry.mapped_snapshot.as_ref().expect("mapped")["invoices"][0]["draft"];
+    assert_eq!(draft["po_number"], "PO0000001");
+    assert_eq!(draft["vendor_id"], "V000001");
+    assert_eq!(draft["lines"][0]["po_line"], 2, "ITEM-2 is PO line 2");
+    assert_eq!(draft["lines"][1]["po_line"], serde_json::Value::Null);
+    // The forward invoice stream will find the new source invoice already in the target.
+    assert!(h.forward_invoice_would_skip("VCH1").await);
+
+    // The same purchase again, and later changes of it, never write the invoice again.
+    assert_eq!(h.process(&invoiced).await, Processed::Skipped);
+    let received = with_invoices(
+        update("G1", PurchaseProgress::PartlyReceived, &[0, 4], 2),
+        vec![invoice("T1", "INV-77")],
+    );
+    let processed = h.process(&received).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Succeeded);
+    assert_eq!(
+        h.source.writes(),
+        vec!["invoice INV-77 VCH1", "update PO0000001"]
+    );
+    assert_eq!(h.source.invoice_count(), 1);
+}
+
+#[tokio::test]
+async fn an_invoice_that_came_from_the_source_is_not_written_back() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    // CloudSuite holds voucher 100001; the forward invoice stream posted it to purchase G1.
+    h.source
+        .put_invoice("100001", "V000001", "INV-5", Some("PO0000001"));
+    h.forward_invoice_synced("100001", "G1", "T5").await;
+
+    for cycle in 0..5 {
+        let echo = with_invoices(
+            update("G1", PurchaseProgress::Ordered, &[0, 0], 1 + cycle),
+            vec![invoice("T5", "INV-5")],
+        );
+        h.process(&echo).await;
+    }
+    assert!(h.source.writes().is_empty(), "{:?}", h.source.writes());
+    assert_eq!(h.source.invoice_count(), 1);
+    let own = h
+        .store
+        .cross_ref(
+            TENANT,
+            RecordKind::SupplierInvoice,
+            &SourceIdentity::new("cin7", TENANT, "", "T5"),
+        )
+        .await
+        .expect("xref")
+        .expect("the echo is remembered");
+    assert_eq!(own.target_id, "100001");
+    assert_eq!(own.aux.get("origin").map(String::as_str), Some("source"));
+    // A second, Cin7-authored invoice on the same purchase is written, the echo still is not.
+    let both = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 9),
+        vec![invoice("T5", "INV-5"), invoice("T6", "INV-6")],
+    );
+    let processed = h.process(&both).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Succeeded);
+    assert_eq!(h.source.writes(), vec!["invoice INV-6 VCH2"]);
+}
+
+#[tokio::test]
+async fn an_uncertain_invoice_create_is_looked_up_not_repeated() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    *h.source
+        .fail_invoice_after_apply
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = true;
+    let invoiced = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 1),
+        vec![invoice("T1", "INV-77")],
+    );
+    let processed = h.process(&invoiced).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Failed);
+    assert_eq!(
+        entry.error.as_ref().map(|e| e.class),
+        Some(ErrorClass::UnknownOutcome)
+    );
+    // The same unchanged purchase is not skipped: the last attempt's outcome is unknown.
+    let processed = h.process(&invoiced).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert!(
+        entry
+            .response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("already in the source (VCH1)")),
+        "{entry:?}"
+    );
+    assert_eq!(h.source.writes(), vec!["invoice INV-77 VCH1"]);
+    assert_eq!(h.source.invoice_count(), 1);
+    // Found by lookup, it is linked for the forward stream too.
+    assert!(h.forward_invoice_would_skip("VCH1").await);
+}
+
+#[tokio::test]
+async fn an_invoice_on_a_po_raised_in_the_target_goes_to_the_po_just_created() {
+    let h = harness(ConflictPolicy::default());
+    h.store
+        .put_cross_ref(
+            TENANT,
+            &CrossRef {
+                kind: RecordKind::Supplier,
+                source: scope().sibling("V000001"),
+                target_id: "SUP-GUID".into(),
+                aux: BTreeMap::new(),
+                synced_hash: None,
+                synced_modified_at: None,
+            },
+        )
+        .await
+        .expect("put");
+    let mut raised = with_invoices(
+        update("G9", PurchaseProgress::Ordered, &[0, 0], 1),
+        vec![invoice("G9", "INV-9")],
+    );
+    raised.reference = None;
+    let processed = h.process(&raised).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.action, Action::Create);
+    assert_eq!(
+        h.source.writes(),
+        vec!["create G9 C700000042", "invoice INV-9 VCH1"]
+    );
+    let draft = &entry.mapped_snapshot.as_ref().expect("mapped")["invoices"][0]["draft"];
+    assert_eq!(draft["po_number"], "C700000042");
+}
+
+#[tokio::test]
+async fn an_invoice_without_a_number_waits() {
+    let h = harness(ConflictPolicy::default());
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    let unnumbered = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 1),
+        vec![invoice("T1", " ")],
+    );
+    let processed = h.process(&unnumbered).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
+    assert!(h.source.writes().is_empty());
+    // Numbered in the target later: written then.
+    let numbered = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 2),
+        vec![invoice("T1", "INV-1")],
+    );
+    let processed = h.process(&numbered).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Succeeded);
+    assert_eq!(h.source.writes(), vec!["invoice INV-1 VCH1"]);
+}
+
+#[tokio::test]
+async fn without_the_forward_invoice_source_invoices_are_left_alone() {
+    let source = FakeSource::new();
+    let mut config = ReturnConfig::new(scope());
+    config.forward_revision = "rev1".into();
+    let pipeline = ReturnPipeline::new(source.clone(), Arc::new(source.forward.clone()), config);
+    assert!(!pipeline.writes_invoices());
+    let h = Harness {
+        store: Arc::new(MemoryStore::new()),
+        source,
+        pipeline,
+        clock: ManualClock::default(),
+    };
+    h.source
+        .put(state("PO0000001", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    let invoiced = with_invoices(
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 1),
+        vec![invoice("T1", "INV-77")],
+    );
+    let processed = h.process(&invoiced).await;
+    assert_eq!(own_entry(&processed).action, Action::Skip);
     assert!(h.source.writes().is_empty());
 }
 

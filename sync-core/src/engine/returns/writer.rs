@@ -29,6 +29,9 @@ pub struct SourcePoState {
     pub po_number: String,
     /// Status.
     pub status: PoStatus,
+    /// The PO's vendor ID, when the writer reads it (invoices written back need it).
+    #[serde(default)]
+    pub vendor_id: Option<String>,
     /// Lines, by line number.
     pub lines: Vec<SourcePoLine>,
 }
@@ -104,6 +107,56 @@ impl SourcePoChange {
     }
 }
 
+/// One line of an invoice to create in the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInvoiceLineDraft {
+    /// Invoice line number (1-based, in the target's order).
+    pub line_no: u32,
+    /// The PO line it invoices, when it matched one (by item, in order).
+    pub po_line: Option<u32>,
+    /// Source item code (`None` for a charge).
+    pub item: Option<String>,
+    /// Description.
+    pub description: String,
+    /// Quantity invoiced.
+    pub quantity: Decimal,
+    /// Unit price.
+    pub unit_price: Decimal,
+    /// Line amount before tax.
+    pub amount: Decimal,
+}
+
+/// A supplier invoice to create in the source (one authorised in the target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInvoiceDraft {
+    /// The supplier's invoice number.
+    pub invoice_number: String,
+    /// Vendor ID.
+    pub vendor_id: String,
+    /// The source PO it is for.
+    pub po_number: String,
+    /// Invoice date.
+    pub invoice_date: NaiveDate,
+    /// Due date.
+    pub due_date: Option<NaiveDate>,
+    /// Currency code.
+    pub currency: String,
+    /// Total before tax.
+    pub amount_before_tax: Decimal,
+    /// Tax.
+    pub tax: Decimal,
+    /// Total including tax.
+    pub amount: Decimal,
+    /// The target's id of the invoice (Cin7's `TaskID`), stamped where the source has room.
+    pub external_ref: String,
+    /// Lines.
+    pub lines: Vec<SourceInvoiceLineDraft>,
+}
+
+fn invoices_unsupported() -> TargetError {
+    TargetError::rejected(501, "this writer does not write supplier invoices")
+}
+
 /// Writes purchase orders back to the source.
 ///
 /// Creates are not idempotent: an implementation stamps
@@ -120,4 +173,31 @@ pub trait SourcePurchaseWriter: Send + Sync {
     async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError>;
     /// Change status and received quantities.
     async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError>;
+
+    /// Whether this writer writes supplier invoices ([`find_invoices`](Self::find_invoices) and
+    /// [`create_invoice`](Self::create_invoice)). The default is `false`: the pipeline then
+    /// leaves invoices authorised in the target alone.
+    fn writes_invoices(&self) -> bool {
+        false
+    }
+
+    /// The source's keys (voucher, invoice batch or document id) of the invoices of this
+    /// vendor carrying this supplier invoice number. Used before every invoice create (lookup
+    /// before create) and to recognise an invoice that came from the source (echo).
+    async fn find_invoices(
+        &self,
+        vendor_id: &str,
+        invoice_number: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        let _ = (vendor_id, invoice_number);
+        Err(invoices_unsupported())
+    }
+
+    /// Create a supplier invoice; returns its key in the source (the same kind of key
+    /// [`find_invoices`](Self::find_invoices) returns). Not idempotent: never resent after an
+    /// unknown outcome without a lookup.
+    async fn create_invoice(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
+        let _ = draft;
+        Err(invoices_unsupported())
+    }
 }
