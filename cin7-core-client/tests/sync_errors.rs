@@ -20,6 +20,7 @@ use sync_core::model::PartyStatus;
 use sync_core::retry::Delivery;
 use sync_core::target::{
     Approach, DocStatus, OrderDraft, PurchaseDraft, PurchaseTarget, SupplierDraft, SupplierTarget,
+    TargetPurchase, TaskStatus,
 };
 use sync_core::time::ManualClock;
 
@@ -326,13 +327,14 @@ async fn a_server_error_on_a_repeatable_write_is_retried_then_unknown() {
     let purchase = "5a7fb526-527a-4229-b331-90b6f5535aab";
     let mut fresh = common::fixture_json("advanced_purchase.json");
     fresh["Order"]["Status"] = serde_json::json!("DRAFT");
-    // Read once before the write (the order must be DRAFT) and once after it failed, to see
-    // whether the write landed anyway (it did not: the lines in Cin7 differ from the draft).
+    // No read before the write (the caller's view says the order is DRAFT); one after it
+    // failed, to see whether the write landed anyway (it did not: the lines in Cin7 differ
+    // from the draft).
     let get = server
         .mock("GET", "/advanced-purchase")
         .match_query(Matcher::Any)
         .with_body(fresh.to_string())
-        .expect(2)
+        .expect(1)
         .create();
     // POST /purchase/order replaces the lines, so the client resends it (1 + 3 retries).
     let post = server
@@ -346,8 +348,16 @@ async fn a_server_error_on_a_repeatable_write_is_retried_then_unknown() {
         lines: vec![],
         status: DocStatus::Draft,
     };
+    let view = TargetPurchase {
+        id: purchase.into(),
+        reference: "4500012".into(),
+        supplier_id: String::new(),
+        approach: Approach::Stock,
+        order_status: TaskStatus::Draft,
+        invoices: vec![],
+    };
     let err = Cin7Target::new(client)
-        .set_order(purchase, &order)
+        .set_order(&view, &order)
         .await
         .unwrap_err();
     assert_eq!(err.delivery, Delivery::Unknown);

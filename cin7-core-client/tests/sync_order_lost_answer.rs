@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 use simulator_support::*;
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::target::{
-    Approach, DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TaskStatus,
+    Approach, DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase,
+    TaskStatus,
 };
 
 fn order(quantity: i64) -> OrderDraft {
@@ -32,7 +33,7 @@ fn order(quantity: i64) -> OrderDraft {
     }
 }
 
-async fn purchase_in(sim_target: &Cin7Target, supplier_id: &str) -> String {
+async fn purchase_in(sim_target: &Cin7Target, supplier_id: &str) -> TargetPurchase {
     sim_target
         .create_purchase(&PurchaseDraft {
             supplier_id: supplier_id.to_owned(),
@@ -46,7 +47,6 @@ async fn purchase_in(sim_target: &Cin7Target, supplier_id: &str) -> String {
         })
         .await
         .unwrap()
-        .id
 }
 
 #[tokio::test]
@@ -56,11 +56,14 @@ async fn an_authorised_order_whose_answer_was_lost_counts_as_written() {
     let (sim, client, _clock) = start(move |c| c.with_faults(shared).with_suppliers(1)).await;
     let supplier = sim.state().suppliers[0].id.clone().unwrap().to_string();
     let target = Cin7Target::new(client);
-    let id = purchase_in(&target, &supplier).await;
+    let created = purchase_in(&target, &supplier).await;
 
     // The order lands and is authorised, the answer is lost; the client's resend is refused.
+    // Written on the view the create returned: no read before the write, one after it failed.
     plan.push_script("POST /purchase/order", Fault::ResetAfterApply);
-    let saved = target.set_order(&id, &order(4)).await.unwrap();
+    let reads = sim.calls_to("GET /advanced-purchase");
+    let saved = target.set_order(&created, &order(4)).await.unwrap();
+    assert_eq!(sim.calls_to("GET /advanced-purchase"), reads + 1);
     assert_eq!(saved.order_status, TaskStatus::Authorised);
     assert_eq!(plan.injected().get("reset_after_apply"), Some(&1));
     let state = sim.state();
@@ -68,10 +71,38 @@ async fn an_authorised_order_whose_answer_was_lost_counts_as_written() {
     assert_eq!(lines.len(), 1, "one order, written once");
     assert_eq!(lines[0].quantity, Some(Decimal::from(4)));
 
-    // Writing the same order again is a no-op success; a different one is still refused.
+    // Writing the same order again (on the authorised view) is a no-op success; a different
+    // one is still refused; neither is sent.
     let posts = sim.calls_to("POST /purchase/order");
-    target.set_order(&id, &order(4)).await.unwrap();
-    assert_eq!(sim.calls_to("POST /purchase/order"), posts, "nothing sent");
-    let refused = target.set_order(&id, &order(5)).await.unwrap_err();
+    target.set_order(&saved, &order(4)).await.unwrap();
+    let refused = target.set_order(&saved, &order(5)).await.unwrap_err();
     assert!(refused.to_string().contains("DRAFT"), "{refused}");
+    assert_eq!(sim.calls_to("POST /purchase/order"), posts, "nothing sent");
+
+    // A stale view (it still says NOT AVAILABLE): the write is sent, Cin7 refuses it, the
+    // read-back shows an order that is not this one: refused, nothing changed.
+    let refused = target.set_order(&created, &order(6)).await.unwrap_err();
+    assert!(refused.to_string().contains("DRAFT"), "{refused}");
+    let state = sim.state();
+    let lines = &state.purchases[0].order.as_ref().unwrap().lines;
+    assert_eq!(lines[0].quantity, Some(Decimal::from(4)), "unchanged");
+}
+
+#[tokio::test]
+async fn an_order_on_a_fresh_purchase_is_one_call() {
+    let (sim, client, _clock) = start(|c| c.with_suppliers(1)).await;
+    let supplier = sim.state().suppliers[0].id.clone().unwrap().to_string();
+    let target = Cin7Target::new(client);
+    let created = purchase_in(&target, &supplier).await;
+    let before = sim.state().calls;
+    let saved = target.set_order(&created, &order(4)).await.unwrap();
+    assert_eq!(saved.order_status, TaskStatus::Authorised);
+    assert_eq!(saved.id, created.id);
+    let after = sim.state().calls;
+    let made: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, v)| (k.as_str(), v - before.get(k).copied().unwrap_or(0)))
+        .collect();
+    assert_eq!(made, [("POST /purchase/order", 1)]);
 }

@@ -126,6 +126,39 @@ impl TaskStatus {
     pub fn is_editable(&self) -> bool {
         matches!(self, TaskStatus::NotAvailable | TaskStatus::Draft)
     }
+
+    /// A stable text form (`not_available`, `draft`, `authorised`, `paid`, `voided`, or the
+    /// value as sent), for storing a status in a cross-reference's `aux` map.
+    ///
+    /// ```
+    /// use sync_core::target::TaskStatus;
+    ///
+    /// assert_eq!(TaskStatus::Authorised.as_key(), "authorised");
+    /// assert_eq!(TaskStatus::from_key("authorised"), TaskStatus::Authorised);
+    /// assert_eq!(TaskStatus::from_key("ON HOLD"), TaskStatus::Other("ON HOLD".into()));
+    /// ```
+    pub fn as_key(&self) -> &str {
+        match self {
+            TaskStatus::NotAvailable => "not_available",
+            TaskStatus::Draft => "draft",
+            TaskStatus::Authorised => "authorised",
+            TaskStatus::Paid => "paid",
+            TaskStatus::Voided => "voided",
+            TaskStatus::Other(other) => other,
+        }
+    }
+
+    /// The status [`TaskStatus::as_key`] wrote.
+    pub fn from_key(key: &str) -> TaskStatus {
+        match key {
+            "not_available" => TaskStatus::NotAvailable,
+            "draft" => TaskStatus::Draft,
+            "authorised" => TaskStatus::Authorised,
+            "paid" => TaskStatus::Paid,
+            "voided" => TaskStatus::Voided,
+            other => TaskStatus::Other(other.to_owned()),
+        }
+    }
 }
 
 /// A purchase header ready to be created.
@@ -243,11 +276,25 @@ pub trait PurchaseTarget: Send + Sync {
     async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError>;
     /// Create a purchase header (status DRAFT, order NOT AVAILABLE). Not idempotent.
     async fn create_purchase(&self, draft: &PurchaseDraft) -> Result<TargetPurchase, TargetError>;
-    /// Write the order step: replaces all lines; only allowed while the order is editable.
-    /// Idempotent while the order is DRAFT.
+    /// Write the order step of `purchase`: replaces all lines; only allowed while the order is
+    /// editable. Idempotent while the order is DRAFT. Returns the purchase with the order
+    /// status the target answered.
+    ///
+    /// `purchase` is the view the caller already holds, as returned by this target while
+    /// handling the same record ([`create_purchase`](Self::create_purchase),
+    /// [`get_purchase`](Self::get_purchase) or [`find_purchases`](Self::find_purchases),
+    /// or an earlier `set_order`); the write costs no read of its own:
+    ///
+    /// - when the view says the order is editable, the order is written at once (one call). The
+    ///   target itself refuses a write to an order that stopped being editable in between, so
+    ///   the view is a way to save a read, not the safety check.
+    /// - when the view says it is not editable, or the write fails, the implementation reads
+    ///   the purchase back: if the order there already is exactly `order` (an earlier attempt
+    ///   whose answer was lost), that is success; otherwise the write is refused
+    ///   ([`TargetError::rejected`]) or its error returned.
     async fn set_order(
         &self,
-        purchase_id: &str,
+        purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError>;
     /// Post an invoice on a purchase. With `task_id` it overwrites that (draft) invoice;

@@ -3,8 +3,10 @@
 //! - Header: `POST /advanced-purchase` with `PurchaseType: Advanced`, the draft's approach,
 //!   supplier ID, location, required-by date and memo (`Note`), and the draft's reference in the
 //!   configured additional attribute. Cin7 answers `DRAFT` with the order `NOT AVAILABLE`.
-//! - Order step: the purchase is read first (its order must still be `NOT AVAILABLE` or
-//!   `DRAFT`), then `POST /purchase/order` replaces every line.
+//! - Order step: `POST /purchase/order` replaces every line, sent at once when the caller's
+//!   view of the purchase says its order is still `NOT AVAILABLE` or `DRAFT`; the purchase is
+//!   read back only when the view says otherwise or the write failed (was it an earlier
+//!   attempt's lost answer?).
 //! - Invoice: `POST /advanced-purchase/invoice` with the source invoice number; item lines carry
 //!   their SKU and `Account`, lines without a SKU become additional charges with an `Account`.
 //! - Lookup: `purchaseList?Search=` (matches order and invoice numbers), plus a scan of recent
@@ -315,6 +317,43 @@ impl Cin7Target {
         }
     }
 
+    /// After a write that failed (`error`) or was not sent because the caller's view said the
+    /// order is not editable (`None`): read the purchase, and report success when its order
+    /// already is `wanted`. Otherwise the write's own error, or (nothing sent, or a purchase
+    /// whose order turns out not editable) the refusal Cin7 would give.
+    async fn order_already_written(
+        &self,
+        guid: &Guid,
+        wanted: &PurchaseOrder,
+        error: Option<Error>,
+    ) -> Result<TargetPurchase, TargetError> {
+        let now = match self.fetch_purchase(guid).await {
+            Ok(now) => now,
+            // The read is only a second look: a failed write keeps its own error.
+            Err(read_error) => return Err(error.map_or(read_error, Into::into)),
+        };
+        let Some(now) = now else {
+            return Err(error.map_or_else(
+                || TargetError::rejected(404, format!("purchase {guid} not found in Cin7")),
+                Into::into,
+            ));
+        };
+        if now.order.as_ref().is_some_and(|o| same_order(o, wanted)) {
+            return self.view(&now);
+        }
+        let view = self.view(&now)?;
+        match error {
+            Some(error) if view.order_status.is_editable() => Err(error.into()),
+            _ => Err(TargetError::rejected(
+                400,
+                format!(
+                    "order of purchase {guid} is {:?}; Cin7 replaces lines only while it is DRAFT",
+                    view.order_status
+                ),
+            )),
+        }
+    }
+
     fn view(&self, purchase: &AdvancedPurchase) -> Result<TargetPurchase, TargetError> {
         target_purchase(purchase, &self.config)
             .map_err(|why| incomplete_answer(CallKind::Read, why))
@@ -424,40 +463,21 @@ impl PurchaseTarget for Cin7Target {
             .map_err(|why| incomplete_answer(CallKind::Create, why))
     }
 
-    /// `GET /advanced-purchase?ID=` (the order must be `NOT AVAILABLE` or `DRAFT`), then
-    /// `POST /purchase/order`, which replaces every line.
+    /// `POST /purchase/order`, which replaces every line, when `purchase` (the caller's view)
+    /// says the order is `NOT AVAILABLE` or `DRAFT`: one call. `GET /advanced-purchase?ID=`
+    /// only when the view says the order is not editable or the write failed, to tell an
+    /// earlier attempt that already wrote this order (success) from a refusal.
     async fn set_order(
         &self,
-        purchase_id: &str,
+        purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError> {
-        let guid = parse_id("purchase", purchase_id)?;
-        let Some(purchase) = self.fetch_purchase(&guid).await? else {
-            return Err(TargetError::rejected(
-                404,
-                format!("purchase {purchase_id} not found in Cin7"),
-            ));
-        };
-        let mut view = self.view(&purchase)?;
+        let guid = parse_id("purchase", &purchase.id)?;
         let wanted = purchase_order(&guid, order);
-        if !view.order_status.is_editable() {
-            // An earlier attempt whose answer was lost (a reset or a cut body after Cin7 applied
-            // it) may already have written and authorised exactly this order: that is success.
-            if purchase
-                .order
-                .as_ref()
-                .is_some_and(|o| same_order(o, &wanted))
-            {
-                return Ok(view);
-            }
-            // Cin7 would refuse it too; checked here so nothing is sent.
-            return Err(TargetError::rejected(
-                400,
-                format!(
-                    "order of purchase {purchase_id} is {:?}; Cin7 replaces lines only while it is DRAFT",
-                    view.order_status
-                ),
-            ));
+        if !purchase.order_status.is_editable() {
+            // The view may be older than an earlier attempt whose answer was lost (a reset or a
+            // cut body after Cin7 applied it): look before refusing.
+            return self.order_already_written(&guid, &wanted, None).await;
         }
         let saved = match self.client.purchases().save_order(&wanted).await {
             Ok(saved) => saved,
@@ -465,14 +485,12 @@ impl PurchaseTarget for Cin7Target {
                 // The client resends an order after an unknown outcome (it is a replacing write);
                 // when the lost first attempt authorised it, the resend is refused. Look before
                 // reporting a failure: if the order in Cin7 is the one we sent, it landed.
-                if let Ok(Some(now)) = self.fetch_purchase(&guid).await
-                    && now.order.as_ref().is_some_and(|o| same_order(o, &wanted))
-                {
-                    return self.view(&now);
-                }
-                return Err(error.into());
+                return self
+                    .order_already_written(&guid, &wanted, Some(error))
+                    .await;
             }
         };
+        let mut view = purchase.clone();
         view.order_status = match saved.status {
             Some(status) => task_status(Some(&status)),
             None => task_status(Some(&doc_status(order.status))),

@@ -2,6 +2,19 @@
 //! purchase when there is no PO), post the invoice with the source invoice number and lines
 //! allocated to accounts through the GL mapping. Before any create after an uncertain failure,
 //! the invoice is looked up by its number.
+//!
+//! Calls: a new invoice on a PO that the purchase-order stream wrote with an authorised order
+//! costs exactly one target write (the invoice) and no read: the PO's cross-reference records
+//! the order status of its last order write ([`ORDER_STATUS`]). The purchase is read first
+//! when that record is missing or not `authorised`, when the invoice is uncertain (rule 5), or
+//! when the invoice already has a cross-reference; and after the target refused an invoice
+//! posted on the record's word, to tell why (order no longer authorised: deferred; purchase
+//! gone: conflict). A new invoice without a PO costs exactly three writes (header, order,
+//! invoice).
+//!
+//! What trusting the record gives up: an invoice with the same number that someone entered
+//! by hand on the PO's purchase is not seen (the engine would otherwise have overwritten it
+//! while it is a draft); a second invoice is posted next to it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,11 +28,13 @@ use crate::error::{MappingError, MappingKind, SyncError};
 use crate::mapping::Mappings;
 use crate::model::{Record, RecordKind, Supplier, SupplierInvoice};
 use crate::source::Source;
-use crate::store::{Action, ErrorClass, GlMapping, MatchResult, StreamId};
+use crate::store::{Action, AuditStatus, CrossRef, ErrorClass, GlMapping, MatchResult, StreamId};
 use crate::target::{
     Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft, PurchaseDraft,
-    PurchaseTarget, TargetPurchase,
+    PurchaseTarget, TargetInvoice, TargetPurchase, TaskStatus,
 };
+
+use super::purchase_orders::ORDER_STATUS;
 
 const TASK_ID: &str = "invoice_task_id";
 
@@ -108,16 +123,18 @@ impl InvoicePipeline {
         })
     }
 
+    /// Post `draft` on purchase `purchase_id`, whose invoices (as known) are `invoices`: an
+    /// editable invoice with the same number is overwritten, an authorised one is a conflict.
     async fn post(
         &self,
         ctx: &RecordContext<'_>,
-        purchase: &TargetPurchase,
+        purchase_id: &str,
+        invoices: &[TargetInvoice],
         draft: &InvoiceDraft,
         how: MatchResult,
         mapped: Option<serde_json::Value>,
     ) -> Result<Outcome, SyncError> {
-        let existing = purchase
-            .invoices
+        let existing = invoices
             .iter()
             .find(|i| i.invoice_number == draft.invoice_number);
         let (action, task_id) = match existing {
@@ -126,32 +143,72 @@ impl InvoicePipeline {
                     ErrorClass::Conflict,
                     format!(
                         "invoice {} on purchase {} is {:?} in the target; the source changed after it was authorised",
-                        draft.invoice_number, purchase.id, invoice.status
+                        draft.invoice_number, purchase_id, invoice.status
                     ),
                 )
                 .with_match(Some(how))
-                .with_target(Some(purchase.id.clone()))
+                .with_target(Some(purchase_id.to_owned()))
                 .with_mapped(mapped));
             }
             Some(invoice) => (Action::Update, Some(invoice.task_id.clone())),
             None => (Action::Create, None),
         };
-        ctx.intent(action, Some(how), Some(purchase.id.clone()), mapped.clone())
-            .await?;
+        ctx.intent(
+            action,
+            Some(how),
+            Some(purchase_id.to_owned()),
+            mapped.clone(),
+        )
+        .await?;
         match self
             .target
-            .post_invoice(&purchase.id, task_id.as_deref(), draft)
+            .post_invoice(purchase_id, task_id.as_deref(), draft)
             .await
         {
             Ok(invoice) => {
                 let aux = BTreeMap::from([(TASK_ID.to_owned(), invoice.task_id.clone())]);
-                ctx.remember(&purchase.id, aux, true).await?;
-                Ok(Outcome::succeeded(action, Some(how), purchase.id.clone()).with_mapped(mapped))
+                ctx.remember(purchase_id, aux, true).await?;
+                Ok(
+                    Outcome::succeeded(action, Some(how), purchase_id.to_owned())
+                        .with_mapped(mapped),
+                )
             }
             Err(error) => Ok(Outcome::target(action, &error)
                 .with_match(Some(how))
-                .with_target(Some(purchase.id.clone()))
+                .with_target(Some(purchase_id.to_owned()))
                 .with_mapped(mapped)),
+        }
+    }
+
+    /// The purchase of the invoice's PO, read from the target, if an invoice can be posted on
+    /// it now; otherwise the outcome to report (purchase gone: conflict; order not authorised
+    /// yet: deferred; read failed: that failure).
+    async fn po_purchase(
+        &self,
+        po_xref: &CrossRef,
+        po_id: &str,
+        mapped: &Option<serde_json::Value>,
+    ) -> Result<TargetPurchase, Outcome> {
+        match self.target.get_purchase(&po_xref.target_id).await {
+            Ok(Some(purchase)) if purchase.order_status.is_editable() => {
+                // The target accepts an invoice only on an authorised order.
+                Err(Outcome::deferred(format!(
+                    "order of purchase {} (PO {po_id}) is not authorised in the target yet",
+                    purchase.id
+                ))
+                .with_target(Some(purchase.id.clone()))
+                .with_mapped(mapped.clone()))
+            }
+            Ok(Some(purchase)) => Ok(purchase),
+            Ok(None) => Err(Outcome::conflict(
+                ErrorClass::Conflict,
+                format!(
+                    "purchase {} of PO {po_id} no longer exists in the target",
+                    po_xref.target_id
+                ),
+            )
+            .with_mapped(mapped.clone())),
+            Err(error) => Err(Outcome::target(Action::Create, &error).with_mapped(mapped.clone())),
         }
     }
 }
@@ -251,7 +308,7 @@ impl Pipeline for InvoicePipeline {
                 // An invoice-first purchase whose order step did not complete last time.
                 match self
                     .target
-                    .set_order(&purchase.id, &invoice_first_order(&draft))
+                    .set_order(&purchase, &invoice_first_order(&draft))
                     .await
                 {
                     Ok(p) => purchase = p,
@@ -262,7 +319,9 @@ impl Pipeline for InvoicePipeline {
                     }
                 }
             }
-            return self.post(ctx, &purchase, &draft, how, mapped).await;
+            return self
+                .post(ctx, &purchase.id, &purchase.invoices, &draft, how, mapped)
+                .await;
         }
 
         match invoice.po_identity() {
@@ -277,33 +336,56 @@ impl Pipeline for InvoicePipeline {
                     ))
                     .with_mapped(mapped));
                 };
-                let purchase = match self.target.get_purchase(&po_xref.target_id).await {
-                    Ok(Some(purchase)) => purchase,
-                    Ok(None) => {
-                        return Ok(Outcome::conflict(
-                            ErrorClass::Conflict,
-                            format!(
-                                "purchase {} of PO {} no longer exists in the target",
-                                po_xref.target_id, po.id
-                            ),
+                // The order status the PO stream recorded with its last order write. Trusted
+                // only for an invoice we never wrote (no cross-reference of its own, nothing
+                // uncertain), so no invoice of ours can be on the purchase yet.
+                let recorded_authorised = xref.is_none()
+                    && !ctx.uncertain()
+                    && po_xref.synced_hash.is_some()
+                    && po_xref
+                        .aux
+                        .get(ORDER_STATUS)
+                        .map(|s| TaskStatus::from_key(s))
+                        == Some(TaskStatus::Authorised);
+                if recorded_authorised {
+                    let outcome = self
+                        .post(
+                            ctx,
+                            &po_xref.target_id,
+                            &[],
+                            &draft,
+                            MatchResult::CrossRef,
+                            mapped.clone(),
                         )
-                        .with_mapped(mapped));
+                        .await?;
+                    let refused = outcome.status == AuditStatus::Failed
+                        && outcome
+                            .error
+                            .as_ref()
+                            .is_some_and(|e| e.class == ErrorClass::Rejected);
+                    if !refused {
+                        return Ok(outcome);
                     }
-                    Err(error) => {
-                        return Ok(Outcome::target(Action::Create, &error).with_mapped(mapped));
-                    }
-                };
-                if purchase.order_status.is_editable() {
-                    // The target accepts an invoice only on an authorised order.
-                    return Ok(Outcome::deferred(format!(
-                        "order of purchase {} (PO {}) is not authorised in the target yet",
-                        purchase.id, po.id
-                    ))
-                    .with_target(Some(purchase.id.clone()))
-                    .with_mapped(mapped));
+                    // Refused: the purchase may have changed since the PO stream wrote it
+                    // (order undone, purchase voided). Read it to say why.
+                    return Ok(match self.po_purchase(&po_xref, &po.id, &mapped).await {
+                        Err(why) if why.status != AuditStatus::Failed => why,
+                        _ => outcome,
+                    });
                 }
-                self.post(ctx, &purchase, &draft, MatchResult::CrossRef, mapped)
-                    .await
+                let purchase = match self.po_purchase(&po_xref, &po.id, &mapped).await {
+                    Ok(purchase) => purchase,
+                    Err(outcome) => return Ok(outcome),
+                };
+                self.post(
+                    ctx,
+                    &purchase.id,
+                    &purchase.invoices,
+                    &draft,
+                    MatchResult::CrossRef,
+                    mapped,
+                )
+                .await
             }
             None => {
                 // No PO: an invoice-first purchase carrying the invoice number as reference.
@@ -342,7 +424,7 @@ impl Pipeline for InvoicePipeline {
                 ctx.remember(&purchase.id, BTreeMap::new(), false).await?;
                 let purchase = match self
                     .target
-                    .set_order(&purchase.id, &invoice_first_order(&draft))
+                    .set_order(&purchase, &invoice_first_order(&draft))
                     .await
                 {
                     Ok(p) => p,
@@ -352,8 +434,15 @@ impl Pipeline for InvoicePipeline {
                             .with_mapped(mapped));
                     }
                 };
-                self.post(ctx, &purchase, &draft, MatchResult::Created, mapped)
-                    .await
+                self.post(
+                    ctx,
+                    &purchase.id,
+                    &purchase.invoices,
+                    &draft,
+                    MatchResult::Created,
+                    mapped,
+                )
+                .await
             }
         }
     }

@@ -1,6 +1,13 @@
 //! Purchase orders: create the target purchase and its order lines; update the lines while the
 //! target order is still DRAFT; a change after authorisation is a conflict for review, never
 //! forced. A PO whose supplier is not in the target yet resolves the supplier first.
+//!
+//! Calls: a new PO costs exactly two target writes (header, order), no read: the order step
+//! is written on the view `create_purchase` returned. A PO with a cross-reference costs one
+//! read (its purchase as it is now) and, while the order is editable, one write. After a
+//! successful order write the cross-reference records the order status the target answered
+//! under [`ORDER_STATUS`], which lets the invoice pipeline post on the purchase without
+//! reading it first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +23,14 @@ use crate::model::{PurchaseOrder, Record, Supplier};
 use crate::source::Source;
 use crate::store::{Action, ErrorClass, MatchResult, StreamId};
 use crate::target::{OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase};
+
+/// The cross-reference `aux` key under which this pipeline records, with every successful
+/// order write, the order status the target answered ([`TaskStatus::as_key`], e.g.
+/// `authorised`). A cross-reference without it (written before the order step, or by an
+/// older version) says nothing about the order.
+///
+/// [`TaskStatus::as_key`]: crate::target::TaskStatus::as_key
+pub const ORDER_STATUS: &str = "order_status";
 
 /// The purchase-order pipeline.
 pub struct PurchaseOrderPipeline {
@@ -121,9 +136,13 @@ impl PurchaseOrderPipeline {
             .with_target(Some(purchase.id.clone()))
             .with_mapped(mapped));
         }
-        match self.target.set_order(&purchase.id, order).await {
+        match self.target.set_order(purchase, order).await {
             Ok(saved) => {
-                ctx.remember(&saved.id, BTreeMap::new(), true).await?;
+                let aux = BTreeMap::from([(
+                    ORDER_STATUS.to_owned(),
+                    saved.order_status.as_key().to_owned(),
+                )]);
+                ctx.remember(&saved.id, aux, true).await?;
                 Ok(Outcome::succeeded(action, Some(how), saved.id).with_mapped(mapped))
             }
             Err(error) => Ok(Outcome::target(action, &error)

@@ -15,6 +15,6 @@ mod tripwire;
 pub use source::MemorySource;
 pub use targets::{
     Fault, FaultPlan, MemoryAccountTarget, MemoryPurchaseTarget, MemorySupplierTarget,
-    StoredPurchase,
+    PurchaseCalls, StoredPurchase,
 };
 pub use tripwire::{TrippingStore, Tripwire};

@@ -229,10 +229,35 @@ pub struct StoredPurchase {
     pub invoices: BTreeMap<String, (InvoiceDraft, TaskStatus)>,
 }
 
+/// How many calls of each kind [`MemoryPurchaseTarget`] received (every call, including
+/// those a fault made fail), to check what a sync costs in target calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurchaseCalls {
+    /// `find_purchases` (a lookup: several calls in Cin7).
+    pub finds: usize,
+    /// `get_purchase`, plus the read-back `set_order` makes when the caller's view says the
+    /// order is not editable (both one `GET /advanced-purchase` in Cin7).
+    pub gets: usize,
+    /// `create_purchase`.
+    pub creates: usize,
+    /// `set_order` writes.
+    pub orders: usize,
+    /// `post_invoice`.
+    pub invoices: usize,
+}
+
+impl PurchaseCalls {
+    /// All calls.
+    pub fn total(&self) -> usize {
+        self.finds + self.gets + self.creates + self.orders + self.invoices
+    }
+}
+
 #[derive(Debug, Default)]
 struct PurchaseState {
     purchases: BTreeMap<String, StoredPurchase>,
     next_id: u64,
+    calls: PurchaseCalls,
 }
 
 /// A Cin7-like advanced-purchase store.
@@ -276,6 +301,11 @@ impl MemoryPurchaseTarget {
         self.lock().purchases.clone()
     }
 
+    /// The calls received so far.
+    pub fn calls(&self) -> PurchaseCalls {
+        self.lock().calls
+    }
+
     /// Authorise a purchase's order, as a person in the target would.
     pub fn authorise_order(&self, id: &str) -> bool {
         match self.lock().purchases.get_mut(id) {
@@ -285,6 +315,23 @@ impl MemoryPurchaseTarget {
             }
             None => false,
         }
+    }
+
+    /// Set a purchase's order status directly, as a person in the target would (e.g. undo an
+    /// authorisation: back to `Draft`).
+    pub fn set_order_status(&self, id: &str, status: TaskStatus) -> bool {
+        match self.lock().purchases.get_mut(id) {
+            Some(p) => {
+                p.order_status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remove a purchase, as voiding or deleting it in the target would.
+    pub fn remove_purchase(&self, id: &str) -> bool {
+        self.lock().purchases.remove(id).is_some()
     }
 
     fn view(id: &str, p: &StoredPurchase) -> TargetPurchase {
@@ -311,8 +358,9 @@ impl MemoryPurchaseTarget {
 impl PurchaseTarget for MemoryPurchaseTarget {
     async fn find_purchases(&self, reference: &str) -> Result<Vec<TargetPurchase>, TargetError> {
         step(&self.trip).await;
-        Ok(self
-            .lock()
+        let mut state = self.lock();
+        state.calls.finds += 1;
+        Ok(state
             .purchases
             .iter()
             .filter(|(_, p)| {
@@ -327,10 +375,13 @@ impl PurchaseTarget for MemoryPurchaseTarget {
 
     async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError> {
         step(&self.trip).await;
-        Ok(self.lock().purchases.get(id).map(|p| Self::view(id, p)))
+        let mut state = self.lock();
+        state.calls.gets += 1;
+        Ok(state.purchases.get(id).map(|p| Self::view(id, p)))
     }
 
     async fn create_purchase(&self, draft: &PurchaseDraft) -> Result<TargetPurchase, TargetError> {
+        self.lock().calls.creates += 1;
         write(&self.plan, &self.trip, || {
             let mut state = self.lock();
             state.next_id += 1;
@@ -348,11 +399,32 @@ impl PurchaseTarget for MemoryPurchaseTarget {
         .await
     }
 
+    /// Like Cin7: written at once when the view says the order is editable (refused if it is
+    /// not any more); a view that says it is not editable costs a read-back, which reports
+    /// success when the stored order already is `order`.
     async fn set_order(
         &self,
-        purchase_id: &str,
+        purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError> {
+        let purchase_id = purchase.id.as_str();
+        if !purchase.order_status.is_editable() {
+            step(&self.trip).await;
+            let mut state = self.lock();
+            state.calls.gets += 1;
+            return match state.purchases.get(purchase_id) {
+                Some(p) if p.order.as_ref() == Some(order) => Ok(Self::view(purchase_id, p)),
+                Some(p) => Err(TargetError::rejected(
+                    400,
+                    format!("order is {:?}, not DRAFT", p.order_status),
+                )),
+                None => Err(TargetError::rejected(
+                    404,
+                    format!("purchase {purchase_id} not found"),
+                )),
+            };
+        }
+        self.lock().calls.orders += 1;
         write(&self.plan, &self.trip, || {
             let mut state = self.lock();
             let Some(p) = state.purchases.get_mut(purchase_id) else {
@@ -377,6 +449,7 @@ impl PurchaseTarget for MemoryPurchaseTarget {
         task_id: Option<&str>,
         invoice: &InvoiceDraft,
     ) -> Result<TargetInvoice, TargetError> {
+        self.lock().calls.invoices += 1;
         write(&self.plan, &self.trip, || {
             let mut state = self.lock();
             let Some(p) = state.purchases.get_mut(purchase_id) else {

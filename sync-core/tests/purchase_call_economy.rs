@@ -1,0 +1,304 @@
+//! What the purchase-order and invoice pipelines cost in target calls (issue 11): a fresh PO is
+//! exactly header + order, an invoice on a synced PO exactly one invoice post, an invoice
+//! without a PO exactly header + order + invoice; no reads. And what the saved reads must not
+//! cost in safety: an invoice whose PO order was undone or whose purchase was removed in the
+//! target since the PO stream wrote it ends deferred or in conflict, as it did with the read.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use sync_core::engine::invoices::InvoicePipeline;
+use sync_core::engine::purchase_orders::{ORDER_STATUS, PurchaseOrderPipeline};
+use sync_core::engine::suppliers::SupplierPipeline;
+use sync_core::engine::{RunContext, StreamRunner, WindowReport};
+use sync_core::error::MappingKind;
+use sync_core::mapping::Mappings;
+use sync_core::model::{PurchaseOrder, RecordKind, Supplier, SupplierInvoice};
+use sync_core::store::memory::MemoryStore;
+use sync_core::store::{AuditStatus, CrossRefStore, ErrorClass, MatchResult, StreamId};
+use sync_core::target::{DocStatus, TaskStatus};
+use sync_core::testing::{MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, PurchaseCalls};
+use sync_core::time::SharedClock;
+
+struct Rig {
+    store: MemoryStore,
+    clock: SharedClock,
+    suppliers_src: MemorySource<Supplier>,
+    pos_src: MemorySource<PurchaseOrder>,
+    invoices_src: MemorySource<SupplierInvoice>,
+    target: MemoryPurchaseTarget,
+    suppliers: StreamRunner<SupplierPipeline>,
+    pos: StreamRunner<PurchaseOrderPipeline>,
+    invoices: StreamRunner<InvoicePipeline>,
+}
+
+/// Orders written with `order_status`; invoice lines on GL 6100 go to account 715.
+fn rig(order_status: DocStatus) -> Rig {
+    let mut mappings = Mappings::with_values(table().with(MappingKind::GlAccount, "6100", "715"));
+    mappings.purchases.order_status = order_status;
+    let suppliers_src = MemorySource::new(at(100));
+    let pos_src = MemorySource::new(at(100));
+    let invoices_src = MemorySource::new(at(100));
+    let target = MemoryPurchaseTarget::new();
+    let supplier_pipeline = Arc::new(SupplierPipeline::new(
+        Arc::new(MemorySupplierTarget::new()),
+        mappings.clone(),
+    ));
+    let pos = StreamRunner::new(
+        Arc::new(PurchaseOrderPipeline::new(
+            Arc::new(target.clone()),
+            mappings.clone(),
+            supplier_pipeline.clone(),
+            Arc::new(suppliers_src.clone()),
+        )),
+        Arc::new(pos_src.clone()),
+        config(),
+    );
+    let invoices = StreamRunner::new(
+        Arc::new(InvoicePipeline::new(
+            Arc::new(target.clone()),
+            mappings,
+            supplier_pipeline.clone(),
+            Arc::new(suppliers_src.clone()),
+        )),
+        Arc::new(invoices_src.clone()),
+        config(),
+    );
+    let suppliers = StreamRunner::new(supplier_pipeline, Arc::new(suppliers_src.clone()), config());
+    let (_, clock) = clock();
+    Rig {
+        store: MemoryStore::new(),
+        clock,
+        suppliers_src,
+        pos_src,
+        invoices_src,
+        target,
+        suppliers,
+        pos,
+        invoices,
+    }
+}
+
+impl Rig {
+    fn ctx(&self) -> RunContext {
+        run(Arc::new(self.store.clone()), &self.clock)
+    }
+
+    /// Supplier V1 in the target, then `calls` measured from here.
+    async fn with_supplier(self) -> Self {
+        self.suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
+        let report = self.suppliers.run_window(&self.ctx(), None).await.unwrap();
+        assert_eq!(report.succeeded, 1, "{report:?}");
+        self
+    }
+
+    async fn pos(&self) -> WindowReport {
+        self.pos.run_window(&self.ctx(), None).await.unwrap()
+    }
+
+    async fn invoices(&self) -> WindowReport {
+        self.invoices.run_window(&self.ctx(), None).await.unwrap()
+    }
+
+    /// The calls made since `before`.
+    fn since(&self, before: PurchaseCalls) -> PurchaseCalls {
+        let now = self.target.calls();
+        PurchaseCalls {
+            finds: now.finds - before.finds,
+            gets: now.gets - before.gets,
+            creates: now.creates - before.creates,
+            orders: now.orders - before.orders,
+            invoices: now.invoices - before.invoices,
+        }
+    }
+
+    fn purchase_id(&self) -> String {
+        let purchases = self.target.purchases();
+        assert_eq!(purchases.len(), 1);
+        purchases.into_keys().next().unwrap()
+    }
+
+    fn last_invoice_entry(&self) -> sync_core::store::AuditEntry {
+        self.store
+            .all_entries()
+            .into_iter()
+            .rfind(|e| e.stream == StreamId::supplier_invoices())
+            .unwrap()
+    }
+}
+
+fn calls(creates: usize, orders: usize, invoices: usize, gets: usize) -> PurchaseCalls {
+    PurchaseCalls {
+        finds: 0,
+        gets,
+        creates,
+        orders,
+        invoices,
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_po_is_header_plus_order_and_its_invoice_one_post() {
+    let rig = rig(DocStatus::Authorised).with_supplier().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    let before = rig.target.calls();
+    let report = rig.pos().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(
+        rig.since(before),
+        calls(1, 1, 0, 0),
+        "header + order, no read"
+    );
+    let id = rig.purchase_id();
+    assert_eq!(
+        rig.target.purchases()[&id].order_status,
+        TaskStatus::Authorised
+    );
+    // The PO's cross-reference records what the order write answered.
+    let xref = rig
+        .store
+        .cross_ref(TENANT, RecordKind::PurchaseOrder, &ident("PO-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        xref.aux.get(ORDER_STATUS).map(String::as_str),
+        Some("authorised")
+    );
+
+    rig.invoices_src
+        .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
+    let before = rig.target.calls();
+    let report = rig.invoices().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(rig.since(before), calls(0, 0, 1, 0), "one post, no read");
+    let purchase = &rig.target.purchases()[&id];
+    assert_eq!(purchase.invoices.len(), 1);
+    let e = rig.last_invoice_entry();
+    assert_eq!(e.match_result, Some(MatchResult::CrossRef));
+    assert_eq!(e.target_id.as_deref(), Some(id.as_str()));
+
+    // Nothing changed: nothing is called.
+    let before = rig.target.calls();
+    rig.pos().await;
+    rig.invoices().await;
+    assert_eq!(rig.since(before).total(), 0);
+}
+
+#[tokio::test]
+async fn an_invoice_without_a_po_is_header_order_and_invoice() {
+    let rig = rig(DocStatus::Draft).with_supplier().await;
+    rig.invoices_src
+        .upsert(invoice("INV-9", "V1", None, "6100", at(3)));
+    let before = rig.target.calls();
+    let report = rig.invoices().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(rig.since(before), calls(1, 1, 1, 0));
+    let id = rig.purchase_id();
+    let purchase = &rig.target.purchases()[&id];
+    assert_eq!(purchase.order_status, TaskStatus::Authorised);
+    assert_eq!(purchase.invoices.len(), 1);
+}
+
+#[tokio::test]
+async fn a_po_with_a_cross_reference_is_read_once_then_written() {
+    let rig = rig(DocStatus::Draft).with_supplier().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    rig.pos().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 9, at(150)));
+    rig.pos_src.set_server_time(at(200));
+    let before = rig.target.calls();
+    let report = rig.pos().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(
+        rig.since(before),
+        calls(0, 1, 0, 1),
+        "its state now, then the order"
+    );
+}
+
+#[tokio::test]
+async fn an_invoice_on_a_draft_po_reads_the_purchase_and_waits() {
+    let rig = rig(DocStatus::Draft).with_supplier().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    rig.pos().await;
+    rig.invoices_src
+        .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
+    let before = rig.target.calls();
+    let report = rig.invoices().await;
+    assert_eq!(report.deferred, 1, "{report:?}");
+    assert_eq!(
+        rig.since(before),
+        calls(0, 0, 0, 1),
+        "recorded draft: read, no post"
+    );
+
+    // Someone authorises it in the target; the deferred invoice is retried and posted.
+    let id = rig.purchase_id();
+    rig.target.authorise_order(&id);
+    let before = rig.target.calls();
+    let report = rig.invoices().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(rig.since(before), calls(0, 0, 1, 1));
+    assert_eq!(rig.target.purchases()[&id].invoices.len(), 1);
+}
+
+#[tokio::test]
+async fn an_order_undone_since_the_po_stream_wrote_it_defers_the_invoice() {
+    let rig = rig(DocStatus::Authorised).with_supplier().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    rig.pos().await;
+    let id = rig.purchase_id();
+    // The record says authorised; in the target it is a draft again.
+    assert!(rig.target.set_order_status(&id, TaskStatus::Draft));
+    rig.invoices_src
+        .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
+    let before = rig.target.calls();
+    let report = rig.invoices().await;
+    assert_eq!(report.deferred, 1, "{report:?}");
+    assert_eq!(
+        rig.since(before),
+        calls(0, 0, 1, 1),
+        "the refused post, then a read to say why"
+    );
+    let e = rig.last_invoice_entry();
+    assert_eq!(e.status, AuditStatus::Deferred);
+    assert!(
+        e.error.as_ref().unwrap().message.contains("not authorised"),
+        "{e:?}"
+    );
+    assert!(rig.target.purchases()[&id].invoices.is_empty());
+
+    // Authorised again: the deferred invoice goes through.
+    rig.target.authorise_order(&id);
+    let report = rig.invoices().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(rig.target.purchases()[&id].invoices.len(), 1);
+}
+
+#[tokio::test]
+async fn a_purchase_removed_since_the_po_stream_wrote_it_is_a_conflict() {
+    let rig = rig(DocStatus::Authorised).with_supplier().await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    rig.pos().await;
+    let id = rig.purchase_id();
+    assert!(rig.target.remove_purchase(&id));
+    rig.invoices_src
+        .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
+    let report = rig.invoices().await;
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let e = rig.last_invoice_entry();
+    assert_eq!(e.status, AuditStatus::Conflict);
+    assert_eq!(e.error.as_ref().unwrap().class, ErrorClass::Conflict);
+    assert!(
+        e.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("no longer exists"),
+        "{e:?}"
+    );
+}
