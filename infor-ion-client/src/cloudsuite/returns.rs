@@ -138,7 +138,11 @@ impl CloudSuitePoWriter {
 
     async fn header(&self, po_number: &str) -> Result<Option<IdoItem>, TargetError> {
         self.csi
-            .find_one("SLPos", Self::filter_po(po_number)?, &["PoNum", "Stat"])
+            .find_one(
+                "SLPos",
+                Self::filter_po(po_number)?,
+                &["PoNum", "Stat", "VendNum"],
+            )
             .await
             .map_err(|e| target_error(&e))
     }
@@ -330,6 +334,7 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
         Ok(Some(SourcePoState {
             po_number: po_number.to_owned(),
             status: status_of(header.record.text("Stat")),
+            vendor_id: header.record.text("VendNum").map(str::to_owned),
             lines,
         }))
     }
