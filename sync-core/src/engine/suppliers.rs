@@ -16,12 +16,53 @@ use crate::store::{Action, AuditStatus, ErrorClass, MatchResult, StreamId};
 use crate::target::{SupplierDraft, SupplierTarget, TargetSupplier};
 
 /// The target's suppliers, indexed for matching. Built from full list pages once per window.
+///
+/// It holds, per supplier, only what matching needs: the id, the vendor ID (from
+/// `vendor_field`) and, unless left out with [`SupplierIndex::with_names`], the name; each
+/// string once, shared between the maps. Not the suppliers' other fields: the index grows with
+/// every supplier the target holds, so its size per supplier is what a large account costs.
 #[derive(Debug, Clone, Default)]
 pub struct SupplierIndex {
-    by_id: HashMap<String, TargetSupplier>,
-    by_vendor: HashMap<String, Vec<String>>,
-    by_name: HashMap<String, Vec<String>>,
+    by_id: HashMap<Arc<str>, IndexKeys>,
+    by_vendor: HashMap<Arc<str>, Vec<Arc<str>>>,
+    by_name: HashMap<Arc<str>, Vec<Arc<str>>>,
     vendor_field: Option<String>,
+    skip_names: bool,
+}
+
+/// The keys a supplier is indexed under, so replacing it touches only its own lists.
+#[derive(Debug, Clone, Default)]
+struct IndexKeys {
+    vendor: Option<Arc<str>>,
+    name: Option<Arc<str>>,
+}
+
+/// Add `id` to the list under `key`; returns the shared key.
+fn push_key(map: &mut HashMap<Arc<str>, Vec<Arc<str>>>, key: &str, id: &Arc<str>) -> Arc<str> {
+    match map.get_key_value(key) {
+        Some((shared, _)) => {
+            let shared = shared.clone();
+            if let Some(ids) = map.get_mut(key) {
+                ids.push(id.clone());
+            }
+            shared
+        }
+        None => {
+            let shared: Arc<str> = Arc::from(key);
+            map.insert(shared.clone(), vec![id.clone()]);
+            shared
+        }
+    }
+}
+
+/// Take `id` off the list under `key`, dropping the list when it empties.
+fn drop_key(map: &mut HashMap<Arc<str>, Vec<Arc<str>>>, key: &str, id: &str) {
+    if let Some(ids) = map.get_mut(key) {
+        ids.retain(|x| &**x != id);
+        if ids.is_empty() {
+            map.remove(key);
+        }
+    }
 }
 
 impl SupplierIndex {
@@ -33,31 +74,34 @@ impl SupplierIndex {
         }
     }
 
+    /// Whether to index names (default: yes). Without them [`SupplierIndex::by_name`] finds
+    /// nothing; the supplier pipeline leaves them out when it never matches by name.
+    pub fn with_names(mut self, names: bool) -> Self {
+        self.skip_names = !names;
+        self
+    }
+
     /// Add or replace one supplier.
     pub fn insert(&mut self, supplier: TargetSupplier) {
         self.remove(&supplier.id);
-        if let Some(vendor) = self
+        let id: Arc<str> = Arc::from(supplier.id);
+        let vendor = self
             .vendor_field
             .as_ref()
             .and_then(|f| supplier.extra_fields.get(f))
             .filter(|v| !v.is_empty())
-        {
-            self.by_vendor
-                .entry(vendor.clone())
-                .or_default()
-                .push(supplier.id.clone());
-        }
-        self.by_name
-            .entry(supplier.name.clone())
-            .or_default()
-            .push(supplier.id.clone());
-        self.by_id.insert(supplier.id.clone(), supplier);
+            .map(|vendor| push_key(&mut self.by_vendor, vendor, &id));
+        let name = (!self.skip_names).then(|| push_key(&mut self.by_name, &supplier.name, &id));
+        self.by_id.insert(id, IndexKeys { vendor, name });
     }
 
     fn remove(&mut self, id: &str) {
-        if self.by_id.remove(id).is_some() {
-            for ids in self.by_vendor.values_mut().chain(self.by_name.values_mut()) {
-                ids.retain(|x| x != id);
+        if let Some(keys) = self.by_id.remove(id) {
+            if let Some(vendor) = keys.vendor {
+                drop_key(&mut self.by_vendor, &vendor, id);
+            }
+            if let Some(name) = keys.name {
+                drop_key(&mut self.by_name, &name, id);
             }
         }
     }
@@ -78,12 +122,12 @@ impl SupplierIndex {
     }
 
     /// Target ids whose vendor-ID field equals `vendor_id`.
-    pub fn by_vendor(&self, vendor_id: &str) -> &[String] {
+    pub fn by_vendor(&self, vendor_id: &str) -> &[Arc<str>] {
         self.by_vendor.get(vendor_id).map_or(&[], Vec::as_slice)
     }
 
-    /// Target ids whose name equals `name` exactly.
-    pub fn by_name(&self, name: &str) -> &[String] {
+    /// Target ids whose name equals `name` exactly (none when names are not indexed).
+    pub fn by_name(&self, name: &str) -> &[Arc<str>] {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 }
@@ -125,13 +169,20 @@ impl SupplierPipeline {
         self
     }
 
+    /// Whether matching may ever look at names: by choice, or (no vendor-ID field) as the
+    /// only way to find what an uncertain create may have made.
+    fn matches_by_name(&self) -> bool {
+        self.mappings.match_by_name || self.mappings.vendor_id_field.is_none()
+    }
+
     fn index(&self) -> MutexGuard<'_, Option<SupplierIndex>> {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Build the index from full list pages: ceil(N / limit) calls.
     pub async fn rebuild_index(&self) -> Result<usize, SyncError> {
-        let mut index = SupplierIndex::new(self.mappings.vendor_id_field.clone());
+        let mut index = SupplierIndex::new(self.mappings.vendor_id_field.clone())
+            .with_names(self.matches_by_name());
         let mut page = 1;
         loop {
             let got = self.target.list_suppliers(page, self.page_limit).await?;
@@ -279,8 +330,8 @@ impl SupplierPipeline {
         if self.mappings.vendor_id_field.is_some() {
             match index.by_vendor(&supplier.vendor_id) {
                 [] => {}
-                [one] => return Found::One(one.clone(), MatchResult::ById),
-                many => return Found::Many(many.to_vec()),
+                [one] => return Found::One(one.to_string(), MatchResult::ById),
+                many => return Found::Many(many.iter().map(|id| id.to_string()).collect()),
             }
         }
         // After an uncertain create with no vendor-ID field, the exact name is the only way to
@@ -289,8 +340,8 @@ impl SupplierPipeline {
         {
             match index.by_name(&supplier.name) {
                 [] => {}
-                [one] => return Found::One(one.clone(), MatchResult::ByName),
-                many => return Found::Many(many.to_vec()),
+                [one] => return Found::One(one.to_string(), MatchResult::ByName),
+                many => return Found::Many(many.iter().map(|id| id.to_string()).collect()),
             }
         }
         Found::None
