@@ -208,6 +208,9 @@ enum Origin {
     Known { po_number: String, how: MatchResult },
     /// Raised in the target; not in the source yet.
     New,
+    /// Written by the forward direction from a source record that is not a PO (an invoice-first
+    /// purchase carries the invoice number): nothing to write back.
+    Forward { reference: String },
 }
 
 impl ReturnPipeline {
@@ -292,6 +295,18 @@ impl ReturnPipeline {
                     None,
                 ));
             }
+        }
+        // A reference stamped on the purchase means the forward direction created it (people
+        // raising purchases in the target do not fill the reference attribute). Without a PO
+        // cross-reference it came from another source record (an invoice-first purchase), or
+        // its PO's forward sync is still incomplete: either way it is not a PO to create.
+        if let Some(reference) = &update.reference {
+            return Ok((
+                Origin::Forward {
+                    reference: reference.clone(),
+                },
+                None,
+            ));
         }
         Ok((Origin::New, None))
     }
@@ -783,6 +798,13 @@ impl Pipeline for ReturnPipeline {
                 self.update_known(ctx, update, po_number, how, own).await?
             }
             (Origin::New, _) => self.create_new(ctx, update).await?,
+            (Origin::Forward { reference }, _) => {
+                let mut outcome = Outcome::succeeded(Action::None, None, reference.clone());
+                outcome.response_summary = Some(format!(
+                    "created by the forward sync from source record {reference} (not a purchase order raised in the target): nothing to write back"
+                ));
+                (outcome, None)
+            }
         };
         match stage {
             Some(stage) if self.writes_invoices() && !update.invoices.is_empty() => {

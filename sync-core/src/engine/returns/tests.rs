@@ -574,6 +574,27 @@ async fn a_po_raised_in_the_target_is_created_once_with_supplier_and_items_resol
 }
 
 #[tokio::test]
+async fn a_purchase_the_forward_sync_wrote_from_an_invoice_is_not_created_as_a_po() {
+    let h = harness(ConflictPolicy::default());
+    // An invoice-first purchase: the forward invoice stream stamped the invoice number as its
+    // reference, and no PO cross-reference names it.
+    let mut invoice_first = update("G7", PurchaseProgress::Received, &[10], 1);
+    invoice_first.reference = Some("INV-7731".into());
+    let processed = h.process(&invoice_first).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.action, Action::None);
+    assert!(
+        entry
+            .response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("created by the forward sync from source record INV-7731")),
+        "{entry:?}"
+    );
+    assert!(h.source.writes().is_empty(), "{:?}", h.source.writes());
+}
+
+#[tokio::test]
 async fn an_uncertain_create_is_looked_up_not_repeated() {
     let h = harness(ConflictPolicy::default());
     h.store
