@@ -1,27 +1,33 @@
 //! Assembling one tenant's sync: a CloudSuite source, a target, a store and the mappings,
 //! wired into sync-core's pipelines and runner, plus replay of open failures.
 //!
-//! Every binary that syncs (the demo, the runner, replay) builds its pipelines here, so they
-//! all run the same thing.
+//! Both directions are assembled here: the forward streams (CloudSuite → Cin7) and, when
+//! [`Parts::returns`] is given, the return direction (Cin7 purchases → CloudSuite, stream
+//! `purchase_returns`, with webhook triggers). They share one store and one runner, so one
+//! audit trail covers both. Every binary that syncs (the demo, the runner, replay) builds its
+//! pipelines here, so they all run the same thing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use sync_core::engine::gl_accounts::GlAccountPipeline;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
+use sync_core::engine::returns::{ReturnConfig, ReturnPipeline, SourcePurchaseWriter};
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, ProgressFn, RunContext, StreamRunner};
 use sync_core::error::SyncError;
 use sync_core::mapping::Mappings;
-use sync_core::model::{GlAccount, PurchaseOrder, Supplier, SupplierInvoice};
+use sync_core::model::{GlAccount, PurchaseOrder, PurchaseUpdate, Supplier, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::runner::TenantRunner;
 use sync_core::source::Source;
 use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, EntryId, RunId, SyncStore};
 use sync_core::target::{AccountTarget, PurchaseTarget, SupplierTarget};
 use sync_core::time::SharedClock;
+use tokio::sync::Notify;
 
 pub use crate::config::Stream;
 
@@ -41,10 +47,27 @@ pub struct Parts<T> {
     pub mappings: Mappings,
     /// Window settings.
     pub engine: EngineConfig,
-    /// The streams to run, in run order (`Stream::ALL` for everything).
+    /// The streams to run, in run order (`Stream::FORWARD` for the forward direction;
+    /// [`Stream::PurchaseReturns`] needs [`returns`](Self::returns)).
     pub streams: Vec<Stream>,
+    /// The return direction, if this tenant syncs purchases back to CloudSuite.
+    pub returns: Option<ReturnParts>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
+}
+
+/// What the return direction (Cin7 purchases → CloudSuite purchase orders) is made of. It
+/// reads CloudSuite through the forward [`Parts::source`] and shares the forward store, so each
+/// direction recognises the other's records.
+pub struct ReturnParts {
+    /// Writes purchase orders to CloudSuite (e.g. a `CloudSuitePoWriter`: IDO updates or
+    /// `Process` BODs), or a dry-run wrapper.
+    pub writer: Arc<dyn SourcePurchaseWriter>,
+    /// Reads changed Cin7 purchases, and resolves webhook ids to purchases.
+    pub cin7: Cin7PurchaseSource,
+    /// Matching, numbering and conflict policy. Its `forward_revision` is set from the forward
+    /// mappings by [`assemble`].
+    pub config: ReturnConfig,
 }
 
 /// One tenant's pipelines, ready to run or replay.
@@ -59,6 +82,8 @@ pub struct Assembled {
     suppliers: Arc<SupplierPipeline>,
     purchase_orders: Arc<PurchaseOrderPipeline>,
     invoices: Arc<InvoicePipeline>,
+    returns: Option<(Arc<ReturnPipeline>, Arc<Cin7PurchaseSource>)>,
+    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Assembled {
@@ -82,15 +107,18 @@ pub enum ReplayTarget {
     All,
 }
 
-/// The streams whose entries can be replayed (GL accounts are recomputed by every run).
-const REPLAYABLE: [Stream; 3] = [
+/// The streams whose entries can be replayed, in replay order (GL accounts are recomputed by
+/// every run).
+const REPLAYABLE: [Stream; 4] = [
     Stream::Suppliers,
     Stream::PurchaseOrders,
     Stream::SupplierInvoices,
+    Stream::PurchaseReturns,
 ];
 
-/// Wire the parts into pipelines and a runner.
-pub fn assemble<T>(parts: Parts<T>) -> Assembled
+/// Wire the parts into pipelines and a runner. Fails only when [`Stream::PurchaseReturns`] is
+/// asked for without [`Parts::returns`].
+pub fn assemble<T>(parts: Parts<T>) -> Result<Assembled, SyncError>
 where
     T: SupplierTarget + PurchaseTarget + AccountTarget + 'static,
 {
@@ -103,6 +131,7 @@ where
         mappings,
         engine,
         streams,
+        returns,
         progress,
     } = parts;
     let source = Arc::new(source);
@@ -122,6 +151,16 @@ where
         suppliers.clone(),
         supplier_source.clone(),
     ));
+    let returns = returns.map(|parts| {
+        let mut config = parts.config;
+        config.forward_revision = mappings.revision.clone();
+        let forward: Arc<dyn Source<PurchaseOrder>> = source.clone();
+        (
+            Arc::new(ReturnPipeline::new(parts.writer, forward, config)),
+            Arc::new(parts.cin7),
+        )
+    });
+    let wake = Arc::new(Notify::new());
     let mut runner = TenantRunner::new(tenant.clone(), store.clone(), clock.clone());
     for stream in streams {
         runner = match stream {
@@ -154,12 +193,28 @@ where
                     engine.clone(),
                 ))
             }
+            Stream::PurchaseReturns => {
+                let Some((pipeline, cin7)) = &returns else {
+                    return Err(SyncError::Config(
+                        "the purchase_returns stream needs the return direction's parts (a CloudSuite writer and a Cin7 purchase source)".into(),
+                    ));
+                };
+                let cin7_source: Arc<dyn Source<PurchaseUpdate>> = cin7.clone();
+                runner
+                    .with_returns(StreamRunner::new(
+                        pipeline.clone(),
+                        cin7_source,
+                        engine.clone(),
+                    ))
+                    .with_triggers(cin7.clone())
+                    .with_wake(wake.clone())
+            }
         };
     }
     if let Some(progress) = progress {
         runner = runner.with_progress(progress);
     }
-    Assembled {
+    Ok(Assembled {
         runner,
         store,
         tenant,
@@ -168,10 +223,18 @@ where
         suppliers,
         purchase_orders,
         invoices,
-    }
+        returns,
+        wake,
+    })
 }
 
 impl Assembled {
+    /// What a webhook intake notifies after queueing a delivery: the runner's
+    /// [`run_forever`](TenantRunner::run_forever) then handles the queued triggers at once.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
     fn context(&self) -> RunContext {
         RunContext::new(self.store.clone(), self.clock.clone(), self.tenant.clone())
     }
@@ -188,7 +251,7 @@ impl Assembled {
             });
         }
         let mut out = Vec::new();
-        for stream in REPLAYABLE {
+        for stream in self.replayable() {
             let mut query = AuditQuery::tenant(self.tenant.clone())
                 .stream(stream.id())
                 .statuses(&[
@@ -242,6 +305,9 @@ impl Assembled {
                 Ok(Stream::SupplierInvoices) => {
                     self.invoice_replayer().replay_entry(&run, id, mode).await
                 }
+                Ok(Stream::PurchaseReturns) => {
+                    self.return_replayer()?.replay_entry(&run, id, mode).await
+                }
                 _ => Err(SyncError::Config(format!(
                     "entry {id} is in stream {}, which is not replayed: the next run recomputes it",
                     entry.stream
@@ -250,7 +316,7 @@ impl Assembled {
             return Ok(vec![result]);
         }
         let mut results = Vec::new();
-        for stream in REPLAYABLE {
+        for stream in self.replayable() {
             let scope = match what {
                 ReplayTarget::Stream(s) if *s != stream => continue,
                 ReplayTarget::Run(run_id) => ReplayScope::Run(run_id.clone()),
@@ -265,6 +331,11 @@ impl Assembled {
                 Stream::PurchaseOrders => {
                     self.po_replayer().replay_failed(&run, scope, mode).await?
                 }
+                Stream::PurchaseReturns => {
+                    self.return_replayer()?
+                        .replay_failed(&run, scope, mode)
+                        .await?
+                }
                 _ => {
                     self.invoice_replayer()
                         .replay_failed(&run, scope, mode)
@@ -273,6 +344,21 @@ impl Assembled {
             });
         }
         Ok(results)
+    }
+
+    /// The replayable streams this tenant has (the return stream only when assembled).
+    fn replayable(&self) -> impl Iterator<Item = Stream> + '_ {
+        REPLAYABLE
+            .into_iter()
+            .filter(|s| *s != Stream::PurchaseReturns || self.returns.is_some())
+    }
+
+    fn return_replayer(&self) -> Result<Replayer<ReturnPipeline>, SyncError> {
+        let (pipeline, cin7) = self.returns.as_ref().ok_or_else(|| {
+            SyncError::Config("the return direction is not configured for this tenant".into())
+        })?;
+        let source: Arc<dyn Source<PurchaseUpdate>> = cin7.clone();
+        Ok(Replayer::new(pipeline.clone(), source))
     }
 
     fn supplier_replayer(&self) -> Replayer<SupplierPipeline> {
@@ -289,41 +375,4 @@ impl Assembled {
         let source: Arc<dyn Source<SupplierInvoice>> = self.source.clone();
         Replayer::new(self.invoices.clone(), source)
     }
-}
-
-/// Everything the return direction (Cin7 → CloudSuite purchase orders) is made of. It shares
-/// the forward sync's store, so each direction recognises the other's records.
-pub struct ReturnParts {
-    /// Reads the CloudSuite POs as the forward sync does (keeps its cross-reference current).
-    pub forward_source: CloudSuiteSource,
-    /// Writes purchase orders to CloudSuite (IDO updates or `Process` BODs).
-    pub writer: infor_ion_client::cloudsuite::returns::CloudSuitePoWriter,
-    /// Reads changed Cin7 purchases.
-    pub cin7: cin7_core_client::sync::returns::Cin7PurchaseSource,
-    /// Matching, numbering and conflict policy; its `forward_revision` must be the forward
-    /// mappings' revision.
-    pub config: sync_core::engine::returns::ReturnConfig,
-    /// Window settings.
-    pub engine: EngineConfig,
-}
-
-/// The return direction's window runner (stream `purchase_returns`), and its Cin7 source for
-/// webhook triggers (`sync_core::engine::returns::triggers::run_triggers`).
-pub fn assemble_returns(
-    parts: ReturnParts,
-) -> (
-    StreamRunner<sync_core::engine::returns::ReturnPipeline>,
-    Arc<cin7_core_client::sync::returns::Cin7PurchaseSource>,
-) {
-    let forward: Arc<dyn Source<PurchaseOrder>> = Arc::new(parts.forward_source);
-    let cin7 = Arc::new(parts.cin7);
-    let pipeline = sync_core::engine::returns::ReturnPipeline::new(
-        Arc::new(parts.writer),
-        forward,
-        parts.config,
-    );
-    (
-        StreamRunner::new(Arc::new(pipeline), cin7.clone(), parts.engine),
-        cin7,
-    )
 }

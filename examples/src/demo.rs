@@ -8,8 +8,11 @@
 //!    distributed to an account with no mapping, so its invoice fails on purpose and stays in
 //!    the audit store.
 //! 3. Add the missing mapping and replay the failures.
-//! 4. Change the simulated CloudSuite (rename a supplier, raise a new PO) and run again: only
-//!    the changes are read and written.
+//! 4. Change both sides and run again: in CloudSuite rename a supplier and raise a new PO; in
+//!    Cin7 receive stock on a purchase that came from CloudSuite. The incremental run carries
+//!    each change across once: the rename and the new PO to Cin7, the receipt back to the
+//!    CloudSuite PO's received quantity (the return direction, in the same runner and audit
+//!    trail), and neither direction echoes the other's write.
 //!
 //! [`run`] returns what happened, measured from the store and the simulators' state, so the
 //! test can check the outcome (every record once in Cin7, nothing lost, failures replayed).
@@ -19,16 +22,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cin7_core_client::Cin7Client;
 use cin7_core_client::limiter::RateLimit;
+use cin7_core_client::purchase::StockReceived;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
+use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig, ido_datetime};
+use sync_core::engine::returns::ReturnConfig;
 use sync_core::engine::{EngineConfig, ProgressFn};
 use sync_core::error::MappingKind;
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::{MappingTable, Mappings};
+use sync_core::model::SourceIdentity;
 use sync_core::replay::ReplayMode;
 use sync_core::retry::RetryPolicy;
 use sync_core::store::sqlite::SqliteStore;
@@ -36,7 +45,7 @@ use sync_core::store::{AuditQuery, AuditStatus, SyncStore};
 use sync_core::target::{Approach, DocStatus};
 use sync_core::time::{SharedClock, SystemClock};
 
-use crate::assemble::{Parts, ReplayTarget, assemble};
+use crate::assemble::{Parts, ReplayTarget, ReturnParts, assemble};
 use crate::summary::{StreamSummary, summarize};
 
 /// The tenant id of the simulated CloudSuite.
@@ -89,8 +98,10 @@ pub struct DemoOutcome {
     pub replayed: (usize, usize),
     /// Replay rounds needed until nothing was open (a replay can meet an injected fault too).
     pub replay_rounds: usize,
-    /// The incremental run after the CloudSuite changes.
+    /// The incremental run after the changes on both sides.
     pub second: Vec<StreamSummary>,
+    /// The receipt made in Cin7 and what CloudSuite holds after the incremental run.
+    pub receipt: Option<ReceiptShown>,
     /// Open failures left in the audit store after everything.
     pub open_failures: usize,
     /// Suppliers in Cin7 per CloudSuite vendor ID stamped on them.
@@ -112,6 +123,23 @@ pub struct DemoOutcome {
     pub gl_drift: usize,
     /// The store file.
     pub store_path: PathBuf,
+}
+
+/// A receipt made in Cin7, as CloudSuite holds it after the return direction ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptShown {
+    /// The CloudSuite PO.
+    pub po_number: String,
+    /// Its line.
+    pub line: String,
+    /// The item received.
+    pub item: String,
+    /// The quantity received in Cin7.
+    pub received_in_cin7: String,
+    /// `SLPoItems.QtyReceived` of that line before the run.
+    pub cloudsuite_before: String,
+    /// `SLPoItems.QtyReceived` of that line after the run.
+    pub cloudsuite_after: String,
 }
 
 /// Why the demo could not run.
@@ -157,6 +185,9 @@ pub fn mappings(with_missing_account: bool) -> Mappings {
     // authorisation and receiving to people in Cin7 and defer those invoices until then.)
     mappings.purchases.approach = Approach::Invoice;
     mappings.purchases.order_status = DocStatus::Authorised;
+    // Vouchers are approved in CloudSuite before they reach Cin7; an authorised invoice also
+    // lets the warehouse receive an invoice-first purchase in Cin7 (step 4).
+    mappings.purchases.invoice_status = DocStatus::Authorised;
     mappings
 }
 
@@ -274,6 +305,7 @@ pub async fn run(
             .default_currency("USD"),
         target: std::sync::Arc::new(Cin7Target::new(cin7_client.clone())),
         streams: crate::assemble::Stream::ALL.to_vec(),
+        returns: Some(return_parts(&ion_client, &ion, &cin7_client)),
         store: store.clone(),
         clock: clock.clone(),
         mappings,
@@ -287,13 +319,13 @@ pub async fn run(
     };
 
     // 1. The first, full run.
-    let sync = assemble(parts(mappings(false)));
+    let sync = assemble(parts(mappings(false)))?;
     let report = sync.runner.run_once(None).await;
     let first = summarize(store.as_ref(), TENANT, &report).await?;
 
     // 2. Add the missing mapping and replay the open failures, in rounds until none is left
     //    (a replay can meet an injected fault too).
-    let fixed = assemble(parts(mappings(true)));
+    let fixed = assemble(parts(mappings(true)))?;
     let mut replayed = (0, 0);
     let mut replay_rounds = 0;
     while replay_rounds < MAX_REPLAY_ROUNDS {
@@ -311,8 +343,10 @@ pub async fn run(
             .count();
     }
 
-    // 3. Change CloudSuite, then an incremental run. The changes are stamped "now", after the
-    //    first run's cursor (its server time less the safety lag), so the next window sees them.
+    // 3. Change both sides, then an incremental run. The CloudSuite changes are stamped "now",
+    //    after the first run's cursor (its server time less the safety lag), so the next window
+    //    sees them; the Cin7 receipt is made through the Cin7 API as a warehouse would.
+    let receipt = receive_in_cin7(&cin7, &cin7_client, &ion, clock.now().date_naive()).await;
     {
         let now = clock.now();
         let mut data = ion.data();
@@ -336,6 +370,10 @@ pub async fn run(
     }
     let report = fixed.runner.run_once(None).await;
     let second = summarize(store.as_ref(), TENANT, &report).await?;
+    let receipt = receipt.map(|mut shown| {
+        shown.cloudsuite_after = qty_received(&ion, &shown.po_number, &shown.line);
+        shown
+    });
 
     let open_failures = store
         .query(&AuditQuery::tenant(TENANT).statuses(&[AuditStatus::Failed, AuditStatus::Pending]))
@@ -382,6 +420,7 @@ pub async fn run(
         replayed,
         replay_rounds,
         second,
+        receipt,
         open_failures,
         cin7_suppliers_by_vendor,
         cin7_purchases_by_reference,
@@ -394,5 +433,90 @@ pub async fn run(
         faults: injected,
         gl_drift,
         store_path,
+    })
+}
+
+/// The return direction of the demo: Cin7 purchases back to the simulated CloudSuite Industrial
+/// site, through IDO updates.
+fn return_parts(ion_client: &IonClient, ion: &IonSimulator, cin7: &Cin7Client) -> ReturnParts {
+    let scope = SourceIdentity::new(infor_ion_client::cloudsuite::SYSTEM, TENANT, "MAIN", "");
+    let mut config = ReturnConfig::new(scope);
+    config
+        .locations
+        .insert("Main Warehouse".into(), "MAIN".into());
+    ReturnParts {
+        writer: Arc::new(CloudSuitePoWriter::new(
+            ion_client.csi(ion.mongoose_config()),
+            PoWriteMode::Ido,
+        )),
+        cin7: Cin7PurchaseSource::new(cin7.clone(), "cin7-sim"),
+        config,
+    }
+}
+
+fn qty_received(ion: &IonSimulator, po_number: &str, line: &str) -> String {
+    ion.data()
+        .find("SLPoItems", &[po_number, line, "0"])
+        .and_then(|row| row.values.get("QtyReceived").cloned().flatten())
+        .unwrap_or_else(|| "0".into())
+}
+
+/// As a warehouse would in Cin7: receive, in full, the first order line of the first purchase
+/// that came from a CloudSuite PO and whose invoice is authorised (the purchases are invoice
+/// first). `None` when no purchase qualifies or Cin7 refused the receipt (the demo then has no
+/// receipt to show).
+async fn receive_in_cin7(
+    sim: &Cin7Simulator,
+    client: &Cin7Client,
+    ion: &IonSimulator,
+    today: chrono::NaiveDate,
+) -> Option<ReceiptShown> {
+    let purchase = sim.state().purchases.into_iter().find(|p| {
+        let po = p
+            .additional_attributes
+            .as_ref()
+            .and_then(|a| a.get("AdditionalAttribute1"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        po.starts_with("PO")
+            && p.invoice
+                .iter()
+                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised))
+    })?;
+    let po_number = purchase
+        .additional_attributes
+        .as_ref()?
+        .get("AdditionalAttribute1")?
+        .as_str()?
+        .to_owned();
+    let line = purchase.order.as_ref()?.lines.first()?.clone();
+    let sku = line.sku.clone()?;
+    let quantity = line.quantity?;
+    let stock: StockReceived = serde_json::from_value(serde_json::json!({
+        "PurchaseID": purchase.id.as_ref()?.to_string(),
+        "Status": "AUTHORISED",
+        "Lines": [{ "Date": today.to_string(), "SKU": sku, "Quantity": quantity }],
+    }))
+    .ok()?;
+    if let Err(error) = client.purchases().receive_stock(&stock).await {
+        tracing::warn!(%error, "the demo's receipt in Cin7 was refused");
+        return None;
+    }
+    let cs_line = ion
+        .data()
+        .rows("SLPoItems")
+        .iter()
+        .find(|r| {
+            r.values.get("PoNum").cloned().flatten().as_deref() == Some(po_number.as_str())
+                && r.values.get("Item").cloned().flatten().as_deref() == Some(sku.as_str())
+        })
+        .and_then(|r| r.values.get("PoLine").cloned().flatten())?;
+    Some(ReceiptShown {
+        cloudsuite_before: qty_received(ion, &po_number, &cs_line),
+        cloudsuite_after: String::new(),
+        po_number,
+        line: cs_line,
+        item: sku,
+        received_in_cin7: quantity.normalize().to_string(),
     })
 }

@@ -7,6 +7,7 @@
 //! - [`soak`]: the fault soak (every fault kind on both simulators, exact-state check).
 //! - [`ping`]: the `ping` binary's credential checks and the advice for each failure.
 //! - [`summary`]: a run's counts per stream from the audit store, as a table.
+//! - [`webhooks`]: the webhook intake of a configured tenant (served by `sync` and `webhooks`).
 
 pub mod assemble;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod demo;
 pub mod ping;
 pub mod soak;
 pub mod summary;
+pub mod webhooks;
 
 // The README's and the guides' code samples compile as doc tests.
 #[cfg(doctest)]

@@ -601,7 +601,8 @@ pub async fn run(
         source: CloudSuiteSource::csi(ion_client.csi(ion.mongoose_config()), "MAIN")
             .default_currency("USD"),
         target: std::sync::Arc::new(Cin7Target::new(cin7_client.clone())),
-        streams: crate::assemble::Stream::ALL.to_vec(),
+        streams: crate::assemble::Stream::FORWARD.to_vec(),
+        returns: None,
         store: store.clone(),
         clock: clock.clone(),
         mappings: mappings(true),
@@ -610,7 +611,7 @@ pub async fn run(
             ..EngineConfig::default()
         },
         progress: Some(progress),
-    });
+    })?;
     let mut report = sync.runner.run_once(None).await;
     let mut outcome = SoakOutcome {
         runs: 1,

@@ -76,6 +76,31 @@ async fn the_demo_syncs_everything_once_and_replays_failures() {
     );
     assert_eq!(stream(&outcome.second, "purchase_orders").created, 1);
 
+    // Both directions ran in the one runner and audit trail. The first run read back what the
+    // forward streams had just written to Cin7 and wrote nothing to CloudSuite for it; in the
+    // incremental run the receipt made in Cin7 reached the CloudSuite PO line, once.
+    let returns_first = stream(&outcome.first, "purchase_returns");
+    assert!(returns_first.read > 0, "{returns_first:?}");
+    assert_eq!(
+        (
+            returns_first.created,
+            returns_first.updated,
+            returns_first.failed
+        ),
+        (0, 0, 0),
+        "{returns_first:?}"
+    );
+    let receipt = outcome.receipt.clone().expect("a receipt was made in Cin7");
+    assert_eq!(receipt.cloudsuite_before, "0", "{receipt:?}");
+    assert_eq!(
+        receipt.cloudsuite_after, receipt.received_in_cin7,
+        "{receipt:?}"
+    );
+    assert_eq!(stream(&outcome.second, "purchase_returns").updated, 1);
+    // ... and the forward stream did not carry the CloudSuite PO change it caused back to Cin7:
+    // only the supplier rename and the raised PO were written.
+    assert_eq!(stream(&outcome.second, "purchase_orders").updated, 0);
+
     // The unmapped account failed the first time, and every failure was replayed to success.
     assert!(stream(&outcome.first, "supplier_invoices").failed >= 1);
     assert!(outcome.replayed.1 >= 1);

@@ -14,23 +14,18 @@ use cin7_core_client::sync::Cin7Target;
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use cin7_core_client::sync::triggers::triggers_for;
 use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookEvent, WebhookType};
-use examples::assemble::{ReturnParts, assemble_returns};
+use examples::assemble::{Assembled, Parts, ReturnParts, Stream, assemble};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use serde_json::json;
-use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
-use sync_core::engine::returns::triggers::{enqueue, run_triggers};
-use sync_core::engine::returns::{ConflictPolicy, ReturnConfig, ReturnPipeline, Winner};
-use sync_core::engine::suppliers::SupplierPipeline;
-use sync_core::engine::{EngineConfig, RunContext, StreamRunner, WindowReport};
+use sync_core::engine::returns::triggers::enqueue;
+use sync_core::engine::returns::{ConflictPolicy, ReturnConfig, Winner};
+use sync_core::engine::{EngineConfig, WindowReport};
 use sync_core::error::MappingKind;
 use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::Supplier;
-use sync_core::model::{PurchaseOrder, RecordKind, SourceIdentity};
-use sync_core::runner::TenantRunner;
-use sync_core::source::Source;
+use sync_core::model::{RecordKind, SourceIdentity};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditQuery, AuditStatus, SyncStore};
 use sync_core::target::{Approach, DocStatus};
@@ -44,9 +39,8 @@ struct World {
     cin7: Cin7Simulator,
     cin7_client: Cin7Client,
     store: Arc<dyn SyncStore>,
-    forward: TenantRunner,
-    returns: StreamRunner<ReturnPipeline>,
-    cin7_source: Arc<Cin7PurchaseSource>,
+    forward: Assembled,
+    returns: Assembled,
     scope: SourceIdentity,
 }
 
@@ -129,40 +123,37 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
     // Stock first, and orders stay DRAFT in Cin7 until a person authorises them there.
     mappings.purchases.order_status = DocStatus::Draft;
     mappings.purchases.approach = Approach::Stock;
-    let revision = mappings.revision.clone();
-    let source = || {
-        CloudSuiteSource::csi(ion_client.csi(ion.mongoose_config()), "MAIN").default_currency("USD")
-    };
-    // The forward direction (suppliers, then purchase orders), wired as the runner binaries do.
-    let target = Arc::new(Cin7Target::new(cin7_client.clone()));
-    let forward_source = Arc::new(source());
-    let supplier_source: Arc<dyn Source<Supplier>> = forward_source.clone();
-    let suppliers = Arc::new(SupplierPipeline::new(target.clone(), mappings.clone()));
-    let purchase_orders = Arc::new(PurchaseOrderPipeline::new(
-        target,
-        mappings.clone(),
-        suppliers.clone(),
-        supplier_source.clone(),
-    ));
-    let po_source: Arc<dyn Source<PurchaseOrder>> = forward_source;
-    let forward = TenantRunner::new(TENANT, store.clone(), clock.shared())
-        .with_suppliers(StreamRunner::new(suppliers, supplier_source, engine()))
-        .with_purchase_orders(StreamRunner::new(purchase_orders, po_source, engine()));
     let scope = SourceIdentity::new(infor_ion_client::cloudsuite::SYSTEM, TENANT, "MAIN", "");
     let mut config = ReturnConfig::new(scope.clone());
-    config.forward_revision = revision;
     config.policy = policy;
     config
         .locations
         .insert("Main Warehouse".into(), "MAIN".into());
-    let writer = CloudSuitePoWriter::new(ion_client.csi(ion.mongoose_config()), PoWriteMode::Ido);
-    let (returns, cin7_source) = assemble_returns(ReturnParts {
-        forward_source: source(),
-        writer,
-        cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"),
-        config,
+    // Both directions wired as the runner binaries do, on one store: the forward streams
+    // (suppliers, then purchase orders) and the return stream, run separately so each test
+    // can alternate them.
+    let parts = |streams: Vec<Stream>| Parts {
+        tenant: TENANT.to_owned(),
+        source: CloudSuiteSource::csi(ion_client.csi(ion.mongoose_config()), "MAIN")
+            .default_currency("USD"),
+        target: Arc::new(Cin7Target::new(cin7_client.clone())),
+        store: store.clone(),
+        clock: clock.shared(),
+        mappings: mappings.clone(),
         engine: engine(),
-    });
+        streams,
+        returns: Some(ReturnParts {
+            writer: Arc::new(CloudSuitePoWriter::new(
+                ion_client.csi(ion.mongoose_config()),
+                PoWriteMode::Ido,
+            )),
+            cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"),
+            config: config.clone(),
+        }),
+        progress: None,
+    };
+    let forward = assemble(parts(vec![Stream::Suppliers, Stream::PurchaseOrders])).unwrap();
+    let returns = assemble(parts(vec![Stream::PurchaseReturns])).unwrap();
     World {
         clock,
         ion,
@@ -171,7 +162,6 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
         store,
         forward,
         returns,
-        cin7_source,
         scope,
     }
 }
@@ -183,14 +173,14 @@ impl World {
 
     async fn forward(&self) {
         self.tick();
-        let report = self.forward.run_once(None).await;
+        let report = self.forward.runner.run_once(None).await;
         assert!(report.is_ok(), "{report:?}");
     }
 
     async fn back(&self) -> WindowReport {
         self.tick();
-        let run = RunContext::new(self.store.clone(), self.clock.shared(), TENANT);
-        self.returns.run_window(&run, None).await.unwrap()
+        let report = self.returns.runner.run_once(None).await;
+        report.streams[0].result.clone().unwrap()
     }
 
     /// IDO writes CloudSuite received.
@@ -564,15 +554,7 @@ async fn webhooks_trigger_a_sync_at_once_duplicates_out_of_order_and_sub_tasks_i
 
     // No window runs: the triggers alone bring the receipt to CloudSuite, in one write.
     let writes = w.ion_writes();
-    let run = RunContext::new(w.store.clone(), w.clock.shared(), TENANT);
-    let report = run_triggers(
-        &run,
-        w.returns.pipeline(),
-        w.cin7_source.as_ref(),
-        w.cin7_source.as_ref(),
-    )
-    .await
-    .unwrap();
+    let report = w.returns.runner.run_triggers().await.unwrap();
     assert_eq!((report.triggers, report.purchases), (2, 1), "{report:?}");
     assert_eq!(w.cs_line("PO0000001", "1", "QtyReceived"), "5");
     assert_eq!(w.ion_writes(), writes + 1);

@@ -16,10 +16,13 @@ use std::time::Duration;
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use common::{KEY_ENV, start};
 use examples::config::{
-    Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, StoreSettings, Stream, wire,
+    Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, ReturnWrite, StoreSettings,
+    Stream, wire,
 };
+use sync_core::engine::returns::Winner;
 use sync_core::engine::{ProgressEvent, ProgressFn};
 use sync_core::error::MappingKind;
+use sync_core::model::PurchaseProgress;
 use sync_core::runner::Shutdown;
 use sync_core::schedule::Cadence;
 use sync_core::store::sqlite::SqliteStore;
@@ -64,7 +67,9 @@ fn with(section: &str, line: &str) -> String {
 fn a_minimal_config_gets_the_documented_defaults() {
     let config = parse(MINIMAL).unwrap();
     assert_eq!(config.tenant, "ACME_TST");
-    assert_eq!(config.streams, Stream::ALL.to_vec());
+    assert_eq!(config.streams, Stream::FORWARD.to_vec());
+    assert_eq!(config.returns, None);
+    assert_eq!(config.webhooks, None);
     assert_eq!(
         config.store,
         StoreSettings::Sqlite(PathBuf::from("/etc/sync/state/sync.sqlite"))
@@ -230,7 +235,7 @@ fn each_validation_error_names_what_is_wrong() {
     // Unknown stream.
     assert_eq!(
         error(&with("", "streams = [\"suppliers\", \"customers\"]")),
-        "unknown stream `customers` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices"
+        "unknown stream `customers` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices, purchase_returns"
     );
     // Bad schedules.
     let schedule = |lines: &str| error(&with("schedule", lines));
@@ -324,6 +329,68 @@ fn each_validation_error_names_what_is_wrong() {
     assert!(product("").starts_with("`ion.product` is missing"));
     // Typos are caught, not ignored.
     assert!(error(&with("", "tenent = \"x\"")).contains("unknown field `tenent`"));
+}
+
+#[test]
+fn the_return_direction_and_the_intake_are_configured_and_checked() {
+    let text = format!(
+        "{MINIMAL}\n[returns]\nwrite = \"bods\"\nlogical_id = \"lid://infor.ims.cin7sync\"\npo_number_prefix = \"CN\"\ncreate_from = \"received\"\nstatus_conflicts = \"cin7\"\nreceipt_conflicts = \"cloudsuite\"\n[returns.items]\n\"W-RED\" = \"WR100\"\n[webhooks]\nlisten = \"127.0.0.1:8080\"\n"
+    );
+    let config = parse(&text).unwrap();
+    // A [returns] section adds the return stream to the default streams.
+    assert_eq!(config.streams, Stream::ALL.to_vec());
+    let returns = config.returns.unwrap();
+    assert_eq!(
+        returns.write,
+        ReturnWrite::Bods {
+            logical_id: "lid://infor.ims.cin7sync".into()
+        }
+    );
+    assert_eq!(returns.po_number_prefix.as_deref(), Some("CN"));
+    assert_eq!(returns.create_from, PurchaseProgress::Received);
+    assert_eq!(returns.policy.status, Winner::Target);
+    assert_eq!(returns.policy.receipts, Winner::Source);
+    assert_eq!(returns.items["W-RED"], "WR100");
+    assert_eq!(returns.cin7_account_name, "cin7");
+    let webhooks = config.webhooks.unwrap();
+    assert_eq!(webhooks.listen, "127.0.0.1:8080");
+    assert_eq!(webhooks.token_env, "WEBHOOK_TOKEN");
+
+    // Each mistake is named.
+    assert_eq!(
+        error(&with("", "streams = [\"purchase_returns\"]")),
+        "`[returns]` is missing: the purchase_returns stream writes to CloudSuite: add a [returns] section saying how (write = \"ido\" or \"bods\")"
+    );
+    assert!(error(&with("returns", "write = \"bods\"")).contains("`returns.logical_id`"));
+    assert!(error(&with("returns", "write = \"ftp\"")).contains("`ftp`: say ido or bods"));
+    assert!(
+        error(&with("returns", "status_conflicts = \"coin_toss\"")).contains(
+            "bad `returns.status_conflicts`: `coin_toss`: say cloudsuite, cin7 or review"
+        )
+    );
+    assert!(
+        error(&with("returns", "po_number_prefix = \"TOOLONGPREFIX\""))
+            .contains("hold 10 characters")
+    );
+    assert!(error(&with("returns", "colour = \"red\"")).contains("unknown field `colour`"));
+    let m3 = format!(
+        "{}\n[returns]\n",
+        MINIMAL.replace(
+            "product = \"csi\"\nmongoose_config = \"ACME_TST_DALS\"\nsite = \"DALS\"",
+            "product = \"m3\"\ncompany = \"100\"",
+        )
+    );
+    assert!(error(&m3).contains("it needs product = \"csi\""));
+    assert!(
+        error(&with("webhooks", "listen = \"127.0.0.1:8080\""))
+            .contains("bad `webhooks`: Cin7's purchase webhooks trigger the return direction")
+    );
+    assert!(
+        error(&format!(
+            "{MINIMAL}\n[returns]\n[webhooks]\nlisten = \"everywhere\"\n"
+        ))
+        .contains("`everywhere` is not an address and port")
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The `webhooks` binary against both simulators: registering, listing and removing Cin7
-//! webhooks, and a receiver that refuses unauthenticated or malformed deliveries and turns a
-//! valid one into a sync run.
+//! webhooks, and the intake: it refuses unauthenticated or malformed deliveries, queues the
+//! simulator's real deliveries once, and the purchase they name reaches CloudSuite without
+//! waiting for a scheduled run.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -130,58 +131,160 @@ fn post(port: u16, auth: Option<&str>, body: &str) -> u16 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_receiver_authenticates_and_triggers_a_sync() {
-    let sims = start(72, 6).await;
-    let config = sims.config(72, "", "");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// The return direction and the intake, on a port picked by the test.
+fn returns_and_webhooks(port: u16) -> String {
+    format!(
+        r#"
+[returns]
+write = "ido"
+cin7_account_name = "cin7-sim"
+[returns.locations]
+"Main Warehouse" = "MAIN"
+[webhooks]
+listen = "127.0.0.1:{port}"
+token_env = "WEBHOOK_TOKEN"
+"#
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_webhooks"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--max-runs",
-            "1",
-        ])
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
+    let sims = start(72, 6).await;
+    let port = free_port();
+    let config = sims.config(72, "", &returns_and_webhooks(port));
+    let config = config.to_str().unwrap().to_owned();
+
+    // The forward sync puts the CloudSuite POs into Cin7; the webhooks point at the intake.
+    let sync = Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--config", &config, "--once"])
+        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env("WEBHOOK_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(sync.status.success(), "{}", text(&sync));
+    let url = format!("http://127.0.0.1:{port}/cin7");
+    let registered = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || webhooks(&["--config", &config, "register", "--url", &url])
+    })
+    .await
+    .unwrap();
+    assert!(registered.status.success(), "{}", text(&registered));
+    assert_eq!(sims.cin7.state().webhooks.len(), 4, "the purchase events");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webhooks"))
+        .args(["--config", &config, "serve"])
         .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
         .env("WEBHOOK_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let supplier_event =
-        include_str!("../../cin7-core-client/tests/fixtures/webhook/supplier_updated.json");
+    let event = include_str!("../../cin7-core-client/tests/fixtures/webhook/purchase_updated.json");
     let codes = tokio::task::spawn_blocking(move || {
         // Wait for the listener (bounded).
-        for _ in 0..200 {
+        for _ in 0..400 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         (
-            post(port, None, supplier_event),
-            post(port, Some("Bearer wrong-token"), supplier_event),
+            post(port, None, event),
+            post(port, Some("Bearer wrong-token"), event),
             post(port, Some(&format!("Bearer {TOKEN}")), "not json"),
-            post(port, Some(&format!("Bearer {TOKEN}")), supplier_event),
         )
     })
     .await
     .unwrap();
-    assert_eq!(codes, (401, 401, 400, 200));
+    assert_eq!(codes, (401, 401, 400));
+
+    // A warehouse receives stock in Cin7 on a purchase that came from a CloudSuite PO; the
+    // simulator delivers Purchase/StockReceivedAuthorised to the intake.
+    let (purchase, po, sku, quantity) = sims
+        .cin7
+        .state()
+        .purchases
+        .into_iter()
+        .find_map(|p| {
+            let po = p
+                .additional_attributes
+                .as_ref()?
+                .get("AdditionalAttribute1")?
+                .as_str()?
+                .to_owned();
+            let invoiced = p
+                .invoice
+                .iter()
+                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised));
+            let line = p.order.as_ref()?.lines.first()?.clone();
+            if !(po.starts_with("PO") && invoiced) {
+                return None;
+            }
+            Some((p.id.clone()?, po, line.sku?, line.quantity?))
+        })
+        .expect("a purchase from a CloudSuite PO with an authorised invoice");
+    let client = sims.cin7.client_builder().build().unwrap();
+    let stock: cin7_core_client::purchase::StockReceived = serde_json::from_value(serde_json::json!({
+        "PurchaseID": purchase.to_string(),
+        "Status": "AUTHORISED",
+        "Lines": [{ "Date": chrono::Utc::now().date_naive().to_string(), "SKU": sku, "Quantity": quantity }],
+    }))
+    .unwrap();
+    client.purchases().receive_stock(&stock).await.unwrap();
+    sims.cin7
+        .wait_for_deliveries(1, Duration::from_secs(10))
+        .await;
+    let delivered = sims.cin7.state().deliveries;
+    assert!(
+        delivered.iter().any(|d| d.outcome == Ok(202)),
+        "{delivered:?}"
+    );
+
+    // CloudSuite's PO line shows the receipt, without a scheduled run (bounded wait).
+    let line = sims
+        .ion
+        .data()
+        .rows("SLPoItems")
+        .iter()
+        .find(|r| {
+            r.values["PoNum"].as_deref() == Some(po.as_str())
+                && r.values["Item"].as_deref() == Some(sku.as_str())
+        })
+        .map(|r| r.values["PoLine"].clone().unwrap())
+        .unwrap();
+    let wanted = quantity.normalize().to_string();
+    let mut received = String::new();
+    for _ in 0..2000 {
+        received = sims
+            .ion
+            .data()
+            .find("SLPoItems", &[po.as_str(), line.as_str(), "0"])
+            .and_then(|r| r.values["QtyReceived"].clone())
+            .unwrap_or_default();
+        if received == wanted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(received, wanted, "PO {po} line {line}");
+    // Ctrl-C: the batch in hand finishes and is reported, then the intake stops.
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     let printed = text(&out);
     assert!(out.status.success(), "{printed}");
-    assert!(printed.contains("finished: "), "{printed}");
+    assert!(printed.contains("1 purchase(s) synced back"), "{printed}");
     assert!(!printed.contains(TOKEN) && !printed.contains(DEFAULT_APPLICATION_KEY));
-    // The triggered run synced CloudSuite into Cin7.
-    assert_eq!(sims.suppliers_by_vendor().len(), 6);
 }

@@ -1,4 +1,4 @@
-//! `demo`: a whole CloudSuite → Cin7 Core sync against the bundled simulators, in one command.
+//! `demo`: a whole CloudSuite ↔ Cin7 Core sync, both directions, against the bundled simulators, in one command.
 //!
 //! ```sh
 //! cargo run -p examples --bin demo
@@ -118,9 +118,21 @@ async fn main() -> ExitCode {
         outcome.replay_rounds, outcome.replayed.0, outcome.replayed.1
     );
     println!(
-        "Second run (incremental, after renaming a supplier and raising a PO in CloudSuite):\n{}",
+        "Second run (incremental, after renaming a supplier and raising a PO in CloudSuite, and receiving stock in Cin7):\n{}",
         table(&outcome.second)
     );
+    match &outcome.receipt {
+        Some(receipt) => println!(
+            "Cin7 → CloudSuite: {} of item {} received in Cin7 on PO {}; CloudSuite line {} received quantity {} → {}.\n",
+            receipt.received_in_cin7,
+            receipt.item,
+            receipt.po_number,
+            receipt.line,
+            receipt.cloudsuite_before,
+            receipt.cloudsuite_after
+        ),
+        None => println!("Cin7 → CloudSuite: no purchase could be received in Cin7 this time.\n"),
+    }
     let duplicates = outcome
         .cin7_suppliers_by_vendor
         .values()

@@ -7,6 +7,10 @@
 //! cargo run -p examples --bin sync -- --config sync.toml          # on [schedule] until Ctrl-C
 //! ```
 //!
+//! With a `[returns]` section the runner also carries Cin7 purchases back to CloudSuite (stream
+//! `purchase_returns`, same store and audit trail); with a `[webhooks]` section the scheduled
+//! runner serves the webhook intake and handles each queued delivery at once, between runs.
+//!
 //! Exit codes: 0 every stream committed and no record failed (or a scheduled runner stopped
 //! cleanly); 1 a run finished but a stream window failed or records failed, conflicted or
 //! were interrupted (see the summary; replay them with `replay`); 2 the command line or the
@@ -19,6 +23,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use examples::config::{Config, ConfigError, Wired, wire};
 use examples::summary::{summarize, table};
+use examples::webhooks::start_intake;
 use sync_core::runner::{RunReport, Shutdown, ShutdownSignal};
 use sync_core::schedule::{Cadence, Schedule};
 use sync_core::time::{SharedClock, SystemClock};
@@ -136,7 +141,26 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match run_scheduled(&wired, &config, &clock, &signal).await {
+    let intake = match &config.webhooks {
+        Some(_) => match start_intake(&config, &wired, clock.clone(), signal.clone()).await {
+            Ok(intake) => {
+                println!("webhook intake listening on {}", intake.local_addr());
+                Some(intake)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(exit_code(&error));
+            }
+        },
+        None => None,
+    };
+    let result = run_scheduled(&wired, &config, &clock, &signal).await;
+    if let Some(intake) = intake
+        && let Err(error) = intake.stopped().await
+    {
+        tracing::warn!(%error, "the webhook intake stopped with an error");
+    }
+    match result {
         Ok(runs) => {
             println!("stopped after {runs} run(s).");
             ExitCode::SUCCESS
@@ -182,7 +206,8 @@ async fn wait_for_signal() {
 }
 
 /// Run on the schedule until shutdown. An interval cadence runs at once, then `every` after
-/// each run ends; daily and weekly cadences wait for their first time.
+/// each run ends; daily and weekly cadences wait for their first time. Between runs, queued
+/// webhook triggers are handled as soon as the intake wakes the runner.
 async fn run_scheduled(
     wired: &Wired,
     config: &Config,
@@ -201,7 +226,16 @@ async fn run_scheduled(
                 ),
                 None => println!("waiting for the next run (Ctrl-C to stop)"),
             }
-            match schedule.wait_next(clock, signal).await {
+            let next = schedule.wait_next(clock, signal);
+            tokio::pin!(next);
+            let wake = wired.wake();
+            let fired = loop {
+                tokio::select! {
+                    fired = &mut next => break fired,
+                    () = wake.notified() => handle_triggers(wired).await,
+                }
+            };
+            match fired {
                 Some(fired) => tracing::info!(?fired, "run starting"),
                 None => break,
             }
@@ -215,6 +249,17 @@ async fn run_scheduled(
         }
     }
     Ok(runs)
+}
+
+/// Handle the queued webhook triggers now and say what happened.
+async fn handle_triggers(wired: &Wired) {
+    match wired.runner.run_triggers().await {
+        Ok(report) => println!(
+            "webhook triggers: {} handled, {} purchase(s) synced back, {} without a purchase",
+            report.triggers, report.purchases, report.unresolved
+        ),
+        Err(error) => eprintln!("webhook triggers failed (they stay queued): {error}"),
+    }
 }
 
 /// Print the run's summary; `Ok(true)` when every stream committed and no record failed.

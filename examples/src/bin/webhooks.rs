@@ -1,41 +1,40 @@
-//! `webhooks`: register Cin7 Core webhooks pointing at your receiver, and run that receiver.
+//! `webhooks`: register Cin7 Core's purchase webhooks pointing at your intake, keep them
+//! enabled, and run the intake on its own.
 //!
 //! ```sh
 //! export WEBHOOK_TOKEN=$(openssl rand -hex 32)
-//! cargo run -p examples --bin webhooks -- --config sync.toml register --url https://sync.example.com/cin7 --token-env WEBHOOK_TOKEN
-//! cargo run -p examples --bin webhooks -- --config sync.toml serve --listen 0.0.0.0:8080 --token-env WEBHOOK_TOKEN
+//! cargo run -p examples --bin webhooks -- --config sync.toml register --url https://sync.example.com/cin7
+//! cargo run -p examples --bin webhooks -- --config sync.toml watchdog    # e.g. hourly from cron
+//! cargo run -p examples --bin webhooks -- --config sync.toml serve       # the intake alone
 //! ```
 //!
-//! The receiver authenticates every delivery (bearer token, compared in constant time) before
-//! reading it, answers at once, and triggers a sync of the configured streams in the
-//! background; deliveries that arrive while a sync runs are coalesced into one more run.
-//! Webhook payloads carry ids only, so a run re-reads what changed; the schedule's polling
-//! stays the safety net for deliveries Cin7 gives up on.
+//! The intake (`[webhooks]` in the config; see `examples::webhooks`) authenticates every
+//! delivery (bearer token, compared in constant time) before reading it, queues it durably in
+//! the tenant's store (a redelivery is queued once) and answers `202`; the purchases it names
+//! are re-read and written back to CloudSuite by the return direction at once. The scheduled
+//! `sync` runner serves the same intake itself when its config has `[webhooks]`: use `serve`
+//! only when the syncs run elsewhere (e.g. `sync --once` from cron). The `purchase_returns`
+//! window's polling stays the safety net for deliveries Cin7 gives up on, and `watchdog`
+//! re-enables webhooks Cin7 deactivated after failed deliveries.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use cin7_core_client::webhook::{
-    AuthorizationType, DeliveryAuth, Webhook, WebhookError, WebhookReceiver, WebhookType,
-};
+use cin7_core_client::sync::triggers::{PURCHASE_WEBHOOKS, reenable_inactive};
+use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookType};
 use clap::{Parser, Subcommand};
 use examples::config::{Config, wire};
+use examples::webhooks::start_intake;
 use secrecy::SecretString;
 use sync_core::runner::Shutdown;
 use sync_core::time::SystemClock;
-use tokio::sync::Notify;
 
 /// Register Cin7 webhooks and receive their deliveries.
 #[derive(Parser)]
 #[command(name = "webhooks", version)]
 struct Cli {
-    /// The runner's configuration (Cin7 account, store, streams; see docs/runner.md).
+    /// The runner's configuration (Cin7 account, store, `[returns]`, `[webhooks]`; see
+    /// docs/runner.md).
     #[arg(long, env = "SYNC_CONFIG")]
     config: PathBuf,
     #[command(subcommand)]
@@ -52,7 +51,8 @@ enum Command {
         /// The environment variable holding the bearer token Cin7 will send.
         #[arg(long, default_value = "WEBHOOK_TOKEN")]
         token_env: String,
-        /// Event types, comma-separated (default: the purchase and supplier events).
+        /// Event types, comma-separated (default: the four purchase events the return direction
+        /// handles).
         #[arg(long, value_delimiter = ',')]
         events: Vec<String>,
     },
@@ -63,27 +63,19 @@ enum Command {
         /// The webhook id.
         id: String,
     },
-    /// Run the receiver: authenticate deliveries and trigger syncs.
+    /// Re-enable the purchase webhooks Cin7 deactivated after failed deliveries.
+    Watchdog,
+    /// Run the intake of the config's `[webhooks]` section alone: queue deliveries and write
+    /// the purchases they name back to CloudSuite as they arrive.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// The environment variable holding the bearer token deliveries must carry.
-        #[arg(long, default_value = "WEBHOOK_TOKEN")]
-        token_env: String,
-        /// Stop after this many triggered runs (for tests and one-off use).
+        /// Listen here instead of `webhooks.listen`.
         #[arg(long)]
-        max_runs: Option<usize>,
+        listen: Option<String>,
+        /// Stop after handling this many batches of deliveries (for tests and one-off use).
+        #[arg(long)]
+        max_batches: Option<usize>,
     },
 }
-
-const DEFAULT_EVENTS: &[&str] = &[
-    "Purchase/OrderAuthorised",
-    "Purchase/StockReceivedAuthorised",
-    "Purchase/InvoiceAuthorised",
-    "Purchase/Updated",
-    "Supplier/Updated",
-];
 
 const BAD_USAGE: u8 = 2;
 
@@ -120,7 +112,10 @@ async fn main() -> ExitCode {
                 Err(message) => return fail(message, BAD_USAGE),
             };
             let names: Vec<String> = if events.is_empty() {
-                DEFAULT_EVENTS.iter().map(|e| (*e).to_owned()).collect()
+                PURCHASE_WEBHOOKS
+                    .iter()
+                    .map(|e| e.as_str().to_owned())
+                    .collect()
             } else {
                 events
             };
@@ -202,111 +197,74 @@ async fn main() -> ExitCode {
                 Err(error) => fail(error, 1),
             }
         }
+        Command::Watchdog => {
+            let client = match config.cin7_client(&clock) {
+                Ok(client) => client,
+                Err(error) => return fail(error, BAD_USAGE),
+            };
+            match reenable_inactive(&client, &PURCHASE_WEBHOOKS).await {
+                Ok(enabled) => {
+                    println!("re-enabled {} webhook(s)", enabled.len());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error, 1),
+            }
+        }
         Command::Serve {
             listen,
-            token_env,
-            max_runs,
+            max_batches,
         } => {
-            let token = match token(&token_env) {
-                Ok(token) => token,
-                Err(message) => return fail(message, BAD_USAGE),
-            };
-            serve(config, listen, token, max_runs).await
+            let mut config = config;
+            if let (Some(listen), Some(webhooks)) = (listen, config.webhooks.as_mut()) {
+                webhooks.listen = listen;
+            }
+            serve(config, max_batches).await
         }
     }
 }
 
-/// What the receiver shares with its handler.
-struct Receiver {
-    webhooks: WebhookReceiver,
-    /// Wakes the sync task; several wake-ups while a run is going coalesce into one.
-    trigger: Notify,
-}
-
-async fn deliver(
-    State(receiver): State<Arc<Receiver>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    match receiver.webhooks.receive(&headers, &body) {
-        Ok(event) => {
-            tracing::info!(
-                event = event.event_type().as_str(),
-                "webhook delivery accepted"
-            );
-            receiver.trigger.notify_one();
-            StatusCode::OK
-        }
-        Err(WebhookError::MissingCredentials { .. } | WebhookError::BadCredentials { .. }) => {
-            StatusCode::UNAUTHORIZED
-        }
-        Err(error) => {
-            tracing::warn!(%error, "webhook delivery refused");
-            StatusCode::BAD_REQUEST
-        }
-    }
-}
-
-async fn serve(
-    config: Config,
-    listen: String,
-    token: SecretString,
-    max_runs: Option<usize>,
-) -> ExitCode {
-    let wired = match wire(&config, SystemClock::shared(), None).await {
+/// The intake alone: queue deliveries, handle each batch as soon as it is queued.
+async fn serve(config: Config, max_batches: Option<usize>) -> ExitCode {
+    let clock = SystemClock::shared();
+    let wired = match wire(&config, clock.clone(), None).await {
         Ok(wired) => wired,
         Err(error) => return fail(error, BAD_USAGE),
     };
-    let receiver = Arc::new(Receiver {
-        webhooks: WebhookReceiver::new(DeliveryAuth::Bearer(token)),
-        trigger: Notify::new(),
-    });
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
-        Ok(listener) => listener,
-        Err(error) => return fail(format!("cannot listen on {listen}: {error}"), BAD_USAGE),
-    };
     let (shutdown, signal) = Shutdown::new();
-    let shutdown = Arc::new(shutdown);
-    let app = Router::new()
-        .route("/", post(deliver))
-        .route("/cin7", post(deliver))
-        .with_state(receiver.clone());
-    let server_signal = signal.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { server_signal.wait().await })
-            .await
-    });
-    println!("listening on {listen}");
+    let intake = match start_intake(&config, &wired, clock, signal.clone()).await {
+        Ok(intake) => intake,
+        Err(error) => return fail(error, BAD_USAGE),
+    };
+    println!("listening on {}", intake.local_addr());
+    let shutdown = std::sync::Arc::new(shutdown);
     let ctrl_c = shutdown.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             ctrl_c.trigger();
         }
     });
-    let mut runs = 0;
+    let wake = wired.wake();
+    let mut batches = 0;
     loop {
         tokio::select! {
-            () = receiver.trigger.notified() => {}
+            () = wake.notified() => {}
             () = signal.wait() => break,
         }
-        let report = wired.runner.run_once(Some(&signal)).await;
-        runs += 1;
-        let written: usize = report
-            .streams
-            .iter()
-            .filter_map(|s| s.result.as_ref().ok())
-            .map(|w| w.succeeded)
-            .sum();
-        println!(
-            "run {} finished: {written} record(s) written",
-            report.run_id
-        );
-        if max_runs.is_some_and(|max| runs >= max) {
+        match wired.runner.run_triggers().await {
+            Ok(report) => println!(
+                "handled {} delivery trigger(s): {} purchase(s) synced back, {} without a purchase, audit {:?}",
+                report.triggers, report.purchases, report.unresolved, report.statuses
+            ),
+            Err(error) => eprintln!("webhook triggers failed (they stay queued): {error}"),
+        }
+        batches += 1;
+        if max_batches.is_some_and(|max| batches >= max) {
             shutdown.trigger();
             break;
         }
     }
-    let _ = server.await;
+    if let Err(error) = intake.stopped().await {
+        return fail(format!("the intake stopped with an error: {error}"), 1);
+    }
     ExitCode::SUCCESS
 }

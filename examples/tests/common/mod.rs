@@ -59,6 +59,7 @@ pub const MAPPINGS: &str = r#"
 [mappings.purchases]
 approach = "invoice"
 order_status = "authorised"
+invoice_status = "authorised"
 default_location = "Main Warehouse"
 
 [mappings.tables.gl_account]

@@ -16,6 +16,10 @@
 //! encrypted vault (its key from an environment variable or a key file), and a PostgreSQL URL
 //! with a password from `store = "env:VAR"`. The reference of every key is `docs/runner.md`.
 
+mod returns;
+
+pub use returns::{DryRunWriter, ReturnSettings, ReturnWrite, WebhookSettings};
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,14 +35,18 @@ use cin7_core_client::sync::Cin7Target;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 
 pub use crate::assemble::ReplayTarget;
-use crate::assemble::{Assembled, Parts, assemble};
+use crate::assemble::{Assembled, Parts, ReturnParts, assemble};
+use cin7_core_client::sync::returns::Cin7PurchaseSource;
+use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::vault::{DEFAULT_KEY_ENV, Vault, VaultKey};
 use infor_ion_client::{IonApiFile, IonClient};
 use secrecy::SecretString;
 use serde::Deserialize;
+use sync_core::engine::returns::{ReturnConfig, SourcePurchaseWriter};
 use sync_core::engine::{EngineConfig, ProgressFn};
 use sync_core::error::{MappingKind, SyncError, TargetError};
 use sync_core::mapping::{Fallback, MappingTable, Mappings};
+use sync_core::model::SourceIdentity;
 use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::schedule::Cadence;
 use sync_core::store::memory::MemoryStore;
@@ -81,7 +89,7 @@ pub enum ConfigError {
     },
     /// A name in `streams` is not a stream.
     #[error(
-        "unknown stream `{name}` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices"
+        "unknown stream `{name}` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices, purchase_returns"
     )]
     UnknownStream {
         /// The name given.
@@ -151,11 +159,23 @@ pub enum Stream {
     PurchaseOrders,
     /// Supplier invoices (A/P vouchers).
     SupplierInvoices,
+    /// The return direction: Cin7 purchases back to CloudSuite purchase orders (needs a
+    /// `[returns]` section).
+    PurchaseReturns,
 }
 
 impl Stream {
     /// Every stream, in run order.
-    pub const ALL: [Stream; 4] = [
+    pub const ALL: [Stream; 5] = [
+        Stream::GlAccounts,
+        Stream::Suppliers,
+        Stream::PurchaseOrders,
+        Stream::SupplierInvoices,
+        Stream::PurchaseReturns,
+    ];
+
+    /// The forward direction (CloudSuite → Cin7), in run order.
+    pub const FORWARD: [Stream; 4] = [
         Stream::GlAccounts,
         Stream::Suppliers,
         Stream::PurchaseOrders,
@@ -169,6 +189,7 @@ impl Stream {
             Stream::Suppliers => "suppliers",
             Stream::PurchaseOrders => "purchase_orders",
             Stream::SupplierInvoices => "supplier_invoices",
+            Stream::PurchaseReturns => "purchase_returns",
         }
     }
 
@@ -214,6 +235,8 @@ struct RawConfig {
     mappings: RawMappings,
     #[serde(default)]
     engine: RawEngine,
+    returns: Option<returns::RawReturns>,
+    webhooks: Option<returns::RawWebhooks>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -463,6 +486,10 @@ pub struct Config {
     pub mappings: Mappings,
     /// Window settings.
     pub engine: EngineConfig,
+    /// The return direction (`[returns]`), when purchases are synced back to CloudSuite.
+    pub returns: Option<ReturnSettings>,
+    /// The webhook intake (`[webhooks]`) the scheduled runner serves.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 impl Config {
@@ -520,8 +547,12 @@ impl Config {
             key: "tenant",
             hint: "the ION tenant id, e.g. tenant = \"ACME_PRD\"",
         })?;
+        let returns = raw.returns.map(returns::parse_returns).transpose()?;
+        let webhooks = raw.webhooks.map(returns::parse_webhooks).transpose()?;
         let streams = match raw.streams {
-            None => Stream::ALL.to_vec(),
+            // The return direction writes to CloudSuite: only when a [returns] section says how.
+            None if returns.is_some() => Stream::ALL.to_vec(),
+            None => Stream::FORWARD.to_vec(),
             Some(names) => {
                 let mut streams = names
                     .iter()
@@ -560,6 +591,25 @@ impl Config {
         let schedule = parse_schedule(raw.schedule)?;
         let mappings = parse_mappings(raw.mappings)?;
         let engine = parse_engine(raw.engine)?;
+        let returns_run = streams.contains(&Stream::PurchaseReturns);
+        if returns_run && returns.is_none() {
+            return Err(ConfigError::Missing {
+                key: "[returns]",
+                hint: "the purchase_returns stream writes to CloudSuite: add a [returns] section saying how (write = \"ido\" or \"bods\")",
+            });
+        }
+        if returns.is_some() && !matches!(ion.product, Product::Csi { .. }) {
+            return Err(invalid(
+                "returns",
+                "the return direction writes CloudSuite Industrial purchase orders: it needs product = \"csi\"",
+            ));
+        }
+        if webhooks.is_some() && !returns_run {
+            return Err(invalid(
+                "webhooks",
+                "Cin7's purchase webhooks trigger the return direction: run the purchase_returns stream (a [returns] section) or remove [webhooks]",
+            ));
+        }
         Ok(Config {
             tenant,
             dry_run: raw.dry_run,
@@ -570,6 +620,8 @@ impl Config {
             schedule,
             mappings,
             engine,
+            returns,
+            webhooks,
         })
     }
 
@@ -586,7 +638,16 @@ impl Config {
         {
             env_var(var, "store")?;
         }
+        self.webhook_token()?;
         Ok(())
+    }
+
+    /// The bearer token webhook deliveries must carry (`None` without a `[webhooks]` section).
+    pub fn webhook_token(&self) -> Result<Option<SecretString>, ConfigError> {
+        self.webhooks
+            .as_ref()
+            .map(|w| env_var(&w.token_env, "webhooks.token_env"))
+            .transpose()
     }
 
     fn cin7_account(&self) -> Result<SecretString, ConfigError> {
@@ -644,12 +705,17 @@ impl Config {
         Ok(file)
     }
 
-    /// The CloudSuite source.
-    fn source(&self, clock: &SharedClock) -> Result<CloudSuiteSource, ConfigError> {
-        let client = IonClient::builder(self.ion_file()?)
+    /// The ION client.
+    fn ion_client(&self, clock: &SharedClock) -> Result<IonClient, ConfigError> {
+        IonClient::builder(self.ion_file()?)
             .clock(clock.clone())
             .build()
-            .map_err(|e| ConfigError::Client(format!("cannot build the ION client: {e}")))?;
+            .map_err(|e| ConfigError::Client(format!("cannot build the ION client: {e}")))
+    }
+
+    /// The CloudSuite source.
+    fn source(&self, client: &IonClient) -> CloudSuiteSource {
+        let client = client.clone();
         let mut source = match &self.ion.product {
             Product::Csi {
                 mongoose_config,
@@ -674,10 +740,65 @@ impl Config {
         if let Some(size) = self.ion.page_size {
             source = source.page_size(size);
         }
-        Ok(source)
+        source
     }
 
-    /// The Cin7 client.
+    /// The return direction's parts (`None` without a `[returns]` section); in a dry run the
+    /// writer only logs.
+    fn return_parts(
+        &self,
+        ion: &IonClient,
+        cin7: &Cin7Client,
+        dry_run: Option<&Arc<DryRunLog>>,
+    ) -> Option<ReturnParts> {
+        let settings = self.returns.as_ref()?;
+        // Validation guarantees a CloudSuite Industrial product with a [returns] section.
+        let Product::Csi {
+            mongoose_config,
+            site,
+        } = &self.ion.product
+        else {
+            return None;
+        };
+        let mode = match &settings.write {
+            ReturnWrite::Ido => PoWriteMode::Ido,
+            ReturnWrite::Bods { logical_id } => PoWriteMode::Bods {
+                ims: ion.ims(logical_id.clone()),
+                logical_id: logical_id.clone(),
+            },
+        };
+        let mut writer = CloudSuitePoWriter::new(ion.csi(mongoose_config.clone()), mode)
+            .with_accounting_entity(site.clone());
+        if let Some(property) = &settings.external_ref_property {
+            writer = writer.with_external_ref_property(property.clone());
+        }
+        let writer: Arc<dyn SourcePurchaseWriter> = match dry_run {
+            Some(log) => Arc::new(DryRunWriter::new(Arc::new(writer), log.clone())),
+            None => Arc::new(writer),
+        };
+        let mut config = ReturnConfig::new(SourceIdentity::new(
+            infor_ion_client::cloudsuite::SYSTEM,
+            self.tenant.clone(),
+            site.clone(),
+            "",
+        ));
+        if let Some(prefix) = &settings.po_number_prefix {
+            config.po_number_prefix = prefix.clone();
+        }
+        config.create_from = settings.create_from;
+        config.policy = settings.policy;
+        config.items = settings.items.clone();
+        config.locations = settings.locations.clone();
+        if let Some(currency) = &self.ion.default_currency {
+            config.default_currency = currency.clone();
+        }
+        Some(ReturnParts {
+            writer,
+            cin7: Cin7PurchaseSource::new(cin7.clone(), settings.cin7_account_name.clone()),
+            config,
+        })
+    }
+
     /// The Cin7 client this configuration describes (key from its environment variable).
     pub fn cin7_client(&self, clock: &SharedClock) -> Result<Cin7Client, ConfigError> {
         let limit = RateLimit::new(self.cin7.calls_per_minute, Duration::from_secs(60))
@@ -1344,9 +1465,10 @@ impl<T: PurchaseTarget + 'static> PurchaseTarget for DryRunTarget<T> {
 
     async fn set_order(
         &self,
-        purchase_id: &str,
+        purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError> {
+        let purchase_id = purchase.id.as_str();
         self.log.record(format!(
             "write the order of purchase {purchase_id}: {} line(s), {:?}",
             order.lines.len(),
@@ -1462,20 +1584,37 @@ pub async fn wire(
     progress: Option<ProgressFn>,
 ) -> Result<Wired, ConfigError> {
     config.check_environment()?;
-    let source = config.source(&clock)?;
-    let target = Cin7Target::new(config.cin7_client(&clock)?);
+    let ion = config.ion_client(&clock)?;
+    let cin7 = config.cin7_client(&clock)?;
+    let target = Cin7Target::new(cin7.clone());
     if config.dry_run {
         let dry = DryRunTarget::new(Arc::new(target));
         let log = dry.log();
         let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+        let returns = config.return_parts(&ion, &cin7, Some(&log));
         Ok(Wired {
-            assembled: assemble(config.parts(Arc::new(dry), source, store, clock, progress)),
+            assembled: assemble(config.parts(
+                Arc::new(dry),
+                &ion,
+                returns,
+                store,
+                clock,
+                progress,
+            ))?,
             dry_run: Some(log),
         })
     } else {
         let store = config.open_store(&clock).await?;
+        let returns = config.return_parts(&ion, &cin7, None);
         Ok(Wired {
-            assembled: assemble(config.parts(Arc::new(target), source, store, clock, progress)),
+            assembled: assemble(config.parts(
+                Arc::new(target),
+                &ion,
+                returns,
+                store,
+                clock,
+                progress,
+            ))?,
             dry_run: None,
         })
     }
@@ -1486,20 +1625,22 @@ impl Config {
     fn parts<T>(
         &self,
         target: Arc<T>,
-        source: CloudSuiteSource,
+        ion: &IonClient,
+        returns: Option<ReturnParts>,
         store: Arc<dyn SyncStore>,
         clock: SharedClock,
         progress: Option<ProgressFn>,
     ) -> Parts<T> {
         Parts {
             tenant: self.tenant.clone(),
-            source,
+            source: self.source(ion),
             target,
             store,
             clock,
             mappings: self.mappings.clone(),
             engine: self.engine.clone(),
             streams: self.streams.clone(),
+            returns,
             progress,
         }
     }

@@ -1,0 +1,284 @@
+//! The `[returns]` and `[webhooks]` sections: the return direction (Cin7 purchases back to
+//! CloudSuite purchase orders) and the webhook intake that triggers it.
+//!
+//! ```toml
+//! [returns]
+//! write = "ido"                   # or "bods" (Process BODs through ION's Messaging Service)
+//! logical_id = "lid://infor.ims.cin7sync"   # bods only: the sender's logical id
+//! po_number_prefix = "C7"         # PO numbers created for purchases raised in Cin7
+//! create_from = "ordered"         # ordered | partly_received | received
+//! status_conflicts = "review"     # cloudsuite | cin7 | review
+//! receipt_conflicts = "cin7"      # cloudsuite | cin7 | review
+//!
+//! [returns.items]                 # Cin7 SKU → CloudSuite item (unlisted: the same code)
+//! "WIDGET-RED" = "WR-100"
+//!
+//! [returns.locations]             # Cin7 location → CloudSuite warehouse
+//! "Main Warehouse" = "MAIN"
+//!
+//! [webhooks]                      # the scheduled runner also serves the webhook intake
+//! listen = "0.0.0.0:8080"
+//! token_env = "WEBHOOK_TOKEN"     # the bearer token Cin7 sends (see the `webhooks` binary)
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use sync_core::engine::returns::{
+    ConflictPolicy, SourceInvoiceDraft, SourcePoChange, SourcePoDraft, SourcePoState,
+    SourcePurchaseWriter, Winner,
+};
+use sync_core::error::TargetError;
+use sync_core::model::PurchaseProgress;
+
+use super::{ConfigError, DryRunLog, invalid, non_empty};
+
+/// The `[returns]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReturns {
+    write: Option<String>,
+    logical_id: Option<String>,
+    external_ref_property: Option<String>,
+    po_number_prefix: Option<String>,
+    create_from: Option<String>,
+    status_conflicts: Option<String>,
+    receipt_conflicts: Option<String>,
+    cin7_account_name: Option<String>,
+    #[serde(default)]
+    items: BTreeMap<String, String>,
+    #[serde(default)]
+    locations: BTreeMap<String, String>,
+}
+
+/// The `[webhooks]` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhooks {
+    listen: Option<String>,
+    token_env: Option<String>,
+}
+
+/// How the return direction writes to CloudSuite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnWrite {
+    /// CloudSuite Industrial IDO updates (`POST /update/SLPos`, `SLPoItems`).
+    Ido,
+    /// `ProcessPurchaseOrder` / `ProcessReceiveDelivery` BODs through ION's Messaging Service.
+    Bods {
+        /// The sending logical id (configured on an "IMS via ION API" connection point).
+        logical_id: String,
+    },
+}
+
+/// The validated `[returns]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnSettings {
+    /// How to write.
+    pub write: ReturnWrite,
+    /// The `SLPos` property carrying the Cin7 purchase id (the writer's default when `None`).
+    pub external_ref_property: Option<String>,
+    /// Prefix of PO numbers created for purchases raised in Cin7.
+    pub po_number_prefix: Option<String>,
+    /// From which progress a purchase raised in Cin7 is created in CloudSuite.
+    pub create_from: PurchaseProgress,
+    /// Who wins a conflict, per field group.
+    pub policy: ConflictPolicy,
+    /// The name of the Cin7 account in the return records' identities (default `cin7`).
+    pub cin7_account_name: String,
+    /// Cin7 SKU → CloudSuite item.
+    pub items: BTreeMap<String, String>,
+    /// Cin7 location → CloudSuite warehouse.
+    pub locations: BTreeMap<String, String>,
+}
+
+/// The validated `[webhooks]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// The address the intake listens on.
+    pub listen: String,
+    /// The environment variable holding the bearer token deliveries must carry.
+    pub token_env: String,
+}
+
+fn winner(key: &'static str, value: Option<&str>, default: Winner) -> Result<Winner, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some("cloudsuite") => Ok(Winner::Source),
+        Some("cin7") => Ok(Winner::Target),
+        Some("review") => Ok(Winner::Review),
+        Some(other) => Err(invalid(
+            key,
+            format!("`{other}`: say cloudsuite, cin7 or review"),
+        )),
+    }
+}
+
+pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigError> {
+    let write = match raw.write.as_deref() {
+        None | Some("ido") => {
+            if raw.logical_id.is_some() {
+                return Err(invalid(
+                    "returns.logical_id",
+                    "only used with write = \"bods\"",
+                ));
+            }
+            ReturnWrite::Ido
+        }
+        Some("bods") => ReturnWrite::Bods {
+            logical_id: non_empty(raw.logical_id).ok_or_else(|| {
+                invalid(
+                    "returns.logical_id",
+                    "write = \"bods\" needs the sending logical id, e.g. \"lid://infor.ims.cin7sync\"",
+                )
+            })?,
+        },
+        Some(other) => {
+            return Err(invalid(
+                "returns.write",
+                format!("`{other}`: say ido or bods"),
+            ));
+        }
+    };
+    let create_from = match raw.create_from.as_deref() {
+        None | Some("ordered") => PurchaseProgress::Ordered,
+        Some("partly_received") => PurchaseProgress::PartlyReceived,
+        Some("received") => PurchaseProgress::Received,
+        Some(other) => {
+            return Err(invalid(
+                "returns.create_from",
+                format!("`{other}`: say ordered, partly_received or received"),
+            ));
+        }
+    };
+    let defaults = ConflictPolicy::default();
+    let policy = ConflictPolicy {
+        status: winner(
+            "returns.status_conflicts",
+            raw.status_conflicts.as_deref(),
+            defaults.status,
+        )?,
+        receipts: winner(
+            "returns.receipt_conflicts",
+            raw.receipt_conflicts.as_deref(),
+            defaults.receipts,
+        )?,
+    };
+    let po_number_prefix = non_empty(raw.po_number_prefix);
+    if po_number_prefix.as_ref().is_some_and(|p| p.len() >= 10) {
+        return Err(invalid(
+            "returns.po_number_prefix",
+            "CloudSuite Industrial PO numbers hold 10 characters: keep the prefix shorter",
+        ));
+    }
+    Ok(ReturnSettings {
+        write,
+        external_ref_property: non_empty(raw.external_ref_property),
+        po_number_prefix,
+        create_from,
+        policy,
+        cin7_account_name: non_empty(raw.cin7_account_name).unwrap_or_else(|| "cin7".into()),
+        items: raw.items,
+        locations: raw.locations,
+    })
+}
+
+pub(super) fn parse_webhooks(raw: RawWebhooks) -> Result<WebhookSettings, ConfigError> {
+    let listen = non_empty(raw.listen).ok_or(ConfigError::Missing {
+        key: "webhooks.listen",
+        hint: "the address the webhook intake listens on, e.g. listen = \"0.0.0.0:8080\"",
+    })?;
+    if listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(invalid(
+            "webhooks.listen",
+            format!("`{listen}` is not an address and port such as 0.0.0.0:8080"),
+        ));
+    }
+    Ok(WebhookSettings {
+        listen,
+        token_env: non_empty(raw.token_env).unwrap_or_else(|| "WEBHOOK_TOKEN".into()),
+    })
+}
+
+/// A [`SourcePurchaseWriter`] for dry runs: reads CloudSuite through the real writer, writes
+/// nothing, and logs what it would have written in the run's [`DryRunLog`].
+pub struct DryRunWriter {
+    inner: Arc<dyn SourcePurchaseWriter>,
+    log: Arc<DryRunLog>,
+}
+
+impl std::fmt::Debug for DryRunWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DryRunWriter").finish_non_exhaustive()
+    }
+}
+
+impl DryRunWriter {
+    /// Wrap `inner`, logging into `log`.
+    pub fn new(inner: Arc<dyn SourcePurchaseWriter>, log: Arc<DryRunLog>) -> Self {
+        DryRunWriter { inner, log }
+    }
+}
+
+#[async_trait]
+impl SourcePurchaseWriter for DryRunWriter {
+    async fn get_po(&self, po_number: &str) -> Result<Option<SourcePoState>, TargetError> {
+        self.inner.get_po(po_number).await
+    }
+
+    async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError> {
+        self.inner.find_by_external_ref(external_ref).await
+    }
+
+    async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError> {
+        self.log.record(format!(
+            "create CloudSuite PO {} ({} line(s)) for Cin7 purchase {}",
+            draft.po_number,
+            draft.lines.len(),
+            draft.external_number
+        ));
+        Ok(draft.po_number.clone())
+    }
+
+    async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError> {
+        let mut parts = Vec::new();
+        if let Some(status) = &change.status {
+            parts.push(format!("status {status:?}"));
+        }
+        for line in &change.received {
+            parts.push(format!("line {} received {}", line.line_no, line.total));
+        }
+        self.log.record(format!(
+            "update CloudSuite PO {po_number}: {}",
+            parts.join(", ")
+        ));
+        Ok(())
+    }
+
+    fn writes_invoices(&self) -> bool {
+        self.inner.writes_invoices()
+    }
+
+    async fn find_invoices(
+        &self,
+        vendor_id: &str,
+        invoice_number: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        self.inner.find_invoices(vendor_id, invoice_number).await
+    }
+
+    async fn create_invoice(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
+        self.log.record(format!(
+            "create CloudSuite invoice {} of vendor {} on PO {} ({} line(s), {} {})",
+            draft.invoice_number,
+            draft.vendor_id,
+            draft.po_number,
+            draft.lines.len(),
+            draft.amount,
+            draft.currency
+        ));
+        Ok(format!("dry-run-{}", draft.invoice_number))
+    }
+}

@@ -1,0 +1,92 @@
+//! The webhook intake of a configured tenant: Cin7's purchase webhooks queued durably in the
+//! tenant's store, for the runner's return direction to handle at once.
+//!
+//! The `sync` binary serves it beside its schedule when the config has a `[webhooks]` section;
+//! `webhooks serve` serves it alone (with the queued triggers handled as they arrive). Either
+//! way a delivery is authenticated (bearer token, constant-time comparison), queued in the store
+//! keyed by its body (Cin7's redeliveries are queued once) and answered `202` without calling
+//! Cin7; the runner is woken to resolve, re-read and write back the purchases it names. The
+//! polling window of the `purchase_returns` stream remains the fallback for anything missed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cin7_core_client::sync::webhook_server::{WebhookIntake, intake_router};
+use cin7_core_client::webhook::{DeliveryAuth, WebhookReceiver};
+use sync_core::runner::ShutdownSignal;
+use sync_core::time::SharedClock;
+use tokio::task::JoinHandle;
+
+use crate::assemble::Assembled;
+use crate::config::{Config, ConfigError};
+
+/// A running intake.
+#[derive(Debug)]
+pub struct IntakeServer {
+    addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl IntakeServer {
+    /// The address it listens on (useful when the config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Wait until it stops (after the shutdown signal).
+    pub async fn stopped(self) -> std::io::Result<()> {
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Start the intake of `config`'s `[webhooks]` section for the tenant `assembled` runs; it
+/// stops on `shutdown`. `POST /` and `POST /cin7` take deliveries.
+pub async fn start_intake(
+    config: &Config,
+    assembled: &Assembled,
+    clock: SharedClock,
+    shutdown: ShutdownSignal,
+) -> Result<IntakeServer, ConfigError> {
+    let settings = config.webhooks.as_ref().ok_or(ConfigError::Missing {
+        key: "[webhooks]",
+        hint: "where the intake listens: listen = \"0.0.0.0:8080\", token_env = \"WEBHOOK_TOKEN\"",
+    })?;
+    let Some(returns) = &config.returns else {
+        return Err(ConfigError::Missing {
+            key: "[returns]",
+            hint: "the webhooks trigger the return direction: add a [returns] section",
+        });
+    };
+    let token = config.webhook_token()?.ok_or(ConfigError::Missing {
+        key: "webhooks.token_env",
+        hint: "the environment variable holding the bearer token Cin7 sends",
+    })?;
+    let intake = Arc::new(WebhookIntake {
+        receiver: WebhookReceiver::new(DeliveryAuth::Bearer(token)),
+        store: assembled.store.clone(),
+        tenant: config.tenant.clone(),
+        account: returns.cin7_account_name.clone(),
+        clock,
+        queued: assembled.wake(),
+    });
+    let app = intake_router(intake.clone()).nest("/cin7", intake_router(intake));
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| {
+            ConfigError::Client(format!(
+                "the webhook intake cannot listen on {}: {e}",
+                settings.listen
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ConfigError::Client(format!("the webhook intake has no address: {e}")))?;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.wait().await })
+            .await
+    });
+    Ok(IntakeServer { addr, task })
+}
