@@ -32,6 +32,7 @@
 
 pub mod bods;
 mod convert;
+pub mod m3_returns;
 pub mod returns;
 
 use std::collections::HashMap;

@@ -18,22 +18,36 @@
 //!   (one receipt line per changed PO line, with the received delta) through
 //!   [`Ims::send`](crate::transport::ims::Ims::send). ION applies them asynchronously and only
 //!   where a document flow routes them to CloudSuite: **unconfirmed** for a given tenant.
+//!
+//! Supplier invoices authorised in Cin7 (both modes look them up in `SLAptrxs` by `VendNum` and
+//! `InvNum` first):
+//!
+//! - IDO: an A/P voucher header inserted into `SLAptrxs` (`VendNum`, `InvNum`, `InvDate`,
+//!   `DueDate`, `InvAmt`, `PoNum`) through [`Csi::insert_once`]; the voucher number is
+//!   CloudSuite's (read back from the answer or the lookup). **Unconfirmed**: that the IDO
+//!   accepts an insert with these properties and numbers the voucher itself; no distributions
+//!   (`SLAptrxds`) are written, CloudSuite's voucher entry is expected to add them.
+//! - BODs: a `ProcessSupplierInvoice` (invoice number as `DocumentID` and as the
+//!   `SupplierInvoiceNumber` alternate id, supplier, PO reference, total, one line per Cin7 line
+//!   with its PO line). Whether ION routes it to CloudSuite Industrial's A/P is **unconfirmed**.
 
 use async_trait::async_trait;
 use chrono::{NaiveTime, TimeZone, Utc};
 
 use rust_decimal::Decimal;
 use sync_core::engine::returns::{
-    SourcePoChange, SourcePoDraft, SourcePoLine, SourcePoState, SourcePurchaseWriter,
+    SourceInvoiceDraft, SourcePoChange, SourcePoDraft, SourcePoLine, SourcePoState,
+    SourcePurchaseWriter,
 };
 use sync_core::error::TargetError;
 use sync_core::model::PoStatus;
 use sync_core::retry::Delivery;
 
 use crate::bod::{
-    ActionCode, ActionExpression, Bod, Code, DocumentId, DocumentReference, Identifier, Item,
-    Party, PartyIds, PurchaseOrder as PoNoun, PurchaseOrderHeader, PurchaseOrderLine, Quantity,
-    ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem, Status, Verb,
+    ActionCode, ActionExpression, Amount, Bod, Code, DocumentId, DocumentReference, Identifier,
+    Item, Party, PartyIds, PurchaseOrder as PoNoun, PurchaseOrderHeader, PurchaseOrderLine,
+    Quantity, ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem, Status,
+    SupplierInvoice as InvoiceNoun, SupplierInvoiceHeader, SupplierInvoiceLine, UnitPrice, Verb,
 };
 use crate::csi::{Csi, Filter, IdoChange, IdoItem, InsertOnce};
 use crate::error::Error;
@@ -308,6 +322,119 @@ impl CloudSuitePoWriter {
         self.send(ims, &bod).await?;
         Ok(draft.po_number.clone())
     }
+
+    fn filter_invoice(vendor_id: &str, invoice_number: &str) -> Result<Filter, TargetError> {
+        Ok(Filter::eq("VendNum", vendor_id)
+            .map_err(|e| target_error(&e))?
+            .and(Filter::eq("InvNum", invoice_number).map_err(|e| target_error(&e))?))
+    }
+
+    async fn create_voucher(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
+        let lookup = Self::filter_invoice(&draft.vendor_id, &draft.invoice_number)?;
+        let mut voucher = IdoChange::insert()
+            .set("VendNum", &draft.vendor_id)
+            .set("InvNum", &draft.invoice_number)
+            .set("InvDate", ido_date(draft.invoice_date))
+            .set("InvAmt", decimal_text(draft.amount))
+            .set("PoNum", &draft.po_number);
+        if let Some(due) = draft.due_date {
+            voucher = voucher.set("DueDate", ido_date(due));
+        }
+        let properties = ["Voucher", "VendNum", "InvNum"];
+        let saved = match self
+            .csi
+            .insert_once("SLAptrxs", lookup.clone(), &properties, &voucher)
+            .await
+            .map_err(|e| target_error(&e))?
+        {
+            InsertOnce::Existing(item) => Some(item),
+            InsertOnce::Inserted(outcome) => outcome.refreshed,
+        };
+        if let Some(number) = saved.as_ref().and_then(|i| i.record.text("Voucher")) {
+            return Ok(number.to_owned());
+        }
+        // The answer did not carry the saved row: read the voucher number back.
+        self.csi
+            .find_one("SLAptrxs", lookup, &properties)
+            .await
+            .map_err(|e| target_error(&e))?
+            .and_then(|i| i.record.text("Voucher").map(str::to_owned))
+            .ok_or_else(|| {
+                TargetError::unknown_outcome(format!(
+                    "voucher for invoice {} was inserted but cannot be read back",
+                    draft.invoice_number
+                ))
+            })
+    }
+
+    async fn send_invoice_bod(
+        &self,
+        ims: &Ims,
+        logical_id: &str,
+        draft: &SourceInvoiceDraft,
+    ) -> Result<String, TargetError> {
+        let amount = |value: Decimal| Amount {
+            value,
+            currency_id: Some(draft.currency.clone()),
+        };
+        let po_reference = |line: Option<u32>| DocumentReference {
+            document_id: Some(self.document_id(&draft.po_number)),
+            line_number: line.map(|l| l.to_string()),
+            ..DocumentReference::default()
+        };
+        let mut number = DocumentId::new(Identifier::new(&draft.invoice_number));
+        number.id.scheme_name = Some("SupplierInvoiceNumber".into());
+        let noun = InvoiceNoun {
+            header: SupplierInvoiceHeader {
+                document_id: self.document_id(&draft.invoice_number),
+                alternate_document_ids: vec![number],
+                document_date_time: Some(
+                    Utc.from_utc_datetime(&draft.invoice_date.and_time(NaiveTime::MIN)),
+                ),
+                total_amount: Some(amount(draft.amount)),
+                purchase_order_references: vec![po_reference(None)],
+                supplier_party: Some(Party {
+                    party_ids: Some(PartyIds {
+                        ids: vec![Identifier::new(&draft.vendor_id)],
+                        ..PartyIds::default()
+                    }),
+                    ..Party::default()
+                }),
+                ..SupplierInvoiceHeader::default()
+            },
+            lines: draft
+                .lines
+                .iter()
+                .map(|line| SupplierInvoiceLine {
+                    line_number: Some(line.line_no.to_string()),
+                    item: line.item.as_ref().map(|item| Item {
+                        item_ids: vec![DocumentId::new(Identifier::new(item))],
+                        ..Item::default()
+                    }),
+                    description: Some(line.description.clone()),
+                    quantity: Some(Quantity {
+                        value: line.quantity,
+                        unit_code: None,
+                    }),
+                    unit_price: Some(UnitPrice {
+                        amount: Some(amount(line.unit_price)),
+                        ..UnitPrice::default()
+                    }),
+                    extended_amount: Some(amount(line.amount)),
+                    purchase_order_reference: line.po_line.map(|l| po_reference(Some(l))),
+                    ..SupplierInvoiceLine::default()
+                })
+                .collect(),
+            ..InvoiceNoun::default()
+        };
+        let mut bod = self.process_bod(logical_id, noun, &draft.invoice_number);
+        bod.verb_area.action_expressions = vec![ActionExpression {
+            action_code: ActionCode::Add,
+            expression: None,
+        }];
+        self.send(ims, &bod).await?;
+        Ok(draft.invoice_number.clone())
+    }
 }
 
 #[async_trait]
@@ -451,6 +578,40 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
                     self.send(ims, &bod).await?;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    fn writes_invoices(&self) -> bool {
+        true
+    }
+
+    async fn find_invoices(
+        &self,
+        vendor_id: &str,
+        invoice_number: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        use futures::TryStreamExt;
+        let rows: Vec<IdoItem> = self
+            .csi
+            .load("SLAptrxs")
+            .properties(["Voucher", "VendNum", "InvNum"])
+            .filter(Self::filter_invoice(vendor_id, invoice_number)?)
+            .items()
+            .try_collect()
+            .await
+            .map_err(|e| target_error(&e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.record.text("Voucher").map(str::to_owned))
+            .collect())
+    }
+
+    async fn create_invoice(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
+        match &self.mode {
+            PoWriteMode::Ido => self.create_voucher(draft).await,
+            PoWriteMode::Bods { ims, logical_id } => {
+                self.send_invoice_bod(ims, logical_id, draft).await
             }
         }
     }

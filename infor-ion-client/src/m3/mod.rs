@@ -61,6 +61,7 @@ pub struct MiCall {
     inputs: Vec<(String, String)>,
     max_records: Option<u32>,
     return_columns: Vec<String>,
+    idempotent: bool,
 }
 
 impl MiCall {
@@ -72,7 +73,17 @@ impl MiCall {
             inputs: Vec::new(),
             max_records: None,
             return_columns: Vec::new(),
+            idempotent: true,
         }
+    }
+
+    /// Mark the call as a write (`AddHead`, `Receipt`, ...). MI runs every transaction as a
+    /// `GET`, so unmarked a write would count as a safe read and be resent after a timeout, a
+    /// 5xx or a garbled answer. Marked, it is never resent once it may have reached M3: the
+    /// error says the outcome is unknown, and the caller looks the record up instead.
+    pub fn non_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
     }
 
     /// An input field (dates as `yyyyMMdd`, decimals with `.`).
@@ -191,7 +202,9 @@ impl M3 {
             "{}/{}/{}{matrix}",
             self.base_path, call.program, call.transaction
         );
-        let mut request = IonRequest::get(path).accept_status(400);
+        let mut request = IonRequest::get(path)
+            .accept_status(400)
+            .idempotent(call.idempotent);
         for (field, value) in &call.inputs {
             request = request.query(field, value);
         }

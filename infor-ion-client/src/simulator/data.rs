@@ -496,6 +496,19 @@ impl CloudSuiteData {
         self.tables.get(ido).map_or(&[], Vec::as_slice)
     }
 
+    /// The next voucher number: one above the highest numeric `SLAptrxs.Voucher` (at least
+    /// 200001, above the seeded vouchers). `APS450MI` invoice batches and IDO voucher inserts
+    /// share it.
+    pub fn next_voucher(&self) -> u64 {
+        self.rows("SLAptrxs")
+            .iter()
+            .filter_map(|v| v.values.get("Voucher")?.as_deref()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            .max(200_000)
+            + 1
+    }
+
     /// How many rows `ido` has.
     pub fn count(&self, ido: &str) -> usize {
         self.rows(ido).len()

@@ -540,7 +540,8 @@ fn item_json(ido: &str, row: &super::data::StoredRow) -> Value {
 }
 
 /// `POST /update/{ido}`: one change per call (Action 1 insert, 2 update), as the reference says
-/// real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`.
+/// real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`. An
+/// `SLAptrxs` insert without a `Voucher` gets the next voucher number.
 /// Every saved row gets `RecordDate` from the simulator clock and a new variation.
 async fn update(
     State(shared): State<Arc<Shared>>,
@@ -593,6 +594,10 @@ async fn update(
     let seq = match change.get("Action").and_then(Value::as_i64) {
         Some(1) => {
             let mut row: Row = properties.into_iter().collect();
+            if ido == "SLAptrxs" && row.get("Voucher").is_none_or(|v| v.is_none()) {
+                // The voucher number is CloudSuite's: the next after the highest one.
+                row.insert("Voucher".to_owned(), Some(data.next_voucher().to_string()));
+            }
             let key_props = super::data::CloudSuiteData::key_of(&ido);
             let key: Vec<String> = key_props
                 .iter()
@@ -686,10 +691,27 @@ async fn mi(
         .collect();
     let endpoint = format!("GET /m3/{program}/{transaction}");
     let error = || m3::error_response(&transaction, "Simulated MI failure", None);
-    read_only(&shared, &endpoint, &headers, error, |data| {
-        m3::execute(data, &program, &transaction, &matrix, &inputs)
-    })
-    .await
+    if !m3::is_write(&program, &transaction) {
+        return read_only(&shared, &endpoint, &headers, error, |data| {
+            m3::execute(data, &program, &transaction, &matrix, &inputs)
+        })
+        .await;
+    }
+    // A write: applied before the answer, so a reset-after-apply fault loses only the answer.
+    let fault = match begin(&shared, &endpoint, error).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
+    if let Err(response) = authorize(&shared, &headers) {
+        return response;
+    }
+    let now = shared.now();
+    let response = {
+        let mut data = lock(&shared.data);
+        let mut state = lock(&shared.m3);
+        m3::execute_write(&mut data, &mut state, now, &program, &transaction, &inputs)
+    };
+    finish(fault, response)
 }
 
 /// The shared shape of a read-only handler: count and fault the call, check the token, answer

@@ -12,7 +12,9 @@
 //! - IDO `update` (one change per call: Action 1 inserts a row, refusing a duplicate key;
 //!   Action 2 updates the row named by its `_ItemId`), stamping `RecordDate` and bumping the
 //!   row's variation;
-//! - M3 MI v2 list transactions for the same nouns;
+//! - M3 MI v2 list transactions for the same nouns, and the return path's MI writes over the
+//!   same rows (`PPS370MI` PO batch entry, `PPS001MI/Receipt`, `PPS200MI/DltLine`,
+//!   `APS450MI/AddHead`/`AddLine`), applied before the answer;
 //! - Data Lake payload listing and fetch serving BODs generated from the rows;
 //! - an IMS intake that keeps every message it is sent;
 //! - faults from a shared [`FaultPlan`](sync_core::faults::FaultPlan), per endpoint or
@@ -51,6 +53,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use data::{CHART, CloudSuiteData, Row, Seed, StoredRow, ido_datetime};
+pub use m3::INVOICE_LINES as M3_INVOICE_BATCH_LINES;
 
 use crate::ionapi::IonApiFile;
 
@@ -131,6 +134,7 @@ pub(crate) struct Shared {
     tokens: Mutex<Tokens>,
     calls: Mutex<BTreeMap<String, u64>>,
     messages: Mutex<Vec<ReceivedMessage>>,
+    m3: Mutex<m3::M3State>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,6 +170,7 @@ impl IonSimulator {
             tokens: Mutex::new(Tokens::default()),
             calls: Mutex::new(BTreeMap::new()),
             messages: Mutex::new(Vec::new()),
+            m3: Mutex::new(m3::M3State::default()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
