@@ -172,7 +172,28 @@ pub enum Error {
         limit: usize,
     },
 
-    /// The response body could not be decoded into the expected type.
+    /// A 2xx answer whose body is not the JSON document asked for: an HTML page (a proxy's
+    /// error or sign-in page) or something else that is not JSON at all. On a read (`GET`) the
+    /// client retries it a few times before giving up with this error; see
+    /// [`IonClientBuilder::max_bad_answer_retries`](crate::client::IonClientBuilder::max_bad_answer_retries).
+    #[error("{method} {path}: ION answered HTTP {status} with {} instead of JSON{}",
+        describe_content(content_type.as_deref()), excerpt_suffix(excerpt))]
+    UnexpectedBody {
+        /// The HTTP method.
+        method: String,
+        /// The request path.
+        path: String,
+        /// The HTTP status (a 2xx).
+        status: u16,
+        /// The response's content type, if any.
+        content_type: Option<String>,
+        /// The start of the body (at most 200 characters), for diagnosis.
+        excerpt: String,
+    },
+
+    /// The response body could not be decoded into the expected type (including JSON cut
+    /// short). On a read (`GET`) the client retries it a few times before giving up with this
+    /// error.
     #[error("cannot decode the response to {method} {path} at `{at}`: {message}")]
     Decode {
         /// The HTTP method.
@@ -296,6 +317,13 @@ fn describe_body(content_type: Option<&str>, len: usize) -> String {
     }
 }
 
+fn describe_content(content_type: Option<&str>) -> String {
+    match content_type {
+        Some(ct) => format!("a {ct} body"),
+        None => "a body without a content type".to_owned(),
+    }
+}
+
 fn excerpt_suffix(excerpt: &str) -> String {
     let trimmed = excerpt.trim();
     if trimmed.is_empty() {
@@ -306,13 +334,34 @@ fn excerpt_suffix(excerpt: &str) -> String {
 }
 
 impl Error {
-    /// Whether retrying the same request could succeed (throttling, 5xx, timeouts, connection
-    /// trouble). This says nothing about whether a retry is *safe*: see [`Error::delivery`].
+    /// Whether retrying the same request could succeed (throttling, 502/503/504, timeouts,
+    /// connection trouble, and a 500 on a safe read). This says nothing about whether a retry
+    /// is *safe*: see [`Error::delivery`].
+    ///
+    /// A body that is not what was asked for ([`Error::UnexpectedBody`], [`Error::Decode`]) is
+    /// not retryable as such: the client has already asked again a few times on a read, so the
+    /// server keeps sending it.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api(api) => is_transient_status(api.status),
+            Error::Api(api) => {
+                is_transient_status(api.status)
+                    || (api.status == 500 && is_safe_method(&api.method))
+            }
             Error::TokenEndpoint { status, .. } => is_transient_status(*status),
             Error::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this is an answer a read may get from a hiccup rather than from the product's
+    /// decision: a 500, a 2xx that is not JSON (an HTML page), JSON that does not decode or is
+    /// cut short, XML that is not well formed. The request path retries these a few times, on
+    /// safe reads only (`GET`/`HEAD` that are not marked non-idempotent).
+    pub(crate) fn is_bad_answer(&self) -> bool {
+        match self {
+            Error::Api(api) => api.status == 500,
+            Error::UnexpectedBody { .. } | Error::Decode { .. } => true,
+            Error::Bod(crate::bod::BodError::Xml { .. }) => true,
             _ => false,
         }
     }
@@ -367,10 +416,17 @@ impl Error {
     }
 }
 
-/// Statuses worth retrying: throttling and gateway/backend unavailability. A 500 is not among
-/// them: behind ION it usually means the product rejected the request, and retrying repeats it.
+/// Statuses worth retrying whatever the method: throttling and gateway/backend unavailability.
+/// A 500 is not among them: behind ION it often means the product rejected the request, so it
+/// is retried (a few times) on safe reads only, where repeating it is harmless, and never on a
+/// write.
 pub(crate) fn is_transient_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// `GET` and `HEAD` (and the other methods HTTP calls safe): reading twice changes nothing.
+pub(crate) fn is_safe_method(method: &str) -> bool {
+    http::Method::from_bytes(method.as_bytes()).is_ok_and(|m| m.is_safe())
 }
 
 /// 429 is the gateway's quota policy refusing the call before it reaches the product, so the

@@ -331,7 +331,7 @@ async fn throttling_is_recovered_with_retry_after_on_the_manual_clock() {
 }
 
 #[tokio::test]
-async fn html_and_malformed_answers_are_clear_errors() {
+async fn html_and_malformed_answers_are_clear_errors_or_read_again() {
     let clock = ManualClock::default();
     let plan = Arc::new(
         FaultPlan::none()
@@ -340,19 +340,43 @@ async fn html_and_malformed_answers_are_clear_errors() {
             .script("GET /load/SLVendors", Fault::ApplicationError),
     );
     let sim = IonSimulator::start(SimulatorConfig {
-        faults: plan,
+        faults: plan.clone(),
         ..config(&clock, small())
     })
     .await
     .unwrap();
-    let client = client(&sim, &clock);
-    let csi = client.csi(sim.mongoose_config());
-    for _ in 0..2 {
-        let err = csi.load("SLVendors").page(None).await.unwrap_err();
-        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    }
+    // Without bad-answer retries each surfaces as a typed error.
+    let strict = IonClient::builder(sim.ionapi().unwrap())
+        .clock(clock.shared())
+        .max_bad_answer_retries(0)
+        .build()
+        .unwrap();
+    let csi = strict.csi(sim.mongoose_config());
+    let err = csi.load("SLVendors").page(None).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedBody { .. }), "{err:?}");
+    let err = csi.load("SLVendors").page(None).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     let err = csi.load("SLVendors").page(None).await.unwrap_err();
     assert!(matches!(err, Error::IdoFailed { .. }), "{err:?}");
+
+    // By default a read asks again after the HTML page and the cut body; the IDO's own
+    // `Success: false` is an answer, final at once.
+    plan.push_script("GET /load/SLVendors", Fault::HtmlOk);
+    plan.push_script("GET /load/SLVendors", Fault::MalformedBody);
+    plan.push_script("GET /load/SLVendors", Fault::ApplicationError);
+    let client = client(&sim, &clock);
+    let csi = client.csi(sim.mongoose_config());
+    let err = csi.load("SLVendors").page(None).await.unwrap_err();
+    assert!(matches!(err, Error::IdoFailed { .. }), "{err:?}");
+    assert_eq!(plan.injected().get("html_ok"), Some(&2));
+    assert!(
+        !csi.load("SLVendors")
+            .page(None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,15 @@
 //! connection errors for idempotent requests, `Retry-After` honoured, a `POST` never resent once
 //! it may have reached the server, a cap on response size, and a `tracing` span per attempt
 //! that carries method, path, status and attempt — never a token.
+//!
+//! Reads get one more rule: a safe read (`GET`/`HEAD`, not marked non-idempotent) answered with
+//! a 500, or with a 2xx whose body is not what was asked for (an HTML page, JSON that is cut
+//! short or does not decode, XML that is not well formed), is retried a few times
+//! ([`IonClientBuilder::max_bad_answer_retries`], default
+//! [`DEFAULT_MAX_BAD_ANSWER_RETRIES`]) on the same backoff schedule. Decoding happens inside
+//! the retry loop ([`IonClient::send_decoded`]), so there is one loop, not two. Writes keep the
+//! rules above: a `POST`, `PUT` or `DELETE` answered with a 500 or an HTML page is never
+//! resent.
 
 pub(crate) mod body;
 mod request;
@@ -17,7 +26,7 @@ use std::time::Duration;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 use secrecy::ExposeSecret;
-use sync_core::retry::{RetryPolicy, parse_retry_after};
+use sync_core::retry::{Idempotency, RetryPolicy, parse_retry_after};
 use sync_core::time::{SharedClock, SystemClock};
 use tracing::Instrument;
 use url::Url;
@@ -37,6 +46,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(70);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default cap on a response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// The default number of retries of a safe read answered with a 500 or with a body that is not
+/// what was asked for (they also count against the retry policy's budget).
+pub const DEFAULT_MAX_BAD_ANSWER_RETRIES: usize = 2;
 
 /// A client for one tenant's ION API Gateway. Cheap to clone; clones share the connection pool
 /// and the token cache.
@@ -67,6 +79,7 @@ struct Inner {
     retry: RetryPolicy,
     clock: SharedClock,
     max_response_bytes: usize,
+    max_bad_answer_retries: usize,
 }
 
 impl fmt::Debug for IonClient {
@@ -91,6 +104,7 @@ pub struct IonClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     max_response_bytes: usize,
+    max_bad_answer_retries: usize,
     http: Option<reqwest::Client>,
 }
 
@@ -107,6 +121,7 @@ impl IonClient {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             user_agent: concat!("infor-ion-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_bad_answer_retries: DEFAULT_MAX_BAD_ANSWER_RETRIES,
             http: None,
         }
     }
@@ -142,11 +157,55 @@ impl IonClient {
     }
 
     /// Send a request and return its 2xx answer, applying the token, 401 and retry rules.
+    ///
+    /// The body is handed back as it came; to have an answer that is not what was asked for
+    /// (an HTML page, a body cut short) retried on a read, decode it inside the loop with
+    /// [`send_json`](Self::send_json) or [`send_decoded`](Self::send_decoded).
     pub async fn send(&self, request: IonRequest) -> Result<IonResponse> {
+        self.send_decoded(request, Ok).await
+    }
+
+    /// Send a request and decode its JSON answer. On a safe read, an answer that is not JSON
+    /// or does not decode as `T` is retried a few times (see the [module docs](self)).
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: IonRequest,
+    ) -> Result<T> {
+        self.send_decoded(request, |response| response.json()).await
+    }
+
+    /// Send a request and turn its 2xx answer into `T` with `decode`, in the one retry loop.
+    ///
+    /// When `decode` fails with an error that says the answer was not what was asked for
+    /// ([`Error::UnexpectedBody`], [`Error::Decode`], malformed XML) and the request is a safe
+    /// read (`GET`/`HEAD`, not marked non-idempotent), the request is sent again on the retry
+    /// policy's schedule, at most [`IonClientBuilder::max_bad_answer_retries`] times (a 500 on
+    /// such a read counts against the same cap). Any other error of `decode` (an IDO's
+    /// `Success: false`, an M3 error) is final. Writes are never resent for a bad answer.
+    ///
+    /// ```no_run
+    /// use infor_ion_client::client::{IonClient, IonRequest};
+    ///
+    /// # async fn run(client: IonClient) -> Result<(), infor_ion_client::Error> {
+    /// let rows: usize = client
+    ///     .send_decoded(IonRequest::get("CSI/IDORequestService/ido/load/SLVendors"), |answer| {
+    ///         let body: serde_json::Value = answer.json()?;
+    ///         Ok(body["Items"].as_array().map_or(0, Vec::len))
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_decoded<T, F>(&self, request: IonRequest, mut decode: F) -> Result<T>
+    where
+        F: FnMut(IonResponse) -> Result<T>,
+    {
         let inner = &self.inner;
         let url = self.url_for(&request)?;
+        let safe_read =
+            request.method().is_safe() && request.idempotency() == Idempotency::Idempotent;
         let mut schedule = inner.retry.schedule();
         let mut renewed_after_401 = false;
+        let mut bad_answers: usize = 0;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -163,7 +222,10 @@ impl IonClient {
                 .instrument(span)
                 .await;
             let error = match outcome {
-                Ok(response) => return Ok(response),
+                Ok(response) => match decode(response) {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
+                },
                 Err(Attempt::Unauthorized) => {
                     // The gateway refused the token before forwarding the call, so resending is
                     // safe whatever the method. Renew once; a second refusal is final.
@@ -180,23 +242,23 @@ impl IonClient {
                 }
                 Err(Attempt::Failed(error)) => error,
             };
-            if error.failure().is_retryable(request.idempotency())
-                && let Some(delay) = schedule.next_delay(error.retry_after())
-            {
-                tracing::debug!(%error, ?delay, attempt, "retrying the ION request");
+            let bad_answer = error.is_bad_answer();
+            let retry = if bad_answer {
+                // A 500 or a garbled answer: harmless to ask again on a read, a few times.
+                safe_read && bad_answers < inner.max_bad_answer_retries
+            } else {
+                error.failure().is_retryable(request.idempotency())
+            };
+            if retry && let Some(delay) = schedule.next_delay(error.retry_after()) {
+                if bad_answer {
+                    bad_answers += 1;
+                }
+                tracing::debug!(%error, ?delay, attempt, bad_answer, "retrying the ION request");
                 inner.clock.sleep(delay).await;
                 continue;
             }
             return Err(error);
         }
-    }
-
-    /// Send a request and decode its JSON answer.
-    pub async fn send_json<T: serde::de::DeserializeOwned>(
-        &self,
-        request: IonRequest,
-    ) -> Result<T> {
-        self.send(request).await?.json()
     }
 
     fn url_for(&self, request: &IonRequest) -> Result<Url> {
@@ -379,6 +441,16 @@ impl IonClientBuilder {
         self
     }
 
+    /// How many times a safe read (`GET`/`HEAD`) answered with a 500 or with a body that is
+    /// not what was asked for (an HTML page, JSON cut short or not decoding, malformed XML) is
+    /// sent again (default [`DEFAULT_MAX_BAD_ANSWER_RETRIES`]; 0 turns it off). These retries
+    /// also use up the retry policy's budget and follow its backoff. Writes are never resent
+    /// for such an answer.
+    pub fn max_bad_answer_retries(mut self, retries: usize) -> Self {
+        self.max_bad_answer_retries = retries;
+        self
+    }
+
     /// Use this `reqwest` client (its timeouts and user agent then apply instead of the
     /// builder's).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -411,6 +483,7 @@ impl IonClientBuilder {
                 retry: self.retry,
                 clock: self.clock,
                 max_response_bytes: self.max_response_bytes,
+                max_bad_answer_retries: self.max_bad_answer_retries,
             }),
         })
     }

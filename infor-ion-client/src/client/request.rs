@@ -228,14 +228,65 @@ impl IonResponse {
             .map(|d| d.with_timezone(&chrono::Utc))
     }
 
+    /// The `Content-Type` header, when present and readable.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+
     /// Decode the JSON body. On failure the error names the JSON path that did not fit, e.g.
-    /// `Items[3].RecordDate`.
+    /// `Items[3].RecordDate`; a body that is not JSON at all (an HTML page from a proxy or a
+    /// sign-in page) is [`Error::UnexpectedBody`], and JSON cut short says so.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let at = e.path().to_string();
-            self.decode_error(&at, e.into_inner().to_string())
+            let inner = e.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Eof => {
+                    self.decode_error(&at, format!("the body is cut short ({inner})"))
+                }
+                serde_json::error::Category::Syntax if self.looks_like_markup() => {
+                    self.unexpected_body()
+                }
+                _ => self.decode_error(&at, inner.to_string()),
+            }
         })
+    }
+
+    /// Whether the answer is a markup page (declared HTML, or a body that starts with `<`)
+    /// rather than the JSON or XML document an API call returns.
+    pub(crate) fn is_html(&self) -> bool {
+        self.content_type()
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+    }
+
+    fn looks_like_markup(&self) -> bool {
+        self.is_html()
+            || self
+                .body
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'<')
+    }
+
+    /// The error for a 2xx whose body is not the document asked for.
+    pub(crate) fn unexpected_body(&self) -> Error {
+        const MAX: usize = 200;
+        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(MAX * 4)]);
+        let trimmed = text.trim();
+        let mut excerpt: String = trimmed.chars().take(MAX).collect();
+        if trimmed.chars().count() > MAX || self.body.len() > MAX * 4 {
+            excerpt.push('…');
+        }
+        Error::UnexpectedBody {
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            status: self.status.as_u16(),
+            content_type: self.content_type().map(str::to_owned),
+            excerpt,
+        }
     }
 
     fn decode_error(&self, at: &str, message: String) -> Error {

@@ -123,11 +123,18 @@ impl LoadCollection {
         Ok(request)
     }
 
-    /// Fetch one page: the first, or the one after `bookmark`.
+    /// Fetch one page: the first, or the one after `bookmark`. The page is decoded inside the
+    /// client's retry loop, so an HTML page or a body cut short is asked for again a few times
+    /// (see [`IonClient::send_decoded`](crate::client::IonClient::send_decoded)); an IDO's
+    /// `Success: false` is final.
     pub async fn page(&self, bookmark: Option<&str>) -> Result<IdoPage> {
-        let response = self.csi.client.send(self.request(bookmark)?).await?;
-        let body: Value = response.json()?;
-        parse_page(&self.ido, body)
+        let ido = self.ido.as_str();
+        self.csi
+            .client
+            .send_decoded(self.request(bookmark)?, |response| {
+                parse_page(ido, response.json::<Value>()?)
+            })
+            .await
     }
 
     /// Every page, fetched one after the other as the stream is polled. Stops when the server

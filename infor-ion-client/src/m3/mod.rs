@@ -213,9 +213,14 @@ impl M3 {
 
     /// Run one transaction and return its rows, values right-trimmed.
     pub async fn execute(&self, call: MiCall) -> Result<Vec<Record>> {
-        let response = self.client.send(self.request(&call)?).await?;
-        let body: MiResponse = response.json()?;
-        let failed = response.status().as_u16() == 400
+        // Decoded inside the retry loop: an HTML page or a body cut short is asked for again.
+        let (status, body) = self
+            .client
+            .send_decoded(self.request(&call)?, |response| {
+                Ok((response.status().as_u16(), response.json::<MiResponse>()?))
+            })
+            .await?;
+        let failed = status == 400
             || body.nr_of_failed_transactions > 0
             || body.was_terminated
             || body.results.iter().any(|r| r.error_message.is_some());

@@ -158,17 +158,35 @@ impl DataLake {
         Ok(self.client.send(request).await?.server_date())
     }
 
-    /// Fetch one payload's bytes.
-    pub async fn fetch(&self, dl_id: &str) -> Result<bytes::Bytes> {
-        let request = IonRequest::get(&self.fetch_path)
+    fn fetch_request(&self, dl_id: &str) -> Result<IonRequest> {
+        IonRequest::get(&self.fetch_path)
             .query("datalakeId", dl_id)
-            .header("Accept", "application/xml, */*")?;
-        Ok(self.client.send(request).await?.bytes().clone())
+            .header("Accept", "application/xml, */*")
     }
 
-    /// Fetch one payload and parse it as a BOD with the hardened reader.
+    /// Fetch one payload's bytes, as they come.
+    pub async fn fetch(&self, dl_id: &str) -> Result<bytes::Bytes> {
+        Ok(self
+            .client
+            .send(self.fetch_request(dl_id)?)
+            .await?
+            .bytes()
+            .clone())
+    }
+
+    /// Fetch one payload and parse it as a BOD with the hardened reader. The parse happens
+    /// inside the client's retry loop: an HTML page or XML that is not well formed (a payload
+    /// cut short) is fetched again a few times; a document the reader refuses (a DTD, too
+    /// deep, too large) or that is not the expected BOD is final.
     pub async fn fetch_bod<N: Noun>(&self, dl_id: &str) -> Result<Bod<N>> {
-        let bytes = self.fetch(dl_id).await?;
-        Ok(Bod::from_reader(bytes.as_ref(), self.limits)?)
+        let limits = self.limits;
+        self.client
+            .send_decoded(self.fetch_request(dl_id)?, |response| {
+                if response.is_html() {
+                    return Err(response.unexpected_body());
+                }
+                Ok(Bod::from_reader(response.bytes().as_ref(), limits)?)
+            })
+            .await
     }
 }
