@@ -55,10 +55,15 @@ struct Inner {
     retry: RetryPolicy,
     throttle_wait: Duration,
     max_response_bytes: usize,
+    max_bad_answer_retries: usize,
 }
 
 /// The default cap on a response body (a Cin7 page of 1,000 rows is a few megabytes).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The default number of times a `GET` answered with a 2xx whose body is not JSON (an HTML
+/// page, JSON cut short) is sent again (these retries also count against the retry policy).
+pub const DEFAULT_MAX_BAD_ANSWER_RETRIES: usize = 2;
 
 impl fmt::Debug for Cin7Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,6 +93,7 @@ pub struct Cin7ClientBuilder {
     throttle_wait: Duration,
     http: Option<reqwest::Client>,
     max_response_bytes: usize,
+    max_bad_answer_retries: usize,
 }
 
 impl fmt::Debug for Cin7ClientBuilder {
@@ -126,6 +132,7 @@ impl Default for Cin7ClientBuilder {
             throttle_wait: Duration::from_secs(65),
             http: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_bad_answer_retries: DEFAULT_MAX_BAD_ANSWER_RETRIES,
         }
     }
 }
@@ -221,6 +228,15 @@ impl Cin7ClientBuilder {
         self
     }
 
+    /// How many times a `GET` answered with a 2xx whose body is not JSON (an HTML page from a
+    /// proxy, JSON cut short) is sent again before it fails with [`Error::UnexpectedBody`]
+    /// (default [`DEFAULT_MAX_BAD_ANSWER_RETRIES`]; 0 turns it off). These retries draw on the
+    /// retry policy's budget and follow its backoff. A write answered that way is never resent.
+    pub fn max_bad_answer_retries(mut self, retries: usize) -> Self {
+        self.max_bad_answer_retries = retries;
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Cin7Client> {
         let account_id = self
@@ -286,6 +302,7 @@ impl Cin7ClientBuilder {
                 retry: self.retry,
                 throttle_wait: self.throttle_wait,
                 max_response_bytes: self.max_response_bytes,
+                max_bad_answer_retries: self.max_bad_answer_retries,
             }),
         })
     }
@@ -305,6 +322,8 @@ struct AttemptFailure {
     error: Box<Error>,
     failure: Failure,
     throttled: Option<u16>,
+    /// A 2xx whose body is not JSON: worth asking again on a `GET`, a few times.
+    bad_answer: bool,
 }
 
 impl Cin7Client {
@@ -339,6 +358,11 @@ impl Cin7Client {
 
     /// Send `request` through the one request path: authenticate, wait for a rate-limit slot,
     /// retry what is safe to retry, and turn Cin7's error forms into [`Error`]s.
+    ///
+    /// A `GET` answered with a 2xx whose body is not JSON (an HTML page, JSON cut short) is
+    /// sent again on the same backoff schedule, at most
+    /// [`max_bad_answer_retries`](Cin7ClientBuilder::max_bad_answer_retries) times; a write
+    /// answered that way is never resent and fails with [`Error::UnexpectedBody`].
     pub async fn execute(&self, request: Cin7Request) -> Result<RawResponse> {
         let span = tracing::debug_span!(
             "cin7_request",
@@ -351,6 +375,11 @@ impl Cin7Client {
     async fn execute_inner(&self, request: &Cin7Request) -> Result<RawResponse> {
         let inner = &self.inner;
         let mut schedule = inner.retry.schedule();
+        // Only a GET is asked again for a garbled answer: reading twice changes nothing, while
+        // a write answered with an HTML page may have been applied.
+        let safe_read =
+            request.method() == Method::Get && request.idempotency() == Idempotency::Idempotent;
+        let mut bad_answers: usize = 0;
         loop {
             inner.limiter.acquire().await;
             let failed = match self.attempt(request).await {
@@ -361,7 +390,26 @@ impl Cin7Client {
                 error,
                 failure,
                 throttled,
+                bad_answer,
             } = failed;
+            if bad_answer {
+                if safe_read
+                    && bad_answers < inner.max_bad_answer_retries
+                    && let Some(delay) = schedule.next_delay(None)
+                {
+                    bad_answers += 1;
+                    tracing::warn!(
+                        attempt = schedule.retries(),
+                        delay_ms = delay.as_millis() as u64,
+                        bad_answer = true,
+                        error = %error,
+                        "retrying Cin7 request"
+                    );
+                    inner.clock.sleep(delay).await;
+                    continue;
+                }
+                return Err(*error);
+            }
             if failure.is_retryable(request.idempotency()) {
                 let asked = match throttled {
                     // No Retry-After: wait long enough for the server's minute window to clear.
@@ -449,6 +497,7 @@ impl Cin7Client {
             error: Box::new(error),
             failure: Failure::PERMANENT,
             throttled: None,
+            bad_answer: false,
         };
         let url = self.url_for(request).map_err(permanent)?;
         let method = match request.method() {
@@ -494,6 +543,7 @@ impl Cin7Client {
                     retry_after: None,
                 },
                 throttled: None,
+                bad_answer: false,
             }
         };
         let response = builder.send().await.map_err(transport)?;
@@ -513,6 +563,7 @@ impl Cin7Client {
                 retry_after: None,
             },
             throttled: None,
+            bad_answer: false,
         };
         if response
             .content_length()
@@ -592,12 +643,14 @@ impl Cin7Client {
                     retry_after,
                 },
                 throttled: Some(status),
+                bad_answer: false,
             });
         }
         let permanent = |error: Error| AttemptFailure {
             error: Box::new(error),
             failure: Failure::PERMANENT,
             throttled: None,
+            bad_answer: false,
         };
         match status {
             200..=299 => {
@@ -610,13 +663,20 @@ impl Cin7Client {
                         status,
                         body: serde_json::Value::Null,
                     }),
-                    None => Err(permanent(Error::UnexpectedBody {
-                        method,
-                        endpoint,
-                        status,
-                        content_type,
-                        snippet: snippet(&body),
-                    })),
+                    // An HTML page (a proxy's or a sign-in page) or JSON cut short: not an
+                    // answer from Cin7's API. The loop asks again if the request is a GET.
+                    None => Err(AttemptFailure {
+                        error: Box::new(Error::UnexpectedBody {
+                            method,
+                            endpoint,
+                            status,
+                            content_type,
+                            snippet: snippet(&body),
+                        }),
+                        failure: Failure::PERMANENT,
+                        throttled: None,
+                        bad_answer: true,
+                    }),
                 }
             }
             403 => Err(permanent(Error::Auth {
@@ -632,6 +692,7 @@ impl Cin7Client {
                     retry_after,
                 },
                 throttled: None,
+                bad_answer: false,
             }),
             _ => Err(permanent(api(status))),
         }

@@ -161,8 +161,12 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// A 2xx answer whose body is not JSON (an HTML "Page not found", an empty body where a
-    /// document was expected): usually a wrong path.
+    /// A 2xx answer whose body is not JSON (an HTML "Page not found" or a proxy's page, JSON
+    /// cut short, an empty body where a document was expected). A `GET` answered that way is
+    /// sent again a few times first
+    /// ([`Cin7ClientBuilder::max_bad_answer_retries`](crate::Cin7ClientBuilder::max_bad_answer_retries)),
+    /// so when it still surfaces the server keeps answering so: usually a wrong path. A write
+    /// answered that way is never resent.
     #[error(
         "unexpected non-JSON body from {method} {endpoint} (HTTP {status}, content-type {content_type:?}): {snippet}"
     )]

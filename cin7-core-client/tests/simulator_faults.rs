@@ -61,7 +61,12 @@ async fn body_faults_surface_as_typed_errors() {
         .script("GET /ref/tax", Fault::HtmlOk)
         .script("GET /ref/tax", Fault::MalformedBody)
         .script("GET /ref/tax", Fault::ApplicationError);
-    let (_sim, client, _clock, _plan) = with_plan(plan).await;
+    let (sim, _, clock, plan) = with_plan(plan).await;
+    // Without bad-answer retries each fault surfaces as its typed error.
+    let client = builder(&sim, &clock)
+        .max_bad_answer_retries(0)
+        .build()
+        .unwrap();
     let html = client.reference().tax_rules().send().await.unwrap_err();
     assert!(
         matches!(&html, Error::UnexpectedBody { status: 200, snippet, .. } if snippet.contains("Page not found")),
@@ -81,6 +86,20 @@ async fn body_faults_surface_as_typed_errors() {
         client.reference().tax_rules().send().await.is_ok(),
         "script exhausted"
     );
+
+    // By default a GET is asked again after the HTML page and the cut body; Cin7's own error
+    // object is an answer, final at once.
+    plan.push_script("GET /ref/tax", Fault::HtmlOk);
+    plan.push_script("GET /ref/tax", Fault::MalformedBody);
+    plan.push_script("GET /ref/tax", Fault::ApplicationError);
+    let client = builder(&sim, &clock).build().unwrap();
+    let app = client.reference().tax_rules().send().await.unwrap_err();
+    assert!(
+        matches!(&app, Error::Api(api) if api.error_code == Some(500)),
+        "{app:?}"
+    );
+    assert_eq!(plan.injected().get("html_ok"), Some(&2));
+    assert_eq!(sim.calls_to("GET /ref/tax"), 7);
 }
 
 #[tokio::test]
@@ -170,7 +189,8 @@ async fn faults_can_target_one_endpoint() {
     assert!(client.me().get().await.is_ok());
     assert!(client.reference().payment_terms().send().await.is_ok());
     assert!(client.reference().tax_rules().send().await.is_err());
-    assert_eq!(plan.injected().get("html_ok"), Some(&1));
+    // A GET answered with HTML is asked again twice (the default cap), then fails.
+    assert_eq!(plan.injected().get("html_ok"), Some(&3));
 }
 
 /// 60 reads with a 30% chance of a 502 each, no client retries: which calls failed.
