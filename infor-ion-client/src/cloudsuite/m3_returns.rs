@@ -2,7 +2,7 @@
 //! supplier invoices entered, from Cin7 through M3 MI transactions.
 //!
 //! [`M3PoWriter`] implements sync-core's `SourcePurchaseWriter` over
-//! [`M3`](crate::m3::M3). Every write is an MI call marked
+//! [`M3`]. Every write is an MI call marked
 //! [non-idempotent](crate::m3::MiCall::non_idempotent): one that may have reached M3 is never
 //! resent; the pipeline looks the record up first.
 //!
