@@ -136,6 +136,92 @@ async fn purchase_orders_come_with_their_lines_fetched_once_per_page() {
 }
 
 #[tokio::test]
+async fn a_po_whose_lines_alone_changed_is_read_in_the_window() {
+    let (mut server, client) = server().await;
+    let since = Utc.with_ymd_and_hms(2026, 2, 3, 0, 0, 0).unwrap();
+    let changed_heads = server
+        .mock("GET", format!("{LOAD}SLPos").as_str())
+        .match_query(Matcher::UrlEncoded(
+            "filter".into(),
+            "RecordDate >= '2026-02-03 00:00:00.000'".into(),
+        ))
+        .with_body(page(json!([
+            {"PoNum": "P1", "VendNum": "V1", "OrderDate": "2026-02-01", "Stat": "O", "RecordDate": "2026-02-03 10:00:00"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let p1_lines = server
+        .mock("GET", format!("{LOAD}SLPoItems").as_str())
+        .match_query(Matcher::UrlEncoded("filter".into(), "PoNum IN (N'P1')".into()))
+        .with_body(page(json!([
+            {"PoNum": "P1", "PoLine": "1", "Item": "A", "QtyOrdered": "5", "RecordDate": "2026-02-03 10:00:00"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    // P3's header is from January; its second line was edited on 4 February.
+    let changed_lines = server
+        .mock("GET", format!("{LOAD}SLPoItems").as_str())
+        .match_query(Matcher::UrlEncoded(
+            "filter".into(),
+            "RecordDate >= '2026-02-03 00:00:00.000'".into(),
+        ))
+        .with_body(page(json!([
+            {"PoNum": "P1", "PoLine": "1", "Item": "A", "QtyOrdered": "5", "RecordDate": "2026-02-03 10:00:00"},
+            {"PoNum": "P3", "PoLine": "2", "Item": "D", "QtyOrdered": "9", "RecordDate": "2026-02-04 09:00:00"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let unchanged_heads = server
+        .mock("GET", format!("{LOAD}SLPos").as_str())
+        .match_query(Matcher::UrlEncoded(
+            "filter".into(),
+            "(PoNum IN (N'P1', N'P3')) AND (RecordDate < '2026-02-03 00:00:00.000')".into(),
+        ))
+        .with_body(page(json!([
+            {"PoNum": "P3", "VendNum": "V3", "OrderDate": "2026-01-10", "Stat": "O", "RecordDate": "2026-01-10 08:00:00"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let p3_lines = server
+        .mock("GET", format!("{LOAD}SLPoItems").as_str())
+        .match_query(Matcher::UrlEncoded("filter".into(), "PoNum IN (N'P3')".into()))
+        .with_body(page(json!([
+            {"PoNum": "P3", "PoLine": "1", "Item": "C", "QtyOrdered": "2", "RecordDate": "2026-01-10 08:00:00"},
+            {"PoNum": "P3", "PoLine": "2", "Item": "D", "QtyOrdered": "9", "RecordDate": "2026-02-04 09:00:00"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let source = CloudSuiteSource::csi(client.csi("C"), "DALS");
+    let orders: Vec<PurchaseOrder> = Source::<PurchaseOrder>::poll(&source, window(Some(since)))
+        .try_collect()
+        .await
+        .unwrap();
+    for mock in [
+        changed_heads,
+        p1_lines,
+        changed_lines,
+        unchanged_heads,
+        p3_lines,
+    ] {
+        mock.assert_async().await;
+    }
+    let numbers: Vec<_> = orders.iter().map(|o| o.po_number.as_str()).collect();
+    assert_eq!(numbers, ["P1", "P3"], "P1 once, and P3 for its edited line");
+    assert_eq!(orders[1].lines.len(), 2);
+    assert_eq!(orders[1].lines[1].quantity, Decimal::from(9));
+    assert_eq!(
+        orders[1].modified_at,
+        Utc.with_ymd_and_hms(2026, 2, 4, 9, 0, 0).unwrap(),
+        "a PO changed when its newest row did"
+    );
+}
+
+#[tokio::test]
 async fn invoices_are_allocated_to_gl_accounts_from_distributions() {
     let (mut server, client) = server().await;
     server

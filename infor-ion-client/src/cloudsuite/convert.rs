@@ -121,6 +121,12 @@ pub(crate) fn csi_purchase_order(
         Some("F") | Some("C") => PoStatus::Closed,
         Some(other) => return Err(invalid("SLPos", "Stat", other, "a PO status (P, O, F, C)")),
     };
+    // A change to a line alone (a quantity, a receipt) leaves the header's `RecordDate` as it
+    // was: the PO counts as changed when its newest row did.
+    let modified_at = lines
+        .iter()
+        .filter_map(|line| line.modified_at)
+        .fold(modified("SLPos", head.modified_at)?, DateTime::max);
     let mut lines = lines
         .into_iter()
         .map(|line| {
@@ -159,7 +165,7 @@ pub(crate) fn csi_purchase_order(
         status,
         memo: head.vendor_order.clone(),
         lines,
-        modified_at: modified("SLPos", head.modified_at)?,
+        modified_at,
         po_number: head.po_num,
     })
 }

@@ -13,6 +13,9 @@
 //!
 //! Over IDO, windows are read incrementally by `RecordDate >= from`; related rows (PO lines,
 //! voucher distributions) are fetched once per page with an `IN` filter, not once per record.
+//! A PO whose lines changed while its header did not (a quantity edited, a receipt posted) is
+//! found too: the window also reads the `SLPoItems` rows changed since `from` and adds their
+//! POs, and a PO's `modified_at` is the newest of its header and lines.
 //! M3's list transactions have no reliable change-time filter for these nouns, so M3 windows
 //! list everything and keep the rows whose change date is on or after the window's start date.
 //! From the Data Lake, windows list the published BODs by `event_date >= from`, keep the newest
@@ -35,7 +38,7 @@ mod convert;
 pub mod m3_returns;
 pub mod returns;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -314,6 +317,44 @@ impl CloudSuiteSource {
             .boxed()
     }
 
+    /// The POs with a line changed since `from` whose header did not change (those the header
+    /// poll already reads are left out).
+    fn csi_orders_with_changed_lines<'a>(
+        &'a self,
+        csi: &'a Csi,
+        from: DateTime<Utc>,
+    ) -> BoxStream<'a, Result<PurchaseOrder, SourceError>> {
+        let numbers = async move {
+            let mut numbers = BTreeSet::new();
+            let mut changed = csi
+                .poll::<csi::nouns::PoLine>()
+                .page_size(self.page_size)
+                .modified_since(from)
+                .stream()
+                .boxed();
+            while let Some(line) = changed.try_next().await? {
+                numbers.insert(line.po_num);
+            }
+            Ok::<_, Error>(numbers.into_iter().collect::<Vec<_>>())
+        };
+        futures::stream::once(numbers)
+            .map_err(source_error)
+            .map_ok(move |numbers| {
+                let chunks: Vec<Vec<String>> = numbers.chunks(100).map(<[_]>::to_vec).collect();
+                futures::stream::iter(chunks)
+                    .map(move |chunk| {
+                        let unchanged_heads = Filter::is_in("PoNum", chunk)
+                            .and_then(|f| Ok(f.and(Filter::lt("RecordDate", from)?)))
+                            .map_err(source_error)?;
+                        let poll = csi.poll().filter(unchanged_heads).page_size(self.page_size);
+                        Ok(self.csi_orders(csi, poll))
+                    })
+                    .try_flatten()
+            })
+            .try_flatten()
+            .boxed()
+    }
+
     fn csi_invoices<'a>(
         &'a self,
         csi: &'a Csi,
@@ -352,7 +393,15 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<PurchaseOrder, SourceError>> {
         match &self.product {
-            Product::Csi(csi) => self.csi_orders(csi, csi_poll(csi, &window, self.page_size)),
+            Product::Csi(csi) => {
+                let heads = self.csi_orders(csi, csi_poll(csi, &window, self.page_size));
+                match window.from {
+                    Some(from) => heads
+                        .chain(self.csi_orders_with_changed_lines(csi, from))
+                        .boxed(),
+                    None => heads,
+                }
+            }
             Product::M3(_) => {
                 futures::stream::once(std::future::ready(Err(self.unsupported("purchase orders"))))
                     .boxed()
