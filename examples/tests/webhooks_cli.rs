@@ -131,6 +131,83 @@ fn post(port: u16, auth: Option<&str>, body: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// As a warehouse would: receive in Cin7, in full, the first line of a purchase that came from
+/// a CloudSuite PO (invoice first, so one with an authorised invoice). Returns the CloudSuite
+/// PO, its line and the quantity, once the simulator has delivered the webhook.
+async fn receive_in_cin7(sims: &common::Sims) -> (String, String, String) {
+    let deliveries = sims.cin7.state().deliveries.len();
+    let (purchase, po, sku, quantity) = sims
+        .cin7
+        .state()
+        .purchases
+        .into_iter()
+        .find_map(|p| {
+            let po = p
+                .additional_attributes
+                .as_ref()?
+                .get("AdditionalAttribute1")?
+                .as_str()?
+                .to_owned();
+            let invoiced = p
+                .invoice
+                .iter()
+                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised));
+            let line = p.order.as_ref()?.lines.first()?.clone();
+            if !(po.starts_with("PO") && invoiced) {
+                return None;
+            }
+            Some((p.id.clone()?, po, line.sku?, line.quantity?))
+        })
+        .expect("a purchase from a CloudSuite PO with an authorised invoice");
+    let client = sims.cin7.client_builder().build().unwrap();
+    let stock: cin7_core_client::purchase::StockReceived =
+        serde_json::from_value(serde_json::json!({
+            "PurchaseID": purchase.to_string(),
+            "Status": "AUTHORISED",
+            "Lines": [{ "Date": chrono::Utc::now().date_naive().to_string(), "SKU": sku, "Quantity": quantity }],
+        }))
+        .unwrap();
+    client.purchases().receive_stock(&stock).await.unwrap();
+    sims.cin7
+        .wait_for_deliveries(deliveries + 1, Duration::from_secs(10))
+        .await;
+    let delivered = sims.cin7.state().deliveries;
+    assert!(
+        delivered[deliveries..].iter().any(|d| d.outcome == Ok(202)),
+        "{delivered:?}"
+    );
+    let line = sims
+        .ion
+        .data()
+        .rows("SLPoItems")
+        .iter()
+        .find(|r| {
+            r.values["PoNum"].as_deref() == Some(po.as_str())
+                && r.values["Item"].as_deref() == Some(sku.as_str())
+        })
+        .map(|r| r.values["PoLine"].clone().unwrap())
+        .unwrap();
+    (po, line, quantity.normalize().to_string())
+}
+
+/// `SLPoItems.QtyReceived` of the line once it is `wanted` (bounded wait), or as it is then.
+async fn wait_for_receipt(sims: &common::Sims, po: &str, line: &str, wanted: &str) -> String {
+    let mut received = String::new();
+    for _ in 0..2000 {
+        received = sims
+            .ion
+            .data()
+            .find("SLPoItems", &[po, line, "0"])
+            .and_then(|r| r.values["QtyReceived"].clone())
+            .unwrap_or_default();
+        if received == wanted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    received
+}
+
 /// The return direction and the intake, on a port picked by the test.
 fn returns_and_webhooks(port: u16) -> String {
     format!(
@@ -208,73 +285,10 @@ async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
     assert_eq!(codes, (401, 401, 400));
 
     // A warehouse receives stock in Cin7 on a purchase that came from a CloudSuite PO; the
-    // simulator delivers Purchase/StockReceivedAuthorised to the intake.
-    let (purchase, po, sku, quantity) = sims
-        .cin7
-        .state()
-        .purchases
-        .into_iter()
-        .find_map(|p| {
-            let po = p
-                .additional_attributes
-                .as_ref()?
-                .get("AdditionalAttribute1")?
-                .as_str()?
-                .to_owned();
-            let invoiced = p
-                .invoice
-                .iter()
-                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised));
-            let line = p.order.as_ref()?.lines.first()?.clone();
-            if !(po.starts_with("PO") && invoiced) {
-                return None;
-            }
-            Some((p.id.clone()?, po, line.sku?, line.quantity?))
-        })
-        .expect("a purchase from a CloudSuite PO with an authorised invoice");
-    let client = sims.cin7.client_builder().build().unwrap();
-    let stock: cin7_core_client::purchase::StockReceived = serde_json::from_value(serde_json::json!({
-        "PurchaseID": purchase.to_string(),
-        "Status": "AUTHORISED",
-        "Lines": [{ "Date": chrono::Utc::now().date_naive().to_string(), "SKU": sku, "Quantity": quantity }],
-    }))
-    .unwrap();
-    client.purchases().receive_stock(&stock).await.unwrap();
-    sims.cin7
-        .wait_for_deliveries(1, Duration::from_secs(10))
-        .await;
-    let delivered = sims.cin7.state().deliveries;
-    assert!(
-        delivered.iter().any(|d| d.outcome == Ok(202)),
-        "{delivered:?}"
-    );
-
-    // CloudSuite's PO line shows the receipt, without a scheduled run (bounded wait).
-    let line = sims
-        .ion
-        .data()
-        .rows("SLPoItems")
-        .iter()
-        .find(|r| {
-            r.values["PoNum"].as_deref() == Some(po.as_str())
-                && r.values["Item"].as_deref() == Some(sku.as_str())
-        })
-        .map(|r| r.values["PoLine"].clone().unwrap())
-        .unwrap();
-    let wanted = quantity.normalize().to_string();
-    let mut received = String::new();
-    for _ in 0..2000 {
-        received = sims
-            .ion
-            .data()
-            .find("SLPoItems", &[po.as_str(), line.as_str(), "0"])
-            .and_then(|r| r.values["QtyReceived"].clone())
-            .unwrap_or_default();
-        if received == wanted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // simulator delivers Purchase/StockReceivedAuthorised to the intake, and CloudSuite's PO
+    // line shows the receipt without a scheduled run.
+    let (po, line, wanted) = receive_in_cin7(&sims).await;
+    let received = wait_for_receipt(&sims, &po, &line, &wanted).await;
     assert_eq!(received, wanted, "PO {po} line {line}");
     // Ctrl-C: the batch in hand finishes and is reported, then the intake stops.
     let pid = child.id().to_string();
@@ -287,4 +301,95 @@ async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
     assert!(out.status.success(), "{printed}");
     assert!(printed.contains("1 purchase(s) synced back"), "{printed}");
     assert!(!printed.contains(TOKEN) && !printed.contains(DEFAULT_APPLICATION_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_runner_handles_a_delivery_between_runs() {
+    let sims = start(73, 6).await;
+    let port = free_port();
+    // An hourly schedule: only a webhook can bring the receipt back within the test.
+    let schedule = format!(
+        "{}\n[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n",
+        returns_and_webhooks(port)
+    );
+    let config = sims.config(73, "", &schedule);
+    let config = config.to_str().unwrap().to_owned();
+    let url = format!("http://127.0.0.1:{port}/cin7");
+    let registered = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || webhooks(&["--config", &config, "register", "--url", &url])
+    })
+    .await
+    .unwrap();
+    assert!(registered.status.success(), "{}", text(&registered));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--config", &config])
+        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env("WEBHOOK_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first scheduled run to finish (its summary, then the wait for the next).
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let waiting = tokio::task::spawn_blocking(move || {
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
+            let done = line.starts_with("waiting for the next run");
+            printed.push(line);
+            if done {
+                break;
+            }
+        }
+        (printed, lines_rx)
+    });
+    let (mut printed, lines_rx) = waiting.await.unwrap();
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("waiting for the next run")),
+        "{printed:?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("webhook intake listening")),
+        "{printed:?}"
+    );
+
+    let (po, line, wanted) = receive_in_cin7(&sims).await;
+    let received = wait_for_receipt(&sims, &po, &line, &wanted).await;
+    assert_eq!(received, wanted, "PO {po} line {line}");
+
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    // The child is gone: the reader thread ends at the end of its output.
+    printed.extend(lines_rx.iter());
+    let printed = printed.join("\n");
+    assert!(out.status.success(), "{printed}{}", text(&out));
+    assert!(
+        printed.contains("webhook triggers: 1 handled, 1 purchase(s) synced back"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("stopped after 1 run(s)"),
+        "no second scheduled run was needed: {printed}"
+    );
 }
