@@ -68,6 +68,9 @@ pub struct ReturnParts {
     /// Matching, numbering and conflict policy. Its `forward_revision` is set from the forward
     /// mappings by [`assemble`].
     pub config: ReturnConfig,
+    /// Write invoices authorised in Cin7 back to CloudSuite too (when the writer can); those
+    /// that came from CloudSuite are recognised through the forward invoice stream's source.
+    pub invoices: bool,
 }
 
 /// One tenant's pipelines, ready to run or replay.
@@ -155,10 +158,12 @@ where
         let mut config = parts.config;
         config.forward_revision = mappings.revision.clone();
         let forward: Arc<dyn Source<PurchaseOrder>> = source.clone();
-        (
-            Arc::new(ReturnPipeline::new(parts.writer, forward, config)),
-            Arc::new(parts.cin7),
-        )
+        let mut pipeline = ReturnPipeline::new(parts.writer, forward, config);
+        if parts.invoices {
+            let forward_invoices: Arc<dyn Source<SupplierInvoice>> = source.clone();
+            pipeline = pipeline.with_invoices(forward_invoices);
+        }
+        (Arc::new(pipeline), Arc::new(parts.cin7))
     });
     let wake = Arc::new(Notify::new());
     let mut runner = TenantRunner::new(tenant.clone(), store.clone(), clock.clone());

@@ -451,6 +451,7 @@ fn return_parts(ion_client: &IonClient, ion: &IonSimulator, cin7: &Cin7Client) -
         )),
         cin7: Cin7PurchaseSource::new(cin7.clone(), "cin7-sim"),
         config,
+        invoices: true,
     }
 }
 

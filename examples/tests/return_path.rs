@@ -149,6 +149,7 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
             )),
             cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-sim"),
             config: config.clone(),
+            invoices: true,
         }),
         progress: None,
     };

@@ -352,6 +352,7 @@ fn the_return_direction_and_the_intake_are_configured_and_checked() {
     assert_eq!(returns.policy.receipts, Winner::Source);
     assert_eq!(returns.items["W-RED"], "WR100");
     assert_eq!(returns.cin7_account_name, "cin7");
+    assert!(returns.invoices, "invoices are written back by default");
     let webhooks = config.webhooks.unwrap();
     assert_eq!(webhooks.listen, "127.0.0.1:8080");
     assert_eq!(webhooks.token_env, "WEBHOOK_TOKEN");

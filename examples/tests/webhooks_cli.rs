@@ -257,7 +257,7 @@ async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
     assert!(registered.status.success(), "{}", text(&registered));
     assert_eq!(sims.cin7.state().webhooks.len(), 4, "the purchase events");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_webhooks"))
+    let child = Command::new(env!("CARGO_BIN_EXE_webhooks"))
         .args(["--config", &config, "serve"])
         .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
         .env("WEBHOOK_TOKEN", TOKEN)

@@ -796,6 +796,7 @@ impl Config {
             writer,
             cin7: Cin7PurchaseSource::new(cin7.clone(), settings.cin7_account_name.clone()),
             config,
+            invoices: settings.invoices,
         })
     }
 

@@ -9,6 +9,7 @@
 //! create_from = "ordered"         # ordered | partly_received | received
 //! status_conflicts = "review"     # cloudsuite | cin7 | review
 //! receipt_conflicts = "cin7"      # cloudsuite | cin7 | review
+//! invoices = true                 # write invoices authorised in Cin7 back as A/P vouchers
 //!
 //! [returns.items]                 # Cin7 SKU → CloudSuite item (unlisted: the same code)
 //! "WIDGET-RED" = "WR-100"
@@ -47,6 +48,7 @@ pub(super) struct RawReturns {
     status_conflicts: Option<String>,
     receipt_conflicts: Option<String>,
     cin7_account_name: Option<String>,
+    invoices: Option<bool>,
     #[serde(default)]
     items: BTreeMap<String, String>,
     #[serde(default)]
@@ -88,6 +90,8 @@ pub struct ReturnSettings {
     pub policy: ConflictPolicy,
     /// The name of the Cin7 account in the return records' identities (default `cin7`).
     pub cin7_account_name: String,
+    /// Write invoices authorised in Cin7 back to CloudSuite (default `true`).
+    pub invoices: bool,
     /// Cin7 SKU → CloudSuite item.
     pub items: BTreeMap<String, String>,
     /// Cin7 location → CloudSuite warehouse.
@@ -180,6 +184,7 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
         create_from,
         policy,
         cin7_account_name: non_empty(raw.cin7_account_name).unwrap_or_else(|| "cin7".into()),
+        invoices: raw.invoices.unwrap_or(true),
         items: raw.items,
         locations: raw.locations,
     })
