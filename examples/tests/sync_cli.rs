@@ -363,7 +363,7 @@ fn the_return_direction_and_the_intake_are_configured_and_checked() {
         "`[returns]` is missing: the purchase_returns stream writes to CloudSuite: add a [returns] section saying how (write = \"ido\" or \"bods\")"
     );
     assert!(error(&with("returns", "write = \"bods\"")).contains("`returns.logical_id`"));
-    assert!(error(&with("returns", "write = \"ftp\"")).contains("`ftp`: say ido or bods"));
+    assert!(error(&with("returns", "write = \"ftp\"")).contains("`ftp`: say ido, bods or m3"));
     assert!(
         error(&with("returns", "status_conflicts = \"coin_toss\"")).contains(
             "bad `returns.status_conflicts`: `coin_toss`: say cloudsuite, cin7 or review"
@@ -382,6 +382,41 @@ fn the_return_direction_and_the_intake_are_configured_and_checked() {
         )
     );
     assert!(error(&m3).contains("it needs product = \"csi\""));
+    // M3: written through MI, read back from the Data Lake.
+    let datalake = |returns: &str| {
+        format!(
+            "{}\n[returns]\n{returns}\n",
+            MINIMAL.replace(
+                "product = \"csi\"\nmongoose_config = \"ACME_TST_DALS\"\nsite = \"DALS\"",
+                "product = \"datalake\"\naccounting_entity = \"100_AAA\"",
+            )
+        )
+    };
+    let m3_writer = "write = \"m3\"\ncompany = \"100\"\ndivision = \"AAA\"\nfacility = \"A01\"\nwarehouse = \"MAIN\"\nresponsible = \"SYNC\"";
+    assert_eq!(
+        parse(&datalake(m3_writer)).unwrap().returns.unwrap().write,
+        ReturnWrite::M3 {
+            company: "100".into(),
+            division: Some("AAA".into()),
+            facility: "A01".into(),
+            warehouse: "MAIN".into(),
+            responsible: "SYNC".into(),
+        }
+    );
+    assert!(
+        error(&datalake(
+            "write = \"m3\"\ncompany = \"100\"\nwarehouse = \"MAIN\"\nresponsible = \"SYNC\""
+        ))
+        .starts_with("`returns.facility` is missing")
+    );
+    assert!(error(&datalake("write = \"ido\"")).contains("an M3 tenant says write = \"m3\""));
+    assert!(
+        error(&with("returns", m3_writer)).contains("write = \"m3\" needs product = \"datalake\"")
+    );
+    assert!(
+        error(&with("returns", "facility = \"A01\""))
+            .contains("bad `returns.facility`: only used with write = \"m3\"")
+    );
     assert!(
         error(&with("webhooks", "listen = \"127.0.0.1:8080\""))
             .contains("bad `webhooks`: Cin7's purchase webhooks trigger the return direction")

@@ -37,6 +37,7 @@ use infor_ion_client::cloudsuite::CloudSuiteSource;
 pub use crate::assemble::ReplayTarget;
 use crate::assemble::{Assembled, Parts, ReturnParts, assemble};
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
+use infor_ion_client::cloudsuite::m3_returns::{M3PoWriter, M3WriterConfig};
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::vault::{DEFAULT_KEY_ENV, Vault, VaultKey};
 use infor_ion_client::{IonApiFile, IonClient};
@@ -598,11 +599,22 @@ impl Config {
                 hint: "the purchase_returns stream writes to CloudSuite: add a [returns] section saying how (write = \"ido\" or \"bods\")",
             });
         }
-        if returns.is_some() && !matches!(ion.product, Product::Csi { .. }) {
-            return Err(invalid(
-                "returns",
-                "the return direction writes CloudSuite Industrial purchase orders: it needs product = \"csi\"",
-            ));
+        match (returns.as_ref().map(|r| &r.write), &ion.product) {
+            (Some(ReturnWrite::M3 { .. }), Product::DataLake { .. })
+            | (Some(ReturnWrite::Ido | ReturnWrite::Bods { .. }), Product::Csi { .. })
+            | (None, _) => {}
+            (Some(ReturnWrite::M3 { .. }), _) => {
+                return Err(invalid(
+                    "returns.write",
+                    "write = \"m3\" needs product = \"datalake\": an M3 tenant's purchase orders and invoices are read from the Data Lake",
+                ));
+            }
+            (Some(_), _) => {
+                return Err(invalid(
+                    "returns.write",
+                    "write = \"ido\" or \"bods\" writes CloudSuite Industrial purchase orders: it needs product = \"csi\" (an M3 tenant says write = \"m3\" with product = \"datalake\")",
+                ));
+            }
         }
         if webhooks.is_some() && !returns_run {
             return Err(invalid(
@@ -752,34 +764,68 @@ impl Config {
         dry_run: Option<&Arc<DryRunLog>>,
     ) -> Option<ReturnParts> {
         let settings = self.returns.as_ref()?;
-        // Validation guarantees a CloudSuite Industrial product with a [returns] section.
-        let Product::Csi {
-            mongoose_config,
-            site,
-        } = &self.ion.product
-        else {
-            return None;
-        };
-        let mode = match &settings.write {
-            ReturnWrite::Ido => PoWriteMode::Ido,
-            ReturnWrite::Bods { logical_id } => PoWriteMode::Bods {
-                ims: ion.ims(logical_id.clone()),
-                logical_id: logical_id.clone(),
-            },
-        };
-        let mut writer = CloudSuitePoWriter::new(ion.csi(mongoose_config.clone()), mode)
-            .with_accounting_entity(site.clone());
-        if let Some(property) = &settings.external_ref_property {
-            writer = writer.with_external_ref_property(property.clone());
-        }
+        // Validation pairs each writer with the product whose records it reads back.
+        let (writer, entity): (Arc<dyn SourcePurchaseWriter>, &str) =
+            match (&settings.write, &self.ion.product) {
+                (
+                    ReturnWrite::Ido | ReturnWrite::Bods { .. },
+                    Product::Csi {
+                        mongoose_config,
+                        site,
+                    },
+                ) => {
+                    let mode = match &settings.write {
+                        ReturnWrite::Bods { logical_id } => PoWriteMode::Bods {
+                            ims: ion.ims(logical_id.clone()),
+                            logical_id: logical_id.clone(),
+                        },
+                        _ => PoWriteMode::Ido,
+                    };
+                    let mut writer =
+                        CloudSuitePoWriter::new(ion.csi(mongoose_config.clone()), mode)
+                            .with_accounting_entity(site.clone());
+                    if let Some(property) = &settings.external_ref_property {
+                        writer = writer.with_external_ref_property(property.clone());
+                    }
+                    (Arc::new(writer), site)
+                }
+                (
+                    ReturnWrite::M3 {
+                        company,
+                        division,
+                        facility,
+                        warehouse,
+                        responsible,
+                    },
+                    Product::DataLake { accounting_entity },
+                ) => {
+                    let mut m3 = ion.m3().company(company.clone());
+                    if let Some(division) = division {
+                        m3 = m3.division(division.clone());
+                    }
+                    let mut writer_config = M3WriterConfig::new(
+                        facility.clone(),
+                        warehouse.clone(),
+                        responsible.clone(),
+                    );
+                    if let Some(field) = &settings.external_ref_property {
+                        writer_config.external_ref_field = field.clone();
+                    }
+                    (
+                        Arc::new(M3PoWriter::new(m3, writer_config)),
+                        accounting_entity,
+                    )
+                }
+                _ => return None,
+            };
         let writer: Arc<dyn SourcePurchaseWriter> = match dry_run {
-            Some(log) => Arc::new(DryRunWriter::new(Arc::new(writer), log.clone())),
-            None => Arc::new(writer),
+            Some(log) => Arc::new(DryRunWriter::new(writer, log.clone())),
+            None => writer,
         };
         let mut config = ReturnConfig::new(SourceIdentity::new(
             infor_ion_client::cloudsuite::SYSTEM,
             self.tenant.clone(),
-            site.clone(),
+            entity,
             "",
         ));
         if let Some(prefix) = &settings.po_number_prefix {

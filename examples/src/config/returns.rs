@@ -3,8 +3,10 @@
 //!
 //! ```toml
 //! [returns]
-//! write = "ido"                   # or "bods" (Process BODs through ION's Messaging Service)
+//! write = "ido"                   # "ido" or "bods" (CloudSuite Industrial), "m3" (M3 MI)
 //! logical_id = "lid://infor.ims.cin7sync"   # bods only: the sender's logical id
+//! # m3 only (product = "datalake": M3 tenants read POs and invoices from the Data Lake):
+//! # company = "100"  division = "AAA"  facility = "A01"  warehouse = "MAIN"  responsible = "SYNC"
 //! po_number_prefix = "C7"         # PO numbers created for purchases raised in Cin7
 //! create_from = "ordered"         # ordered | partly_received | received
 //! status_conflicts = "review"     # cloudsuite | cin7 | review
@@ -42,6 +44,11 @@ use super::{ConfigError, DryRunLog, invalid, non_empty};
 pub(super) struct RawReturns {
     write: Option<String>,
     logical_id: Option<String>,
+    company: Option<String>,
+    division: Option<String>,
+    facility: Option<String>,
+    warehouse: Option<String>,
+    responsible: Option<String>,
     external_ref_property: Option<String>,
     po_number_prefix: Option<String>,
     create_from: Option<String>,
@@ -72,6 +79,19 @@ pub enum ReturnWrite {
     Bods {
         /// The sending logical id (configured on an "IMS via ION API" connection point).
         logical_id: String,
+    },
+    /// M3 MI transactions (`PPS370MI` PO entry, `PPS001MI` receipts, `APS450MI` invoices).
+    M3 {
+        /// Company (`CONO`).
+        company: String,
+        /// Division (`DIVI`), if any.
+        division: Option<String>,
+        /// Facility (`FACI`) of the POs created.
+        facility: String,
+        /// Warehouse (`WHLO`) of a PO whose Cin7 location maps to none.
+        warehouse: String,
+        /// The user responsible for goods receipts.
+        responsible: String,
     },
 }
 
@@ -121,17 +141,31 @@ fn winner(key: &'static str, value: Option<&str>, default: Winner) -> Result<Win
 }
 
 pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigError> {
-    let write = match raw.write.as_deref() {
-        None | Some("ido") => {
-            if raw.logical_id.is_some() {
-                return Err(invalid(
-                    "returns.logical_id",
-                    "only used with write = \"bods\"",
-                ));
-            }
-            ReturnWrite::Ido
-        }
-        Some("bods") => ReturnWrite::Bods {
+    let m3_keys = [
+        ("returns.company", &raw.company),
+        ("returns.division", &raw.division),
+        ("returns.facility", &raw.facility),
+        ("returns.warehouse", &raw.warehouse),
+        ("returns.responsible", &raw.responsible),
+    ];
+    let write = raw.write.as_deref().unwrap_or("ido");
+    if write != "bods" && raw.logical_id.is_some() {
+        return Err(invalid(
+            "returns.logical_id",
+            "only used with write = \"bods\"",
+        ));
+    }
+    if write != "m3"
+        && let Some((key, _)) = m3_keys.iter().find(|(_, value)| value.is_some())
+    {
+        return Err(invalid(key, "only used with write = \"m3\""));
+    }
+    let m3_key = |key: &'static str, value: Option<String>, hint: &'static str| {
+        non_empty(value).ok_or(ConfigError::Missing { key, hint })
+    };
+    let write = match write {
+        "ido" => ReturnWrite::Ido,
+        "bods" => ReturnWrite::Bods {
             logical_id: non_empty(raw.logical_id).ok_or_else(|| {
                 invalid(
                     "returns.logical_id",
@@ -139,10 +173,25 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
                 )
             })?,
         },
-        Some(other) => {
+        "m3" => ReturnWrite::M3 {
+            company: m3_key("returns.company", raw.company, "the M3 company (CONO) POs are written to")?,
+            division: non_empty(raw.division),
+            facility: m3_key("returns.facility", raw.facility, "the facility (FACI) of the POs created")?,
+            warehouse: m3_key(
+                "returns.warehouse",
+                raw.warehouse,
+                "the warehouse (WHLO) of a PO whose Cin7 location maps to none",
+            )?,
+            responsible: m3_key(
+                "returns.responsible",
+                raw.responsible,
+                "the M3 user responsible for goods receipts",
+            )?,
+        },
+        other => {
             return Err(invalid(
                 "returns.write",
-                format!("`{other}`: say ido or bods"),
+                format!("`{other}`: say ido, bods or m3"),
             ));
         }
     };
