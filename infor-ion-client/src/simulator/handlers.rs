@@ -360,15 +360,29 @@ fn check_config(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 /// Compare two rows on the `orderby` list, numbers as numbers.
-fn order(a: &Row, b: &Row, order_by: &[(String, bool)]) -> Ordering {
-    for (name, descending) in order_by {
-        let va = a.get(name).cloned().flatten();
-        let vb = b.get(name).cloned().flatten();
+/// The sort keys of a row for `order_by`, parsed once per row (not once per comparison).
+fn sort_keys(row: &Row, order_by: &[(String, bool)]) -> Vec<Option<filter::Parsed>> {
+    order_by
+        .iter()
+        .map(|(name, _)| {
+            row.get(name)
+                .and_then(|v| v.as_deref())
+                .map(filter::Parsed::of)
+        })
+        .collect()
+}
+
+fn order(
+    a: &[Option<filter::Parsed>],
+    b: &[Option<filter::Parsed>],
+    order_by: &[(String, bool)],
+) -> Ordering {
+    for ((va, vb), (_, descending)) in a.iter().zip(b).zip(order_by) {
         let ord = match (va, vb) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => filter::compare(&x, &filter::Literal::Text(y)),
+            (Some(x), Some(y)) => filter::compare_values(x, y),
         };
         let ord = if *descending { ord.reverse() } else { ord };
         if ord != Ordering::Equal {
@@ -477,11 +491,13 @@ async fn load(
     if let Some(property) = unknown {
         return ido_failure(&format!("Property '{property}' not found in {ido}"));
     }
-    let mut selected: Vec<_> = rows
+    let mut keyed: Vec<_> = rows
         .iter()
         .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&r.values)))
+        .map(|r| (sort_keys(&r.values, &order_by), r))
         .collect();
-    selected.sort_by(|a, b| order(&a.values, &b.values, &order_by).then(a.seq.cmp(&b.seq)));
+    keyed.sort_by(|(ka, a), (kb, b)| order(ka, kb, &order_by).then(a.seq.cmp(&b.seq)));
+    let selected: Vec<_> = keyed.into_iter().map(|(_, r)| r).collect();
     let end = start.saturating_add(cap).min(selected.len());
     let page = selected.get(start.min(end)..end).unwrap_or_default();
     let items: Vec<Value> = page
