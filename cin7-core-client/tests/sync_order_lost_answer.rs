@@ -16,8 +16,8 @@ use rust_decimal::Decimal;
 use simulator_support::*;
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::target::{
-    Approach, DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase,
-    TaskStatus,
+    Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft, PurchaseDraft,
+    PurchaseTarget, TargetPurchase, TaskStatus,
 };
 
 fn order(quantity: i64) -> OrderDraft {
@@ -105,4 +105,61 @@ async fn an_order_on_a_fresh_purchase_is_one_call() {
         .map(|(k, v)| (k.as_str(), v - before.get(k).copied().unwrap_or(0)))
         .collect();
     assert_eq!(made, [("POST /purchase/order", 1)]);
+}
+
+fn invoice(quantity: i64) -> InvoiceDraft {
+    InvoiceDraft {
+        invoice_number: "SUP-INV-1".into(),
+        invoice_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        due_date: None,
+        lines: vec![InvoiceLineDraft {
+            sku: Some("ITEM-00001".into()),
+            name: "Widget".into(),
+            quantity: Decimal::from(quantity),
+            price: Decimal::new(1250, 2),
+            account: "412".into(),
+            tax_rule: None,
+        }],
+        status: DocStatus::Authorised,
+    }
+}
+
+/// The same for an invoice: an earlier attempt wrote and authorised it, its answer was lost;
+/// overwriting it with the same invoice is success (Cin7 refuses, the read-back shows it is
+/// ours), with another one a refusal.
+#[tokio::test]
+async fn an_authorised_invoice_written_by_a_lost_attempt_counts_as_written() {
+    let (sim, client, _clock) = start(|c| c.with_suppliers(1)).await;
+    let supplier = sim.state().suppliers[0].id.clone().unwrap().to_string();
+    let target = Cin7Target::new(client);
+    let created = purchase_in(&target, &supplier).await;
+    target.set_order(&created, &order(4)).await.unwrap();
+    let posted = target
+        .post_invoice(&created.id, None, &invoice(4))
+        .await
+        .unwrap();
+    assert_eq!(posted.status, TaskStatus::Authorised);
+
+    let again = target
+        .post_invoice(&created.id, Some(&posted.task_id), &invoice(4))
+        .await
+        .unwrap();
+    assert_eq!(again, posted);
+    let refused = target
+        .post_invoice(&created.id, Some(&posted.task_id), &invoice(5))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, Some(400), "{refused}");
+    let state = sim.state();
+    let invoices: Vec<_> = state.purchases[0]
+        .invoice
+        .iter()
+        .filter(|i| i.invoice_number.is_some())
+        .collect();
+    assert_eq!(invoices.len(), 1, "one invoice");
+    assert_eq!(
+        invoices[0].lines[0].quantity,
+        Some(Decimal::from(4)),
+        "unchanged"
+    );
 }

@@ -298,7 +298,9 @@ pub trait PurchaseTarget: Send + Sync {
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError>;
     /// Post an invoice on a purchase. With `task_id` it overwrites that (draft) invoice;
-    /// without, it creates a new invoice (not idempotent).
+    /// without, it creates a new invoice (not idempotent). An overwrite of an invoice that is
+    /// no longer editable succeeds only when the invoice there already is exactly `invoice`
+    /// (an earlier attempt whose answer was lost); otherwise it is refused.
     async fn post_invoice(
         &self,
         purchase_id: &str,

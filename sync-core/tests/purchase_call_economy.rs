@@ -3,6 +3,8 @@
 //! without a PO exactly header + order + invoice; no reads. And what the saved reads must not
 //! cost in safety: an invoice whose PO order was undone or whose purchase was removed in the
 //! target since the PO stream wrote it ends deferred or in conflict, as it did with the read.
+//! And an authorised invoice whose answer was lost is recognised as written on the next try,
+//! not reported as a conflict.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -17,10 +19,13 @@ use sync_core::engine::{RunContext, StreamRunner, WindowReport};
 use sync_core::error::MappingKind;
 use sync_core::mapping::Mappings;
 use sync_core::model::{PurchaseOrder, RecordKind, Supplier, SupplierInvoice};
+use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditStatus, CrossRefStore, ErrorClass, MatchResult, StreamId};
 use sync_core::target::{DocStatus, TaskStatus};
-use sync_core::testing::{MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, PurchaseCalls};
+use sync_core::testing::{
+    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, PurchaseCalls,
+};
 use sync_core::time::SharedClock;
 
 struct Rig {
@@ -37,8 +42,13 @@ struct Rig {
 
 /// Orders written with `order_status`; invoice lines on GL 6100 go to account 715.
 fn rig(order_status: DocStatus) -> Rig {
+    rig_with(order_status, DocStatus::Draft)
+}
+
+fn rig_with(order_status: DocStatus, invoice_status: DocStatus) -> Rig {
     let mut mappings = Mappings::with_values(table().with(MappingKind::GlAccount, "6100", "715"));
     mappings.purchases.order_status = order_status;
+    mappings.purchases.invoice_status = invoice_status;
     let suppliers_src = MemorySource::new(at(100));
     let pos_src = MemorySource::new(at(100));
     let invoices_src = MemorySource::new(at(100));
@@ -301,4 +311,81 @@ async fn a_purchase_removed_since_the_po_stream_wrote_it_is_a_conflict() {
             .contains("no longer exists"),
         "{e:?}"
     );
+}
+
+/// PO-1 written, then INV-1 on it posted authorised: the target applies the post but the
+/// answer is lost (the first write of the new fault plan).
+async fn lost_invoice_answer() -> (Rig, String) {
+    let rig = rig_with(DocStatus::Authorised, DocStatus::Authorised)
+        .with_supplier()
+        .await;
+    rig.pos_src.upsert(po("PO-1", "V1", 4, at(2)));
+    rig.pos().await;
+    let id = rig.purchase_id();
+    rig.target
+        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+    rig.invoices_src
+        .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
+    let report = rig.invoices().await;
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert_eq!(
+        rig.last_invoice_entry().error.unwrap().class,
+        ErrorClass::UnknownOutcome
+    );
+    let (_, status) = rig.target.purchases()[&id]
+        .invoices
+        .values()
+        .next()
+        .cloned()
+        .unwrap();
+    assert_eq!(status, TaskStatus::Authorised, "it landed");
+    (rig, id)
+}
+
+#[tokio::test]
+async fn an_authorised_invoice_whose_answer_was_lost_is_written_not_a_conflict() {
+    let (rig, id) = lost_invoice_answer().await;
+    let replayer = Replayer::new(
+        rig.invoices.pipeline().clone(),
+        rig.invoices.source().clone(),
+    );
+    let results = replayer
+        .replay_failed(&rig.ctx(), ReplayScope::Stream, ReplayMode::Snapshot)
+        .await
+        .unwrap();
+    let ReplayResult::Replayed(entry) = &results[0] else {
+        panic!("{results:?}")
+    };
+    assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+    assert_eq!(entry.match_result, Some(MatchResult::ByLookup));
+    assert_eq!(
+        rig.target.purchases()[&id].invoices.len(),
+        1,
+        "not posted twice"
+    );
+}
+
+#[tokio::test]
+async fn an_authorised_invoice_that_differs_from_the_lost_attempt_is_a_conflict() {
+    let (rig, id) = lost_invoice_answer().await;
+    // The voucher changes in the source before the next window sees the record again.
+    let mut changed = invoice("INV-1", "V1", Some("PO-1"), "6100", at(150));
+    changed.lines[0].quantity = 7.into();
+    rig.invoices_src.upsert(changed);
+    rig.invoices_src.set_server_time(at(200));
+    let report = rig.invoices().await;
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let e = rig.last_invoice_entry();
+    assert!(
+        e.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("after it was authorised"),
+        "{e:?}"
+    );
+    let purchase = &rig.target.purchases()[&id];
+    assert_eq!(purchase.invoices.len(), 1);
+    let (stored, _) = purchase.invoices.values().next().unwrap();
+    assert_eq!(stored.lines[0].quantity, 4.into(), "not forced");
 }

@@ -167,6 +167,40 @@ fn same_order(existing: &PurchaseOrder, wanted: &PurchaseOrder) -> bool {
     existing.status == wanted.status && lines(existing) == lines(wanted)
 }
 
+/// Whether the invoice in Cin7 (`existing`) is the invoice we send (`wanted`): same number and
+/// status, and the same lines and charges (SKU or description, quantity, price, account) in any
+/// order.
+fn same_invoice(existing: &PurchaseInvoice, wanted: &PurchaseInvoice) -> bool {
+    let lines = |i: &PurchaseInvoice| {
+        let mut lines: Vec<_> = i
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.sku.clone().unwrap_or_default(),
+                    l.quantity,
+                    l.price,
+                    l.account.clone(),
+                )
+            })
+            .chain(i.additional_charges.iter().map(|c| {
+                (
+                    format!("charge:{}", c.description),
+                    c.quantity,
+                    c.price,
+                    c.account.clone().unwrap_or_default(),
+                )
+            }))
+            .map(|(key, q, p, a)| (key, q.map(|d| d.normalize()), p.map(|d| d.normalize()), a))
+            .collect();
+        lines.sort();
+        lines
+    };
+    existing.invoice_number == wanted.invoice_number
+        && existing.status == wanted.status
+        && lines(existing) == lines(wanted)
+}
+
 /// The `POST /advanced-purchase/invoice` body: the source invoice number, dates, status, and
 /// every line with its `Account` (lines without a SKU as additional charges).
 pub fn purchase_invoice(
@@ -499,7 +533,9 @@ impl PurchaseTarget for Cin7Target {
     }
 
     /// `POST /advanced-purchase/invoice`. With `task_id` it overwrites that invoice (a
-    /// repeatable write); without, it creates one (never resent after an unknown outcome).
+    /// repeatable write; when it fails, the purchase is read back and an invoice there that
+    /// already is this one counts as written); without, it creates one (never resent after an
+    /// unknown outcome).
     async fn post_invoice(
         &self,
         purchase_id: &str,
@@ -514,12 +550,29 @@ impl PurchaseTarget for Cin7Target {
             CallKind::Create
         };
         let body = purchase_invoice(&guid, task.as_ref(), invoice);
-        let saved = self
-            .client
-            .purchases()
-            .create_invoice(&body)
-            .await
-            .map_err(|e| target_error(&e, kind))?;
+        let saved = match self.client.purchases().create_invoice(&body).await {
+            Ok(saved) => saved,
+            Err(error) => {
+                // An overwrite of an invoice that an earlier attempt already wrote and authorised
+                // (its answer lost) is refused: look before reporting a failure. If the invoice
+                // in Cin7 is the one we send, it landed.
+                if let Some(task) = &task
+                    && let Ok(Some(now)) = self.fetch_purchase(&guid).await
+                    && let Some(there) = now
+                        .invoice
+                        .iter()
+                        .find(|inv| inv.task_id.as_ref() == Some(task))
+                    && same_invoice(there, &body)
+                {
+                    return Ok(TargetInvoice {
+                        task_id: task.as_str().to_owned(),
+                        invoice_number: invoice.invoice_number.clone(),
+                        status: task_status(there.status.as_ref()),
+                    });
+                }
+                return Err(target_error(&error, kind));
+            }
+        };
         let posted = match &task {
             Some(task) => saved
                 .invoices

@@ -27,6 +27,7 @@ use super::{Outcome, Pipeline, RecordContext, RunContext};
 use crate::error::{MappingError, MappingKind, SyncError};
 use crate::mapping::Mappings;
 use crate::model::{Record, RecordKind, Supplier, SupplierInvoice};
+use crate::retry::Delivery;
 use crate::source::Source;
 use crate::store::{Action, AuditStatus, CrossRef, ErrorClass, GlMapping, MatchResult, StreamId};
 use crate::target::{
@@ -137,19 +138,29 @@ impl InvoicePipeline {
         let existing = invoices
             .iter()
             .find(|i| i.invoice_number == draft.invoice_number);
+        let conflict = |status: &TaskStatus, mapped: Option<serde_json::Value>| {
+            Outcome::conflict(
+                ErrorClass::Conflict,
+                format!(
+                    "invoice {} on purchase {} is {:?} in the target; the source changed after it was authorised",
+                    draft.invoice_number, purchase_id, status
+                ),
+            )
+            .with_match(Some(how))
+            .with_target(Some(purchase_id.to_owned()))
+            .with_mapped(mapped)
+        };
+        // An invoice that is no longer editable is a conflict, unless an earlier attempt at this
+        // record had an unknown outcome: it may then be that attempt's own write whose answer
+        // was lost, and an overwrite lets the target tell (it accepts one only when the invoice
+        // there already is exactly this one).
+        let settled = existing.filter(|i| !i.status.is_editable());
+        if let Some(invoice) = settled
+            && !ctx.uncertain()
+        {
+            return Ok(conflict(&invoice.status, mapped));
+        }
         let (action, task_id) = match existing {
-            Some(invoice) if !invoice.status.is_editable() => {
-                return Ok(Outcome::conflict(
-                    ErrorClass::Conflict,
-                    format!(
-                        "invoice {} on purchase {} is {:?} in the target; the source changed after it was authorised",
-                        draft.invoice_number, purchase_id, invoice.status
-                    ),
-                )
-                .with_match(Some(how))
-                .with_target(Some(purchase_id.to_owned()))
-                .with_mapped(mapped));
-            }
             Some(invoice) => (Action::Update, Some(invoice.task_id.clone())),
             None => (Action::Create, None),
         };
@@ -172,6 +183,13 @@ impl InvoicePipeline {
                     Outcome::succeeded(action, Some(how), purchase_id.to_owned())
                         .with_mapped(mapped),
                 )
+            }
+            // Refused: not the invoice an earlier attempt wrote, so the source changed after it.
+            Err(error) if settled.is_some() && error.delivery == Delivery::Processed => {
+                Ok(conflict(
+                    settled.map_or(&TaskStatus::Authorised, |i| &i.status),
+                    mapped,
+                ))
             }
             Err(error) => Ok(Outcome::target(action, &error)
                 .with_match(Some(how))

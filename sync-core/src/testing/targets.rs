@@ -468,12 +468,18 @@ impl PurchaseTarget for MemoryPurchaseTarget {
                 ));
             }
             let task = match task_id {
-                Some(task) => {
-                    if !p.invoices.get(task).is_some_and(|(_, s)| s.is_editable()) {
-                        return Err(TargetError::rejected(400, "invoice is not DRAFT"));
+                Some(task) => match p.invoices.get(task) {
+                    Some((_, s)) if s.is_editable() => task.to_owned(),
+                    // What an earlier attempt already wrote: nothing to change.
+                    Some((there, s)) if there == invoice && *s == status_of(invoice.status) => {
+                        return Ok(TargetInvoice {
+                            task_id: task.to_owned(),
+                            invoice_number: invoice.invoice_number.clone(),
+                            status: s.clone(),
+                        });
                     }
-                    task.to_owned()
-                }
+                    _ => return Err(TargetError::rejected(400, "invoice is not DRAFT")),
+                },
                 None => format!("{purchase_id}-inv{}", p.invoices.len() + 1),
             };
             p.invoices
