@@ -1633,38 +1633,23 @@ pub async fn wire(
     config.check_environment()?;
     let ion = config.ion_client(&clock)?;
     let cin7 = config.cin7_client(&clock)?;
-    let target = Cin7Target::new(cin7.clone());
-    if config.dry_run {
-        let dry = DryRunTarget::new(Arc::new(target));
-        let log = dry.log();
-        let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
-        let returns = config.return_parts(&ion, &cin7, Some(&log));
-        Ok(Wired {
-            assembled: assemble(config.parts(
-                Arc::new(dry),
-                &ion,
-                returns,
-                store,
-                clock,
-                progress,
-            ))?,
-            dry_run: Some(log),
-        })
-    } else {
-        let store = config.open_store(&clock).await?;
-        let returns = config.return_parts(&ion, &cin7, None);
-        Ok(Wired {
-            assembled: assemble(config.parts(
-                Arc::new(target),
-                &ion,
-                returns,
-                store,
-                clock,
-                progress,
-            ))?,
-            dry_run: None,
-        })
-    }
+    let target = Arc::new(Cin7Target::new(cin7.clone()));
+    // A dry run writes nothing anywhere: a logging target and writer, a throwaway store.
+    let dry = config.dry_run.then(|| DryRunTarget::new(target.clone()));
+    let log = dry.as_ref().map(DryRunTarget::log);
+    let store: Arc<dyn SyncStore> = match &log {
+        Some(_) => Arc::new(MemoryStore::new()),
+        None => config.open_store(&clock).await?,
+    };
+    let returns = config.return_parts(&ion, &cin7, log.as_ref());
+    let assembled = match dry {
+        Some(dry) => assemble(config.parts(Arc::new(dry), &ion, returns, store, clock, progress)),
+        None => assemble(config.parts(target, &ion, returns, store, clock, progress)),
+    }?;
+    Ok(Wired {
+        assembled,
+        dry_run: log,
+    })
 }
 
 impl Config {

@@ -146,6 +146,24 @@ impl CloudSuitePoWriter {
         self
     }
 
+    /// The `key` property of every `ido` row that `filter` selects.
+    async fn keys(&self, ido: &str, key: &str, filter: Filter) -> Result<Vec<String>, TargetError> {
+        use futures::TryStreamExt;
+        let rows: Vec<IdoItem> = self
+            .csi
+            .load(ido)
+            .properties([key])
+            .filter(filter)
+            .items()
+            .try_collect()
+            .await
+            .map_err(|e| target_error(&e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.record.text(key).map(str::to_owned))
+            .collect())
+    }
+
     fn filter_po(po_number: &str) -> Result<Filter, TargetError> {
         Filter::eq("PoNum", po_number).map_err(|e| target_error(&e))
     }
@@ -467,22 +485,9 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
     }
 
     async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError> {
-        use futures::TryStreamExt;
         let filter =
             Filter::eq(&self.external_ref_property, external_ref).map_err(|e| target_error(&e))?;
-        let rows: Vec<IdoItem> = self
-            .csi
-            .load("SLPos")
-            .properties(["PoNum"])
-            .filter(filter)
-            .items()
-            .try_collect()
-            .await
-            .map_err(|e| target_error(&e))?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.record.text("PoNum").map(str::to_owned))
-            .collect())
+        self.keys("SLPos", "PoNum", filter).await
     }
 
     async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError> {
@@ -591,20 +596,12 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
         vendor_id: &str,
         invoice_number: &str,
     ) -> Result<Vec<String>, TargetError> {
-        use futures::TryStreamExt;
-        let rows: Vec<IdoItem> = self
-            .csi
-            .load("SLAptrxs")
-            .properties(["Voucher", "VendNum", "InvNum"])
-            .filter(Self::filter_invoice(vendor_id, invoice_number)?)
-            .items()
-            .try_collect()
-            .await
-            .map_err(|e| target_error(&e))?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.record.text("Voucher").map(str::to_owned))
-            .collect())
+        self.keys(
+            "SLAptrxs",
+            "Voucher",
+            Self::filter_invoice(vendor_id, invoice_number)?,
+        )
+        .await
     }
 
     async fn create_invoice(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
