@@ -472,6 +472,7 @@ impl<R: BufRead> DocumentReader<R> {
                 });
             }
         };
+        check_qname(start.name().as_ref(), local.as_ref(), position)?;
         let name = utf8(local.as_ref(), position)?.to_owned();
         let mut attributes = Vec::new();
         let mut raw_attrs: Vec<RawAttr> = Vec::new();
@@ -494,6 +495,7 @@ impl<R: BufRead> DocumentReader<R> {
                 });
             }
             let (ares, alocal) = reader.resolve_attribute(key);
+            check_qname(key.as_ref(), alocal.as_ref(), position)?;
             let ans = match ares {
                 ResolveResult::Bound(ns) => Some(ns.as_ref().to_vec()),
                 ResolveResult::Unbound => None,
@@ -546,6 +548,23 @@ impl<R: BufRead> DocumentReader<R> {
             children: Vec::new(),
         })
     }
+}
+
+/// Namespaces in XML: a name is `prefix:local` or `local`, with a non-empty local part and at
+/// most one colon. quick-xml splits at the first colon and accepts the rest, so
+/// `<a:b:c>` would read as local name `b:c`, which no writer can put back in a namespace (found
+/// by the `bod` fuzz target: the rewritten document had an undeclared prefix `b`).
+fn check_qname(full: &[u8], local: &[u8], position: u64) -> Result<(), BodError> {
+    if local.is_empty() || local.contains(&b':') {
+        let shown: String = String::from_utf8_lossy(full).chars().take(80).collect();
+        return Err(BodError::Xml {
+            position,
+            message: format!(
+                "{shown:?} is not a valid qualified name (a non-empty local name, one colon at most)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// An attribute before its namespace is interned: (namespace bytes, prefix, local, value).
