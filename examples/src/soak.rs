@@ -28,6 +28,7 @@ use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::retry::RetryPolicy;
 use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, SyncStore};
+use sync_core::target::DocStatus;
 use sync_core::time::SharedClock;
 
 use crate::assemble::{Parts, ReplayTarget, assemble};
@@ -88,9 +89,10 @@ pub struct SoakOutcome {
     pub replayed: (usize, usize),
     /// Replays skipped because CloudSuite could not be read for the record at the time.
     pub replay_source_unavailable: usize,
-    /// Open (failed, pending, deferred) audit entries left at the end.
+    /// Open (failed, pending, deferred, conflict) audit entries left at the end.
     pub open_entries: usize,
-    /// Why entries are still open: `stream status class: message` → count.
+    /// Why records are still open (each record's latest open entry): `stream status class:
+    /// message` → count.
     pub open_reasons: BTreeMap<String, usize>,
     /// Records with more than one Cin7 counterpart (extra copies).
     pub duplicates: usize,
@@ -482,11 +484,28 @@ fn retry_policy() -> RetryPolicy {
         .with_delays(Duration::from_millis(50), Duration::from_secs(5))
 }
 
+/// Variations of the soak's setup beyond the CI run's (which uses the demo's mappings).
+#[derive(Debug, Clone, Default)]
+pub struct SoakVariant {
+    /// Post supplier invoices with this status instead of the demo mapping's `Authorised`
+    /// (`Draft` is the engine's default).
+    pub invoice_status: Option<DocStatus>,
+}
+
 /// Run the soak. `retries` is read at the end for [`SoakOutcome::retries`] (pass the counter
 /// layer installed in the test's subscriber, or `None`).
 pub async fn run(
     options: &SoakOptions,
     retries: Option<&RetryCounter>,
+) -> Result<SoakOutcome, DemoError> {
+    run_variant(options, retries, &SoakVariant::default()).await
+}
+
+/// [`run`] with a [`SoakVariant`].
+pub async fn run_variant(
+    options: &SoakOptions,
+    retries: Option<&RetryCounter>,
+    variant: &SoakVariant,
 ) -> Result<SoakOutcome, DemoError> {
     let clock = options.clock.clone();
     let suppliers = options.records / 2;
@@ -605,7 +624,13 @@ pub async fn run(
         returns: None,
         store: store.clone(),
         clock: clock.clone(),
-        mappings: mappings(true),
+        mappings: {
+            let mut mappings = mappings(true);
+            if let Some(status) = variant.invoice_status {
+                mappings.purchases.invoice_status = status;
+            }
+            mappings
+        },
         engine: EngineConfig {
             safety_lag: chrono::Duration::seconds(1),
             ..EngineConfig::default()
@@ -662,7 +687,13 @@ pub async fn run(
     outcome.last_run_ok = report.is_ok();
     let open = open_entries(store.as_ref()).await?;
     outcome.open_entries = open.len();
+    // Why each record is still open: its latest open entry (entries come oldest first), not
+    // the first failure a later replay may have turned into another.
+    let mut latest: BTreeMap<(String, String), &AuditEntry> = BTreeMap::new();
     for entry in &open {
+        latest.insert((entry.stream.to_string(), entry.source.key()), entry);
+    }
+    for entry in latest.values() {
         let reason = match &entry.error {
             Some(error) => format!(
                 "{} {:?} {:?}: {}",
@@ -720,13 +751,11 @@ fn describe(report: &sync_core::runner::RunReport) -> String {
         .join(", ")
 }
 
+/// Every open entry: failed, pending, deferred, and conflicts (in a soak nobody edits Cin7,
+/// so a conflict is a false one and counts against convergence).
 async fn open_entries(store: &dyn SyncStore) -> Result<Vec<AuditEntry>, DemoError> {
     Ok(store
-        .query(&AuditQuery::tenant(TENANT).statuses(&[
-            AuditStatus::Failed,
-            AuditStatus::Pending,
-            AuditStatus::Deferred,
-        ]))
+        .query(&AuditQuery::tenant(TENANT).statuses(&AuditStatus::OPEN))
         .await?)
 }
 

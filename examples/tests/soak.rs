@@ -5,14 +5,17 @@
 //! mappings say: no duplicate, nothing missing, every field as mapped, every record audited.
 //!
 //! CI runs ~1,000 records; `SOAK_RECORDS=10000 cargo test -p examples --test soak -- --nocapture`
-//! runs the long version (give it `SOAK_TIMEOUT_MS=5000`: a debug-build simulator serves a
-//! 5,000-row IDO page slower than the CI default of 1 s). `SOAK_SEED` and `SOAK_FAULT_RATE`
-//! change the seed and the rate. Each `Delay` fault costs one client timeout of real time.
+//! runs the long version (give it `SOAK_TIMEOUT_MS=5000`: a debug-build simulator under load
+//! can outlast the CI default of 1 s). `SOAK_SEED` and `SOAK_FAULT_RATE` change the seed and the
+//! rate; `SOAK_INVOICE_STATUS=draft` posts invoices as drafts instead of the demo's authorised;
+//! `SOAK_DIR` keeps the SQLite audit store there for inspection. Each `Delay` fault costs one
+//! client timeout of real time.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use examples::soak::{self, RetryCounter, SoakOptions};
+use examples::soak::{self, RetryCounter, SoakOptions, SoakVariant};
+use sync_core::target::DocStatus;
 use tracing_subscriber::layer::SubscriberExt;
 
 const MAX_REPLAY_ROUNDS: usize = 5;
@@ -39,12 +42,23 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
         fault_rate: env("SOAK_FAULT_RATE", 0.10),
         seed: env("SOAK_SEED", 10),
         max_replay_rounds: MAX_REPLAY_ROUNDS,
-        dir: dir.path().to_path_buf(),
+        dir: std::env::var("SOAK_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| dir.path().to_path_buf()),
         clock: clock.shared(),
         http_timeout: Duration::from_millis(env("SOAK_TIMEOUT_MS", 1_000)),
     };
     let started = std::time::Instant::now();
-    let outcome = soak::run(&options, Some(&counter)).await.unwrap();
+    let variant = SoakVariant {
+        invoice_status: match std::env::var("SOAK_INVOICE_STATUS").as_deref() {
+            Ok("draft") => Some(DocStatus::Draft),
+            Ok("authorised") | Err(_) => None,
+            Ok(other) => panic!("SOAK_INVOICE_STATUS={other}: use draft or authorised"),
+        },
+    };
+    let outcome = soak::run_variant(&options, Some(&counter), &variant)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
 
     println!(
