@@ -322,6 +322,12 @@ impl Pipeline for InvoicePipeline {
             None
         };
         if let Some((mut purchase, how)) = found {
+            if how == MatchResult::ByLookup {
+                // Keep what the lookup found at once: once its order is authorised below, an
+                // invoice-first purchase is no longer a draft the lookup scans, so a later
+                // attempt could not find it again and would create a second one.
+                ctx.remember(&purchase.id, BTreeMap::new(), false).await?;
+            }
             if invoice.po_id.is_none() && purchase.order_status.is_editable() {
                 // An invoice-first purchase whose order step did not complete last time.
                 match self
