@@ -10,9 +10,10 @@ mod simulator_support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate};
 use cin7_core_client::sync::Cin7Target;
 use rust_decimal::Decimal;
+use simulator_support::canonical::{TENANT, ident, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
@@ -20,40 +21,11 @@ use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
 use sync_core::error::MappingKind;
 use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::{
-    InvoiceLine, PartyStatus, PoLine, PoStatus, PurchaseOrder, SourceIdentity, Supplier,
-    SupplierInvoice,
-};
+use sync_core::model::{InvoiceLine, PoLine, PoStatus, PurchaseOrder, SupplierInvoice};
 use sync_core::store::memory::MemoryStore;
 use sync_core::target::{Approach, DocStatus};
 use sync_core::testing::MemorySource;
 use sync_core::time::ManualClock;
-
-const TENANT: &str = "ACME_PRD";
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
-}
-
-fn ident(id: &str) -> SourceIdentity {
-    SourceIdentity::new("cloudsuite", TENANT, "10", id)
-}
-
-fn supplier() -> Supplier {
-    Supplier {
-        identity: ident("V1001"),
-        vendor_id: "V1001".into(),
-        name: "Acme Fasteners Ltd".into(),
-        currency: "AUD".into(),
-        payment_term: Some("N30".into()),
-        tax_rule: Some("STD".into()),
-        tax_number: None,
-        status: PartyStatus::Active,
-        addresses: vec![],
-        contacts: vec![],
-        modified_at: t0() - Duration::hours(1),
-    }
-}
 
 fn po(number: &str) -> PurchaseOrder {
     PurchaseOrder {

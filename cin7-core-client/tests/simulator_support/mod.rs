@@ -68,3 +68,39 @@ pub fn new_supplier(name: &str) -> Supplier {
     }))
     .unwrap()
 }
+
+/// Canonical records for the tests that run sync-core pipelines against the simulator.
+pub mod canonical {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use sync_core::model::{PartyStatus, SourceIdentity, Supplier};
+
+    /// The CloudSuite tenant of those records.
+    pub const TENANT: &str = "ACME_PRD";
+
+    /// The time the records are read at.
+    pub fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()
+    }
+
+    /// A CloudSuite identity in site 10.
+    pub fn ident(id: &str) -> SourceIdentity {
+        SourceIdentity::new("cloudsuite", TENANT, "10", id)
+    }
+
+    /// Vendor V1001, changed an hour before [`t0`].
+    pub fn supplier() -> Supplier {
+        Supplier {
+            identity: ident("V1001"),
+            vendor_id: "V1001".into(),
+            name: "Acme Fasteners Ltd".into(),
+            currency: "AUD".into(),
+            payment_term: Some("N30".into()),
+            tax_rule: Some("STD".into()),
+            tax_number: None,
+            status: PartyStatus::Active,
+            addresses: vec![],
+            contacts: vec![],
+            modified_at: t0() - Duration::hours(1),
+        }
+    }
+}
