@@ -25,7 +25,7 @@ use crate::engine::returns::triggers::{TriggerReport, TriggerResolver, run_trigg
 use crate::engine::suppliers::SupplierPipeline;
 use crate::engine::{ProgressFn, RunContext, StreamRunner, WindowReport};
 use crate::error::SyncError;
-use crate::schedule::Schedule;
+use crate::schedule::{Fired, Schedule};
 use crate::store::{RunId, StreamId, SyncStore};
 use crate::time::SharedClock;
 
@@ -299,6 +299,25 @@ impl TenantRunner {
         report
     }
 
+    /// Wait until `schedule` says the next run is due (`None` on shutdown). Meanwhile, with
+    /// [`with_wake`](Self::with_wake), each notification handles the queued webhook triggers at
+    /// once and hands the result to `on_triggers`; the scheduled wait goes on undisturbed.
+    pub async fn wait_for_next_run(
+        &self,
+        schedule: &Schedule,
+        shutdown: &ShutdownSignal,
+        mut on_triggers: impl FnMut(Result<TriggerReport, SyncError>),
+    ) -> Option<Fired> {
+        let next = schedule.wait_next(&self.clock, shutdown);
+        tokio::pin!(next);
+        loop {
+            tokio::select! {
+                fired = &mut next => return fired,
+                () = woken(self.wake.as_deref()) => on_triggers(self.run_triggers().await),
+            }
+        }
+    }
+
     /// Run on `schedule` until `shutdown`; returns how many (scheduled) runs happened.
     ///
     /// With [`with_wake`](Self::with_wake), a notification between runs handles the queued
@@ -310,19 +329,16 @@ impl TenantRunner {
     ) -> Result<usize, SyncError> {
         let mut runs = 0;
         loop {
-            let next = schedule.wait_next(&self.clock, &shutdown);
-            tokio::pin!(next);
-            let fired = loop {
-                tokio::select! {
-                    fired = &mut next => break fired,
-                    () = woken(self.wake.as_deref()) => {
-                        match self.run_triggers().await {
-                            Ok(report) => tracing::info!(tenant = %self.tenant, ?report, "webhook triggers handled"),
-                            Err(error) => tracing::error!(tenant = %self.tenant, %error, "webhook triggers failed; they stay queued"),
-                        }
+            let fired = self
+                .wait_for_next_run(schedule, &shutdown, |handled| match handled {
+                    Ok(report) => {
+                        tracing::info!(tenant = %self.tenant, ?report, "webhook triggers handled")
                     }
-                }
-            };
+                    Err(error) => tracing::error!(
+                        tenant = %self.tenant, %error, "webhook triggers failed; they stay queued"
+                    ),
+                })
+                .await;
             let Some(fired) = fired else { break };
             tracing::info!(tenant = %self.tenant, ?fired, "run starting");
             let report = self.run_once(Some(&shutdown)).await;

@@ -24,6 +24,8 @@ use clap::Parser;
 use examples::config::{Config, ConfigError, Wired, wire};
 use examples::summary::{summarize, table};
 use examples::webhooks::start_intake;
+use sync_core::engine::returns::triggers::TriggerReport;
+use sync_core::error::SyncError;
 use sync_core::runner::{RunReport, Shutdown, ShutdownSignal};
 use sync_core::schedule::{Cadence, Schedule};
 use sync_core::time::{SharedClock, SystemClock};
@@ -226,15 +228,10 @@ async fn run_scheduled(
                 ),
                 None => println!("waiting for the next run (Ctrl-C to stop)"),
             }
-            let next = schedule.wait_next(clock, signal);
-            tokio::pin!(next);
-            let wake = wired.wake();
-            let fired = loop {
-                tokio::select! {
-                    fired = &mut next => break fired,
-                    () = wake.notified() => handle_triggers(wired).await,
-                }
-            };
+            let fired = wired
+                .runner
+                .wait_for_next_run(&schedule, signal, print_triggers)
+                .await;
             match fired {
                 Some(fired) => tracing::info!(?fired, "run starting"),
                 None => break,
@@ -251,9 +248,9 @@ async fn run_scheduled(
     Ok(runs)
 }
 
-/// Handle the queued webhook triggers now and say what happened.
-async fn handle_triggers(wired: &Wired) {
-    match wired.runner.run_triggers().await {
+/// Say what handling the queued webhook triggers did.
+fn print_triggers(handled: Result<TriggerReport, SyncError>) {
+    match handled {
         Ok(report) => println!(
             "webhook triggers: {} handled, {} purchase(s) synced back, {} without a purchase",
             report.triggers, report.purchases, report.unresolved
