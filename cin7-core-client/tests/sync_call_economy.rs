@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 use cin7_core_client::sync::Cin7Target;
 use rust_decimal::Decimal;
-use simulator_support::canonical::{TENANT, ident, supplier, t0};
+use simulator_support::canonical::{TENANT, ident, invoice, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
@@ -21,7 +21,7 @@ use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
 use sync_core::error::MappingKind;
 use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::{InvoiceLine, PoLine, PoStatus, PurchaseOrder, SupplierInvoice};
+use sync_core::model::{PoLine, PoStatus, PurchaseOrder};
 use sync_core::store::memory::MemoryStore;
 use sync_core::target::{Approach, DocStatus};
 use sync_core::testing::MemorySource;
@@ -49,28 +49,6 @@ fn po(number: &str) -> PurchaseOrder {
             })
             .collect(),
         modified_at: t0() - Duration::minutes(30),
-    }
-}
-
-fn invoice(voucher: &str, number: &str, po: Option<&str>) -> SupplierInvoice {
-    SupplierInvoice {
-        identity: ident(voucher),
-        invoice_number: number.into(),
-        vendor_id: "V1001".into(),
-        po_id: po.map(str::to_owned),
-        invoice_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        due_date: None,
-        currency: "AUD".into(),
-        lines: vec![InvoiceLine {
-            line_no: 1,
-            sku: Some("ITEM-00001".into()),
-            description: "Item 1".into(),
-            quantity: Decimal::ONE,
-            unit_price: Decimal::new(1250, 2),
-            gl_account: "6100".into(),
-            tax_rule: Some("STD".into()),
-        }],
-        modified_at: t0() - Duration::minutes(20),
     }
 }
 

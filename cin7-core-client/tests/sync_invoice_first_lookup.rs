@@ -10,10 +10,8 @@ mod simulator_support;
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
 use cin7_core_client::sync::Cin7Target;
-use rust_decimal::Decimal;
-use simulator_support::canonical::{TENANT, ident, supplier, t0};
+use simulator_support::canonical::{TENANT, invoice, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
@@ -21,34 +19,11 @@ use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
 use sync_core::error::MappingKind;
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::{InvoiceLine, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayScope, Replayer};
 use sync_core::store::AuditStatus;
 use sync_core::store::memory::MemoryStore;
 use sync_core::target::{Approach, DocStatus};
 use sync_core::testing::MemorySource;
-
-fn invoice() -> SupplierInvoice {
-    SupplierInvoice {
-        identity: ident("VCH-175"),
-        invoice_number: "INV-000175".into(),
-        vendor_id: "V1001".into(),
-        po_id: None,
-        invoice_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        due_date: None,
-        currency: "AUD".into(),
-        lines: vec![InvoiceLine {
-            line_no: 1,
-            sku: Some("ITEM-00001".into()),
-            description: "Item 1".into(),
-            quantity: Decimal::ONE,
-            unit_price: Decimal::new(1250, 2),
-            gl_account: "6100".into(),
-            tax_rule: Some("STD".into()),
-        }],
-        modified_at: t0() - Duration::minutes(20),
-    }
-}
 
 fn mappings() -> Mappings {
     let mut m = Mappings::with_values(
@@ -74,7 +49,7 @@ async fn a_purchase_found_after_a_lost_create_is_kept_when_its_invoice_is_lost_t
     let suppliers = Arc::new(MemorySource::new(t0()));
     suppliers.upsert(supplier());
     let invoices = Arc::new(MemorySource::new(t0()));
-    invoices.upsert(invoice());
+    invoices.upsert(invoice("VCH-175", "INV-000175", None));
     let supplier_pipeline = Arc::new(SupplierPipeline::new(target.clone(), mappings()));
     let invoice_pipeline = Arc::new(InvoicePipeline::new(
         target,

@@ -71,8 +71,9 @@ pub fn new_supplier(name: &str) -> Supplier {
 
 /// Canonical records for the tests that run sync-core pipelines against the simulator.
 pub mod canonical {
-    use chrono::{DateTime, Duration, TimeZone, Utc};
-    use sync_core::model::{PartyStatus, SourceIdentity, Supplier};
+    use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+    use rust_decimal::Decimal;
+    use sync_core::model::{InvoiceLine, PartyStatus, SourceIdentity, Supplier, SupplierInvoice};
 
     /// The CloudSuite tenant of those records.
     pub const TENANT: &str = "ACME_PRD";
@@ -101,6 +102,29 @@ pub mod canonical {
             addresses: vec![],
             contacts: vec![],
             modified_at: t0() - Duration::hours(1),
+        }
+    }
+
+    /// A voucher of V1001 with one line (item 1, account 6100), on PO `po` if any.
+    pub fn invoice(voucher: &str, number: &str, po: Option<&str>) -> SupplierInvoice {
+        SupplierInvoice {
+            identity: ident(voucher),
+            invoice_number: number.into(),
+            vendor_id: "V1001".into(),
+            po_id: po.map(str::to_owned),
+            invoice_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            due_date: None,
+            currency: "AUD".into(),
+            lines: vec![InvoiceLine {
+                line_no: 1,
+                sku: Some("ITEM-00001".into()),
+                description: "Item 1".into(),
+                quantity: Decimal::ONE,
+                unit_price: Decimal::new(1250, 2),
+                gl_account: "6100".into(),
+                tax_rule: Some("STD".into()),
+            }],
+            modified_at: t0() - Duration::minutes(20),
         }
     }
 }
