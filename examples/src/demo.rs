@@ -462,43 +462,71 @@ fn qty_received(ion: &IonSimulator, po_number: &str, line: &str) -> String {
         .unwrap_or_else(|| "0".into())
 }
 
-/// As a warehouse would in Cin7: receive, in full, the first order line of the first purchase
-/// that came from a CloudSuite PO and whose invoice is authorised (the purchases are invoice
-/// first). `None` when no purchase qualifies or Cin7 refused the receipt (the demo then has no
-/// receipt to show).
+/// A receipt a warehouse could make in Cin7: the first order line, in full, of the first
+/// purchase that came from a CloudSuite PO and whose invoice is authorised (the demo's
+/// purchases are invoice first, so stock can be received only then).
+#[derive(Debug, Clone)]
+pub struct FullReceipt {
+    /// The CloudSuite PO the purchase came from.
+    pub po_number: String,
+    /// The line's SKU.
+    pub sku: String,
+    /// Its ordered quantity, all received (as text, e.g. `5`).
+    pub quantity: String,
+    /// The authorised stock-received task to send.
+    pub stock: StockReceived,
+}
+
+/// The [`FullReceipt`] for `purchases` dated `today`, if one qualifies.
+pub fn full_receipt(
+    purchases: &[cin7_core_client::purchase::AdvancedPurchase],
+    today: chrono::NaiveDate,
+) -> Option<FullReceipt> {
+    purchases.iter().find_map(|p| {
+        let po_number = p
+            .additional_attributes
+            .as_ref()?
+            .get("AdditionalAttribute1")?
+            .as_str()?
+            .to_owned();
+        let invoiced = p
+            .invoice
+            .iter()
+            .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised));
+        if !(po_number.starts_with("PO") && invoiced) {
+            return None;
+        }
+        let line = p.order.as_ref()?.lines.first()?;
+        let (sku, quantity) = (line.sku.clone()?, line.quantity?);
+        let stock = serde_json::from_value(serde_json::json!({
+            "PurchaseID": p.id.as_ref()?.to_string(),
+            "Status": "AUTHORISED",
+            "Lines": [{ "Date": today.to_string(), "SKU": sku, "Quantity": quantity }],
+        }))
+        .ok()?;
+        Some(FullReceipt {
+            po_number,
+            sku,
+            quantity: quantity.normalize().to_string(),
+            stock,
+        })
+    })
+}
+
+/// As a warehouse would in Cin7: make the [`FullReceipt`]. `None` when no purchase qualifies or
+/// Cin7 refused the receipt (the demo then has no receipt to show).
 async fn receive_in_cin7(
     sim: &Cin7Simulator,
     client: &Cin7Client,
     ion: &IonSimulator,
     today: chrono::NaiveDate,
 ) -> Option<ReceiptShown> {
-    let purchase = sim.state().purchases.into_iter().find(|p| {
-        let po = p
-            .additional_attributes
-            .as_ref()
-            .and_then(|a| a.get("AdditionalAttribute1"))
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        po.starts_with("PO")
-            && p.invoice
-                .iter()
-                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised))
-    })?;
-    let po_number = purchase
-        .additional_attributes
-        .as_ref()?
-        .get("AdditionalAttribute1")?
-        .as_str()?
-        .to_owned();
-    let line = purchase.order.as_ref()?.lines.first()?.clone();
-    let sku = line.sku.clone()?;
-    let quantity = line.quantity?;
-    let stock: StockReceived = serde_json::from_value(serde_json::json!({
-        "PurchaseID": purchase.id.as_ref()?.to_string(),
-        "Status": "AUTHORISED",
-        "Lines": [{ "Date": today.to_string(), "SKU": sku, "Quantity": quantity }],
-    }))
-    .ok()?;
+    let FullReceipt {
+        po_number,
+        sku,
+        quantity,
+        stock,
+    } = full_receipt(&sim.state().purchases, today)?;
     if let Err(error) = client.purchases().receive_stock(&stock).await {
         tracing::warn!(%error, "the demo's receipt in Cin7 was refused");
         return None;
@@ -518,6 +546,6 @@ async fn receive_in_cin7(
         po_number,
         line: cs_line,
         item: sku,
-        received_in_cin7: quantity.normalize().to_string(),
+        received_in_cin7: quantity,
     })
 }

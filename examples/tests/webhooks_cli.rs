@@ -136,38 +136,18 @@ fn post(port: u16, auth: Option<&str>, body: &str) -> u16 {
 /// PO, its line and the quantity, once the simulator has delivered the webhook.
 async fn receive_in_cin7(sims: &common::Sims) -> (String, String, String) {
     let deliveries = sims.cin7.state().deliveries.len();
-    let (purchase, po, sku, quantity) = sims
-        .cin7
-        .state()
-        .purchases
-        .into_iter()
-        .find_map(|p| {
-            let po = p
-                .additional_attributes
-                .as_ref()?
-                .get("AdditionalAttribute1")?
-                .as_str()?
-                .to_owned();
-            let invoiced = p
-                .invoice
-                .iter()
-                .any(|i| i.status == Some(cin7_core_client::purchase::TaskStatus::Authorised));
-            let line = p.order.as_ref()?.lines.first()?.clone();
-            if !(po.starts_with("PO") && invoiced) {
-                return None;
-            }
-            Some((p.id.clone()?, po, line.sku?, line.quantity?))
-        })
-        .expect("a purchase from a CloudSuite PO with an authorised invoice");
+    let receipt = examples::demo::full_receipt(
+        &sims.cin7.state().purchases,
+        chrono::Utc::now().date_naive(),
+    )
+    .expect("a purchase from a CloudSuite PO with an authorised invoice");
     let client = sims.cin7.client_builder().build().unwrap();
-    let stock: cin7_core_client::purchase::StockReceived =
-        serde_json::from_value(serde_json::json!({
-            "PurchaseID": purchase.to_string(),
-            "Status": "AUTHORISED",
-            "Lines": [{ "Date": chrono::Utc::now().date_naive().to_string(), "SKU": sku, "Quantity": quantity }],
-        }))
+    client
+        .purchases()
+        .receive_stock(&receipt.stock)
+        .await
         .unwrap();
-    client.purchases().receive_stock(&stock).await.unwrap();
+    let (po, sku, quantity) = (receipt.po_number, receipt.sku, receipt.quantity);
     sims.cin7
         .wait_for_deliveries(deliveries + 1, Duration::from_secs(10))
         .await;
@@ -187,7 +167,7 @@ async fn receive_in_cin7(sims: &common::Sims) -> (String, String, String) {
         })
         .map(|r| r.values["PoLine"].clone().unwrap())
         .unwrap();
-    (po, line, quantity.normalize().to_string())
+    (po, line, quantity)
 }
 
 /// `SLPoItems.QtyReceived` of the line once it is `wanted` (bounded wait), or as it is then.
