@@ -603,12 +603,11 @@ impl Cin7Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let is_empty = body.iter().all(u8::is_ascii_whitespace);
-        let json: Option<serde_json::Value> = if is_empty {
-            None
-        } else {
-            serde_json::from_slice(&body).ok()
-        };
-        let cin7_error = json.as_ref().and_then(error_model);
+        // `None` for an empty body; a body that is JSON but has a duplicated key is an error
+        // naming where (see `sync_core::json`), not a guess at which value counts.
+        let parsed = (!is_empty).then(|| sync_core::json::from_slice(&body));
+        let json = parsed.as_ref().and_then(|tree| tree.as_ref().ok());
+        let cin7_error = json.and_then(error_model);
         let message = match &cin7_error {
             Some((_, message)) => message.clone(),
             None => snippet(&body),
@@ -657,15 +656,27 @@ impl Cin7Client {
                 if cin7_error.is_some() {
                     return Err(permanent(api(status)));
                 }
-                match json {
-                    Some(body) => Ok(RawResponse { status, body }),
-                    None if is_empty => Ok(RawResponse {
+                match parsed {
+                    Some(Ok(body)) => Ok(RawResponse { status, body }),
+                    None => Ok(RawResponse {
                         status,
                         body: serde_json::Value::Null,
                     }),
+                    // Well-formed JSON with a key twice: ambiguous, so not an answer either;
+                    // asked again like a cut body, and reported with the key's place.
+                    Some(Err(duplicate)) if duplicate.is_duplicate_key() => Err(AttemptFailure {
+                        error: Box::new(Error::Decode {
+                            endpoint,
+                            path: duplicate.path,
+                            source: duplicate.source,
+                        }),
+                        failure: Failure::PERMANENT,
+                        throttled: None,
+                        bad_answer: true,
+                    }),
                     // An HTML page (a proxy's or a sign-in page) or JSON cut short: not an
                     // answer from Cin7's API. The loop asks again if the request is a GET.
-                    None => Err(AttemptFailure {
+                    Some(Err(_)) => Err(AttemptFailure {
                         error: Box::new(Error::UnexpectedBody {
                             method,
                             endpoint,

@@ -152,6 +152,54 @@ async fn an_html_page_every_time_ends_in_unexpected_body_after_the_cap() {
 }
 
 #[tokio::test]
+async fn json_with_a_duplicated_key_is_asked_for_again_then_named() {
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, account) = client(&server, &clock);
+    // Well-formed, but the first supplier says two things about its additional attribute:
+    // which one is the vendor id would be a guess.
+    let body = fixture("supplier_list.json").replacen(
+        r#""AdditionalAttribute1": "INFOR-V1001","#,
+        r#""AdditionalAttribute1": "INFOR-V1001", "AdditionalAttribute1": "INFOR-V9999","#,
+        1,
+    );
+    let ambiguous = answer(
+        &mut server,
+        "GET",
+        "/supplier",
+        200,
+        "application/json",
+        &body,
+        1 + DEFAULT_MAX_BAD_ANSWER_RETRIES,
+    );
+    let rest = catch_all(&mut server);
+    let err = client.suppliers().list().send().await.unwrap_err();
+    ambiguous.assert();
+    assert_catch_all(&rest);
+    let Error::Decode {
+        endpoint,
+        path,
+        source,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(endpoint, "supplier");
+    assert_eq!(path, "SupplierList[0]");
+    assert!(
+        source
+            .to_string()
+            .starts_with("duplicate key `AdditionalAttribute1`"),
+        "{source}"
+    );
+    assert_no_secret(&err, &account);
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(1), Duration::from_secs(2)]
+    );
+}
+
+#[tokio::test]
 async fn the_cap_can_be_turned_off() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();

@@ -183,16 +183,20 @@ async fn huge_numbers_are_refused_with_a_clear_error() {
 }
 
 #[tokio::test]
-async fn duplicated_keys_take_the_last_value_deterministically() {
-    // Bodies are parsed into a JSON tree first, which keeps the last of duplicated keys (as
-    // JavaScript does). Documented in docs/reliability.md; not an error.
-    let body = r#"{"Total":1,"Total":2,"Page":1,"SupplierList":[]}"#;
-    let base = serve(json_response(body)).await;
-    let page = client(&base, Duration::from_secs(2))
-        .suppliers()
-        .list()
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.total, Some(2));
+async fn duplicated_keys_are_a_decode_error_naming_the_key() {
+    // `{"Total":1,"Total":2}` has no right reading; the error says where the second key is.
+    let (error, took) = list_error(
+        json_response(r#"{"Total":1,"Total":2,"Page":1,"SupplierList":[]}"#),
+        Duration::from_secs(2),
+    )
+    .await;
+    let Error::Decode { path, source, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(path, ".");
+    assert_eq!(
+        source.to_string(),
+        "duplicate key `Total` at line 1 column 18"
+    );
+    assert!(took < Duration::from_millis(500), "{took:?}");
 }

@@ -240,6 +240,16 @@ fn unknown_and_malformed_payloads_are_rejected_clearly() {
         }
         other => panic!("{other:?}"),
     }
+    // Two event types (or two task ids) in one delivery: refused, naming the key.
+    let twice = WebhookEvent::parse(
+        br#"{"TaskID":"5a7fb526-527a-4229-b331-90b6f5535aab","EventType":"Purchase/OrderAuthorised","EventType":"Sale/Voided"}"#,
+    )
+    .unwrap_err();
+    assert!(matches!(twice, WebhookError::NotJson { .. }), "{twice:?}");
+    assert!(
+        twice.to_string().contains(": duplicate key `EventType`"),
+        "{twice}"
+    );
     let missing_id = WebhookEvent::parse(br#"{"EventType":"Sale/Voided"}"#).unwrap_err();
     assert!(matches!(missing_id, WebhookError::Malformed { .. }));
     let bad_array = WebhookEvent::parse(

@@ -23,7 +23,8 @@ pub fn cin7_json(data: &[u8]) {
     if let Ok(purchase) = serde_json::from_slice::<AdvancedPurchase>(data) {
         let _ = format!("{purchase:?}");
     }
-    if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {
+    // As the client reads an answer: a tree with unique keys, then the typed page.
+    if let Ok(body) = sync_core::json::from_slice(data) {
         let _ = decode_page::<Supplier>("supplier", "SupplierList", 1, body);
     }
 }

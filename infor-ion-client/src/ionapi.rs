@@ -310,14 +310,23 @@ impl IonApiFile {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(IonApiError::Empty);
         }
-        // Read a JSON object first: serde would also build the struct from a JSON array.
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-            .map_err(|e| IonApiError::NotJson {
-                line: e.line(),
-                column: e.column(),
-                // serde_json's messages quote types and expected tokens, not string contents.
-                message: json_message(&e),
-            })?;
+        // A key given twice is refused (`sync_core::json`): which `ci` or `cs` counts would be
+        // a guess.
+        let tree = sync_core::json::from_slice(bytes).map_err(|e| IonApiError::NotJson {
+            line: e.source.line(),
+            column: e.source.column(),
+            // serde_json's messages quote types and expected tokens, not string contents; ours
+            // quote a duplicated key, which is a name, not a value.
+            message: json_message(&e.source),
+        })?;
+        // A JSON object only: serde would also build the struct from a JSON array.
+        let serde_json::Value::Object(object) = tree else {
+            return Err(IonApiError::NotJson {
+                line: 1,
+                column: 1,
+                message: "the file must hold one JSON object".to_owned(),
+            });
+        };
         let raw: RawFile =
             serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
                 IonApiError::NotJson {

@@ -149,10 +149,34 @@ async fn wrong_types_and_huge_numbers_are_decode_errors_naming_the_path() {
 }
 
 #[tokio::test]
-async fn duplicated_keys_take_the_last_value_deterministically() {
-    // The IDO envelope is read leniently through a JSON tree, which keeps the last of duplicated
-    // keys (as JavaScript does): here `Success: false` wins, so the page is the IDO's failure.
-    let body = r#"{"Success":true,"Success":false,"Items":[]}"#.to_owned();
-    let (error, _) = load_error(Behaviour::Json(body), Duration::from_secs(2)).await;
-    assert!(matches!(error, Error::IdoFailed { .. }), "{error:?}");
+async fn duplicated_keys_are_a_decode_error_naming_the_key() {
+    // `Success: true` then `Success: false`: neither reading can be trusted, so the page is
+    // refused with the key and its place, at the top and inside a row.
+    for (body, at, key) in [
+        (
+            r#"{"Success":true,"Success":false,"Items":[]}"#,
+            ".",
+            "Success",
+        ),
+        (
+            r#"{"Success":true,"Items":[{"VendNum":"V1","VendNum":"V2"}]}"#,
+            "Items[0]",
+            "VendNum",
+        ),
+    ] {
+        let (error, elapsed) =
+            load_error(Behaviour::Json(body.to_owned()), Duration::from_secs(2)).await;
+        let Error::Decode {
+            at: found, message, ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(found, at);
+        assert!(
+            message.starts_with(&format!("duplicate key `{key}`")),
+            "{message}"
+        );
+        assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    }
 }

@@ -252,3 +252,17 @@ fn errors_never_quote_secret_values() {
     let err = IonApiFile::from_json_str(&wrong_type).unwrap_err();
     assert_no_secret(&err.to_string(), "type error");
 }
+
+#[test]
+fn a_key_given_twice_is_refused_by_name_without_its_values() {
+    // Two client secrets: which one is meant would be a guess, and a guess locks accounts.
+    let mut text = full().to_string();
+    text.insert_str(1, &format!(r#""cs": "{CLIENT_SECRET}-old", "#));
+    let err = IonApiFile::from_json_str(&text).unwrap_err();
+    let IonApiError::NotJson { line, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*line, message.as_str()), (1, "duplicate key `cs`"));
+    assert_no_secret(&err.to_string(), "duplicate-key error");
+    assert_no_secret(&format!("{err:?}"), "duplicate-key debug");
+}

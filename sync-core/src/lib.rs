@@ -7,6 +7,7 @@
 //! - [`time`]: an injectable [`Clock`](time::Clock), so expiry, backoff and schedules are
 //!   tested with a controllable clock instead of sleeps.
 //! - [`retry`]: one retry policy shared by both clients.
+//! - [`json`]: JSON answers read as a tree that refuses duplicated keys, for both clients.
 //! - [`model`]: the canonical records, each with a source identity, `modified_at` and a stable
 //!   content hash.
 //! - [`source`], [`target`], [`mapping`]: the traits the clients implement and the value
@@ -75,6 +76,7 @@
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod json;
 pub mod mapping;
 pub mod model;
 pub mod replay;

@@ -36,12 +36,13 @@ pub enum WebhookError {
         /// The header that failed.
         header: String,
     },
-    /// The body is not JSON.
-    #[error("webhook body is not JSON: {source}")]
+    /// The body is not JSON, or an object in it repeats a key (which value counts would be a
+    /// guess; see [`sync_core::json`]).
+    #[error("webhook body is not JSON with unique keys: {source}")]
     NotJson {
-        /// The parse error.
+        /// The parse error, with where it is.
         #[source]
-        source: serde_json::Error,
+        source: sync_core::json::TreeError,
     },
     /// The body has no `EventType`.
     #[error("webhook body has no EventType")]

@@ -239,20 +239,30 @@ impl IonResponse {
     /// `Items[3].RecordDate`; a body that is not JSON at all (an HTML page from a proxy or a
     /// sign-in page) is [`Error::UnexpectedBody`], and JSON cut short says so.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let at = e.path().to_string();
-            let inner = e.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Eof => {
-                    self.decode_error(&at, format!("the body is cut short ({inner})"))
-                }
-                serde_json::error::Category::Syntax if self.looks_like_markup() => {
-                    self.unexpected_body()
-                }
-                _ => self.decode_error(&at, inner.to_string()),
+        let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| self.json_error(&e.path().to_string(), e.into_inner()))?;
+        deserializer.end().map_err(|e| self.json_error(".", e))?;
+        Ok(value)
+    }
+
+    /// Decode the JSON body as an untyped tree, refusing an object that repeats a key
+    /// ([`sync_core::json`]): `{"Success":true,"Success":false}` is a [`Error::Decode`]
+    /// naming the key, not whichever value came last. Errors are as for [`json`](Self::json).
+    pub fn json_tree(&self) -> Result<serde_json::Value> {
+        sync_core::json::from_slice(&self.body).map_err(|e| self.json_error(&e.path, e.source))
+    }
+
+    fn json_error(&self, at: &str, error: serde_json::Error) -> Error {
+        match error.classify() {
+            serde_json::error::Category::Eof => {
+                self.decode_error(at, format!("the body is cut short ({error})"))
             }
-        })
+            serde_json::error::Category::Syntax if self.looks_like_markup() => {
+                self.unexpected_body()
+            }
+            _ => self.decode_error(at, error.to_string()),
+        }
     }
 
     /// Whether the answer is a markup page (declared HTML, or a body that starts with `<`)

@@ -132,7 +132,7 @@ impl LoadCollection {
         self.csi
             .client
             .send_decoded(self.request(bookmark)?, |response| {
-                parse_page(ido, response.json::<Value>()?)
+                parse_page(ido, response.json_tree()?)
             })
             .await
     }

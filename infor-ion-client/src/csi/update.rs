@@ -176,7 +176,7 @@ impl Csi {
         let body: Value = if response.bytes().is_empty() {
             json!({})
         } else {
-            response.json()?
+            response.json_tree()?
         };
         let page = parse_page(ido, body)?;
         Ok(UpdateOutcome {

@@ -130,7 +130,7 @@ struct MiResult {
     #[serde(default)]
     transaction: Option<String>,
     #[serde(default)]
-    records: Vec<serde_json::Map<String, serde_json::Value>>,
+    records: Vec<MiRecord>,
     #[serde(default)]
     error_message: Option<String>,
     #[serde(default)]
@@ -139,6 +139,24 @@ struct MiResult {
     error_field: Option<String>,
     #[serde(default)]
     error_type: Option<String>,
+}
+
+/// One output row: field names to values. A name given twice would make the row ambiguous, so
+/// it is refused ([`sync_core::json`]) and the read is asked for again like any bad answer.
+#[derive(Debug)]
+struct MiRecord(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for MiRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        match sync_core::json::UniqueKeys::deserialize(deserializer)?.0 {
+            serde_json::Value::Object(fields) => Ok(MiRecord(fields)),
+            _ => Err(serde::de::Error::custom(
+                "a record must be an object of fields",
+            )),
+        }
+    }
 }
 
 fn is_identifier(text: &str) -> bool {
@@ -254,7 +272,7 @@ impl M3 {
             .results
             .into_iter()
             .flat_map(|result| result.records)
-            .map(|record| {
+            .map(|MiRecord(record)| {
                 Record::new(
                     source.clone(),
                     record.into_iter().map(|(name, value)| {
