@@ -4,6 +4,7 @@
 //! - [`config`]: the `sync` and `replay` binaries' TOML configuration, validated and wired.
 //! - [`demo`]: the whole demo scenario against the bundled simulators, returning what happened
 //!   (the `demo` binary prints it; a test checks it).
+//! - [`logging`]: the binaries' `tracing` subscriber (`RUST_LOG`, on standard error).
 //! - [`soak`]: the fault soak (every fault kind on both simulators, exact-state check).
 //! - [`ping`]: the `ping` binary's credential checks and the advice for each failure.
 //! - [`summary`]: a run's counts per stream from the audit store, as a table.
@@ -12,6 +13,7 @@
 pub mod assemble;
 pub mod config;
 pub mod demo;
+pub mod logging;
 pub mod ping;
 pub mod soak;
 pub mod summary;

@@ -1,10 +1,11 @@
-//! Secret sweep: run the fault soak in-process and the `sync`, `demo` and `vault` binaries with
-//! tracing at TRACE, then search everything they printed, logged and stored (stdout, stderr,
-//! the SQLite audit database's bytes, every file they wrote, the vault file) for every secret
-//! in play: the ION client secret, the service-account key and secret, any access or refresh
-//! token the simulator issued (they all start `sim-at-` / `sim-rt-`, so any token printed shows
-//! its prefix), the Cin7 application key and the vault key. Zero hits, and the vault file never
-//! holds a plaintext secret.
+//! Secret sweep: run the fault soak in-process and every example binary (`sync`, `replay`,
+//! `audit`, `ping`, `webhooks`, `demo`, `vault`) with tracing at TRACE, then search everything
+//! they printed, logged and stored (stdout, stderr, the SQLite audit database's bytes, every
+//! file they wrote, the vault file) for every secret in play: the ION client secret, the
+//! service-account key and secret, any access or refresh token the simulator issued (they all
+//! start `sim-at-` / `sim-rt-`, so any token printed shows its prefix), the Cin7 application
+//! key, the webhook token and the vault key. Zero hits, and the vault file never holds a
+//! plaintext secret.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
@@ -148,8 +149,64 @@ values = { "TX" = "GST on Expenses" }
 values = { "MAIN" = "Main Warehouse" }
 "#;
 
+/// A `sync` configuration for the simulators, with the payment-term table or without it.
+fn sync_config(ion: &IonSimulator, cin7: &Cin7Simulator, account: &str, terms: bool) -> String {
+    let mappings = if terms {
+        MAPPINGS.to_owned()
+    } else {
+        MAPPINGS.replace(
+            r#"values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }"#,
+            "values = {}",
+        )
+    };
+    format!(
+        r#"
+tenant = "{tenant}"
+store = "sync.sqlite"
+[ion]
+ionapi = "sim.ionapi"
+product = "csi"
+mongoose_config = "{mongoose}"
+site = "MAIN"
+default_currency = "USD"
+[cin7]
+account_id = "{account}"
+application_key_env = "SECRET_SWEEP_CIN7_KEY"
+base_url = "{base}"
+calls_per_minute = 6000
+[engine]
+safety_lag = "1s"
+{mappings}
+"#,
+        tenant = ion.tenant(),
+        mongoose = ion.mongoose_config(),
+        base = cin7.base_url(),
+    )
+}
+
+const WEBHOOK_TOKEN: &str = "secret-sweep-webhook-token-5d1b";
+
+/// Run one example binary at trace, off the test's runtime (the simulators run on it).
+async fn run_at_trace(binary: &'static str, args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(binary)
+            .args(&args)
+            .env("SECRET_SWEEP_CIN7_KEY", DEFAULT_APPLICATION_KEY)
+            .env("CIN7_APPLICATION_KEY", DEFAULT_APPLICATION_KEY)
+            .env("SECRET_SWEEP_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `sync` (a run that leaves failures, then one that does not), `replay` of those failures,
+/// `audit`, `ping` and `webhooks` (register, list, remove), all at trace against the
+/// simulators, and every file they wrote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sync_binary_at_trace_leaks_no_secret() {
+async fn the_runner_binaries_at_trace_leak_no_secret() {
     let ion = IonSimulator::start(IonConfig {
         seed: Seed {
             seed: 5,
@@ -175,54 +232,150 @@ async fn the_sync_binary_at_trace_leaks_no_secret() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     ion.write_ionapi(dir.path().join("sim.ionapi")).unwrap();
-    let config = format!(
-        r#"
-tenant = "{tenant}"
-store = "sync.sqlite"
-[ion]
-ionapi = "sim.ionapi"
-product = "csi"
-mongoose_config = "{mongoose}"
-site = "MAIN"
-default_currency = "USD"
-[cin7]
-account_id = "{account}"
-application_key_env = "SECRET_SWEEP_CIN7_KEY"
-base_url = "{base}"
-calls_per_minute = 6000
-[engine]
-safety_lag = "1s"
-{MAPPINGS}
-"#,
-        tenant = ion.tenant(),
-        mongoose = ion.mongoose_config(),
-        base = cin7.base_url(),
-    );
-    std::fs::write(dir.path().join("sync.toml"), config).unwrap();
     let config_path = dir.path().join("sync.toml");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_sync"))
-            .args(["--config", config_path.to_str().unwrap(), "--once"])
-            .env("SECRET_SWEEP_CIN7_KEY", DEFAULT_APPLICATION_KEY)
-            .env("RUST_LOG", "trace")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let config = config_path.to_str().unwrap().to_owned();
+    let store = dir.path().join("sync.sqlite").to_str().unwrap().to_owned();
+    let argv = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let mut runs: Vec<(&str, Output)> = Vec::new();
+
+    // No payment-term mapping: suppliers fail and stay open in the audit trail.
+    std::fs::write(&config_path, sync_config(&ion, &cin7, &account, false)).unwrap();
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_sync"),
+        argv(&["--config", &config, "--once"]),
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("sync with failures", out));
+    // With the mapping, replay them (they reach Cin7), then a clean scheduled run.
+    std::fs::write(&config_path, sync_config(&ion, &cin7, &account, true)).unwrap();
+    let writes_before = cin7.state().suppliers.len();
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_replay"),
+        argv(&["--config", &config, "stream", "suppliers"]),
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let logged = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
     assert!(
-        String::from_utf8_lossy(&logged).contains("TRACE"),
-        "no trace output"
+        cin7.state().suppliers.len() > writes_before,
+        "the replay wrote nothing"
     );
+    runs.push(("replay", out));
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_sync"),
+        argv(&["--config", &config, "--once"]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("sync", out));
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_audit"),
+        argv(&["--store", &store, "--tenant", ion.tenant(), "list"]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("audit", out));
+    let cin7_base = cin7.base_url();
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_ping"),
+        argv(&[
+            "--ionapi",
+            dir.path().join("sim.ionapi").to_str().unwrap(),
+            "--csi-config",
+            ion.mongoose_config(),
+            "--cin7-account-id",
+            &account,
+            "--cin7-base-url",
+            &cin7_base,
+        ]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("ping", out));
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_webhooks"),
+        argv(&[
+            "--config",
+            &config,
+            "register",
+            "--url",
+            "https://sync.example.com/cin7",
+            "--token-env",
+            "SECRET_SWEEP_WEBHOOK_TOKEN",
+        ]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("webhooks register", out));
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_webhooks"),
+        argv(&["--config", &config, "list"]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("webhooks list", out));
+    let hook = cin7.state().webhooks[0].id.clone().unwrap().to_string();
+    let out = run_at_trace(
+        env!("CARGO_BIN_EXE_webhooks"),
+        argv(&["--config", &config, "remove", &hook]),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runs.push(("webhooks remove", out));
+
     assert!(ion.tokens_issued() > 0);
-    let secrets = secrets(&[]);
-    let mut found = output_hits(&secrets, "sync", &out);
+    let secrets = secrets(&[WEBHOOK_TOKEN]);
+    let mut found = Vec::new();
+    let mut printed = 0;
+    for (what, out) in &runs {
+        let logged = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        // The sweep looked at something real: each binary that calls an API logged its calls at
+        // trace; `audit` reads only the store, and printed the audit trail.
+        let shown = String::from_utf8_lossy(&logged);
+        if *what == "audit" {
+            assert!(
+                shown.contains("suppliers") && shown.contains("succeeded"),
+                "{shown}"
+            );
+        } else {
+            assert!(shown.contains("TRACE"), "no trace output from {what}");
+        }
+        printed += logged.len();
+        found.extend(output_hits(&secrets, what, out));
+    }
     // The .ionapi file holds the credentials by design; everything else must not.
     let written = files(dir.path(), &["sim.ionapi"]);
     assert!(written.iter().any(|(p, _)| p.ends_with("sync.sqlite")));
@@ -230,8 +383,8 @@ safety_lag = "1s"
         found.extend(hits(&secrets, path, bytes));
     }
     println!(
-        "secret_sweep: sync output {} bytes, files {:?}; hits {}",
-        logged.len(),
+        "secret_sweep: {} runs printed {printed} bytes; files {:?}; hits {}",
+        runs.len(),
         written
             .iter()
             .map(|(p, b)| (p, b.len()))
@@ -255,6 +408,10 @@ fn the_demo_binary_at_trace_leaks_no_secret() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TRACE"),
+        "no trace output from the demo"
     );
     let secrets = secrets(&[]);
     let mut found = output_hits(&secrets, "demo", &out);

@@ -266,6 +266,7 @@ impl Store {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::logging::init("warn");
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -85,6 +85,7 @@ fn progress_bars() -> ProgressFn {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::logging::init("error");
     if !(0.0..=0.5).contains(&cli.faults) {
         eprintln!("error: --faults must be between 0 and 0.5");
         return ExitCode::from(2);

@@ -81,6 +81,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::logging::init("warn");
     let (ion, cin7) = match plan(cli) {
         Ok(plan) => plan,
         Err(message) => {

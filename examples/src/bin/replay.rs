@@ -81,14 +81,7 @@ fn fail(error: &ConfigError) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    examples::logging::init("warn");
     let Some(path) = cli.config else {
         eprintln!("error: give the configuration file with --config FILE (or SYNC_CONFIG)");
         return ExitCode::from(BAD_CONFIG);

@@ -80,6 +80,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::logging::init("warn");
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -96,6 +96,7 @@ fn token(env: &str) -> Result<SecretString, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    examples::logging::init("info");
     let config = match Config::load(&cli.config) {
         Ok(config) => config,
         Err(error) => return fail(error, BAD_USAGE),
