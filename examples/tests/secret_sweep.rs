@@ -186,9 +186,11 @@ safety_lag = "1s"
 
 const WEBHOOK_TOKEN: &str = "secret-sweep-webhook-token-5d1b";
 
-/// Run one example binary at trace, off the test's runtime (the simulators run on it).
-async fn run_at_trace(binary: &'static str, args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
+/// Run one example binary at trace, off the test's runtime (the simulators run on it), and
+/// check it exited with `code`.
+async fn run_at_trace(binary: &'static str, args: &[&str], code: i32) -> Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let out = tokio::task::spawn_blocking(move || {
         Command::new(binary)
             .args(&args)
             .env("SECRET_SWEEP_CIN7_KEY", DEFAULT_APPLICATION_KEY)
@@ -199,7 +201,14 @@ async fn run_at_trace(binary: &'static str, args: Vec<String>) -> Output {
             .unwrap()
     })
     .await
-    .unwrap()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{binary}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// `sync` (a run that leaves failures, then one that does not), `replay` of those failures,
@@ -235,126 +244,58 @@ async fn the_runner_binaries_at_trace_leak_no_secret() {
     let config_path = dir.path().join("sync.toml");
     let config = config_path.to_str().unwrap().to_owned();
     let store = dir.path().join("sync.sqlite").to_str().unwrap().to_owned();
-    let argv = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let ionapi = dir.path().join("sim.ionapi").to_str().unwrap().to_owned();
+    let cin7_base = cin7.base_url();
+    let (sync, replay) = (env!("CARGO_BIN_EXE_sync"), env!("CARGO_BIN_EXE_replay"));
+    let (audit, ping) = (env!("CARGO_BIN_EXE_audit"), env!("CARGO_BIN_EXE_ping"));
+    let webhooks = env!("CARGO_BIN_EXE_webhooks");
     let mut runs: Vec<(&str, Output)> = Vec::new();
 
-    // No payment-term mapping: suppliers fail and stay open in the audit trail.
+    // No payment-term mapping: suppliers fail (exit 1) and stay open in the audit trail.
     std::fs::write(&config_path, sync_config(&ion, &cin7, &account, false)).unwrap();
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_sync"),
-        argv(&["--config", &config, "--once"]),
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("sync with failures", out));
+    let once = ["--config", &config, "--once"];
+    runs.push(("sync with failures", run_at_trace(sync, &once, 1).await));
     // With the mapping, replay them (they reach Cin7), then a clean scheduled run.
     std::fs::write(&config_path, sync_config(&ion, &cin7, &account, true)).unwrap();
-    let writes_before = cin7.state().suppliers.len();
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_replay"),
-        argv(&["--config", &config, "stream", "suppliers"]),
-    )
-    .await;
+    let suppliers_before = cin7.state().suppliers.len();
+    let replayed = run_at_trace(replay, &["--config", &config, "stream", "suppliers"], 0).await;
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        cin7.state().suppliers.len() > writes_before,
+        cin7.state().suppliers.len() > suppliers_before,
         "the replay wrote nothing"
     );
-    runs.push(("replay", out));
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_sync"),
-        argv(&["--config", &config, "--once"]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("sync", out));
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_audit"),
-        argv(&["--store", &store, "--tenant", ion.tenant(), "list"]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("audit", out));
-    let cin7_base = cin7.base_url();
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_ping"),
-        argv(&[
-            "--ionapi",
-            dir.path().join("sim.ionapi").to_str().unwrap(),
-            "--csi-config",
-            ion.mongoose_config(),
-            "--cin7-account-id",
-            &account,
-            "--cin7-base-url",
-            &cin7_base,
-        ]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("ping", out));
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_webhooks"),
-        argv(&[
-            "--config",
-            &config,
-            "register",
-            "--url",
-            "https://sync.example.com/cin7",
-            "--token-env",
-            "SECRET_SWEEP_WEBHOOK_TOKEN",
-        ]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("webhooks register", out));
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_webhooks"),
-        argv(&["--config", &config, "list"]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("webhooks list", out));
+    runs.push(("replay", replayed));
+    runs.push(("sync", run_at_trace(sync, &once, 0).await));
+    let listing = ["--store", &store, "--tenant", ion.tenant(), "list"];
+    runs.push(("audit", run_at_trace(audit, &listing, 0).await));
+    let pinged = [
+        "--ionapi",
+        &ionapi,
+        "--csi-config",
+        ion.mongoose_config(),
+        "--cin7-account-id",
+        &account,
+        "--cin7-base-url",
+        &cin7_base,
+    ];
+    runs.push(("ping", run_at_trace(ping, &pinged, 0).await));
+    let register = [
+        "--config",
+        &config,
+        "register",
+        "--url",
+        "https://sync.example.com/cin7",
+        "--token-env",
+        "SECRET_SWEEP_WEBHOOK_TOKEN",
+    ];
+    runs.push((
+        "webhooks register",
+        run_at_trace(webhooks, &register, 0).await,
+    ));
+    let list = ["--config", &config, "list"];
+    runs.push(("webhooks list", run_at_trace(webhooks, &list, 0).await));
     let hook = cin7.state().webhooks[0].id.clone().unwrap().to_string();
-    let out = run_at_trace(
-        env!("CARGO_BIN_EXE_webhooks"),
-        argv(&["--config", &config, "remove", &hook]),
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    runs.push(("webhooks remove", out));
+    let remove = ["--config", &config, "remove", &hook];
+    runs.push(("webhooks remove", run_at_trace(webhooks, &remove, 0).await));
 
     assert!(ion.tokens_issued() > 0);
     let secrets = secrets(&[WEBHOOK_TOKEN]);
