@@ -196,7 +196,7 @@ async fn duplicated_keys_are_a_decode_error_naming_the_key() {
     assert_eq!(path, ".");
     assert_eq!(
         source.to_string(),
-        "duplicate key `Total` at line 1 column 18"
+        "duplicate key `Total` at line 1 column 20"
     );
     assert!(took < Duration::from_millis(500), "{took:?}");
 }
