@@ -320,21 +320,18 @@ impl IonApiFile {
             message: json_message(&e.source),
         })?;
         // A JSON object only: serde would also build the struct from a JSON array.
-        let serde_json::Value::Object(object) = tree else {
+        if !tree.is_object() {
             return Err(IonApiError::NotJson {
                 line: 1,
                 column: 1,
                 message: "the file must hold one JSON object".to_owned(),
             });
-        };
-        let raw: RawFile =
-            serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| {
-                IonApiError::NotJson {
-                    line: 1,
-                    column: 1,
-                    message: json_message(&e),
-                }
-            })?;
+        }
+        let raw: RawFile = serde_json::from_value(tree).map_err(|e| IonApiError::NotJson {
+            line: 1,
+            column: 1,
+            message: json_message(&e),
+        })?;
         Self::from_raw(&raw)
     }
 

@@ -471,6 +471,34 @@ async fn an_m3_record_naming_a_field_twice_is_asked_for_again_then_named() {
 }
 
 #[tokio::test]
+async fn an_m3_answer_followed_by_more_text_is_not_taken() {
+    // A proxy that appends its own page to the answer: the document is not the whole body, so
+    // it is not trusted, whatever the first part says.
+    let path = "/ACME_TST/M3/m3api-rest/v2/execute/CRS620MI/LstSuppliers";
+    let mut server = gateway().await;
+    let joined = server
+        .mock("GET", Matcher::Regex(format!("^{path}")))
+        .with_header("content-type", "application/json")
+        .with_body(r#"{"results":[{"records":[{"SUNO":"S1"}]}]}<html>cached</html>"#)
+        .expect(1 + DEFAULT_MAX_BAD_ANSWER_RETRIES)
+        .create_async()
+        .await;
+    let clock = ManualClock::default();
+    let client = client(&server.url(), &clock, AuthConfig::default());
+    let err = client
+        .m3()
+        .execute(MiCall::new("CRS620MI", "LstSuppliers"))
+        .await
+        .unwrap_err();
+    let Error::Decode { at, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(at, ".");
+    assert!(message.starts_with("trailing characters"), "{message}");
+    joined.assert_async().await;
+}
+
+#[tokio::test]
 async fn a_data_lake_payload_cut_short_is_fetched_again() {
     let bod = std::fs::read_to_string(format!(
         "{}/tests/fixtures/bod/sync_supplier_party_master.xml",

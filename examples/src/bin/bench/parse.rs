@@ -97,20 +97,25 @@ fn purchase_page(rows: usize) -> Value {
     json!({"Total": rows, "Page": 1, "PurchaseList": list})
 }
 
+/// Visit every node of a tree.
+fn walk(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(walk).sum::<usize>(),
+        Value::Object(o) => 1 + o.values().map(walk).sum::<usize>(),
+        Value::String(s) => 1 + s.len().min(1),
+        _ => 1,
+    }
+}
+
 /// Parse to `Value` and visit every node (the floor any serde_json-based decoder pays).
 fn value_scan(bytes: &[u8]) -> usize {
-    fn walk(v: &Value) -> usize {
-        match v {
-            Value::Array(a) => 1 + a.iter().map(walk).sum::<usize>(),
-            Value::Object(o) => 1 + o.values().map(walk).sum::<usize>(),
-            Value::String(s) => 1 + s.len().min(1),
-            _ => 1,
-        }
-    }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => walk(&v),
-        Err(_) => 0,
-    }
+    serde_json::from_slice::<Value>(bytes).map_or(0, |v| walk(&v))
+}
+
+/// The same through the tree the clients read answers into (`sync_core::json`: duplicated
+/// keys refused), to show what that check costs.
+fn unique_keys_scan(bytes: &[u8]) -> usize {
+    sync_core::json::from_slice(bytes).map_or(0, |v| walk(&v))
 }
 
 fn best<F: FnMut() -> usize>(reps: usize, mut f: F) -> (Duration, usize) {
@@ -165,9 +170,10 @@ fn one<T: serde::de::DeserializeOwned>(
     // Warm up both.
     value_scan(&bytes);
     let (floor, _) = best(reps, || value_scan(&bytes));
+    let (unique, _) = best(reps, || unique_keys_scan(&bytes));
     let (typed, _) = best(reps, || {
-        // What the client does with a response body: bytes → Value → typed page.
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // What the client does with a response body: bytes → tree (unique keys) → typed page.
+        let body = sync_core::json::from_slice(&bytes).unwrap_or(Value::Null);
         decode_page::<T>(endpoint, key, 1, body)
             .map(|p| p.items.len())
             .unwrap_or(0)
@@ -189,7 +195,13 @@ fn one<T: serde::de::DeserializeOwned>(
             time: floor,
         },
         Row {
-            label: format!("{name}: client path (Value + `decode_page`)"),
+            label: format!("{name}: unique-keys tree parse + walk"),
+            bytes: bytes.len(),
+            rows,
+            time: unique,
+        },
+        Row {
+            label: format!("{name}: client path (unique-keys tree + `decode_page`)"),
             bytes: bytes.len(),
             rows,
             time: typed,
@@ -224,13 +236,16 @@ pub fn run(rows: usize, reps: usize) -> Result<(), Box<dyn std::error::Error>> {
     )?);
     print(&all);
     println!();
-    for pair in all.chunks(3) {
-        if let [floor, typed, direct] = pair {
+    for group in all.chunks(4) {
+        if let [floor, unique, typed, direct] = group {
+            let ratio = |row: &Row| row.time.as_secs_f64() / floor.time.as_secs_f64().max(1e-12);
             println!(
-                "- {}: client path / floor = **{:.2}×**; owned from_value / floor = {:.2}×",
+                "- {}: unique-keys tree / floor = {:.2}×; client path / floor = **{:.2}×**; \
+                 owned from_value / floor = {:.2}×",
                 floor.label.split(':').next().unwrap_or(""),
-                typed.time.as_secs_f64() / floor.time.as_secs_f64().max(1e-12),
-                direct.time.as_secs_f64() / floor.time.as_secs_f64().max(1e-12),
+                ratio(unique),
+                ratio(typed),
+                ratio(direct),
             );
         }
     }
