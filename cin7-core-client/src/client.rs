@@ -229,7 +229,8 @@ impl Cin7ClientBuilder {
     }
 
     /// How many times a `GET` answered with a 2xx whose body is not JSON (an HTML page from a
-    /// proxy, JSON cut short) is sent again before it fails with [`Error::UnexpectedBody`]
+    /// proxy, JSON cut short: [`Error::UnexpectedBody`]) or repeats a key in an object
+    /// ([`Error::Decode`]) is sent again before it fails with that error
     /// (default [`DEFAULT_MAX_BAD_ANSWER_RETRIES`]; 0 turns it off). These retries draw on the
     /// retry policy's budget and follow its backoff. A write answered that way is never resent.
     pub fn max_bad_answer_retries(mut self, retries: usize) -> Self {
@@ -359,10 +360,11 @@ impl Cin7Client {
     /// Send `request` through the one request path: authenticate, wait for a rate-limit slot,
     /// retry what is safe to retry, and turn Cin7's error forms into [`Error`]s.
     ///
-    /// A `GET` answered with a 2xx whose body is not JSON (an HTML page, JSON cut short) is
-    /// sent again on the same backoff schedule, at most
+    /// A `GET` answered with a 2xx whose body is not JSON (an HTML page, JSON cut short) or
+    /// repeats a key is sent again on the same backoff schedule, at most
     /// [`max_bad_answer_retries`](Cin7ClientBuilder::max_bad_answer_retries) times; a write
-    /// answered that way is never resent and fails with [`Error::UnexpectedBody`].
+    /// answered that way is never resent and fails with [`Error::UnexpectedBody`] (or
+    /// [`Error::Decode`] for the repeated key).
     pub async fn execute(&self, request: Cin7Request) -> Result<RawResponse> {
         let span = tracing::debug_span!(
             "cin7_request",
@@ -603,8 +605,8 @@ impl Cin7Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let is_empty = body.iter().all(u8::is_ascii_whitespace);
-        // `None` for an empty body; a body that is JSON but has a duplicated key is an error
-        // naming where (see `sync_core::json`), not a guess at which value counts.
+        // `None` for an empty body; a body that repeats a key is an error naming where (see
+        // `sync_core::json`), not a guess at which value counts.
         let parsed = (!is_empty).then(|| sync_core::json::from_slice(&body));
         let json = parsed.as_ref().and_then(|tree| tree.as_ref().ok());
         let cin7_error = json.and_then(error_model);
@@ -612,7 +614,13 @@ impl Cin7Client {
             Some((_, message)) => message.clone(),
             None => snippet(&body),
         };
-        let limit_message = is_limit_message(&message);
+        // Cin7's limit message is an error model's `Exception`; on a non-2xx any body saying
+        // so counts. Never a 2xx body's text: a created supplier named "60 calls per minute"
+        // would otherwise count as refused, and the create be sent again.
+        let limit_message = match &cin7_error {
+            Some((_, exception)) => is_limit_message(exception),
+            None => !(200..300).contains(&status) && is_limit_message(&message),
+        };
         let api = |status: u16| {
             Error::Api(Box::new(ApiError {
                 method: method.clone(),
@@ -656,38 +664,34 @@ impl Cin7Client {
                 if cin7_error.is_some() {
                     return Err(permanent(api(status)));
                 }
+                // Not an answer from Cin7's API: the loop asks again if the request is a GET.
+                let bad_answer = |error: Error| AttemptFailure {
+                    bad_answer: true,
+                    ..permanent(error)
+                };
                 match parsed {
                     Some(Ok(body)) => Ok(RawResponse { status, body }),
                     None => Ok(RawResponse {
                         status,
                         body: serde_json::Value::Null,
                     }),
-                    // Well-formed JSON with a key twice: ambiguous, so not an answer either;
-                    // asked again like a cut body, and reported with the key's place.
-                    Some(Err(duplicate)) if duplicate.is_duplicate_key() => Err(AttemptFailure {
-                        error: Box::new(Error::Decode {
+                    // JSON with a key twice (read up to there): ambiguous, reported with the
+                    // key's place.
+                    Some(Err(duplicate)) if duplicate.is_duplicate_key() => {
+                        Err(bad_answer(Error::Decode {
                             endpoint,
                             path: duplicate.path,
                             source: duplicate.source,
-                        }),
-                        failure: Failure::PERMANENT,
-                        throttled: None,
-                        bad_answer: true,
-                    }),
-                    // An HTML page (a proxy's or a sign-in page) or JSON cut short: not an
-                    // answer from Cin7's API. The loop asks again if the request is a GET.
-                    Some(Err(_)) => Err(AttemptFailure {
-                        error: Box::new(Error::UnexpectedBody {
-                            method,
-                            endpoint,
-                            status,
-                            content_type,
-                            snippet: snippet(&body),
-                        }),
-                        failure: Failure::PERMANENT,
-                        throttled: None,
-                        bad_answer: true,
-                    }),
+                        }))
+                    }
+                    // An HTML page (a proxy's or a sign-in page) or JSON cut short.
+                    Some(Err(_)) => Err(bad_answer(Error::UnexpectedBody {
+                        method,
+                        endpoint,
+                        status,
+                        content_type,
+                        snippet: snippet(&body),
+                    })),
                 }
             }
             403 => Err(permanent(Error::Auth {

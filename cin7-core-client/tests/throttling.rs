@@ -107,6 +107,35 @@ async fn a_503_with_the_limit_message_is_throttling_even_for_a_create() {
 }
 
 #[tokio::test]
+async fn a_created_record_whose_text_reads_like_the_limit_message_is_not_sent_again() {
+    // Only an error model's `Exception` (or a non-2xx body) can be the limit message; a 200
+    // answer that merely quotes it in a name is the created supplier. Counting it as refused
+    // would send the create again: a duplicate.
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    let name = "You have reached 60 calls per 60 seconds API limit Ltd";
+    let created = server
+        .mock("POST", "/supplier")
+        .with_body(fixture("supplier_saved.json").replace("New Supplier Pty", name))
+        .expect(1)
+        .create();
+    let rest = catch_all(&mut server);
+    let saved = client
+        .suppliers()
+        .create(&Supplier {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(saved.name, name);
+    assert!(waited(&clock).is_empty(), "{:?}", waited(&clock));
+    created.assert();
+    assert_catch_all(&rest);
+}
+
+#[tokio::test]
 async fn a_503_with_retry_after_date_is_honoured() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();

@@ -34,13 +34,17 @@ use serde_json::{Map, Value};
 /// body cap allows, and the message must stay short.
 const QUOTED_KEY_CHARS: usize = 64;
 
+/// How much of the path to an error [`TreeError::path`] keeps, for the same reason: the path
+/// names every parent key in full.
+const PATH_CHARS: usize = 256;
+
 /// Read `bytes` as one JSON document (nothing but whitespace after it) into a tree in which no
 /// object repeats a key.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, TreeError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let UniqueKeys(tree) =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| TreeError {
-            path: e.path().to_string(),
+            path: shortened(e.path().to_string(), PATH_CHARS),
             source: e.into_inner(),
         })?;
     deserializer.end().map_err(|source| TreeError {
@@ -54,7 +58,8 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, TreeError> {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source}")]
 pub struct TreeError {
-    /// The JSON path of the object or element being read (`.` for the top), e.g. `Items[3]`.
+    /// The JSON path of the object or element being read (`.` for the top), e.g. `Items[3]`;
+    /// cut to 256 characters and `…`.
     pub path: String,
     /// serde_json's error, with line and column.
     #[source]
@@ -71,8 +76,9 @@ impl TreeError {
 }
 
 /// A JSON tree in which no object has the same key twice. Deserialising it fails with
-/// ``duplicate key `K` `` (serde's "custom" error kind) at the second occurrence; everything
-/// else reads exactly as `serde_json::Value` does.
+/// ``duplicate key `K` `` (serde's "custom" error kind) at the second occurrence; JSON text
+/// otherwise reads exactly as into `serde_json::Value` (serde_json is built without
+/// `arbitrary_precision`; 128-bit integers from other deserializers are not accepted).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniqueKeys(pub Value);
 
@@ -164,6 +170,15 @@ impl fmt::Display for DuplicateKey<'_> {
     }
 }
 
+/// `text` cut to `chars` characters and `…` when longer.
+fn shortened(mut text: String, chars: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(chars) {
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,9 +191,9 @@ mod tests {
     fn reads_every_kind_of_value_as_serde_json_does() {
         let text =
             r#"{"a":[1,-2,3.5,1e400,"s",true,null,{}],"b":{"c":[]},"u":18446744073709551615}"#;
-        // 1e400 is out of f64 range: both fail the same way.
-        assert!(read(text).is_err());
-        assert!(serde_json::from_str::<Value>(text).is_err());
+        // 1e400 is out of f64 range: both fail, with the same message.
+        let theirs = serde_json::from_str::<Value>(text).unwrap_err().to_string();
+        assert_eq!(read(text).unwrap_err(), format!("a[3]: {theirs}"));
 
         let text =
             r#"{"a":[1,-2,3.5,"s\u00e9",true,null,{}],"b":{"c":[]},"u":18446744073709551615}"#;
@@ -219,11 +234,23 @@ mod tests {
     }
 
     #[test]
-    fn quotes_a_huge_duplicated_key_briefly() {
+    fn quotes_huge_keys_briefly_in_the_key_and_in_the_path() {
         let key = "é".repeat(10_000);
         let error = read(&format!(r#"{{"{key}":1,"{key}":2}}"#)).unwrap_err();
         assert!(error.len() < 200, "{} chars", error.len());
         assert!(error.contains(&format!("`{}…`", "é".repeat(QUOTED_KEY_CHARS))));
+
+        // The duplicate sits under three huge parent keys: the path names them all.
+        let nested = format!(r#"{{"{key}":{{"{key}":[{{"{key}":{{"a":1,"a":2}}}}]}}}}"#);
+        let error = from_slice(nested.as_bytes()).unwrap_err();
+        assert!(error.is_duplicate_key());
+        assert_eq!(error.path.chars().count(), PATH_CHARS + 1);
+        assert!(error.path.ends_with('…'));
+        assert!(
+            error.to_string().len() < 1_000,
+            "{} bytes",
+            error.to_string().len()
+        );
     }
 
     #[test]

@@ -92,9 +92,11 @@ impl Csi {
     /// `GET /info/{ido}`: the IDO's property metadata, to check that a property such as
     /// `RecordDate` exists before polling on it.
     pub async fn info(&self, ido: &str) -> Result<serde_json::Value> {
-        let body: serde_json::Value = self
+        let body = self
             .client
-            .send_json(self.request(&format!("info/{ido}"))?)
+            .send_decoded(self.request(&format!("info/{ido}"))?, |response| {
+                response.json_tree()
+            })
             .await?;
         if body.get("Success").and_then(serde_json::Value::as_bool) == Some(false) {
             return Err(Error::IdoFailed {
