@@ -118,7 +118,7 @@ async fn the_soak_at_trace_leaks_no_secret() {
     // revoked and renewed on the way.
     let text = String::from_utf8_lossy(&logs);
     assert!(text.contains("TRACE") || text.contains("DEBUG"), "no logs");
-    assert!(text.contains("ion.request"), "no ION request spans");
+    assert!(text.contains(ION_SPAN), "no ION request spans");
     assert!(outcome.ion_faults.contains_key("revoke_tokens"));
     let secrets = secrets(&[]);
     let mut found = hits(&secrets, "soak logs", &logs);
@@ -183,6 +183,10 @@ safety_lag = "1s"
         base = cin7.base_url(),
     )
 }
+
+/// The clients' request spans, which every logged call carries.
+const CIN7_SPAN: &str = "cin7_request";
+const ION_SPAN: &str = "ion.request";
 
 const WEBHOOK_TOKEN: &str = "secret-sweep-webhook-token-5d1b";
 
@@ -303,8 +307,9 @@ async fn the_runner_binaries_at_trace_leak_no_secret() {
     let mut printed = 0;
     for (what, out) in &runs {
         let logged = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
-        // The sweep looked at something real: each binary that calls an API logged its calls at
-        // trace; `audit` reads only the store, and printed the audit trail.
+        // The sweep looked at something real: each binary that calls an API logged its Cin7
+        // calls (our own span, not some dependency's record); `audit` reads only the store,
+        // and printed the audit trail.
         let shown = String::from_utf8_lossy(&logged);
         if *what == "audit" {
             assert!(
@@ -312,7 +317,10 @@ async fn the_runner_binaries_at_trace_leak_no_secret() {
                 "{shown}"
             );
         } else {
-            assert!(shown.contains("TRACE"), "no trace output from {what}");
+            assert!(
+                shown.contains("TRACE") && shown.contains(CIN7_SPAN),
+                "no trace of Cin7 calls from {what}"
+            );
         }
         printed += logged.len();
         found.extend(output_hits(&secrets, what, out));
@@ -350,9 +358,10 @@ fn the_demo_binary_at_trace_leaks_no_secret() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let logged = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("TRACE"),
-        "no trace output from the demo"
+        logged.contains("TRACE") && logged.contains(CIN7_SPAN) && logged.contains(ION_SPAN),
+        "no trace of API calls from the demo"
     );
     let secrets = secrets(&[]);
     let mut found = output_hits(&secrets, "demo", &out);
