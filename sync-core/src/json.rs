@@ -41,17 +41,28 @@ const PATH_CHARS: usize = 256;
 /// Read `bytes` as one JSON document (nothing but whitespace after it) into a tree in which no
 /// object repeats a key.
 pub fn from_slice(bytes: &[u8]) -> Result<Value, TreeError> {
+    // The first reading keeps no path: `serde_path_to_error` copies every key it passes, which
+    // costs more than the check itself. Only a body that fails is read again to say where.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let UniqueKeys(tree) =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| TreeError {
-            path: shortened(e.path().to_string(), PATH_CHARS),
-            source: e.into_inner(),
-        })?;
-    deserializer.end().map_err(|source| TreeError {
-        path: ".".to_owned(),
-        source,
-    })?;
-    Ok(tree)
+    UniqueKeys::deserialize(&mut deserializer)
+        .and_then(|UniqueKeys(tree)| deserializer.end().map(|()| tree))
+        .map_err(|error| locate(bytes, error))
+}
+
+/// Read a body that failed again, with path tracking, to say where it fails.
+fn locate(bytes: &[u8], error: serde_json::Error) -> TreeError {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, UniqueKeys>(deserializer) {
+        Err(located) => TreeError {
+            path: shortened(located.path().to_string(), PATH_CHARS),
+            source: located.into_inner(),
+        },
+        // The document itself was fine: what follows it is not.
+        Ok(_) => TreeError {
+            path: ".".to_owned(),
+            source: error,
+        },
+    }
 }
 
 /// Why [`from_slice`] refused a body, and where.
