@@ -78,8 +78,8 @@ pub struct TreeError {
 }
 
 impl TreeError {
-    /// Whether the body was well-formed JSON with a key repeated in one object (rather than
-    /// not JSON, cut short, or nested too deep).
+    /// Whether the body, read up to the failure, was JSON repeating a key in one object (rather
+    /// than not JSON, cut short, or nested too deep).
     pub fn is_duplicate_key(&self) -> bool {
         // A tree accepts every JSON type, so the only data error left is ours.
         self.source.classify() == serde_json::error::Category::Data
@@ -162,22 +162,13 @@ impl<'de> Visitor<'de> for TreeVisitor {
                 Entry::Vacant(slot) => {
                     slot.insert(value);
                 }
-                Entry::Occupied(slot) => return Err(de::Error::custom(DuplicateKey(slot.key()))),
+                Entry::Occupied(slot) => {
+                    let key = shortened(slot.key().clone(), QUOTED_KEY_CHARS);
+                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                }
             }
         }
         Ok(Value::Object(map))
-    }
-}
-
-/// ``duplicate key `K` ``, quoting at most [`QUOTED_KEY_CHARS`] characters of the key.
-struct DuplicateKey<'a>(&'a str);
-
-impl fmt::Display for DuplicateKey<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.char_indices().nth(QUOTED_KEY_CHARS) {
-            None => write!(f, "duplicate key `{}`", self.0),
-            Some((end, _)) => write!(f, "duplicate key `{}…`", &self.0[..end]),
-        }
     }
 }
 
