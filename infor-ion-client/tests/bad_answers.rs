@@ -441,61 +441,48 @@ async fn an_m3_transaction_answered_with_html_is_asked_for_again() {
 }
 
 #[tokio::test]
-async fn an_m3_record_naming_a_field_twice_is_asked_for_again_then_named() {
+async fn an_ambiguous_m3_answer_is_asked_for_again_then_named() {
     let path = "/ACME_TST/M3/m3api-rest/v2/execute/CRS620MI/LstSuppliers";
-    let mut server = gateway().await;
-    // Two supplier names in one row: which one is meant is a guess, so the row is refused.
-    let ambiguous = server
-        .mock("GET", Matcher::Regex(format!("^{path}")))
-        .with_header("content-type", "application/json")
-        .with_body(
+    for (body, at, problem) in [
+        // Two supplier names in one row: which one is meant is a guess.
+        (
             r#"{"results":[{"transaction":"LstSuppliers","records":[{"SUNO":"S1"},{"SUNO":"S2","SUNM":"Acme","SUNM":"Other"}]}]}"#,
-        )
-        .expect(1 + DEFAULT_MAX_BAD_ANSWER_RETRIES)
-        .create_async()
-        .await;
-    let clock = ManualClock::default();
-    let client = client(&server.url(), &clock, AuthConfig::default());
-    let err = client
-        .m3()
-        .execute(MiCall::new("CRS620MI", "LstSuppliers"))
-        .await
-        .unwrap_err();
-    let Error::Decode { at, message, .. } = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(at, "results[0].records[1]");
-    assert!(message.starts_with("duplicate key `SUNM`"), "{message}");
-    assert_no_secret(&err);
-    ambiguous.assert_async().await;
-}
-
-#[tokio::test]
-async fn an_m3_answer_followed_by_more_text_is_not_taken() {
-    // A proxy that appends its own page to the answer: the document is not the whole body, so
-    // it is not trusted, whatever the first part says.
-    let path = "/ACME_TST/M3/m3api-rest/v2/execute/CRS620MI/LstSuppliers";
-    let mut server = gateway().await;
-    let joined = server
-        .mock("GET", Matcher::Regex(format!("^{path}")))
-        .with_header("content-type", "application/json")
-        .with_body(r#"{"results":[{"records":[{"SUNO":"S1"}]}]}<html>cached</html>"#)
-        .expect(1 + DEFAULT_MAX_BAD_ANSWER_RETRIES)
-        .create_async()
-        .await;
-    let clock = ManualClock::default();
-    let client = client(&server.url(), &clock, AuthConfig::default());
-    let err = client
-        .m3()
-        .execute(MiCall::new("CRS620MI", "LstSuppliers"))
-        .await
-        .unwrap_err();
-    let Error::Decode { at, message, .. } = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(at, ".");
-    assert!(message.starts_with("trailing characters"), "{message}");
-    joined.assert_async().await;
+            "results[0].records[1]",
+            "duplicate key `SUNM`",
+        ),
+        // A proxy that appended its own page: the document is not the whole body.
+        (
+            r#"{"results":[{"records":[{"SUNO":"S1"}]}]}<html>cached</html>"#,
+            ".",
+            "trailing characters",
+        ),
+    ] {
+        let mut server = gateway().await;
+        let ambiguous = server
+            .mock("GET", Matcher::Regex(format!("^{path}")))
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .expect(1 + DEFAULT_MAX_BAD_ANSWER_RETRIES)
+            .create_async()
+            .await;
+        let clock = ManualClock::default();
+        let client = client(&server.url(), &clock, AuthConfig::default());
+        let err = client
+            .m3()
+            .execute(MiCall::new("CRS620MI", "LstSuppliers"))
+            .await
+            .unwrap_err();
+        let Error::Decode {
+            at: found, message, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(found, at);
+        assert!(message.starts_with(problem), "{message}");
+        assert_no_secret(&err);
+        ambiguous.assert_async().await;
+    }
 }
 
 #[tokio::test]
