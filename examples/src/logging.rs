@@ -3,20 +3,59 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Log to standard error at `RUST_LOG`, or else at `default` (a filter such as `"warn"` or
-/// `"sync=info"`), or else at `warn` when `default` does not parse. A second call does nothing.
+/// Log to standard error at `RUST_LOG` when it is set, or else at `default` (a filter such as
+/// `"warn"` or `"sync=info"`). A filter that does not parse is reported on standard error and
+/// replaced by `warn`, rather than silently changing what is logged. A second call does nothing.
 ///
 /// ```
 /// examples::logging::init("warn");
 /// tracing::warn!("shown on standard error");
 /// ```
 pub fn init(default: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(default))
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    let (filter, warning) = choose(std::env::var("RUST_LOG").ok(), default);
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
     let _already_set = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// The filter from `env` (the value of `RUST_LOG`) or `default`, and the warning to print when
+/// the one chosen does not parse.
+fn choose(env: Option<String>, default: &str) -> (EnvFilter, Option<String>) {
+    let wanted = env.filter(|text| !text.trim().is_empty());
+    let wanted = wanted.as_deref().unwrap_or(default);
+    match EnvFilter::try_new(wanted) {
+        Ok(filter) => (filter, None),
+        Err(error) => (
+            EnvFilter::new("warn"),
+            Some(format!(
+                "warning: the log filter `{wanted}` does not parse ({error}); logging warnings only"
+            )),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_log_wins_and_a_filter_that_does_not_parse_is_reported() {
+        let (filter, warning) = choose(Some("sync_core=trace".into()), "info");
+        assert_eq!(filter.to_string(), "sync_core=trace");
+        assert_eq!(warning, None);
+        let (filter, warning) = choose(Some("  ".into()), "info");
+        assert_eq!((filter.to_string(), warning), ("info".to_owned(), None));
+        let (filter, warning) = choose(None, "sync=[[");
+        assert_eq!(filter.to_string(), "warn");
+        let warning = warning.unwrap_or_default();
+        assert!(
+            warning.starts_with("warning: the log filter `sync=[[` does not parse"),
+            "{warning}"
+        );
+    }
 }
