@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::error::{ApiError, Error, Result};
 use crate::limiter::{self, AccountLimiter, LimiterScope, RateLimit};
+use crate::pagination::PageSizes;
 use crate::request::{Cin7Request, Method};
 
 /// Cin7 Core's production API root.
@@ -56,6 +57,7 @@ struct Inner {
     throttle_wait: Duration,
     max_response_bytes: usize,
     max_bad_answer_retries: usize,
+    page_sizes: PageSizes,
 }
 
 /// The default cap on a response body (a Cin7 page of 1,000 rows is a few megabytes).
@@ -94,6 +96,7 @@ pub struct Cin7ClientBuilder {
     http: Option<reqwest::Client>,
     max_response_bytes: usize,
     max_bad_answer_retries: usize,
+    page_sizes: PageSizes,
 }
 
 impl fmt::Debug for Cin7ClientBuilder {
@@ -133,6 +136,7 @@ impl Default for Cin7ClientBuilder {
             http: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_bad_answer_retries: DEFAULT_MAX_BAD_ANSWER_RETRIES,
+            page_sizes: PageSizes::default(),
         }
     }
 }
@@ -238,6 +242,24 @@ impl Cin7ClientBuilder {
         self
     }
 
+    /// The largest page `endpoint` (e.g. `"product"`, `"ref/tax"`; case-insensitive) serves:
+    /// every list of that endpoint asks for at most `rows` per page (clamped to 1..=1000).
+    /// Defaults: 1000, and 100 for `product` ([`PageSizes::default`]).
+    ///
+    /// A list still reads every row when an endpoint serves fewer rows than asked (see
+    /// [`ListBuilder::stream`](crate::ListBuilder::stream)); setting the real size saves the
+    /// pages a wrong guess costs and keeps `Limit` honest.
+    pub fn max_page_size(mut self, endpoint: &str, rows: u32) -> Self {
+        self.page_sizes = self.page_sizes.with(endpoint, rows);
+        self
+    }
+
+    /// Replace the whole table of page sizes.
+    pub fn page_sizes(mut self, sizes: PageSizes) -> Self {
+        self.page_sizes = sizes;
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Cin7Client> {
         let account_id = self
@@ -304,6 +326,7 @@ impl Cin7ClientBuilder {
                 throttle_wait: self.throttle_wait,
                 max_response_bytes: self.max_response_bytes,
                 max_bad_answer_retries: self.max_bad_answer_retries,
+                page_sizes: self.page_sizes,
             }),
         })
     }
@@ -346,6 +369,11 @@ impl Cin7Client {
     /// The clock used for waits.
     pub fn clock(&self) -> &SharedClock {
         &self.inner.clock
+    }
+
+    /// The largest page each list endpoint is asked for.
+    pub fn page_sizes(&self) -> &PageSizes {
+        &self.inner.page_sizes
     }
 
     /// Send `request` through the one request path and decode the JSON answer into `T`,
@@ -514,13 +542,9 @@ impl Cin7Client {
             .request(method, url)
             .headers(self.auth_headers().map_err(permanent)?);
         if let Some(body) = request.body() {
-            let bytes = serde_json::to_vec(body).map_err(|source| {
-                permanent(Error::Encode {
-                    endpoint: endpoint.to_owned(),
-                    source,
-                })
-            })?;
-            builder = builder.header(CONTENT_TYPE, "application/json").body(bytes);
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_owned());
         }
         tracing::debug!("sending");
         let transport = |source: reqwest::Error| {

@@ -238,23 +238,40 @@ fn serialize_decimal<S: Serializer>(
     dp: u32,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    use rust_decimal::prelude::ToPrimitive;
     match value {
-        // Cin7 wants JSON numbers; a 4-dp decimal converts to an f64 whose shortest text is
-        // the same digits, so nothing is lost for the magnitudes Cin7 handles.
+        // Written as the decimal's own digits, never through an f64: `1.2500` goes out as
+        // `1.2500`, and a value with more significant digits than an f64 holds (e.g.
+        // `12345678901234.5678`) goes out whole. Rounding only drops places beyond Cin7's
+        // documented precision; it never adds or removes trailing zeros.
         Some(v) => {
-            let rounded = v.round_dp(dp);
-            match rounded.to_f64() {
-                Some(f) => serializer.serialize_f64(f),
-                None => Err(serde::ser::Error::custom("decimal out of range")),
-            }
+            let text = v.round_dp(dp).to_string();
+            let raw = serde_json::value::RawValue::from_string(text)
+                .map_err(|e| serde::ser::Error::custom(format!("decimal {v}: {e}")))?;
+            raw.serialize(serializer)
         }
         None => serializer.serialize_none(),
     }
 }
 
 /// `#[serde(with = "codec::decimal4")]`: reads numbers, numeric strings, `""`/null (→ `None`);
-/// writes a JSON number rounded to 4 decimal places (quantities, prices, tax, totals).
+/// writes a JSON number rounded to 4 decimal places (quantities, prices, tax, totals), in the
+/// decimal's own digits (`1.2500` stays `1.2500`; no f64 on the way out).
+///
+/// Writing uses serde_json's raw-value protocol: serialize these models with serde_json (the
+/// JSON text writer keeps the digits; `serde_json::to_value` reads them back as a number).
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// #[derive(serde::Serialize)]
+/// struct Line {
+///     #[serde(with = "cin7_core_client::codec::decimal4")]
+///     price: Option<Decimal>,
+/// }
+/// let text = |d: &str| serde_json::to_string(&Line { price: Some(d.parse().unwrap()) }).unwrap();
+/// assert_eq!(text("1.2500"), r#"{"price":1.2500}"#);
+/// assert_eq!(text("12345678901234.5678"), r#"{"price":12345678901234.5678}"#);
+/// assert_eq!(text("0.123456"), r#"{"price":0.1235}"#);
+/// ```
 pub mod decimal4 {
     use super::*;
 

@@ -63,6 +63,16 @@ pub enum PaginationProblem {
         /// The key that was expected (e.g. `SupplierList`).
         key: String,
     },
+    /// A page came back empty while `Total` said more rows exist: rows are missing (or the
+    /// endpoint pages in a way the client cannot follow), so the list is incomplete.
+    Truncated {
+        /// The `Total` the empty page reported.
+        total: u64,
+        /// The rows read (counting pages skipped before the first one asked for).
+        read: u64,
+        /// The empty page.
+        page: u32,
+    },
 }
 
 impl std::fmt::Display for PaginationProblem {
@@ -77,6 +87,10 @@ impl std::fmt::Display for PaginationProblem {
             PaginationProblem::MissingListKey { key } => {
                 write!(f, "the response has no `{key}` array")
             }
+            PaginationProblem::Truncated { total, read, page } => write!(
+                f,
+                "page {page} was empty after {read} rows, but Total says {total}: rows are missing"
+            ),
         }
     }
 }

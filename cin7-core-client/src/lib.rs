@@ -41,6 +41,7 @@ pub mod client;
 pub mod codec;
 pub mod customer;
 pub mod error;
+pub mod fit;
 pub mod limiter;
 pub mod pagination;
 pub mod product;

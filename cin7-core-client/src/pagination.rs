@@ -2,12 +2,19 @@
 //! ([`ListBuilder::stream`]).
 //!
 //! Cin7's list envelope is `{"Total": n, "Page": p, "<ListKey>": [...]}` with `Page` from 1 and
-//! `Limit` 1..=1000. The stream stops when the rows fetched reach `Total` or a page comes back
-//! short (an empty page is short). It never loops forever on a misbehaving server: a page whose
-//! rows repeat the previous page's is an error ([`PaginationProblem::RepeatedPage`]), and the
-//! number of pages is capped at what the first `Total` justifies plus a margin for records
-//! added during the scan ([`PaginationProblem::TooManyPages`]).
+//! `Limit` 1..=1000. How many rows a list asks for per page comes from the client's
+//! [`PageSizes`] (1000, and 100 for `product`, unless configured otherwise).
+//!
+//! The stream never ends quietly with fewer rows than `Total`: it stops when the rows read
+//! reach `Total`; a page shorter than `Limit` while `Total` says more rows exist is an endpoint
+//! serving fewer rows than asked, and the stream goes on to the next page; an empty page while
+//! `Total` says more is [`PaginationProblem::Truncated`]. Only an envelope without `Total`
+//! ends on a short page. It never loops forever on a misbehaving server: a page whose rows
+//! repeat the previous page's is an error ([`PaginationProblem::RepeatedPage`]), and the
+//! number of pages is capped at what `Total` and the page size seen justify plus a margin for
+//! records added during the scan ([`PaginationProblem::TooManyPages`]).
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -27,6 +34,96 @@ const PAGE_SLACK: u32 = 10;
 
 /// Cap on pages when the envelope carries no `Total`.
 const PAGE_CAP_WITHOUT_TOTAL: u32 = 100_000;
+
+/// The largest page each list endpoint is asked for: a default (1000, Cin7's documented
+/// maximum) and per-endpoint sizes for endpoints that serve less (`product`: 100, as other
+/// integrators page products). Endpoint names are paths as the client sends them (`supplier`,
+/// `ref/tax`, `purchaseList`), compared case-insensitively. Set on the client with
+/// [`Cin7ClientBuilder::max_page_size`](crate::Cin7ClientBuilder::max_page_size).
+///
+/// ```
+/// use cin7_core_client::pagination::PageSizes;
+/// let sizes = PageSizes::default().with("ref/Tax", 250).with("supplier", 5000);
+/// assert_eq!(sizes.for_endpoint("ref/tax"), 250);
+/// assert_eq!(sizes.for_endpoint("product"), 100);
+/// assert_eq!(sizes.for_endpoint("customer"), 1000);
+/// assert_eq!(sizes.for_endpoint("supplier"), 1000, "clamped to Cin7's maximum");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSizes {
+    default: u32,
+    endpoints: BTreeMap<String, u32>,
+}
+
+impl Default for PageSizes {
+    fn default() -> Self {
+        PageSizes::new(MAX_LIMIT).with("product", 100)
+    }
+}
+
+impl PageSizes {
+    /// A table with no per-endpoint entries: every endpoint is asked for `default` rows
+    /// (clamped to 1..=1000).
+    pub fn new(default: u32) -> Self {
+        PageSizes {
+            default: default.clamp(1, MAX_LIMIT),
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Ask `endpoint` for at most `rows` per page (clamped to 1..=1000).
+    pub fn with(mut self, endpoint: &str, rows: u32) -> Self {
+        self.endpoints
+            .insert(endpoint_key(endpoint), rows.clamp(1, MAX_LIMIT));
+        self
+    }
+
+    /// The page size for `endpoint`.
+    pub fn for_endpoint(&self, endpoint: &str) -> u32 {
+        self.endpoints
+            .get(&endpoint_key(endpoint))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+fn endpoint_key(endpoint: &str) -> String {
+    endpoint.trim().trim_matches('/').to_ascii_lowercase()
+}
+
+/// What one small page of a list endpoint showed (see [`ListBuilder::probe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageProbe {
+    /// The endpoint probed.
+    pub endpoint: String,
+    /// The `Limit` asked for.
+    pub limit: u32,
+    /// The rows page 1 held.
+    pub returned: u64,
+    /// The `Total` the envelope reported, if any.
+    pub total: Option<u64>,
+}
+
+impl PageProbe {
+    /// Whether the endpoint served the page `Limit` asked for: `false` when it returned more
+    /// rows than the limit, or fewer while `Total` says more rows exist (the endpoint caps its
+    /// pages lower than asked). Without `Total` a short page cannot be told from the last one
+    /// and counts as honoured.
+    ///
+    /// ```
+    /// use cin7_core_client::pagination::PageProbe;
+    /// let probe = |returned, total| PageProbe { endpoint: "supplier".into(), limit: 5, returned, total };
+    /// assert!(probe(5, Some(40)).limit_honoured());
+    /// assert!(probe(3, Some(3)).limit_honoured(), "all there is");
+    /// assert!(!probe(2, Some(40)).limit_honoured(), "capped at 2");
+    /// assert!(!probe(40, Some(40)).limit_honoured(), "Limit ignored");
+    /// ```
+    pub fn limit_honoured(&self) -> bool {
+        let limit = u64::from(self.limit);
+        let capped = self.returned < limit && self.total.is_some_and(|total| total > self.returned);
+        self.returned <= limit && !capped
+    }
+}
 
 /// One page of a list endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,16 +168,18 @@ impl<T> ListBuilder<T> {
             path,
             list_key,
             query: Vec::new(),
-            limit: MAX_LIMIT,
+            limit: client.page_sizes().for_endpoint(path),
             page: 1,
             max_pages: None,
             _row: PhantomData,
         }
     }
 
-    /// Rows per page, clamped to 1..=1000 (default 1000).
+    /// Rows per page, clamped to 1 and the endpoint's page size from the client's
+    /// [`PageSizes`] (which is also the default).
     pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = limit.clamp(1, MAX_LIMIT);
+        let max = self.client.page_sizes().for_endpoint(self.path);
+        self.limit = limit.clamp(1, max);
         self
     }
 
@@ -112,6 +211,38 @@ impl<T> ListBuilder<T> {
     }
 }
 
+impl<T> ListBuilder<T> {
+    /// Fetch page 1 with `limit` rows (clamped to 1..=1000 only, not to the configured page
+    /// size: this is how a page size is found out) and report what came back, without decoding
+    /// the rows. The filters set on the builder apply.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cin7_core_client::Cin7Client) -> cin7_core_client::Result<()> {
+    /// let probe = client.suppliers().list().include_deprecated(true).probe(5).await?;
+    /// if !probe.limit_honoured() {
+    ///     eprintln!("supplier pages hold {} rows, not {}", probe.returned, probe.limit);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn probe(self, limit: u32) -> Result<PageProbe> {
+        let limit = limit.clamp(1, MAX_LIMIT);
+        let builder = ListBuilder { limit, ..self };
+        let response = builder.client.execute(builder.request_for_page(1)).await?;
+        let raw: RawPage<serde::de::IgnoredAny> = decode_rows(
+            builder.path,
+            builder.list_key,
+            response.status,
+            response.body,
+        )?;
+        Ok(PageProbe {
+            endpoint: builder.path.to_owned(),
+            limit,
+            returned: raw.items.len() as u64,
+            total: raw.total,
+        })
+    }
+}
+
 impl<T: DeserializeOwned + Send + 'static> ListBuilder<T> {
     /// Fetch one page (the one set with [`ListBuilder::page`], default 1).
     pub async fn send(self) -> Result<Page<T>> {
@@ -125,10 +256,14 @@ impl<T: DeserializeOwned + Send + 'static> ListBuilder<T> {
 
     /// Every row from the starting page on, fetched page by page as the stream is polled.
     pub fn stream(self) -> BoxStream<'static, Result<T>> {
+        // Rows before the first page asked for count as read, so `Total` is compared with a
+        // position in the whole list.
+        let skipped = u64::from(self.page - 1) * u64::from(self.limit);
         let state = PageState {
             next_page: self.page,
             builder: self,
-            fetched: 0,
+            fetched: skipped,
+            short_pages_seen: false,
             pages: 0,
             max_pages: None,
             previous: None,
@@ -314,6 +449,7 @@ struct PageState<T> {
     max_pages: Option<u32>,
     previous: Option<u64>,
     first_total: Option<u64>,
+    short_pages_seen: bool,
     done: bool,
 }
 
@@ -363,6 +499,46 @@ async fn step<T: DeserializeOwned + Send + 'static>(
     state.pages += 1;
     state.previous = raw.fingerprint;
     state.next_page = page.saturating_add(1);
-    state.done = count < limit || raw.total.is_some_and(|total| state.fetched >= total);
+    state.done = match raw.total {
+        Some(total) if state.fetched >= total => true,
+        // `Total` promises rows that no page delivers: fail rather than end short.
+        Some(total) if count == 0 => {
+            return Err(Error::Pagination {
+                endpoint: state.builder.path.to_owned(),
+                problem: PaginationProblem::Truncated {
+                    total,
+                    read: state.fetched,
+                    page,
+                },
+            });
+        }
+        Some(total) => {
+            if count < limit && !state.short_pages_seen {
+                // The endpoint serves fewer rows than `Limit` asked: keep paging, with a page
+                // budget for the size actually served.
+                state.short_pages_seen = true;
+                tracing::warn!(
+                    endpoint = state.builder.path,
+                    asked = limit,
+                    served = count,
+                    total,
+                    "Cin7 served a short page while Total says more rows exist; reading on \
+                     (set max_page_size for this endpoint)"
+                );
+                if state.builder.max_pages.is_none() {
+                    let remaining =
+                        u32::try_from((total - state.fetched).div_ceil(count)).unwrap_or(u32::MAX);
+                    let needed = state
+                        .pages
+                        .saturating_add(remaining)
+                        .saturating_add(PAGE_SLACK);
+                    state.max_pages = state.max_pages.max(Some(needed));
+                }
+            }
+            false
+        }
+        // Without `Total`, a short page is the last one.
+        None => count < limit,
+    };
     Ok(Some((raw.items, state)))
 }

@@ -113,7 +113,7 @@ impl Cin7Client {
 impl Products {
     /// `GET /product` with filters (100 rows per page by default).
     pub fn list(&self) -> ListBuilder<Product> {
-        ListBuilder::new(&self.client, "product", "Products").limit(100)
+        ListBuilder::new(&self.client, "product", "Products")
     }
 
     /// One product by ID.

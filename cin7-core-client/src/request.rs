@@ -59,7 +59,9 @@ pub struct Cin7Request {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
-    body: Option<serde_json::Value>,
+    /// The body as JSON text: serialized once, straight from the typed model, so decimals keep
+    /// their digits (a `serde_json::Value` would hold them as f64).
+    body: Option<String>,
     idempotency: Idempotency,
 }
 
@@ -119,13 +121,13 @@ impl Cin7Request {
         self.query_opt(key, value.map(codec::format_date))
     }
 
-    /// Set the JSON body.
+    /// Set the JSON body (serialized now, to JSON text).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        let value = serde_json::to_value(body).map_err(|source| Error::Encode {
+        let text = serde_json::to_string(body).map_err(|source| Error::Encode {
             endpoint: self.path.clone(),
             source,
         })?;
-        self.body = Some(value);
+        self.body = Some(text);
         Ok(self)
     }
 
@@ -157,9 +159,9 @@ impl Cin7Request {
         &self.query
     }
 
-    /// The JSON body, if any.
-    pub fn body(&self) -> Option<&serde_json::Value> {
-        self.body.as_ref()
+    /// The JSON body as the text that will be sent, if any.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
     }
 
     /// Whether the request may be repeated.

@@ -85,7 +85,33 @@ async fn one_thousand_and_one_rows_take_two_pages() {
 }
 
 #[tokio::test]
-async fn a_short_page_ends_the_stream_even_if_total_says_more() {
+async fn a_short_page_while_total_says_more_reads_on_to_total() {
+    // An endpoint serving 300 rows where 1000 were asked: the stream keeps paging.
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    for (page, start, count) in [(1, 0, 1000), (2, 1000, 300), (3, 1300, 300)] {
+        server
+            .mock("GET", "/supplier")
+            .match_query(page_query(page, 1000))
+            .with_body(envelope(1600, page, rows(start, count)))
+            .expect(1)
+            .create();
+    }
+    let rest = catch_all(&mut server);
+    let all: Vec<_> = client
+        .suppliers()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1600);
+    assert_catch_all(&rest);
+}
+
+#[tokio::test]
+async fn a_total_that_shrinks_mid_scan_ends_the_stream_where_it_now_is() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
@@ -95,26 +121,21 @@ async fn a_short_page_ends_the_stream_even_if_total_says_more() {
         .with_body(envelope(2500, 1, rows(0, 1000)))
         .expect(1)
         .create();
+    // Rows deleted while paging: Total now says 1300, and 1300 have been read.
     server
         .mock("GET", "/supplier")
         .match_query(page_query(2, 1000))
-        .with_body(envelope(2400, 2, rows(1000, 300)))
+        .with_body(envelope(1300, 2, rows(1000, 300)))
         .expect(1)
         .create();
     let rest = catch_all(&mut server);
-    let all: Vec<_> = client
-        .suppliers()
-        .list()
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = client.suppliers().list().all().await.unwrap();
     assert_eq!(all.len(), 1300);
     assert_catch_all(&rest);
 }
 
 #[tokio::test]
-async fn an_empty_page_ends_the_stream() {
+async fn an_empty_page_before_total_is_an_error_not_the_end() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
@@ -131,14 +152,38 @@ async fn an_empty_page_ends_the_stream() {
         .expect(1)
         .create();
     let rest = catch_all(&mut server);
-    let all: Vec<_> = client
-        .suppliers()
-        .list()
-        .limit(2)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let error = client.suppliers().list().limit(2).all().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Pagination {
+                problem: PaginationProblem::Truncated {
+                    total: 5000,
+                    read: 2,
+                    page: 2
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_catch_all(&rest);
+}
+
+#[tokio::test]
+async fn without_total_a_short_page_is_the_last() {
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    let body = json!({"Page": 1, "SupplierList": rows(0, 2)});
+    server
+        .mock("GET", "/supplier")
+        .match_query(page_query(1, 3))
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let rest = catch_all(&mut server);
+    let all = client.suppliers().list().limit(3).all().await.unwrap();
     assert_eq!(all.len(), 2);
     assert_catch_all(&rest);
 }

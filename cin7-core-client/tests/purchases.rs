@@ -282,7 +282,7 @@ async fn order_is_read_and_saved_and_a_save_is_retried() {
         "TaskID": purchase_id().to_string(),
         "Status": "AUTHORISED",
         "Memo": "CloudSuite PO 4500012",
-        "Lines": [{"SKU": "Bread", "Quantity": 3.0, "Price": 1.9999, "Discount": 10.0, "TaxRule": "Tax on Purchases", "Total": 5.3997}],
+        "Lines": [{"SKU": "Bread", "Quantity": 3, "Price": 1.9999, "Discount": 10, "TaxRule": "Tax on Purchases", "Total": 5.3997}],
         "AdditionalCharges": []
     });
     // A POST that replaces the lines is repeatable: a timeout-like 504 is retried.
@@ -366,8 +366,8 @@ async fn invoice_post_carries_accounts_and_a_new_invoice_is_not_resent() {
             "InvoiceNumber": "SUP-INV-778",
             "InvoiceDate": "2018-04-16T00:00:00.000",
             "Status": "AUTHORISED",
-            "Lines": [{"SKU": "Bread", "Quantity": 3.0, "Price": 1.9999, "Discount": 10.0, "Account": "715", "Total": 5.3997}],
-            "AdditionalCharges": [{"Description": "Freight", "Quantity": 1.0, "Price": 20.0, "Account": "425", "Total": 20.0}]
+            "Lines": [{"SKU": "Bread", "Quantity": 3, "Price": 1.9999, "Discount": 10, "Account": "715", "Total": 5.3997}],
+            "AdditionalCharges": [{"Description": "Freight", "Quantity": 1, "Price": 20, "Account": "425", "Total": 20}]
         })))
         .with_body(fixture("purchase_invoices.json"))
         .expect(1)
@@ -453,7 +453,7 @@ async fn stock_post_is_sent_once_and_decoded() {
         .match_body(Matcher::Json(json!({
             "PurchaseID": purchase_id().to_string(),
             "Status": "DRAFT",
-            "Lines": [{"Date": "2018-04-15T00:00:00.000", "Quantity": 3.0, "SKU": "Bread", "Location": "Main Warehouse"}]
+            "Lines": [{"Date": "2018-04-15T00:00:00.000", "Quantity": 3, "SKU": "Bread", "Location": "Main Warehouse"}]
         })))
         .with_body(fixture("stock_received.json"))
         .expect(1)

@@ -226,6 +226,7 @@ async fn suppliers_and_purchase_orders_flow_into_cin7_and_an_uncertain_create_is
             "Approach": "STOCK",
             "Location": "Main Warehouse",
             "PurchaseType": "Advanced",
+            "OrderDate": "2026-03-01T00:00:00.000",
             "AdditionalAttributes": {"AdditionalAttribute1": "4500012"}
         })))
         .with_body(fresh_purchase(P1, BOLT, "4500012").to_string())
@@ -458,6 +459,7 @@ async fn an_invoice_without_a_po_becomes_an_invoice_first_purchase_with_accounts
             "Approach": "INVOICE",
             "Location": "Main Warehouse",
             "PurchaseType": "Advanced",
+            "OrderDate": "2026-03-01T00:00:00.000",
             "AdditionalAttributes": {"AdditionalAttribute1": "SUP-INV-778"}
         })))
         .with_body(created.to_string())

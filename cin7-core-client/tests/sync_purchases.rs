@@ -73,6 +73,7 @@ async fn create_posts_an_advanced_purchase_with_the_reference_stamped() {
             "Approach": "STOCK",
             "Location": "Main Warehouse",
             "PurchaseType": "Advanced",
+            "OrderDate": "2026-03-01T00:00:00.000",
             "RequiredBy": "2026-03-20T00:00:00.000",
             "Note": "CloudSuite PO 4500012",
             "AdditionalAttributes": {"AdditionalAttribute1": "4500012"}
@@ -118,6 +119,7 @@ async fn create_with_another_attribute_or_none_and_an_invoice_first_approach() {
             "Approach": "STOCK",
             "Location": "Main Warehouse",
             "PurchaseType": "Advanced",
+            "OrderDate": "2026-03-01T00:00:00.000",
             "RequiredBy": "2026-03-20T00:00:00.000",
             "Note": "CloudSuite PO 4500012"
         })))

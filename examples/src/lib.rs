@@ -4,6 +4,8 @@
 //! - [`config`]: the `sync` and `replay` binaries' TOML configuration, validated and wired.
 //! - [`demo`]: the whole demo scenario against the bundled simulators, returning what happened
 //!   (the `demo` binary prints it; a test checks it).
+//! - [`fit`]: the fit check of a configured sync against its tenant (`ping --config`, and
+//!   `sync` before its first write).
 //! - [`logging`]: the binaries' `tracing` subscriber (`RUST_LOG`, on standard error).
 //! - [`soak`]: the fault soak (every fault kind on both simulators, exact-state check).
 //! - [`ping`]: the `ping` binary's credential checks and the advice for each failure.
@@ -13,6 +15,7 @@
 pub mod assemble;
 pub mod config;
 pub mod demo;
+pub mod fit;
 pub mod logging;
 pub mod ping;
 pub mod soak;

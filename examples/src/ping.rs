@@ -18,47 +18,104 @@ use infor_ion_client::{Grant, IonApiFile, IonClient, TransportKind};
 use secrecy::SecretString;
 use sync_core::retry::RetryPolicy;
 
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// It works.
+    Pass,
+    /// It works, with a difference the operator should know about (e.g. an optional property
+    /// the tenant lacks: records flow without it).
+    Warn,
+    /// It would make the sync fail.
+    Fail,
+}
+
+impl Mark {
+    fn symbol(self) -> &'static str {
+        match self {
+            Mark::Pass => "✓",
+            Mark::Warn => "!",
+            Mark::Fail => "✗",
+        }
+    }
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// What was checked, e.g. `ION token`.
     pub name: String,
-    /// Whether it worked.
-    pub ok: bool,
+    /// How it came out.
+    pub mark: Mark,
     /// What was seen (for a failure: the precise reason).
     pub detail: String,
-    /// For a failure: what to do about it.
+    /// For a failure or a warning: what to do about it.
     pub fix: Option<String>,
 }
 
 impl Check {
-    fn ok(name: &str, detail: impl Into<String>) -> Self {
+    /// A check that passed.
+    pub fn ok(name: &str, detail: impl Into<String>) -> Self {
         Check {
             name: name.to_owned(),
-            ok: true,
+            mark: Mark::Pass,
             detail: detail.into(),
             fix: None,
         }
     }
 
-    fn failed(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+    /// A check that found a difference the sync can live with.
+    pub fn warning(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
         Check {
             name: name.to_owned(),
-            ok: false,
+            mark: Mark::Warn,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
+    }
+
+    /// A check that failed.
+    pub fn failed(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name: name.to_owned(),
+            mark: Mark::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// Whether the check did not fail (a warning passes).
+    pub fn passed(&self) -> bool {
+        self.mark != Mark::Fail
     }
 }
 
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mark = if self.ok { "ok" } else { "FAILED" };
-        write!(f, "{:<16} {:<6} {}", self.name, mark, self.detail)?;
+        write!(f, "{} {:<22}  {}", self.mark.symbol(), self.name, self.detail)?;
         if let Some(fix) = &self.fix {
-            write!(f, "\n{:<16} fix:   {fix}", "")?;
+            write!(f, "\n  {:<22} fix: {fix}", "")?;
         }
         Ok(())
+    }
+}
+
+/// Print checks as a table and say how they came out; `true` when none failed.
+pub fn report(checks: &[Check]) -> bool {
+    for check in checks {
+        println!("{check}");
+    }
+    let failed = checks.iter().filter(|c| !c.passed()).count();
+    let warned = checks.iter().filter(|c| c.mark == Mark::Warn).count();
+    if failed == 0 {
+        match warned {
+            0 => println!("all {} check(s) passed", checks.len()),
+            n => println!("all {} check(s) passed, {n} with a warning", checks.len()),
+        }
+        true
+    } else {
+        println!("{failed} check(s) failed");
+        false
     }
 }
 

@@ -22,6 +22,7 @@ use examples::config::{
 use sync_core::engine::returns::Winner;
 use sync_core::engine::{ProgressEvent, ProgressFn};
 use sync_core::error::MappingKind;
+use sync_core::mapping::{ClosedPoRule, PlannedPoRule};
 use sync_core::model::PurchaseProgress;
 use sync_core::runner::Shutdown;
 use sync_core::schedule::Cadence;
@@ -96,6 +97,12 @@ fn a_minimal_config_gets_the_documented_defaults() {
             .map(MappingKind::GlAccount, "10000", "test")
             .is_err()
     );
+    // Planned POs and closed ones the target does not hold are not written unless asked.
+    let purchases = &config.mappings.purchases;
+    assert_eq!(
+        (purchases.planned, purchases.closed),
+        (PlannedPoRule::Skip, ClosedPoRule::Skip)
+    );
     // The account id is a credential: Debug does not show it.
     assert!(!format!("{config:?}").contains("\"acct\""));
 }
@@ -143,6 +150,8 @@ default_location = "Main Warehouse"
 ap_account = "801"
 default_payment_term = "30 days"
 default_tax_rule = "GST on Expenses"
+planned = "draft"
+closed = "create"
 [mappings.tables.gl_account]
 values = { "10000" = "090" }
 [mappings.tables.location]
@@ -201,6 +210,8 @@ fallback = "required"
         m.purchases.default_location.as_deref(),
         Some("Main Warehouse")
     );
+    assert_eq!(m.purchases.planned, PlannedPoRule::Draft);
+    assert_eq!(m.purchases.closed, ClosedPoRule::Create);
     assert_eq!(m.supplier_defaults.account_payable, "801");
     assert_eq!(m.supplier_defaults.payment_term.as_deref(), Some("30 days"));
     assert_eq!(m.map(MappingKind::GlAccount, "10000", "").unwrap(), "090");
@@ -300,6 +311,14 @@ fn each_validation_error_names_what_is_wrong() {
         error(&with("mappings.purchases", "approach = \"drop_ship\"")).contains(
             "bad `mappings.purchases.approach`: `drop_ship`: use \"stock\" (receive first) or \"invoice\" (invoice first)"
         )
+    );
+    assert_eq!(
+        error(&with("mappings.purchases", "planned = \"later\"")),
+        "bad `mappings.purchases.planned`: `later`: use \"skip\" (create it once it is ordered), \"draft\" (a draft purchase) or \"order\" (like an ordered PO)"
+    );
+    assert_eq!(
+        error(&with("mappings.purchases", "closed = \"authorised\"")),
+        "bad `mappings.purchases.closed`: `authorised`: use \"skip\" (never create a closed PO) or \"create\" (create it like an ordered PO)"
     );
     // The key itself in the file is refused, and not echoed.
     let inline_key = MINIMAL.replace(

@@ -219,6 +219,22 @@ pub enum Error {
         message: String,
     },
 
+    /// A tenant's IDO lacks a property the noun cannot do without; found from the IDO's
+    /// schema before any row is read.
+    #[error(
+        "IDO {ido} has no property `{property}` (standard name `{standard}`), which the sync cannot do without; map the tenant's property with `{config_key}`"
+    )]
+    MissingProperty {
+        /// The IDO read on this tenant.
+        ido: String,
+        /// The property asked for (the site's name).
+        property: String,
+        /// Its standard name.
+        standard: String,
+        /// The runner's config key that maps it.
+        config_key: String,
+    },
+
     /// An M3 MI transaction reported errors (HTTP 400, failed transactions, or termination).
     #[error("M3 {program}/{transaction} failed: {}", describe_mi(.errors))]
     MiFailed {
@@ -228,6 +244,44 @@ pub enum Error {
         transaction: String,
         /// One entry per failed transaction result.
         errors: Vec<MiError>,
+    },
+
+    /// An M3 MI row lacks an output field the noun requires: the tenant's transaction returns
+    /// it under another name (map it with [`M3::fields`](crate::m3::M3::fields)) or not at all.
+    #[error("M3 {program}/{transaction} returned a row without the required output field \
+        `{field}` for {noun}.{canonical} (field map entry {canonical} = {field}{}); map \
+        {canonical} to the tenant's output field with \
+        M3::fields::<{noun}>(FieldMap::new().map(\"{canonical}\", \"...\"))",
+        if *configured { ", as configured" } else { ", the default" })]
+    MiFieldMissing {
+        /// The MI program, e.g. `CRS620MI`.
+        program: String,
+        /// The transaction, e.g. `LstSuppliers`.
+        transaction: String,
+        /// The noun being read, e.g. `Supplier`.
+        noun: String,
+        /// The noun's field, e.g. `supplier`.
+        canonical: String,
+        /// The MI output field the row should have carried, e.g. `SUNO`.
+        field: String,
+        /// Whether the mapping was configured (`false`: the SDK's default).
+        configured: bool,
+    },
+
+    /// A list transaction without a key range answered a full page: rows beyond `maxrecs` may
+    /// exist and cannot be asked for, so the list is refused rather than silently cut.
+    #[error(
+        "M3 {program}/{transaction} returned {rows} rows = maxrecs; the list may be \
+        truncated; raise page_size (ion.page_size) above the number of rows, narrow the \
+        inputs, or give the transaction a key range (M3::shape) if it has one on your tenant"
+    )]
+    MiListTruncated {
+        /// The MI program.
+        program: String,
+        /// The transaction.
+        transaction: String,
+        /// The rows the page held (`maxrecs`).
+        rows: u32,
     },
 
     /// A server kept answering with the same page (a bookmark or page that does not advance).

@@ -3,11 +3,17 @@
 //! IDO and MI responses carry every value as a string (or null). A [`Record`] is one such row
 //! with the name of where it came from, so every parse error names the record source, the
 //! property and the offending value.
+//!
+//! A date-time without an offset (`2026-02-01 14:02:44.003`, how SQL Server `datetime` values
+//! arrive) is a wall time in the record's zone ([`Record::in_zone`], UTC unless set): a
+//! CloudSuite site may stamp `RecordDate` with its local `GETDATE()`. See [`local_to_utc`] for
+//! the wall times a daylight-saving change makes ambiguous or skips.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
@@ -27,6 +33,7 @@ use crate::error::{Error, Result};
 pub struct Record {
     source: String,
     values: BTreeMap<String, Option<String>>,
+    zone: Tz,
 }
 
 impl Record {
@@ -41,7 +48,29 @@ impl Record {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.map(Into::into)))
                 .collect(),
+            zone: Tz::UTC,
         }
+    }
+
+    /// Read date-times without an offset as wall times in `zone` (default UTC).
+    ///
+    /// ```
+    /// use infor_ion_client::values::Record;
+    ///
+    /// let row = Record::new("SLVendors", [("RecordDate", Some("2026-02-01 08:00:00.000"))])
+    ///     .in_zone(chrono_tz::America::Chicago);
+    /// let at = row.datetime("RecordDate")?.expect("set");
+    /// assert_eq!(at.to_rfc3339(), "2026-02-01T14:00:00+00:00");
+    /// # Ok::<(), infor_ion_client::Error>(())
+    /// ```
+    pub fn in_zone(mut self, zone: Tz) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// The zone date-times without an offset are read in.
+    pub fn zone(&self) -> Tz {
+        self.zone
     }
 
     /// Where the record came from.
@@ -97,14 +126,20 @@ impl Record {
         })
     }
 
-    /// A date-time property, read as UTC. Accepts the forms CloudSuite sends:
+    /// A date-time property, as UTC. Accepts the forms CloudSuite sends:
     /// `2026-02-01 14:02:44.003`, `2026-02-01T14:02:44.003Z`, `20260201 14:02:44.003`,
-    /// `20260201`, `2026-02-01`.
+    /// `20260201`, `2026-02-01`. A value without an offset is a wall time in the record's
+    /// [zone](Self::in_zone), converted by [`local_to_utc`].
     pub fn datetime(&self, property: &str) -> Result<Option<DateTime<Utc>>> {
-        self.parse(property, "a date or date-time", parse_datetime)
+        let zone = self.zone;
+        self.parse(property, "a date or date-time", |v| {
+            parse_datetime_in(v, zone)
+        })
     }
 
-    /// A date property (`2026-02-01`, `20260201`, or a date-time whose date is taken).
+    /// A date property (`2026-02-01`, `20260201`, or a date-time whose date is taken). The
+    /// date is the one written, whatever the record's zone: a document date is a calendar date,
+    /// not an instant.
     pub fn date(&self, property: &str) -> Result<Option<NaiveDate>> {
         self.parse(property, "a date", |v| {
             parse_datetime(v).map(|d| d.date_naive())
@@ -177,12 +212,71 @@ macro_rules! typed_record {
 }
 pub(crate) use typed_record;
 
-/// Parse the date and date-time forms CloudSuite products send, as UTC.
+/// Parse the date and date-time forms CloudSuite products send; a value without an offset is
+/// read as UTC.
 pub(crate) fn parse_datetime(value: &str) -> Option<DateTime<Utc>> {
+    parse_datetime_in(value, Tz::UTC)
+}
+
+/// [`parse_datetime`], reading a value without an offset as a wall time in `zone`.
+pub(crate) fn parse_datetime_in(value: &str, zone: Tz) -> Option<DateTime<Utc>> {
     let value = value.trim();
     if let Ok(with_zone) = DateTime::parse_from_rfc3339(value) {
         return Some(with_zone.with_timezone(&Utc));
     }
+    local_to_utc(parse_wall_time(value)?, zone)
+}
+
+/// The furthest a zone's clocks are assumed to move at one transition. Every zone in use moves
+/// by an hour or less (Lord Howe by 30 minutes); a few historical changes of standard offset
+/// were larger, and three hours covers those since 1970 that we know of.
+pub(crate) const MAX_CLOCK_SHIFT: Duration = Duration::hours(3);
+
+/// The instant a wall time in `zone` stands for.
+///
+/// - A wall time the clocks pass once is converted exactly.
+/// - A wall time in the hour the clocks fall back (shown twice) is the **earlier** instant: a
+///   row then never looks newer than it is, and reading the same text always gives the same
+///   instant.
+/// - A wall time in the hour the clocks spring forward (never shown) is read with the offset in
+///   force before the change, as a clock that had not yet been changed would have meant it
+///   (in Chicago, `02:30` on the spring-forward day is `08:30Z`).
+///
+/// `None` only for a wall time no offset of the zone explains, which no real zone produces.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use chrono_tz::America::Chicago;
+/// use infor_ion_client::values::local_to_utc;
+///
+/// let wall = |d, h, m| NaiveDate::from_ymd_opt(2026, 11, d).unwrap().and_hms_opt(h, m, 0).unwrap();
+/// // 01:30 on 1 November 2026 happens twice in Chicago (CDT, then CST): the first is taken.
+/// assert_eq!(local_to_utc(wall(1, 1, 30), Chicago).unwrap().to_rfc3339(), "2026-11-01T06:30:00+00:00");
+/// ```
+pub fn local_to_utc(wall: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&wall) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
+        LocalResult::None => {
+            // Step back until the wall time exists: that is the offset before the gap.
+            let step = Duration::minutes(15);
+            let mut back = step;
+            while back <= MAX_CLOCK_SHIFT {
+                // Checked: a hostile value at the edge of the calendar is refused, not a panic.
+                let earlier = wall.checked_sub_signed(back)?;
+                if let LocalResult::Single(at) | LocalResult::Ambiguous(at, _) =
+                    zone.from_local_datetime(&earlier)
+                {
+                    return at.with_timezone(&Utc).checked_add_signed(back);
+                }
+                back += step;
+            }
+            None
+        }
+    }
+}
+
+/// Parse the forms without an offset CloudSuite products send, as a wall time.
+pub(crate) fn parse_wall_time(value: &str) -> Option<NaiveDateTime> {
     const DATETIME_FORMATS: &[&str] = &[
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -192,12 +286,12 @@ pub(crate) fn parse_datetime(value: &str) -> Option<DateTime<Utc>> {
     ];
     for format in DATETIME_FORMATS {
         if let Ok(naive) = NaiveDateTime::parse_from_str(value, format) {
-            return Some(naive.and_utc());
+            return Some(naive);
         }
     }
     for format in ["%Y-%m-%d", "%Y%m%d"] {
         if let Ok(date) = NaiveDate::parse_from_str(value, format) {
-            return Some(date.and_time(NaiveTime::MIN).and_utc());
+            return Some(date.and_time(NaiveTime::MIN));
         }
     }
     None
@@ -225,6 +319,83 @@ mod tests {
         assert!(parse_datetime("20260201").is_some());
         assert!(parse_datetime("2026-02-01").is_some());
         assert!(parse_datetime("01/02/2026").is_none());
+    }
+
+    #[test]
+    fn wall_times_in_a_zone_read_as_instants() {
+        use chrono_tz::America::Chicago;
+        let wall = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect(text);
+        let utc = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect(text)
+                .with_timezone(&Utc)
+        };
+        // Plain winter and summer times.
+        assert_eq!(
+            local_to_utc(wall("2026-02-01 08:00"), Chicago),
+            Some(utc("2026-02-01T14:00:00Z"))
+        );
+        assert_eq!(
+            local_to_utc(wall("2026-07-01 08:00"), Chicago),
+            Some(utc("2026-07-01T13:00:00Z"))
+        );
+        // Shown twice (CDT then CST): the first.
+        assert_eq!(
+            local_to_utc(wall("2026-11-01 01:30"), Chicago),
+            Some(utc("2026-11-01T06:30:00Z"))
+        );
+        // Never shown: read with the offset before the change (CST).
+        assert_eq!(
+            local_to_utc(wall("2026-03-08 02:30"), Chicago),
+            Some(utc("2026-03-08T08:30:00Z"))
+        );
+        assert_eq!(
+            local_to_utc(wall("2026-03-08 02:00"), Chicago),
+            Some(utc("2026-03-08T08:00:00Z"))
+        );
+        // Every instant across both changes reads back as itself, except the second pass
+        // through the repeated hour, which reads as the first.
+        for change in ["2026-03-08T08:00:00Z", "2026-11-01T07:00:00Z"] {
+            let change = utc(change);
+            for minutes in -180..=180 {
+                let at = change + Duration::minutes(minutes);
+                let shown = at.with_timezone(&Chicago).naive_local();
+                let read = local_to_utc(shown, Chicago).expect("readable");
+                let repeated = matches!(
+                    Chicago.from_local_datetime(&shown),
+                    LocalResult::Ambiguous(..)
+                );
+                if repeated && at >= change {
+                    assert_eq!(read, at - Duration::hours(1), "{at}");
+                } else {
+                    assert_eq!(read, at, "{at}");
+                }
+            }
+        }
+        // A record in a zone reads its zone-less values there; offsets and dates are kept.
+        let row = Record::new(
+            "SLVendors",
+            [
+                ("RecordDate", Some("20260201 08:00:00.000")),
+                ("Stamped", Some("2026-02-01T08:00:00Z")),
+                ("InvDate", Some("2026-02-01 00:00:00.000")),
+            ],
+        )
+        .in_zone(Chicago);
+        assert_eq!(
+            row.datetime("RecordDate").unwrap(),
+            Some(utc("2026-02-01T14:00:00Z"))
+        );
+        assert_eq!(
+            row.datetime("Stamped").unwrap(),
+            Some(utc("2026-02-01T08:00:00Z"))
+        );
+        assert_eq!(
+            row.date("InvDate").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 2, 1)
+        );
+        // The edge of the calendar is refused, not a panic.
+        assert_eq!(local_to_utc(NaiveDateTime::MAX, Chicago), None);
     }
 
     #[test]

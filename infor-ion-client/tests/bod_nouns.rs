@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use infor_ion_client::bod::{
     ActionCode, ActionExpression, AnyBod, Bod, BodError, ChartOfAccounts, CustomerPartyMaster,
-    DocumentId, DocumentReference, Identifier, ItemMaster, Noun, OAGIS_NS, PurchaseOrder, Quantity,
-    ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem, Status, SupplierInvoice,
-    SupplierPartyMaster, Verb, VerbArea,
+    DocumentId, DocumentReference, GlAccountForm, Identifier, ItemMaster, Noun, OAGIS_NS,
+    PurchaseOrder, Quantity, ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem, Status,
+    SupplierInvoice, SupplierPartyMaster, Verb, VerbArea,
 };
 use rust_decimal::Decimal;
 
@@ -635,4 +635,52 @@ fn json_snapshot_round_trips() {
         let back: AnyBod = serde_json::from_str(&json).unwrap();
         assert_eq!(back, bod, "{file}");
     }
+}
+
+#[test]
+fn supplier_invoice_lines_read_the_gl_account_in_every_nested_form() {
+    let bod =
+        Bod::<SupplierInvoice>::from_str(&fixture("sync_supplier_invoice_distribution_forms.xml"))
+            .unwrap();
+    let accounts: Vec<Option<(String, GlAccountForm)>> = bod.nouns[0]
+        .lines
+        .iter()
+        .map(|l| l.gl_account().map(|a| (a.account, a.form)))
+        .collect();
+    let expected = [
+        Some(("61000", GlAccountForm::DistributionNominal)),
+        Some(("62000", GlAccountForm::DistributionId)),
+        Some(("63000", GlAccountForm::DistributionGlAccount)),
+        Some(("64000", GlAccountForm::DistributionText)),
+        // Both an ID and a GLNominalAccount: the nominal account is the more specific.
+        Some(("65000", GlAccountForm::DistributionNominal)),
+        // The line's own GLNominalAccount beats a user-area property.
+        Some(("66000", GlAccountForm::LineNominal)),
+        // Blank DistributionAccount children are no account; the M3 dimension property is.
+        Some(("67000", GlAccountForm::UserArea)),
+        // A BOD that carries no account: no account, no panic, nothing guessed.
+        None,
+    ];
+    let expected: Vec<Option<(String, GlAccountForm)>> = expected
+        .into_iter()
+        .map(|e| e.map(|(a, f)| (a.to_owned(), f)))
+        .collect();
+    assert_eq!(accounts, expected);
+    assert_eq!(
+        GlAccountForm::DistributionGlAccount.path(),
+        "DistributionAccount/GLAccount/GLNominalAccount"
+    );
+    // The forms are kept verbatim, so the document still round-trips unchanged.
+    assert_round_trip(&bod);
+}
+
+#[test]
+fn the_original_fixtures_invoice_lines_keep_their_accounts() {
+    let bod = Bod::<SupplierInvoice>::from_str(&fixture("sync_supplier_invoice.xml")).unwrap();
+    let lines = &bod.nouns[0].lines;
+    assert_eq!(lines[0].gl_account(), None);
+    assert_eq!(
+        lines[1].gl_account().map(|a| (a.account, a.form)),
+        Some(("606100".to_owned(), GlAccountForm::DistributionId))
+    );
 }

@@ -57,7 +57,7 @@ async fn suppliers_are_read_incrementally_as_canonical_records() {
         .mock("GET", format!("{LOAD}SLVendors").as_str())
         .match_query(Matcher::UrlEncoded(
             "filter".into(),
-            "RecordDate >= '2026-02-01 00:00:00.000'".into(),
+            "RecordDate >= '20260201 00:00:00.000'".into(),
         ))
         .with_body(page(json!([
             {"VendNum": "V1", "Name": "Acme", "CurrCode": "EUR", "Stat": "A", "VadAddr_1": "1 Main", "VadCity": "Lyon", "VadCountry": "FR", "Contact": "Ann", "Phone": "555", "RecordDate": "2026-02-03 10:00:00.000"},
@@ -143,7 +143,7 @@ async fn a_po_whose_lines_alone_changed_is_read_in_the_window() {
         .mock("GET", format!("{LOAD}SLPos").as_str())
         .match_query(Matcher::UrlEncoded(
             "filter".into(),
-            "RecordDate >= '2026-02-03 00:00:00.000'".into(),
+            "RecordDate >= '20260203 00:00:00.000'".into(),
         ))
         .with_body(page(json!([
             {"PoNum": "P1", "VendNum": "V1", "OrderDate": "2026-02-01", "Stat": "O", "RecordDate": "2026-02-03 10:00:00"}
@@ -165,7 +165,7 @@ async fn a_po_whose_lines_alone_changed_is_read_in_the_window() {
         .mock("GET", format!("{LOAD}SLPoItems").as_str())
         .match_query(Matcher::UrlEncoded(
             "filter".into(),
-            "RecordDate >= '2026-02-03 00:00:00.000'".into(),
+            "RecordDate >= '20260203 00:00:00.000'".into(),
         ))
         .with_body(page(json!([
             {"PoNum": "P1", "PoLine": "1", "Item": "A", "QtyOrdered": "5", "RecordDate": "2026-02-03 10:00:00"},
@@ -178,7 +178,7 @@ async fn a_po_whose_lines_alone_changed_is_read_in_the_window() {
         .mock("GET", format!("{LOAD}SLPos").as_str())
         .match_query(Matcher::UrlEncoded(
             "filter".into(),
-            "(PoNum IN (N'P1', N'P3')) AND (RecordDate < '2026-02-03 00:00:00.000')".into(),
+            "(PoNum IN (N'P1', N'P3')) AND (RecordDate < '20260203 00:00:00.000')".into(),
         ))
         .with_body(page(json!([
             {"PoNum": "P3", "VendNum": "V3", "OrderDate": "2026-01-10", "Stat": "O", "RecordDate": "2026-01-10 08:00:00"}

@@ -173,7 +173,7 @@ async fn incremental_filter_is_inclusive_escaped_and_ordered() {
         .match_query(Matcher::AllOf(vec![
             Matcher::UrlEncoded(
                 "filter".into(),
-                "(((RecordDate >= '2026-02-01 08:30:00.000') AND (RecordDate <= '2026-02-02 00:00:00.000')) \
+                "(((RecordDate >= '20260201 08:30:00.000') AND (RecordDate <= '20260202 00:00:00.000')) \
                  AND (Stat IN (N'A', N'O''Hara'))) AND (Name <> N'x''; DROP TABLE vendor--')"
                     .into(),
             ),

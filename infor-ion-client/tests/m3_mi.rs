@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 use infor_ion_client::auth::AuthConfig;
 use infor_ion_client::m3::MiCall;
 use infor_ion_client::m3::nouns::*;
+use infor_ion_client::m3::nouns::{FieldMap, MiShape};
 use infor_ion_client::{Error, IonClient};
 use mockito::{Matcher, ServerGuard};
 use serde_json::json;
@@ -170,7 +171,10 @@ async fn key_range_paging_reads_every_supplier_once() {
     let (mut server, client) = server().await;
     // Page 1: S1,S2,S3 (full page of 3); page 2 from S3: S3,S4,S5 (full); page 3 from S5: S5 (short).
     server
-        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3$".into()))
+        .mock(
+            "GET",
+            Matcher::Regex("LstSuppliers;maxrecs=3;returncols=SUNO,".into()),
+        )
         .match_query(Matcher::Missing)
         .with_body(ok(json!([{"SUNO": "S1"}, {"SUNO": "S2"}, {"SUNO": "S3"}])))
         .expect(1)
@@ -301,4 +305,159 @@ async fn every_noun_decodes() {
         .await
         .unwrap();
     assert_eq!(g[0].account, "4010");
+}
+
+#[tokio::test]
+async fn a_tenants_transaction_and_field_names_are_asked_for_and_read() {
+    let (mut server, client) = server().await;
+    // The tenant lists suppliers with a custom transaction whose name and key fields differ.
+    let columns = "ZZSUNO,ZZNAME,STAT,CUCD,TEPY,PHNO,ADR1,ADR2,TOWN,PONO,CSCD,LMDT";
+    let first = server
+        .mock(
+            "GET",
+            format!("{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100").as_str(),
+        )
+        .match_query(Matcher::Missing)
+        .with_body(ok(json!([
+            {"ZZSUNO": "S1", "ZZNAME": "One   ", "LMDT": "20260201"},
+            {"ZZSUNO": "S2", "ZZNAME": "Two"}
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let second = server
+        .mock(
+            "GET",
+            format!("{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100").as_str(),
+        )
+        .match_query(Matcher::UrlEncoded("ZFRSU".into(), "S2".into()))
+        .with_body(ok(json!([{"ZZSUNO": "S2", "ZZNAME": "Two"}])))
+        .expect(1)
+        .create_async()
+        .await;
+    let m3 = client
+        .m3()
+        .company("100")
+        .shape::<Supplier>(
+            MiShape::new()
+                .transaction("CMS100MI", "LstZZSupp")
+                .key_range("ZFRSU", "supplier")
+                .fields(FieldMap::new().map("supplier", "ZZSUNO")),
+        )
+        .unwrap()
+        .fields::<Supplier>(FieldMap::new().map("name", "ZZNAME"))
+        .unwrap();
+    let layout = m3.layout::<Supplier>().unwrap();
+    assert_eq!(
+        layout.name(),
+        "CMS100MI/LstZZSupp",
+        "fields() keeps the transaction"
+    );
+    assert_eq!(layout.key_range(), Some(("ZFRSU", "ZZSUNO")));
+    let suppliers: Vec<Supplier> = m3.list(Vec::new(), 2).try_collect().await.unwrap();
+    first.assert_async().await;
+    second.assert_async().await;
+    let read: Vec<_> = suppliers
+        .iter()
+        .map(|s| (s.supplier.as_str(), s.name.as_deref(), s.phone.as_deref()))
+        .collect();
+    assert_eq!(read, [("S1", Some("One"), None), ("S2", Some("Two"), None)]);
+    assert_eq!(
+        suppliers[0].changed_on,
+        chrono::NaiveDate::from_ymd_opt(2026, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_bad_value_in_a_mapped_field_names_the_tenants_field() {
+    let (mut server, client) = server().await;
+    server
+        .mock("GET", Matcher::Regex("CRS630MI/LstAccountID".into()))
+        .match_query(Matcher::Any)
+        .with_body(ok(json!([{"AITM": "4010", "ZZDATE": "yesterday"}])))
+        .create_async()
+        .await;
+    let err = client
+        .m3()
+        .shape::<Item>(
+            MiShape::new()
+                .transaction("CRS630MI", "LstAccountID")
+                .fields(
+                    FieldMap::new()
+                        .map("item", "AITM")
+                        .map("changed_on", "ZZDATE"),
+                ),
+        )
+        .unwrap()
+        .list::<Item>(Vec::new(), 10)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CRS630MI/LstAccountID: property `ZZDATE` value \"yesterday\" is not a date"
+    );
+}
+
+#[tokio::test]
+async fn field_maps_naming_unknown_fields_or_bad_names_are_refused() {
+    let (_server, client) = server().await;
+    let err = client
+        .m3()
+        .fields::<Supplier>(FieldMap::new().map("nickname", "ZZNICK"))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "`nickname`, which is not a field of Supplier (its fields are supplier, name,"
+        ),
+        "{err}"
+    );
+    for bad in [
+        MiShape::new().fields(FieldMap::new().map("name", "SU;NM")),
+        MiShape::new().fields(FieldMap::new().map("name", "")),
+        MiShape::new().transaction("CRS620MI", "Lst/../x"),
+        MiShape::new().key_range("FR SU", "supplier"),
+        MiShape::new().key_range("FRSU", "nickname"),
+    ] {
+        let err = client.m3().shape::<Supplier>(bad.clone()).unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{bad:?}: {err:?}");
+    }
+    // Nothing set: the standard transaction, key range and names.
+    let layout = client.m3().layout::<Supplier>().unwrap();
+    assert_eq!(layout.name(), "CRS620MI/LstSuppliers");
+    assert_eq!(layout.key_range(), Some(("FRSU", "SUNO")));
+    assert_eq!(layout.column("name"), Some("SUNM"));
+    let accounts = client.m3().layout::<GlAccount>().unwrap();
+    assert_eq!(
+        accounts.key_range(),
+        None,
+        "LstAccountID is read in one call"
+    );
+}
+
+#[tokio::test]
+async fn a_full_page_of_a_list_without_key_range_is_refused_not_cut() {
+    let (mut server, client) = server().await;
+    server
+        .mock(
+            "GET",
+            Matcher::Regex("MMS200MI/LstItmByChgDate;maxrecs=2;".into()),
+        )
+        .match_query(Matcher::Any)
+        .with_body(ok(json!([{"ITNO": "I1"}, {"ITNO": "I2"}])))
+        .expect(1)
+        .create_async()
+        .await;
+    let err = client
+        .m3()
+        .list::<Item>(Vec::new(), 2)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("M3 MMS200MI/LstItmByChgDate returned 2 rows = maxrecs"),
+        "{err}"
+    );
 }

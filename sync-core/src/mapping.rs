@@ -8,7 +8,8 @@
 //!   per-table [`Fallback`] (identity, a fixed default, or "required": no entry is an error).
 //!   Users either fill a table or implement the trait themselves.
 //! - [`Mappings`]: the table plus the policies that are not per-value (which Cin7 field carries
-//!   the vendor ID, supplier defaults, purchase approach and status).
+//!   the vendor ID, supplier defaults, purchase approach and status, and which planned and
+//!   closed POs are written at all).
 //!
 //! A missing mapping is a [`MappingError`] naming the table, the value and where it was needed;
 //! the record fails with error class `mapping`, keeps its snapshot and can be replayed after the
@@ -145,6 +146,110 @@ impl Default for SupplierDefaults {
     }
 }
 
+/// What the purchase-order stream does with a planned PO (CloudSuite `Stat = P`,
+/// [`PoStatus::Planned`]): a proposal that nobody has committed to a supplier yet.
+///
+/// The rule decides how a planned PO reaches the target; one the target already holds (it was
+/// ordered and synced, then set back to planned) is updated like any other while its order is
+/// editable, and never authorised by the sync while it is planned (unless [`Order`]).
+///
+/// [`PoStatus::Planned`]: crate::model::PoStatus::Planned
+/// [`Order`]: PlannedPoRule::Order
+///
+/// ```
+/// use sync_core::mapping::PlannedPoRule;
+///
+/// assert_eq!(PlannedPoRule::default(), PlannedPoRule::Skip);
+/// assert_eq!(PlannedPoRule::from_key("draft"), Some(PlannedPoRule::Draft));
+/// assert_eq!(PlannedPoRule::Order.as_key(), "order");
+/// assert_eq!(PlannedPoRule::from_key("maybe"), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PlannedPoRule {
+    /// Not written (the default). The PO is audited as skipped with the reason, and created
+    /// when it becomes ordered (its change brings it into a later window).
+    #[default]
+    Skip,
+    /// Created as a draft purchase whatever [`PurchasePolicy::order_status`] says; the order is
+    /// written with `order_status` once the PO is ordered (while the purchase is still a
+    /// draft in the target).
+    Draft,
+    /// Written like an ordered PO, with [`PurchasePolicy::order_status`] (the behaviour before
+    /// this rule existed).
+    Order,
+}
+
+impl PlannedPoRule {
+    /// Every rule, in the order the keys are listed to people.
+    pub const ALL: [PlannedPoRule; 3] = [
+        PlannedPoRule::Skip,
+        PlannedPoRule::Draft,
+        PlannedPoRule::Order,
+    ];
+
+    /// The configuration key: `skip`, `draft` or `order`.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            PlannedPoRule::Skip => "skip",
+            PlannedPoRule::Draft => "draft",
+            PlannedPoRule::Order => "order",
+        }
+    }
+
+    /// The rule a configuration key names (exactly as [`as_key`](Self::as_key) spells it).
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_key() == key)
+    }
+}
+
+/// What the purchase-order stream does with a closed PO (CloudSuite `Stat = F` or `C`,
+/// [`PoStatus::Closed`]) or a cancelled one ([`PoStatus::Cancelled`]) that the target does not
+/// hold yet.
+///
+/// A closed PO the target already holds is not governed by this rule: closing it in CloudSuite
+/// re-opens nothing in the target and is no conflict by itself. Its order is rewritten while it
+/// is still editable; once it is authorised, only a change the target would carry (a line, the
+/// header) is a conflict for review.
+///
+/// [`PoStatus::Closed`]: crate::model::PoStatus::Closed
+/// [`PoStatus::Cancelled`]: crate::model::PoStatus::Cancelled
+///
+/// ```
+/// use sync_core::mapping::ClosedPoRule;
+///
+/// assert_eq!(ClosedPoRule::default(), ClosedPoRule::Skip);
+/// assert_eq!(ClosedPoRule::from_key("create"), Some(ClosedPoRule::Create));
+/// assert_eq!(ClosedPoRule::Skip.as_key(), "skip");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ClosedPoRule {
+    /// Never created as a new purchase (the default): the PO is audited as skipped with the
+    /// reason. A closed PO is history; creating it would add an open order to the target.
+    #[default]
+    Skip,
+    /// Created like an ordered PO, with [`PurchasePolicy::order_status`] (the behaviour before
+    /// this rule existed; use it to load a history of closed POs on purpose).
+    Create,
+}
+
+impl ClosedPoRule {
+    /// Every rule, in the order the keys are listed to people.
+    pub const ALL: [ClosedPoRule; 2] = [ClosedPoRule::Skip, ClosedPoRule::Create];
+
+    /// The configuration key: `skip` or `create`.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            ClosedPoRule::Skip => "skip",
+            ClosedPoRule::Create => "create",
+        }
+    }
+
+    /// The rule a configuration key names (exactly as [`as_key`](Self::as_key) spells it).
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_key() == key)
+    }
+}
+
 /// How purchases are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchasePolicy {
@@ -158,6 +263,11 @@ pub struct PurchasePolicy {
     pub invoice_status: DocStatus,
     /// Location used when a PO has none (or its location maps to nothing and this is set).
     pub default_location: Option<String>,
+    /// What happens to a planned PO (default [`PlannedPoRule::Skip`]).
+    pub planned: PlannedPoRule,
+    /// What happens to a closed or cancelled PO the target does not hold yet (default
+    /// [`ClosedPoRule::Skip`]).
+    pub closed: ClosedPoRule,
 }
 
 impl Default for PurchasePolicy {
@@ -167,6 +277,8 @@ impl Default for PurchasePolicy {
             order_status: DocStatus::Draft,
             invoice_status: DocStatus::Draft,
             default_location: None,
+            planned: PlannedPoRule::default(),
+            closed: ClosedPoRule::default(),
         }
     }
 }

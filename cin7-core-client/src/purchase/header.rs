@@ -110,6 +110,14 @@ pub struct PurchaseHeader {
     /// Payment term **name**.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terms: Option<String>,
+    /// The purchase's order date (a calendar date, sent as `yyyy-MM-ddT00:00:00.000`).
+    ///
+    /// Cin7's write table does not list `OrderDate` (it lists it among the fields a response
+    /// carries); without it Cin7 dates the purchase the day it is created. It is sent so a
+    /// purchase copied from another system keeps that system's date; whether a live account
+    /// honours it is unconfirmed, so read `OrderDate` back from the answer to know.
+    #[serde(with = "codec::date_opt", skip_serializing_if = "Option::is_none")]
+    pub order_date: Option<NaiveDate>,
     /// Required-by date.
     #[serde(with = "codec::date_opt", skip_serializing_if = "Option::is_none")]
     pub required_by: Option<NaiveDate>,

@@ -1,6 +1,7 @@
 //! How a [`Cin7Simulator`](super::Cin7Simulator) behaves: credentials, clock, rate limit,
 //! faults, seed data and the switches for behaviour the reference marks as unconfirmed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,6 +125,16 @@ pub enum UnknownPath {
     HtmlOk,
 }
 
+/// How one list endpoint of the simulator pages, beyond Cin7's documented rules (see
+/// [`SimulatorConfig::with_page_cap`] and [`SimulatorConfig::with_phantom_rows`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimPaging {
+    /// The most rows a page holds, whatever `Limit` asks (`None`: Cin7's 1000).
+    pub page_cap: Option<u64>,
+    /// Rows `Total` counts that no page holds (0: `Total` is the truth).
+    pub phantom_rows: u64,
+}
+
 /// Configuration of a [`Cin7Simulator`](super::Cin7Simulator). Build it with
 /// [`SimulatorConfig::new`] or [`Default`] and the `with_*` methods. `Debug` redacts the
 /// credentials.
@@ -158,6 +169,8 @@ pub struct SimulatorConfig {
     pub unknown_path: UnknownPath,
     /// The company's base currency (`/me`). Default `AUD`.
     pub base_currency: String,
+    /// Paging quirks per list endpoint (lower-case path, e.g. `supplier`, `ref/tax`).
+    pub paging: BTreeMap<String, SimPaging>,
 }
 
 impl Default for SimulatorConfig {
@@ -176,6 +189,7 @@ impl Default for SimulatorConfig {
             check_line_totals: true,
             unknown_path: UnknownPath::NotFound,
             base_currency: "AUD".to_owned(),
+            paging: BTreeMap::new(),
         }
     }
 }
@@ -241,6 +255,26 @@ impl SimulatorConfig {
     /// Whether the Automation module (webhooks) is enabled.
     pub fn with_automation_module(mut self, enabled: bool) -> Self {
         self.automation_module = enabled;
+        self
+    }
+
+    /// Serve at most `rows` per page on `endpoint` (e.g. `supplier`), whatever `Limit` asks, as
+    /// a Cin7 endpoint capping lower than 1000 would; pages are numbered in the size served.
+    pub fn with_page_cap(mut self, endpoint: &str, rows: u64) -> Self {
+        self.paging
+            .entry(endpoint.trim_matches('/').to_ascii_lowercase())
+            .or_default()
+            .page_cap = Some(rows);
+        self
+    }
+
+    /// Make `endpoint`'s `Total` claim `rows` more rows than exist, so a client reading to
+    /// `Total` finds an empty page before it gets there (rows lost between pages).
+    pub fn with_phantom_rows(mut self, endpoint: &str, rows: u64) -> Self {
+        self.paging
+            .entry(endpoint.trim_matches('/').to_ascii_lowercase())
+            .or_default()
+            .phantom_rows = rows;
         self
     }
 

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use super::config::{AccountingIntegration, SimulatorConfig};
+use super::config::{AccountingIntegration, SimPaging, SimulatorConfig};
 use crate::codec;
 
 pub(crate) type Object = Map<String, Value>;
@@ -71,6 +71,7 @@ pub(crate) struct Data {
     pub deliveries: Vec<DeliveryRecord>,
     pub webhook_failures: HashMap<String, u32>,
     pub events: Vec<Event>,
+    pub paging: BTreeMap<String, SimPaging>,
 }
 
 /// Cin7's timestamp format, to the millisecond (`yyyy-MM-ddTHH:mm:ss.fff`, UTC, no zone).
@@ -84,6 +85,14 @@ pub(crate) fn day(at: DateTime<Utc>) -> String {
 }
 
 impl Data {
+    /// The paging quirks configured for `endpoint` (none by default).
+    pub(crate) fn paging(&self, endpoint: &str) -> SimPaging {
+        self.paging
+            .get(&endpoint.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_default()
+    }
+
     pub(crate) fn new(config: &SimulatorConfig, now: DateTime<Utc>) -> Data {
         let mut data = Data {
             rng: StdRng::seed_from_u64(config.seed),
@@ -98,6 +107,7 @@ impl Data {
             next_order_number: 1,
             next_invoice_number: 1,
             accounting_integration: config.accounting_integration,
+            paging: config.paging.clone(),
             window: HashMap::new(),
             calls: BTreeMap::new(),
             throttled: 0,

@@ -76,8 +76,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AccountingIntegration, DEFAULT_ACCOUNT_ID, DEFAULT_APPLICATION_KEY, LimitScope, SimRateLimit,
-    SimulatorConfig, UnknownPath,
+    AccountingIntegration, DEFAULT_ACCOUNT_ID, DEFAULT_APPLICATION_KEY, LimitScope, SimPaging,
+    SimRateLimit, SimulatorConfig, UnknownPath,
 };
 pub use data::DeliveryRecord;
 

@@ -348,6 +348,15 @@ pub(crate) fn create(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply
         Some(t) => return invalid(format!("PurchaseType '{t}' is invalid.")),
     };
     try_reply!(check_header_refs(data, input));
+    // The date the purchase was ordered on, as sent; Cin7 dates a purchase sent without one
+    // on the day it is created.
+    let order_date = match text(input, "OrderDate") {
+        None => day(now),
+        Some(sent) => match crate::codec::parse_date(sent) {
+            Some(date) => date.format("%Y-%m-%dT00:00:00").to_string(),
+            None => return invalid(format!("OrderDate '{sent}' is not a date.")),
+        },
+    };
     let id = data.guid();
     let order_number = format!("PO-{:05}", data.next_order_number);
     data.next_order_number += 1;
@@ -365,7 +374,7 @@ pub(crate) fn create(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply
     header.insert("Type".into(), json!(kind));
     header.insert("IsServiceOnly".into(), json!(service));
     header.insert("OrderNumber".into(), json!(order_number));
-    header.insert("OrderDate".into(), json!(day(now)));
+    header.insert("OrderDate".into(), json!(order_date));
     header.insert("InventoryAccount".into(), json!("630"));
     header.insert(
         "BaseCurrency".into(),
@@ -1013,7 +1022,7 @@ pub(crate) fn list(data: &Data, query: &Query) -> Reply {
                 })
         })
         .collect();
-    wire::paged(rows, query, "PurchaseList")
+    wire::paged(rows, query, "PurchaseList", data.paging("purchaseList"))
 }
 
 fn payments_of(purchase: &SimPurchase) -> Value {

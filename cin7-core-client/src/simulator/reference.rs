@@ -47,7 +47,7 @@ pub(crate) fn accounts(data: &Data, query: &Query) -> Reply {
             && kind.is_none_or(|k| wire::field_is(a, "Type", k))
             && status.is_none_or(|s| wire::field_is(a, "Status", s))
     });
-    wire::paged(rows, query, "AccountsList")
+    wire::paged(rows, query, "AccountsList", data.paging("ref/account"))
 }
 
 fn integration_refusal(data: &Data) -> Option<Reply> {
@@ -176,7 +176,7 @@ pub(crate) fn tax_rules(data: &Data, query: &Query) -> Reply {
             && flag_matches(r, "IsTaxForPurchase", purchase)
             && account.is_none_or(|a| wire::field_is(r, "Account", a))
     });
-    wire::paged(rows, query, "TaxRuleList")
+    wire::paged(rows, query, "TaxRuleList", data.paging("ref/tax"))
 }
 
 pub(crate) fn payment_terms(data: &Data, query: &Query) -> Reply {
@@ -190,7 +190,12 @@ pub(crate) fn payment_terms(data: &Data, query: &Query) -> Reply {
             && flag_matches(r, "IsDefault", default)
             && method.is_none_or(|m| wire::field_is(r, "Method", m))
     });
-    wire::paged(rows, query, "PaymentTermList")
+    wire::paged(
+        rows,
+        query,
+        "PaymentTermList",
+        data.paging("ref/paymentterm"),
+    )
 }
 
 pub(crate) fn locations(data: &Data, query: &Query) -> Reply {
@@ -200,7 +205,7 @@ pub(crate) fn locations(data: &Data, query: &Query) -> Reply {
             && name_matches(r, query.get("name"))
             && flag_matches(r, "Deprecated", deprecated)
     });
-    wire::paged(rows, query, "LocationList")
+    wire::paged(rows, query, "LocationList", data.paging("ref/location"))
 }
 
 pub(crate) fn me(data: &Data) -> Reply {

@@ -45,7 +45,7 @@ pub(crate) fn list(data: &Data, query: &Query) -> Reply {
         })
         .map(|s| Value::Object(s.clone()))
         .collect();
-    wire::paged(rows, query, "SupplierList")
+    wire::paged(rows, query, "SupplierList", data.paging("supplier"))
 }
 
 pub(crate) fn create(data: &mut Data, body: &Value, now: DateTime<Utc>) -> Reply {

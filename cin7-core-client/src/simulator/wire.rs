@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use super::config::SimPaging;
 use crate::codec;
 
 /// An answer before faults are applied: status and body.
@@ -90,8 +91,11 @@ impl Query {
 }
 
 /// One page of `rows` under `key` in Cin7's envelope `{Total, Page, <key>}`. `Limit`
-/// defaults to 100 and is clamped to 1..=1000; `Page` is 1-based.
-pub(crate) fn paged(rows: Vec<Value>, query: &Query, key: &str) -> Reply {
+/// defaults to 100 and is clamped to 1..=1000 and to the endpoint's configured cap (as an
+/// endpoint serving fewer rows than asked would); `Page` is 1-based and counts pages of the
+/// size actually served. A configured phantom count is added to `Total` (rows it claims that
+/// no page holds).
+pub(crate) fn paged(rows: Vec<Value>, query: &Query, key: &str, paging: SimPaging) -> Reply {
     let number = |name: &str, default: u64| -> Result<u64, Reply> {
         match query.get(name) {
             None => Ok(default),
@@ -105,10 +109,10 @@ pub(crate) fn paged(rows: Vec<Value>, query: &Query, key: &str) -> Reply {
         Err(reply) => return reply,
     };
     let limit = match number("limit", 100) {
-        Ok(limit) => limit.clamp(1, 1000),
+        Ok(limit) => limit.clamp(1, paging.page_cap.unwrap_or(1000).clamp(1, 1000)),
         Err(reply) => return reply,
     };
-    let total = rows.len();
+    let total = rows.len() as u64 + paging.phantom_rows;
     let start = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
     let items: Vec<Value> = rows
         .into_iter()

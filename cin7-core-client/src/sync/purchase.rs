@@ -54,6 +54,8 @@ use crate::purchase::{
 /// assert_eq!(json["PurchaseType"], "Advanced");
 /// assert_eq!(json["Approach"], "STOCK");
 /// assert_eq!(json["AdditionalAttributes"]["AdditionalAttribute1"], "4500012");
+/// // The source system's order date, not the day of the run.
+/// assert_eq!(json["OrderDate"], "2026-03-01T00:00:00.000");
 /// ```
 pub fn purchase_header(
     draft: &PurchaseDraft,
@@ -86,6 +88,7 @@ pub fn purchase_header(
         }),
         location: draft.location.clone(),
         purchase_type: Some(PurchaseType::Advanced),
+        order_date: Some(draft.order_date),
         required_by: draft.required_by,
         note: draft.memo.clone(),
         additional_attributes,

@@ -1,7 +1,9 @@
 //! Typed webhook payloads.
 //!
 //! Payloads are small: IDs, numbers and `EventType`. Field names vary between events (`SaleID`
-//! vs `SaleTaskID`, `OrderNumber` vs `SaleOrderNumber`), some dates are `dd/MM/yyyy`, and
+//! vs `SaleTaskID`, `OrderNumber` vs `SaleOrderNumber`), some dates are `dd/MM/yyyy` (sale
+//! `DocumentDate`/`DueDate`, purchase `InvoiceDate`/`DueDate`: typed as calendar dates, a
+//! malformed one is a [`WebhookError::Malformed`] naming the field), and
 //! `Purchase/Updated` really lists purchases under `CustomerDetailsList`; the models accept
 //! all of these. The shapes of `Customer/Updated`, `Product/Updated` and the stock-level array
 //! are not documented in detail: the typed fields here are the IDs, everything else is kept
@@ -52,6 +54,13 @@ pub struct PurchaseTaskEvent {
     /// Supplier contact email.
     #[serde(default)]
     pub supplier_contact_email: Option<String>,
+    /// Invoice date, when the event carries one (often `dd/MM/yyyy`); a value that is not a
+    /// date fails the parse with [`WebhookError::Malformed`] at `InvoiceDate`.
+    #[serde(default, with = "codec::date_opt")]
+    pub invoice_date: Option<NaiveDate>,
+    /// Invoice due date (sent as `DueDate` or `InvoiceDueDate`, often `dd/MM/yyyy`).
+    #[serde(default, alias = "InvoiceDueDate", with = "codec::date_opt")]
+    pub due_date: Option<NaiveDate>,
     /// Everything else.
     #[serde(flatten)]
     pub other_fields: Extra,
@@ -70,6 +79,12 @@ pub struct PurchaseUpdatedRow {
     /// Status.
     #[serde(default)]
     pub status: Option<crate::purchase::PurchaseStatus>,
+    /// Invoice date (any form Cin7 sends, `dd/MM/yyyy` included).
+    #[serde(default, with = "codec::date_opt")]
+    pub invoice_date: Option<NaiveDate>,
+    /// Invoice due date (sent as `DueDate` or `InvoiceDueDate`).
+    #[serde(default, alias = "InvoiceDueDate", with = "codec::date_opt")]
+    pub due_date: Option<NaiveDate>,
     /// Everything else.
     #[serde(flatten)]
     pub other_fields: Extra,

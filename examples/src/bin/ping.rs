@@ -8,6 +8,15 @@
 //! cargo run -p examples --bin ping -- --vault ion.vault --tenant ACME_PRD --m3-company 100
 //! ```
 //!
+//! With `--config sync.toml` it becomes a fit check of that configured sync, read-only: the
+//! token, every IDO and property the configured streams read (✓ fits, ! an optional property
+//! is missing, ✗ the stream would fail), bookmark paging, RecordDate's zone, the GL accounts
+//! recent invoices use, and Cin7:
+//!
+//! ```sh
+//! cargo run -p examples --bin ping -- --config sync.toml
+//! ```
+//!
 //! Prints one line per check; a failed check also gets a line with the likely fix. Exit code 0
 //! when everything asked for worked, 1 when a check failed, 2 for bad usage. Never prints a
 //! secret.
@@ -17,6 +26,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use examples::config::Config;
 use examples::ping::{self, Check, Cin7Ping, IonPing, IonSource, Product};
 use infor_ion_client::vault::DEFAULT_KEY_ENV;
 use secrecy::SecretString;
@@ -35,6 +45,10 @@ const CIN7_KEY_ENV: &str = "CIN7_APPLICATION_KEY";
 #[derive(Parser)]
 #[command(name = "ping", version)]
 struct Cli {
+    /// Check the sync this runner configuration describes against its tenant (every other
+    /// flag is then taken from the file).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["ionapi", "vault", "csi_config", "m3_company"])]
+    config: Option<PathBuf>,
     /// The .ionapi file of a Backend Service app (with a service account).
     #[arg(long, value_name = "PATH", conflicts_with = "vault")]
     ionapi: Option<PathBuf>,
@@ -82,6 +96,9 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     examples::logging::init("warn");
+    if let Some(path) = &cli.config {
+        return fit_check(path, Duration::from_secs(cli.timeout_secs.max(1)));
+    }
     let (ion, cin7) = match plan(cli) {
         Ok(plan) => plan,
         Err(message) => {
@@ -109,15 +126,36 @@ fn main() -> ExitCode {
         }
         checks
     });
-    for check in &checks {
-        println!("{check}");
-    }
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    if failed == 0 {
-        println!("all {} check(s) passed", checks.len());
+    if ping::report(&checks) {
         ExitCode::SUCCESS
     } else {
-        println!("{failed} check(s) failed");
+        ExitCode::from(1)
+    }
+}
+
+/// `ping --config`: the fit check of a configured sync.
+fn fit_check(path: &std::path::Path, timeout: Duration) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = runtime.block_on(examples::fit::ping_config(&config, timeout));
+    if ping::report(&checks) {
+        ExitCode::SUCCESS
+    } else {
         ExitCode::from(1)
     }
 }

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use examples::config::{Config, ConfigError, Wired, wire};
+use examples::ping::{Check, Mark};
 use examples::summary::{summarize, table};
 use examples::webhooks::start_intake;
 use sync_core::engine::returns::triggers::TriggerReport;
@@ -121,13 +122,26 @@ async fn main() -> ExitCode {
         );
     }
 
+    // Prove the fit before the first write: an IDO that cannot be read or lacks a required
+    // property stops everything here, with the same rows `ping` prints.
+    let fit = examples::fit::start_checks(&wired, &config).await;
+    if fit.iter().any(|c| !c.passed()) {
+        println!("The tenant does not fit the configured sync; nothing was written:");
+        examples::ping::report(&fit);
+        return ExitCode::from(FAILURES);
+    }
+    let differences: Vec<Check> = fit
+        .into_iter()
+        .filter(|c| c.mark == Mark::Warn)
+        .collect();
+
     let (shutdown, signal) = Shutdown::new();
     tokio::spawn(stop_on_signals(shutdown));
 
     let once = cli.once || matches!(config.schedule, Cadence::OnDemand);
     if once {
         let report = wired.runner.run_once(Some(&signal)).await;
-        return match print_summary(&wired, &config, &report).await {
+        return match print_summary(&wired, &config, &report, &differences).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(FAILURES),
             Err(message) => {
@@ -149,7 +163,7 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
-    let result = run_scheduled(&wired, &config, &clock, &signal).await;
+    let result = run_scheduled(&wired, &config, &clock, &signal, &differences).await;
     if let Some(intake) = intake
         && let Err(error) = intake.stopped().await
     {
@@ -208,6 +222,7 @@ async fn run_scheduled(
     config: &Config,
     clock: &SharedClock,
     signal: &ShutdownSignal,
+    differences: &[Check],
 ) -> Result<usize, String> {
     let schedule = Schedule::new(config.schedule.clone());
     let mut runs = 0;
@@ -233,7 +248,7 @@ async fn run_scheduled(
         run_now = false;
         let report = wired.runner.run_once(Some(signal)).await;
         runs += 1;
-        print_summary(wired, config, &report).await?;
+        print_summary(wired, config, &report, differences).await?;
         if report.interrupted || signal.is_triggered() {
             break;
         }
@@ -253,12 +268,23 @@ fn print_triggers(handled: Result<TriggerReport, SyncError>) {
 }
 
 /// Print the run's summary; `Ok(true)` when every stream committed and no record failed.
-async fn print_summary(wired: &Wired, config: &Config, report: &RunReport) -> Result<bool, String> {
+async fn print_summary(
+    wired: &Wired,
+    config: &Config,
+    report: &RunReport,
+    differences: &[Check],
+) -> Result<bool, String> {
     let rows = summarize(wired.store.as_ref(), &config.tenant, report)
         .await
         .map_err(|e| format!("cannot read the run's audit entries: {e}"))?;
     println!("\nRun {} of tenant {}:", report.run_id, config.tenant);
     print!("{}", table(&rows));
+    if !differences.is_empty() {
+        println!("Tenant differences (records flow without these properties):");
+        for check in differences {
+            println!("  {check}");
+        }
+    }
     if report.interrupted {
         println!(
             "Interrupted: the record in flight finished and the window's audit rows were committed; its cursor did not move, so the next run reads the window again."

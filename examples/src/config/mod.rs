@@ -17,8 +17,10 @@
 //! with a password from `store = "env:VAR"`. The reference of every key is `docs/runner.md`.
 
 mod returns;
+mod tenant;
 
 pub use returns::{DryRunWriter, ReturnSettings, ReturnWrite, WebhookSettings};
+pub use tenant::TenantShape;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -46,7 +48,7 @@ use serde::Deserialize;
 use sync_core::engine::returns::{ReturnConfig, SourcePurchaseWriter};
 use sync_core::engine::{EngineConfig, ProgressFn};
 use sync_core::error::{MappingKind, SyncError, TargetError};
-use sync_core::mapping::{Fallback, MappingTable, Mappings};
+use sync_core::mapping::{ClosedPoRule, Fallback, MappingTable, Mappings, PlannedPoRule};
 use sync_core::model::SourceIdentity;
 use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::schedule::Cadence;
@@ -128,6 +130,14 @@ pub enum ConfigError {
     Invalid {
         /// The key.
         key: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A bad value under a key named by the file itself (e.g. `ion.idos.SLVendors.ido`).
+    #[error("bad `{key}`: {message}")]
+    InvalidKey {
+        /// The key.
+        key: String,
         /// Why.
         message: String,
     },
@@ -255,6 +265,10 @@ struct RawIon {
     accounting_entity: Option<String>,
     default_currency: Option<String>,
     page_size: Option<u32>,
+    record_date_zone: Option<String>,
+    #[serde(default)]
+    idos: std::collections::BTreeMap<String, tenant::RawIdo>,
+    distributions: Option<tenant::RawDistributions>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -300,6 +314,8 @@ struct RawPurchases {
     ap_account: Option<String>,
     default_payment_term: Option<String>,
     default_tax_rule: Option<String>,
+    planned: Option<String>,
+    closed: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -381,6 +397,10 @@ pub struct IonSettings {
     pub default_currency: Option<String>,
     /// Rows per page.
     pub page_size: Option<u32>,
+    /// CSI: the zone `RecordDate` stamps are written in (default UTC).
+    pub record_date_zone: chrono_tz::Tz,
+    /// CSI: how the tenant shapes the IDOs the sync reads.
+    pub shape: TenantShape,
 }
 
 /// Where the Cin7 account id comes from.
@@ -662,14 +682,14 @@ impl Config {
             .transpose()
     }
 
-    fn cin7_account(&self) -> Result<SecretString, ConfigError> {
+    pub(crate) fn cin7_account(&self) -> Result<SecretString, ConfigError> {
         match &self.cin7.account_id {
             Cin7Account::Inline(id) => Ok(SecretString::from(id.clone())),
             Cin7Account::Env(var) => env_var(var, "cin7.account_id_env"),
         }
     }
 
-    fn cin7_key(&self) -> Result<SecretString, ConfigError> {
+    pub(crate) fn cin7_key(&self) -> Result<SecretString, ConfigError> {
         if let Some(key) = &self.cin7.application_key {
             return Ok(key.clone());
         }
@@ -718,7 +738,7 @@ impl Config {
     }
 
     /// The ION client.
-    fn ion_client(&self, clock: &SharedClock) -> Result<IonClient, ConfigError> {
+    pub fn ion_client(&self, clock: &SharedClock) -> Result<IonClient, ConfigError> {
         IonClient::builder(self.ion_file()?)
             .clock(clock.clone())
             .build()
@@ -726,13 +746,23 @@ impl Config {
     }
 
     /// The CloudSuite source.
-    fn source(&self, client: &IonClient) -> CloudSuiteSource {
+    pub fn source(&self, client: &IonClient) -> CloudSuiteSource {
         let client = client.clone();
         let mut source = match &self.ion.product {
             Product::Csi {
                 mongoose_config,
                 site,
-            } => CloudSuiteSource::csi(client.csi(mongoose_config.clone()), site.clone()),
+            } => {
+                let shape = &self.ion.shape;
+                let csi = client
+                    .csi(mongoose_config.clone())
+                    .with_record_date_zone(self.ion.record_date_zone);
+                let source = CloudSuiteSource::csi(csi, site.clone())
+                    .distributions(shape.distributions.clone());
+                shape.idos.iter().fold(source, |source, (noun, map)| {
+                    source.property_map(noun.clone(), map.clone())
+                })
+            }
             Product::M3 { company, division } => {
                 let entity = match division {
                     Some(division) => format!("{company}_{division}"),
@@ -1072,11 +1102,32 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
     if raw.page_size == Some(0) {
         return Err(invalid("ion.page_size", "must be at least 1"));
     }
+    let record_date_zone = tenant::parse_zone(raw.record_date_zone)?;
+    let shape = TenantShape {
+        idos: tenant::parse_idos(raw.idos)?,
+        distributions: raw
+            .distributions
+            .map(tenant::parse_distributions)
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    if !matches!(product, Product::Csi { .. }) {
+        let csi_only = [
+            ("ion.idos", !shape.idos.is_empty()),
+            ("ion.distributions", shape.distributions != Default::default()),
+            ("ion.record_date_zone", record_date_zone != chrono_tz::UTC),
+        ];
+        if let Some((key, _)) = csi_only.iter().find(|(_, set)| *set) {
+            return Err(invalid(key, "applies only to product = \"csi\" (CloudSuite Industrial IDOs)"));
+        }
+    }
     Ok(IonSettings {
         credentials,
         product,
         default_currency: non_empty(raw.default_currency),
         page_size: raw.page_size,
+        record_date_zone,
+        shape,
     })
 }
 
@@ -1325,6 +1376,26 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
         mappings.purchases.invoice_status = s;
     }
     mappings.purchases.default_location = non_empty(p.default_location);
+    if let Some(planned) = p.planned.as_deref() {
+        mappings.purchases.planned = PlannedPoRule::from_key(planned).ok_or_else(|| {
+            invalid(
+                "mappings.purchases.planned",
+                format!(
+                    "`{planned}`: use \"skip\" (create it once it is ordered), \"draft\" (a draft purchase) or \"order\" (like an ordered PO)"
+                ),
+            )
+        })?;
+    }
+    if let Some(closed) = p.closed.as_deref() {
+        mappings.purchases.closed = ClosedPoRule::from_key(closed).ok_or_else(|| {
+            invalid(
+                "mappings.purchases.closed",
+                format!(
+                    "`{closed}`: use \"skip\" (never create a closed PO) or \"create\" (create it like an ordered PO)"
+                ),
+            )
+        })?;
+    }
     if let Some(ap) = non_empty(p.ap_account) {
         mappings.supplier_defaults.account_payable = ap;
     }
@@ -1590,6 +1661,10 @@ pub struct Wired {
     pub assembled: Assembled,
     /// In a dry run, the writes that were not made.
     pub dry_run: Option<Arc<DryRunLog>>,
+    /// The CloudSuite source the streams read (clones share its checked schemas).
+    pub source: CloudSuiteSource,
+    /// The Cin7 client the streams write with.
+    pub cin7: Cin7Client,
 }
 
 impl std::ops::Deref for Wired {
@@ -1642,13 +1717,16 @@ pub async fn wire(
         None => config.open_store(&clock).await?,
     };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
+    let source = config.source(&ion);
     let assembled = match dry {
-        Some(dry) => assemble(config.parts(Arc::new(dry), &ion, returns, store, clock, progress)),
-        None => assemble(config.parts(target, &ion, returns, store, clock, progress)),
+        Some(dry) => assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress)),
+        None => assemble(config.parts(target, &source, returns, store, clock, progress)),
     }?;
     Ok(Wired {
         assembled,
         dry_run: log,
+        source,
+        cin7,
     })
 }
 
@@ -1657,7 +1735,7 @@ impl Config {
     fn parts<T>(
         &self,
         target: Arc<T>,
-        ion: &IonClient,
+        source: &CloudSuiteSource,
         returns: Option<ReturnParts>,
         store: Arc<dyn SyncStore>,
         clock: SharedClock,
@@ -1665,7 +1743,7 @@ impl Config {
     ) -> Parts<T> {
         Parts {
             tenant: self.tenant.clone(),
-            source: self.source(ion),
+            source: source.clone(),
             target,
             store,
             clock,

@@ -21,7 +21,16 @@ pub struct Sims {
 
 /// Both simulators (fast Cin7 rate limit), the `.ionapi` file written next to the config.
 pub async fn start(account_seq: u64, suppliers: usize) -> Sims {
-    let ion = IonSimulator::start(IonConfig {
+    start_shaped(account_seq, suppliers, |config| config).await
+}
+
+/// [`start`] with the ION simulator's configuration adjusted (a schema profile, a zone).
+pub async fn start_shaped(
+    account_seq: u64,
+    suppliers: usize,
+    shape: impl FnOnce(IonConfig) -> IonConfig,
+) -> Sims {
+    let ion = IonSimulator::start(shape(IonConfig {
         seed: Seed {
             seed: 11,
             suppliers,
@@ -34,7 +43,7 @@ pub async fn start(account_seq: u64, suppliers: usize) -> Sims {
             ..Seed::default()
         },
         ..IonConfig::default()
-    })
+    }))
     .await
     .unwrap();
     let cin7 = Cin7Simulator::start(

@@ -49,10 +49,10 @@ pub use envelope::{
 };
 pub use error::BodError;
 pub use nouns::{
-    ChartOfAccounts, CustomerPartyMaster, GlAccount, ItemMaster, ItemMasterHeader, PartyMaster,
-    PaymentTerm, PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine, ReceiveDelivery,
-    ReceiveDeliveryHeader, ReceiveDeliveryItem, SupplierInvoice, SupplierInvoiceHeader,
-    SupplierInvoiceLine, SupplierPartyMaster, Tax,
+    ChartOfAccounts, CustomerPartyMaster, GlAccount, GlAccountForm, ItemMaster, ItemMasterHeader,
+    LineGlAccount, PartyMaster, PaymentTerm, PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine,
+    ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem, SupplierInvoice,
+    SupplierInvoiceHeader, SupplierInvoiceLine, SupplierPartyMaster, Tax,
 };
 pub use reader::BodLimits;
 pub use stream::{BodStream, FromBodRoot};

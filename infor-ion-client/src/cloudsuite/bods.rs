@@ -35,7 +35,7 @@ use super::convert::SYSTEM;
 use super::source_error;
 use crate::bod::{
     self, ActionCode, Amount, Bod, Freshness, Noun, Quantity, UnitPrice, VariationKey,
-    VariationTracker, XmlElement, key_for,
+    VariationTracker, key_for,
 };
 use crate::error::{Error, Result};
 use crate::transport::datalake::{DataLake, PayloadRef};
@@ -503,23 +503,10 @@ impl FromBod for PurchaseOrder {
     }
 }
 
-/// The GL account a line is distributed to: `DistributionAccount/ID` (or its text), a
-/// `GLNominalAccount`, or the `UserArea` property `GLAccount` / `m3.AIT1`.
+/// The GL account a line is distributed to, in every nested form
+/// ([`bod::SupplierInvoiceLine::gl_account`]).
 fn distribution_account(line: &bod::SupplierInvoiceLine) -> Option<String> {
-    let from_extension = |e: &XmlElement| match e.oagis_name() {
-        Some("DistributionAccount") => e
-            .elements()
-            .find(|c| c.oagis_name() == Some("ID"))
-            .map(|c| c.text())
-            .or_else(|| Some(e.text()))
-            .and_then(|t| non_blank(Some(&t))),
-        Some("GLNominalAccount") => non_blank(Some(&e.text())),
-        _ => None,
-    };
-    line.extensions.iter().find_map(from_extension).or_else(|| {
-        let area = line.user_area.as_ref()?;
-        non_blank(area.get("GLAccount").or_else(|| area.get("m3.AIT1")))
-    })
+    line.gl_account().map(|a| a.account)
 }
 
 impl FromBod for SupplierInvoice {
@@ -529,10 +516,12 @@ impl FromBod for SupplierInvoice {
     /// The invoice number is the `AlternateDocumentID` with `@schemeName`
     /// `SupplierInvoiceNumber` (else the `m3.SINO` property, else the first alternate id, else
     /// the document id). A line without `Quantity` is one unit; its price is `UnitPrice`, else
-    /// `ExtendedAmount / Quantity`, else `TotalAmount`. The GL account is the line's
-    /// `DistributionAccount/ID`, `GLNominalAccount`, or `UserArea` property `GLAccount` /
-    /// `m3.AIT1`; a line without any has an empty `gl_account`, which the engine's GL mapping
-    /// reports as unmapped rather than guessing an account. The BOD model has no due date, so
+    /// `ExtendedAmount / Quantity`, else `TotalAmount`. The GL account is the most specific
+    /// the line carries: `DistributionAccount` with `GLAccount/GLNominalAccount`,
+    /// `GLNominalAccount`, `ID` or text, else the line's own `GLAccount/GLNominalAccount` or
+    /// `GLNominalAccount`, else the `UserArea` property `GLAccount` / `m3.AIT1`
+    /// ([`bod::GlAccountForm`]); a line without any has an empty `gl_account`, which the
+    /// engine's GL mapping reports as unmapped rather than guessing an account. The BOD model has no due date, so
     /// `due_date` is `None`.
     fn from_noun(
         bod: &Bod<Self::Noun>,

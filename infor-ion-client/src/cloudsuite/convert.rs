@@ -127,6 +127,7 @@ pub(crate) fn csi_purchase_order(
         .iter()
         .filter_map(|line| line.modified_at)
         .fold(modified("SLPos", head.modified_at)?, DateTime::max);
+    let required_by = lines.iter().filter_map(|line| line.due_date).min();
     let mut lines = lines
         .into_iter()
         .map(|line| {
@@ -155,11 +156,13 @@ pub(crate) fn csi_purchase_order(
     lines.sort_by_key(|l| l.line_no);
     Ok(PurchaseOrder {
         identity: cx.identity(&head.po_num),
+        // The header carries no required-by date; the earliest line due date is when the
+        // order is first needed.
+        required_by,
         vendor_id: head.vend_num.clone(),
         order_date: head
             .order_date
             .ok_or_else(|| missing("SLPos", "OrderDate"))?,
-        required_by: None,
         currency: cx.default_currency.to_owned(),
         location: head.warehouse.clone(),
         status,
@@ -168,6 +171,27 @@ pub(crate) fn csi_purchase_order(
         modified_at,
         po_number: head.po_num,
     })
+}
+
+/// A CSI voucher allocated whole to one GL account (when its distributions are not read from
+/// their IDO): one line of quantity 1 at the voucher amount.
+pub(crate) fn csi_invoice_to_account(
+    voucher: ido::ApVoucher,
+    account: String,
+    cx: &Context<'_>,
+) -> Result<SupplierInvoice> {
+    let line = InvoiceLine {
+        line_no: 1,
+        sku: None,
+        description: format!("Voucher {}", voucher.voucher),
+        quantity: Decimal::ONE,
+        unit_price: voucher
+            .inv_amount
+            .ok_or_else(|| missing("SLAptrxs", "InvAmt"))?,
+        gl_account: account,
+        tax_rule: None,
+    };
+    invoice_with_lines(voucher, vec![line], cx)
 }
 
 /// A CSI voucher with its distributions as lines: each distribution is one line of quantity 1
@@ -197,6 +221,14 @@ pub(crate) fn csi_invoice(
         })
         .collect::<Result<Vec<_>>>()?;
     lines.sort_by_key(|l| l.line_no);
+    invoice_with_lines(voucher, lines, cx)
+}
+
+fn invoice_with_lines(
+    voucher: ido::ApVoucher,
+    lines: Vec<InvoiceLine>,
+    cx: &Context<'_>,
+) -> Result<SupplierInvoice> {
     Ok(SupplierInvoice {
         identity: cx.identity(&voucher.voucher),
         invoice_number: voucher

@@ -35,10 +35,12 @@
 
 pub mod bods;
 mod convert;
+mod fit;
 pub mod m3_returns;
 pub mod returns;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,13 +49,17 @@ use futures::{StreamExt, TryStreamExt};
 use sync_core::error::SourceError;
 use sync_core::model::{GlAccount, PurchaseOrder, SourceIdentity, Supplier, SupplierInvoice};
 use sync_core::source::{Source, Window};
+use sync_core::store::StreamId;
 
-use crate::csi::{self, Csi, Filter, IdoNoun};
+use crate::csi::{self, Csi, Filter, IdoNoun, PropertyMap};
 use crate::error::Error;
 use crate::m3::{self, M3};
 use crate::transport::datalake::DataLake;
 
 pub use convert::SYSTEM;
+pub use fit::{
+    BookmarkProbe, CSI_NOUNS, Distributions, FitReport, NounCheck, RecordDateProbe, SCHEMA_TTL,
+};
 
 /// Which CloudSuite product API the source reads.
 #[derive(Debug, Clone)]
@@ -74,6 +80,12 @@ pub struct CloudSuiteSource {
     accounting_entity: String,
     default_currency: String,
     page_size: u32,
+    /// CSI: how the tenant shapes each noun, by standard IDO name.
+    maps: Arc<fit::Maps>,
+    /// CSI: where invoice GL allocations come from.
+    distributions: Distributions,
+    /// CSI: the nouns' checked schemas, shared by clones.
+    schemas: Arc<fit::SchemaCache>,
 }
 
 impl CloudSuiteSource {
@@ -86,6 +98,9 @@ impl CloudSuiteSource {
             accounting_entity: accounting_entity.into(),
             default_currency: "USD".to_owned(),
             page_size: csi::DEFAULT_RECORD_CAP,
+            maps: Arc::default(),
+            distributions: Distributions::default(),
+            schemas: Arc::default(),
         }
     }
 
@@ -97,6 +112,9 @@ impl CloudSuiteSource {
             accounting_entity: accounting_entity.into(),
             default_currency: "USD".to_owned(),
             page_size: 1000,
+            maps: Arc::default(),
+            distributions: Distributions::default(),
+            schemas: Arc::default(),
         }
     }
 
@@ -121,6 +139,9 @@ impl CloudSuiteSource {
             accounting_entity: accounting_entity.into(),
             default_currency: "USD".to_owned(),
             page_size: 100,
+            maps: Arc::default(),
+            distributions: Distributions::default(),
+            schemas: Arc::default(),
         }
     }
 
@@ -135,6 +156,201 @@ impl CloudSuiteSource {
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.max(1);
         self
+    }
+
+    /// CloudSuite Industrial: read the noun whose standard IDO is `noun` (e.g. `SLVendors`)
+    /// through `map`: from another IDO, with renamed properties. Properties the tenant's IDO
+    /// lacks need no entry: the schema check finds them (see [`check_fit`](Self::check_fit)).
+    ///
+    /// ```no_run
+    /// # async fn run(client: infor_ion_client::IonClient) {
+    /// use infor_ion_client::cloudsuite::CloudSuiteSource;
+    /// use infor_ion_client::csi::PropertyMap;
+    ///
+    /// let source = CloudSuiteSource::csi(client.csi("ACME_PRD_DALS"), "DALS").property_map(
+    ///     "SLVendors",
+    ///     PropertyMap::default().ido("ACME_Vendors").rename("Name", "VendorName"),
+    /// );
+    /// # let _ = source; }
+    /// ```
+    pub fn property_map(mut self, noun: impl Into<String>, map: PropertyMap) -> Self {
+        Arc::make_mut(&mut self.maps).insert(noun.into(), map);
+        self
+    }
+
+    /// CloudSuite Industrial: where supplier invoices' GL allocations come from (default: the
+    /// distribution IDO).
+    pub fn distributions(mut self, distributions: Distributions) -> Self {
+        self.distributions = distributions;
+        self
+    }
+
+    /// The map a noun is read through, as configured (before the schema check).
+    fn map_of<N: IdoNoun>(&self) -> PropertyMap {
+        let map = self.maps.get(N::IDO).cloned().unwrap_or_default();
+        match (&self.distributions, N::IDO) {
+            (Distributions::VoucherProperty(property), csi::nouns::ApVoucher::IDO) => {
+                map.extra([property.clone()])
+            }
+            _ => map,
+        }
+    }
+
+    /// The map a noun is read through on this tenant: the configured one with the properties
+    /// the tenant's IDO lacks left out. Fails, before any row is read, when the IDO cannot be
+    /// read or lacks a required property.
+    async fn adapted<N: IdoNoun>(&self, csi: &Csi) -> Result<PropertyMap, SourceError> {
+        let map = self.map_of::<N>();
+        let fit = self.schemas.fit::<N>(csi, &map).await.map_err(|e| {
+            let mut error = source_error(e);
+            error.message = format!(
+                "IDO {} cannot be read: {}; map the noun to the tenant's IDO with `{}`",
+                map.ido_name(N::IDO),
+                error.message,
+                csi::ido_config_key(N::IDO)
+            );
+            error
+        })?;
+        match fit.error() {
+            Some(error) => Err(source_error(error)),
+            None => Ok(fit.adapted(map)),
+        }
+    }
+
+    /// Check, read-only, that the tenant can serve every noun these streams read: each IDO's
+    /// schema against what the noun needs (cached per process, refreshed after
+    /// [`SCHEMA_TTL`]), and one row read to prove the IDO is readable. Only CloudSuite
+    /// Industrial has schemas to check; other products give an empty report.
+    pub async fn check_fit(&self, streams: &[StreamId]) -> FitReport {
+        let Product::Csi(csi) = &self.product else {
+            return FitReport::default();
+        };
+        let mut checks = Vec::new();
+        for stream in streams {
+            for noun in fit::stream_nouns(stream, &self.distributions) {
+                let check = match noun {
+                    csi::nouns::Vendor::IDO => {
+                        self.check_noun::<csi::nouns::Vendor>(csi, stream).await
+                    }
+                    csi::nouns::PurchaseOrder::IDO => {
+                        self.check_noun::<csi::nouns::PurchaseOrder>(csi, stream)
+                            .await
+                    }
+                    csi::nouns::PoLine::IDO => {
+                        self.check_noun::<csi::nouns::PoLine>(csi, stream).await
+                    }
+                    csi::nouns::ApVoucher::IDO => {
+                        self.check_noun::<csi::nouns::ApVoucher>(csi, stream).await
+                    }
+                    csi::nouns::ApVoucherDistribution::IDO => {
+                        self.check_noun::<csi::nouns::ApVoucherDistribution>(csi, stream)
+                            .await
+                    }
+                    _ => self.check_noun::<csi::nouns::GlAccount>(csi, stream).await,
+                };
+                checks.push(check);
+            }
+        }
+        FitReport { checks }
+    }
+
+    /// CloudSuite Industrial: read two one-row pages of the suppliers' IDO by bookmark, to
+    /// prove the tenant pages the way the reads rely on (`None` for other products).
+    pub async fn probe_bookmark_paging(&self) -> Result<Option<BookmarkProbe>, Error> {
+        let Product::Csi(csi) = &self.product else {
+            return Ok(None);
+        };
+        let map = self.map_of::<csi::nouns::Vendor>();
+        let key = map.site_name("VendNum").to_owned();
+        let load = csi
+            .load(map.ido_name(csi::nouns::Vendor::IDO))
+            .properties([key.clone()])
+            .order_by([key.clone()])
+            .record_cap(1);
+        let first = load.page(None).await?;
+        if !first.more_rows {
+            return Ok(Some(BookmarkProbe::SingleRow));
+        }
+        let second = load.page(first.bookmark.as_deref()).await?;
+        let key_of = |page: &csi::IdoPage| {
+            page.items
+                .first()
+                .and_then(|i| i.record.text(&key).map(str::to_owned))
+        };
+        Ok(Some(
+            if second.items.is_empty() || key_of(&first) == key_of(&second) {
+                BookmarkProbe::Stuck
+            } else {
+                BookmarkProbe::Advances
+            },
+        ))
+    }
+
+    /// CloudSuite Industrial: the newest `RecordDate` of the suppliers' IDO against the
+    /// gateway's clock, read as wall time in `zone`, to estimate which zone the tenant stamps
+    /// in (`None` for other products).
+    pub async fn probe_record_date(
+        &self,
+        zone: chrono_tz::Tz,
+    ) -> Result<Option<RecordDateProbe>, Error> {
+        let Product::Csi(csi) = &self.product else {
+            return Ok(None);
+        };
+        let map = self.map_of::<csi::nouns::Vendor>();
+        let ido = map.ido_name(csi::nouns::Vendor::IDO).to_owned();
+        let stamp = map.site_name("RecordDate").to_owned();
+        let gateway = csi.server_time(&ido).await?;
+        let page = csi
+            .load(ido.clone())
+            .properties([stamp.clone()])
+            .order_by([format!("{stamp} DESC")])
+            .record_cap(1)
+            .page(None)
+            .await?;
+        let newest = page
+            .items
+            .first()
+            .and_then(|item| item.record.text(&stamp))
+            .and_then(crate::values::parse_wall_time);
+        Ok(Some(RecordDateProbe {
+            ido,
+            newest,
+            gateway,
+            zone,
+        }))
+    }
+
+    async fn check_noun<N: IdoNoun>(&self, csi: &Csi, stream: &StreamId) -> NounCheck {
+        let map = self.map_of::<N>();
+        NounCheck {
+            stream: stream.clone(),
+            noun: N::IDO,
+            ido: map.ido_name(N::IDO).to_owned(),
+            outcome: self
+                .schemas
+                .fit::<N>(csi, &map)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A typed poll of `N` through its adapted map (the schema checked first).
+    fn csi_poll<'a, N: IdoNoun>(
+        &'a self,
+        csi: &'a Csi,
+        build: impl FnOnce(csi::NounPoll<N>, &PropertyMap) -> Result<csi::NounPoll<N>, Error>
+        + Send
+        + 'a,
+    ) -> BoxStream<'a, Result<csi::NounPoll<N>, SourceError>> {
+        futures::stream::once(async move {
+            let map = self.adapted::<N>(csi).await?;
+            let poll = csi
+                .poll::<N>()
+                .page_size(self.page_size)
+                .property_map(map.clone());
+            build(poll, &map).map_err(source_error)
+        })
+        .boxed()
     }
 
     fn context(&self) -> convert::Context<'_> {
@@ -185,18 +401,24 @@ pub(crate) fn source_error(error: Error) -> SourceError {
     }
 }
 
-fn csi_poll<N: IdoNoun>(csi: &Csi, window: &Window, page_size: u32) -> csi::NounPoll<N> {
-    let mut poll = csi.poll::<N>().page_size(page_size);
-    if let Some(from) = window.from {
-        poll = poll.modified_since(from);
+/// The window's lower bound on a poll.
+fn since<N: IdoNoun>(poll: csi::NounPoll<N>, window: &Window) -> csi::NounPoll<N> {
+    match window.from {
+        Some(from) => poll.modified_since(from),
+        None => poll,
     }
-    poll
 }
 
-/// Rows of `N` whose `key` property is one of `keys`, grouped by that key (one call per page of
-/// parents, in chunks small enough for a URL).
+/// `property = value` on the tenant's name of the standard `property`.
+fn key_filter(map: &PropertyMap, property: &str, value: &str) -> Result<Filter, Error> {
+    Filter::eq(map.site_name(property), value)
+}
+
+/// Rows of `N` whose `key` property (standard name) is one of `keys`, grouped by that key (one
+/// call per page of parents, in chunks small enough for a URL).
 async fn children<N: IdoNoun>(
     csi: &Csi,
+    map: &PropertyMap,
     key: &str,
     keys: Vec<String>,
     key_of: impl Fn(&N) -> String,
@@ -205,7 +427,8 @@ async fn children<N: IdoNoun>(
     for chunk in keys.chunks(100) {
         let rows: Vec<N> = csi
             .poll::<N>()
-            .filter(Filter::is_in(key, chunk.iter().cloned())?)
+            .property_map(map.clone())
+            .filter(Filter::is_in(map.site_name(key), chunk.iter().cloned())?)
             .page_size(1000)
             .stream()
             .try_collect()
@@ -215,6 +438,16 @@ async fn children<N: IdoNoun>(
         }
     }
     Ok(grouped)
+}
+
+/// The rows of a stream of polls, one after the other.
+fn rows_of<'a, N: IdoNoun>(
+    polls: BoxStream<'a, Result<csi::NounPoll<N>, SourceError>>,
+) -> BoxStream<'a, Result<N, SourceError>> {
+    polls
+        .map_ok(|poll| poll.stream().map_err(source_error))
+        .try_flatten()
+        .boxed()
 }
 
 #[async_trait]
@@ -227,13 +460,13 @@ impl Source<Supplier> for CloudSuiteSource {
     fn poll(&self, window: Window) -> BoxStream<'_, Result<Supplier, SourceError>> {
         let context = self.context();
         match &self.product {
-            Product::Csi(csi) => csi_poll::<csi::nouns::Vendor>(csi, &window, self.page_size)
-                .stream()
-                .map(move |row| {
-                    row.and_then(|v| convert::csi_supplier(v, &context))
-                        .map_err(source_error)
-                })
-                .boxed(),
+            Product::Csi(csi) => rows_of(
+                self.csi_poll::<csi::nouns::Vendor>(csi, move |poll, _| Ok(since(poll, &window))),
+            )
+            .map(move |row| {
+                row.and_then(|v| convert::csi_supplier(v, &context).map_err(source_error))
+            })
+            .boxed(),
             Product::M3(m3) => m3
                 .list::<m3::nouns::Supplier>(Vec::new(), self.page_size)
                 .try_filter(move |s| {
@@ -254,13 +487,13 @@ impl Source<Supplier> for CloudSuiteSource {
         let context = self.context();
         match &self.product {
             Product::Csi(csi) => {
-                let rows: Vec<csi::nouns::Vendor> = csi
-                    .poll()
-                    .filter(Filter::eq("VendNum", identity.id.as_str()).map_err(source_error)?)
-                    .stream()
+                let id = identity.id.clone();
+                let rows: Vec<csi::nouns::Vendor> =
+                    rows_of(self.csi_poll(csi, move |poll, map| {
+                        Ok(poll.filter(key_filter(map, "VendNum", &id)?))
+                    }))
                     .try_collect()
-                    .await
-                    .map_err(source_error)?;
+                    .await?;
                 rows.into_iter()
                     .next()
                     .map(|v| convert::csi_supplier(v, &context))
@@ -291,18 +524,25 @@ impl Source<Supplier> for CloudSuiteSource {
 }
 
 impl CloudSuiteSource {
+    /// Purchase orders: each page of headers with its lines, read in one call per page.
     fn csi_orders<'a>(
         &'a self,
         csi: &'a Csi,
-        poll: csi::NounPoll<csi::nouns::PurchaseOrder>,
+        polls: BoxStream<'a, Result<csi::NounPoll<csi::nouns::PurchaseOrder>, SourceError>>,
     ) -> BoxStream<'a, Result<PurchaseOrder, SourceError>> {
         let context = self.context();
-        poll.pages()
+        polls
+            .map_ok(|poll| poll.pages().map_err(source_error))
+            .try_flatten()
             .and_then(move |heads| async move {
+                let line_map = self.adapted::<csi::nouns::PoLine>(csi).await?;
                 let keys = heads.iter().map(|h| h.po_num.clone()).collect();
                 let mut lines =
-                    children::<csi::nouns::PoLine>(csi, "PoNum", keys, |l| l.po_num.clone())
-                        .await?;
+                    children::<csi::nouns::PoLine>(csi, &line_map, "PoNum", keys, |l| {
+                        l.po_num.clone()
+                    })
+                    .await
+                    .map_err(source_error)?;
                 heads
                     .into_iter()
                     .map(|head| {
@@ -310,10 +550,10 @@ impl CloudSuiteSource {
                         convert::csi_purchase_order(head, head_lines, &context)
                     })
                     .collect::<Result<Vec<_>, Error>>()
+                    .map_err(source_error)
             })
             .map_ok(|orders| futures::stream::iter(orders.into_iter().map(Ok)))
             .try_flatten()
-            .map_err(source_error)
             .boxed()
     }
 
@@ -326,28 +566,29 @@ impl CloudSuiteSource {
     ) -> BoxStream<'a, Result<PurchaseOrder, SourceError>> {
         let numbers = async move {
             let mut numbers = BTreeSet::new();
-            let mut changed = csi
-                .poll::<csi::nouns::PoLine>()
-                .page_size(self.page_size)
-                .modified_since(from)
-                .stream()
-                .boxed();
+            let mut changed =
+                rows_of(self.csi_poll::<csi::nouns::PoLine>(csi, move |poll, _| {
+                    Ok(poll.modified_since(from))
+                }));
             while let Some(line) = changed.try_next().await? {
                 numbers.insert(line.po_num);
             }
-            Ok::<_, Error>(numbers.into_iter().collect::<Vec<_>>())
+            Ok::<_, SourceError>(numbers.into_iter().collect::<Vec<_>>())
         };
         futures::stream::once(numbers)
-            .map_err(source_error)
             .map_ok(move |numbers| {
                 let chunks: Vec<Vec<String>> = numbers.chunks(100).map(<[_]>::to_vec).collect();
                 futures::stream::iter(chunks)
                     .map(move |chunk| {
-                        let unchanged_heads = Filter::is_in("PoNum", chunk)
-                            .and_then(|f| Ok(f.and(Filter::lt("RecordDate", from)?)))
-                            .map_err(source_error)?;
-                        let poll = csi.poll().filter(unchanged_heads).page_size(self.page_size);
-                        Ok(self.csi_orders(csi, poll))
+                        let heads = self.csi_poll(csi, move |poll, map| {
+                            // The complement of the header poll's `>=` bound, in the same
+                            // zone-aware wall time.
+                            let bound = csi::FilterValue::since_in(from, csi.record_date_zone());
+                            let unchanged = Filter::is_in(map.site_name("PoNum"), chunk)?
+                                .and(Filter::lt(map.site_name("RecordDate"), bound)?);
+                            Ok(poll.filter(unchanged))
+                        });
+                        Ok(self.csi_orders(csi, heads))
                     })
                     .try_flatten()
             })
@@ -355,31 +596,59 @@ impl CloudSuiteSource {
             .boxed()
     }
 
+    /// Supplier invoices: each page of vouchers with its GL allocation, from the distribution
+    /// IDO (one call per page) or from the voucher itself, as configured.
     fn csi_invoices<'a>(
         &'a self,
         csi: &'a Csi,
-        poll: csi::NounPoll<csi::nouns::ApVoucher>,
+        polls: BoxStream<'a, Result<csi::NounPoll<csi::nouns::ApVoucher>, SourceError>>,
     ) -> BoxStream<'a, Result<SupplierInvoice, SourceError>> {
         let context = self.context();
-        poll.pages()
+        polls
+            .map_ok(|poll| poll.pages().map_err(source_error))
+            .try_flatten()
             .and_then(move |vouchers| async move {
-                let keys = vouchers.iter().map(|v| v.voucher.clone()).collect();
-                let mut lines =
-                    children::<csi::nouns::ApVoucherDistribution>(csi, "Voucher", keys, |d| {
-                        d.voucher.clone()
-                    })
-                    .await?;
-                vouchers
-                    .into_iter()
-                    .map(|voucher| {
-                        let dists = lines.remove(&voucher.voucher).unwrap_or_default();
-                        convert::csi_invoice(voucher, dists, &context)
-                    })
-                    .collect::<Result<Vec<_>, Error>>()
+                let invoices: Result<Vec<_>, Error> = match &self.distributions {
+                    fit::Distributions::Ido => {
+                        let map = self
+                            .adapted::<csi::nouns::ApVoucherDistribution>(csi)
+                            .await?;
+                        let keys = vouchers.iter().map(|v| v.voucher.clone()).collect();
+                        let mut lines = children::<csi::nouns::ApVoucherDistribution>(
+                            csi,
+                            &map,
+                            "Voucher",
+                            keys,
+                            |d| d.voucher.clone(),
+                        )
+                        .await
+                        .map_err(source_error)?;
+                        vouchers
+                            .into_iter()
+                            .map(|voucher| {
+                                let dists = lines.remove(&voucher.voucher).unwrap_or_default();
+                                convert::csi_invoice(voucher, dists, &context)
+                            })
+                            .collect()
+                    }
+                    fit::Distributions::VoucherProperty(property) => vouchers
+                        .into_iter()
+                        .map(|voucher| {
+                            let account = voucher.raw.required(property).map(str::to_owned)?;
+                            convert::csi_invoice_to_account(voucher, account, &context)
+                        })
+                        .collect(),
+                    fit::Distributions::DefaultAccount(account) => vouchers
+                        .into_iter()
+                        .map(|voucher| {
+                            convert::csi_invoice_to_account(voucher, account.clone(), &context)
+                        })
+                        .collect(),
+                };
+                invoices.map_err(source_error)
             })
             .map_ok(|invoices| futures::stream::iter(invoices.into_iter().map(Ok)))
             .try_flatten()
-            .map_err(source_error)
             .boxed()
     }
 }
@@ -394,8 +663,12 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
     fn poll(&self, window: Window) -> BoxStream<'_, Result<PurchaseOrder, SourceError>> {
         match &self.product {
             Product::Csi(csi) => {
-                let heads = self.csi_orders(csi, csi_poll(csi, &window, self.page_size));
-                match window.from {
+                let from = window.from;
+                let heads = self.csi_orders(
+                    csi,
+                    self.csi_poll(csi, move |poll, _| Ok(since(poll, &window))),
+                );
+                match from {
                     Some(from) => heads
                         .chain(self.csi_orders_with_changed_lines(csi, from))
                         .boxed(),
@@ -415,11 +688,12 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<PurchaseOrder>, SourceError> {
         match &self.product {
             Product::Csi(csi) => {
-                let poll = csi
-                    .poll()
-                    .filter(Filter::eq("PoNum", identity.id.as_str()).map_err(source_error)?);
+                let id = identity.id.clone();
+                let polls = self.csi_poll(csi, move |poll, map| {
+                    Ok(poll.filter(key_filter(map, "PoNum", &id)?))
+                });
                 let mut found: Vec<PurchaseOrder> =
-                    self.csi_orders(csi, poll).try_collect().await?;
+                    self.csi_orders(csi, polls).try_collect().await?;
                 Ok(found.pop())
             }
             Product::M3(_) => Err(self.unsupported("purchase orders")),
@@ -439,7 +713,10 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<SupplierInvoice, SourceError>> {
         match &self.product {
-            Product::Csi(csi) => self.csi_invoices(csi, csi_poll(csi, &window, self.page_size)),
+            Product::Csi(csi) => self.csi_invoices(
+                csi,
+                self.csi_poll(csi, move |poll, _| Ok(since(poll, &window))),
+            ),
             Product::M3(_) => futures::stream::once(std::future::ready(Err(
                 self.unsupported("supplier invoices")
             )))
@@ -456,11 +733,12 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
     ) -> Result<Option<SupplierInvoice>, SourceError> {
         match &self.product {
             Product::Csi(csi) => {
-                let poll = csi
-                    .poll()
-                    .filter(Filter::eq("Voucher", identity.id.as_str()).map_err(source_error)?);
+                let id = identity.id.clone();
+                let polls = self.csi_poll(csi, move |poll, map| {
+                    Ok(poll.filter(key_filter(map, "Voucher", &id)?))
+                });
                 let mut found: Vec<SupplierInvoice> =
-                    self.csi_invoices(csi, poll).try_collect().await?;
+                    self.csi_invoices(csi, polls).try_collect().await?;
                 Ok(found.pop())
             }
             Product::M3(_) => Err(self.unsupported("supplier invoices")),
@@ -482,15 +760,13 @@ impl Source<GlAccount> for CloudSuiteSource {
         let context = self.context();
         match &self.product {
             // The chart is small and every run needs all of it to report drift.
-            Product::Csi(csi) => csi
-                .poll::<csi::nouns::GlAccount>()
-                .page_size(self.page_size)
-                .stream()
-                .map(move |row| {
-                    row.and_then(|a| convert::csi_gl_account(a, &context))
-                        .map_err(source_error)
-                })
-                .boxed(),
+            Product::Csi(csi) => {
+                rows_of(self.csi_poll::<csi::nouns::GlAccount>(csi, |poll, _| Ok(poll)))
+                    .map(move |row| {
+                        row.and_then(|a| convert::csi_gl_account(a, &context).map_err(source_error))
+                    })
+                    .boxed()
+            }
             Product::M3(m3) => {
                 let _ = window;
                 m3.list::<m3::nouns::GlAccount>(

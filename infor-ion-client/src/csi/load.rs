@@ -129,12 +129,19 @@ impl LoadCollection {
     /// `Success: false` is final.
     pub async fn page(&self, bookmark: Option<&str>) -> Result<IdoPage> {
         let ido = self.ido.as_str();
-        self.csi
+        let zone = self.csi.record_date_zone();
+        let mut page = self
+            .csi
             .client
             .send_decoded(self.request(bookmark)?, |response| {
                 parse_page(ido, response.json_tree()?)
             })
-            .await
+            .await?;
+        // Rows' zone-less date-times are the site's wall times.
+        for item in &mut page.items {
+            item.record = std::mem::take(&mut item.record).in_zone(zone);
+        }
+        Ok(page)
     }
 
     /// Every page, fetched one after the other as the stream is polled. Stops when the server

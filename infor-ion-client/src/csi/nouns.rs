@@ -22,6 +22,27 @@ pub trait IdoNoun: Sized + Send + 'static {
     const MODIFIED: &'static str = "RecordDate";
     /// The status property, for polling by status.
     const STATUS: Option<&'static str> = None;
+    /// The properties without which a row is meaningless, besides [`KEY`](Self::KEY) and
+    /// [`MODIFIED`](Self::MODIFIED): a tenant whose IDO lacks one cannot be synced from it.
+    /// Every other property is optional and left out of the request when the IDO lacks it.
+    const REQUIRED: &'static [&'static str] = &[];
+
+    /// Whether a standard property is required: a key, the modified stamp, or in
+    /// [`REQUIRED`](Self::REQUIRED).
+    ///
+    /// ```
+    /// use infor_ion_client::csi::IdoNoun;
+    /// use infor_ion_client::csi::nouns::Vendor;
+    ///
+    /// assert!(Vendor::is_required("VendNum"));
+    /// assert!(Vendor::is_required("RecordDate"));
+    /// assert!(!Vendor::is_required("VadZip"));
+    /// ```
+    fn is_required(property: &str) -> bool {
+        property == Self::MODIFIED
+            || Self::KEY.contains(&property)
+            || Self::REQUIRED.contains(&property)
+    }
 
     /// Build the noun from a row whose properties carry the standard names.
     fn from_record(record: Record) -> Result<Self>;
@@ -32,7 +53,8 @@ pub trait IdoNoun: Sized + Send + 'static {
 macro_rules! ido_noun {
     (
         $(#[$meta:meta])*
-        $name:ident from $ido:literal, key [$($key:literal),+], status $status:expr;
+        $name:ident from $ido:literal, key [$($key:literal),+], status $status:expr,
+            required [$($required:literal),*];
         { $($fields:tt)+ }
     ) => {
         crate::values::typed_record! { $(#[$meta])* $name { $($fields)+ } }
@@ -42,6 +64,7 @@ macro_rules! ido_noun {
             const PROPERTIES: &'static [&'static str] = $name::FIELDS;
             const KEY: &'static [&'static str] = &[$($key),+];
             const STATUS: Option<&'static str> = $status;
+            const REQUIRED: &'static [&'static str] = &[$($required),*];
 
             fn from_record(record: Record) -> Result<Self> {
                 $name::parse(record)
@@ -52,7 +75,8 @@ macro_rules! ido_noun {
 
 ido_noun! {
     /// A supplier (vendor) from `SLVendors`.
-    Vendor from "SLVendors", key ["VendNum"], status Some("Stat");
+    Vendor from "SLVendors", key ["VendNum"], status Some("Stat"),
+        required ["Name"];
     {
         /// The vendor number: the CloudSuite vendor ID suppliers are matched by.
         vend_num: required "VendNum",
@@ -93,7 +117,8 @@ ido_noun! {
 
 ido_noun! {
     /// A purchase order header from `SLPos`.
-    PurchaseOrder from "SLPos", key ["PoNum"], status Some("Stat");
+    PurchaseOrder from "SLPos", key ["PoNum"], status Some("Stat"),
+        required ["VendNum", "OrderDate"];
     {
         /// The PO number.
         po_num: required "PoNum",
@@ -118,7 +143,8 @@ ido_noun! {
 
 ido_noun! {
     /// A purchase order line from `SLPoItems`.
-    PoLine from "SLPoItems", key ["PoNum", "PoLine", "PoRelease"], status Some("Stat");
+    PoLine from "SLPoItems", key ["PoNum", "PoLine", "PoRelease"], status Some("Stat"),
+        required ["Item", "QtyOrdered", "ItemCost"];
     {
         /// The PO number.
         po_num: required "PoNum",
@@ -149,7 +175,8 @@ ido_noun! {
 
 ido_noun! {
     /// An unposted A/P voucher (supplier invoice) from `SLAptrxs`.
-    ApVoucher from "SLAptrxs", key ["Voucher"], status None;
+    ApVoucher from "SLAptrxs", key ["Voucher"], status None,
+        required ["VendNum", "InvNum", "InvDate", "InvAmt"];
     {
         /// The vendor number.
         vend_num: required "VendNum",
@@ -173,7 +200,8 @@ ido_noun! {
 ido_noun! {
     /// A voucher distribution line (GL allocation) from `SLAptrxds`. Property names are
     /// unconfirmed in the reference: check with `info("SLAptrxds")`.
-    ApVoucherDistribution from "SLAptrxds", key ["Voucher", "DistSeq"], status None;
+    ApVoucherDistribution from "SLAptrxds", key ["Voucher", "DistSeq"], status None,
+        required ["Acct", "Amount"];
     {
         /// The voucher number.
         voucher: required "Voucher",
@@ -190,7 +218,8 @@ ido_noun! {
 
 ido_noun! {
     /// A posted A/P transaction from `SLAptrxps`.
-    PostedApTransaction from "SLAptrxps", key ["Voucher"], status None;
+    PostedApTransaction from "SLAptrxps", key ["Voucher"], status None,
+        required ["VendNum"];
     {
         /// The vendor number.
         vend_num: required "VendNum",
@@ -213,7 +242,8 @@ ido_noun! {
 
 ido_noun! {
     /// An A/P payment from `SLAppmts`. Property names are unconfirmed in the reference.
-    ApPayment from "SLAppmts", key ["BankCode", "CheckNum", "VendNum"], status None;
+    ApPayment from "SLAppmts", key ["BankCode", "CheckNum", "VendNum"], status None,
+        required ["CheckAmt"];
     {
         /// The vendor number.
         vend_num: required "VendNum",
@@ -234,7 +264,8 @@ ido_noun! {
 
 ido_noun! {
     /// A GL account from `SLCharts` (the chart of accounts).
-    GlAccount from "SLCharts", key ["Acct"], status None;
+    GlAccount from "SLCharts", key ["Acct"], status None,
+        required ["Type"];
     {
         /// The account number.
         account: required "Acct",
@@ -249,7 +280,8 @@ ido_noun! {
 
 ido_noun! {
     /// A customer from `SLCustomers`.
-    Customer from "SLCustomers", key ["CustNum", "CustSeq"], status None;
+    Customer from "SLCustomers", key ["CustNum", "CustSeq"], status None,
+        required ["Name"];
     {
         /// The customer number.
         cust_num: required "CustNum",
@@ -268,7 +300,8 @@ ido_noun! {
 
 ido_noun! {
     /// An item from `SLItems`.
-    Item from "SLItems", key ["Item"], status Some("Stat");
+    Item from "SLItems", key ["Item"], status Some("Stat"),
+        required [];
     {
         /// The item number.
         item: required "Item",

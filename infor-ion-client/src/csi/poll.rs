@@ -1,6 +1,6 @@
 //! Typed, incremental polling of one noun.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
@@ -11,22 +11,71 @@ use super::{Csi, Filter, IdoNoun};
 use crate::error::Result;
 use crate::values::Record;
 
-/// Standard property names mapped to a site's own names, plus extra properties to read.
+/// How a site shapes one noun: the IDO it is read from, standard property names mapped to the
+/// site's own, optional properties the site lacks (left out of requests), and extra properties
+/// to read.
 ///
 /// ```
 /// use infor_ion_client::csi::PropertyMap;
 ///
-/// let map = PropertyMap::default().rename("TaxCode1", "Uf_TaxCode");
+/// let map = PropertyMap::default()
+///     .ido("ACME_Vendors")
+///     .rename("TaxCode1", "Uf_TaxCode")
+///     .without("VadCountry");
+/// assert_eq!(map.ido_name("SLVendors"), "ACME_Vendors");
 /// assert_eq!(map.site_name("TaxCode1"), "Uf_TaxCode");
 /// assert_eq!(map.site_name("Name"), "Name");
+/// assert!(map.is_omitted("VadCountry"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PropertyMap {
+    ido: Option<String>,
     renames: BTreeMap<String, String>,
+    omitted: BTreeSet<String>,
     extra: Vec<String>,
 }
 
 impl PropertyMap {
+    /// Read the noun from the site's IDO `ido` (a custom or site-specific IDO) instead of the
+    /// standard one.
+    pub fn ido(mut self, ido: impl Into<String>) -> Self {
+        self.ido = Some(ido.into());
+        self
+    }
+
+    /// The IDO to read, given the noun's standard IDO.
+    pub fn ido_name<'a>(&'a self, standard: &'a str) -> &'a str {
+        self.ido.as_deref().unwrap_or(standard)
+    }
+
+    /// Leave the standard property `standard` out of requests (the site's IDO lacks it); the
+    /// noun's field is then empty. Only for optional properties: a poll whose map omits a
+    /// required one fails before any request (see [`IdoNoun::is_required`]).
+    pub fn without(mut self, standard: impl Into<String>) -> Self {
+        self.omitted.insert(standard.into());
+        self
+    }
+
+    /// Whether the standard property `standard` is left out of requests.
+    pub fn is_omitted(&self, standard: &str) -> bool {
+        self.omitted.contains(standard)
+    }
+
+    /// The standard properties left out of requests.
+    pub fn omitted(&self) -> impl Iterator<Item = &str> {
+        self.omitted.iter().map(String::as_str)
+    }
+
+    /// The extra properties read besides the noun's own.
+    pub fn extra_properties(&self) -> &[String] {
+        &self.extra
+    }
+
+    /// The renames, standard name → site name.
+    pub fn renames(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.renames.iter().map(|(a, b)| (a.as_str(), b.as_str()))
+    }
+
     /// Read the standard property `standard` from the site's property `site`.
     pub fn rename(mut self, standard: impl Into<String>, site: impl Into<String>) -> Self {
         self.renames.insert(standard.into(), site.into());
@@ -62,6 +111,7 @@ impl PropertyMap {
                 (name.to_owned(), value.clone())
             }),
         )
+        .in_zone(record.zone())
     }
 }
 
@@ -104,6 +154,14 @@ impl<N: IdoNoun> NounPoll<N> {
     /// Only rows modified at or before `until` (inclusive): the window's ceiling.
     pub fn modified_until(mut self, until: DateTime<Utc>) -> Self {
         self.until = Some(until);
+        self
+    }
+
+    /// The zone the site stamps `RecordDate` in, for this poll only (default: the
+    /// [`Csi`'s](Csi::with_record_date_zone)). The `since`/`until` bounds are written as wall
+    /// times in it and rows' zone-less date-times are read in it.
+    pub fn record_date_zone(mut self, zone: super::Tz) -> Self {
+        self.csi = self.csi.with_record_date_zone(zone);
         self
     }
 
@@ -151,10 +209,10 @@ impl<N: IdoNoun> NounPoll<N> {
         let modified = self.map.site_name(N::MODIFIED);
         let mut parts = Vec::new();
         if let Some(since) = self.since {
-            parts.push(Filter::ge(modified, since)?);
+            parts.push(Filter::ge(modified, self.csi.record_date_since(since))?);
         }
         if let Some(until) = self.until {
-            parts.push(Filter::le(modified, until)?);
+            parts.push(Filter::le(modified, self.csi.record_date_until(until))?);
         }
         if !self.statuses.is_empty() {
             let status = N::STATUS.ok_or_else(|| {
@@ -183,8 +241,15 @@ impl<N: IdoNoun> NounPoll<N> {
     /// instead of per row).
     pub fn pages(self) -> impl Stream<Item = Result<Vec<N>>> + Send {
         let map = self.map.clone();
+        let omitted_required = map.omitted().find(|p| N::is_required(p)).map(|p| {
+            crate::Error::InvalidRequest(format!(
+                "{}: the required property {p} cannot be left out of the request",
+                N::IDO
+            ))
+        });
         let properties: Vec<String> = N::PROPERTIES
             .iter()
+            .filter(|p| !map.is_omitted(p))
             .map(|p| map.site_name(p).to_owned())
             .chain(map.extra.iter().cloned())
             .collect();
@@ -192,17 +257,21 @@ impl<N: IdoNoun> NounPoll<N> {
             .chain(N::KEY.iter().copied())
             .map(|p| map.site_name(p).to_owned())
             .collect();
-        let load = self.build_filter().map(|filter| {
+        let ido = map.ido_name(N::IDO).to_owned();
+        let load = self.build_filter().and_then(|filter| {
+            if let Some(error) = omitted_required {
+                return Err(error);
+            }
             let mut load = self
                 .csi
-                .load(N::IDO)
+                .load(ido)
                 .properties(properties)
                 .order_by(order)
                 .record_cap(self.page_size);
             if let Some(filter) = filter {
                 load = load.filter(filter);
             }
-            load
+            Ok(load)
         });
         futures::stream::once(async move { load })
             .map_ok(move |load| {

@@ -23,6 +23,8 @@
 
 pub mod nouns;
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::client::{IonClient, IonRequest};
@@ -39,6 +41,8 @@ pub struct M3 {
     base_path: String,
     company: Option<String>,
     division: Option<String>,
+    /// Per-noun shapes set with [`M3::shape`] / [`M3::fields`], by noun name.
+    shapes: BTreeMap<&'static str, nouns::MiShape>,
 }
 
 impl IonClient {
@@ -49,6 +53,7 @@ impl IonClient {
             base_path: DEFAULT_BASE_PATH.to_owned(),
             company: None,
             division: None,
+            shapes: BTreeMap::new(),
         }
     }
 }
@@ -159,7 +164,7 @@ impl<'de> Deserialize<'de> for MiRecord {
     }
 }
 
-fn is_identifier(text: &str) -> bool {
+pub(crate) fn is_identifier(text: &str) -> bool {
     !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 

@@ -1,57 +1,436 @@
-//! Typed M3 lists for the SDK's nouns.
+//! Typed M3 lists for the SDK's nouns, with the output fields each tenant may name differently.
 //!
 //! Programs and transactions follow the reference (`shared/reference/infor-ion-api.md` §4.2).
-//! The output field names are M3's standard field names (`SUNO` supplier, `CUNO` customer,
-//! `ITNO` item, `PUNO` purchase order, `SINO` supplier invoice, `LMDT` change date); which
-//! columns each transaction returns varies by M3 version and is not confirmed by the
-//! reference, so every noun keeps the full row in `raw` and reads its fields as optional where
-//! they may be absent. Check a transaction's output on the tenant with `MRS001MI/LstFields`.
+//! The default output field names are M3's standard ones (`SUNO` supplier, `CUNO` customer,
+//! `ITNO` item, `PUNO` purchase order, `SINO` supplier invoice, `LMDT` change date). Tenants
+//! differ (custom fields, other MI versions), so each noun's fields are read through a
+//! [`FieldMap`] (the noun's field, e.g. `name`, to the tenant's output field, e.g. `SUNM`) and
+//! the transaction itself can be replaced, both set on the [`M3`] handle:
+//!
+//! ```
+//! use infor_ion_client::m3::nouns::{FieldMap, MiShape, Supplier};
+//!
+//! # fn run(client: infor_ion_client::IonClient) -> Result<(), infor_ion_client::Error> {
+//! let m3 = client
+//!     .m3()
+//!     .company("100")
+//!     // This tenant keeps the supplier's name in a custom field.
+//!     .fields::<Supplier>(FieldMap::new().map("name", "ZZSUNM"))?
+//!     // And lists suppliers with its own transaction, paged by `FRSU` on `supplier`.
+//!     .shape::<Supplier>(
+//!         MiShape::new()
+//!             .transaction("CMS100MI", "LstZZSupp")
+//!             .key_range("FRSU", "supplier")
+//!             .fields(FieldMap::new().map("name", "ZZSUNM")),
+//!     )?;
+//! assert_eq!(m3.layout::<Supplier>()?.name(), "CMS100MI/LstZZSupp");
+//! # Ok(()) }
+//! ```
+//!
+//! Every list asks only for the mapped columns (`returncols`). A row without a *required* field
+//! is [`Error::MiFieldMissing`] naming the transaction, the output field and the map entry; an
+//! optional field the row lacks is `None`. Check a transaction's output on the tenant with
+//! `MRS001MI/LstFields`.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use futures::Stream;
+use futures::{Stream, StreamExt, TryStreamExt};
 
-use super::{M3, MiCall};
+use super::{M3, MiCall, is_identifier};
 use crate::error::{Error, Result};
-use crate::values::{Record, typed_record};
+use crate::values::Record;
+
+/// One field a noun reads from its transaction's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MiField {
+    /// The noun's field, the name a [`FieldMap`] uses (e.g. `supplier`).
+    pub name: &'static str,
+    /// M3's standard output field, read unless the map says otherwise (e.g. `SUNO`).
+    pub default_column: &'static str,
+    /// Whether a row without it is an error ([`Error::MiFieldMissing`]); optional fields the
+    /// row lacks are `None`.
+    pub required: bool,
+}
 
 /// A record type listed by one M3 transaction.
 pub trait MiNoun: Sized + Send + 'static {
-    /// The program, e.g. `CRS620MI`.
+    /// The noun's name, for messages and the per-noun settings on [`M3`] (e.g. `Supplier`).
+    const NAME: &'static str;
+    /// The default program, e.g. `CRS620MI`.
     const PROGRAM: &'static str;
-    /// The list transaction, e.g. `LstSuppliers`.
+    /// The default list transaction, e.g. `LstSuppliers`.
     const TRANSACTION: &'static str;
-    /// For lists paged by key range: the "from" input and the output key field
-    /// (e.g. `FRSU` / `SUNO`). `None` for lists read in one call.
+    /// For lists paged by key range: the inclusive "from" input and the noun field holding the
+    /// key (e.g. `FRSU` / `supplier`). `None` for lists read in one call.
     const KEY_RANGE: Option<(&'static str, &'static str)> = None;
+    /// The fields the noun reads.
+    const FIELDS: &'static [MiField];
 
-    /// Build the noun from a row.
-    fn from_record(record: Record) -> Result<Self>;
+    /// Build the noun from a row, reading each field through the row's layout.
+    fn from_row(row: MiRow<'_>) -> Result<Self>;
+}
+
+/// The noun's fields mapped to a tenant's MI output fields: `map("name", "ZZSUNM")` reads the
+/// noun's `name` from the output field `ZZSUNM`. Fields not mapped keep M3's standard name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldMap(BTreeMap<String, String>);
+
+impl FieldMap {
+    /// An empty map: every field keeps its standard name.
+    pub fn new() -> Self {
+        FieldMap::default()
+    }
+
+    /// Read the noun's `field` from the output field `column`.
+    pub fn map(mut self, field: impl Into<String>, column: impl Into<String>) -> Self {
+        self.0.insert(field.into(), column.into());
+        self
+    }
+
+    /// The output field `field` is mapped to, if mapped.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    /// Every entry, by noun field.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn merge(&mut self, other: FieldMap) {
+        self.0.extend(other.0);
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for FieldMap {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        FieldMap(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// How one noun is read on a tenant: the transaction, its key range and the field map. Unset
+/// parts keep the noun's defaults. Set it with [`M3::shape`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MiShape {
+    transaction: Option<(String, String)>,
+    /// `None`: the noun's default; `Some(None)`: read in one call.
+    key_range: Option<Option<(String, String)>>,
+    fields: FieldMap,
+}
+
+impl MiShape {
+    /// The noun's defaults.
+    pub fn new() -> Self {
+        MiShape::default()
+    }
+
+    /// List with another program and transaction (e.g. a `CMS100MI` custom list).
+    pub fn transaction(
+        mut self,
+        program: impl Into<String>,
+        transaction: impl Into<String>,
+    ) -> Self {
+        self.transaction = Some((program.into(), transaction.into()));
+        self
+    }
+
+    /// Page the list by key range: `from_input` is the transaction's inclusive "from" input
+    /// (e.g. `FRSU`), `key_field` the noun field whose output holds the key (e.g. `supplier`).
+    pub fn key_range(
+        mut self,
+        from_input: impl Into<String>,
+        key_field: impl Into<String>,
+    ) -> Self {
+        self.key_range = Some(Some((from_input.into(), key_field.into())));
+        self
+    }
+
+    /// Read the list in one call; a full page is then [`Error::MiListTruncated`].
+    pub fn without_key_range(mut self) -> Self {
+        self.key_range = Some(None);
+        self
+    }
+
+    /// Map fields to the tenant's output fields (added to any mapped before).
+    pub fn fields(mut self, fields: FieldMap) -> Self {
+        self.fields.merge(fields);
+        self
+    }
+
+    /// The layout this shape gives noun `N`, checked: every mapped field must be one of `N`'s,
+    /// and program, transaction, inputs and output fields must be MI identifiers.
+    pub fn layout<N: MiNoun>(&self) -> Result<MiLayout> {
+        let invalid = |what: String| Err(Error::InvalidRequest(what));
+        let known = |field: &str| N::FIELDS.iter().any(|f| f.name == field);
+        let names = || {
+            N::FIELDS
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (program, transaction) = self
+            .transaction
+            .clone()
+            .unwrap_or_else(|| (N::PROGRAM.to_owned(), N::TRANSACTION.to_owned()));
+        if !is_identifier(&program) || !is_identifier(&transaction) {
+            return invalid(format!(
+                "M3 {}: `{program}/{transaction}` is not a valid MI program/transaction name",
+                N::NAME
+            ));
+        }
+        for (field, column) in self.fields.iter() {
+            if !known(field) {
+                return invalid(format!(
+                    "M3 {}: the field map names `{field}`, which is not a field of {} (its \
+                     fields are {})",
+                    N::NAME,
+                    N::NAME,
+                    names()
+                ));
+            }
+            if !is_identifier(column) {
+                return invalid(format!(
+                    "M3 {}: the field map entry {field} = `{column}` is not a valid MI field name",
+                    N::NAME
+                ));
+            }
+        }
+        let key_range = match &self.key_range {
+            Some(range) => range.clone(),
+            None => N::KEY_RANGE.map(|(i, k)| (i.to_owned(), k.to_owned())),
+        };
+        if let Some((input, key)) = &key_range {
+            if !is_identifier(input) {
+                return invalid(format!(
+                    "M3 {}: the key-range input `{input}` is not a valid MI field name",
+                    N::NAME
+                ));
+            }
+            if !known(key) {
+                return invalid(format!(
+                    "M3 {}: the key-range field `{key}` is not a field of {} (its fields are {})",
+                    N::NAME,
+                    N::NAME,
+                    names()
+                ));
+            }
+        }
+        let columns = N::FIELDS
+            .iter()
+            .map(|f| match self.fields.get(f.name) {
+                Some(column) => (*f, column.to_owned(), true),
+                None => (*f, f.default_column.to_owned(), false),
+            })
+            .collect();
+        Ok(MiLayout {
+            noun: N::NAME,
+            program,
+            transaction,
+            key_range,
+            columns,
+        })
+    }
+}
+
+/// A noun's shape resolved for one tenant: what [`M3::list`] calls and how it reads rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiLayout {
+    noun: &'static str,
+    program: String,
+    transaction: String,
+    key_range: Option<(String, String)>,
+    /// The noun's field, its output field, and whether that was configured.
+    columns: Vec<(MiField, String, bool)>,
+}
+
+impl MiLayout {
+    /// The noun, e.g. `Supplier`.
+    pub fn noun(&self) -> &str {
+        self.noun
+    }
+
+    /// The program.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The transaction.
+    pub fn transaction(&self) -> &str {
+        &self.transaction
+    }
+
+    /// `PROGRAM/Transaction`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.program, self.transaction)
+    }
+
+    /// The output field a noun field is read from.
+    pub fn column(&self, field: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(f, _, _)| f.name == field)
+            .map(|(_, c, _)| c.as_str())
+    }
+
+    /// The key range, as the "from" input and the output field holding the key.
+    pub fn key_range(&self) -> Option<(&str, &str)> {
+        let (input, key) = self.key_range.as_ref()?;
+        Some((input.as_str(), self.column(key)?))
+    }
+
+    fn key_field(&self) -> &str {
+        self.key_range.as_ref().map_or("", |(_, key)| key.as_str())
+    }
+
+    /// The output fields to ask for (`returncols`), each once, in the noun's order.
+    pub fn return_columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (_, column, _) in &self.columns {
+            if !out.contains(&column.as_str()) {
+                out.push(column);
+            }
+        }
+        out
+    }
+
+    /// The noun's fields with their output fields and whether each is required.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str, bool)> {
+        self.columns
+            .iter()
+            .map(|(f, c, _)| (f.name, c.as_str(), f.required))
+    }
+}
+
+/// One MI row being read as a noun: values are looked up by noun field through the layout.
+#[derive(Debug)]
+pub struct MiRow<'a> {
+    record: Record,
+    layout: &'a MiLayout,
+}
+
+impl<'a> MiRow<'a> {
+    /// A row read with `layout`.
+    pub fn new(record: Record, layout: &'a MiLayout) -> Self {
+        MiRow { record, layout }
+    }
+
+    fn entry(&self, field: &str) -> Result<&'a (MiField, String, bool)> {
+        // Only the noun's own code names fields, so an unknown one is a bug in that code; it
+        // still gets an error rather than a panic.
+        self.layout
+            .columns
+            .iter()
+            .find(|(f, _, _)| f.name == field)
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "M3 {}: `{field}` is not one of its fields",
+                    self.layout.noun
+                ))
+            })
+    }
+
+    /// A required field's text, or [`Error::MiFieldMissing`].
+    pub fn required(&self, field: &str) -> Result<String> {
+        let (f, column, configured) = self.entry(field)?;
+        self.record
+            .text(column)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::MiFieldMissing {
+                program: self.layout.program.clone(),
+                transaction: self.layout.transaction.clone(),
+                noun: self.layout.noun.to_owned(),
+                canonical: f.name.to_owned(),
+                field: column.clone(),
+                configured: *configured,
+            })
+    }
+
+    /// An optional field's text; `None` when the row lacks it or it is blank.
+    pub fn text(&self, field: &str) -> Result<Option<String>> {
+        let (_, column, _) = self.entry(field)?;
+        Ok(self.record.text(column).map(str::to_owned))
+    }
+
+    /// An optional decimal field; a value that is not a number is an error naming it.
+    pub fn decimal(&self, field: &str) -> Result<Option<rust_decimal::Decimal>> {
+        self.record.decimal(&self.entry(field)?.1)
+    }
+
+    /// An optional integer field.
+    pub fn integer(&self, field: &str) -> Result<Option<i64>> {
+        self.record.integer(&self.entry(field)?.1)
+    }
+
+    /// An optional date field (`yyyyMMdd`).
+    pub fn date(&self, field: &str) -> Result<Option<NaiveDate>> {
+        self.record.date(&self.entry(field)?.1)
+    }
+
+    /// The whole row.
+    pub fn into_record(self) -> Record {
+        self.record
+    }
 }
 
 macro_rules! mi_noun {
     (
         $(#[$meta:meta])*
         $name:ident from $program:literal / $transaction:literal, range $range:expr;
-        { $($fields:tt)+ }
+        { $( $(#[$fmeta:meta])* $field:ident : $kind:ident $column:literal, )+ }
     ) => {
-        typed_record! { $(#[$meta])* $name { $($fields)+ } }
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: mi_noun!(@type $kind), )+
+            /// The whole row as read (the columns asked for).
+            pub raw: Record,
+        }
 
         impl MiNoun for $name {
+            const NAME: &'static str = stringify!($name);
             const PROGRAM: &'static str = $program;
             const TRANSACTION: &'static str = $transaction;
             const KEY_RANGE: Option<(&'static str, &'static str)> = $range;
+            const FIELDS: &'static [MiField] = &[$(
+                MiField {
+                    name: stringify!($field),
+                    default_column: $column,
+                    required: mi_noun!(@required $kind),
+                },
+            )+];
 
-            fn from_record(record: Record) -> Result<Self> {
-                $name::parse(record)
+            fn from_row(row: MiRow<'_>) -> Result<Self> {
+                Ok($name {
+                    $( $field: mi_noun!(@read $kind, row, stringify!($field)), )+
+                    raw: row.into_record(),
+                })
             }
         }
     };
+    (@type required) => { String };
+    (@type text) => { Option<String> };
+    (@type decimal) => { Option<rust_decimal::Decimal> };
+    (@type integer) => { Option<i64> };
+    (@type date) => { Option<NaiveDate> };
+    (@required required) => { true };
+    (@required $other:ident) => { false };
+    (@read required, $r:ident, $f:expr) => { $r.required($f)? };
+    (@read text, $r:ident, $f:expr) => { $r.text($f)? };
+    (@read decimal, $r:ident, $f:expr) => { $r.decimal($f)? };
+    (@read integer, $r:ident, $f:expr) => { $r.integer($f)? };
+    (@read date, $r:ident, $f:expr) => { $r.date($f)? };
 }
-
 mi_noun! {
     /// A supplier from `CRS620MI/LstSuppliers` (input `LMTS` selects suppliers changed since a
     /// timestamp).
-    Supplier from "CRS620MI" / "LstSuppliers", range Some(("FRSU", "SUNO"));
+    Supplier from "CRS620MI" / "LstSuppliers", range Some(("FRSU", "supplier"));
     {
         /// The supplier number.
         supplier: required "SUNO",
@@ -82,7 +461,7 @@ mi_noun! {
 
 mi_noun! {
     /// A customer from `CRS610MI/LstByNumber`.
-    Customer from "CRS610MI" / "LstByNumber", range Some(("CUNO", "CUNO"));
+    Customer from "CRS610MI" / "LstByNumber", range Some(("CUNO", "customer"));
     {
         /// The customer number.
         customer: required "CUNO",
@@ -208,8 +587,11 @@ mi_noun! {
 
 mi_noun! {
     /// A GL account from `CRS630MI/LstAccountID` (input `AITP`, the accounting dimension, is
-    /// required: `1` for the account dimension).
-    GlAccount from "CRS630MI" / "LstAccountID", range Some(("AITM", "AITM"));
+    /// required: `1` for the account dimension). Read in one call: the reference lists `AITM`
+    /// as an input but not as a "from" position, so a full page is an error rather than a
+    /// guess; a tenant where `AITM` positions the list can page it with
+    /// `MiShape::new().key_range("AITM", "account")`.
+    GlAccount from "CRS630MI" / "LstAccountID", range None;
     {
         /// The accounting identity (the account number).
         account: required "AITM",
@@ -230,73 +612,144 @@ pub fn mi_date(date: NaiveDate) -> String {
 }
 
 impl M3 {
-    /// List a noun. Lists with a key range are paged: each call asks for `page_size` rows from
-    /// the last key on (M3's "from" inputs are inclusive, so the repeated first row is dropped)
-    /// until a short page. Other lists are read in one call of up to `page_size` rows.
+    /// Read noun `N` with these field mappings (added to any set before), on its current
+    /// transaction. Fails when the map names a field `N` does not have or an output field that
+    /// is not an MI field name.
+    pub fn fields<N: MiNoun>(self, fields: FieldMap) -> Result<Self> {
+        let shape = self.shapes.get(N::NAME).cloned().unwrap_or_default();
+        self.shape::<N>(shape.fields(fields))
+    }
+
+    /// Read noun `N` with this shape (transaction, key range, field map), replacing any set
+    /// before. Checked as [`MiShape::layout`] checks it.
+    pub fn shape<N: MiNoun>(mut self, shape: MiShape) -> Result<Self> {
+        shape.layout::<N>()?;
+        self.shapes.insert(N::NAME, shape);
+        Ok(self)
+    }
+
+    /// The layout [`M3::list`] uses for `N` on this handle.
+    pub fn layout<N: MiNoun>(&self) -> Result<MiLayout> {
+        self.shapes
+            .get(N::NAME)
+            .cloned()
+            .unwrap_or_default()
+            .layout::<N>()
+    }
+
+    /// List a noun, asking only for its mapped columns (`returncols`).
     ///
-    /// `inputs` are the transaction's own inputs (e.g. `("AITP", "1")`, `("FLMD", "20260101")`).
+    /// With a key range (suppliers by `FRSU`, customers by `CUNO`, or one set with
+    /// [`MiShape::key_range`]) the list is paged: each call asks for `page_size` rows
+    /// (`maxrecs`) from the last key on (M3's "from" inputs are inclusive, so the repeated
+    /// first row is dropped) until a page comes back short; a full page that does not move past
+    /// its key is [`Error::PagingStuck`]. Without a key range the list is one call, and a page
+    /// that comes back full is [`Error::MiListTruncated`], never a silently shortened list.
+    /// `page_size` is at least 2, so a page can always move past the repeated row.
+    ///
+    /// `inputs` are the transaction's own inputs (e.g. `("AITP", "1")`, `("FLMD", "20260101")`);
+    /// on later pages the key-range input is replaced by the last key read.
     pub fn list<N: MiNoun>(
         &self,
         inputs: Vec<(String, String)>,
         page_size: u32,
-    ) -> impl Stream<Item = Result<N>> + Send {
-        let page_size = page_size.max(2);
-        struct State {
-            m3: M3,
-            inputs: Vec<(String, String)>,
-            from: Option<String>,
-            done: bool,
+    ) -> impl Stream<Item = Result<N>> + Send + use<N> {
+        match self.layout::<N>() {
+            Err(err) => futures::stream::once(std::future::ready(Err(err))).left_stream(),
+            Ok(layout) => pages(self.clone(), layout, inputs, page_size.max(2))
+                .map_ok(|(rows, layout)| {
+                    futures::stream::iter(
+                        rows.into_iter()
+                            .map(move |row| N::from_row(MiRow::new(row, &layout))),
+                    )
+                })
+                .try_flatten()
+                .right_stream(),
         }
-        let state = State {
-            m3: self.clone(),
-            inputs,
-            from: None,
-            done: false,
-        };
-        let pages = futures::stream::try_unfold(state, move |mut state| async move {
-            if state.done {
-                return Ok(None);
-            }
-            let mut call = MiCall::new(N::PROGRAM, N::TRANSACTION).max_records(page_size);
-            for (field, value) in &state.inputs {
+    }
+}
+
+/// The pages of a list, each with the layout to read it (shared, not copied, between pages).
+fn pages(
+    m3: M3,
+    layout: MiLayout,
+    inputs: Vec<(String, String)>,
+    page_size: u32,
+) -> impl Stream<Item = Result<(Vec<Record>, std::sync::Arc<MiLayout>)>> + Send {
+    struct State {
+        m3: M3,
+        layout: std::sync::Arc<MiLayout>,
+        inputs: Vec<(String, String)>,
+        from: Option<String>,
+        done: bool,
+    }
+    let state = State {
+        m3,
+        layout: std::sync::Arc::new(layout),
+        inputs,
+        from: None,
+        done: false,
+    };
+    futures::stream::try_unfold(state, move |mut state| async move {
+        if state.done {
+            return Ok(None);
+        }
+        let layout = state.layout.clone();
+        let key_range = layout.key_range();
+        let mut call = MiCall::new(layout.program(), layout.transaction())
+            .max_records(page_size)
+            .return_columns(layout.return_columns());
+        for (field, value) in &state.inputs {
+            let replaced = state.from.is_some() && key_range.is_some_and(|(i, _)| i == field);
+            if !replaced {
                 call = call.input(field, value);
             }
-            let Some((from_input, key_field)) = N::KEY_RANGE else {
-                state.done = true;
-                let rows = state.m3.execute(call).await?;
-                return Ok(Some((rows, state)));
-            };
-            if let Some(from) = &state.from {
-                call = call.input(from_input, from);
+        }
+        let Some((from_input, key_column)) = key_range else {
+            state.done = true;
+            let rows = state.m3.execute(call).await?;
+            if rows.len() >= page_size as usize {
+                return Err(Error::MiListTruncated {
+                    program: layout.program().to_owned(),
+                    transaction: layout.transaction().to_owned(),
+                    rows: page_size,
+                });
             }
-            let mut rows = state.m3.execute(call).await?;
-            let full_page = rows.len() >= page_size as usize;
-            if let Some(from) = &state.from
-                && rows.first().and_then(|r| r.text(key_field)) == Some(from.as_str())
-            {
-                rows.remove(0);
+            return Ok(Some(((rows, layout.clone()), state)));
+        };
+        if let Some(from) = &state.from {
+            call = call.input(from_input, from);
+        }
+        let mut rows = state.m3.execute(call).await?;
+        let full_page = rows.len() >= page_size as usize;
+        if let Some(from) = &state.from
+            && rows.first().and_then(|r| r.text(key_column)) == Some(from.as_str())
+        {
+            rows.remove(0);
+        }
+        let last = match rows.last() {
+            None => None,
+            Some(row) => match row.text(key_column) {
+                Some(key) => Some(key.to_owned()),
+                // Without its key a row cannot position the next page: name the field.
+                None => Some(MiRow::new(row.clone(), &layout).required(layout.key_field())?),
+            },
+        };
+        match (full_page, last) {
+            (false, _) => state.done = true,
+            (true, Some(last)) if state.from.as_deref() != Some(last.as_str()) => {
+                state.from = Some(last);
             }
-            let last = rows
-                .last()
-                .and_then(|r| r.text(key_field))
-                .map(str::to_owned);
-            match (full_page, last) {
-                (false, _) => state.done = true,
-                (true, Some(last)) if state.from.as_deref() != Some(last.as_str()) => {
-                    state.from = Some(last);
-                }
-                (true, _) => {
-                    return Err(Error::PagingStuck {
-                        what: format!("{}/{}", N::PROGRAM, N::TRANSACTION),
-                        detail: format!("a full page did not move past key {:?}", state.from),
-                    });
-                }
+            (true, _) => {
+                return Err(Error::PagingStuck {
+                    what: layout.name(),
+                    detail: format!(
+                        "a full page of {page_size} rows did not move past {key_column} {:?}",
+                        state.from
+                    ),
+                });
             }
-            Ok(Some((rows, state)))
-        });
-        use futures::TryStreamExt;
-        pages
-            .map_ok(|rows| futures::stream::iter(rows.into_iter().map(N::from_record)))
-            .try_flatten()
-    }
+        }
+        Ok(Some(((rows, layout.clone()), state)))
+    })
 }

@@ -11,6 +11,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -22,7 +23,7 @@ use crate::bod::{
     SupplierInvoice, SupplierInvoiceHeader, SupplierInvoiceLine, SupplierPartyMaster, UnitPrice,
     Verb, XmlElement,
 };
-use crate::values::parse_datetime;
+use crate::values::{parse_datetime, parse_datetime_in};
 
 type Params = std::collections::HashMap<String, String>;
 
@@ -46,8 +47,10 @@ fn text<'a>(row: &'a StoredRow, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn event_date(row: &StoredRow) -> Option<DateTime<Utc>> {
-    parse_datetime(text(row, "RecordDate"))
+/// The row's change time as an instant: `RecordDate` is a wall time in the site's zone, while
+/// the Data Lake's `event_date` is UTC.
+fn event_date(row: &StoredRow, zone: Tz) -> Option<DateTime<Utc>> {
+    parse_datetime_in(text(row, "RecordDate"), zone)
 }
 
 fn key(row: &StoredRow, ido: &str) -> String {
@@ -95,7 +98,7 @@ fn amount(value: Decimal) -> Amount {
     }
 }
 
-fn envelope<N: Noun>(row: &StoredRow, ido: &str, document: &str, noun: N) -> Bod<N> {
+fn envelope<N: Noun>(row: &StoredRow, zone: Tz, ido: &str, document: &str, noun: N) -> Bod<N> {
     let mut bod = Bod::new(
         Verb::Sync,
         LOGICAL_ID,
@@ -105,7 +108,7 @@ fn envelope<N: Noun>(row: &StoredRow, ido: &str, document: &str, noun: N) -> Bod
             row.variation
         ),
     );
-    bod.application_area.creation_date_time = event_date(row);
+    bod.application_area.creation_date_time = event_date(row, zone);
     bod.verb_area.accounting_entity_id = Some("MAIN".to_owned());
     bod.verb_area.action_expressions = vec![ActionExpression {
         action_code: if row.variation == 1 {
@@ -123,7 +126,7 @@ fn decimal(value: &str) -> Decimal {
     value.trim().parse().unwrap_or_default()
 }
 
-fn supplier_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
+fn supplier_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodError> {
     let mut party = SupplierPartyMaster::default();
     party.party.party_ids = PartyIds {
         ids: vec![identifier(text(row, "VendNum"), row)],
@@ -132,7 +135,7 @@ fn supplier_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
     party.party.name = Some(text(row, "Name").to_owned());
     party.party.currency_code = Some(text(row, "CurrCode").to_owned()).filter(|c| !c.is_empty());
     party.party.payment_term_id = Some(text(row, "TermsCode").to_owned()).filter(|c| !c.is_empty());
-    party.party.last_modification_date_time = event_date(row);
+    party.party.last_modification_date_time = event_date(row, zone);
     party.party.status = status(if text(row, "Stat") == "A" {
         "Open"
     } else {
@@ -176,13 +179,14 @@ fn supplier_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
             party.party.communications.push(communication);
         }
     }
-    envelope(row, "SLVendors", "SyncSupplierPartyMaster", party).to_xml()
+    envelope(row, zone, "SLVendors", "SyncSupplierPartyMaster", party).to_xml()
 }
 
 fn purchase_order_bod(
     data: &CloudSuiteData,
     row: &StoredRow,
 ) -> Result<String, crate::bod::BodError> {
+    let zone = data.record_date_zone();
     let po = text(row, "PoNum");
     let lines = data
         .rows("SLPoItems")
@@ -216,7 +220,7 @@ fn purchase_order_bod(
                 id: identifier(po, row),
                 ..DocumentId::default()
             },
-            last_modification_date_time: event_date(row),
+            last_modification_date_time: event_date(row, zone),
             order_date_time: parse_datetime(text(row, "OrderDate")),
             status: status(match text(row, "Stat") {
                 "P" => "Planned",
@@ -230,13 +234,14 @@ fn purchase_order_bod(
         lines,
         ..PurchaseOrder::default()
     };
-    envelope(row, "SLPos", "SyncPurchaseOrder", order).to_xml()
+    envelope(row, zone, "SLPos", "SyncPurchaseOrder", order).to_xml()
 }
 
 fn supplier_invoice_bod(
     data: &CloudSuiteData,
     row: &StoredRow,
 ) -> Result<String, crate::bod::BodError> {
+    let zone = data.record_date_zone();
     let voucher = text(row, "Voucher");
     let lines = data
         .rows("SLAptrxds")
@@ -264,7 +269,7 @@ fn supplier_invoice_bod(
             document_id: DocumentId::new(identifier(voucher, row)),
             alternate_document_ids: vec![invoice_number],
             document_date_time: parse_datetime(text(row, "InvDate")),
-            last_modification_date_time: event_date(row),
+            last_modification_date_time: event_date(row, zone),
             total_amount: Some(amount(decimal(text(row, "InvAmt")))),
             purchase_order_references: non_empty(text(row, "PoNum"))
                 .map(|po| DocumentReference {
@@ -279,10 +284,10 @@ fn supplier_invoice_bod(
         lines,
         ..SupplierInvoice::default()
     };
-    envelope(row, "SLAptrxs", "SyncSupplierInvoice", invoice).to_xml()
+    envelope(row, zone, "SLAptrxs", "SyncSupplierInvoice", invoice).to_xml()
 }
 
-fn chart_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
+fn chart_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodError> {
     let account = text(row, "Acct");
     let chart = ChartOfAccounts {
         document_id: Some(DocumentId::new(identifier(account, row))),
@@ -294,7 +299,7 @@ fn chart_bod(row: &StoredRow) -> Result<String, crate::bod::BodError> {
         }],
         ..ChartOfAccounts::default()
     };
-    envelope(row, "SLCharts", "SyncChartOfAccounts", chart).to_xml()
+    envelope(row, zone, "SLCharts", "SyncChartOfAccounts", chart).to_xml()
 }
 
 /// `dl_document_name eq 'X' [and event_date ge 'ISO']`, the filter the client sends.
@@ -313,6 +318,7 @@ fn parse_filter(filter: &str) -> Option<(String, Option<DateTime<Utc>>)> {
 
 /// The payload list.
 pub(super) fn list(data: &CloudSuiteData, params: &Params) -> Response {
+    let zone = data.record_date_zone();
     let Some((document, since)) = params.get("filter").and_then(|f| parse_filter(f)) else {
         return (StatusCode::BAD_REQUEST, "unsupported filter").into_response();
     };
@@ -322,9 +328,9 @@ pub(super) fn list(data: &CloudSuiteData, params: &Params) -> Response {
     let mut rows: Vec<&StoredRow> = data
         .rows(ido)
         .iter()
-        .filter(|r| since.is_none_or(|s| event_date(r).is_some_and(|d| d >= s)))
+        .filter(|r| since.is_none_or(|s| event_date(r, zone).is_some_and(|d| d >= s)))
         .collect();
-    rows.sort_by_key(|r| (event_date(r), r.seq));
+    rows.sort_by_key(|r| (event_date(r, zone), r.seq));
     let page: usize = params
         .get("page")
         .and_then(|p| p.parse().ok())
@@ -343,7 +349,7 @@ pub(super) fn list(data: &CloudSuiteData, params: &Params) -> Response {
             json!({
                 "dl_id": format!("{document}:{}:{}", key(r, ido), r.variation),
                 "dl_document_name": document,
-                "event_date": event_date(r).map(|d| d.to_rfc3339()),
+                "event_date": event_date(r, zone).map(|d| d.to_rfc3339()),
             })
         })
         .collect();
@@ -373,9 +379,9 @@ pub(super) fn fetch(data: &CloudSuiteData, dl_id: &str) -> Response {
         return (StatusCode::NOT_FOUND, "no such payload").into_response();
     };
     let xml = match *ido {
-        "SLVendors" => supplier_bod(row),
+        "SLVendors" => supplier_bod(row, data.record_date_zone()),
         "SLAptrxs" => supplier_invoice_bod(data, row),
-        "SLCharts" => chart_bod(row),
+        "SLCharts" => chart_bod(row, data.record_date_zone()),
         _ => purchase_order_bod(data, row),
     };
     match xml {

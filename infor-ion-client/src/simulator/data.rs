@@ -2,12 +2,15 @@
 //! mutable while the simulator runs.
 //!
 //! Rows hold the IDO property names the client's nouns read ([`crate::csi::nouns`]), as
-//! strings, with `RecordDate` stamped from the simulator's clock. The M3 and Data Lake views
-//! are derived from the same rows, so all three APIs agree.
+//! strings, with `RecordDate` stamped from the simulator's clock as a wall time in the site's
+//! zone ([`CloudSuiteData::record_date_zone`], UTC unless set), as a site whose SQL Server runs
+//! on local time stamps it. The M3 and Data Lake views are derived from the same rows, so all
+//! three APIs agree.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -117,9 +120,24 @@ const WORDS: &[&str] = &[
 ];
 const SUFFIXES: &[&str] = &["Supply", "Industries", "Trading", "Components", "Logistics"];
 
-/// Format a time the way IDO values carry it.
+/// Format a time the way IDO values carry it (as a UTC wall time).
 pub fn ido_datetime(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    ido_datetime_in(at, Tz::UTC)
+}
+
+/// Format a time the way IDO values carry it, as the wall time it shows in `zone`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use infor_ion_client::simulator::ido_datetime_in;
+///
+/// let at = Utc.with_ymd_and_hms(2026, 2, 1, 14, 0, 0).unwrap();
+/// assert_eq!(ido_datetime_in(at, chrono_tz::America::Chicago), "2026-02-01 08:00:00.000");
+/// ```
+pub fn ido_datetime_in(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
 }
 
 /// The simulated CloudSuite: a table per IDO.
@@ -127,6 +145,7 @@ pub fn ido_datetime(at: DateTime<Utc>) -> String {
 pub struct CloudSuiteData {
     tables: BTreeMap<String, Vec<StoredRow>>,
     next_seq: u64,
+    record_date_zone: Tz,
 }
 
 fn row(values: &[(&str, Option<String>)]) -> Row {
@@ -146,9 +165,19 @@ impl CloudSuiteData {
         CloudSuiteData::default()
     }
 
-    /// Data generated from `seed`.
+    /// Data generated from `seed`, `RecordDate` in UTC.
     pub fn seeded(seed: &Seed) -> Self {
-        let mut data = CloudSuiteData::new();
+        Self::seeded_in(seed, Tz::UTC)
+    }
+
+    /// Data generated from `seed`, `RecordDate` stamped (now and on every later change) as
+    /// wall times in `zone`. The same seed gives the same instants whatever the zone.
+    pub fn seeded_in(seed: &Seed, zone: Tz) -> Self {
+        let mut data = CloudSuiteData {
+            record_date_zone: zone,
+            ..CloudSuiteData::new()
+        };
+        let stamp = |at: DateTime<Utc>| ido_datetime_in(at, zone);
         let mut rng = StdRng::seed_from_u64(seed.seed);
         let spread =
             |rng: &mut StdRng| seed.start + Duration::minutes(rng.random_range(0..60 * 24 * 30));
@@ -159,7 +188,7 @@ impl CloudSuiteData {
                     ("Acct", some(acct)),
                     ("Description", some(description)),
                     ("Type", some(kind)),
-                    ("RecordDate", some(ido_datetime(seed.start))),
+                    ("RecordDate", some(stamp(seed.start))),
                 ]),
             );
         }
@@ -183,7 +212,7 @@ impl CloudSuiteData {
                             rng.random_range(0..100)
                         )),
                     ),
-                    ("RecordDate", some(ido_datetime(spread(&mut rng)))),
+                    ("RecordDate", some(stamp(spread(&mut rng)))),
                 ]),
             );
         }
@@ -216,7 +245,7 @@ impl CloudSuiteData {
                     ("VadZip", some(format!("{:05}", 10_000 + n))),
                     ("VadCountry", some(country)),
                     ("TaxCode1", some("TX")),
-                    ("RecordDate", some(ido_datetime(spread(&mut rng)))),
+                    ("RecordDate", some(stamp(spread(&mut rng)))),
                 ]),
             );
         }
@@ -236,7 +265,7 @@ impl CloudSuiteData {
                     ("Whse", some("MAIN")),
                     ("TermsCode", some("N30")),
                     ("VendOrder", None),
-                    ("RecordDate", some(ido_datetime(at))),
+                    ("RecordDate", some(stamp(at))),
                 ]),
             );
             for line in 1..=seed.lines_per_order {
@@ -262,7 +291,7 @@ impl CloudSuiteData {
                         ("UM", some("EA")),
                         ("Stat", some("O")),
                         ("DueDate", some(ido_datetime(at + Duration::days(14)))),
-                        ("RecordDate", some(ido_datetime(at))),
+                        ("RecordDate", some(stamp(at))),
                     ]),
                 );
             }
@@ -291,7 +320,7 @@ impl CloudSuiteData {
                     ("InvAmt", some(format!("{}.00", goods + freight))),
                     ("DueDate", some(ido_datetime(at + Duration::days(30)))),
                     ("PoNum", po),
-                    ("RecordDate", some(ido_datetime(at))),
+                    ("RecordDate", some(stamp(at))),
                 ]),
             );
             for (seq, acct, amount) in [(1, "50000", goods), (2, "51000", freight)] {
@@ -302,7 +331,7 @@ impl CloudSuiteData {
                         ("DistSeq", some(seq)),
                         ("Acct", some(acct)),
                         ("Amount", some(format!("{amount}.00"))),
-                        ("RecordDate", some(ido_datetime(at))),
+                        ("RecordDate", some(stamp(at))),
                     ]),
                 );
             }
@@ -321,7 +350,7 @@ impl CloudSuiteData {
                     ("InvAmt", some(format!("{amount}.00"))),
                     ("AmtPaid", some(format!("{amount}.00"))),
                     ("AmtDisc", some("0.00")),
-                    ("RecordDate", some(ido_datetime(at))),
+                    ("RecordDate", some(stamp(at))),
                 ]),
             );
             data.insert(
@@ -333,7 +362,7 @@ impl CloudSuiteData {
                     ("CheckAmt", some(format!("{amount}.00"))),
                     ("BankCode", some("BK1")),
                     ("Type", some("C")),
-                    ("RecordDate", some(ido_datetime(at))),
+                    ("RecordDate", some(stamp(at))),
                 ]),
             );
         }
@@ -349,11 +378,21 @@ impl CloudSuiteData {
                     ),
                     ("CurrCode", some("USD")),
                     ("TermsCode", some("N30")),
-                    ("RecordDate", some(ido_datetime(spread(&mut rng)))),
+                    ("RecordDate", some(stamp(spread(&mut rng)))),
                 ]),
             );
         }
         data
+    }
+
+    /// The zone `RecordDate` is stamped in.
+    pub fn record_date_zone(&self) -> Tz {
+        self.record_date_zone
+    }
+
+    /// The `RecordDate` text this site stamps a change made at `at` with.
+    pub fn record_date(&self, at: DateTime<Utc>) -> String {
+        ido_datetime_in(at, self.record_date_zone)
     }
 
     /// Insert a row (no key check: use [`upsert`](Self::upsert) to replace).
@@ -431,8 +470,8 @@ impl CloudSuiteData {
             row.values
                 .insert((*name).to_owned(), value.map(str::to_owned));
         }
-        row.values
-            .insert("RecordDate".to_owned(), Some(ido_datetime(at)));
+        let stamp = ido_datetime_in(at, self.record_date_zone);
+        row.values.insert("RecordDate".to_owned(), Some(stamp));
         row.variation += 1;
         true
     }
@@ -467,8 +506,8 @@ impl CloudSuiteData {
         for (name, value) in changes {
             row.values.insert(name.clone(), value.clone());
         }
-        row.values
-            .insert("RecordDate".to_owned(), Some(ido_datetime(at)));
+        let stamp = ido_datetime_in(at, self.record_date_zone);
+        row.values.insert("RecordDate".to_owned(), Some(stamp));
         row.variation += 1;
         true
     }

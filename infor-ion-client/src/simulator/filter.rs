@@ -9,6 +9,12 @@
 //! literal := N'text' | 'text' | number
 //! ```
 //! `AND` binds tighter than `OR`, as in SQL.
+//!
+//! A quoted literal that reads as a date-time (`'20260201 08:00:00.000'`, the form the client
+//! writes; the older `'2026-02-01 08:00:00.000'` and `'2026-02-01T08:00:00.000'` too) is
+//! compared with a stored date-time as wall times, neither read in any zone: SQL Server
+//! compares a zone-less `datetime` column the same way, so a literal in the wrong zone misses
+//! rows here as it would there.
 
 use std::cmp::Ordering;
 
@@ -430,6 +436,23 @@ mod tests {
                 .matches(&row(&[("Qty", Some("9"))]))
         );
         assert!(parse("Uf IS NULL").expect("null").matches(&row(&[])));
+    }
+
+    #[test]
+    fn date_literals_in_every_form_are_the_same_wall_time() {
+        let stored = row(&[("RecordDate", Some("2026-02-01 08:00:00.000"))]);
+        for literal in [
+            "'20260201 08:00:00.000'",
+            "'2026-02-01 08:00:00.000'",
+            "'2026-02-01T08:00:00.000'",
+        ] {
+            let equal = parse(&format!("RecordDate = {literal}")).expect("parses");
+            let later = parse(&format!("RecordDate > {literal}")).expect("parses");
+            assert!(equal.matches(&stored), "{literal}");
+            assert!(!later.matches(&stored), "{literal}");
+        }
+        let earlier = parse("RecordDate >= '20260201 08:00:00.001'").expect("parses");
+        assert!(!earlier.matches(&stored));
     }
 
     #[test]

@@ -423,8 +423,13 @@ async fn load(
     if let Err(response) = check_config(&shared, &headers) {
         return response;
     }
-    if super::data::TABLES.iter().all(|(name, _)| *name != ido) {
-        return ido_failure(&format!("IDO {ido} does not exist"));
+    let profile = &shared.config.schema;
+    let standard = match profile.resolve(&ido) {
+        Ok(standard) => standard,
+        Err(message) => return ido_failure(&message),
+    };
+    if let Some(message) = profile.refusal(standard, &ido) {
+        return ido_failure(&message);
     }
     let param = |name: &str| {
         params
@@ -475,21 +480,29 @@ async fn load(
         _ => 0,
     };
     let data = lock(&shared.data);
-    let rows = data.rows(&ido);
-    let known: std::collections::BTreeSet<&str> = rows
-        .iter()
-        .flat_map(|r| r.values.keys().map(String::as_str))
-        .chain(super::data::CloudSuiteData::key_of(&ido).iter().copied())
-        .chain(["RecordDate"])
-        .collect();
+    // The rows as this tenant serves them (renamed, thinned by the schema profile).
+    let rows: std::borrow::Cow<'_, [super::data::StoredRow]> = if profile.keeps_rows(standard) {
+        std::borrow::Cow::Borrowed(data.rows(standard))
+    } else {
+        data.rows(standard)
+            .iter()
+            .map(|r| super::data::StoredRow {
+                values: profile.view(standard, &r.values),
+                ..r.clone()
+            })
+            .collect()
+    };
+    let known = profile.properties(standard, &data);
     let unknown = properties
         .iter()
         .map(String::as_str)
         .chain(order_by.iter().map(|(n, _)| n.as_str()))
         .chain(filter.iter().flat_map(|f| f.properties()))
-        .find(|p| !rows.is_empty() && !known.contains(p));
+        .find(|p| !known.contains(*p));
     if let Some(property) = unknown {
-        return ido_failure(&format!("Property '{property}' not found in {ido}"));
+        return ido_failure(&format!(
+            "Property '{property}' is not a valid property of IDO '{ido}'"
+        ));
     }
     let mut keyed: Vec<_> = rows
         .iter()
@@ -629,10 +642,7 @@ async fn update(
                     key.join("/")
                 ));
             }
-            row.insert(
-                "RecordDate".to_owned(),
-                Some(super::data::ido_datetime(now)),
-            );
+            row.insert("RecordDate".to_owned(), Some(data.record_date(now)));
             data.insert_row(&ido, row)
         }
         Some(2) => {
@@ -677,13 +687,14 @@ async fn info(
     if let Err(response) = check_config(&shared, &headers) {
         return response;
     }
+    let profile = &shared.config.schema;
+    let standard = match profile.resolve(&ido) {
+        Ok(standard) => standard,
+        Err(message) => return ido_failure(&message),
+    };
     let data = lock(&shared.data);
-    let names: std::collections::BTreeSet<String> = data
-        .rows(&ido)
-        .iter()
-        .flat_map(|r| r.values.keys().cloned())
-        .collect();
-    let properties: Vec<Value> = names
+    let properties: Vec<Value> = profile
+        .properties(standard, &data)
         .into_iter()
         .map(|name| json!({"Name": name, "Type": "String", "ReadOnly": false}))
         .collect();

@@ -110,6 +110,28 @@ fn max_records(matrix: &Params) -> usize {
     }
 }
 
+/// `returncols`: only the named output fields, in each record; names a transaction does not
+/// have are left out (the row then lacks them, as a row lacks any field it does not have).
+/// Without `returncols` every field.
+fn select(records: Vec<Value>, matrix: &Params) -> Vec<Value> {
+    let Some(columns) = matrix.get("returncols").filter(|c| !c.is_empty()) else {
+        return records;
+    };
+    let wanted: Vec<&str> = columns.split(',').map(str::trim).collect();
+    records
+        .into_iter()
+        .map(|record| match record {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .filter(|(name, _)| wanted.contains(&name.as_str()))
+                    .collect(),
+            ),
+            other => other,
+        })
+        .collect()
+}
+
 /// Records of a key-ordered list from `from` (inclusive) to `to` (inclusive).
 fn key_range(
     mut rows: Vec<(String, Value)>,
@@ -135,6 +157,8 @@ pub(super) fn execute(
     inputs: &Params,
 ) -> Response {
     let max = max_records(matrix);
+    // Reads answer only the asked-for columns; writes answer their own few fields.
+    let ok = |transaction: &str, records: Vec<Value>| ok(transaction, select(records, matrix));
     let active = |row: &StoredRow| {
         if text(row, "Stat") == "A" || text(row, "Stat").is_empty() {
             "20"
@@ -710,7 +734,7 @@ fn po_batch(
             }
             let lines = std::mem::take(&mut batch.lines);
             state.batches.remove(&message);
-            let stamp = ido_datetime(now);
+            let stamp = data.record_date(now);
             data.insert(
                 "SLPos",
                 row(&[
@@ -874,7 +898,7 @@ fn invoice_head(data: &mut CloudSuiteData, now: DateTime<Utc>, inputs: &Params) 
                 "PoNum",
                 inputs.get("PUNO").filter(|p| !p.is_empty()).cloned(),
             ),
-            ("RecordDate", some(ido_datetime(now))),
+            ("RecordDate", some(data.record_date(now))),
         ]),
     );
     Ok(vec![record(&[("INBN", s(batch.to_string()))])])

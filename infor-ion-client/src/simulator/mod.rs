@@ -40,6 +40,7 @@ mod data;
 mod filter;
 mod handlers;
 mod m3;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -52,8 +53,9 @@ use sync_core::time::{SharedClock, SystemClock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use data::{CHART, CloudSuiteData, Row, Seed, StoredRow, ido_datetime};
+pub use data::{CHART, CloudSuiteData, Row, Seed, StoredRow, ido_datetime, ido_datetime_in};
 pub use m3::INVOICE_LINES as M3_INVOICE_BATCH_LINES;
+pub use schema::SchemaProfile;
 
 use crate::ionapi::IonApiFile;
 
@@ -82,6 +84,11 @@ pub struct SimulatorConfig {
     pub clock: SharedClock,
     /// The faults to inject.
     pub faults: Arc<FaultPlan>,
+    /// The zone the site stamps `RecordDate` in (default UTC): `RecordDate` values are wall
+    /// times there, and filters compare them as SQL Server compares a zone-less `datetime`.
+    pub record_date_zone: chrono_tz::Tz,
+    /// How the tenant's IDOs differ from the standard shapes (default: not at all).
+    pub schema: SchemaProfile,
 }
 
 impl Default for SimulatorConfig {
@@ -98,6 +105,8 @@ impl Default for SimulatorConfig {
             seed: Seed::default(),
             clock: SystemClock::shared(),
             faults: Arc::new(FaultPlan::none()),
+            record_date_zone: chrono_tz::Tz::UTC,
+            schema: SchemaProfile::default(),
         }
     }
 }
@@ -163,7 +172,7 @@ pub struct IonSimulator {
 impl IonSimulator {
     /// Start serving on `127.0.0.1` with a random port.
     pub async fn start(config: SimulatorConfig) -> std::io::Result<Self> {
-        let data = CloudSuiteData::seeded(&config.seed);
+        let data = CloudSuiteData::seeded_in(&config.seed, config.record_date_zone);
         let shared = Arc::new(Shared {
             config,
             data: Mutex::new(data),

@@ -306,7 +306,8 @@ pub trait Pipeline: Send + Sync {
 /// The result of processing one record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Processed {
-    /// Unchanged since it was last written (or already flagged); no audit row.
+    /// Unchanged since it was last written (or already flagged, or skipped again by the same
+    /// rule: [`Outcome::already_audited`]); no audit row.
     Skipped,
     /// Audit entries: dependencies first, the record's own entry last.
     Entries(Vec<AuditEntry>),
@@ -436,6 +437,10 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     };
     let outcome = pipeline.apply(&ctx, record).await?;
     let mut entries = std::mem::take(&mut *ctx.extra.lock().unwrap_or_else(|p| p.into_inner()));
+    if outcome.already_audited && entries.is_empty() {
+        // The same decision (a skip by rule) is already the record's latest row.
+        return Ok(Processed::Skipped);
+    }
     let entry = make_entry(outcome, ctx.entry_id.clone());
     tracing::debug!(
         tenant = %run.tenant,

@@ -2,12 +2,21 @@
 //! target order is still DRAFT; a change after authorisation is a conflict for review, never
 //! forced. A PO whose supplier is not in the target yet resolves the supplier first.
 //!
-//! Calls: a new PO costs exactly two target writes (header, order), no read: the order step
-//! is written on the view `create_purchase` returned. A PO with a cross-reference costs one
-//! read (its purchase as it is now) and, while the order is editable, one write. After a
-//! successful order write the cross-reference records the order status the target answered
-//! under [`ORDER_STATUS`], which lets the invoice pipeline post on the purchase without
-//! reading it first.
+//! Which POs are written at all follows [`PurchasePolicy::planned`] and
+//! [`PurchasePolicy::closed`]: by default a planned PO, and a closed or cancelled one the
+//! target does not hold, is audited as skipped ([`Outcome::skipped`]) and costs no target
+//! call. A skip remembers nothing as written, so the PO is created once a change makes it
+//! ordered. A PO the target holds is updated whatever its source status; after authorisation,
+//! a source change the target would not carry (closing the PO, a field that is not mapped) is
+//! no conflict: the cross-reference records under [`ORDER_CONTENT`] what the last order write
+//! sent.
+//!
+//! Calls: a PO skipped by rule costs no target call. A new PO costs exactly two target writes
+//! (header, order), no read: the order step is written on the view `create_purchase` returned.
+//! A PO with a cross-reference costs one read (its purchase as it is now) and, while the order
+//! is editable, one write. After a successful order write the cross-reference records the
+//! order status the target answered under [`ORDER_STATUS`], which lets the invoice pipeline
+//! post on the purchase without reading it first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,19 +27,32 @@ use serde_json::json;
 use super::suppliers::SupplierPipeline;
 use super::{Outcome, Pipeline, RecordContext};
 use crate::error::{MappingError, MappingKind, SyncError};
-use crate::mapping::Mappings;
-use crate::model::{PurchaseOrder, Record, Supplier};
+#[cfg(doc)]
+use crate::mapping::PurchasePolicy;
+use crate::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
+use crate::model::{PoStatus, PurchaseOrder, Record, Supplier, hash_value};
 use crate::source::Source;
-use crate::store::{Action, ErrorClass, MatchResult, StreamId};
-use crate::target::{OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase};
+use crate::store::{Action, AuditQuery, AuditStatus, ErrorClass, MatchResult, StreamId};
+use crate::target::{
+    DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase,
+};
 
 /// The cross-reference `aux` key under which this pipeline records, with every successful
 /// order write, the order status the target answered ([`TaskStatus::as_key`], e.g.
-/// `authorised`). A cross-reference without it (written before the order step, or by an
+/// `authorised`), or the status it read when it left an authorised order as it was (see
+/// [`ORDER_CONTENT`]). A cross-reference without it (written before the order step, or by an
 /// older version) says nothing about the order.
 ///
 /// [`TaskStatus::as_key`]: crate::target::TaskStatus::as_key
 pub const ORDER_STATUS: &str = "order_status";
+
+/// The cross-reference `aux` key under which this pipeline records, with every successful
+/// order write, a hash of what it sent: the header and the lines, not the order status. Once
+/// the order is authorised, a source change whose mapped header and lines hash the same (the PO
+/// was closed, or a field that is not mapped changed) is recorded as up to date rather than as
+/// a conflict. A cross-reference without it (written by an older version) cannot tell, and any
+/// change after authorisation stays a conflict.
+pub const ORDER_CONTENT: &str = "order_content";
 
 /// The purchase-order pipeline.
 pub struct PurchaseOrderPipeline {
@@ -64,6 +86,45 @@ impl PurchaseOrderPipeline {
         }
     }
 
+    /// Why `po` is not created in the target under [`PurchasePolicy::planned`] and
+    /// [`PurchasePolicy::closed`], or `None` when it is. Only asked for a PO the target does
+    /// not hold.
+    pub fn creation_skipped(&self, po: &PurchaseOrder) -> Option<String> {
+        let policy = &self.mappings.purchases;
+        match po.status {
+            PoStatus::Planned if policy.planned == PlannedPoRule::Skip => Some(format!(
+                "PO {} is planned in the source; it is created once it is ordered (mappings.purchases.planned = \"{}\")",
+                po.po_number,
+                policy.planned.as_key()
+            )),
+            PoStatus::Closed | PoStatus::Cancelled if policy.closed == ClosedPoRule::Skip => {
+                Some(format!(
+                    "PO {} is {} in the source and not in the target; it is not created as a new order (mappings.purchases.closed = \"{}\")",
+                    po.po_number,
+                    if po.status == PoStatus::Closed {
+                        "closed"
+                    } else {
+                        "cancelled"
+                    },
+                    policy.closed.as_key()
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The status the order step of `po` is written with: [`PurchasePolicy::order_status`],
+    /// except that a planned PO is never authorised by the sync unless
+    /// [`PlannedPoRule::Order`] says to treat it as ordered.
+    pub fn order_status(&self, po: &PurchaseOrder) -> DocStatus {
+        let policy = &self.mappings.purchases;
+        if po.status == PoStatus::Planned && policy.planned != PlannedPoRule::Order {
+            DocStatus::Draft
+        } else {
+            policy.order_status
+        }
+    }
+
     /// Map the order's lines.
     pub fn order_draft(&self, po: &PurchaseOrder) -> Result<OrderDraft, MappingError> {
         let m = &self.mappings;
@@ -87,7 +148,7 @@ impl PurchaseOrderPipeline {
             .collect::<Result<Vec<_>, MappingError>>()?;
         Ok(OrderDraft {
             lines,
-            status: m.purchases.order_status,
+            status: self.order_status(po),
         })
     }
 
@@ -115,16 +176,73 @@ impl PurchaseOrderPipeline {
         })
     }
 
+    /// Audit a skip by rule, once: when the record's latest row already is this skip for this
+    /// content, the engine adds no row on every overlapping window or full scan.
+    async fn skip(
+        &self,
+        ctx: &RecordContext<'_>,
+        po: &PurchaseOrder,
+        reason: String,
+    ) -> Result<Outcome, SyncError> {
+        let rows = ctx
+            .store()
+            .query(
+                &AuditQuery::tenant(ctx.tenant())
+                    .stream(self.stream())
+                    .source(po.identity().clone()),
+            )
+            .await?;
+        let repeat = rows.last().is_some_and(|last| {
+            last.status == AuditStatus::Succeeded
+                && last.action == Action::Skip
+                && last.content_hash == *ctx.hash()
+                && last.response_summary.as_deref() == Some(reason.as_str())
+        });
+        let outcome = Outcome::skipped(reason);
+        Ok(if repeat {
+            outcome.already_audited()
+        } else {
+            outcome
+        })
+    }
+
     async fn write_order(
         &self,
         ctx: &RecordContext<'_>,
         purchase: &TargetPurchase,
         order: &OrderDraft,
-        action: Action,
+        step: Step<'_>,
         how: MatchResult,
         mapped: Option<serde_json::Value>,
     ) -> Result<Outcome, SyncError> {
+        let content = order_content(&mapped);
+        let action = match step {
+            Step::Create => Action::Create,
+            Step::Update(_) => Action::Update,
+        };
         if !purchase.order_status.is_editable() {
+            if let Step::Update(aux) = step
+                && aux.get(ORDER_CONTENT) == Some(&content)
+            {
+                // Nothing the target would receive changed (the PO was closed, or a field the
+                // mapping does not carry changed): up to date, not a conflict, and the order
+                // is left as it is.
+                // The status just read is as good as one a write answers: the invoice
+                // pipeline can then post on this purchase without reading it again.
+                let mut aux = aux.clone();
+                aux.insert(
+                    ORDER_STATUS.to_owned(),
+                    purchase.order_status.as_key().to_owned(),
+                );
+                ctx.remember(&purchase.id, aux, true).await?;
+                let mut outcome = Outcome::succeeded(Action::Skip, Some(how), purchase.id.clone())
+                    .with_mapped(mapped);
+                outcome.response_summary = Some(format!(
+                    "order of purchase {} is {:?} in the target and its lines and header are unchanged; left as it is",
+                    purchase.id, purchase.order_status
+                ));
+                return Ok(outcome);
+            }
             return Ok(Outcome::conflict(
                 ErrorClass::Conflict,
                 format!(
@@ -138,10 +256,13 @@ impl PurchaseOrderPipeline {
         }
         match self.target.set_order(purchase, order).await {
             Ok(saved) => {
-                let aux = BTreeMap::from([(
-                    ORDER_STATUS.to_owned(),
-                    saved.order_status.as_key().to_owned(),
-                )]);
+                let aux = BTreeMap::from([
+                    (
+                        ORDER_STATUS.to_owned(),
+                        saved.order_status.as_key().to_owned(),
+                    ),
+                    (ORDER_CONTENT.to_owned(), content),
+                ]);
                 ctx.remember(&saved.id, aux, true).await?;
                 Ok(Outcome::succeeded(action, Some(how), saved.id).with_mapped(mapped))
             }
@@ -170,6 +291,19 @@ impl Pipeline for PurchaseOrderPipeline {
         ctx: &RecordContext<'_>,
         po: &PurchaseOrder,
     ) -> Result<Outcome, SyncError> {
+        let xref = ctx
+            .store()
+            .cross_ref(ctx.tenant(), PurchaseOrder::KIND, po.identity())
+            .await?;
+        let skipped = self.creation_skipped(po);
+        if xref.is_none()
+            && !ctx.uncertain()
+            && let Some(reason) = skipped.clone()
+        {
+            // Before any mapping or call: a PO that is not to be written costs nothing, and
+            // cannot fail on a mapping it does not need yet.
+            return self.skip(ctx, po, reason).await;
+        }
         let order = match self.order_draft(po) {
             Ok(order) => order,
             Err(error) => return Ok(Outcome::mapping(&error)),
@@ -189,10 +323,6 @@ impl Pipeline for PurchaseOrderPipeline {
         };
         let mapped = Some(json!({ "purchase": header, "order": order }));
 
-        let xref = ctx
-            .store()
-            .cross_ref(ctx.tenant(), PurchaseOrder::KIND, po.identity())
-            .await?;
         let existing = if let Some(xref) = &xref {
             match self.target.get_purchase(&xref.target_id).await {
                 Ok(Some(purchase)) => Some((purchase, MatchResult::CrossRef)),
@@ -248,10 +378,16 @@ impl Pipeline for PurchaseOrderPipeline {
                     )
                     .await?;
                 }
-                self.write_order(ctx, &purchase, &order, Action::Update, how, mapped)
+                let known = BTreeMap::new();
+                let aux = xref.as_ref().map_or(&known, |x| &x.aux);
+                self.write_order(ctx, &purchase, &order, Step::Update(aux), how, mapped)
                     .await
             }
             None => {
+                if let Some(reason) = skipped {
+                    // An uncertain earlier attempt created nothing after all.
+                    return self.skip(ctx, po, reason).await;
+                }
                 ctx.intent(
                     Action::Create,
                     Some(MatchResult::Created),
@@ -272,7 +408,7 @@ impl Pipeline for PurchaseOrderPipeline {
                     ctx,
                     &purchase,
                     &order,
-                    Action::Create,
+                    Step::Create,
                     MatchResult::Created,
                     mapped,
                 )
@@ -280,4 +416,26 @@ impl Pipeline for PurchaseOrderPipeline {
             }
         }
     }
+}
+
+/// Which order write [`PurchaseOrderPipeline::write_order`] makes.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    /// The first, on a purchase created while handling this record.
+    Create,
+    /// On a purchase the target held, with its cross-reference's `aux` (empty when it was
+    /// found by lookup).
+    Update(&'a BTreeMap<String, String>),
+}
+
+/// What [`ORDER_CONTENT`] records: a hash of the mapped header and lines (the `purchase` and
+/// `order.lines` of the mapped snapshot), without the order status: once the order is
+/// authorised, the status asked for no longer matters.
+fn order_content(mapped: &Option<serde_json::Value>) -> String {
+    let part = |pointer: &str| mapped.as_ref().and_then(|m| m.pointer(pointer)).cloned();
+    hash_value(
+        &json!({ "purchase": part("/purchase"), "lines": part("/order/lines") }),
+        &[],
+    )
+    .0
 }

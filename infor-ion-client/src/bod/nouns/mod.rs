@@ -18,4 +18,6 @@ pub use item_master::{ItemMaster, ItemMasterHeader};
 pub use party_master::{CustomerPartyMaster, PartyMaster, SupplierPartyMaster};
 pub use purchase_order::{PaymentTerm, PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine};
 pub use receive_delivery::{ReceiveDelivery, ReceiveDeliveryHeader, ReceiveDeliveryItem};
-pub use supplier_invoice::{SupplierInvoice, SupplierInvoiceHeader, SupplierInvoiceLine, Tax};
+pub use supplier_invoice::{
+    GlAccountForm, LineGlAccount, SupplierInvoice, SupplierInvoiceHeader, SupplierInvoiceLine, Tax,
+};

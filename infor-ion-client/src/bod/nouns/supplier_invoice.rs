@@ -276,6 +276,149 @@ impl XmlMapped for SupplierInvoiceLine {
     }
 }
 
+/// Where on a [`SupplierInvoiceLine`] its GL account was found, most specific first: an
+/// account written as a `GLNominalAccount` beats an `ID` (which may be a combination or
+/// distribution id), and one under `DistributionAccount` beats one elsewhere on the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GlAccountForm {
+    /// `DistributionAccount/GLAccount/GLNominalAccount` (the journal BODs' account element,
+    /// nested).
+    DistributionGlAccount,
+    /// `DistributionAccount/GLNominalAccount`.
+    DistributionNominal,
+    /// `DistributionAccount/ID`.
+    DistributionId,
+    /// `DistributionAccount` holding the account as its text.
+    DistributionText,
+    /// `GLAccount/GLNominalAccount` on the line itself.
+    LineGlAccount,
+    /// `GLNominalAccount` on the line itself.
+    LineNominal,
+    /// The `UserArea` property `GLAccount`, else `m3.AIT1` (M3's account dimension).
+    UserArea,
+}
+
+impl GlAccountForm {
+    /// The element path below the line, for messages and logs.
+    pub fn path(self) -> &'static str {
+        match self {
+            GlAccountForm::DistributionGlAccount => {
+                "DistributionAccount/GLAccount/GLNominalAccount"
+            }
+            GlAccountForm::DistributionNominal => "DistributionAccount/GLNominalAccount",
+            GlAccountForm::DistributionId => "DistributionAccount/ID",
+            GlAccountForm::DistributionText => "DistributionAccount",
+            GlAccountForm::LineGlAccount => "GLAccount/GLNominalAccount",
+            GlAccountForm::LineNominal => "GLNominalAccount",
+            GlAccountForm::UserArea => {
+                "UserArea/Property/NameValue[@name='GLAccount' or 'm3.AIT1']"
+            }
+        }
+    }
+}
+
+/// A line's GL account and the form it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineGlAccount {
+    /// The account, trimmed.
+    pub account: String,
+    /// Where it was found.
+    pub form: GlAccountForm,
+}
+
+/// The non-blank, trimmed text of `el`.
+fn account_text(el: &XmlElement) -> Option<String> {
+    let text = el.text();
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// The first child named `name`, by OAGIS name.
+fn child<'a>(el: &'a XmlElement, name: &str) -> Option<&'a XmlElement> {
+    el.elements().find(|c| c.oagis_name() == Some(name))
+}
+
+/// The most specific account one `DistributionAccount` element carries.
+fn distribution_account(el: &XmlElement) -> Option<LineGlAccount> {
+    let found = |form, text: Option<String>| text.map(|account| LineGlAccount { account, form });
+    found(
+        GlAccountForm::DistributionGlAccount,
+        child(el, "GLAccount")
+            .and_then(|g| child(g, "GLNominalAccount"))
+            .and_then(account_text),
+    )
+    .or_else(|| {
+        found(
+            GlAccountForm::DistributionNominal,
+            child(el, "GLNominalAccount").and_then(account_text),
+        )
+    })
+    .or_else(|| {
+        found(
+            GlAccountForm::DistributionId,
+            child(el, "ID").and_then(account_text),
+        )
+    })
+    .or_else(|| found(GlAccountForm::DistributionText, account_text(el)))
+}
+
+impl SupplierInvoiceLine {
+    /// The GL account the line is distributed to, read from every form payloads use (see
+    /// [`GlAccountForm`]) and taking the most specific; among equally specific ones the first
+    /// in the document. `None` when the line carries no account (or only blank ones): the
+    /// caller decides what an unallocated line means, nothing is guessed here.
+    ///
+    /// ```
+    /// use infor_ion_client::bod::{Bod, GlAccountForm, SupplierInvoice};
+    ///
+    /// let xml = r#"<SyncSupplierInvoice xmlns="http://schema.infor.com/InforOAGIS/2">
+    ///   <ApplicationArea><CreationDateTime>2026-01-01T00:00:00Z</CreationDateTime></ApplicationArea>
+    ///   <DataArea><Sync/><SupplierInvoice>
+    ///     <SupplierInvoiceHeader><DocumentID><ID>INV-1</ID></DocumentID></SupplierInvoiceHeader>
+    ///     <SupplierInvoiceLine>
+    ///       <DistributionAccount><GLNominalAccount>61000</GLNominalAccount></DistributionAccount>
+    ///     </SupplierInvoiceLine>
+    ///   </SupplierInvoice></DataArea>
+    /// </SyncSupplierInvoice>"#;
+    /// let bod = Bod::<SupplierInvoice>::from_str(xml)?;
+    /// let account = bod.nouns[0].lines[0].gl_account().expect("an account");
+    /// assert_eq!(account.account, "61000");
+    /// assert_eq!(account.form, GlAccountForm::DistributionNominal);
+    /// # Ok::<(), infor_ion_client::bod::BodError>(())
+    /// ```
+    pub fn gl_account(&self) -> Option<LineGlAccount> {
+        let on_line = self.extensions.iter().filter_map(|e| match e.oagis_name() {
+            Some("DistributionAccount") => distribution_account(e),
+            Some("GLAccount") => {
+                child(e, "GLNominalAccount")
+                    .and_then(account_text)
+                    .map(|account| LineGlAccount {
+                        account,
+                        form: GlAccountForm::LineGlAccount,
+                    })
+            }
+            Some("GLNominalAccount") => account_text(e).map(|account| LineGlAccount {
+                account,
+                form: GlAccountForm::LineNominal,
+            }),
+            _ => None,
+        });
+        let in_user_area = self.user_area.as_ref().and_then(|area| {
+            ["GLAccount", "m3.AIT1"]
+                .iter()
+                .filter_map(|name| area.get(name))
+                .map(str::trim)
+                .find(|v| !v.is_empty())
+                .map(|account| LineGlAccount {
+                    account: account.to_owned(),
+                    form: GlAccountForm::UserArea,
+                })
+        });
+        // `min_by_key` keeps the first of equal keys: document order breaks ties.
+        on_line.chain(in_user_area).min_by_key(|a| a.form)
+    }
+}
+
 /// `SupplierInvoice`: header plus lines.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SupplierInvoice {

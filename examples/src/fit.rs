@@ -1,0 +1,298 @@
+//! The fit check: does the configured sync fit the tenant in front of it? Read-only.
+//!
+//! `ping --config` runs every check; `sync` runs the tenant checks at start (cached for the
+//! process: the schema cache is shared with the streams) and refuses to write when one fails,
+//! with the same messages. Each check is one [`Check`] row: ✓ works, ! works with a difference
+//! the operator should know, ✗ would make the sync fail.
+
+use chrono::{DateTime, Duration, Utc};
+use futures::TryStreamExt;
+use infor_ion_client::cloudsuite::{BookmarkProbe, CloudSuiteSource, NounCheck, RecordDateProbe};
+use infor_ion_client::vault::DEFAULT_KEY_ENV;
+use sync_core::time::SystemClock;
+use std::collections::BTreeSet;
+use sync_core::error::MappingKind;
+use sync_core::mapping::Mappings;
+use sync_core::model::SupplierInvoice;
+use sync_core::source::{Source, Window};
+use sync_core::store::StreamId;
+
+use crate::config::{Config, IonCredentials, Product, Stream, VaultKeySource, Wired};
+use crate::ping::{self, Check, Cin7Ping, IonPing, IonSource};
+
+/// The checks `sync` runs before it writes anything: every IDO the configured streams read
+/// (cheap: two calls per IDO, and the schemas stay cached for the streams).
+pub async fn start_checks(wired: &Wired, config: &Config) -> Vec<Check> {
+    let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
+    schema_checks(&wired.source, &streams).await
+}
+
+/// One row per IDO the streams read: ✓ when it fits, ! when optional properties are missing
+/// (records flow without them), ✗ when the IDO cannot be read or lacks a required property.
+/// Empty for products without IDO schemas.
+pub async fn schema_checks(source: &CloudSuiteSource, streams: &[StreamId]) -> Vec<Check> {
+    source
+        .check_fit(streams)
+        .await
+        .checks
+        .iter()
+        .map(noun_row)
+        .collect()
+}
+
+fn noun_row(check: &NounCheck) -> Check {
+    let name = if check.ido == check.noun {
+        format!("IDO {}", check.ido)
+    } else {
+        format!("IDO {} ({})", check.ido, check.noun)
+    };
+    if let Some(problem) = check.problem() {
+        return Check::failed(
+            &name,
+            format!("{}: {problem}", check.stream.0),
+            "map the tenant's name in the config (see docs/connecting-a-tenant.md), or give \
+             the service account read access to the IDO",
+        );
+    }
+    let warnings = check.warnings();
+    match &check.outcome {
+        Ok(fit) if !warnings.is_empty() => Check::warning(
+            &name,
+            format!(
+                "{}: lacks optional {}; records flow without them",
+                check.stream.0,
+                fit.missing_optional()
+                    .map(|m| format!("`{}`", m.site))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "if the tenant keeps them under other names, map them: {}",
+                fit.missing_optional()
+                    .map(|m| m.config_key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        _ => Check::ok(&name, format!("{}: every property read exists", check.stream.0)),
+    }
+}
+
+/// The CloudSuite GL accounts that supplier invoices changed since `since` allocate to, with
+/// no Cin7 account mapped: each of those invoices would fail.
+pub async fn unmapped_gl_accounts(
+    source: &CloudSuiteSource,
+    mappings: &Mappings,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Check {
+    let name = "GL account mapping";
+    let window = Window {
+        from: Some(since),
+        ceiling: DateTime::<Utc>::MAX_UTC,
+    };
+    let invoices: Result<Vec<SupplierInvoice>, _> =
+        Source::<SupplierInvoice>::poll(source, window).try_collect().await;
+    let invoices = match invoices {
+        Ok(invoices) => invoices,
+        Err(error) => {
+            return Check::failed(
+                name,
+                format!("cannot read recent supplier invoices: {}", error.message),
+                "fix the invoice stream's IDO rows above first",
+            );
+        }
+    };
+    let used: BTreeSet<&str> = invoices
+        .iter()
+        .flat_map(|i| i.lines.iter().map(|l| l.gl_account.as_str()))
+        .collect();
+    let unmapped: Vec<&str> = used
+        .iter()
+        .copied()
+        .filter(|code| {
+            mappings
+                .map(MappingKind::GlAccount, code, "fit check")
+                .is_err()
+        })
+        .collect();
+    let days = (now - since).num_days();
+    if unmapped.is_empty() {
+        Check::ok(
+            name,
+            format!(
+                "{} invoice(s) of the last {days} days allocate to {} account(s), all mapped",
+                invoices.len(),
+                used.len()
+            ),
+        )
+    } else {
+        Check::failed(
+            name,
+            format!(
+                "invoices of the last {days} days allocate to CloudSuite account(s) with no \
+                 Cin7 account: {}",
+                unmapped.join(", ")
+            ),
+            "add them to [mappings.tables.gl_account] values (CloudSuite code = Cin7 code)",
+        )
+    }
+}
+
+/// How far back [`unmapped_gl_accounts`] looks by default.
+pub fn recent() -> Duration {
+    Duration::days(90)
+}
+
+/// Every check of `ping --config`: the credentials and token, then — read-only — every IDO
+/// the configured streams read, bookmark paging, RecordDate's zone, the GL accounts recent
+/// invoices use, and Cin7.
+pub async fn ping_config(config: &Config, timeout: std::time::Duration) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let source = match &config.ion.credentials {
+        IonCredentials::IonApiFile(path) => IonSource::File(path.clone()),
+        IonCredentials::Vault { path, key } => IonSource::Vault {
+            path: path.clone(),
+            tenant: config.tenant.clone(),
+            key_file: match key {
+                VaultKeySource::File(file) => Some(file.clone()),
+                VaultKeySource::Env(_) => None,
+            },
+            key_env: match key {
+                VaultKeySource::Env(var) => var.clone(),
+                VaultKeySource::File(_) => DEFAULT_KEY_ENV.to_owned(),
+            },
+        },
+    };
+    let product = match &config.ion.product {
+        Product::Csi {
+            mongoose_config, ..
+        } => Some(ping::Product::Csi(mongoose_config.clone())),
+        Product::M3 { company, .. } => Some(ping::Product::M3(company.clone())),
+        Product::DataLake { .. } => None,
+    };
+    let ion = IonPing {
+        source,
+        product,
+        max_skew: std::time::Duration::from_secs(60),
+        timeout,
+    };
+    checks.extend(ping::ping_ion(&ion).await);
+    if checks.iter().all(Check::passed) {
+        checks.extend(tenant_checks(config).await);
+    }
+    match (config.cin7_account(), config.cin7_key()) {
+        (Ok(account_id), Ok(application_key)) => {
+            checks.push(
+                ping::ping_cin7(Cin7Ping {
+                    account_id,
+                    application_key,
+                    base_url: config
+                        .cin7
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| cin7_core_client::DEFAULT_BASE_URL.to_owned()),
+                    timeout,
+                })
+                .await,
+            );
+        }
+        (Err(error), _) | (_, Err(error)) => checks.push(Check::failed(
+            "Cin7 credentials",
+            error.to_string(),
+            "set the environment variable the config names",
+        )),
+    }
+    checks
+}
+
+/// The CloudSuite checks of a configured sync (after the token worked).
+async fn tenant_checks(config: &Config) -> Vec<Check> {
+    let clock = SystemClock::shared();
+    let client = match config.ion_client(&clock) {
+        Ok(client) => client,
+        Err(error) => return vec![Check::failed("ION client", error.to_string(), "see above")],
+    };
+    let source = config.source(&client);
+    let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
+    let mut checks = schema_checks(&source, &streams).await;
+    let readable = checks.iter().all(Check::passed);
+    if !matches!(config.ion.product, Product::Csi { .. }) {
+        return checks;
+    }
+    checks.push(match source.probe_bookmark_paging().await {
+        Ok(Some(BookmarkProbe::Advances)) => Check::ok(
+            "IDO bookmark paging",
+            "a one-row page's bookmark leads to the next row",
+        ),
+        Ok(Some(BookmarkProbe::SingleRow) | None) => Check::ok(
+            "IDO bookmark paging",
+            "not testable: the suppliers' IDO has a single row",
+        ),
+        Ok(Some(BookmarkProbe::Stuck)) => Check::failed(
+            "IDO bookmark paging",
+            "the bookmark of a one-row page led back to the same row",
+            "the IDO REST service does not page by bookmark: report it with the tenant's \
+             CloudSuite version (reads would loop or stop early)",
+        ),
+        Err(error) => ping::ion_failure("IDO bookmark paging", &error),
+    });
+    checks.push(match source.probe_record_date(config.ion.record_date_zone).await {
+        Ok(Some(probe)) => record_date_row(&probe),
+        Ok(None) => Check::ok("RecordDate zone", "not applicable"),
+        Err(error) => ping::ion_failure("RecordDate zone", &error),
+    });
+    if readable && config.streams.contains(&Stream::SupplierInvoices) {
+        let now = clock.now();
+        checks.push(unmapped_gl_accounts(&source, &config.mappings, now - recent(), now).await);
+    }
+    checks
+}
+
+/// ✓ when the newest stamp fits the configured zone; ! when it lies in the future (the tenant
+/// stamps east of the zone: rows are read again, none lost) or is a near-whole number of hours
+/// old (perhaps stamped west of the zone: changes would wait for the full scan).
+pub fn record_date_row(probe: &RecordDateProbe) -> Check {
+    let name = "RecordDate zone";
+    let Some(lead) = probe.lead() else {
+        return Check::ok(name, format!("not testable: {} has no rows", probe.ido));
+    };
+    let minutes = lead.num_minutes();
+    let hours = (minutes as f64 / 60.0).round() as i64;
+    let near_whole_hour = (minutes - hours * 60).abs() <= 5 && hours != 0;
+    let seen = format!(
+        "newest {} stamp {} read in {} is {} the gateway's clock",
+        probe.ido,
+        probe.newest.map(|n| n.to_string()).unwrap_or_default(),
+        probe.zone,
+        if minutes >= 0 {
+            format!("{minutes} min ahead of")
+        } else {
+            format!("{} min behind", -minutes)
+        }
+    );
+    if minutes > 5 {
+        Check::warning(
+            name,
+            seen,
+            format!(
+                "the tenant seems to stamp RecordDate about {hours} h east of {}: set \
+                 ion.record_date_zone to the site's IANA zone",
+                probe.zone
+            ),
+        )
+    } else if near_whole_hour && hours >= -14 {
+        Check::warning(
+            name,
+            seen,
+            format!(
+                "if the tenant changed a record in the last minutes, it stamps RecordDate about \
+                 {} h west of {} and changes would wait for the full scan: set \
+                 ion.record_date_zone to the site's IANA zone",
+                -hours, probe.zone
+            ),
+        )
+    } else {
+        Check::ok(name, seen)
+    }
+}

@@ -1,0 +1,242 @@
+//! How the CloudSuite Industrial tenant in front of us fits what the sync reads: each noun's
+//! IDO schema checked once per process (refreshed daily), missing optional properties left out
+//! of requests, a missing required one or an unreadable IDO stopping the stream before any
+//! row is read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+use sync_core::store::StreamId;
+
+use crate::csi::{Csi, IdoNoun, NounFit, PropertyMap, ido_config_key, nouns};
+use crate::error::Error;
+
+/// The nouns the CloudSuite Industrial source reads: each standard IDO with its standard
+/// properties (the names a [`PropertyMap`] renames).
+pub const CSI_NOUNS: &[(&str, &[&str])] = &[
+    (nouns::Vendor::IDO, nouns::Vendor::PROPERTIES),
+    (nouns::PurchaseOrder::IDO, nouns::PurchaseOrder::PROPERTIES),
+    (nouns::PoLine::IDO, nouns::PoLine::PROPERTIES),
+    (nouns::ApVoucher::IDO, nouns::ApVoucher::PROPERTIES),
+    (
+        nouns::ApVoucherDistribution::IDO,
+        nouns::ApVoucherDistribution::PROPERTIES,
+    ),
+    (nouns::GlAccount::IDO, nouns::GlAccount::PROPERTIES),
+];
+
+/// How long a checked schema is trusted before it is read again.
+pub const SCHEMA_TTL: Duration = Duration::hours(24);
+
+/// Where a CloudSuite Industrial invoice's GL allocation comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Distributions {
+    /// The voucher distribution IDO (`SLAptrxds`, or the IDO mapped for it): one line per
+    /// distribution, at its account.
+    #[default]
+    Ido,
+    /// One line for the whole voucher amount, at the account in this property of the voucher
+    /// itself (for tenants whose distribution IDO is absent or not readable).
+    VoucherProperty(String),
+    /// One line for the whole voucher amount, at this account.
+    DefaultAccount(String),
+}
+
+/// One noun's check: which stream needs it, which IDO was read, and how it fits (or why the
+/// IDO could not be checked).
+#[derive(Debug, Clone)]
+pub struct NounCheck {
+    /// The stream that reads the noun.
+    pub stream: StreamId,
+    /// The noun's standard IDO, e.g. `SLVendors`.
+    pub noun: &'static str,
+    /// The IDO read on this tenant.
+    pub ido: String,
+    /// The fit, or the IDO's own error (it does not exist, it may not be read, ...).
+    pub outcome: Result<NounFit, String>,
+}
+
+impl NounCheck {
+    /// Whether the noun can be read.
+    pub fn is_usable(&self) -> bool {
+        self.outcome.as_ref().is_ok_and(NounFit::is_usable)
+    }
+
+    /// What stops the noun, with the config key that fixes it; `None` when it is usable.
+    pub fn problem(&self) -> Option<String> {
+        match &self.outcome {
+            Err(message) => Some(format!(
+                "IDO {} cannot be read: {message}; map the noun to the tenant's IDO with `{}`",
+                self.ido,
+                ido_config_key(self.noun)
+            )),
+            Ok(fit) => fit.error().map(|e| e.to_string()),
+        }
+    }
+
+    /// The optional properties left out, with their config keys.
+    pub fn warnings(&self) -> Vec<String> {
+        let Ok(fit) = &self.outcome else {
+            return Vec::new();
+        };
+        fit.missing_optional()
+            .map(|m| {
+                format!(
+                    "IDO {} has no property `{}`: records flow without it (map it with `{}`)",
+                    fit.ido, m.site, m.config_key
+                )
+            })
+            .collect()
+    }
+}
+
+/// The fit of every noun a set of streams reads.
+#[derive(Debug, Clone, Default)]
+pub struct FitReport {
+    /// One entry per noun, in stream order.
+    pub checks: Vec<NounCheck>,
+}
+
+impl FitReport {
+    /// Whether every noun can be read.
+    pub fn is_usable(&self) -> bool {
+        self.checks.iter().all(NounCheck::is_usable)
+    }
+
+    /// Whether the streams `stream` needs can all be read.
+    pub fn stream_usable(&self, stream: &StreamId) -> bool {
+        self.checks
+            .iter()
+            .filter(|c| &c.stream == stream)
+            .all(NounCheck::is_usable)
+    }
+
+    /// Every problem, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        self.checks.iter().filter_map(NounCheck::problem).collect()
+    }
+
+    /// Every missing optional property, one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        self.checks.iter().flat_map(NounCheck::warnings).collect()
+    }
+}
+
+impl fmt::Display for FitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in self.problems() {
+            writeln!(f, "error: {line}")?;
+        }
+        for line in self.warnings() {
+            writeln!(f, "warning: {line}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    checked_at: DateTime<Utc>,
+    fit: NounFit,
+}
+
+/// The per-process cache of checked nouns, shared by clones of a source.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaCache {
+    fits: Mutex<HashMap<&'static str, Cached>>,
+}
+
+impl SchemaCache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<&'static str, Cached>> {
+        self.fits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The fit of `N`, checked against the tenant when it is not cached or older than
+    /// [`SCHEMA_TTL`]. Missing optional properties are logged once per check. A failed check
+    /// is not cached: the next read asks again.
+    pub(crate) async fn fit<N: IdoNoun>(
+        &self,
+        csi: &Csi,
+        map: &PropertyMap,
+    ) -> Result<NounFit, Error> {
+        let now = csi.client().clock().now();
+        if let Some(cached) = self.lock().get(N::IDO)
+            && now - cached.checked_at < SCHEMA_TTL
+        {
+            return Ok(cached.fit.clone());
+        }
+        let fit = csi.fit::<N>(map).await?;
+        for missing in fit.missing_optional() {
+            tracing::warn!(
+                ido = %fit.ido,
+                property = %missing.site,
+                config_key = %missing.config_key,
+                "the tenant's IDO lacks an optional property; records flow without it"
+            );
+        }
+        self.lock().insert(
+            N::IDO,
+            Cached {
+                checked_at: now,
+                fit: fit.clone(),
+            },
+        );
+        Ok(fit)
+    }
+}
+
+/// The nouns a stream reads over IDO, with the map each is read through.
+pub(crate) fn stream_nouns(stream: &StreamId, distributions: &Distributions) -> Vec<&'static str> {
+    match stream.0.as_str() {
+        "suppliers" => vec![nouns::Vendor::IDO],
+        "purchase_orders" => vec![nouns::PurchaseOrder::IDO, nouns::PoLine::IDO],
+        "supplier_invoices" => match distributions {
+            Distributions::Ido => vec![nouns::ApVoucher::IDO, nouns::ApVoucherDistribution::IDO],
+            _ => vec![nouns::ApVoucher::IDO],
+        },
+        "gl_accounts" => vec![nouns::GlAccount::IDO],
+        _ => Vec::new(),
+    }
+}
+
+/// Property maps per standard IDO.
+pub(crate) type Maps = BTreeMap<String, PropertyMap>;
+
+/// What two one-row pages read by bookmark showed; see
+/// [`CloudSuiteSource::probe_bookmark_paging`](super::CloudSuiteSource::probe_bookmark_paging).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookmarkProbe {
+    /// The second page held the next row.
+    Advances,
+    /// The IDO has a single row: nothing to page through.
+    SingleRow,
+    /// The second page repeated the first row: paging would loop or stop early.
+    Stuck,
+}
+
+/// The newest `RecordDate` of an IDO against the gateway's clock; see
+/// [`CloudSuiteSource::probe_record_date`](super::CloudSuiteSource::probe_record_date).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordDateProbe {
+    /// The IDO read.
+    pub ido: String,
+    /// The newest stamp as written (a wall time: the column carries no zone); `None` when the
+    /// IDO has no rows.
+    pub newest: Option<chrono::NaiveDateTime>,
+    /// The gateway's clock (`Date` header) when it was read.
+    pub gateway: DateTime<Utc>,
+    /// The zone the stamp was read in (the configured one).
+    pub zone: chrono_tz::Tz,
+}
+
+impl RecordDateProbe {
+    /// How far the newest stamp, read in the configured zone, lies after the gateway's clock.
+    /// Positive means "in the future": the tenant stamps in a zone east of the configured one.
+    /// Negative is usual (the newest change was a while ago), so it proves nothing by itself.
+    pub fn lead(&self) -> Option<Duration> {
+        let instant = crate::values::local_to_utc(self.newest?, self.zone)?;
+        Some(instant - self.gateway)
+    }
+}

@@ -1,0 +1,379 @@
+//! Planned, closed and cancelled purchase orders: `PurchasePolicy::planned` and
+//! `PurchasePolicy::closed` decide which are written; a skipped PO is created once it is
+//! ordered, and a PO closed after it was synced is no conflict.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use common::*;
+use sync_core::engine::purchase_orders::{ORDER_CONTENT, ORDER_STATUS, PurchaseOrderPipeline};
+use sync_core::engine::suppliers::SupplierPipeline;
+use sync_core::engine::{StreamRunner, WindowReport};
+use sync_core::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
+use sync_core::model::{PoStatus, PurchaseOrder, Record, Supplier};
+use sync_core::store::memory::MemoryStore;
+use sync_core::store::{Action, AuditEntry, AuditStatus, CrossRefStore, MatchResult, StreamId};
+use sync_core::target::{DocStatus, TaskStatus};
+use sync_core::testing::{
+    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget,
+};
+use sync_core::time::SharedClock;
+
+struct Rig {
+    store: MemoryStore,
+    clock: SharedClock,
+    suppliers_src: MemorySource<Supplier>,
+    pos_src: MemorySource<PurchaseOrder>,
+    supplier_target: MemorySupplierTarget,
+    purchase_target: MemoryPurchaseTarget,
+    pos: StreamRunner<PurchaseOrderPipeline>,
+}
+
+fn rig_with(mappings: Mappings) -> Rig {
+    let suppliers_src = MemorySource::new(at(100));
+    let pos_src = MemorySource::new(at(100));
+    let supplier_target = MemorySupplierTarget::new();
+    let purchase_target = MemoryPurchaseTarget::new();
+    let suppliers = Arc::new(SupplierPipeline::new(
+        Arc::new(supplier_target.clone()),
+        mappings.clone(),
+    ));
+    let pos = StreamRunner::new(
+        Arc::new(PurchaseOrderPipeline::new(
+            Arc::new(purchase_target.clone()),
+            mappings,
+            suppliers,
+            Arc::new(suppliers_src.clone()),
+        )),
+        Arc::new(pos_src.clone()),
+        config(),
+    );
+    let (_, clock) = clock();
+    suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
+    Rig {
+        store: MemoryStore::new(),
+        clock,
+        suppliers_src,
+        pos_src,
+        supplier_target,
+        purchase_target,
+        pos,
+    }
+}
+
+fn rig() -> Rig {
+    rig_with(mappings())
+}
+
+fn with_status(mut po: PurchaseOrder, status: PoStatus) -> PurchaseOrder {
+    po.status = status;
+    po
+}
+
+impl Rig {
+    async fn pos_at(&self, server_time: DateTime<Utc>) -> WindowReport {
+        self.suppliers_src.set_server_time(server_time);
+        self.pos_src.set_server_time(server_time);
+        self.pos
+            .run_window(&run(Arc::new(self.store.clone()), &self.clock), None)
+            .await
+            .unwrap()
+    }
+
+    fn rows(&self, po: &str) -> Vec<AuditEntry> {
+        self.store
+            .all_entries()
+            .into_iter()
+            .filter(|e| e.stream == StreamId::purchase_orders() && e.source.id == po)
+            .collect()
+    }
+
+    fn last(&self, po: &str) -> AuditEntry {
+        self.rows(po).pop().unwrap()
+    }
+
+    async fn xref(&self, po: &PurchaseOrder) -> Option<sync_core::store::CrossRef> {
+        self.store
+            .cross_ref(TENANT, PurchaseOrder::KIND, po.identity())
+            .await
+            .unwrap()
+    }
+
+    fn only_purchase(&self) -> (String, sync_core::testing::StoredPurchase) {
+        let purchases = self.purchase_target.purchases();
+        assert_eq!(purchases.len(), 1, "{purchases:?}");
+        purchases.into_iter().next().unwrap()
+    }
+}
+
+fn assert_skipped_by_rule(entry: &AuditEntry, words: &[&str]) {
+    assert_eq!(
+        (entry.status, entry.action, entry.target_id.as_deref()),
+        (AuditStatus::Succeeded, Action::Skip, None),
+        "{entry:?}"
+    );
+    let why = entry.response_summary.as_deref().unwrap();
+    for word in words {
+        assert!(why.contains(word), "`{word}` missing from: {why}");
+    }
+}
+
+#[tokio::test]
+async fn planned_po_is_skipped_without_a_call_then_created_once_ordered() {
+    let rig = rig();
+    let planned = with_status(po("PO-1", "V1", 4, at(90)), PoStatus::Planned);
+    rig.pos_src.upsert(planned.clone());
+
+    let report = rig.pos_at(at(100)).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_skipped_by_rule(
+        &rig.last("PO-1"),
+        &["PO-1", "planned", "mappings.purchases.planned = \"skip\""],
+    );
+    assert_eq!(rig.purchase_target.calls().total(), 0, "no target call");
+    assert!(
+        rig.supplier_target.suppliers().is_empty(),
+        "its supplier is not created for a PO that is not written"
+    );
+    assert!(
+        rig.xref(&planned).await.is_none(),
+        "nothing is remembered as written"
+    );
+
+    // The next window reads it again (lookback): the same decision adds no row.
+    let report = rig.pos_at(at(110)).await;
+    assert_eq!((report.read, report.skipped), (1, 1), "{report:?}");
+    assert_eq!(rig.rows("PO-1").len(), 1);
+
+    // It is released in CloudSuite (RecordDate moves): created now.
+    rig.pos_src
+        .upsert(with_status(po("PO-1", "V1", 4, at(150)), PoStatus::Ordered));
+    let report = rig.pos_at(at(200)).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let e = rig.last("PO-1");
+    assert_eq!(
+        (e.status, e.action, e.match_result),
+        (
+            AuditStatus::Succeeded,
+            Action::Create,
+            Some(MatchResult::Created)
+        )
+    );
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(purchase.header.reference, "PO-1");
+    assert_eq!(purchase.order_status, TaskStatus::Draft);
+    assert_eq!(rig.supplier_target.suppliers().len(), 1);
+}
+
+#[tokio::test]
+async fn planned_po_as_draft_is_created_draft_then_written_with_order_status_once_ordered() {
+    let mut m = mappings();
+    m.purchases.order_status = DocStatus::Authorised;
+    m.purchases.planned = PlannedPoRule::Draft;
+    let rig = rig_with(m);
+    rig.pos_src
+        .upsert(with_status(po("PO-2", "V1", 4, at(90)), PoStatus::Planned));
+    rig.pos_at(at(100)).await;
+    let (id, purchase) = rig.only_purchase();
+    assert_eq!(
+        purchase.order_status,
+        TaskStatus::Draft,
+        "a planned PO is not authorised, whatever order_status says"
+    );
+    assert_eq!(purchase.order.unwrap().status, DocStatus::Draft);
+
+    rig.pos_src
+        .upsert(with_status(po("PO-2", "V1", 4, at(150)), PoStatus::Ordered));
+    rig.pos_at(at(200)).await;
+    let e = rig.last("PO-2");
+    assert_eq!(
+        (e.status, e.action),
+        (AuditStatus::Succeeded, Action::Update)
+    );
+    let (same, purchase) = rig.only_purchase();
+    assert_eq!(same, id, "updated, not created again");
+    assert_eq!(purchase.order_status, TaskStatus::Authorised);
+}
+
+#[tokio::test]
+async fn planned_po_as_order_is_written_like_an_ordered_one() {
+    let mut m = mappings();
+    m.purchases.order_status = DocStatus::Authorised;
+    m.purchases.planned = PlannedPoRule::Order;
+    let rig = rig_with(m);
+    rig.pos_src
+        .upsert(with_status(po("PO-3", "V1", 4, at(90)), PoStatus::Planned));
+    rig.pos_at(at(100)).await;
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(purchase.order_status, TaskStatus::Authorised);
+}
+
+#[tokio::test]
+async fn closed_or_cancelled_po_new_to_the_target_is_not_created_by_default() {
+    let rig = rig();
+    let closed = with_status(po("PO-4", "V1", 4, at(90)), PoStatus::Closed);
+    // Its location maps to nothing: a PO that is not written needs no mapping.
+    let mut cancelled = with_status(po("PO-5", "V1", 4, at(91)), PoStatus::Cancelled);
+    cancelled.location = Some("NOWHERE".into());
+    rig.pos_src.upsert(closed.clone());
+    rig.pos_src.upsert(cancelled);
+
+    let report = rig.pos_at(at(100)).await;
+    assert_eq!((report.succeeded, report.failed), (2, 0), "{report:?}");
+    assert_skipped_by_rule(
+        &rig.last("PO-4"),
+        &[
+            "PO-4",
+            "closed",
+            "not created",
+            "mappings.purchases.closed = \"skip\"",
+        ],
+    );
+    assert_skipped_by_rule(&rig.last("PO-5"), &["PO-5", "cancelled"]);
+    assert!(rig.purchase_target.purchases().is_empty());
+    assert_eq!(rig.purchase_target.calls().total(), 0);
+    assert!(rig.xref(&closed).await.is_none());
+}
+
+#[tokio::test]
+async fn closed_po_is_created_when_the_rule_says_create() {
+    let mut m = mappings();
+    m.purchases.order_status = DocStatus::Authorised;
+    m.purchases.closed = ClosedPoRule::Create;
+    let rig = rig_with(m);
+    rig.pos_src
+        .upsert(with_status(po("PO-6", "V1", 4, at(90)), PoStatus::Closed));
+    rig.pos_at(at(100)).await;
+    let e = rig.last("PO-6");
+    assert_eq!(
+        (e.status, e.action),
+        (AuditStatus::Succeeded, Action::Create)
+    );
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(purchase.order_status, TaskStatus::Authorised);
+}
+
+#[tokio::test]
+async fn po_closed_after_its_order_was_authorised_is_no_conflict() {
+    let rig = rig();
+    let ordered = po("PO-7", "V1", 4, at(90));
+    rig.pos_src.upsert(ordered.clone());
+    rig.pos_at(at(100)).await;
+    let (id, _) = rig.only_purchase();
+    assert!(
+        rig.xref(&ordered)
+            .await
+            .unwrap()
+            .aux
+            .contains_key(ORDER_CONTENT)
+    );
+    // Someone authorises the order in Cin7, then the PO is closed in CloudSuite.
+    assert!(rig.purchase_target.authorise_order(&id));
+    let before = rig.purchase_target.calls();
+    rig.pos_src
+        .upsert(with_status(po("PO-7", "V1", 4, at(150)), PoStatus::Closed));
+
+    let report = rig.pos_at(at(200)).await;
+    assert_eq!((report.succeeded, report.conflicts), (1, 0), "{report:?}");
+    let e = rig.last("PO-7");
+    assert_eq!(
+        (e.status, e.action, e.target_id.as_deref()),
+        (AuditStatus::Succeeded, Action::Skip, Some(id.as_str()))
+    );
+    let calls = rig.purchase_target.calls();
+    assert_eq!(
+        (calls.gets - before.gets, calls.orders - before.orders),
+        (1, 0),
+        "read once, not written"
+    );
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(
+        purchase.order_status,
+        TaskStatus::Authorised,
+        "not re-opened"
+    );
+    let xref = rig.xref(&ordered).await.unwrap();
+    assert_eq!(
+        xref.aux.get(ORDER_STATUS).map(String::as_str),
+        Some("authorised")
+    );
+    // Remembered as written: the next overlapping window neither reads nor adds a row.
+    let rows = rig.rows("PO-7").len();
+    let report = rig.pos_at(at(210)).await;
+    assert_eq!(report.skipped, 1, "{report:?}");
+    assert_eq!(rig.rows("PO-7").len(), rows);
+    assert_eq!(rig.purchase_target.calls().gets, calls.gets);
+}
+
+#[tokio::test]
+async fn po_closed_while_its_order_is_a_draft_is_updated_not_authorised() {
+    let rig = rig();
+    rig.pos_src.upsert(po("PO-8", "V1", 4, at(90)));
+    rig.pos_at(at(100)).await;
+    rig.pos_src
+        .upsert(with_status(po("PO-8", "V1", 4, at(150)), PoStatus::Closed));
+    let report = rig.pos_at(at(200)).await;
+    assert_eq!((report.succeeded, report.conflicts), (1, 0), "{report:?}");
+    let e = rig.last("PO-8");
+    assert_eq!(
+        (e.status, e.action),
+        (AuditStatus::Succeeded, Action::Update)
+    );
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(purchase.order_status, TaskStatus::Draft);
+}
+
+#[tokio::test]
+async fn po_closed_with_changed_lines_after_authorisation_is_still_a_conflict() {
+    let rig = rig();
+    rig.pos_src.upsert(po("PO-9", "V1", 4, at(90)));
+    rig.pos_at(at(100)).await;
+    let (id, _) = rig.only_purchase();
+    assert!(rig.purchase_target.authorise_order(&id));
+    rig.pos_src
+        .upsert(with_status(po("PO-9", "V1", 3, at(150)), PoStatus::Closed));
+    let report = rig.pos_at(at(200)).await;
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let e = rig.last("PO-9");
+    assert!(
+        e.error
+            .unwrap()
+            .message
+            .contains("after its order was authorised")
+    );
+    let (_, purchase) = rig.only_purchase();
+    assert_eq!(purchase.order.unwrap().lines[0].quantity, 4.into());
+}
+
+#[tokio::test]
+async fn closed_po_whose_create_may_have_reached_the_target_is_adopted_not_skipped() {
+    let rig = rig();
+    rig.pos_src.upsert(po("PO-10", "V1", 4, at(90)));
+    // The header create reaches the target, but its answer is lost.
+    rig.purchase_target
+        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+    let report = rig.pos_at(at(100)).await;
+    assert_eq!(report.failed, 1, "{report:?}");
+    let (id, _) = rig.only_purchase();
+
+    rig.pos_src
+        .upsert(with_status(po("PO-10", "V1", 4, at(150)), PoStatus::Closed));
+    let report = rig.pos_at(at(200)).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let e = rig.last("PO-10");
+    assert_eq!(
+        (e.status, e.match_result, e.target_id.as_deref()),
+        (
+            AuditStatus::Succeeded,
+            Some(MatchResult::ByLookup),
+            Some(id.as_str())
+        )
+    );
+    let (same, purchase) = rig.only_purchase();
+    assert_eq!(same, id, "adopted, not skipped and not created again");
+    assert!(purchase.order.is_some());
+    assert!(rig.rows("PO-10").iter().all(|e| !e.status.is_open()));
+}
