@@ -106,7 +106,7 @@ fn order_body(task: &str) -> Value {
     json!({
         "TaskID": task,
         "Status": "DRAFT",
-        "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4.0, "Price": 12.5,
+        "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4, "Price": 12.5,
                    "TaxRule": "GST on Expenses", "Total": 50.0}],
         "AdditionalCharges": []
     })
@@ -473,7 +473,7 @@ async fn an_invoice_without_a_po_becomes_an_invoice_first_purchase_with_accounts
         .match_body(Matcher::Json(json!({
             "TaskID": P1,
             "Status": "AUTHORISED",
-            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4.0, "Price": 12.5,
+            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4, "Price": 12.5,
                        "TaxRule": "GST on Expenses", "Total": 50.0}],
             "AdditionalCharges": []
         })))
@@ -491,7 +491,7 @@ async fn an_invoice_without_a_po_becomes_an_invoice_first_purchase_with_accounts
             "InvoiceDate": "2026-03-01T00:00:00.000",
             "InvoiceDueDate": "2026-03-31T00:00:00.000",
             "Status": "DRAFT",
-            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4.0, "Price": 12.5,
+            "Lines": [{"SKU": "WID-1", "Name": "Widget", "Quantity": 4, "Price": 12.5,
                        "TaxRule": "GST on Expenses", "Account": "715", "Total": 50.0}],
             "AdditionalCharges": []
         })))

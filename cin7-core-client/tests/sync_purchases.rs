@@ -251,11 +251,11 @@ async fn set_order_on_an_editable_view_replaces_the_lines_without_a_read() {
             "TaskID": PURCHASE,
             "Status": "DRAFT",
             "Lines": [
-                {"SKU": "WID-1", "Name": "Widget", "Quantity": 3.0, "Price": 1.9999,
+                {"SKU": "WID-1", "Name": "Widget", "Quantity": 3, "Price": 1.9999,
                  "TaxRule": "GST on Expenses", "Total": 5.9997}
             ],
             "AdditionalCharges": [
-                {"Description": "Freight", "Quantity": 1.0, "Price": 20.5, "Total": 20.5}
+                {"Description": "Freight", "Quantity": 1, "Price": 20.5, "Total": 20.5}
             ]
         })))
         .with_body(saved.to_string())
@@ -361,12 +361,12 @@ async fn post_invoice_sends_the_number_and_an_account_on_every_line() {
             "InvoiceDueDate": "2018-05-16T00:00:00.000",
             "Status": "AUTHORISED",
             "Lines": [
-                {"SKU": "Bread", "Name": "Baked Bread", "Quantity": 3.0, "Price": 1.9999,
+                {"SKU": "Bread", "Name": "Baked Bread", "Quantity": 3, "Price": 1.9999,
                  "TaxRule": "Tax on Purchases", "Account": "715", "Total": 5.9997}
             ],
             "AdditionalCharges": [
-                {"Description": "Freight", "Quantity": 1.0, "Price": 20.0,
-                 "TaxRule": "Tax on Purchases", "Account": "425", "Total": 20.0}
+                {"Description": "Freight", "Quantity": 1, "Price": 20,
+                 "TaxRule": "Tax on Purchases", "Account": "425", "Total": 20}
             ]
         })))
         .with_body(fixture("purchase_invoices.json"))

@@ -30,3 +30,7 @@ pub struct ReadmeSamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/testing-with-simulators.md")]
 pub struct SimulatorGuideSamples;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/connecting-a-tenant.md")]
+pub struct ConnectingGuideSamples;

@@ -25,6 +25,8 @@ fn drifted(config: SimulatorConfig) -> SimulatorConfig {
             .without("SLPos", "VendOrder")
             .rename("SLPoItems", "ItemCost", "PoCost")
             .forbidden("SLAptrxds"),
+        // RecordDate in the site's local time, six hours behind UTC in winter.
+        record_date_zone: chrono_tz::America::Chicago,
         ..config
     }
 }
@@ -43,9 +45,12 @@ source = "default"
 account = "61000"
 "#;
 
-fn config(sims: &Sims, seq: u64, extra: &str) -> std::path::PathBuf {
+fn config(sims: &Sims, seq: u64, zone: &str, extra: &str) -> std::path::PathBuf {
     let path = sims.config(seq, "", "");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "default_currency = \"USD\"\n",
+        &format!("default_currency = \"USD\"\n{zone}\n"),
+    );
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     path
 }
@@ -99,7 +104,7 @@ fn rows(shown: &str, mark: &str) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unadapted_runner_names_every_difference_and_writes_nothing() {
     let sims = start_shaped(61, 6, drifted).await;
-    let path = config(&sims, 61, "");
+    let path = config(&sims, 61, "", "");
 
     let out = run("ping", args(&path, &[])).await;
     let shown = text(&out);
@@ -128,7 +133,7 @@ async fn an_unadapted_runner_names_every_difference_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_keys_adapt_the_runner_and_everything_arrives_once() {
     let sims = start_shaped(62, 6, drifted).await;
-    let path = config(&sims, 62, ADAPTED);
+    let path = config(&sims, 62, "record_date_zone = \"America/Chicago\"", ADAPTED);
 
     // ping lists exactly the differences the sync lives with, and passes.
     let out = run("ping", args(&path, &[])).await;
@@ -212,4 +217,26 @@ async fn documented_keys_adapt_the_runner_and_everything_arrives_once() {
     let out = run("sync", args(&path, &["--once"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(sims.cin7_writes(), writes, "{}", text(&out));
+
+    // A vendor renamed now is stamped in Chicago time, six hours "behind" a UTC reading: the
+    // next incremental run reads it because the zone is configured.
+    let vendor = vendors[0].values["VendNum"].clone().unwrap();
+    let now = sims.ion.now();
+    assert!(sims.ion.data().update(
+        "SLVendors",
+        &[vendor.as_str()],
+        &[("Name", Some("Renamed After The First Run"))],
+        now,
+    ));
+    let out = run("sync", args(&path, &["--once"])).await;
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let renamed = sims
+        .cin7
+        .state()
+        .suppliers
+        .iter()
+        .filter(|s| s.name == "Renamed After The First Run")
+        .count();
+    assert_eq!(renamed, 1, "{shown}");
 }

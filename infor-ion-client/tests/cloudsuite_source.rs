@@ -10,7 +10,7 @@ use common::*;
 use futures::TryStreamExt;
 use infor_ion_client::IonClient;
 use infor_ion_client::auth::AuthConfig;
-use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::cloudsuite::{CSI_NOUNS, CloudSuiteSource};
 use mockito::{Matcher, ServerGuard};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -28,6 +28,32 @@ async fn server() -> (ServerGuard, IonClient) {
     server
         .mock("POST", "/ACME_TST/as/token.oauth2")
         .with_body(token_body(ACCESS_TOKEN, 3600, None))
+        .create_async()
+        .await;
+    // A tenant with every standard property: `/info` lists them, and the one-row read that
+    // proves each IDO readable answers empty.
+    server
+        .mock("GET", Matcher::Regex("/ido/info/".into()))
+        .with_body_from_request(|request| {
+            let ido = request.path().rsplit('/').next().unwrap_or_default();
+            let properties: Vec<_> = CSI_NOUNS
+                .iter()
+                .find(|(name, _)| *name == ido)
+                .map(|(_, properties)| properties.iter().map(|p| json!({"Name": p})).collect())
+                .unwrap_or_default();
+            json!({"Success": true, "Properties": properties})
+                .to_string()
+                .into_bytes()
+        })
+        .create_async()
+        .await;
+    server
+        .mock("GET", Matcher::Regex("/ido/load/".into()))
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("recordcap".into(), "1".into()),
+            Matcher::Regex("properties=[A-Za-z]".into()),
+        ]))
+        .with_body(page(json!([])))
         .create_async()
         .await;
     let client = client(

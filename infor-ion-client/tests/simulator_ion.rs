@@ -260,7 +260,7 @@ async fn the_server_refuses_what_a_real_one_would() {
     assert!(
         unknown_property
             .to_string()
-            .contains("Property 'Bogus' not found"),
+            .contains("Property 'Bogus' is not a valid property of IDO 'SLVendors'"),
         "{unknown_property}"
     );
     let unknown_ido = client
@@ -596,8 +596,10 @@ async fn the_cloudsuite_source_reads_every_seeded_record() {
     assert!(invoices.iter().all(|i| i.lines.len() == 2));
     assert_eq!(accounts.len(), infor_ion_client::simulator::CHART.len());
     // Lines were fetched per page of heads in IN-lists of at most 100 (pages of 200 and 30:
-    // 2 + 1 calls), not once per order.
-    assert_eq!(sim.calls()["GET /load/SLPoItems"], 3);
+    // 2 + 1 calls), not once per order; plus the one-row read that proved the IDO readable,
+    // after its schema was read once.
+    assert_eq!(sim.calls()["GET /load/SLPoItems"], 3 + 1);
+    assert_eq!(sim.calls()["GET /info/SLPoItems"], 1);
     let at = Source::<Supplier>::server_time(&source).await.unwrap();
     assert_eq!(at.timestamp(), clock.now().timestamp());
 }
