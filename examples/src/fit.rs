@@ -6,16 +6,17 @@
 //! the operator should know, ✗ would make the sync fail.
 
 use chrono::{DateTime, Duration, Utc};
+use cin7_core_client::fit::ReferenceState;
 use futures::TryStreamExt;
 use infor_ion_client::cloudsuite::{BookmarkProbe, CloudSuiteSource, NounCheck, RecordDateProbe};
 use infor_ion_client::vault::DEFAULT_KEY_ENV;
-use sync_core::time::SystemClock;
 use std::collections::BTreeSet;
 use sync_core::error::MappingKind;
 use sync_core::mapping::Mappings;
 use sync_core::model::SupplierInvoice;
 use sync_core::source::{Source, Window};
 use sync_core::store::StreamId;
+use sync_core::time::SystemClock;
 
 use crate::config::{Config, IonCredentials, Product, Stream, VaultKeySource, Wired};
 use crate::ping::{self, Check, Cin7Ping, IonPing, IonSource};
@@ -74,7 +75,10 @@ fn noun_row(check: &NounCheck) -> Check {
                     .join(", ")
             ),
         ),
-        _ => Check::ok(&name, format!("{}: every property read exists", check.stream.0)),
+        _ => Check::ok(
+            &name,
+            format!("{}: every property read exists", check.stream.0),
+        ),
     }
 }
 
@@ -91,8 +95,9 @@ pub async fn unmapped_gl_accounts(
         from: Some(since),
         ceiling: DateTime::<Utc>::MAX_UTC,
     };
-    let invoices: Result<Vec<SupplierInvoice>, _> =
-        Source::<SupplierInvoice>::poll(source, window).try_collect().await;
+    let invoices: Result<Vec<SupplierInvoice>, _> = Source::<SupplierInvoice>::poll(source, window)
+        .try_collect()
+        .await;
     let invoices = match invoices {
         Ok(invoices) => invoices,
         Err(error) => {
@@ -183,25 +188,121 @@ pub async fn ping_config(config: &Config, timeout: std::time::Duration) -> Vec<C
     }
     match (config.cin7_account(), config.cin7_key()) {
         (Ok(account_id), Ok(application_key)) => {
-            checks.push(
-                ping::ping_cin7(Cin7Ping {
-                    account_id,
-                    application_key,
-                    base_url: config
-                        .cin7
-                        .base_url
-                        .clone()
-                        .unwrap_or_else(|| cin7_core_client::DEFAULT_BASE_URL.to_owned()),
-                    timeout,
-                })
-                .await,
-            );
+            let me = ping::ping_cin7(Cin7Ping {
+                account_id,
+                application_key,
+                base_url: config
+                    .cin7
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| cin7_core_client::DEFAULT_BASE_URL.to_owned()),
+                timeout,
+            })
+            .await;
+            let reached = me.passed();
+            checks.push(me);
+            if reached {
+                checks.extend(cin7_checks(config).await);
+            }
         }
         (Err(error), _) | (_, Err(error)) => checks.push(Check::failed(
             "Cin7 credentials",
             error.to_string(),
             "set the environment variable the config names",
         )),
+    }
+    checks
+}
+
+/// The Cin7 checks of a configured sync (after `me` answered): `Limit` honoured, every
+/// reference name the mappings produce exists and is active, webhook subscriptions' state.
+async fn cin7_checks(config: &Config) -> Vec<Check> {
+    let client = match config.cin7_client(&SystemClock::shared()) {
+        Ok(client) => client,
+        Err(error) => return vec![Check::failed("Cin7 client", error.to_string(), "see above")],
+    };
+    let mut checks = Vec::new();
+    let name = "Cin7 paging";
+    checks.push(match client.suppliers().list().probe(2).await {
+        Ok(probe) if probe.limit_honoured() => Check::ok(
+            name,
+            format!(
+                "{}: Limit {} honoured ({} row(s), Total {})",
+                probe.endpoint,
+                probe.limit,
+                probe.returned,
+                probe.total.map_or("absent".to_owned(), |t| t.to_string())
+            ),
+        ),
+        Ok(probe) => Check::warning(
+            name,
+            format!(
+                "{}: asked for {} row(s), got {} while Total says {}",
+                probe.endpoint,
+                probe.limit,
+                probe.returned,
+                probe.total.map_or("nothing".to_owned(), |t| t.to_string())
+            ),
+            "the endpoint caps its pages: the client reads on to Total, but set its page \
+             size to the cap (Cin7ClientBuilder::max_page_size) to save calls",
+        ),
+        Err(error) => ping::cin7_failure(name, &error),
+    });
+    match client.check_references(&config.reference_names).await {
+        Ok(findings) => {
+            let bad: Vec<String> = findings
+                .iter()
+                .filter_map(|f| match &f.state {
+                    ReferenceState::Ok => None,
+                    ReferenceState::Missing => {
+                        Some(format!("{} `{}` does not exist", f.kind, f.name))
+                    }
+                    ReferenceState::Inactive(why) => {
+                        Some(format!("{} `{}` is inactive ({why})", f.kind, f.name))
+                    }
+                })
+                .collect();
+            checks.push(if bad.is_empty() {
+                Check::ok(
+                    "Cin7 references",
+                    format!(
+                        "{} name(s) the mappings produce exist and are active",
+                        findings.len()
+                    ),
+                )
+            } else {
+                Check::failed(
+                    "Cin7 references",
+                    bad.join("; "),
+                    "create or reactivate them in Cin7, or change [mappings.tables] and the \
+                     [mappings.purchases] defaults to names Cin7 has",
+                )
+            });
+        }
+        Err(error) => checks.push(ping::cin7_failure("Cin7 references", &error)),
+    }
+    if config.webhooks.is_some() {
+        let name = "Cin7 webhooks";
+        checks.push(match client.webhooks().list().await {
+            Ok(hooks) => {
+                let inactive: Vec<String> = hooks
+                    .iter()
+                    .filter(|h| h.is_active == Some(false))
+                    .map(|h| h.name.clone().unwrap_or_else(|| h.external_url.clone()))
+                    .collect();
+                if inactive.is_empty() {
+                    Check::ok(name, format!("{} subscription(s), all active", hooks.len()))
+                } else {
+                    Check::warning(
+                        name,
+                        format!("inactive subscription(s): {}", inactive.join(", ")),
+                        "Cin7 switches a subscription off after failed deliveries: fix the \
+                         intake, then `webhooks register` again",
+                    )
+                }
+            }
+            Err(error) => ping::cin7_failure(name, &error),
+        });
     }
     checks
 }
@@ -237,11 +338,13 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
         ),
         Err(error) => ping::ion_failure("IDO bookmark paging", &error),
     });
-    checks.push(match source.probe_record_date(config.ion.record_date_zone).await {
-        Ok(Some(probe)) => record_date_row(&probe),
-        Ok(None) => Check::ok("RecordDate zone", "not applicable"),
-        Err(error) => ping::ion_failure("RecordDate zone", &error),
-    });
+    checks.push(
+        match source.probe_record_date(config.ion.record_date_zone).await {
+            Ok(Some(probe)) => record_date_row(&probe),
+            Ok(None) => Check::ok("RecordDate zone", "not applicable"),
+            Err(error) => ping::ion_failure("RecordDate zone", &error),
+        },
+    );
     if readable && config.streams.contains(&Stream::SupplierInvoices) {
         let now = clock.now();
         checks.push(unmapped_gl_accounts(&source, &config.mappings, now - recent(), now).await);

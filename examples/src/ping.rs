@@ -92,7 +92,13 @@ impl Check {
 
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:<22}  {}", self.mark.symbol(), self.name, self.detail)?;
+        write!(
+            f,
+            "{} {:<22}  {}",
+            self.mark.symbol(),
+            self.name,
+            self.detail
+        )?;
         if let Some(fix) = &self.fix {
             write!(f, "\n  {:<22} fix: {fix}", "")?;
         }

@@ -130,10 +130,7 @@ async fn main() -> ExitCode {
         examples::ping::report(&fit);
         return ExitCode::from(FAILURES);
     }
-    let differences: Vec<Check> = fit
-        .into_iter()
-        .filter(|c| c.mark == Mark::Warn)
-        .collect();
+    let differences: Vec<Check> = fit.into_iter().filter(|c| c.mark == Mark::Warn).collect();
 
     let (shutdown, signal) = Shutdown::new();
     tokio::spawn(stop_on_signals(shutdown));

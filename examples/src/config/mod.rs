@@ -38,6 +38,7 @@ use infor_ion_client::cloudsuite::CloudSuiteSource;
 
 pub use crate::assemble::ReplayTarget;
 use crate::assemble::{Assembled, Parts, ReturnParts, assemble};
+use cin7_core_client::fit::ReferenceNames;
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use infor_ion_client::cloudsuite::m3_returns::{M3PoWriter, M3WriterConfig};
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
@@ -505,6 +506,9 @@ pub struct Config {
     pub schedule: Cadence,
     /// Mappings and policies.
     pub mappings: Mappings,
+    /// Every Cin7 reference name the mappings can produce (tables, defaults): what `ping`
+    /// checks exists and is active in Cin7.
+    pub reference_names: ReferenceNames,
     /// Window settings.
     pub engine: EngineConfig,
     /// The return direction (`[returns]`), when purchases are synced back to CloudSuite.
@@ -610,6 +614,7 @@ impl Config {
             hint: "the Cin7 side: `account_id` and `application_key_env`",
         })?)?;
         let schedule = parse_schedule(raw.schedule)?;
+        let reference_names = reference_names(&raw.mappings);
         let mappings = parse_mappings(raw.mappings)?;
         let engine = parse_engine(raw.engine)?;
         let returns_run = streams.contains(&Stream::PurchaseReturns);
@@ -651,6 +656,7 @@ impl Config {
             cin7,
             schedule,
             mappings,
+            reference_names,
             engine,
             returns,
             webhooks,
@@ -1114,11 +1120,17 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
     if !matches!(product, Product::Csi { .. }) {
         let csi_only = [
             ("ion.idos", !shape.idos.is_empty()),
-            ("ion.distributions", shape.distributions != Default::default()),
+            (
+                "ion.distributions",
+                shape.distributions != Default::default(),
+            ),
             ("ion.record_date_zone", record_date_zone != chrono_tz::UTC),
         ];
         if let Some((key, _)) = csi_only.iter().find(|(_, set)| *set) {
-            return Err(invalid(key, "applies only to product = \"csi\" (CloudSuite Industrial IDOs)"));
+            return Err(invalid(
+                key,
+                "applies only to product = \"csi\" (CloudSuite Industrial IDOs)",
+            ));
         }
     }
     Ok(IonSettings {
@@ -1294,6 +1306,29 @@ fn mapping_kind(name: &str) -> Result<MappingKind, ConfigError> {
             });
         }
     })
+}
+
+/// The Cin7 names the mapping tables and purchase defaults name.
+fn reference_names(raw: &RawMappings) -> ReferenceNames {
+    let table = |kind: &str| -> Vec<String> {
+        raw.tables
+            .get(kind)
+            .map(|t| t.values.values().chain(t.default.iter()).cloned().collect())
+            .unwrap_or_default()
+    };
+    let with = |mut names: Vec<String>, extra: &Option<String>| {
+        names.extend(extra.iter().filter(|n| !n.trim().is_empty()).cloned());
+        names.sort();
+        names.dedup();
+        names
+    };
+    let p = &raw.purchases;
+    ReferenceNames {
+        tax_rules: with(table("tax_rule"), &p.default_tax_rule),
+        payment_terms: with(table("payment_term"), &p.default_payment_term),
+        locations: with(table("location"), &p.default_location),
+        account_codes: with(table("gl_account"), &p.ap_account),
+    }
 }
 
 fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
@@ -1719,7 +1754,9 @@ pub async fn wire(
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
     let source = config.source(&ion);
     let assembled = match dry {
-        Some(dry) => assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress)),
+        Some(dry) => {
+            assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress))
+        }
         None => assemble(config.parts(target, &source, returns, store, clock, progress)),
     }?;
     Ok(Wired {

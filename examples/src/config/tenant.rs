@@ -88,7 +88,8 @@ pub(super) fn parse_idos(
 
 /// Validate `[ion.distributions]`.
 pub(super) fn parse_distributions(raw: RawDistributions) -> Result<Distributions, ConfigError> {
-    let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let given =
+        |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let property = given(raw.voucher_property);
     let account = given(raw.account);
     let key = "ion.distributions.source";
