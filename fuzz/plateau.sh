@@ -7,7 +7,7 @@
 # It runs the built binary directly (not `cargo fuzz run`), so sources edited meanwhile are
 # not rebuilt into the middle of a measurement.
 # Repeated single-process runs (-jobs=1 equivalent) of STEP seconds from a working corpus
-# (work/<target>, seeded from corpus/<target>) until a run adds < 1% new coverage features
+# (work/<target>, seeded from seeds/<target>.list and any local corpus/<target>) until a run adds < 1% new coverage features
 # (ft at the end vs ft after loading the corpus), or CAP seconds in total. Then a libFuzzer
 # merge (what `cargo fuzz cmin` runs) minimises the working corpus into corpus/<target>. One line per step goes to
 # work/<target>.steps: step, runs, exec/s, cov and ft at start and end, corpus size.
@@ -19,6 +19,11 @@ bin=target/x86_64-unknown-linux-gnu/release/$target
 [[ -x $bin ]] || { echo "build first: RUSTC_BOOTSTRAP=1 cargo fuzz build -O" >&2; exit 2; }
 work=work/$target
 mkdir -p "$work" "artifacts/$target"
+# Seeds (the list the CI replay reads too), then any corpus an earlier run left here.
+while read -r seed; do
+  [[ -n $seed ]] && find "../$seed" -maxdepth 1 -type f -exec cp -n {} "$work"/ \;
+done < "seeds/$target.list"
+mkdir -p corpus/"$target"
 cp -n corpus/"$target"/* "$work"/ 2>/dev/null || true
 : > "$work.steps"
 elapsed=0 n=0

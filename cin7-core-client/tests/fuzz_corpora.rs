@@ -1,5 +1,5 @@
-//! Every committed fuzz corpus and crash reproducer of the Cin7-side targets (`fuzz/corpus/`,
-//! `fuzz/regressions/`), run through the very functions the `cargo fuzz` targets call
+//! The seeds (`fuzz/seeds/`), crash reproducers (`fuzz/regressions/`) and any local fuzz
+//! corpus of the Cin7-side targets, run through the very functions the `cargo fuzz` targets call
 //! (`fuzz/bodies/cin7.rs`), so CI exercises them without the fuzzer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

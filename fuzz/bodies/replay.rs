@@ -1,6 +1,8 @@
-//! Runs every file of `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` through a target
-//! body, catching panics so one report names every input that fails. Used by the SDK crates'
-//! `tests/fuzz_corpora.rs`, not by the fuzzer.
+//! Runs a target's seeds (hand-made inputs and the crates' test fixtures, all source), its crash
+//! reproducers (`fuzz/regressions/<target>/`) and, where a fuzzer has grown one on this
+//! machine, its corpus (`fuzz/corpus/<target>/`, not committed: generated output) through a
+//! target body, catching panics so one report names every input that fails. Used by the SDK
+//! crates' `tests/fuzz_corpora.rs`, not by the fuzzer.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,19 +23,34 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Runs the corpus (which must not be empty) and the regressions of `target` through `body`.
+/// The seeds of `target`: every file named in `fuzz/seeds/<target>.list` (one path from the
+/// workspace root a line, a file or a directory of files). `plateau.sh` seeds the fuzzer from
+/// the same list.
+fn seeds(workspace: &Path, target: &str) -> Vec<PathBuf> {
+    let list = workspace.join("fuzz/seeds").join(format!("{target}.list"));
+    std::fs::read_to_string(&list)
+        .expect("a readable seed list")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| workspace.join(line))
+        .flat_map(|path| if path.is_dir() { files(&path) } else { vec![path] })
+        .collect()
+}
+
+/// Runs the seeds of `target` (which must not be empty), its regressions and any local corpus
+/// through `body`.
 pub fn run(target: &str, body: fn(&[u8])) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace.join("fuzz");
+    let seeds = seeds(&workspace, target);
+    assert!(!seeds.is_empty(), "no seeds for the `{target}` fuzz target");
     let corpus = files(&root.join("corpus").join(target));
-    assert!(
-        !corpus.is_empty(),
-        "no committed corpus for the `{target}` fuzz target"
-    );
     let regressions = files(&root.join("regressions").join(target));
     let mut failures = Vec::new();
     let started = Instant::now();
-    for path in corpus.iter().chain(&regressions) {
-        let data = std::fs::read(path).expect("a readable corpus file");
+    for path in seeds.iter().chain(&corpus).chain(&regressions) {
+        let data = std::fs::read(path).expect("a readable seed or corpus file");
         let one = Instant::now();
         let outcome = std::panic::catch_unwind(|| body(&data));
         let took = one.elapsed();
@@ -44,7 +61,8 @@ pub fn run(target: &str, body: fn(&[u8])) {
         }
     }
     eprintln!(
-        "{target}: {} corpus files and {} regressions in {:?}",
+        "{target}: {} seeds, {} local corpus files and {} regressions in {:?}",
+        seeds.len(),
         corpus.len(),
         regressions.len(),
         started.elapsed()

@@ -1,5 +1,5 @@
-//! Every committed fuzz corpus and crash reproducer of the ION-side targets (`fuzz/corpus/`,
-//! `fuzz/regressions/`), run through the very functions the `cargo fuzz` targets call
+//! The seeds (`fuzz/seeds/`), crash reproducers (`fuzz/regressions/`) and any local fuzz
+//! corpus of the ION-side targets, run through the very functions the `cargo fuzz` targets call
 //! (`fuzz/bodies/ion.rs`), so CI exercises them without the fuzzer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

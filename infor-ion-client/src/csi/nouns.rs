@@ -1,6 +1,7 @@
 //! Typed CloudSuite Industrial nouns and the IDOs they are read from.
 //!
-//! IDO and property names follow the reference (`shared/reference/infor-ion-api.md` §4.1).
+//! IDO and property names are those third-party code and Infor's IDO lists use (the sources are
+//! in `docs/assumptions.md`); a tenant may differ, which the schema check finds.
 //! Sites add and rename properties: [`NounPoll::rename`](super::NounPoll::rename) maps a
 //! standard name to the site's, and every noun keeps the full row in `raw`, so extra properties
 //! asked for with [`NounPoll::extra_properties`](super::NounPoll::extra_properties) are at hand.
