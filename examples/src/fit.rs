@@ -153,10 +153,8 @@ pub async fn unmapped_gl_accounts(
     }
 }
 
-/// How far back [`unmapped_gl_accounts`] looks by default.
-pub fn recent() -> Duration {
-    Duration::days(90)
-}
+/// How far back `ping` looks for the GL accounts invoices use.
+pub const RECENT_INVOICES: Duration = Duration::days(90);
 
 /// Every check of `ping --config`: the credentials and token, then — read-only — every IDO
 /// the configured streams read, bookmark paging, RecordDate's zone, the GL accounts recent
@@ -347,19 +345,16 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
         ),
         Err(error) => ping::ion_failure("IDO bookmark paging", &error),
     });
-    checks.push(
-        match source.probe_record_date(config.ion.record_date_zone).await {
-            Ok(Some(probe)) => record_date_row(&probe),
-            Ok(None) => Check::ok("RecordDate zone", "not applicable"),
-            Err(error) => ping::ion_failure("RecordDate zone", &error),
-        },
-    );
+    checks.push(match source.probe_record_date().await {
+        Ok(Some(probe)) => record_date_row(&probe),
+        Ok(None) => Check::ok("RecordDate zone", "not applicable"),
+        Err(error) => ping::ion_failure("RecordDate zone", &error),
+    });
     if readable && config.streams.contains(&Stream::SupplierInvoices) {
         let now = clock.now();
         let by_code = config.streams.contains(&Stream::GlAccounts);
-        checks.push(
-            unmapped_gl_accounts(&source, &config.mappings, now - recent(), now, by_code).await,
-        );
+        let since = now - RECENT_INVOICES;
+        checks.push(unmapped_gl_accounts(&source, &config.mappings, since, now, by_code).await);
     }
     checks
 }
@@ -409,5 +404,47 @@ pub fn record_date_row(probe: &RecordDateProbe) -> Check {
         )
     } else {
         Check::ok(name, seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ping::Mark;
+
+    fn probe(newest: &str, gateway: &str, zone: chrono_tz::Tz) -> RecordDateProbe {
+        RecordDateProbe {
+            ido: "SLVendors".into(),
+            newest: chrono::NaiveDateTime::parse_from_str(newest, "%Y-%m-%d %H:%M").ok(),
+            gateway: DateTime::parse_from_rfc3339(gateway)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            zone,
+        }
+    }
+
+    #[test]
+    fn the_record_date_row_warns_when_stamps_disagree_with_the_zone() {
+        let cases = [
+            // Read in UTC, a Chicago stamp of a change made a minute ago looks 6 h old.
+            ("2026-02-01 08:00", "2026-02-01T14:01:00Z", chrono_tz::UTC, Mark::Warn),
+            // Read in Chicago, the same stamp fits.
+            ("2026-02-01 08:00", "2026-02-01T14:01:00Z", chrono_tz::America::Chicago, Mark::Pass),
+            // A stamp in the future: the tenant writes east of the configured zone.
+            ("2026-02-01 15:00", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Warn),
+            // Days old: nothing to tell.
+            ("2026-01-20 08:17", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Pass),
+            // 2 h 30 min old: not a whole-hour offset.
+            ("2026-02-01 11:30", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Pass),
+        ];
+        for (newest, gateway, zone, mark) in cases {
+            let row = record_date_row(&probe(newest, gateway, zone));
+            assert_eq!(row.mark, mark, "{newest} in {zone} at {gateway}: {row}");
+        }
+        let empty = RecordDateProbe {
+            newest: None,
+            ..probe("2026-02-01 08:00", "2026-02-01T14:00:00Z", chrono_tz::UTC)
+        };
+        assert_eq!(record_date_row(&empty).mark, Mark::Pass);
     }
 }

@@ -2,6 +2,10 @@
 //! right reason and fix, a non-zero exit code, and never a secret in its output.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::text;
+
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
@@ -41,14 +45,6 @@ async fn ping(args: &[&str], env: &[(&str, &str)]) -> Output {
         .await
         .unwrap()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Assert the run failed with exit code `code`, showed every `expected` text, and no secret.

@@ -15,7 +15,6 @@ use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use cin7_core_client::sync::triggers::triggers_for;
 use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookEvent, WebhookType};
 use examples::assemble::{Assembled, Parts, ReturnParts, Stream, assemble};
-use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
@@ -101,10 +100,7 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
     )
     .await
     .unwrap();
-    let ion_client = IonClient::builder(ion.ionapi().unwrap())
-        .clock(clock.shared())
-        .build()
-        .unwrap();
+    let ion_client = ion.client_builder().unwrap().build().unwrap();
     let cin7_client = cin7
         .client_builder()
         .rate_limit(RateLimit::new(10_000, Duration::from_secs(60)).unwrap())

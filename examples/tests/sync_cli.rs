@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
-use common::{KEY_ENV, start};
+use common::{KEY_ENV, start, text};
 use examples::config::{
     Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, ReturnWrite, StoreSettings,
     Stream, wire,
@@ -516,14 +516,6 @@ fn sync(args: &[&str], key: Option<&str>) -> Output {
         None => command.env_remove(KEY_ENV),
     };
     command.output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Output};
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
-use common::{KEY_ENV, Sims, start_shaped};
+use common::{KEY_ENV, Sims, start_shaped, text};
 use infor_ion_client::simulator::{SchemaProfile, SimulatorConfig};
 
 /// The tenant's differences from the standard IDO shapes.
@@ -69,14 +69,6 @@ async fn run(bin: &'static str, args: Vec<String>) -> Output {
     })
     .await
     .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn args(path: &std::path::Path, more: &[&str]) -> Vec<String> {

@@ -1,6 +1,10 @@
 //! The `vault` binary: round trip, and clear messages for each kind of bad input.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::text;
+
 use std::process::{Command, Output};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.ionapi");
@@ -13,14 +17,6 @@ fn vault(dir: &std::path::Path, key: &str, args: &[&str]) -> Output {
         .env_remove("INFOR_ION_VAULT")
         .output()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn new_key() -> String {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use cin7_core_client::webhook::AuthorizationType;
-use common::{KEY_ENV, start};
+use common::{KEY_ENV, start, text};
 
 const TOKEN: &str = "webhook-token-0123456789";
 
@@ -25,14 +25,6 @@ fn webhooks(args: &[&str]) -> Output {
         .env_remove("SYNC_CONFIG")
         .output()
         .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,7 +34,13 @@ fn seeds(workspace: &Path, target: &str) -> Vec<PathBuf> {
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .map(|line| workspace.join(line))
-        .flat_map(|path| if path.is_dir() { files(&path) } else { vec![path] })
+        .flat_map(|path| {
+            if path.is_dir() {
+                files(&path)
+            } else {
+                vec![path]
+            }
+        })
         .collect()
 }
 

@@ -330,29 +330,18 @@ mod tests {
                 .expect(text)
                 .with_timezone(&Utc)
         };
-        // Plain winter and summer times.
-        assert_eq!(
-            local_to_utc(wall("2026-02-01 08:00"), Chicago),
-            Some(utc("2026-02-01T14:00:00Z"))
-        );
-        assert_eq!(
-            local_to_utc(wall("2026-07-01 08:00"), Chicago),
-            Some(utc("2026-07-01T13:00:00Z"))
-        );
-        // Shown twice (CDT then CST): the first.
-        assert_eq!(
-            local_to_utc(wall("2026-11-01 01:30"), Chicago),
-            Some(utc("2026-11-01T06:30:00Z"))
-        );
-        // Never shown: read with the offset before the change (CST).
-        assert_eq!(
-            local_to_utc(wall("2026-03-08 02:30"), Chicago),
-            Some(utc("2026-03-08T08:30:00Z"))
-        );
-        assert_eq!(
-            local_to_utc(wall("2026-03-08 02:00"), Chicago),
-            Some(utc("2026-03-08T08:00:00Z"))
-        );
+        for (local, instant) in [
+            // Plain winter and summer times.
+            ("2026-02-01 08:00", "2026-02-01T14:00:00Z"),
+            ("2026-07-01 08:00", "2026-07-01T13:00:00Z"),
+            // Shown twice (CDT then CST): the first.
+            ("2026-11-01 01:30", "2026-11-01T06:30:00Z"),
+            // Never shown: read with the offset before the change (CST).
+            ("2026-03-08 02:30", "2026-03-08T08:30:00Z"),
+            ("2026-03-08 02:00", "2026-03-08T08:00:00Z"),
+        ] {
+            assert_eq!(local_to_utc(wall(local), Chicago), Some(utc(instant)), "{local}");
+        }
         // Every instant across both changes reads back as itself, except the second pass
         // through the repeated hour, which reads as the first.
         for change in ["2026-03-08T08:00:00Z", "2026-11-01T07:00:00Z"] {

@@ -503,9 +503,9 @@ async fn server_time_is_the_date_header_of_a_list_call() {
 // End to end against the simulator
 // ---------------------------------------------------------------------------------------------
 
-fn sim_client(sim: &IonSimulator, clock: &ManualClock) -> IonClient {
-    IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
+fn sim_client(sim: &IonSimulator) -> IonClient {
+    sim.client_builder()
+        .unwrap()
         .retry_policy(
             RetryPolicy::default()
                 .with_max_retries(2)
@@ -546,7 +546,7 @@ async fn the_data_lake_source_yields_the_same_records_as_the_ido_source() {
     })
     .await
     .unwrap();
-    let client = sim_client(&sim, &clock);
+    let client = sim_client(&sim);
     let lake =
         CloudSuiteSource::data_lake(client.data_lake(), client.tenant(), "MAIN").page_size(7);
     let ido = CloudSuiteSource::csi(client.csi(sim.mongoose_config()), "MAIN");
@@ -615,7 +615,7 @@ async fn a_change_in_the_simulator_is_seen_by_the_next_window() {
     })
     .await
     .unwrap();
-    let client = sim_client(&sim, &clock);
+    let client = sim_client(&sim);
     let source = CloudSuiteSource::data_lake(client.data_lake(), client.tenant(), "MAIN");
     let first: Vec<PurchaseOrder> = all(&source, window(None)).await;
     assert_eq!(first.len(), 5);

@@ -32,8 +32,9 @@ async fn start(clock: &ManualClock, faults: FaultPlan) -> (IonSimulator, IonClie
     })
     .await
     .unwrap();
-    let client = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
+    let client = sim
+        .client_builder()
+        .unwrap()
         .retry_policy(
             RetryPolicy::default()
                 .with_max_retries(3)

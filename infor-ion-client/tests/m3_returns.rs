@@ -40,10 +40,7 @@ async fn start(clock: &ManualClock) -> (IonSimulator, IonClient, M3PoWriter) {
     })
     .await
     .unwrap();
-    let client = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
-        .build()
-        .unwrap();
+    let client = sim.client_builder().unwrap().build().unwrap();
     let writer = M3PoWriter::new(
         client.m3().company("100").division("AAA"),
         M3WriterConfig::new("A01", "MAIN", "SYNCUSER"),

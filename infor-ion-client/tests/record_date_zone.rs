@@ -61,10 +61,7 @@ async fn start(clock: &ManualClock, suppliers: usize, zone: Tz) -> (IonSimulator
     })
     .await
     .unwrap();
-    let client = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
-        .build()
-        .unwrap();
+    let client = sim.client_builder().unwrap().build().unwrap();
     (sim, client)
 }
 

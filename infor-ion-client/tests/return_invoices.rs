@@ -51,10 +51,7 @@ async fn start(clock: &ManualClock, invoices: usize) -> (IonSimulator, IonClient
     })
     .await
     .unwrap();
-    let client = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
-        .build()
-        .unwrap();
+    let client = sim.client_builder().unwrap().build().unwrap();
     (sim, client)
 }
 

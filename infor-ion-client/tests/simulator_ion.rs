@@ -25,9 +25,9 @@ fn config(clock: &ManualClock, seed: Seed) -> SimulatorConfig {
     }
 }
 
-fn client(sim: &IonSimulator, clock: &ManualClock) -> IonClient {
-    IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
+fn client(sim: &IonSimulator) -> IonClient {
+    sim.client_builder()
+        .unwrap()
         .retry_policy(
             RetryPolicy::default()
                 .with_max_retries(4)
@@ -58,7 +58,7 @@ async fn tokens_refresh_over_a_long_simulated_run() {
     })
     .await
     .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let csi = client.csi(sim.mongoose_config());
     // 100 calls, one simulated minute apart: 6000 s of a 300 s token.
     for _ in 0..100 {
@@ -121,7 +121,7 @@ async fn a_token_revoked_mid_run_is_renewed_by_the_401_rule() {
     })
     .await
     .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let csi = client.csi(sim.mongoose_config());
     csi.load("SLVendors").page(None).await.unwrap();
     sim.revoke_all_tokens();
@@ -150,7 +150,7 @@ async fn thousands_of_rows_page_through_bookmarks() {
     ))
     .await
     .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let vendors: Vec<Vendor> = client
         .csi(sim.mongoose_config())
         .poll::<Vendor>()
@@ -181,7 +181,7 @@ async fn thousands_of_rows_page_through_bookmarks() {
 async fn incremental_polls_see_changes_and_new_rows() {
     let clock = ManualClock::default();
     let sim = IonSimulator::start(config(&clock, small())).await.unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let csi = client.csi(sim.mongoose_config());
     let cursor = clock.now() + chrono::Duration::days(365);
     clock.set(cursor + chrono::Duration::hours(1));
@@ -226,7 +226,7 @@ async fn incremental_polls_see_changes_and_new_rows() {
 async fn the_server_refuses_what_a_real_one_would() {
     let clock = ManualClock::default();
     let sim = IonSimulator::start(config(&clock, small())).await.unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let bad_filter = IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
         .query("filter", "Name LIKE N'Acme%'")
         .header("X-Infor-MongooseConfig", sim.mongoose_config())
@@ -276,7 +276,7 @@ async fn the_server_refuses_what_a_real_one_would() {
 async fn lines_are_found_with_the_in_filter() {
     let clock = ManualClock::default();
     let sim = IonSimulator::start(config(&clock, small())).await.unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let lines: Vec<PoLine> = client
         .csi(sim.mongoose_config())
         .poll::<PoLine>()
@@ -314,7 +314,7 @@ async fn throttling_is_recovered_with_retry_after_on_the_manual_clock() {
     })
     .await
     .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let page = client
         .csi(sim.mongoose_config())
         .load("SLVendors")
@@ -346,8 +346,9 @@ async fn html_and_malformed_answers_are_clear_errors_or_read_again() {
     .await
     .unwrap();
     // Without bad-answer retries each surfaces as a typed error.
-    let strict = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
+    let strict = sim
+        .client_builder()
+        .unwrap()
         .max_bad_answer_retries(0)
         .build()
         .unwrap();
@@ -364,7 +365,7 @@ async fn html_and_malformed_answers_are_clear_errors_or_read_again() {
     plan.push_script("GET /load/SLVendors", Fault::HtmlOk);
     plan.push_script("GET /load/SLVendors", Fault::MalformedBody);
     plan.push_script("GET /load/SLVendors", Fault::ApplicationError);
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let csi = client.csi(sim.mongoose_config());
     let err = csi.load("SLVendors").page(None).await.unwrap_err();
     assert!(matches!(err, Error::IdoFailed { .. }), "{err:?}");
@@ -397,8 +398,9 @@ async fn faults_by_probability_are_deterministic_under_a_seed() {
         })
         .await
         .unwrap();
-        let client = IonClient::builder(sim.ionapi().unwrap())
-            .clock(clock.shared())
+        let client = sim
+            .client_builder()
+            .unwrap()
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap();
@@ -431,7 +433,7 @@ async fn m3_lists_page_by_key_and_refuse_missing_inputs() {
     ))
     .await
     .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let m3 = client.m3().company("100");
     let suppliers: Vec<infor_ion_client::m3::nouns::Supplier> =
         m3.list(Vec::new(), 100).try_collect().await.unwrap();
@@ -458,7 +460,7 @@ async fn m3_lists_page_by_key_and_refuse_missing_inputs() {
 async fn the_data_lake_serves_bods_of_the_same_rows() {
     let clock = ManualClock::default();
     let sim = IonSimulator::start(config(&clock, small())).await.unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let lake = client.data_lake();
     let refs: Vec<_> = lake
         .list("SyncPurchaseOrder", None, 5)
@@ -504,8 +506,9 @@ async fn ims_keeps_messages_and_a_reset_after_apply_leaves_the_client_unsure() {
     })
     .await
     .unwrap();
-    let client = IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
+    let client = sim
+        .client_builder()
+        .unwrap()
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -567,7 +570,7 @@ async fn the_cloudsuite_source_reads_every_seeded_record() {
     let sim = IonSimulator::start(config(&clock, seed.clone()))
         .await
         .unwrap();
-    let client = client(&sim, &clock);
+    let client = client(&sim);
     let source = CloudSuiteSource::csi(client.csi(sim.mongoose_config()), "MAIN");
     let all = Window {
         from: None,

@@ -93,66 +93,38 @@ struct Cli {
     timeout_secs: u64,
 }
 
-fn main() -> ExitCode {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     examples::logging::init("warn");
-    if let Some(path) = &cli.config {
-        return fit_check(path, Duration::from_secs(cli.timeout_secs.max(1)));
-    }
-    let (ion, cin7) = match plan(cli) {
-        Ok(plan) => plan,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
+    let timeout = Duration::from_secs(cli.timeout_secs.max(1));
+    let checks = match &cli.config {
+        // The fit check of a configured sync.
+        Some(path) => match Config::load(path) {
+            Ok(config) => examples::fit::ping_config(&config, timeout).await,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let (ion, cin7) = match plan(cli) {
+                Ok(plan) => plan,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut checks: Vec<Check> = Vec::new();
+            if let Some(ion) = ion {
+                checks.extend(ping::ping_ion(&ion).await);
+            }
+            if let Some(cin7) = cin7 {
+                checks.push(ping::ping_cin7(cin7).await);
+            }
+            checks
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let checks = runtime.block_on(async {
-        let mut checks: Vec<Check> = Vec::new();
-        if let Some(ion) = ion {
-            checks.extend(ping::ping_ion(&ion).await);
-        }
-        if let Some(cin7) = cin7 {
-            checks.push(ping::ping_cin7(cin7).await);
-        }
-        checks
-    });
-    if ping::report(&checks) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// `ping --config`: the fit check of a configured sync.
-fn fit_check(path: &std::path::Path, timeout: Duration) -> ExitCode {
-    let config = match Config::load(path) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let checks = runtime.block_on(examples::fit::ping_config(&config, timeout));
     if ping::report(&checks) {
         ExitCode::SUCCESS
     } else {

@@ -1698,8 +1698,6 @@ pub struct Wired {
     pub dry_run: Option<Arc<DryRunLog>>,
     /// The CloudSuite source the streams read (clones share its checked schemas).
     pub source: CloudSuiteSource,
-    /// The Cin7 client the streams write with.
-    pub cin7: Cin7Client,
 }
 
 impl std::ops::Deref for Wired {
@@ -1763,7 +1761,6 @@ pub async fn wire(
         assembled,
         dry_run: log,
         source,
-        cin7,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::Output;
 use std::time::Duration;
 
 use cin7_core_client::simulator::{
@@ -140,4 +141,13 @@ safety_lag = "1s"
         }
         out
     }
+}
+
+/// What a binary printed, standard output then standard error.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }

@@ -4,7 +4,6 @@
 //! row is read.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
@@ -67,11 +66,7 @@ impl NounCheck {
     /// What stops the noun, with the config key that fixes it; `None` when it is usable.
     pub fn problem(&self) -> Option<String> {
         match &self.outcome {
-            Err(message) => Some(format!(
-                "IDO {} cannot be read: {message}; map the noun to the tenant's IDO with `{}`",
-                self.ido,
-                ido_config_key(self.noun)
-            )),
+            Err(message) => Some(unreadable(&self.ido, self.noun, message)),
             Ok(fit) => fit.error().map(|e| e.to_string()),
         }
     }
@@ -105,14 +100,6 @@ impl FitReport {
         self.checks.iter().all(NounCheck::is_usable)
     }
 
-    /// Whether the streams `stream` needs can all be read.
-    pub fn stream_usable(&self, stream: &StreamId) -> bool {
-        self.checks
-            .iter()
-            .filter(|c| &c.stream == stream)
-            .all(NounCheck::is_usable)
-    }
-
     /// Every problem, one line each.
     pub fn problems(&self) -> Vec<String> {
         self.checks.iter().filter_map(NounCheck::problem).collect()
@@ -121,18 +108,6 @@ impl FitReport {
     /// Every missing optional property, one line each.
     pub fn warnings(&self) -> Vec<String> {
         self.checks.iter().flat_map(NounCheck::warnings).collect()
-    }
-}
-
-impl fmt::Display for FitReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for line in self.problems() {
-            writeln!(f, "error: {line}")?;
-        }
-        for line in self.warnings() {
-            writeln!(f, "warning: {line}")?;
-        }
-        Ok(())
     }
 }
 
@@ -187,18 +162,12 @@ impl SchemaCache {
     }
 }
 
-/// The nouns a stream reads over IDO, with the map each is read through.
-pub(crate) fn stream_nouns(stream: &StreamId, distributions: &Distributions) -> Vec<&'static str> {
-    match stream.0.as_str() {
-        "suppliers" => vec![nouns::Vendor::IDO],
-        "purchase_orders" => vec![nouns::PurchaseOrder::IDO, nouns::PoLine::IDO],
-        "supplier_invoices" => match distributions {
-            Distributions::Ido => vec![nouns::ApVoucher::IDO, nouns::ApVoucherDistribution::IDO],
-            _ => vec![nouns::ApVoucher::IDO],
-        },
-        "gl_accounts" => vec![nouns::GlAccount::IDO],
-        _ => Vec::new(),
-    }
+/// What stops a noun whose IDO (`ido`, read for the standard `noun`) could not be checked.
+pub(crate) fn unreadable(ido: &str, noun: &str, message: &str) -> String {
+    format!(
+        "IDO {ido} cannot be read: {message}; map the noun to the tenant's IDO with `{}`",
+        ido_config_key(noun)
+    )
 }
 
 /// Property maps per standard IDO.

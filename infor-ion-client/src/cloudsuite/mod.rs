@@ -203,12 +203,7 @@ impl CloudSuiteSource {
         let map = self.map_of::<N>();
         let fit = self.schemas.fit::<N>(csi, &map).await.map_err(|e| {
             let mut error = source_error(e);
-            error.message = format!(
-                "IDO {} cannot be read: {}; map the noun to the tenant's IDO with `{}`",
-                map.ido_name(N::IDO),
-                error.message,
-                csi::ido_config_key(N::IDO)
-            );
+            error.message = fit::unreadable(map.ido_name(N::IDO), N::IDO, &error.message);
             error
         })?;
         match fit.error() {
@@ -225,30 +220,27 @@ impl CloudSuiteSource {
         let Product::Csi(csi) = &self.product else {
             return FitReport::default();
         };
+        use csi::nouns::{ApVoucher, ApVoucherDistribution, GlAccount, PoLine, Vendor};
         let mut checks = Vec::new();
         for stream in streams {
-            for noun in fit::stream_nouns(stream, &self.distributions) {
-                let check = match noun {
-                    csi::nouns::Vendor::IDO => {
-                        self.check_noun::<csi::nouns::Vendor>(csi, stream).await
-                    }
-                    csi::nouns::PurchaseOrder::IDO => {
+            match stream.0.as_str() {
+                "suppliers" => checks.push(self.check_noun::<Vendor>(csi, stream).await),
+                "purchase_orders" => {
+                    checks.push(
                         self.check_noun::<csi::nouns::PurchaseOrder>(csi, stream)
-                            .await
+                            .await,
+                    );
+                    checks.push(self.check_noun::<PoLine>(csi, stream).await);
+                }
+                "supplier_invoices" => {
+                    checks.push(self.check_noun::<ApVoucher>(csi, stream).await);
+                    if self.distributions == Distributions::Ido {
+                        checks.push(self.check_noun::<ApVoucherDistribution>(csi, stream).await);
                     }
-                    csi::nouns::PoLine::IDO => {
-                        self.check_noun::<csi::nouns::PoLine>(csi, stream).await
-                    }
-                    csi::nouns::ApVoucher::IDO => {
-                        self.check_noun::<csi::nouns::ApVoucher>(csi, stream).await
-                    }
-                    csi::nouns::ApVoucherDistribution::IDO => {
-                        self.check_noun::<csi::nouns::ApVoucherDistribution>(csi, stream)
-                            .await
-                    }
-                    _ => self.check_noun::<csi::nouns::GlAccount>(csi, stream).await,
-                };
-                checks.push(check);
+                }
+                "gl_accounts" => checks.push(self.check_noun::<GlAccount>(csi, stream).await),
+                // Other streams (the return direction) read no IDO through this source.
+                _ => {}
             }
         }
         FitReport { checks }
@@ -287,12 +279,10 @@ impl CloudSuiteSource {
     }
 
     /// CloudSuite Industrial: the newest `RecordDate` of the suppliers' IDO against the
-    /// gateway's clock, read as wall time in `zone`, to estimate which zone the tenant stamps
-    /// in (`None` for other products).
-    pub async fn probe_record_date(
-        &self,
-        zone: chrono_tz::Tz,
-    ) -> Result<Option<RecordDateProbe>, Error> {
+    /// gateway's clock, read as wall time in the configured zone
+    /// ([`Csi::with_record_date_zone`](crate::csi::Csi::with_record_date_zone)), to estimate
+    /// which zone the tenant stamps in (`None` for other products).
+    pub async fn probe_record_date(&self) -> Result<Option<RecordDateProbe>, Error> {
         let Product::Csi(csi) = &self.product else {
             return Ok(None);
         };
@@ -316,7 +306,7 @@ impl CloudSuiteSource {
             ido,
             newest,
             gateway,
-            zone,
+            zone: csi.record_date_zone(),
         }))
     }
 

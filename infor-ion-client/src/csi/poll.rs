@@ -71,11 +71,6 @@ impl PropertyMap {
         &self.extra
     }
 
-    /// The renames, standard name → site name.
-    pub fn renames(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.renames.iter().map(|(a, b)| (a.as_str(), b.as_str()))
-    }
-
     /// Read the standard property `standard` from the site's property `site`.
     pub fn rename(mut self, standard: impl Into<String>, site: impl Into<String>) -> Self {
         self.renames.insert(standard.into(), site.into());

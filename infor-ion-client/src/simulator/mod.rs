@@ -245,6 +245,20 @@ impl IonSimulator {
         IonApiFile::from_json_str(&self.ionapi_json())
     }
 
+    /// A client builder for this simulator, on the simulator's clock (so token expiry, backoff
+    /// and the data's stamps agree); add settings, then `build()`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use infor_ion_client::simulator::{IonSimulator, SimulatorConfig};
+    /// let sim = IonSimulator::start(SimulatorConfig::default()).await?;
+    /// let client = sim.client_builder()?.build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn client_builder(&self) -> crate::Result<crate::client::IonClientBuilder> {
+        Ok(crate::IonClient::builder(self.ionapi()?).clock(self.shared.config.clock.clone()))
+    }
+
     /// Write the `.ionapi` file to `path` (owner-only permissions on Unix).
     pub fn write_ionapi(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
         let mut file = tempfile::NamedTempFile::new_in(
