@@ -307,7 +307,7 @@ pub trait Pipeline: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Processed {
     /// Unchanged since it was last written (or already flagged, or skipped again by the same
-    /// rule: [`Outcome::already_audited`]); no audit row.
+    /// rule: [`Outcome::skipped`]); no audit row.
     Skipped,
     /// Audit entries: dependencies first, the record's own entry last.
     Entries(Vec<AuditEntry>),
@@ -437,9 +437,29 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     };
     let outcome = pipeline.apply(&ctx, record).await?;
     let mut entries = std::mem::take(&mut *ctx.extra.lock().unwrap_or_else(|p| p.into_inner()));
-    if outcome.already_audited && entries.is_empty() {
-        // The same decision (a skip by rule) is already the record's latest row.
-        return Ok(Processed::Skipped);
+    if !force
+        && open.is_empty()
+        && entries.is_empty()
+        && (outcome.status, outcome.action, &outcome.target_id)
+            == (AuditStatus::Succeeded, Action::Skip, &None)
+    {
+        // A skip by rule ([`Outcome::skipped`]) remembers nothing as written, so overlapping
+        // windows and full scans read the record again: the same decision on the same content
+        // adds no row while it is the record's latest.
+        let rows = store
+            .query(
+                &AuditQuery::tenant(run.tenant.clone())
+                    .stream(stream.clone())
+                    .source(source.clone()),
+            )
+            .await?;
+        if rows.last().is_some_and(|last| {
+            (last.status, last.action, &last.target_id) == (outcome.status, outcome.action, &None)
+                && last.content_hash == hash
+                && last.response_summary == outcome.response_summary
+        }) {
+            return Ok(Processed::Skipped);
+        }
     }
     let entry = make_entry(outcome, ctx.entry_id.clone());
     tracing::debug!(

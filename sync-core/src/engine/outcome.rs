@@ -25,9 +25,6 @@ pub struct Outcome {
     pub request_summary: Option<String>,
     /// Redacted response summary.
     pub response_summary: Option<String>,
-    /// The same decision is already the latest audit row of this record (see
-    /// [`Outcome::already_audited`]): the engine adds no row, as for an unchanged record.
-    pub already_audited: bool,
 }
 
 impl Outcome {
@@ -41,7 +38,6 @@ impl Outcome {
             error: None,
             request_summary: None,
             response_summary: None,
-            already_audited: false,
         }
     }
 
@@ -59,21 +55,15 @@ impl Outcome {
     }
 
     /// Not written on purpose: a rule says this record is not for the target (yet). Audited as
-    /// a succeeded [`Action::Skip`] with `reason` as its response summary and no target id.
-    /// Nothing is remembered as written, so a later change of the record is processed again.
+    /// a succeeded [`Action::Skip`] with `reason` as its response summary and no target id,
+    /// once: while the record's latest row is this same skip for the same content, the engine
+    /// adds no row. Nothing is remembered as written, so a later change of the record is
+    /// processed again.
     pub fn skipped(reason: impl Into<String>) -> Self {
         Outcome {
             response_summary: Some(reason.into()),
             ..Outcome::base(AuditStatus::Succeeded, Action::Skip)
         }
-    }
-
-    /// Mark a [`skipped`](Self::skipped) outcome as already recorded: the record's latest
-    /// audit row is this same decision for this same content, so the engine adds no row
-    /// (overlapping windows and full scans would otherwise add one on every read).
-    pub fn already_audited(mut self) -> Self {
-        self.already_audited = true;
-        self
     }
 
     /// A failure of the given class.

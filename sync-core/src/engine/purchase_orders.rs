@@ -32,9 +32,10 @@ use crate::mapping::PurchasePolicy;
 use crate::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
 use crate::model::{PoStatus, PurchaseOrder, Record, Supplier, hash_value};
 use crate::source::Source;
-use crate::store::{Action, AuditQuery, AuditStatus, ErrorClass, MatchResult, StreamId};
+use crate::store::{Action, ErrorClass, MatchResult, StreamId};
 use crate::target::{
     DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase,
+    TaskStatus,
 };
 
 /// The cross-reference `aux` key under which this pipeline records, with every successful
@@ -42,8 +43,6 @@ use crate::target::{
 /// `authorised`), or the status it read when it left an authorised order as it was (see
 /// [`ORDER_CONTENT`]). A cross-reference without it (written before the order step, or by an
 /// older version) says nothing about the order.
-///
-/// [`TaskStatus::as_key`]: crate::target::TaskStatus::as_key
 pub const ORDER_STATUS: &str = "order_status";
 
 /// The cross-reference `aux` key under which this pipeline records, with every successful
@@ -176,65 +175,30 @@ impl PurchaseOrderPipeline {
         })
     }
 
-    /// Audit a skip by rule, once: when the record's latest row already is this skip for this
-    /// content, the engine adds no row on every overlapping window or full scan.
-    async fn skip(
-        &self,
-        ctx: &RecordContext<'_>,
-        po: &PurchaseOrder,
-        reason: String,
-    ) -> Result<Outcome, SyncError> {
-        let rows = ctx
-            .store()
-            .query(
-                &AuditQuery::tenant(ctx.tenant())
-                    .stream(self.stream())
-                    .source(po.identity().clone()),
-            )
-            .await?;
-        let repeat = rows.last().is_some_and(|last| {
-            last.status == AuditStatus::Succeeded
-                && last.action == Action::Skip
-                && last.content_hash == *ctx.hash()
-                && last.response_summary.as_deref() == Some(reason.as_str())
-        });
-        let outcome = Outcome::skipped(reason);
-        Ok(if repeat {
-            outcome.already_audited()
-        } else {
-            outcome
-        })
-    }
-
     async fn write_order(
         &self,
         ctx: &RecordContext<'_>,
         purchase: &TargetPurchase,
         order: &OrderDraft,
-        step: Step<'_>,
         how: MatchResult,
+        sent: Option<&str>,
         mapped: Option<serde_json::Value>,
     ) -> Result<Outcome, SyncError> {
         let content = order_content(&mapped);
-        let action = match step {
-            Step::Create => Action::Create,
-            Step::Update(_) => Action::Update,
+        let aux = |status: &TaskStatus| {
+            BTreeMap::from([
+                (ORDER_STATUS.to_owned(), status.as_key().to_owned()),
+                (ORDER_CONTENT.to_owned(), content.clone()),
+            ])
         };
         if !purchase.order_status.is_editable() {
-            if let Step::Update(aux) = step
-                && aux.get(ORDER_CONTENT) == Some(&content)
-            {
+            if sent == Some(content.as_str()) {
                 // Nothing the target would receive changed (the PO was closed, or a field the
                 // mapping does not carry changed): up to date, not a conflict, and the order
-                // is left as it is.
-                // The status just read is as good as one a write answers: the invoice
-                // pipeline can then post on this purchase without reading it again.
-                let mut aux = aux.clone();
-                aux.insert(
-                    ORDER_STATUS.to_owned(),
-                    purchase.order_status.as_key().to_owned(),
-                );
-                ctx.remember(&purchase.id, aux, true).await?;
+                // is left as it is. The status just read is as good as one a write answers:
+                // the invoice pipeline can then post on this purchase without reading it.
+                ctx.remember(&purchase.id, aux(&purchase.order_status), true)
+                    .await?;
                 let mut outcome = Outcome::succeeded(Action::Skip, Some(how), purchase.id.clone())
                     .with_mapped(mapped);
                 outcome.response_summary = Some(format!(
@@ -254,16 +218,15 @@ impl PurchaseOrderPipeline {
             .with_target(Some(purchase.id.clone()))
             .with_mapped(mapped));
         }
+        let action = if how == MatchResult::Created {
+            Action::Create
+        } else {
+            Action::Update
+        };
         match self.target.set_order(purchase, order).await {
             Ok(saved) => {
-                let aux = BTreeMap::from([
-                    (
-                        ORDER_STATUS.to_owned(),
-                        saved.order_status.as_key().to_owned(),
-                    ),
-                    (ORDER_CONTENT.to_owned(), content),
-                ]);
-                ctx.remember(&saved.id, aux, true).await?;
+                ctx.remember(&saved.id, aux(&saved.order_status), true)
+                    .await?;
                 Ok(Outcome::succeeded(action, Some(how), saved.id).with_mapped(mapped))
             }
             Err(error) => Ok(Outcome::target(action, &error)
@@ -302,7 +265,7 @@ impl Pipeline for PurchaseOrderPipeline {
         {
             // Before any mapping or call: a PO that is not to be written costs nothing, and
             // cannot fail on a mapping it does not need yet.
-            return self.skip(ctx, po, reason).await;
+            return Ok(Outcome::skipped(reason));
         }
         let order = match self.order_draft(po) {
             Ok(order) => order,
@@ -378,15 +341,17 @@ impl Pipeline for PurchaseOrderPipeline {
                     )
                     .await?;
                 }
-                let known = BTreeMap::new();
-                let aux = xref.as_ref().map_or(&known, |x| &x.aux);
-                self.write_order(ctx, &purchase, &order, Step::Update(aux), how, mapped)
+                let sent = xref
+                    .as_ref()
+                    .and_then(|x| x.aux.get(ORDER_CONTENT))
+                    .map(String::as_str);
+                self.write_order(ctx, &purchase, &order, how, sent, mapped)
                     .await
             }
             None => {
                 if let Some(reason) = skipped {
                     // An uncertain earlier attempt created nothing after all.
-                    return self.skip(ctx, po, reason).await;
+                    return Ok(Outcome::skipped(reason));
                 }
                 ctx.intent(
                     Action::Create,
@@ -404,28 +369,11 @@ impl Pipeline for PurchaseOrderPipeline {
                 // The header exists now: remember it (incomplete) before writing the lines, so
                 // a failure of the order step leads to an update, never a second purchase.
                 ctx.remember(&purchase.id, BTreeMap::new(), false).await?;
-                self.write_order(
-                    ctx,
-                    &purchase,
-                    &order,
-                    Step::Create,
-                    MatchResult::Created,
-                    mapped,
-                )
-                .await
+                self.write_order(ctx, &purchase, &order, MatchResult::Created, None, mapped)
+                    .await
             }
         }
     }
-}
-
-/// Which order write [`PurchaseOrderPipeline::write_order`] makes.
-#[derive(Clone, Copy)]
-enum Step<'a> {
-    /// The first, on a purchase created while handling this record.
-    Create,
-    /// On a purchase the target held, with its cross-reference's `aux` (empty when it was
-    /// found by lookup).
-    Update(&'a BTreeMap<String, String>),
 }
 
 /// What [`ORDER_CONTENT`] records: a hash of the mapped header and lines (the `purchase` and
