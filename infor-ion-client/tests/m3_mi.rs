@@ -32,6 +32,23 @@ async fn server() -> (ServerGuard, IonClient) {
     (server, client)
 }
 
+/// A mock of the MI calls whose path matches `path` and whose query matches `query`, answering
+/// `records`, expected once (`assert_async` where the count matters).
+async fn answer(
+    server: &mut ServerGuard,
+    path: &str,
+    query: Matcher,
+    records: serde_json::Value,
+) -> mockito::Mock {
+    server
+        .mock("GET", Matcher::Regex(path.into()))
+        .match_query(query)
+        .with_body(ok(records))
+        .expect(1)
+        .create_async()
+        .await
+}
+
 fn ok(records: serde_json::Value) -> String {
     json!({
         "results": [{"transaction": "X", "records": records}],
@@ -170,44 +187,44 @@ async fn program_names_are_checked() {
 async fn key_range_paging_reads_every_supplier_once() {
     let (mut server, client) = server().await;
     // Page 1: S1,S2,S3 (full page of 3); page 2 from S3: S3,S4,S5 (full); page 3 from S5: S5 (short).
-    server
-        .mock(
-            "GET",
-            Matcher::Regex("LstSuppliers;maxrecs=3;returncols=SUNO,".into()),
+    let path = "LstSuppliers;maxrecs=3;returncols=SUNO,";
+    let from = |key: &str| Matcher::UrlEncoded("FRSU".into(), key.into());
+    let pages = [
+        answer(
+            &mut server,
+            path,
+            Matcher::Missing,
+            json!([{"SUNO": "S1"}, {"SUNO": "S2"}, {"SUNO": "S3"}]),
         )
-        .match_query(Matcher::Missing)
-        .with_body(ok(json!([{"SUNO": "S1"}, {"SUNO": "S2"}, {"SUNO": "S3"}])))
-        .expect(1)
-        .create_async()
-        .await;
-    server
-        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3".into()))
-        .match_query(Matcher::UrlEncoded("FRSU".into(), "S3".into()))
-        .with_body(ok(json!([{"SUNO": "S3"}, {"SUNO": "S4"}, {"SUNO": "S5"}])))
-        .expect(1)
-        .create_async()
-        .await;
-    server
-        .mock("GET", Matcher::Regex("LstSuppliers;maxrecs=3".into()))
-        .match_query(Matcher::UrlEncoded("FRSU".into(), "S5".into()))
-        .with_body(ok(json!([{"SUNO": "S5"}])))
-        .expect(1)
-        .create_async()
-        .await;
+        .await,
+        answer(
+            &mut server,
+            path,
+            from("S3"),
+            json!([{"SUNO": "S3"}, {"SUNO": "S4"}, {"SUNO": "S5"}]),
+        )
+        .await,
+        answer(&mut server, path, from("S5"), json!([{"SUNO": "S5"}])).await,
+    ];
     let suppliers: Vec<Supplier> = client.m3().list(Vec::new(), 3).try_collect().await.unwrap();
     let ids: Vec<_> = suppliers.iter().map(|s| s.supplier.as_str()).collect();
     assert_eq!(ids, ["S1", "S2", "S3", "S4", "S5"]);
+    // One call per page, none after the short one.
+    for page in pages {
+        page.assert_async().await;
+    }
 }
 
 #[tokio::test]
 async fn a_full_page_that_does_not_move_is_stuck() {
     let (mut server, client) = server().await;
-    server
-        .mock("GET", Matcher::Regex("LstSuppliers".into()))
-        .match_query(Matcher::Any)
-        .with_body(ok(json!([{"SUNO": "S1"}, {"SUNO": "S1"}])))
-        .create_async()
-        .await;
+    answer(
+        &mut server,
+        "LstSuppliers",
+        Matcher::Any,
+        json!([{"SUNO": "S1"}, {"SUNO": "S1"}]),
+    )
+    .await;
     let result: Result<Vec<Supplier>, _> = client.m3().list(Vec::new(), 2).try_collect().await;
     assert!(
         matches!(result, Err(Error::PagingStuck { .. })),
@@ -253,12 +270,7 @@ async fn every_noun_decodes() {
         ),
     ];
     for (call, row) in rows {
-        server
-            .mock("GET", Matcher::Regex(call.into()))
-            .match_query(Matcher::Any)
-            .with_body(ok(json!([row])))
-            .create_async()
-            .await;
+        answer(&mut server, call, Matcher::Any, json!([row])).await;
     }
     let m3 = client.m3();
     let s: Vec<Supplier> = m3.list(vec![], 100).try_collect().await.unwrap();
@@ -312,29 +324,24 @@ async fn a_tenants_transaction_and_field_names_are_asked_for_and_read() {
     let (mut server, client) = server().await;
     // The tenant lists suppliers with a custom transaction whose name and key fields differ.
     let columns = "ZZSUNO,ZZNAME,STAT,CUCD,TEPY,PHNO,ADR1,ADR2,TOWN,PONO,CSCD,LMDT";
-    let first = server
-        .mock(
-            "GET",
-            format!("{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100").as_str(),
-        )
-        .match_query(Matcher::Missing)
-        .with_body(ok(json!([
+    let path = format!("^{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100$");
+    let first = answer(
+        &mut server,
+        &path,
+        Matcher::Missing,
+        json!([
             {"ZZSUNO": "S1", "ZZNAME": "One   ", "LMDT": "20260201"},
             {"ZZSUNO": "S2", "ZZNAME": "Two"}
-        ])))
-        .expect(1)
-        .create_async()
-        .await;
-    let second = server
-        .mock(
-            "GET",
-            format!("{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100").as_str(),
-        )
-        .match_query(Matcher::UrlEncoded("ZFRSU".into(), "S2".into()))
-        .with_body(ok(json!([{"ZZSUNO": "S2", "ZZNAME": "Two"}])))
-        .expect(1)
-        .create_async()
-        .await;
+        ]),
+    )
+    .await;
+    let second = answer(
+        &mut server,
+        &path,
+        Matcher::UrlEncoded("ZFRSU".into(), "S2".into()),
+        json!([{"ZZSUNO": "S2", "ZZNAME": "Two"}]),
+    )
+    .await;
     let m3 = client
         .m3()
         .company("100")
@@ -371,12 +378,13 @@ async fn a_tenants_transaction_and_field_names_are_asked_for_and_read() {
 #[tokio::test]
 async fn a_bad_value_in_a_mapped_field_names_the_tenants_field() {
     let (mut server, client) = server().await;
-    server
-        .mock("GET", Matcher::Regex("CRS630MI/LstAccountID".into()))
-        .match_query(Matcher::Any)
-        .with_body(ok(json!([{"AITM": "4010", "ZZDATE": "yesterday"}])))
-        .create_async()
-        .await;
+    answer(
+        &mut server,
+        "CRS630MI/LstAccountID",
+        Matcher::Any,
+        json!([{"AITM": "4010", "ZZDATE": "yesterday"}]),
+    )
+    .await;
     let err = client
         .m3()
         .shape::<Item>(
@@ -439,16 +447,13 @@ async fn field_maps_naming_unknown_fields_or_bad_names_are_refused() {
 #[tokio::test]
 async fn a_full_page_of_a_list_without_key_range_is_refused_not_cut() {
     let (mut server, client) = server().await;
-    server
-        .mock(
-            "GET",
-            Matcher::Regex("MMS200MI/LstItmByChgDate;maxrecs=2;".into()),
-        )
-        .match_query(Matcher::Any)
-        .with_body(ok(json!([{"ITNO": "I1"}, {"ITNO": "I2"}])))
-        .expect(1)
-        .create_async()
-        .await;
+    let page = answer(
+        &mut server,
+        "MMS200MI/LstItmByChgDate;maxrecs=2;",
+        Matcher::Any,
+        json!([{"ITNO": "I1"}, {"ITNO": "I2"}]),
+    )
+    .await;
     let err = client
         .m3()
         .list::<Item>(Vec::new(), 2)
@@ -460,4 +465,5 @@ async fn a_full_page_of_a_list_without_key_range_is_refused_not_cut() {
             .starts_with("M3 MMS200MI/LstItmByChgDate returned 2 rows = maxrecs"),
         "{err}"
     );
+    page.assert_async().await;
 }

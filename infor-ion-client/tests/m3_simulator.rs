@@ -4,52 +4,45 @@
 #![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use futures::TryStreamExt;
+use infor_ion_client::Error;
+use infor_ion_client::m3::M3;
 use infor_ion_client::m3::nouns::{FieldMap, GlAccount, MiShape, Supplier};
 use infor_ion_client::simulator::{CHART, IonSimulator, Seed, SimulatorConfig};
-use infor_ion_client::{Error, IonClient};
-use sync_core::retry::RetryPolicy;
 use sync_core::time::ManualClock;
 
-async fn start(clock: &ManualClock, suppliers: usize) -> IonSimulator {
-    IonSimulator::start(SimulatorConfig {
+/// A simulator (manual clock) with `suppliers` suppliers, and an M3 handle for company `100`.
+async fn start(suppliers: usize) -> (IonSimulator, M3) {
+    let sim = IonSimulator::start(SimulatorConfig {
         seed: Seed {
             suppliers,
-            purchase_orders: 2,
-            lines_per_order: 1,
-            invoices: 1,
-            payments: 1,
             ..Seed::default()
         },
-        clock: clock.shared(),
+        clock: ManualClock::default().shared(),
         ..SimulatorConfig::default()
     })
     .await
-    .unwrap()
-}
-
-fn client(sim: &IonSimulator, clock: &ManualClock) -> IonClient {
-    IonClient::builder(sim.ionapi().unwrap())
-        .clock(clock.shared())
-        .retry_policy(RetryPolicy::default().with_max_retries(0))
-        .request_timeout(Duration::from_secs(5))
+    .unwrap();
+    let m3 = sim
+        .client_builder()
+        .unwrap()
         .build()
         .unwrap()
+        .m3()
+        .company("100");
+    (sim, m3)
 }
 
 #[tokio::test]
 async fn twenty_five_hundred_suppliers_are_read_in_three_calls_of_a_thousand() {
-    let clock = ManualClock::default();
-    let sim = start(&clock, 2500).await;
-    let m3 = client(&sim, &clock).m3().company("100");
+    let (sim, m3) = start(2500).await;
     let suppliers: Vec<Supplier> = m3.list(Vec::new(), 1000).try_collect().await.unwrap();
     assert_eq!(suppliers.len(), 2500);
-    let mut ids: Vec<&str> = suppliers.iter().map(|s| s.supplier.as_str()).collect();
-    ids.dedup();
-    assert_eq!(ids.len(), 2500, "the boundary rows are not read twice");
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in key order");
+    let ids: Vec<&str> = suppliers.iter().map(|s| s.supplier.as_str()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in key order, the boundary rows not read twice"
+    );
     assert_eq!(sim.calls()["GET /m3/CRS620MI/LstSuppliers"], 3);
     // The simulator honours returncols: a row holds only the columns the layout asked for.
     let layout = m3.layout::<Supplier>().unwrap();
@@ -67,9 +60,7 @@ async fn twenty_five_hundred_suppliers_are_read_in_three_calls_of_a_thousand() {
 
 #[tokio::test]
 async fn a_full_page_without_a_key_range_is_an_error_naming_the_transaction() {
-    let clock = ManualClock::default();
-    let sim = start(&clock, 3).await;
-    let m3 = client(&sim, &clock).m3().company("100");
+    let (sim, m3) = start(3).await;
     let aitp = || vec![("AITP".to_owned(), "1".to_owned())];
     let full = CHART.len() as u32;
     let err = m3
@@ -109,9 +100,7 @@ async fn a_full_page_without_a_key_range_is_an_error_naming_the_transaction() {
 
 #[tokio::test]
 async fn a_required_field_the_tenant_does_not_return_names_the_transaction_field_and_entry() {
-    let clock = ManualClock::default();
-    let sim = start(&clock, 5).await;
-    let m3 = client(&sim, &clock).m3().company("100");
+    let (_sim, m3) = start(5).await;
     let err = m3
         .clone()
         .fields::<Supplier>(FieldMap::new().map("supplier", "ZZSUNO"))

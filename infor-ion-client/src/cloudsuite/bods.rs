@@ -503,12 +503,6 @@ impl FromBod for PurchaseOrder {
     }
 }
 
-/// The GL account a line is distributed to, in every nested form
-/// ([`bod::SupplierInvoiceLine::gl_account`]).
-fn distribution_account(line: &bod::SupplierInvoiceLine) -> Option<String> {
-    line.gl_account().map(|a| a.account)
-}
-
 impl FromBod for SupplierInvoice {
     const DOCUMENT: &'static str = "SyncSupplierInvoice";
     type Noun = bod::SupplierInvoice;
@@ -517,12 +511,9 @@ impl FromBod for SupplierInvoice {
     /// `SupplierInvoiceNumber` (else the `m3.SINO` property, else the first alternate id, else
     /// the document id). A line without `Quantity` is one unit; its price is `UnitPrice`, else
     /// `ExtendedAmount / Quantity`, else `TotalAmount`. The GL account is the most specific
-    /// the line carries: `DistributionAccount` with `GLAccount/GLNominalAccount`,
-    /// `GLNominalAccount`, `ID` or text, else the line's own `GLAccount/GLNominalAccount` or
-    /// `GLNominalAccount`, else the `UserArea` property `GLAccount` / `m3.AIT1`
-    /// ([`bod::GlAccountForm`]); a line without any has an empty `gl_account`, which the
-    /// engine's GL mapping reports as unmapped rather than guessing an account. The BOD model has no due date, so
-    /// `due_date` is `None`.
+    /// the line carries ([`bod::SupplierInvoiceLine::gl_account`]); a line without any has an
+    /// empty `gl_account`, which the engine's GL mapping reports as unmapped rather than
+    /// guessing an account. The BOD model has no due date, so `due_date` is `None`.
     fn from_noun(
         bod: &Bod<Self::Noun>,
         noun: &Self::Noun,
@@ -612,7 +603,7 @@ impl FromBod for SupplierInvoice {
                     description,
                     quantity,
                     unit_price,
-                    gl_account: distribution_account(line).unwrap_or_default(),
+                    gl_account: line.gl_account().map(|a| a.account).unwrap_or_default(),
                     tax_rule: None,
                 })
             })

@@ -1,6 +1,7 @@
 //! Typed M3 lists for the SDK's nouns, with the output fields each tenant may name differently.
 //!
-//! Programs and transactions follow the reference (`shared/reference/infor-ion-api.md` §4.2).
+//! Programs and transactions are those Infor's M3 API material and third-party clients name
+//! (see `docs/assumptions.md`, "M3 MI").
 //! The default output field names are M3's standard ones (`SUNO` supplier, `CUNO` customer,
 //! `ITNO` item, `PUNO` purchase order, `SINO` supplier invoice, `LMDT` change date). Tenants
 //! differ (custom fields, other MI versions), so each noun's fields are read through a
@@ -284,10 +285,6 @@ impl MiLayout {
         Some((input.as_str(), self.column(key)?))
     }
 
-    fn key_field(&self) -> &str {
-        self.key_range.as_ref().map_or("", |(_, key)| key.as_str())
-    }
-
     /// The output fields to ask for (`returncols`), each once, in the noun's order.
     pub fn return_columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
@@ -305,6 +302,32 @@ impl MiLayout {
             .iter()
             .map(|(f, c, _)| (f.name, c.as_str(), f.required))
     }
+
+    fn entry(&self, field: &str) -> Result<&(MiField, String, bool)> {
+        // Only the noun's own code names fields, so an unknown one is a bug in that code; it
+        // still gets an error rather than a panic.
+        self.columns
+            .iter()
+            .find(|(f, _, _)| f.name == field)
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "M3 {}: `{field}` is not one of its fields",
+                    self.noun
+                ))
+            })
+    }
+
+    /// The error for a row without the required field of `entry`.
+    fn missing(&self, (f, column, configured): &(MiField, String, bool)) -> Error {
+        Error::MiFieldMissing {
+            program: self.program.clone(),
+            transaction: self.transaction.clone(),
+            noun: self.noun.to_owned(),
+            canonical: f.name.to_owned(),
+            field: column.clone(),
+            configured: *configured,
+        }
+    }
 }
 
 /// One MI row being read as a noun: values are looked up by noun field through the layout.
@@ -320,56 +343,36 @@ impl<'a> MiRow<'a> {
         MiRow { record, layout }
     }
 
-    fn entry(&self, field: &str) -> Result<&'a (MiField, String, bool)> {
-        // Only the noun's own code names fields, so an unknown one is a bug in that code; it
-        // still gets an error rather than a panic.
-        self.layout
-            .columns
-            .iter()
-            .find(|(f, _, _)| f.name == field)
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "M3 {}: `{field}` is not one of its fields",
-                    self.layout.noun
-                ))
-            })
-    }
-
     /// A required field's text, or [`Error::MiFieldMissing`].
     pub fn required(&self, field: &str) -> Result<String> {
-        let (f, column, configured) = self.entry(field)?;
+        let entry = self.layout.entry(field)?;
         self.record
-            .text(column)
+            .text(&entry.1)
             .map(str::to_owned)
-            .ok_or_else(|| Error::MiFieldMissing {
-                program: self.layout.program.clone(),
-                transaction: self.layout.transaction.clone(),
-                noun: self.layout.noun.to_owned(),
-                canonical: f.name.to_owned(),
-                field: column.clone(),
-                configured: *configured,
-            })
+            .ok_or_else(|| self.layout.missing(entry))
     }
 
     /// An optional field's text; `None` when the row lacks it or it is blank.
     pub fn text(&self, field: &str) -> Result<Option<String>> {
-        let (_, column, _) = self.entry(field)?;
-        Ok(self.record.text(column).map(str::to_owned))
+        Ok(self
+            .record
+            .text(&self.layout.entry(field)?.1)
+            .map(str::to_owned))
     }
 
     /// An optional decimal field; a value that is not a number is an error naming it.
     pub fn decimal(&self, field: &str) -> Result<Option<rust_decimal::Decimal>> {
-        self.record.decimal(&self.entry(field)?.1)
+        self.record.decimal(&self.layout.entry(field)?.1)
     }
 
     /// An optional integer field.
     pub fn integer(&self, field: &str) -> Result<Option<i64>> {
-        self.record.integer(&self.entry(field)?.1)
+        self.record.integer(&self.layout.entry(field)?.1)
     }
 
     /// An optional date field (`yyyyMMdd`).
     pub fn date(&self, field: &str) -> Result<Option<NaiveDate>> {
-        self.record.date(&self.entry(field)?.1)
+        self.record.date(&self.layout.entry(field)?.1)
     }
 
     /// The whole row.
@@ -378,6 +381,9 @@ impl<'a> MiRow<'a> {
     }
 }
 
+/// Declares an M3 noun. Not [`typed_record!`](crate::values::typed_record): fields are read by
+/// noun field through the tenant's [`MiLayout`], so a missing or bad value names the tenant's
+/// output field and the map entry; the kinds, their types and the value parsing are shared.
 macro_rules! mi_noun {
     (
         $(#[$meta:meta])*
@@ -388,7 +394,7 @@ macro_rules! mi_noun {
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: mi_noun!(@type $kind), )+
+            $( $(#[$fmeta])* pub $field: crate::values::typed_record!(@type $kind), )+
             /// The whole row as read (the columns asked for).
             pub raw: Record,
         }
@@ -414,11 +420,6 @@ macro_rules! mi_noun {
             }
         }
     };
-    (@type required) => { String };
-    (@type text) => { Option<String> };
-    (@type decimal) => { Option<rust_decimal::Decimal> };
-    (@type integer) => { Option<i64> };
-    (@type date) => { Option<NaiveDate> };
     (@required required) => { true };
     (@required $other:ident) => { false };
     (@read required, $r:ident, $f:expr) => { $r.required($f)? };
@@ -695,17 +696,20 @@ fn pages(
             return Ok(None);
         }
         let layout = state.layout.clone();
-        let key_range = layout.key_range();
+        let key = match &layout.key_range {
+            Some((input, field)) => Some((input.as_str(), layout.entry(field)?)),
+            None => None,
+        };
         let mut call = MiCall::new(layout.program(), layout.transaction())
             .max_records(page_size)
             .return_columns(layout.return_columns());
         for (field, value) in &state.inputs {
-            let replaced = state.from.is_some() && key_range.is_some_and(|(i, _)| i == field);
+            let replaced = state.from.is_some() && key.is_some_and(|(input, _)| input == field);
             if !replaced {
                 call = call.input(field, value);
             }
         }
-        let Some((from_input, key_column)) = key_range else {
+        let Some((from_input, key)) = key else {
             state.done = true;
             let rows = state.m3.execute(call).await?;
             if rows.len() >= page_size as usize {
@@ -717,6 +721,7 @@ fn pages(
             }
             return Ok(Some(((rows, layout.clone()), state)));
         };
+        let key_column = key.1.as_str();
         if let Some(from) = &state.from {
             call = call.input(from_input, from);
         }
@@ -727,18 +732,15 @@ fn pages(
         {
             rows.remove(0);
         }
+        // Without its key a row cannot position the next page: name the field.
         let last = match rows.last() {
+            Some(row) => Some(row.text(key_column).ok_or_else(|| layout.missing(key))?),
             None => None,
-            Some(row) => match row.text(key_column) {
-                Some(key) => Some(key.to_owned()),
-                // Without its key a row cannot position the next page: name the field.
-                None => Some(MiRow::new(row.clone(), &layout).required(layout.key_field())?),
-            },
         };
         match (full_page, last) {
             (false, _) => state.done = true,
-            (true, Some(last)) if state.from.as_deref() != Some(last.as_str()) => {
-                state.from = Some(last);
+            (true, Some(last)) if state.from.as_deref() != Some(last) => {
+                state.from = Some(last.to_owned());
             }
             (true, _) => {
                 return Err(Error::PagingStuck {

@@ -326,11 +326,14 @@ pub struct LineGlAccount {
     pub form: GlAccountForm,
 }
 
-/// The non-blank, trimmed text of `el`.
-fn account_text(el: &XmlElement) -> Option<String> {
-    let text = el.text();
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
+/// The account `el` holds as its non-blank, trimmed text, read in `form`.
+fn found(form: GlAccountForm, el: Option<&XmlElement>) -> Option<LineGlAccount> {
+    let text = el?.text_cow();
+    let account = text.trim();
+    (!account.is_empty()).then(|| LineGlAccount {
+        account: account.to_owned(),
+        form,
+    })
 }
 
 /// The first child named `name`, by OAGIS name.
@@ -340,26 +343,20 @@ fn child<'a>(el: &'a XmlElement, name: &str) -> Option<&'a XmlElement> {
 
 /// The most specific account one `DistributionAccount` element carries.
 fn distribution_account(el: &XmlElement) -> Option<LineGlAccount> {
-    let found = |form, text: Option<String>| text.map(|account| LineGlAccount { account, form });
-    found(
-        GlAccountForm::DistributionGlAccount,
-        child(el, "GLAccount")
-            .and_then(|g| child(g, "GLNominalAccount"))
-            .and_then(account_text),
-    )
-    .or_else(|| {
-        found(
+    [
+        (
+            GlAccountForm::DistributionGlAccount,
+            child(el, "GLAccount").and_then(|g| child(g, "GLNominalAccount")),
+        ),
+        (
             GlAccountForm::DistributionNominal,
-            child(el, "GLNominalAccount").and_then(account_text),
-        )
-    })
-    .or_else(|| {
-        found(
-            GlAccountForm::DistributionId,
-            child(el, "ID").and_then(account_text),
-        )
-    })
-    .or_else(|| found(GlAccountForm::DistributionText, account_text(el)))
+            child(el, "GLNominalAccount"),
+        ),
+        (GlAccountForm::DistributionId, child(el, "ID")),
+        (GlAccountForm::DistributionText, Some(el)),
+    ]
+    .into_iter()
+    .find_map(|(form, el)| found(form, el))
 }
 
 impl SupplierInvoiceLine {
@@ -387,22 +384,15 @@ impl SupplierInvoiceLine {
     /// # Ok::<(), infor_ion_client::bod::BodError>(())
     /// ```
     pub fn gl_account(&self) -> Option<LineGlAccount> {
-        let on_line = self.extensions.iter().filter_map(|e| match e.oagis_name() {
-            Some("DistributionAccount") => distribution_account(e),
-            Some("GLAccount") => {
-                child(e, "GLNominalAccount")
-                    .and_then(account_text)
-                    .map(|account| LineGlAccount {
-                        account,
-                        form: GlAccountForm::LineGlAccount,
-                    })
-            }
-            Some("GLNominalAccount") => account_text(e).map(|account| LineGlAccount {
-                account,
-                form: GlAccountForm::LineNominal,
-            }),
-            _ => None,
-        });
+        let on_line = self
+            .extensions
+            .iter()
+            .filter_map(|e| match e.oagis_name()? {
+                "DistributionAccount" => distribution_account(e),
+                "GLAccount" => found(GlAccountForm::LineGlAccount, child(e, "GLNominalAccount")),
+                "GLNominalAccount" => found(GlAccountForm::LineNominal, Some(e)),
+                _ => None,
+            });
         let in_user_area = self.user_area.as_ref().and_then(|area| {
             ["GLAccount", "m3.AIT1"]
                 .iter()
