@@ -9,9 +9,12 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+
 use crate::Cin7Client;
 use crate::account::AccountStatus;
 use crate::error::Result;
+use crate::pagination::ListBuilder;
 
 /// The kinds of reference data a sync's mappings name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,12 +76,6 @@ pub struct ReferenceNames {
     pub account_codes: Vec<String>,
 }
 
-/// One listed entry: its name and, when inactive, why.
-struct Entry {
-    name: String,
-    inactive: Option<String>,
-}
-
 impl Cin7Client {
     /// Check every name in `names` against Cin7's reference lists (one list per kind named,
     /// every page read), in the order given: tax rules, payment terms, locations, accounts.
@@ -100,109 +97,82 @@ impl Cin7Client {
     /// # Ok(()) }
     /// ```
     pub async fn check_references(&self, names: &ReferenceNames) -> Result<Vec<ReferenceFinding>> {
-        let inactive_flag =
-            |active: Option<bool>| (active == Some(false)).then(|| "IsActive is false".to_owned());
+        let flag =
+            |active: Option<bool>| (active == Some(false)).then(|| "IsActive is false".into());
+        let reference = self.reference();
         let mut findings = Vec::new();
-        if !names.tax_rules.is_empty() {
-            let entries = self
-                .reference()
-                .tax_rules()
-                .all()
-                .await?
-                .into_iter()
-                .map(|t| Entry {
-                    inactive: inactive_flag(t.is_active),
-                    name: t.name,
-                })
-                .collect::<Vec<_>>();
-            judge(
-                ReferenceKind::TaxRule,
-                &names.tax_rules,
-                &entries,
-                &mut findings,
-            );
-        }
-        if !names.payment_terms.is_empty() {
-            let entries = self
-                .reference()
-                .payment_terms()
-                .all()
-                .await?
-                .into_iter()
-                .map(|t| Entry {
-                    inactive: inactive_flag(t.is_active),
-                    name: t.name,
-                })
-                .collect::<Vec<_>>();
-            judge(
-                ReferenceKind::PaymentTerm,
-                &names.payment_terms,
-                &entries,
-                &mut findings,
-            );
-        }
-        if !names.locations.is_empty() {
-            let entries = self
-                .reference()
-                .locations()
-                .all()
-                .await?
-                .into_iter()
-                .map(|l| Entry {
-                    inactive: (l.deprecated == Some(true)).then(|| "deprecated".to_owned()),
-                    name: l.name,
-                })
-                .collect::<Vec<_>>();
-            judge(
-                ReferenceKind::Location,
-                &names.locations,
-                &entries,
-                &mut findings,
-            );
-        }
-        if !names.account_codes.is_empty() {
-            let entries = self
-                .accounts()
-                .list()
-                .all()
-                .await?
-                .into_iter()
-                .map(|a| Entry {
-                    inactive: match a.status {
-                        None | Some(AccountStatus::Active) => None,
-                        Some(other) => Some(format!("Status {other}")),
-                    },
-                    name: a.code,
-                })
-                .collect::<Vec<_>>();
-            judge(
-                ReferenceKind::Account,
-                &names.account_codes,
-                &entries,
-                &mut findings,
-            );
-        }
+        check(
+            &mut findings,
+            ReferenceKind::TaxRule,
+            &names.tax_rules,
+            reference.tax_rules(),
+            |t| (t.name, flag(t.is_active)),
+        )
+        .await?;
+        check(
+            &mut findings,
+            ReferenceKind::PaymentTerm,
+            &names.payment_terms,
+            reference.payment_terms(),
+            |t| (t.name, flag(t.is_active)),
+        )
+        .await?;
+        check(
+            &mut findings,
+            ReferenceKind::Location,
+            &names.locations,
+            reference.locations(),
+            |l| {
+                (
+                    l.name,
+                    (l.deprecated == Some(true)).then(|| "deprecated".into()),
+                )
+            },
+        )
+        .await?;
+        check(
+            &mut findings,
+            ReferenceKind::Account,
+            &names.account_codes,
+            self.accounts().list(),
+            |a| {
+                let inactive = match a.status {
+                    None | Some(AccountStatus::Active) => None,
+                    Some(other) => Some(format!("Status {other}")),
+                };
+                (a.code, inactive)
+            },
+        )
+        .await?;
         Ok(findings)
     }
 }
 
-fn judge(
+/// List every row of `list` (only when `wanted` names something) and judge each wanted name
+/// against the rows, `entry` giving a row's name and, when inactive, why.
+async fn check<T: DeserializeOwned + Send + 'static>(
+    findings: &mut Vec<ReferenceFinding>,
     kind: ReferenceKind,
     wanted: &[String],
-    entries: &[Entry],
-    findings: &mut Vec<ReferenceFinding>,
-) {
+    list: ListBuilder<T>,
+    entry: impl Fn(T) -> (String, Option<String>),
+) -> Result<()> {
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<_> = list.all().await?.into_iter().map(entry).collect();
     for name in wanted {
         let key = name.trim();
-        let matching: Vec<&Entry> = entries
+        let matching: Vec<&Option<String>> = entries
             .iter()
-            .filter(|e| e.name.trim().eq_ignore_ascii_case(key))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(key))
+            .map(|(_, inactive)| inactive)
             .collect();
         // One active entry of that name is enough for a document to resolve it.
-        let state = if matching.iter().any(|e| e.inactive.is_none()) {
+        let state = if matching.iter().any(|inactive| inactive.is_none()) {
             ReferenceState::Ok
-        } else if let Some(entry) = matching.first() {
-            ReferenceState::Inactive(entry.inactive.clone().unwrap_or_default())
+        } else if let Some(Some(why)) = matching.first() {
+            ReferenceState::Inactive(why.clone())
         } else {
             ReferenceState::Missing
         };
@@ -212,4 +182,5 @@ fn judge(
             state,
         });
     }
+    Ok(())
 }

@@ -209,9 +209,7 @@ impl<T> ListBuilder<T> {
         }
         request.query("Page", page).query("Limit", self.limit)
     }
-}
 
-impl<T> ListBuilder<T> {
     /// Fetch page 1 with `limit` rows (clamped to 1..=1000 only, not to the configured page
     /// size: this is how a page size is found out) and report what came back, without decoding
     /// the rows. The filters set on the builder apply.
@@ -227,13 +225,7 @@ impl<T> ListBuilder<T> {
     pub async fn probe(self, limit: u32) -> Result<PageProbe> {
         let limit = limit.clamp(1, MAX_LIMIT);
         let builder = ListBuilder { limit, ..self };
-        let response = builder.client.execute(builder.request_for_page(1)).await?;
-        let raw: RawPage<serde::de::IgnoredAny> = decode_rows(
-            builder.path,
-            builder.list_key,
-            response.status,
-            response.body,
-        )?;
+        let raw: RawPage<serde::de::IgnoredAny> = fetch(&builder, 1).await?;
         Ok(PageProbe {
             endpoint: builder.path.to_owned(),
             limit,
@@ -263,7 +255,6 @@ impl<T: DeserializeOwned + Send + 'static> ListBuilder<T> {
             next_page: self.page,
             builder: self,
             fetched: skipped,
-            short_pages_seen: false,
             pages: 0,
             max_pages: None,
             previous: None,
@@ -288,7 +279,8 @@ struct RawPage<T> {
     fingerprint: Option<u64>,
 }
 
-async fn fetch<T: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> Result<RawPage<T>> {
+/// Fetch `page` and decode its rows as `R` (the builder's rows, or `IgnoredAny` for a probe).
+async fn fetch<T, R: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> Result<RawPage<R>> {
     let response = builder
         .client
         .execute(builder.request_for_page(page))
@@ -449,7 +441,6 @@ struct PageState<T> {
     max_pages: Option<u32>,
     previous: Option<u64>,
     first_total: Option<u64>,
-    short_pages_seen: bool,
     done: bool,
 }
 
@@ -476,11 +467,29 @@ async fn step<T: DeserializeOwned + Send + 'static>(
         });
     }
     let limit = u64::from(state.builder.limit);
+    let count = raw.items.len() as u64;
+    state.fetched += count;
     if state.pages == 0 {
         state.first_total = raw.total;
+        // A first page shorter than `Limit` while `Total` says more rows exist: the endpoint
+        // serves fewer rows than asked, so the pages it takes are counted in that size.
+        let mut per_page = limit;
+        if let Some(total) = raw.total.filter(|&total| total > state.fetched)
+            && (1..limit).contains(&count)
+        {
+            per_page = count;
+            tracing::warn!(
+                endpoint = state.builder.path,
+                asked = limit,
+                served = count,
+                total,
+                "Cin7 served a short page while Total says more rows exist; reading on \
+                 (set max_page_size for this endpoint)"
+            );
+        }
         state.max_pages = Some(
             state.builder.max_pages.unwrap_or(match raw.total {
-                Some(total) => u32::try_from(total.div_ceil(limit))
+                Some(total) => u32::try_from(total.div_ceil(per_page))
                     .unwrap_or(u32::MAX)
                     .saturating_add(PAGE_SLACK),
                 None => PAGE_CAP_WITHOUT_TOTAL,
@@ -494,8 +503,6 @@ async fn step<T: DeserializeOwned + Send + 'static>(
             "Cin7 list Total changed during paging"
         );
     }
-    let count = raw.items.len() as u64;
-    state.fetched += count;
     state.pages += 1;
     state.previous = raw.fingerprint;
     state.next_page = page.saturating_add(1);
@@ -512,31 +519,8 @@ async fn step<T: DeserializeOwned + Send + 'static>(
                 },
             });
         }
-        Some(total) => {
-            if count < limit && !state.short_pages_seen {
-                // The endpoint serves fewer rows than `Limit` asked: keep paging, with a page
-                // budget for the size actually served.
-                state.short_pages_seen = true;
-                tracing::warn!(
-                    endpoint = state.builder.path,
-                    asked = limit,
-                    served = count,
-                    total,
-                    "Cin7 served a short page while Total says more rows exist; reading on \
-                     (set max_page_size for this endpoint)"
-                );
-                if state.builder.max_pages.is_none() {
-                    let remaining =
-                        u32::try_from((total - state.fetched).div_ceil(count)).unwrap_or(u32::MAX);
-                    let needed = state
-                        .pages
-                        .saturating_add(remaining)
-                        .saturating_add(PAGE_SLACK);
-                    state.max_pages = state.max_pages.max(Some(needed));
-                }
-            }
-            false
-        }
+        // A short page is not the last while `Total` says more rows exist.
+        Some(_) => false,
         // Without `Total`, a short page is the last one.
         None => count < limit,
     };

@@ -88,7 +88,8 @@ async fn a_saved_order_carries_the_exact_digits_to_cin7() {
         .match_body(Matcher::AllOf(
             wanted
                 .iter()
-                .map(|w| Matcher::Regex(regex_escape(w)))
+                // `.` is the only regex metacharacter in these snippets.
+                .map(|w| Matcher::Regex(w.replace('.', r"\.")))
                 .collect(),
         ))
         .with_body(format!(
@@ -98,18 +99,6 @@ async fn a_saved_order_carries_the_exact_digits_to_cin7() {
         .await;
     client.purchases().save_order(&order).await.unwrap();
     m.assert_async().await;
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = ".+*?()[]{}|^$\\".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
 }
 
 proptest! {

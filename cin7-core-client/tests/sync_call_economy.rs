@@ -10,34 +10,24 @@ mod simulator_support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
 use cin7_core_client::sync::Cin7Target;
 use rust_decimal::Decimal;
-use simulator_support::canonical::{TENANT, ident, invoice, supplier, t0};
+use simulator_support::canonical::{self, TENANT, invoice, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
-use sync_core::error::MappingKind;
-use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::{PoLine, PoStatus, PurchaseOrder};
+use sync_core::mapping::Mappings;
+use sync_core::model::{PoLine, PurchaseOrder};
 use sync_core::store::memory::MemoryStore;
 use sync_core::target::{Approach, DocStatus};
 use sync_core::testing::MemorySource;
 use sync_core::time::ManualClock;
 
+/// A PO with five lines (item n, n × 12.50).
 fn po(number: &str) -> PurchaseOrder {
     PurchaseOrder {
-        identity: ident(number),
-        po_number: number.into(),
-        vendor_id: "V1001".into(),
-        order_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        required_by: None,
-        currency: "AUD".into(),
-        location: Some("MAIN".into()),
-        status: PoStatus::Ordered,
-        memo: None,
         lines: (1..=5)
             .map(|n| PoLine {
                 line_no: n,
@@ -48,23 +38,16 @@ fn po(number: &str) -> PurchaseOrder {
                 tax_rule: Some("STD".into()),
             })
             .collect(),
-        modified_at: t0() - Duration::minutes(30),
+        ..canonical::po(number)
     }
 }
 
 fn mappings() -> Mappings {
-    let mut m = Mappings::with_values(
-        MappingTable::default()
-            .with(MappingKind::PaymentTerm, "N30", "30 days")
-            .with(MappingKind::TaxRule, "STD", "GST on Expenses")
-            .with(MappingKind::Location, "MAIN", "Main Warehouse")
-            .with(MappingKind::GlAccount, "6100", "412"),
-    );
     // What the demo runs: invoice-first purchases whose orders are authorised at once, so an
     // invoice can be posted on them.
+    let mut m = canonical::mappings();
     m.purchases.approach = Approach::Invoice;
     m.purchases.order_status = DocStatus::Authorised;
-    m.purchases.default_location = Some("Main Warehouse".into());
     m
 }
 

@@ -11,14 +11,13 @@ mod simulator_support;
 use std::sync::Arc;
 
 use cin7_core_client::sync::Cin7Target;
-use simulator_support::canonical::{TENANT, invoice, supplier, t0};
+use simulator_support::canonical::{self, TENANT, invoice, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::invoices::InvoicePipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
-use sync_core::error::MappingKind;
 use sync_core::faults::{Fault, FaultPlan};
-use sync_core::mapping::{MappingTable, Mappings};
+use sync_core::mapping::Mappings;
 use sync_core::replay::{ReplayMode, ReplayScope, Replayer};
 use sync_core::store::AuditStatus;
 use sync_core::store::memory::MemoryStore;
@@ -26,17 +25,11 @@ use sync_core::target::{Approach, DocStatus};
 use sync_core::testing::MemorySource;
 
 fn mappings() -> Mappings {
-    let mut m = Mappings::with_values(
-        MappingTable::default()
-            .with(MappingKind::PaymentTerm, "N30", "30 days")
-            .with(MappingKind::TaxRule, "STD", "GST on Expenses")
-            .with(MappingKind::GlAccount, "6100", "412"),
-    );
+    let mut m = canonical::mappings();
     m.purchases.approach = Approach::Invoice;
     m.purchases.order_status = DocStatus::Authorised;
     // Draft invoices: the sequence the soak met.
     m.purchases.invoice_status = DocStatus::Draft;
-    m.purchases.default_location = Some("Main Warehouse".into());
     m
 }
 

@@ -8,55 +8,18 @@ mod simulator_support;
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use cin7_core_client::purchase::{Approach as Cin7Approach, PurchaseHeader};
 use cin7_core_client::sync::Cin7Target;
-use rust_decimal::Decimal;
-use simulator_support::canonical::{TENANT, ident, supplier, t0};
+use simulator_support::canonical::{TENANT, mappings, po, supplier, t0};
 use simulator_support::*;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, RunContext, StreamRunner};
-use sync_core::error::MappingKind;
-use sync_core::mapping::{MappingTable, Mappings};
-use sync_core::model::{PoLine, PoStatus, PurchaseOrder};
+use sync_core::model::PurchaseOrder;
 use sync_core::store::memory::MemoryStore;
 use sync_core::testing::MemorySource;
 use sync_core::time::ManualClock;
-
-fn mappings() -> Mappings {
-    let mut m = Mappings::with_values(
-        MappingTable::default()
-            .with(MappingKind::PaymentTerm, "N30", "30 days")
-            .with(MappingKind::TaxRule, "STD", "GST on Expenses")
-            .with(MappingKind::Location, "MAIN", "Main Warehouse"),
-    );
-    m.purchases.default_location = Some("Main Warehouse".into());
-    m
-}
-
-fn po(number: &str, ordered: NaiveDate, required_by: Option<NaiveDate>) -> PurchaseOrder {
-    PurchaseOrder {
-        identity: ident(number),
-        po_number: number.into(),
-        vendor_id: "V1001".into(),
-        order_date: ordered,
-        required_by,
-        currency: "AUD".into(),
-        location: Some("MAIN".into()),
-        status: PoStatus::Ordered,
-        memo: None,
-        lines: vec![PoLine {
-            line_no: 1,
-            sku: "ITEM-00001".into(),
-            description: "Item 1".into(),
-            quantity: Decimal::ONE,
-            unit_price: Decimal::new(1250, 2),
-            tax_rule: Some("STD".into()),
-        }],
-        modified_at: t0() - Duration::minutes(30),
-    }
-}
 
 #[tokio::test]
 async fn a_synced_purchase_carries_its_cloudsuite_order_date() {
@@ -69,7 +32,11 @@ async fn a_synced_purchase_carries_its_cloudsuite_order_date() {
     let suppliers = Arc::new(MemorySource::new(t0()));
     suppliers.upsert(supplier());
     let orders = Arc::new(MemorySource::new(t0()));
-    orders.upsert(po("4500077", ordered, Some(required)));
+    orders.upsert(PurchaseOrder {
+        order_date: ordered,
+        required_by: Some(required),
+        ..po("4500077")
+    });
 
     let supplier_pipeline = Arc::new(SupplierPipeline::new(target.clone(), mappings()));
     let config = EngineConfig::default();

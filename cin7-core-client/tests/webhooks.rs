@@ -208,23 +208,37 @@ fn every_typed_payload_parses() {
     ));
 }
 
+/// The event `body` parses to, which must be a purchase task event.
+fn purchase_task(body: &[u8]) -> PurchaseTaskEvent {
+    match WebhookEvent::parse(body).unwrap() {
+        WebhookEvent::PurchaseTask(e) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The event type and path of the `Malformed` refusal `body` must get.
+fn malformed_at(body: &[u8]) -> (String, String) {
+    match WebhookEvent::parse(body).unwrap_err() {
+        WebhookError::Malformed {
+            event_type, path, ..
+        } => (event_type, path),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn purchase_payload_dates_are_calendar_dates() {
     let date = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
-    match WebhookEvent::parse(&payload("purchase_invoice_authorised_dated.json")).unwrap() {
-        WebhookEvent::PurchaseTask(e) => {
-            // dd/MM/yyyy, not MM/dd: 08/06/2021 is the 8th of June.
-            assert_eq!(e.invoice_date, date(2018, 1, 29));
-            assert_eq!(e.due_date, date(2021, 6, 8));
-            assert!(!e.other_fields.contains_key("InvoiceDate"));
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = purchase_task(&payload("purchase_invoice_authorised_dated.json"));
+    // dd/MM/yyyy, not MM/dd: 08/06/2021 is the 8th of June.
+    assert_eq!(
+        (e.invoice_date, e.due_date),
+        (date(2018, 1, 29), date(2021, 6, 8))
+    );
+    assert!(!e.other_fields.contains_key("InvoiceDate"));
     // Without dates (the documented payload) both are absent, not an error.
-    match WebhookEvent::parse(&payload("purchase_invoice_authorised.json")).unwrap() {
-        WebhookEvent::PurchaseTask(e) => assert_eq!((e.invoice_date, e.due_date), (None, None)),
-        other => panic!("{other:?}"),
-    }
+    let e = purchase_task(&payload("purchase_invoice_authorised.json"));
+    assert_eq!((e.invoice_date, e.due_date), (None, None));
     match WebhookEvent::parse(&payload("purchase_updated_dated.json")).unwrap() {
         WebhookEvent::PurchaseUpdated(e) => {
             assert_eq!(e.purchases[0].invoice_date, date(2025, 10, 27));
@@ -233,39 +247,26 @@ fn purchase_payload_dates_are_calendar_dates() {
         other => panic!("{other:?}"),
     }
     // ISO forms are read too, and an empty string is no date.
-    let iso = br#"{"TaskID":"8b1538e4-5a4c-4b1a-9c42-6c3de21a5b10","InvoiceDate":"2025-10-27T00:00:00","DueDate":"","EventType":"Purchase/InvoiceAuthorised"}"#;
-    match WebhookEvent::parse(iso).unwrap() {
-        WebhookEvent::PurchaseTask(e) => {
-            assert_eq!((e.invoice_date, e.due_date), (date(2025, 10, 27), None))
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = purchase_task(
+        br#"{"TaskID":"8b1538e4-5a4c-4b1a-9c42-6c3de21a5b10","InvoiceDate":"2025-10-27T00:00:00","DueDate":"","EventType":"Purchase/InvoiceAuthorised"}"#,
+    );
+    assert_eq!((e.invoice_date, e.due_date), (date(2025, 10, 27), None));
 }
 
 #[test]
 fn a_malformed_purchase_date_is_refused_naming_the_field_and_the_text() {
-    let error =
-        WebhookEvent::parse(&payload("purchase_invoice_authorised_bad_date.json")).unwrap_err();
-    match &error {
-        WebhookError::Malformed {
-            event_type, path, ..
-        } => {
-            assert_eq!(event_type, "Purchase/InvoiceAuthorised");
-            assert_eq!(path, "InvoiceDate");
-        }
-        other => panic!("{other:?}"),
-    }
+    let bad = payload("purchase_invoice_authorised_bad_date.json");
+    assert_eq!(
+        malformed_at(&bad),
+        ("Purchase/InvoiceAuthorised".into(), "InvoiceDate".into())
+    );
+    let error = WebhookEvent::parse(&bad).unwrap_err();
     assert!(
         error.to_string().contains(r#"invalid date: "31/02/2018""#),
         "{error}"
     );
     let row = br#"{"CustomerDetailsList":[{"ID":"5a7fb526-527a-4229-b331-90b6f5535aab","InvoiceDueDate":"13/13/2025"}],"EventType":"Purchase/Updated"}"#;
-    match WebhookEvent::parse(row).unwrap_err() {
-        WebhookError::Malformed { path, .. } => {
-            assert_eq!(path, "CustomerDetailsList[0].InvoiceDueDate")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(malformed_at(row).1, "CustomerDetailsList[0].InvoiceDueDate");
 }
 
 #[test]
@@ -288,18 +289,10 @@ fn unknown_and_malformed_payloads_are_rejected_clearly() {
         WebhookEvent::parse(br#"{"TaskID":"5a7fb526-527a-4229-b331-90b6f5535aab","EventType":"Purchase/OrderAuthorised",}"#),
         Err(WebhookError::NotJson { .. })
     ));
-    let bad_id =
-        WebhookEvent::parse(br#"{"TaskID":"not-a-guid","EventType":"Purchase/OrderAuthorised"}"#)
-            .unwrap_err();
-    match &bad_id {
-        WebhookError::Malformed {
-            path, event_type, ..
-        } => {
-            assert_eq!(path, "TaskID");
-            assert_eq!(event_type, "Purchase/OrderAuthorised");
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        malformed_at(br#"{"TaskID":"not-a-guid","EventType":"Purchase/OrderAuthorised"}"#),
+        ("Purchase/OrderAuthorised".into(), "TaskID".into())
+    );
     // Two event types (or two task ids) in one delivery: refused, naming the key.
     let twice = WebhookEvent::parse(
         br#"{"TaskID":"5a7fb526-527a-4229-b331-90b6f5535aab","EventType":"Purchase/OrderAuthorised","EventType":"Sale/Voided"}"#,

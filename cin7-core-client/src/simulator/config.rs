@@ -261,21 +261,20 @@ impl SimulatorConfig {
     /// Serve at most `rows` per page on `endpoint` (e.g. `supplier`), whatever `Limit` asks, as
     /// a Cin7 endpoint capping lower than 1000 would; pages are numbered in the size served.
     pub fn with_page_cap(mut self, endpoint: &str, rows: u64) -> Self {
-        self.paging
-            .entry(endpoint.trim_matches('/').to_ascii_lowercase())
-            .or_default()
-            .page_cap = Some(rows);
+        self.paging_of(endpoint).page_cap = Some(rows);
         self
     }
 
     /// Make `endpoint`'s `Total` claim `rows` more rows than exist, so a client reading to
     /// `Total` finds an empty page before it gets there (rows lost between pages).
     pub fn with_phantom_rows(mut self, endpoint: &str, rows: u64) -> Self {
-        self.paging
-            .entry(endpoint.trim_matches('/').to_ascii_lowercase())
-            .or_default()
-            .phantom_rows = rows;
+        self.paging_of(endpoint).phantom_rows = rows;
         self
+    }
+
+    fn paging_of(&mut self, endpoint: &str) -> &mut SimPaging {
+        let key = endpoint.trim_matches('/').to_ascii_lowercase();
+        self.paging.entry(key).or_default()
     }
 
     /// Whether line totals are checked.

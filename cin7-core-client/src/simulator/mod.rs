@@ -2,8 +2,9 @@
 //!
 //! [`Cin7Simulator::start`] serves the Cin7 Core API v2 endpoints this crate covers on
 //! `127.0.0.1` (random port) from an axum server on a tokio task; point a [`Cin7Client`] at
-//! [`Cin7Simulator::base_url`]. It follows the API reference
-//! (`shared/reference/cin7-core-api.md`):
+//! [`Cin7Simulator::base_url`]. It follows Cin7's API documentation and, where that is silent,
+//! the client's own guesses (listed in the repository's `docs/assumptions.md`; the simulator
+//! cannot catch a wrong one):
 //!
 //! - **Auth:** `api-auth-accountid` and `api-auth-applicationkey` must match the configured
 //!   account and one of its application keys, else `403 Incorrect credentials!`.
@@ -13,8 +14,9 @@
 //!   preconditions and status transitions), `purchaseList` and its filters, the chart of
 //!   accounts (writes refused while an accounting integration is on), tax rules, payment
 //!   terms, locations, `me`, webhooks. Paths and query keys are case-insensitive.
-//! - **Paging:** `Page`/`Limit` (default 100, clamped to 1..=1000) and `Total`; rows come in
-//!   GUID order, stable but not sorted by name or date, like the real API.
+//! - **Paging:** `Page`/`Limit` (default 100, clamped to 1..=1000, or to a lower cap set with
+//!   [`SimulatorConfig::with_page_cap`]) and `Total`; rows come in GUID order, stable but not
+//!   sorted by name or date, like the real API.
 //! - **Rate limit:** a sliding window per account (default 60 calls per 60 s) on the
 //!   simulator's [`SharedClock`]; over it, 429 or 503, with or without `Retry-After`
 //!   ([`SimRateLimit`]).

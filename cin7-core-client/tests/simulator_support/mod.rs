@@ -73,7 +73,12 @@ pub fn new_supplier(name: &str) -> Supplier {
 pub mod canonical {
     use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
     use rust_decimal::Decimal;
-    use sync_core::model::{InvoiceLine, PartyStatus, SourceIdentity, Supplier, SupplierInvoice};
+    use sync_core::error::MappingKind;
+    use sync_core::mapping::{MappingTable, Mappings};
+    use sync_core::model::{
+        InvoiceLine, PartyStatus, PoLine, PoStatus, PurchaseOrder, SourceIdentity, Supplier,
+        SupplierInvoice,
+    };
 
     /// The CloudSuite tenant of those records.
     pub const TENANT: &str = "ACME_PRD";
@@ -102,6 +107,46 @@ pub mod canonical {
             addresses: vec![],
             contacts: vec![],
             modified_at: t0() - Duration::hours(1),
+        }
+    }
+
+    /// The canonical codes mapped to the simulator's seeded reference data (term `N30`, tax
+    /// rule `STD`, location `MAIN`, GL account `6100`), purchases at Main Warehouse; the
+    /// purchase approach and statuses are the defaults.
+    pub fn mappings() -> Mappings {
+        let mut m = Mappings::with_values(
+            MappingTable::default()
+                .with(MappingKind::PaymentTerm, "N30", "30 days")
+                .with(MappingKind::TaxRule, "STD", "GST on Expenses")
+                .with(MappingKind::Location, "MAIN", "Main Warehouse")
+                .with(MappingKind::GlAccount, "6100", "412"),
+        );
+        m.purchases.default_location = Some("Main Warehouse".into());
+        m
+    }
+
+    /// PO `number` of V1001 at `MAIN`, ordered 2026-03-01, one line (item 1, 1 × 12.50),
+    /// changed half an hour before [`t0`].
+    pub fn po(number: &str) -> PurchaseOrder {
+        PurchaseOrder {
+            identity: ident(number),
+            po_number: number.into(),
+            vendor_id: "V1001".into(),
+            order_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            required_by: None,
+            currency: "AUD".into(),
+            location: Some("MAIN".into()),
+            status: PoStatus::Ordered,
+            memo: None,
+            lines: vec![PoLine {
+                line_no: 1,
+                sku: "ITEM-00001".into(),
+                description: "Item 1".into(),
+                quantity: Decimal::ONE,
+                unit_price: Decimal::new(1250, 2),
+                tax_rule: Some("STD".into()),
+            }],
+            modified_at: t0() - Duration::minutes(30),
         }
     }
 
