@@ -367,3 +367,67 @@ async fn closed_po_whose_create_may_have_reached_the_target_is_adopted_not_skipp
     assert!(purchase.order.is_some());
     assert!(rig.rows("PO-10").iter().all(|e| !e.status.is_open()));
 }
+
+#[tokio::test]
+async fn invoices_of_a_closed_po_skipped_by_rule_are_skipped_not_deferred_forever() {
+    use sync_core::engine::invoices::InvoicePipeline;
+    use sync_core::model::SupplierInvoice;
+
+    let rig = rig();
+    rig.put("P9", 3, 10, PoStatus::Closed);
+    rig.put("P8", 3, 10, PoStatus::Planned);
+    rig.window(200).await;
+    rig.skipped_by_rule("P9", &["closed"]);
+    rig.skipped_by_rule("P8", &["planned"]);
+
+    let mut mapped = mappings();
+    mapped.values = Arc::new(table().with(sync_core::error::MappingKind::GlAccount, "5000", "310"));
+    let invoices_src = MemorySource::<SupplierInvoice>::new(at(200));
+    invoices_src.upsert(invoice("I9", "V1", Some("P9"), "5000", at(20)));
+    invoices_src.upsert(invoice("I8", "V1", Some("P8"), "5000", at(20)));
+    let invoices = StreamRunner::new(
+        Arc::new(InvoicePipeline::new(
+            Arc::new(rig.purchase_target.clone()),
+            mapped.clone(),
+            Arc::new(SupplierPipeline::new(
+                Arc::new(rig.supplier_target.clone()),
+                mapped,
+            )),
+            Arc::new(rig.suppliers_src.clone()),
+        )),
+        Arc::new(invoices_src.clone()),
+        config(),
+    );
+    let invoice_rows = |id: &str| -> Vec<AuditEntry> {
+        rig.store
+            .all_entries()
+            .into_iter()
+            .filter(|e| e.stream == StreamId::supplier_invoices() && e.source.id == id)
+            .collect()
+    };
+    for server_time in [300, 400] {
+        invoices_src.set_server_time(at(server_time));
+        invoices
+            .run_window(&run(Arc::new(rig.store.clone()), &rig.clock), None)
+            .await
+            .unwrap();
+    }
+    // The closed PO's invoice: one skip by rule, naming the PO and why, not repeated.
+    let closed = invoice_rows("VCH-I9");
+    assert_eq!(closed.len(), 1, "{closed:#?}");
+    assert_eq!(
+        (closed[0].status, closed[0].action, &closed[0].target_id),
+        (AuditStatus::Succeeded, Action::Skip, &None),
+        "{closed:#?}"
+    );
+    let why = closed[0].response_summary.clone().unwrap();
+    assert!(why.contains("P9") && why.contains("closed"), "{why}");
+    // The planned PO's invoice waits for the PO to be ordered and written.
+    let planned = invoice_rows("VCH-I8");
+    assert_eq!(
+        planned.last().unwrap().status,
+        AuditStatus::Deferred,
+        "{planned:#?}"
+    );
+    assert!(rig.purchase_target.purchases().is_empty());
+}

@@ -26,10 +26,15 @@ use super::suppliers::SupplierPipeline;
 use super::{Outcome, Pipeline, RecordContext, RunContext};
 use crate::error::{MappingError, MappingKind, SyncError};
 use crate::mapping::Mappings;
-use crate::model::{Record, RecordKind, Supplier, SupplierInvoice};
+use crate::model::{
+    PoStatus, PurchaseOrder, Record, RecordKind, SourceIdentity, Supplier, SupplierInvoice,
+};
 use crate::retry::Delivery;
 use crate::source::Source;
-use crate::store::{Action, AuditStatus, CrossRef, ErrorClass, GlMapping, MatchResult, StreamId};
+use crate::store::{
+    Action, AuditQuery, AuditStatus, CrossRef, ErrorClass, GlMapping, MatchResult, StreamId,
+    SyncStore,
+};
 use crate::target::{
     Approach, DocStatus, InvoiceDraft, InvoiceLineDraft, OrderDraft, OrderLineDraft, PurchaseDraft,
     PurchaseTarget, TargetInvoice, TargetPurchase, TaskStatus,
@@ -354,6 +359,13 @@ impl Pipeline for InvoicePipeline {
                     .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &po)
                     .await?
                 else {
+                    if let Some(why) = closed_po_skipped(store, ctx.tenant(), &po).await? {
+                        return Ok(Outcome::skipped(format!(
+                            "its purchase order {} is not created in the target: {why}",
+                            po.id
+                        ))
+                        .with_mapped(mapped));
+                    }
                     return Ok(Outcome::deferred(format!(
                         "purchase order {} is not in the target yet",
                         po.id
@@ -489,4 +501,31 @@ fn invoice_first_order(draft: &InvoiceDraft) -> OrderDraft {
             .collect(),
         status: DocStatus::Authorised,
     }
+}
+
+/// Why the PO stream's latest decision on `po` was not to create it because it is closed or
+/// cancelled in the source (`mappings.purchases.closed`), if it was. Such a PO is history and
+/// will not be written, so its invoices are skipped by rule too rather than deferred (a
+/// deferred record is fetched from the source again in every window, for good). A PO skipped
+/// because it is planned keeps its invoices deferred: it is created once it is ordered.
+async fn closed_po_skipped(
+    store: &dyn SyncStore,
+    tenant: &str,
+    po: &SourceIdentity,
+) -> Result<Option<String>, SyncError> {
+    let rows = store
+        .query(
+            &AuditQuery::tenant(tenant.to_owned())
+                .stream(StreamId::purchase_orders())
+                .source(po.clone()),
+        )
+        .await?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    let skipped = (last.status, last.action, &last.target_id)
+        == (AuditStatus::Succeeded, Action::Skip, &None);
+    let closed = serde_json::from_value::<PurchaseOrder>(last.source_snapshot.clone())
+        .is_ok_and(|po| matches!(po.status, PoStatus::Closed | PoStatus::Cancelled));
+    Ok((skipped && closed).then(|| last.response_summary.clone().unwrap_or_default()))
 }
