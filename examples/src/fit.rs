@@ -6,7 +6,8 @@
 //! the operator should know, ✗ would make the sync fail.
 
 use chrono::{DateTime, Duration, Utc};
-use cin7_core_client::fit::ReferenceState;
+use cin7_core_client::Cin7Client;
+use cin7_core_client::fit::{ReferenceNames, ReferenceState};
 use futures::TryStreamExt;
 use infor_ion_client::cloudsuite::{BookmarkProbe, CloudSuiteSource, NounCheck, RecordDateProbe};
 use infor_ion_client::vault::DEFAULT_KEY_ENV;
@@ -19,13 +20,17 @@ use sync_core::store::StreamId;
 use sync_core::time::SystemClock;
 
 use crate::config::{Config, IonCredentials, Product, Stream, VaultKeySource, Wired};
-use crate::ping::{self, Check, Cin7Ping, IonPing, IonSource};
+use crate::ping::{self, Check, Cin7Ping, IonPing, IonSource, Mark};
 
 /// The checks `sync` runs before it writes anything: every IDO the configured streams read
-/// (cheap: two calls per IDO, and the schemas stay cached for the streams).
+/// (two calls per IDO, and the schemas stay cached for the streams) and the Cin7 reference
+/// names the mappings produce (one list call per kind). Cin7 not answering is a warning here:
+/// the streams report it themselves.
 pub async fn start_checks(wired: &Wired, config: &Config) -> Vec<Check> {
     let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
-    schema_checks(&wired.source, &streams).await
+    let mut checks = schema_checks(&wired.source, &streams).await;
+    checks.push(reference_row(&wired.cin7, &config.reference_names, Mark::Warn).await);
+    checks
 }
 
 /// One row per IDO the streams read: ✓ when it fits, ! when optional properties are missing
@@ -255,39 +260,7 @@ async fn cin7_checks(config: &Config) -> Vec<Check> {
         ),
         Err(error) => ping::cin7_failure(name, &error),
     });
-    match client.check_references(&config.reference_names).await {
-        Ok(findings) => {
-            let bad: Vec<String> = findings
-                .iter()
-                .filter_map(|f| match &f.state {
-                    ReferenceState::Ok => None,
-                    ReferenceState::Missing => {
-                        Some(format!("{} `{}` does not exist", f.kind, f.name))
-                    }
-                    ReferenceState::Inactive(why) => {
-                        Some(format!("{} `{}` is inactive ({why})", f.kind, f.name))
-                    }
-                })
-                .collect();
-            checks.push(if bad.is_empty() {
-                Check::ok(
-                    "Cin7 references",
-                    format!(
-                        "{} name(s) the mappings produce exist and are active",
-                        findings.len()
-                    ),
-                )
-            } else {
-                Check::failed(
-                    "Cin7 references",
-                    bad.join("; "),
-                    "create or reactivate them in Cin7, or change [mappings.tables] and the \
-                     [mappings.purchases] defaults to names Cin7 has",
-                )
-            });
-        }
-        Err(error) => checks.push(ping::cin7_failure("Cin7 references", &error)),
-    }
+    checks.push(reference_row(&client, &config.reference_names, Mark::Fail).await);
     if config.webhooks.is_some() {
         let name = "Cin7 webhooks";
         checks.push(match client.webhooks().list().await {
@@ -312,6 +285,47 @@ async fn cin7_checks(config: &Config) -> Vec<Check> {
         });
     }
     checks
+}
+
+/// Every Cin7 reference name the mappings produce exists and is active (a name that does not
+/// fails each record that uses it). `unreachable` is the mark when Cin7 could not be asked.
+async fn reference_row(client: &Cin7Client, names: &ReferenceNames, unreachable: Mark) -> Check {
+    let name = "Cin7 references";
+    let findings = match client.check_references(names).await {
+        Ok(findings) => findings,
+        Err(error) => {
+            return Check {
+                mark: unreachable,
+                ..ping::cin7_failure(name, &error)
+            };
+        }
+    };
+    let bad: Vec<String> = findings
+        .iter()
+        .filter_map(|f| match &f.state {
+            ReferenceState::Ok => None,
+            ReferenceState::Missing => Some(format!("{} `{}` does not exist", f.kind, f.name)),
+            ReferenceState::Inactive(why) => {
+                Some(format!("{} `{}` is inactive ({why})", f.kind, f.name))
+            }
+        })
+        .collect();
+    if bad.is_empty() {
+        Check::ok(
+            name,
+            format!(
+                "{} name(s) the mappings produce exist and are active",
+                findings.len()
+            ),
+        )
+    } else {
+        Check::failed(
+            name,
+            bad.join("; "),
+            "create or reactivate them in Cin7, or change [mappings.tables] and the \
+             [mappings.purchases] defaults to names Cin7 has",
+        )
+    }
 }
 
 /// The CloudSuite checks of a configured sync (after the token worked).
@@ -410,7 +424,6 @@ pub fn record_date_row(probe: &RecordDateProbe) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ping::Mark;
 
     fn probe(newest: &str, gateway: &str, zone: chrono_tz::Tz) -> RecordDateProbe {
         RecordDateProbe {
@@ -427,15 +440,40 @@ mod tests {
     fn the_record_date_row_warns_when_stamps_disagree_with_the_zone() {
         let cases = [
             // Read in UTC, a Chicago stamp of a change made a minute ago looks 6 h old.
-            ("2026-02-01 08:00", "2026-02-01T14:01:00Z", chrono_tz::UTC, Mark::Warn),
+            (
+                "2026-02-01 08:00",
+                "2026-02-01T14:01:00Z",
+                chrono_tz::UTC,
+                Mark::Warn,
+            ),
             // Read in Chicago, the same stamp fits.
-            ("2026-02-01 08:00", "2026-02-01T14:01:00Z", chrono_tz::America::Chicago, Mark::Pass),
+            (
+                "2026-02-01 08:00",
+                "2026-02-01T14:01:00Z",
+                chrono_tz::America::Chicago,
+                Mark::Pass,
+            ),
             // A stamp in the future: the tenant writes east of the configured zone.
-            ("2026-02-01 15:00", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Warn),
+            (
+                "2026-02-01 15:00",
+                "2026-02-01T14:00:00Z",
+                chrono_tz::UTC,
+                Mark::Warn,
+            ),
             // Days old: nothing to tell.
-            ("2026-01-20 08:17", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Pass),
+            (
+                "2026-01-20 08:17",
+                "2026-02-01T14:00:00Z",
+                chrono_tz::UTC,
+                Mark::Pass,
+            ),
             // 2 h 30 min old: not a whole-hour offset.
-            ("2026-02-01 11:30", "2026-02-01T14:00:00Z", chrono_tz::UTC, Mark::Pass),
+            (
+                "2026-02-01 11:30",
+                "2026-02-01T14:00:00Z",
+                chrono_tz::UTC,
+                Mark::Pass,
+            ),
         ];
         for (newest, gateway, zone, mark) in cases {
             let row = record_date_row(&probe(newest, gateway, zone));

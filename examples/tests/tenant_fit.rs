@@ -245,3 +245,27 @@ async fn documented_keys_adapt_the_runner_and_everything_arrives_once() {
         .count();
     assert_eq!(renamed, 1, "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapped_cin7_name_that_does_not_exist_stops_the_sync_before_any_write() {
+    let sims = start_shaped(63, 4, |config| config).await;
+    let path = config(&sims, 63, "", "");
+    let text_of = std::fs::read_to_string(&path).unwrap();
+    let typo = text_of.replace(
+        "\"MAIN\" = \"Main Warehouse\"",
+        "\"MAIN\" = \"Main Warehose\"",
+    );
+    assert_ne!(typo, text_of, "the location mapping is in the test config");
+    std::fs::write(&path, typo).unwrap();
+
+    let out = run("sync", args(&path, &["--once"])).await;
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("nothing was written"), "{shown}");
+    assert!(rows(&shown, "✗").contains("Cin7 references"), "{shown}");
+    assert!(
+        shown.contains("location `Main Warehose` does not exist"),
+        "{shown}"
+    );
+    assert_eq!(sims.cin7_writes(), 0, "{shown}");
+}

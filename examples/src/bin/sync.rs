@@ -277,7 +277,7 @@ async fn print_summary(
     println!("\nRun {} of tenant {}:", report.run_id, config.tenant);
     print!("{}", table(&rows));
     if !differences.is_empty() {
-        println!("Tenant differences (records flow without these properties):");
+        println!("Tenant differences (the sync runs with them; see each fix):");
         for check in differences {
             println!("  {check}");
         }

@@ -1698,6 +1698,8 @@ pub struct Wired {
     pub dry_run: Option<Arc<DryRunLog>>,
     /// The CloudSuite source the streams read (clones share its checked schemas).
     pub source: CloudSuiteSource,
+    /// The Cin7 client the streams write with (the pre-write checks read reference data).
+    pub cin7: Cin7Client,
 }
 
 impl std::ops::Deref for Wired {
@@ -1761,6 +1763,7 @@ pub async fn wire(
         assembled,
         dry_run: log,
         source,
+        cin7,
     })
 }
 
