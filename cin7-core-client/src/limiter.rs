@@ -1,9 +1,10 @@
 //! Client-side rate limiting: one `governor` limiter per Cin7 account in the process.
 //!
 //! Cin7 Core allows 60 calls per 60 seconds. Whether that budget belongs to the account or to
-//! each API application is disputed (see the API reference §2.1), so the limiter is keyed by
-//! account id by default ([`LimiterScope::Account`]) and optionally by account + application
-//! key ([`LimiterScope::ApplicationKey`]). Every clone of a client, and every client built for
+//! each API application is disputed (Cin7's API docs say per application, integrators' notes
+//! say per account; see `docs/assumptions.md`), so the limiter is keyed by account id by
+//! default ([`LimiterScope::Account`]) and optionally by account + application key
+//! ([`LimiterScope::ApplicationKey`]). Every clone of a client, and every client built for
 //! the same key in this process, shares one [`AccountLimiter`] through a process-wide registry.
 //!
 //! # Why `check()` and our own clock instead of governor's async waiting

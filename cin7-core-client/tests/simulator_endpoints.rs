@@ -1,6 +1,7 @@
 #![cfg(feature = "simulator")]
 #![allow(clippy::unwrap_used)]
-//! The simulator's endpoints behave as the API reference says, driven by the real client.
+//! The simulator's endpoints behave as Cin7's API docs describe them (and, where those are
+//! silent, as `docs/assumptions.md` assumes), driven by the real client.
 
 mod simulator_support;
 

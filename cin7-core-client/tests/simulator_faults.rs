@@ -120,7 +120,8 @@ async fn a_reset_after_apply_create_lands_while_the_client_reports_an_unknown_ou
     let state = sim.state();
     assert_eq!(state.suppliers.len(), 1);
     assert_eq!(state.suppliers[0].name, "Landed Anyway Pty");
-    // The recovery the reference prescribes: look it up by name before creating again.
+    // The recovery for a write that may have landed (Cin7 has no idempotency key): look it up
+    // by name before creating again.
     let found = client
         .suppliers()
         .list()

@@ -340,7 +340,11 @@ mod tests {
             ("2026-03-08 02:30", "2026-03-08T08:30:00Z"),
             ("2026-03-08 02:00", "2026-03-08T08:00:00Z"),
         ] {
-            assert_eq!(local_to_utc(wall(local), Chicago), Some(utc(instant)), "{local}");
+            assert_eq!(
+                local_to_utc(wall(local), Chicago),
+                Some(utc(instant)),
+                "{local}"
+            );
         }
         // Every instant across both changes reads back as itself, except the second pass
         // through the repeated hour, which reads as the first.

@@ -2,7 +2,8 @@
 //! the purchase list.
 //!
 //! The deprecated simple `/purchase/*` endpoints are not offered, except `/purchase/order`,
-//! which is the order step for both kinds. The usual flow (see the API reference §9.15):
+//! which is the order step for both kinds (inferred from Cin7's endpoint list, not stated by
+//! Cin7's API docs). The usual flow, as Cin7's API docs describe it:
 //!
 //! 1. [`Purchases::create`] a header with `PurchaseType: Advanced`, an [`Approach`] and a
 //!    location → `DRAFT`.

@@ -1,5 +1,6 @@
 //! How a [`Cin7Simulator`](super::Cin7Simulator) behaves: credentials, clock, rate limit,
-//! faults, seed data and the switches for behaviour the reference marks as unconfirmed.
+//! faults, seed data and the switches for behaviour Cin7's API docs leave open (marked
+//! **UNCONFIRMED** in `docs/assumptions.md`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +14,8 @@ pub const DEFAULT_ACCOUNT_ID: &str = "5a1e0c7e-51a0-4c1d-9c0e-000000000001";
 /// The application key a default [`SimulatorConfig`] accepts.
 pub const DEFAULT_APPLICATION_KEY: &str = "5a1e0c7e-51a0-4c1d-9c0e-00000000000a";
 
-/// What the per-account limit is keyed by (the reference: per account or per API
-/// application is unconfirmed; the safe reading is per account).
+/// What the per-account limit is keyed by (Cin7's API docs say per API application,
+/// integrators' notes say per account: unconfirmed; the safe reading is per account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LimitScope {
     /// Every application key of the account shares one budget.
@@ -157,8 +158,8 @@ pub struct SimulatorConfig {
     pub suppliers: usize,
     /// An accounting integration owning the chart (`PUT /ref/account` is then refused).
     pub accounting_integration: Option<AccountingIntegration>,
-    /// Whether the integration also refuses `POST` and `DELETE /ref/account` (unconfirmed in
-    /// the reference; default `false`: only `PUT` is refused).
+    /// Whether the integration also refuses `POST` and `DELETE /ref/account` (Cin7's API docs
+    /// only say `PUT` is refused, so unconfirmed; default `false`: only `PUT` is refused).
     pub integration_blocks_all_account_writes: bool,
     /// Whether the account has the Automation module (needed for `/webhooks`). Default true.
     pub automation_module: bool,

@@ -2,13 +2,13 @@
 //! supplier invoices (`/advanced-purchase/invoice`), stock received
 //! (`/advanced-purchase/stock`) and `GET /purchaseList`.
 //!
-//! Preconditions follow the reference (§4.2): the order is written only while `DRAFT` or
-//! `NOT AVAILABLE` and a `POST` replaces its lines; an invoice needs the order `AUTHORISED`,
-//! an `Account` on every line and charge, and (stock first) stock received `AUTHORISED`; stock
-//! needs the order `AUTHORISED` and (invoice first) an `AUTHORISED` invoice, only adds lines,
-//! merges duplicates in one payload, rejects a line already received, and an empty `Lines`
-//! with `Status: AUTHORISED` authorises the task. A new purchase holds placeholder sub-tasks
-//! whose `TaskID` is the purchase ID. The purchase `Status` and the combined statuses are
+//! Preconditions follow Cin7's API docs for advanced purchases: the order is written only while
+//! `DRAFT` or `NOT AVAILABLE` and a `POST` replaces its lines; an invoice needs the order
+//! `AUTHORISED`, an `Account` on every line and charge, and (stock first) stock received
+//! `AUTHORISED`; stock needs the order `AUTHORISED` and (invoice first) an `AUTHORISED` invoice,
+//! only adds lines, merges duplicates in one payload, rejects a line already received, and an empty
+//! `Lines` with `Status: AUTHORISED` authorises the task. A new purchase holds placeholder
+//! sub-tasks whose `TaskID` is the purchase ID. The purchase `Status` and the combined statuses are
 //! derived from the sub-tasks after every change.
 
 use chrono::{DateTime, Duration, Utc};

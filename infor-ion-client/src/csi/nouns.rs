@@ -5,8 +5,8 @@
 //! Sites add and rename properties: [`NounPoll::rename`](super::NounPoll::rename) maps a
 //! standard name to the site's, and every noun keeps the full row in `raw`, so extra properties
 //! asked for with [`NounPoll::extra_properties`](super::NounPoll::extra_properties) are at hand.
-//! Property names marked *unconfirmed* in the reference (payments, distributions) should be
-//! checked on the tenant with [`Csi::info`](super::Csi::info).
+//! Property names no source confirms (payments, distributions; **UNCONFIRMED** in that page)
+//! should be checked on the tenant with [`Csi::info`](super::Csi::info).
 
 use crate::error::Result;
 use crate::values::Record;
@@ -200,7 +200,7 @@ ido_noun! {
 
 ido_noun! {
     /// A voucher distribution line (GL allocation) from `SLAptrxds`. Property names are
-    /// unconfirmed in the reference: check with `info("SLAptrxds")`.
+    /// unconfirmed (no source lists them): check with `info("SLAptrxds")`.
     ApVoucherDistribution from "SLAptrxds", key ["Voucher", "DistSeq"], status None,
         required ["Acct", "Amount"];
     {
@@ -242,7 +242,7 @@ ido_noun! {
 }
 
 ido_noun! {
-    /// An A/P payment from `SLAppmts`. Property names are unconfirmed in the reference.
+    /// An A/P payment from `SLAppmts`. Property names are unconfirmed (no source lists them).
     ApPayment from "SLAppmts", key ["BankCode", "CheckNum", "VendNum"], status None,
         required ["CheckAmt"];
     {

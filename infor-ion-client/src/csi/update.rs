@@ -2,8 +2,8 @@
 //!
 //! The body is `{"IDOName", "RefreshAfterSave", "Changes": [{"Action", "ItemId",
 //! "Properties": [{"Name", "Value", "Modified", "IsNull"}]}]}` with `Action` 1 (insert) or
-//! 2 (update). Only one `Changes` entry is processed per call (third-party finding, see the
-//! reference §4.1), so [`Csi::update`] sends exactly one.
+//! 2 (update). Only one `Changes` entry is processed per call (integrators' notes, third-party;
+//! see `docs/assumptions.md`), so [`Csi::update`] sends exactly one.
 //!
 //! An update call is **not idempotent**: an insert sent twice creates two rows (or fails on the
 //! key), and the gateway gives no idempotency key. The request is marked non-idempotent, so the

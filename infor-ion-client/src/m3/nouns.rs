@@ -588,10 +588,10 @@ mi_noun! {
 
 mi_noun! {
     /// A GL account from `CRS630MI/LstAccountID` (input `AITP`, the accounting dimension, is
-    /// required: `1` for the account dimension). Read in one call: the reference lists `AITM`
-    /// as an input but not as a "from" position, so a full page is an error rather than a
-    /// guess; a tenant where `AITM` positions the list can page it with
-    /// `MiShape::new().key_range("AITM", "account")`.
+    /// required: `1` for the account dimension). Read in one call: a third-party generated
+    /// client lists `AITM` as an input, but no source says it positions the list, so a full
+    /// page is an error rather than a guess; a tenant where `AITM` positions the list can page
+    /// it with `MiShape::new().key_range("AITM", "account")`.
     GlAccount from "CRS630MI" / "LstAccountID", range None;
     {
         /// The accounting identity (the account number).

@@ -568,8 +568,8 @@ fn item_json(ido: &str, row: &super::data::StoredRow) -> Value {
     Value::Object(item)
 }
 
-/// `POST /update/{ido}`: one change per call (Action 1 insert, 2 update), as the reference says
-/// real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`. An
+/// `POST /update/{ido}`: one change per call (Action 1 insert, 2 update), as integrators' notes
+/// say real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`. An
 /// `SLAptrxs` insert without a `Voucher` gets the next voucher number.
 /// Every saved row gets `RecordDate` from the simulator clock and a new variation.
 async fn update(

@@ -13,7 +13,7 @@ use crate::csi::IdoNoun;
 use crate::csi::nouns;
 
 /// How the simulated tenant's IDOs differ from the standard shapes; see the
-/// [module docs](self). The default is the standard shape.
+/// module docs. The default is the standard shape.
 ///
 /// ```
 /// use infor_ion_client::simulator::SchemaProfile;

@@ -1,7 +1,8 @@
-//! `ChartOfAccounts` (`SyncChartOfAccounts`). The reference marks its element structure
-//! UNCONFIRMED; this model reads an optional `DocumentID` and `GLAccount` entries
-//! (`GLNominalAccount`, `Description`, `TypeCode`, `Status`, `CurrencyCode`, plus
-//! `AccountingChartReference/ID` as used by journal BODs) and keeps everything else verbatim.
+//! `ChartOfAccounts` (`SyncChartOfAccounts`). Infor's docs name the noun but no source shows its
+//! element structure (UNCONFIRMED); this model reads an optional `DocumentID` and `GLAccount`
+//! entries (`GLNominalAccount`, `Description`, `TypeCode`, `Status`, `CurrencyCode`, plus
+//! `AccountingChartReference/ID` as a third-party journal-BOD template uses it) and keeps
+//! everything else verbatim.
 
 use serde::{Deserialize, Serialize};
 

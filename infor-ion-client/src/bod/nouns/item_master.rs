@@ -1,4 +1,4 @@
-//! `ItemMaster` (`SyncItemMaster`). The reference confirms `ItemMasterHeader` with `ItemID/ID`,
+//! `ItemMaster` (`SyncItemMaster`). Third-party samples show `ItemMasterHeader` with `ItemID/ID`,
 //! `Description`, `Classification`, `UserArea`; `BaseUOMCode`, `Status` and
 //! `LastModificationDateTime` are modelled too but UNCONFIRMED for Infor's publishers.
 

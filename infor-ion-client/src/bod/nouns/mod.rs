@@ -1,9 +1,9 @@
 //! Typed nouns. Each keeps the children it does not model in `extensions`.
 //!
-//! Structures follow §5.2 of the project's ION reference. Where the reference marks a
-//! structure UNCONFIRMED (supplier invoice lines, chart of accounts, most of item master,
-//! receive delivery), the model covers the likely elements and relies on `extensions` for
-//! the rest; see `docs/bod.md`.
+//! Structures follow public BOD samples and third-party mappings (the source of each is in
+//! `docs/assumptions.md`). Where no source shows a structure (UNCONFIRMED: supplier invoice
+//! lines, chart of accounts, most of item master, receive delivery), the model covers the
+//! likely elements and relies on `extensions` for the rest; see `docs/bod.md`.
 
 mod chart_of_accounts;
 mod document;

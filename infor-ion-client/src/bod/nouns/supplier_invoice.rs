@@ -1,5 +1,5 @@
-//! `SupplierInvoice` (`SyncSupplierInvoice`). Header elements follow the reference (third-party
-//! mapping); the line element name `SupplierInvoiceLine` is UNCONFIRMED.
+//! `SupplierInvoice` (`SyncSupplierInvoice`). Header elements follow a third-party M3 invoice
+//! mapping; the line element name `SupplierInvoiceLine` is UNCONFIRMED.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
