@@ -22,8 +22,8 @@ use sync_core::time::SystemClock;
 use crate::config::{Config, IonCredentials, Product, Stream, VaultKeySource, Wired};
 use crate::ping::{self, Check, Cin7Ping, IonPing, IonSource, Mark};
 
-/// The checks `sync` runs before it writes anything: every IDO the configured streams read
-/// (two calls per IDO, and the schemas stay cached for the streams) and the Cin7 reference
+/// The checks `sync` runs before it writes anything: every IDO or MI list the configured
+/// streams read (two calls per IDO, cached for the streams; one per MI list) and the Cin7 reference
 /// names the mappings produce (one list call per kind). Cin7 not answering is a warning here:
 /// the streams report it themselves.
 pub async fn start_checks(wired: &Wired, config: &Config) -> Vec<Check> {
@@ -33,9 +33,9 @@ pub async fn start_checks(wired: &Wired, config: &Config) -> Vec<Check> {
     checks
 }
 
-/// One row per IDO the streams read: ✓ when it fits, ! when optional properties are missing
-/// (records flow without them), ✗ when the IDO cannot be read or lacks a required property.
-/// Empty for products without IDO schemas.
+/// One row per IDO (CloudSuite Industrial) or MI list (M3) the streams read: ✓ when it fits, !
+/// when optional properties are missing (records flow without them), ✗ when it cannot be read
+/// or lacks a required property. Empty for the Data Lake.
 pub async fn schema_checks(source: &CloudSuiteSource, streams: &[StreamId]) -> Vec<Check> {
     source
         .check_fit(streams)
@@ -48,9 +48,9 @@ pub async fn schema_checks(source: &CloudSuiteSource, streams: &[StreamId]) -> V
 
 fn noun_row(check: &NounCheck) -> Check {
     let name = if check.ido == check.noun {
-        format!("IDO {}", check.ido)
+        format!("{} {}", check.read_from, check.ido)
     } else {
-        format!("IDO {} ({})", check.ido, check.noun)
+        format!("{} {} ({})", check.read_from, check.ido, check.noun)
     };
     if let Some(problem) = check.problem() {
         return Check::failed(
@@ -335,7 +335,10 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
         Ok(client) => client,
         Err(error) => return vec![Check::failed("ION client", error.to_string(), "see above")],
     };
-    let source = config.source(&client);
+    let source = match config.source(&client) {
+        Ok(source) => source,
+        Err(error) => return vec![Check::failed("ION client", error.to_string(), "see above")],
+    };
     let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
     let mut checks = schema_checks(&source, &streams).await;
     let readable = checks.iter().all(Check::passed);

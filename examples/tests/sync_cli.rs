@@ -19,6 +19,9 @@ use examples::config::{
     Cin7Account, Config, ConfigError, IonCredentials, PgUrl, Product, ReturnWrite, StoreSettings,
     Stream, wire,
 };
+use infor_ion_client::cloudsuite::Distributions;
+use infor_ion_client::csi::PropertyMap;
+use infor_ion_client::m3::nouns::{FieldMap, MiShape};
 use sync_core::engine::returns::Winner;
 use sync_core::engine::{ProgressEvent, ProgressFn};
 use sync_core::error::MappingKind;
@@ -123,6 +126,13 @@ company = "100"
 division = "AAA"
 default_currency = "EUR"
 page_size = 50
+[ion.mi.Supplier]
+transaction = "CMS100MI/LstZZSupp"
+key_from = "F1SUNO"
+key_field = "supplier"
+fields = { name = "ZZSUNM" }
+[ion.mi.GlAccount]
+key_from = ""
 [cin7]
 account_id = "acct"
 application_key_env = "K"
@@ -186,6 +196,25 @@ fallback = "required"
     );
     assert_eq!(config.ion.default_currency.as_deref(), Some("EUR"));
     assert_eq!(config.ion.page_size, Some(50));
+    assert_eq!(
+        config.ion.shape.mi.supplier(),
+        Some(
+            &MiShape::new()
+                .transaction("CMS100MI", "LstZZSupp")
+                .key_range("F1SUNO", "supplier")
+                .fields(FieldMap::new().map("name", "ZZSUNM"))
+        )
+    );
+    assert_eq!(
+        config.ion.shape.mi.gl_account(),
+        Some(&MiShape::new().without_key_range())
+    );
+    assert_eq!(
+        config.reference_names.locations,
+        ["Main Warehouse"],
+        "the names ping and sync check in Cin7"
+    );
+    assert_eq!(config.reference_names.account_codes, ["090", "801"]);
     assert_eq!(config.cin7.calls_per_minute, 120);
     match &config.schedule {
         Cadence::Weekly { weekday, at, tz } => {
@@ -934,4 +963,129 @@ async fn once_into_postgres_with_the_url_from_the_environment() {
         .unwrap();
     assert_eq!(suppliers.len(), 4, "{suppliers:#?}");
     assert_eq!(sims.suppliers_by_vendor().len(), 4);
+}
+
+#[test]
+fn the_tenant_shape_keys_are_read_and_checked() {
+    let shaped = format!(
+        "{}\n{}",
+        MINIMAL.replace(
+            "site = \"DALS\"",
+            "site = \"DALS\"\nrecord_date_zone = \"America/Chicago\""
+        ),
+        r#"
+[ion.idos.SLVendors]
+ido = "ACME_Vendors"
+properties = { Name = "VendorName" }
+[ion.distributions]
+source = "voucher"
+voucher_property = "Uf_ApAcct"
+"#
+    );
+    let config = parse(&shaped).unwrap();
+    assert_eq!(config.ion.record_date_zone, chrono_tz::America::Chicago);
+    assert_eq!(
+        config.ion.shape.idos.get("SLVendors"),
+        Some(
+            &PropertyMap::default()
+                .ido("ACME_Vendors")
+                .rename("Name", "VendorName")
+        )
+    );
+    assert_eq!(
+        config.ion.shape.distributions,
+        Distributions::VoucherProperty("Uf_ApAcct".into())
+    );
+
+    // Each bad value names its key and what would be right.
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "ion.idos.SLVendorz",
+            "ido = \"X\"",
+            "`SLVendorz` is not an IDO the sync reads",
+        ),
+        (
+            "ion.idos.SLVendors",
+            "properties = { Nmae = \"X\" }",
+            "`Nmae` is not a property the sync reads from SLVendors",
+        ),
+        (
+            "ion.idos.SLVendors",
+            "ido = \"ACME Vendors\"",
+            "bad `ion.idos.SLVendors.ido`",
+        ),
+        (
+            "ion.distributions",
+            "source = \"voucher\"",
+            "`ion.distributions.voucher_property` is missing",
+        ),
+        (
+            "ion.distributions",
+            "source = \"gl\"",
+            "`gl` is not a source",
+        ),
+        (
+            "ion.mi.Supplier",
+            "transaction = \"CRS620MI/LstSuppliers\"",
+            "applies only to product = \"m3\"",
+        ),
+        (
+            "ion.idos.SLPos",
+            "properties = { PoNum = \"P; DROP\" }",
+            "bad `ion.idos.SLPos.properties.PoNum`",
+        ),
+        (
+            "ion",
+            "record_date_zone = \"Central\"",
+            "`Central` is not an IANA time zone",
+        ),
+        (
+            "ion.distributions",
+            "account = \"61000\"",
+            "apply only with source",
+        ),
+    ];
+    for (section, line, expected) in cases {
+        let text = if section == "ion" {
+            MINIMAL.replace("site = \"DALS\"", &format!("site = \"DALS\"\n{line}"))
+        } else {
+            with(section, line)
+        };
+        let message = error(&text);
+        assert!(message.contains(expected), "{section} {line}: {message}");
+    }
+
+    // M3 shapes are checked against the noun's fields and the MI name rules.
+    let m3 = |section: &str| {
+        let text = MINIMAL.replace(
+            "product = \"csi\"\nmongoose_config = \"ACME_TST_DALS\"\nsite = \"DALS\"",
+            "product = \"m3\"\ncompany = \"100\"",
+        );
+        error(&format!("{text}\n{section}"))
+    };
+    for (section, expected) in [
+        (
+            "[ion.mi.Vendor]\nfields = {}",
+            "`Vendor` is not an M3 noun the sync lists",
+        ),
+        (
+            "[ion.mi.Supplier]\ntransaction = \"LstSuppliers\"",
+            "write PROGRAM/Transaction",
+        ),
+        (
+            "[ion.mi.Supplier]\nkey_field = \"supplier\"",
+            "give `key_from`",
+        ),
+        (
+            "[ion.mi.Supplier]\nfields = { nmae = \"X\" }",
+            "bad `ion.mi.Supplier`",
+        ),
+        (
+            "[ion.mi.Supplier]\nfields = { name = \"ZZ SUNM\" }",
+            "bad `ion.mi.Supplier`",
+        ),
+    ] {
+        let message = m3(section);
+        assert!(message.contains(expected), "{section}: {message}");
+    }
 }

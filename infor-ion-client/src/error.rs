@@ -219,13 +219,13 @@ pub enum Error {
         message: String,
     },
 
-    /// A tenant's IDO lacks a property the noun cannot do without; found from the IDO's
-    /// schema before any row is read.
+    /// A tenant's IDO (or MI transaction) lacks a property the noun cannot do without; found
+    /// before any row is read.
     #[error(
-        "IDO {ido} has no property `{property}` (standard name `{standard}`), which the sync cannot do without; map the tenant's property with `{config_key}`"
+        "{ido} has no property `{property}` (standard name `{standard}`), which the sync cannot do without; map the tenant's property with `{config_key}`"
     )]
     MissingProperty {
-        /// The IDO read on this tenant.
+        /// The IDO (or MI transaction) read on this tenant.
         ido: String,
         /// The property asked for (the site's name).
         property: String,

@@ -148,3 +148,63 @@ async fn a_required_field_the_tenant_does_not_return_names_the_transaction_field
     assert!(suppliers.iter().all(|s| s.phone.is_none()));
     assert!(suppliers.iter().all(|s| s.name.is_some()));
 }
+
+#[tokio::test]
+async fn the_fit_check_names_each_output_field_the_tenant_does_not_return() {
+    use infor_ion_client::cloudsuite::{CloudSuiteSource, ReadFrom};
+    use sync_core::store::StreamId;
+
+    let (sim, m3) = start(3).await;
+    let streams = [
+        StreamId::suppliers(),
+        StreamId::gl_accounts(),
+        StreamId::purchase_orders(),
+    ];
+    // The standard shape fits: every column the nouns read comes back.
+    let source = CloudSuiteSource::m3(m3.clone(), sim.tenant(), "100");
+    let report = source.check_fit(&streams).await;
+    let fits: Vec<_> = report
+        .checks
+        .iter()
+        .map(|c| (c.noun, c.is_usable()))
+        .collect();
+    assert_eq!(
+        fits,
+        [
+            ("Supplier", true),
+            ("GlAccount", true),
+            ("PurchaseOrder", false)
+        ],
+        "{report:#?}"
+    );
+    assert!(
+        report.checks[..2]
+            .iter()
+            .all(|c| c.outcome.as_ref().unwrap().missing.is_empty())
+    );
+    assert!(report.checks[2].problem().unwrap().contains("ion.product"));
+
+    // A field map naming columns the tenant does not return: a required one stops the noun,
+    // an optional one is a warning, each with the key that maps it.
+    let mapped = m3
+        .fields::<Supplier>(
+            FieldMap::new()
+                .map("supplier", "ZZSUNO")
+                .map("name", "ZZSUNM"),
+        )
+        .unwrap();
+    let source = CloudSuiteSource::m3(mapped, sim.tenant(), "100");
+    let report = source.check_fit(&streams[..1]).await;
+    let check = &report.checks[0];
+    assert_eq!(check.read_from, ReadFrom::Mi);
+    assert_eq!(check.ido, "CRS620MI/LstSuppliers");
+    assert!(!check.is_usable());
+    let problem = check.problem().unwrap();
+    assert!(
+        problem.contains("ZZSUNO") && problem.contains("ion.mi.Supplier.fields.supplier"),
+        "{problem}"
+    );
+    let warnings = check.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("ZZSUNM") && warnings[0].contains("ion.mi.Supplier.fields.name"));
+}

@@ -20,7 +20,7 @@ mod returns;
 mod tenant;
 
 pub use returns::{DryRunWriter, ReturnSettings, ReturnWrite, WebhookSettings};
-pub use tenant::TenantShape;
+pub use tenant::{MiShapes, TenantShape};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -269,6 +269,8 @@ struct RawIon {
     record_date_zone: Option<String>,
     #[serde(default)]
     idos: std::collections::BTreeMap<String, tenant::RawIdo>,
+    #[serde(default)]
+    mi: std::collections::BTreeMap<String, tenant::RawMi>,
     distributions: Option<tenant::RawDistributions>,
 }
 
@@ -752,7 +754,7 @@ impl Config {
     }
 
     /// The CloudSuite source.
-    pub fn source(&self, client: &IonClient) -> CloudSuiteSource {
+    pub fn source(&self, client: &IonClient) -> Result<CloudSuiteSource, ConfigError> {
         let client = client.clone();
         let mut source = match &self.ion.product {
             Product::Csi {
@@ -774,7 +776,8 @@ impl Config {
                     Some(division) => format!("{company}_{division}"),
                     None => company.clone(),
                 };
-                CloudSuiteSource::m3(client.m3(), self.tenant.clone(), entity)
+                let m3 = self.ion.shape.mi.apply(client.m3())?;
+                CloudSuiteSource::m3(m3, self.tenant.clone(), entity)
             }
             Product::DataLake { accounting_entity } => CloudSuiteSource::data_lake(
                 client.data_lake(),
@@ -788,7 +791,7 @@ impl Config {
         if let Some(size) = self.ion.page_size {
             source = source.page_size(size);
         }
-        source
+        Ok(source)
     }
 
     /// The return direction's parts (`None` without a `[returns]` section); in a dry run the
@@ -1111,6 +1114,7 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
     let record_date_zone = tenant::parse_zone(raw.record_date_zone)?;
     let shape = TenantShape {
         idos: tenant::parse_idos(raw.idos)?,
+        mi: tenant::parse_mi(raw.mi)?,
         distributions: raw
             .distributions
             .map(tenant::parse_distributions)
@@ -1132,6 +1136,12 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
                 "applies only to product = \"csi\" (CloudSuite Industrial IDOs)",
             ));
         }
+    }
+    if !matches!(product, Product::M3 { .. }) && !shape.mi.is_empty() {
+        return Err(invalid(
+            "ion.mi",
+            "applies only to product = \"m3\" (M3 MI)",
+        ));
     }
     Ok(IonSettings {
         credentials,
@@ -1752,7 +1762,7 @@ pub async fn wire(
         None => config.open_store(&clock).await?,
     };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
-    let source = config.source(&ion);
+    let source = config.source(&ion)?;
     let assembled = match dry {
         Some(dry) => {
             assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress))

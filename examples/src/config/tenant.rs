@@ -1,12 +1,15 @@
-//! How a CloudSuite Industrial tenant shapes what the sync reads: `[ion.idos.<IDO>]` (the IDO a
-//! noun is read from and its renamed properties), `[ion.distributions]` (where invoice GL
-//! allocations come from) and `ion.record_date_zone`. Checked statically here (`sync --check`);
-//! `ping` and the start of every `sync` check them against the tenant's `/info`.
+//! How a tenant shapes what the sync reads. CloudSuite Industrial: `[ion.idos.<IDO>]` (the IDO
+//! a noun is read from and its renamed properties), `[ion.distributions]` (where invoice GL
+//! allocations come from) and `ion.record_date_zone`. M3: `[ion.mi.<Noun>]` (the list
+//! transaction, its key range and the output fields). Checked statically here
+//! (`sync --check`); `ping` and `sync` check them against the tenant before the first write.
 
 use std::collections::BTreeMap;
 
 use infor_ion_client::cloudsuite::{CSI_NOUNS, Distributions};
 use infor_ion_client::csi::{PropertyMap, checked_property};
+use infor_ion_client::m3::M3;
+use infor_ion_client::m3::nouns::{FieldMap, GlAccount, MiNoun, MiShape, Supplier};
 use serde::Deserialize;
 
 use super::{ConfigError, invalid};
@@ -29,6 +32,17 @@ pub(super) struct RawDistributions {
     account: Option<String>,
 }
 
+/// `[ion.mi.<Noun>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMi {
+    transaction: Option<String>,
+    key_from: Option<String>,
+    key_field: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+}
+
 /// The tenant's shape, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantShape {
@@ -36,6 +50,50 @@ pub struct TenantShape {
     pub idos: BTreeMap<String, PropertyMap>,
     /// Where invoice GL allocations come from.
     pub distributions: Distributions,
+    /// The M3 nouns read through another transaction or other output fields.
+    pub mi: MiShapes,
+}
+
+/// The shapes of the M3 nouns the forward source lists (suppliers, the chart of accounts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MiShapes {
+    supplier: Option<MiShape>,
+    gl_account: Option<MiShape>,
+}
+
+impl MiShapes {
+    /// The shape of the supplier list, if configured.
+    pub fn supplier(&self) -> Option<&MiShape> {
+        self.supplier.as_ref()
+    }
+
+    /// The shape of the chart-of-accounts list, if configured.
+    pub fn gl_account(&self) -> Option<&MiShape> {
+        self.gl_account.as_ref()
+    }
+
+    /// Whether no noun is shaped.
+    pub fn is_empty(&self) -> bool {
+        self.supplier.is_none() && self.gl_account.is_none()
+    }
+
+    /// `m3` reading each shaped noun its way.
+    pub fn apply(&self, mut m3: M3) -> Result<M3, ConfigError> {
+        let failed = |noun: &str, e: infor_ion_client::Error| {
+            invalid_key(format!("ion.mi.{noun}"), e.to_string())
+        };
+        if let Some(shape) = &self.supplier {
+            m3 = m3
+                .shape::<Supplier>(shape.clone())
+                .map_err(|e| failed(Supplier::NAME, e))?;
+        }
+        if let Some(shape) = &self.gl_account {
+            m3 = m3
+                .shape::<GlAccount>(shape.clone())
+                .map_err(|e| failed(GlAccount::NAME, e))?;
+        }
+        Ok(m3)
+    }
 }
 
 fn invalid_key(key: String, message: impl Into<String>) -> ConfigError {
@@ -84,6 +142,60 @@ pub(super) fn parse_idos(
         idos.insert(noun, map);
     }
     Ok(idos)
+}
+
+/// Validate `[ion.mi]`: the nouns the M3 source lists, a `PROGRAM/Transaction`, a key range
+/// given whole, and the field map (checked against the noun's fields by [`MiShape::layout`]).
+pub(super) fn parse_mi(raw: BTreeMap<String, RawMi>) -> Result<MiShapes, ConfigError> {
+    let mut shapes = MiShapes::default();
+    for (noun, raw) in raw {
+        let key = format!("ion.mi.{noun}");
+        let mut shape = MiShape::new();
+        if let Some(call) = raw.transaction.filter(|t| !t.trim().is_empty()) {
+            let Some((program, transaction)) = call.trim().split_once('/') else {
+                return Err(invalid_key(
+                    format!("{key}.transaction"),
+                    format!("`{call}`: write PROGRAM/Transaction, e.g. \"CRS620MI/LstSuppliers\""),
+                ));
+            };
+            shape = shape.transaction(program, transaction);
+        }
+        shape = match (raw.key_from, raw.key_field) {
+            (None, None) => shape,
+            (Some(from), _) if from.trim().is_empty() => shape.without_key_range(),
+            (Some(from), Some(field)) => shape.key_range(from.trim(), field.trim()),
+            _ => {
+                return Err(invalid_key(
+                    format!("{key}.key_from"),
+                    "give `key_from` (the transaction's inclusive \"from\" input) with `key_field` \
+                     (the noun field holding the key), or `key_from = \"\"` to read in one call",
+                ));
+            }
+        };
+        let fields = raw
+            .fields
+            .into_iter()
+            .fold(FieldMap::new(), |map, (field, column)| {
+                map.map(field, column.trim())
+            });
+        shape = shape.fields(fields);
+        let checked = match noun.as_str() {
+            "Supplier" => shape
+                .layout::<Supplier>()
+                .map(|_| shapes.supplier = Some(shape)),
+            "GlAccount" => shape
+                .layout::<GlAccount>()
+                .map(|_| shapes.gl_account = Some(shape)),
+            _ => {
+                return Err(invalid_key(
+                    key,
+                    format!("`{noun}` is not an M3 noun the sync lists; use Supplier or GlAccount"),
+                ));
+            }
+        };
+        checked.map_err(|e| invalid_key(key, e.to_string()))?;
+    }
+    Ok(shapes)
 }
 
 /// Validate `[ion.distributions]`.

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Duration, Utc};
 use sync_core::store::StreamId;
 
-use crate::csi::{Csi, IdoNoun, NounFit, PropertyMap, ido_config_key, nouns};
+use crate::csi::{Csi, IdoNoun, NounFit, PropertyMap, nouns};
 use crate::error::Error;
 
 /// The nouns the CloudSuite Industrial source reads: each standard IDO with its standard
@@ -43,17 +43,39 @@ pub enum Distributions {
     DefaultAccount(String),
 }
 
-/// One noun's check: which stream needs it, which IDO was read, and how it fits (or why the
-/// IDO could not be checked).
+/// What a noun is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// A CloudSuite Industrial IDO.
+    Ido,
+    /// An M3 MI transaction.
+    Mi,
+}
+
+impl std::fmt::Display for ReadFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReadFrom::Ido => "IDO",
+            ReadFrom::Mi => "MI",
+        })
+    }
+}
+
+/// One noun's check: which stream needs it, what was read, and how it fits (or why it could
+/// not be checked).
 #[derive(Debug, Clone)]
 pub struct NounCheck {
     /// The stream that reads the noun.
     pub stream: StreamId,
-    /// The noun's standard IDO, e.g. `SLVendors`.
+    /// The noun's standard name: its standard IDO (e.g. `SLVendors`) or MI noun (`Supplier`).
     pub noun: &'static str,
-    /// The IDO read on this tenant.
+    /// Whether an IDO or an MI transaction was read.
+    pub read_from: ReadFrom,
+    /// The IDO or `PROGRAM/Transaction` read on this tenant.
     pub ido: String,
-    /// The fit, or the IDO's own error (it does not exist, it may not be read, ...).
+    /// The runner's config key that names what the noun is read from.
+    pub config_key: String,
+    /// The fit, or the tenant's own error (it does not exist, it may not be read, ...).
     pub outcome: Result<NounFit, String>,
 }
 
@@ -66,7 +88,11 @@ impl NounCheck {
     /// What stops the noun, with the config key that fixes it; `None` when it is usable.
     pub fn problem(&self) -> Option<String> {
         match &self.outcome {
-            Err(message) => Some(unreadable(&self.ido, self.noun, message)),
+            Err(message) => Some(unreadable(
+                &format!("{} {}", self.read_from, self.ido),
+                &self.config_key,
+                message,
+            )),
             Ok(fit) => fit.error().map(|e| e.to_string()),
         }
     }
@@ -79,8 +105,8 @@ impl NounCheck {
         fit.missing_optional()
             .map(|m| {
                 format!(
-                    "IDO {} has no property `{}`: records flow without it (map it with `{}`)",
-                    fit.ido, m.site, m.config_key
+                    "{} {} has no property `{}`: records flow without it (map it with `{}`)",
+                    self.read_from, fit.ido, m.site, m.config_key
                 )
             })
             .collect()
@@ -162,12 +188,15 @@ impl SchemaCache {
     }
 }
 
-/// What stops a noun whose IDO (`ido`, read for the standard `noun`) could not be checked.
-pub(crate) fn unreadable(ido: &str, noun: &str, message: &str) -> String {
-    format!(
-        "IDO {ido} cannot be read: {message}; map the noun to the tenant's IDO with `{}`",
-        ido_config_key(noun)
-    )
+/// What stops a noun whose source (`what`, e.g. `IDO SLVendors`) could not be checked;
+/// `config_key` names the tenant's own.
+pub(crate) fn unreadable(what: &str, config_key: &str, message: &str) -> String {
+    format!("{what} cannot be read: {message}; name the tenant's own with `{config_key}`")
+}
+
+/// The runner's config key for an MI noun's transaction: `ion.mi.<Noun>.transaction`.
+pub fn mi_config_key(noun: &str) -> String {
+    format!("ion.mi.{noun}.transaction")
 }
 
 /// Property maps per standard IDO.

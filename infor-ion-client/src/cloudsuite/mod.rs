@@ -58,7 +58,8 @@ use crate::transport::datalake::DataLake;
 
 pub use convert::SYSTEM;
 pub use fit::{
-    BookmarkProbe, CSI_NOUNS, Distributions, FitReport, NounCheck, RecordDateProbe, SCHEMA_TTL,
+    BookmarkProbe, CSI_NOUNS, Distributions, FitReport, NounCheck, ReadFrom, RecordDateProbe,
+    SCHEMA_TTL, mi_config_key,
 };
 
 /// Which CloudSuite product API the source reads.
@@ -203,7 +204,11 @@ impl CloudSuiteSource {
         let map = self.map_of::<N>();
         let fit = self.schemas.fit::<N>(csi, &map).await.map_err(|e| {
             let mut error = source_error(e);
-            error.message = fit::unreadable(map.ido_name(N::IDO), N::IDO, &error.message);
+            error.message = fit::unreadable(
+                &format!("IDO {}", map.ido_name(N::IDO)),
+                &csi::ido_config_key(N::IDO),
+                &error.message,
+            );
             error
         })?;
         match fit.error() {
@@ -212,38 +217,124 @@ impl CloudSuiteSource {
         }
     }
 
-    /// Check, read-only, that the tenant can serve every noun these streams read: each IDO's
-    /// schema against what the noun needs (cached per process, refreshed after
-    /// [`SCHEMA_TTL`]), and one row read to prove the IDO is readable. Only CloudSuite
-    /// Industrial has schemas to check; other products give an empty report.
+    /// Check, read-only, that the tenant can serve every noun these streams read.
+    ///
+    /// - CloudSuite Industrial: each IDO's schema against what the noun needs (cached per
+    ///   process, refreshed after [`SCHEMA_TTL`]), and one row read to prove it readable.
+    /// - M3: one row of each list transaction with the noun's mapped output fields
+    ///   (`returncols`, empty fields kept), compared with what the noun needs; purchase orders
+    ///   and supplier invoices cannot be listed over MI and are reported so.
+    /// - The Data Lake: nothing to check (an empty report).
     pub async fn check_fit(&self, streams: &[StreamId]) -> FitReport {
-        let Product::Csi(csi) = &self.product else {
-            return FitReport::default();
-        };
-        use csi::nouns::{ApVoucher, ApVoucherDistribution, GlAccount, PoLine, Vendor};
         let mut checks = Vec::new();
         for stream in streams {
-            match stream.0.as_str() {
-                "suppliers" => checks.push(self.check_noun::<Vendor>(csi, stream).await),
-                "purchase_orders" => {
-                    checks.push(
-                        self.check_noun::<csi::nouns::PurchaseOrder>(csi, stream)
-                            .await,
-                    );
-                    checks.push(self.check_noun::<PoLine>(csi, stream).await);
-                }
-                "supplier_invoices" => {
-                    checks.push(self.check_noun::<ApVoucher>(csi, stream).await);
-                    if self.distributions == Distributions::Ido {
-                        checks.push(self.check_noun::<ApVoucherDistribution>(csi, stream).await);
-                    }
-                }
-                "gl_accounts" => checks.push(self.check_noun::<GlAccount>(csi, stream).await),
-                // Other streams (the return direction) read no IDO through this source.
-                _ => {}
+            match &self.product {
+                Product::Csi(csi) => self.check_csi_stream(csi, stream, &mut checks).await,
+                Product::M3(m3) => self.check_m3_stream(m3, stream, &mut checks).await,
+                Product::DataLake(_) => {}
             }
         }
         FitReport { checks }
+    }
+
+    async fn check_csi_stream(&self, csi: &Csi, stream: &StreamId, checks: &mut Vec<NounCheck>) {
+        use csi::nouns::{ApVoucher, ApVoucherDistribution, GlAccount, PoLine, Vendor};
+        match stream.0.as_str() {
+            "suppliers" => checks.push(self.check_noun::<Vendor>(csi, stream).await),
+            "purchase_orders" => {
+                checks.push(
+                    self.check_noun::<csi::nouns::PurchaseOrder>(csi, stream)
+                        .await,
+                );
+                checks.push(self.check_noun::<PoLine>(csi, stream).await);
+            }
+            "supplier_invoices" => {
+                checks.push(self.check_noun::<ApVoucher>(csi, stream).await);
+                if self.distributions == Distributions::Ido {
+                    checks.push(self.check_noun::<ApVoucherDistribution>(csi, stream).await);
+                }
+            }
+            "gl_accounts" => checks.push(self.check_noun::<GlAccount>(csi, stream).await),
+            // Other streams (the return direction) read no IDO through this source.
+            _ => {}
+        }
+    }
+
+    async fn check_m3_stream(&self, m3: &M3, stream: &StreamId, checks: &mut Vec<NounCheck>) {
+        let unlisted = |noun: &'static str, what: &str| NounCheck {
+            stream: stream.clone(),
+            noun,
+            read_from: fit::ReadFrom::Mi,
+            ido: "(none)".to_owned(),
+            config_key: "ion.product".to_owned(),
+            outcome: Err(self.unsupported(what).message),
+        };
+        match stream.0.as_str() {
+            "suppliers" => checks.push(self.check_mi::<m3::nouns::Supplier>(m3, stream, &[]).await),
+            "gl_accounts" => checks.push(
+                self.check_mi::<m3::nouns::GlAccount>(m3, stream, &M3_GL_INPUTS)
+                    .await,
+            ),
+            "purchase_orders" => checks.push(unlisted("PurchaseOrder", "purchase orders")),
+            "supplier_invoices" => checks.push(unlisted("SupplierInvoice", "supplier invoices")),
+            _ => {}
+        }
+    }
+
+    /// One row of `N`'s list with its mapped output fields, compared with the fields `N` reads.
+    async fn check_mi<N: m3::nouns::MiNoun>(
+        &self,
+        m3: &M3,
+        stream: &StreamId,
+        inputs: &[(&str, &str)],
+    ) -> NounCheck {
+        let mut check = NounCheck {
+            stream: stream.clone(),
+            noun: N::NAME,
+            read_from: fit::ReadFrom::Mi,
+            ido: N::NAME.to_owned(),
+            config_key: fit::mi_config_key(N::NAME),
+            outcome: Err(String::new()),
+        };
+        let layout = match m3.layout::<N>() {
+            Ok(layout) => layout,
+            Err(error) => {
+                check.outcome = Err(error.to_string());
+                return check;
+            }
+        };
+        check.ido = layout.name();
+        let call = inputs.iter().fold(
+            m3::MiCall::new(layout.program(), layout.transaction())
+                .return_columns(layout.return_columns())
+                .keep_empty_fields()
+                .max_records(1),
+            |call, (field, value)| call.input(*field, *value),
+        );
+        check.outcome = match m3.execute(call).await {
+            Err(error) => Err(error.to_string()),
+            // No row: nothing to compare; the list itself answered.
+            Ok(rows) => Ok(csi::NounFit {
+                noun: N::NAME,
+                ido: layout.name(),
+                missing: rows
+                    .first()
+                    .map(|row| {
+                        layout
+                            .fields()
+                            .filter(|(_, column, _)| !row.values().contains_key(*column))
+                            .map(|(field, column, required)| csi::MissingProperty {
+                                standard: field.to_owned(),
+                                site: column.to_owned(),
+                                required,
+                                config_key: format!("ion.mi.{}.fields.{field}", N::NAME),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }),
+        };
+        check
     }
 
     /// CloudSuite Industrial: read two one-row pages of the suppliers' IDO by bookmark, to
@@ -315,7 +406,9 @@ impl CloudSuiteSource {
         NounCheck {
             stream: stream.clone(),
             noun: N::IDO,
+            read_from: fit::ReadFrom::Ido,
             ido: map.ido_name(N::IDO).to_owned(),
+            config_key: csi::ido_config_key(N::IDO),
             outcome: self
                 .schemas
                 .fit::<N>(csi, &map)
@@ -382,6 +475,10 @@ impl CloudSuiteSource {
         ))
     }
 }
+
+/// The inputs the M3 chart of accounts is listed with: accounting dimension 1 (`AITP`, required
+/// by `CRS630MI/LstAccountID`).
+const M3_GL_INPUTS: [(&str, &str); 1] = [("AITP", "1")];
 
 /// Convert a client error for the engine, keeping whether a retry may help.
 pub(crate) fn source_error(error: Error) -> SourceError {
@@ -760,7 +857,10 @@ impl Source<GlAccount> for CloudSuiteSource {
             Product::M3(m3) => {
                 let _ = window;
                 m3.list::<m3::nouns::GlAccount>(
-                    vec![("AITP".to_owned(), "1".to_owned())],
+                    M3_GL_INPUTS
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
                     self.page_size,
                 )
                 .map(move |row| {

@@ -66,6 +66,7 @@ pub struct MiCall {
     inputs: Vec<(String, String)>,
     max_records: Option<u32>,
     return_columns: Vec<String>,
+    keep_empty: bool,
     idempotent: bool,
 }
 
@@ -78,6 +79,7 @@ impl MiCall {
             inputs: Vec::new(),
             max_records: None,
             return_columns: Vec::new(),
+            keep_empty: false,
             idempotent: true,
         }
     }
@@ -106,6 +108,13 @@ impl MiCall {
     /// Only these output columns (`returncols`).
     pub fn return_columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
         self.return_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Return empty output fields too (`excludempty=false`), so every returned column is in
+    /// every row: what a check of the tenant's columns needs.
+    pub fn keep_empty_fields(mut self) -> Self {
+        self.keep_empty = true;
         self
     }
 
@@ -214,6 +223,9 @@ impl M3 {
         }
         if !call.return_columns.is_empty() {
             push("returncols", &call.return_columns.join(","));
+        }
+        if call.keep_empty {
+            push("excludempty", "false");
         }
         if let Some(company) = &self.company {
             push("cono", company);
