@@ -41,6 +41,7 @@ use crate::target::{
 };
 
 use super::purchase_orders::ORDER_STATUS;
+use super::returns::marks;
 
 const TASK_ID: &str = "invoice_task_id";
 
@@ -259,6 +260,9 @@ impl Pipeline for InvoicePipeline {
         ctx: &RecordContext<'_>,
         invoice: &SupplierInvoice,
     ) -> Result<Outcome, SyncError> {
+        if let Some(outcome) = from_target(ctx, invoice).await? {
+            return Ok(outcome);
+        }
         let draft = match self.invoice_draft(invoice) {
             Ok(draft) => draft,
             Err(error) => return Ok(Outcome::mapping(&error)),
@@ -486,6 +490,42 @@ impl Pipeline for InvoicePipeline {
 
 /// The order step of an invoice-first purchase: the invoice lines, authorised (the target
 /// accepts an invoice only on an authorised order).
+/// The return direction wrote this invoice to the source from the target's invoice (its mark
+/// on the PO's cross-reference): the target has it already. Linked, never posted back, and
+/// before any mapping, which a target invoice does not need.
+async fn from_target(
+    ctx: &RecordContext<'_>,
+    invoice: &SupplierInvoice,
+) -> Result<Option<Outcome>, SyncError> {
+    let Some(po) = invoice.po_identity() else {
+        return Ok(None);
+    };
+    let Some(po_xref) = ctx
+        .store()
+        .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &po)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(task_id) = po_xref
+        .aux
+        .get(&marks::from_target_invoice(&invoice.invoice_number))
+    else {
+        return Ok(None);
+    };
+    let aux = BTreeMap::from([(TASK_ID.to_owned(), task_id.clone())]);
+    ctx.remember(&po_xref.target_id, aux, true).await?;
+    let mut outcome = Outcome::succeeded(
+        Action::Skip,
+        Some(MatchResult::CrossRef),
+        po_xref.target_id.clone(),
+    );
+    outcome.response_summary = Some(format!(
+        "written to the source from the target's invoice {task_id} by the return direction: not posted back"
+    ));
+    Ok(Some(outcome))
+}
+
 fn invoice_first_order(draft: &InvoiceDraft) -> OrderDraft {
     OrderDraft {
         lines: draft

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::returns::marks;
 use super::suppliers::SupplierPipeline;
 use super::{Outcome, Pipeline, RecordContext};
 use crate::error::{MappingError, MappingKind, SyncError};
@@ -258,6 +259,23 @@ impl Pipeline for PurchaseOrderPipeline {
             .store()
             .cross_ref(ctx.tenant(), PurchaseOrder::KIND, po.identity())
             .await?;
+        // The return direction's mark: this PO is being created from a target purchase, or
+        // the mark of a create that ended under another number (it links nothing).
+        let xref = match xref
+            .as_ref()
+            .and_then(|x| x.aux.get(marks::CREATING_FROM_TARGET))
+            .map(String::as_str)
+        {
+            Some(marks::PENDING) => {
+                let target = xref.map(|x| x.target_id).unwrap_or_default();
+                return Ok(Outcome::deferred(format!(
+                    "PO {} is being created in the source from target purchase {target} by the return direction; it is not carried to the target (it is that purchase)",
+                    po.po_number
+                )));
+            }
+            Some(_) => None,
+            None => xref,
+        };
         let skipped = self.creation_skipped(po);
         if xref.is_none()
             && !ctx.uncertain()

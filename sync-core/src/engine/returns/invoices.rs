@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::{PoStage, ReturnPipeline, SourceInvoiceDraft, SourceInvoiceLineDraft};
+use super::{PoStage, ReturnPipeline, SourceInvoiceDraft, SourceInvoiceLineDraft, marks};
 use crate::engine::{Outcome, RecordContext, sync_key};
 use crate::error::{SyncError, TargetError};
 use crate::model::{InvoiceUpdate, PurchaseUpdate, Record, RecordKind, SourceIdentity};
@@ -186,6 +186,32 @@ impl ReturnPipeline {
         Ok(true)
     }
 
+    /// Tell the forward invoice stream, before the write, that a source invoice of this PO with
+    /// this number comes from the target ([`marks::FROM_TARGET_INVOICE`]): should the run stop
+    /// before the forward cross-reference of the new source invoice is stored, the forward
+    /// stream links it instead of posting it to the target again.
+    async fn mark_invoice_from_target(
+        &self,
+        ctx: &RecordContext<'_>,
+        po_number: &str,
+        invoice: &InvoiceUpdate,
+    ) -> Result<(), SyncError> {
+        let identity = self.config.source_scope.sibling(po_number);
+        let Some(mut xref) = ctx
+            .store()
+            .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &identity)
+            .await?
+        else {
+            return Ok(());
+        };
+        let key = marks::from_target_invoice(&invoice.invoice_number);
+        if xref.aux.get(&key) != Some(&invoice.task_id) {
+            xref.aux.insert(key, invoice.task_id.clone());
+            ctx.store().put_cross_ref(ctx.tenant(), &xref).await?;
+        }
+        Ok(())
+    }
+
     async fn write_invoice(
         &self,
         ctx: &RecordContext<'_>,
@@ -256,6 +282,8 @@ impl ReturnPipeline {
             return Ok(Handled::Found { key, echo: false });
         }
         let draft = self.invoice_draft(update, stage, invoice, vendor_id);
+        self.mark_invoice_from_target(ctx, &stage.po_number, invoice)
+            .await?;
         ctx.intent(
             Action::Update,
             Some(stage.how),

@@ -5,31 +5,42 @@
 //! window, checkpoint, audit rows, replay), over [`PurchaseUpdate`] records read from the
 //! target, on its own stream ([`stream`]).
 //!
-//! - **A PO that came from the source** is recognised through the forward cross-reference
-//!   (source PO → target purchase id); its status and received quantities are written back.
+//! - **No write without a cause.** A PO that came from the source (recognised through the
+//!   forward cross-reference) gets only what changed *in the target* since this direction
+//!   last looked: per field, against a stored baseline of the target's values (see
+//!   `baseline`). The first contact records the baseline and writes nothing (unless the
+//!   forward direction wrote the purchase, whose baseline is then what it wrote: nothing
+//!   received, its own order status). Received quantities only grow by what the target newly
+//!   received; a decrease, or a receipt past the ordered quantity, is a conflict, never a
+//!   write. The status moves only on a progress event in the target, never on the forward
+//!   direction's own order write, and only forward (cancelled when voided).
 //! - **A PO raised in the target** is created in the source once its order is authorised, with
 //!   the supplier resolved through the supplier cross-reference and the items through
-//!   [`ReturnConfig::items`].
-//! - **Echo suppression.** Only fields that differ from what the source holds are written (so
-//!   the forward direction's own writes, read back from the target, write nothing). After a
-//!   write, the forward cross-reference is given the content hash of the source PO as it is now,
-//!   so the forward stream skips the change this direction made. The same content-hash rule
-//!   (rule 4) skips a target purchase that did not change since this direction last wrote it.
+//!   [`ReturnConfig::items`]: header, then lines, marked before the first write and completed
+//!   after a crash ([`SourcePurchaseWriter::complete_po`]), never created twice.
+//! - **No echo.** The forward streams read the [`marks`] this direction leaves before each
+//!   write; after a write the forward cross-reference gets the content hash of the source PO
+//!   as it is now, so the forward stream skips the change this direction made. The same
+//!   content-hash rule (rule 4) skips a target purchase that did not change since.
 //! - **Conflicts.** A field group that changed on both sides since the last sync is settled by
 //!   the [`ConflictPolicy`]; both versions go into the audit row's mapped snapshot, and a group
 //!   whose winner is [`Winner::Review`] makes the row a `conflict` and is not written.
-//! - Status only moves forward (planned → ordered → closed, or cancelled when voided): a draft
-//!   in the target never demotes an order the source has released.
 //! - **Invoices authorised in the target** are written to the source once, when the writer
 //!   supports it ([`SourcePurchaseWriter::writes_invoices`]) and the pipeline has the forward
 //!   invoice source ([`ReturnPipeline::with_invoices`]); an invoice the source already holds —
 //!   one that came from it through the forward invoice stream (echo) or one an earlier,
 //!   uncertain attempt wrote — is found by its vendor and number and not written again.
 
+mod baseline;
+mod create;
 mod invoices;
+pub mod marks;
 mod policy;
 pub mod triggers;
+mod update;
 mod writer;
+
+pub use baseline::status_for;
 
 pub use policy::{ConflictPolicy, FieldGroup, Winner};
 pub use writer::{
@@ -37,21 +48,19 @@ pub use writer::{
     SourcePoLine, SourcePoLineDraft, SourcePoState, SourcePurchaseWriter,
 };
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
-use serde_json::json;
 
 use super::{Outcome, Pipeline, RecordContext, sync_key};
 use crate::error::SyncError;
 use crate::model::{
-    PoStatus, PurchaseOrder, PurchaseProgress, PurchaseUpdate, Record, RecordKind, SourceIdentity,
+    PurchaseOrder, PurchaseProgress, PurchaseUpdate, Record, RecordKind, SourceIdentity,
     SupplierInvoice,
 };
 use crate::source::Source;
-use crate::store::{Action, CrossRef, ErrorClass, MatchResult, StreamId};
+use crate::store::{Action, CrossRef, MatchResult, StreamId};
 
 /// The return stream's name.
 pub fn stream() -> StreamId {
@@ -137,45 +146,6 @@ impl ReturnConfig {
     }
 }
 
-/// The status the source should have for a target purchase's progress.
-pub fn status_for(progress: PurchaseProgress) -> PoStatus {
-    match progress {
-        PurchaseProgress::Draft => PoStatus::Planned,
-        PurchaseProgress::Ordered | PurchaseProgress::PartlyReceived => PoStatus::Ordered,
-        PurchaseProgress::Received => PoStatus::Closed,
-        PurchaseProgress::Voided => PoStatus::Cancelled,
-    }
-}
-
-fn rank(status: &PoStatus) -> u8 {
-    match status {
-        PoStatus::Planned => 0,
-        PoStatus::Ordered => 1,
-        PoStatus::Closed => 2,
-        PoStatus::Cancelled => 3,
-    }
-}
-
-fn status_key(status: &PoStatus) -> &'static str {
-    match status {
-        PoStatus::Planned => "planned",
-        PoStatus::Ordered => "ordered",
-        PoStatus::Closed => "closed",
-        PoStatus::Cancelled => "cancelled",
-    }
-}
-
-fn qty_key(quantity: Decimal) -> String {
-    quantity.normalize().to_string()
-}
-
-/// What the source should hold for one PO, per the target.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Wanted {
-    status: Option<PoStatus>,
-    received: Vec<ReceivedQuantity>,
-}
-
 /// The purchase-return pipeline.
 pub struct ReturnPipeline {
     writer: Arc<dyn SourcePurchaseWriter>,
@@ -208,6 +178,8 @@ enum Origin {
     Known { po_number: String, how: MatchResult },
     /// Raised in the target; not in the source yet.
     New,
+    /// Raised in the target; an earlier attempt started creating it as `po_number`.
+    Incomplete { po_number: String },
     /// Written by the forward direction from a source record that is not a PO (an invoice-first
     /// purchase carries the invoice number): nothing to write back.
     Forward { reference: String },
@@ -262,6 +234,14 @@ impl ReturnPipeline {
             .store()
             .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &update.identity)
             .await?;
+        if let Some(own) = own.as_ref().filter(|x| x.aux.contains_key(create::CREATE)) {
+            return Ok((
+                Origin::Incomplete {
+                    po_number: own.target_id.clone(),
+                },
+                None,
+            ));
+        }
         if let Some(own) = &own {
             return Ok((
                 Origin::Known {
@@ -311,80 +291,6 @@ impl ReturnPipeline {
         Ok((Origin::New, None))
     }
 
-    /// Match the target's lines to the source's: same item, in order, each source line once.
-    fn wanted(&self, update: &PurchaseUpdate, state: &SourcePoState) -> Wanted {
-        let mut used = BTreeSet::new();
-        let mut received = Vec::new();
-        for line in &update.lines {
-            let item = self.config.item_for(&line.sku);
-            let Some(source) = state
-                .lines
-                .iter()
-                .find(|l| l.item == item && !used.contains(&l.line_no))
-            else {
-                continue;
-            };
-            used.insert(source.line_no);
-            if line.received != source.received {
-                received.push(ReceivedQuantity {
-                    line_no: source.line_no,
-                    item: item.clone(),
-                    total: line.received,
-                    delta: line.received - source.received,
-                });
-            }
-        }
-        let target_status = status_for(update.progress);
-        let status = match (&target_status, &state.status) {
-            (PoStatus::Cancelled, current) if *current != PoStatus::Cancelled => {
-                Some(PoStatus::Cancelled)
-            }
-            (wanted, current) if rank(wanted) > rank(current) && *wanted != PoStatus::Cancelled => {
-                Some(wanted.clone())
-            }
-            _ => None,
-        };
-        Wanted { status, received }
-    }
-
-    /// The source's values as of the last return sync, kept in the return cross-reference.
-    fn aux_for(state: &SourcePoState) -> BTreeMap<String, String> {
-        let mut aux = BTreeMap::new();
-        aux.insert("status".into(), status_key(&state.status).to_owned());
-        for line in &state.lines {
-            aux.insert(format!("received/{}", line.line_no), qty_key(line.received));
-        }
-        aux
-    }
-
-    /// Which groups the source changed since the last sync: from the values remembered in the
-    /// return cross-reference, or (first contact) from the forward cross-reference's hash.
-    fn source_changed(
-        state: &SourcePoState,
-        own: Option<&CrossRef>,
-        forward_pending: bool,
-    ) -> BTreeSet<FieldGroup> {
-        let mut changed = BTreeSet::new();
-        match own.filter(|x| !x.aux.is_empty()) {
-            Some(own) => {
-                if own.aux.get("status").map(String::as_str) != Some(status_key(&state.status)) {
-                    changed.insert(FieldGroup::Status);
-                }
-                if state.lines.iter().any(|l| {
-                    own.aux.get(&format!("received/{}", l.line_no)) != Some(&qty_key(l.received))
-                }) {
-                    changed.insert(FieldGroup::Receipts);
-                }
-            }
-            None if forward_pending => {
-                changed.insert(FieldGroup::Status);
-                changed.insert(FieldGroup::Receipts);
-            }
-            None => {}
-        }
-        changed
-    }
-
     /// The forward record as the source holds it now, with its sync key.
     async fn forward_now(
         &self,
@@ -418,366 +324,6 @@ impl ReturnPipeline {
         ctx.store().put_cross_ref(ctx.tenant(), &xref).await?;
         Ok(())
     }
-
-    async fn update_known(
-        &self,
-        ctx: &RecordContext<'_>,
-        update: &PurchaseUpdate,
-        po_number: String,
-        how: MatchResult,
-        own: Option<CrossRef>,
-    ) -> Result<(Outcome, Option<PoStage>), SyncError> {
-        let state = match self.writer.get_po(&po_number).await {
-            Ok(Some(state)) => state,
-            Ok(None) => {
-                return Ok((
-                    Outcome::conflict(
-                        ErrorClass::Conflict,
-                        format!("source PO {po_number} no longer exists"),
-                    )
-                    .with_match(Some(how))
-                    .with_target(Some(po_number)),
-                    None,
-                ));
-            }
-            Err(error) => {
-                return Ok((
-                    Outcome::target(Action::Update, &error)
-                        .with_match(Some(how))
-                        .with_target(Some(po_number)),
-                    None,
-                ));
-            }
-        };
-        let forward_xref = ctx
-            .store()
-            .cross_ref(
-                ctx.tenant(),
-                RecordKind::PurchaseOrder,
-                &self.po_identity(&po_number),
-            )
-            .await?;
-        let forward_before = self.forward_now(&po_number).await?;
-        // The source changed since the forward stream last wrote it (its hash moved).
-        let forward_pending = match (&forward_xref, &forward_before) {
-            (Some(xref), Some((_, key))) => xref
-                .synced_hash
-                .as_ref()
-                .is_some_and(|synced| synced != key),
-            _ => false,
-        };
-        let wanted = self.wanted(update, &state);
-        let changed_here = Self::source_changed(&state, own.as_ref(), forward_pending);
-
-        let mut change = SourcePoChange::default();
-        let mut review = Vec::new();
-        let mut settled = Vec::new();
-        let groups = [
-            (FieldGroup::Status, wanted.status.is_some()),
-            (FieldGroup::Receipts, !wanted.received.is_empty()),
-        ];
-        for (group, differs) in groups {
-            if !differs {
-                continue;
-            }
-            let winner = if changed_here.contains(&group) {
-                let winner = self.config.policy.winner(group);
-                settled.push(format!("{}: {:?} wins", group.as_str(), winner));
-                winner
-            } else {
-                Winner::Target
-            };
-            match (winner, group) {
-                (Winner::Target, FieldGroup::Status) => change.status = wanted.status.clone(),
-                (Winner::Target, FieldGroup::Receipts) => change.received = wanted.received.clone(),
-                (Winner::Source, _) => {}
-                (Winner::Review, _) => review.push(group.as_str()),
-            }
-        }
-        let mapped = Some(json!({
-            "change": change,
-            "target_version": update,
-            "source_version": state,
-            "source_record": forward_before.as_ref().map(|(po, _)| po),
-            "conflict": settled,
-        }));
-
-        let mut after = state.clone();
-        if !change.is_empty() {
-            ctx.intent(
-                Action::Update,
-                Some(how),
-                Some(po_number.clone()),
-                mapped.clone(),
-            )
-            .await?;
-            if let Err(error) = self.writer.update_po(&po_number, &change).await {
-                return Ok((
-                    Outcome::target(Action::Update, &error)
-                        .with_match(Some(how))
-                        .with_target(Some(po_number))
-                        .with_mapped(mapped),
-                    None,
-                ));
-            }
-            if let Some(status) = &change.status {
-                after.status = status.clone();
-            }
-            for r in &change.received {
-                if let Some(line) = after.lines.iter_mut().find(|l| l.line_no == r.line_no) {
-                    line.received = r.total;
-                }
-            }
-            // Our own write must not come back as a source change: the forward stream's hash
-            // moves to the PO as it is now, unless the source had a change of its own pending.
-            if let Some(forward) = forward_xref.filter(|_| !forward_pending) {
-                self.mark_forward_synced(ctx, &po_number, &forward.target_id, forward.aux)
-                    .await?;
-            }
-        }
-        // Reviewed groups keep the values of the last sync, so they stay in conflict until a
-        // person settles them.
-        let mut aux = Self::aux_for(&after);
-        if !review.is_empty()
-            && let Some(own) = own.as_ref().filter(|x| !x.aux.is_empty())
-        {
-            for group in &review {
-                let prefix = if *group == "status" {
-                    "status"
-                } else {
-                    "received/"
-                };
-                aux.retain(|k, _| !k.starts_with(prefix));
-                aux.extend(
-                    own.aux
-                        .iter()
-                        .filter(|(k, _)| k.starts_with(prefix))
-                        .map(|(k, v)| (k.clone(), v.clone())),
-                );
-            }
-        }
-        ctx.remember(&po_number, aux.clone(), review.is_empty())
-            .await?;
-        if !review.is_empty() {
-            return Ok((
-                Outcome::conflict(
-                    ErrorClass::Conflict,
-                    format!(
-                        "purchase {} and source PO {po_number} both changed since the last sync ({}); both versions are in the mapped snapshot",
-                        update.order_number,
-                        review.join(", ")
-                    ),
-                )
-                .with_match(Some(how))
-                .with_target(Some(po_number))
-                .with_mapped(mapped),
-                None,
-            ));
-        }
-        let action = if change.is_empty() {
-            Action::Skip
-        } else {
-            Action::Update
-        };
-        let mut outcome =
-            Outcome::succeeded(action, Some(how), po_number.clone()).with_mapped(mapped);
-        outcome.response_summary = Some(if !settled.is_empty() {
-            format!("conflict settled by policy: {}", settled.join(", "))
-        } else if change.is_empty() {
-            "the source already holds this (no return-relevant change)".into()
-        } else {
-            "status/receipts written to the source".into()
-        });
-        Ok((
-            outcome,
-            Some(PoStage {
-                po_number,
-                how,
-                aux,
-                state: after,
-            }),
-        ))
-    }
-
-    async fn create_new(
-        &self,
-        ctx: &RecordContext<'_>,
-        update: &PurchaseUpdate,
-    ) -> Result<(Outcome, Option<PoStage>), SyncError> {
-        if update.progress < self.config.create_from || update.progress == PurchaseProgress::Voided
-        {
-            return Ok((
-                Outcome::deferred(format!(
-                    "purchase {} is {:?} in the target; it is created in the source once it reaches {:?}",
-                    update.order_number, update.progress, self.config.create_from
-                )),
-                None,
-            ));
-        }
-        // The supplier through the cross-references: the vendor ID stamped on the target
-        // supplier must lead, through the supplier cross-reference, back to that supplier.
-        let Some(vendor_id) = update.supplier_vendor_id.clone() else {
-            return Ok((
-                Outcome::deferred(format!(
-                    "supplier {} of purchase {} carries no source vendor ID",
-                    update.supplier_id, update.order_number
-                )),
-                None,
-            ));
-        };
-        let supplier_xref = ctx
-            .store()
-            .cross_ref(
-                ctx.tenant(),
-                RecordKind::Supplier,
-                &self.config.source_scope.sibling(vendor_id.clone()),
-            )
-            .await?;
-        match supplier_xref {
-            Some(x) if x.target_id == update.supplier_id => {}
-            Some(x) => {
-                return Ok((
-                    Outcome::conflict(
-                        ErrorClass::Ambiguous,
-                        format!(
-                            "vendor {vendor_id} is linked to target supplier {}, not {}",
-                            x.target_id, update.supplier_id
-                        ),
-                    )
-                    .with_match(Some(MatchResult::Ambiguous)),
-                    None,
-                ));
-            }
-            None => {
-                return Ok((
-                    Outcome::deferred(format!(
-                        "vendor {vendor_id} has no supplier cross-reference yet"
-                    )),
-                    None,
-                ));
-            }
-        }
-        let po_number = self
-            .config
-            .po_number_for(&update.order_number, &update.identity.id);
-        let draft = SourcePoDraft {
-            po_number: po_number.clone(),
-            vendor_id,
-            order_date: update
-                .order_date
-                .unwrap_or_else(|| update.modified_at.date_naive()),
-            required_by: update.required_by,
-            currency: update
-                .currency
-                .clone()
-                .unwrap_or_else(|| self.config.default_currency.clone()),
-            location: update
-                .location
-                .as_ref()
-                .and_then(|l| self.config.locations.get(l).cloned()),
-            status: status_for(update.progress),
-            external_ref: update.identity.id.clone(),
-            external_number: update.order_number.clone(),
-            lines: update
-                .lines
-                .iter()
-                .enumerate()
-                .map(|(i, line)| SourcePoLineDraft {
-                    line_no: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    item: self.config.item_for(&line.sku),
-                    description: line.name.clone(),
-                    quantity: line.quantity,
-                    unit_price: line.price,
-                    received: line.received,
-                })
-                .collect(),
-        };
-        let mapped = Some(json!({ "create": draft, "target_version": update }));
-        // Rule 5: an earlier create may have reached the source.
-        if ctx.uncertain() {
-            match self.writer.find_by_external_ref(&update.identity.id).await {
-                Ok(found) if found.len() == 1 => {
-                    let existing = found.into_iter().next().unwrap_or_default();
-                    ctx.remember(&existing, BTreeMap::new(), false).await?;
-                    return self
-                        .update_known(ctx, update, existing, MatchResult::ByLookup, None)
-                        .await;
-                }
-                Ok(found) if found.len() > 1 => {
-                    return Ok((
-                        Outcome::conflict(
-                            ErrorClass::Ambiguous,
-                            format!(
-                                "{} source POs carry external reference {}",
-                                found.len(),
-                                update.identity.id
-                            ),
-                        )
-                        .with_match(Some(MatchResult::Ambiguous))
-                        .with_mapped(mapped),
-                        None,
-                    ));
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    return Ok((
-                        Outcome::target(Action::Create, &error).with_mapped(mapped),
-                        None,
-                    ));
-                }
-            }
-        }
-        ctx.intent(
-            Action::Create,
-            Some(MatchResult::Created),
-            None,
-            mapped.clone(),
-        )
-        .await?;
-        let po_number = match self.writer.create_po(&draft).await {
-            Ok(po_number) => po_number,
-            Err(error) => {
-                return Ok((
-                    Outcome::target(Action::Create, &error).with_mapped(mapped),
-                    None,
-                ));
-            }
-        };
-        let state = SourcePoState {
-            po_number: po_number.clone(),
-            status: draft.status.clone(),
-            vendor_id: Some(draft.vendor_id.clone()),
-            lines: draft
-                .lines
-                .iter()
-                .map(|l| SourcePoLine {
-                    line_no: l.line_no,
-                    item: l.item.clone(),
-                    ordered: l.quantity,
-                    received: l.received,
-                })
-                .collect(),
-        };
-        let aux = Self::aux_for(&state);
-        ctx.remember(&po_number, aux.clone(), true).await?;
-        // The forward stream will read this PO: it already is the target purchase.
-        self.mark_forward_synced(ctx, &po_number, &update.identity.id, BTreeMap::new())
-            .await?;
-        Ok((
-            Outcome::succeeded(
-                Action::Create,
-                Some(MatchResult::Created),
-                po_number.clone(),
-            )
-            .with_mapped(mapped),
-            Some(PoStage {
-                po_number,
-                how: MatchResult::Created,
-                aux,
-                state,
-            }),
-        ))
-    }
 }
 
 #[async_trait]
@@ -797,7 +343,10 @@ impl Pipeline for ReturnPipeline {
             (Origin::Known { po_number, how }, own) => {
                 self.update_known(ctx, update, po_number, how, own).await?
             }
-            (Origin::New, _) => self.create_new(ctx, update).await?,
+            (Origin::New, _) => self.create_new(ctx, update, None).await?,
+            (Origin::Incomplete { po_number }, _) => {
+                self.create_new(ctx, update, Some(po_number)).await?
+            }
             (Origin::Forward { reference }, _) => {
                 let mut outcome = Outcome::succeeded(Action::None, None, reference.clone());
                 outcome.response_summary = Some(format!(

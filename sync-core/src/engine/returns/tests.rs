@@ -7,10 +7,11 @@ use super::*;
 use crate::engine::{Processed, RunContext, process_record};
 use crate::error::TargetError;
 use crate::model::{
-    InvoiceLine, InvoiceUpdate, InvoiceUpdateLine, PoLine, PurchaseUpdateLine, SupplierInvoice,
+    InvoiceLine, InvoiceUpdate, InvoiceUpdateLine, PoLine, PoStatus, PurchaseUpdateLine,
+    SupplierInvoice,
 };
 use crate::store::memory::MemoryStore;
-use crate::store::{AuditStatus, CrossRefStore, StreamKey, SyncStore, WindowCommit};
+use crate::store::{AuditStatus, CrossRefStore, ErrorClass, StreamKey, SyncStore, WindowCommit};
 use crate::testing::MemorySource;
 use crate::time::ManualClock;
 
@@ -31,6 +32,8 @@ struct FakeSource {
     forward: MemorySource<PurchaseOrder>,
     writes: Mutex<Vec<String>>,
     fail_create_after_apply: Mutex<bool>,
+    /// The next create writes the header and this many lines, then fails (a crash).
+    stop_create_after_lines: Mutex<Option<usize>>,
     now: Mutex<i64>,
     /// Source invoices: (key, vendor, invoice number).
     invoices: Mutex<Vec<(String, String, String)>>,
@@ -45,6 +48,7 @@ impl FakeSource {
             forward: MemorySource::new(at(10_000)),
             writes: Mutex::new(Vec::new()),
             fail_create_after_apply: Mutex::new(false),
+            stop_create_after_lines: Mutex::new(None),
             now: Mutex::new(100),
             invoices: Mutex::new(Vec::new()),
             forward_invoices: MemorySource::new(at(10_000)),
@@ -160,6 +164,12 @@ impl SourcePurchaseWriter for FakeSource {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(format!("create {} {}", draft.external_ref, draft.po_number));
+        let stop = self
+            .stop_create_after_lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let written = stop.unwrap_or(draft.lines.len());
         self.put(
             SourcePoState {
                 po_number: draft.po_number.clone(),
@@ -168,6 +178,7 @@ impl SourcePurchaseWriter for FakeSource {
                 lines: draft
                     .lines
                     .iter()
+                    .take(written)
                     .map(|l| SourcePoLine {
                         line_no: l.line_no,
                         item: l.item.clone(),
@@ -178,6 +189,9 @@ impl SourcePurchaseWriter for FakeSource {
             },
             &draft.vendor_id,
         );
+        if stop.is_some() {
+            return Err(TargetError::unknown_outcome("the process was killed"));
+        }
         let mut fail = self
             .fail_create_after_apply
             .lock()
@@ -186,6 +200,46 @@ impl SourcePurchaseWriter for FakeSource {
             return Err(TargetError::unknown_outcome("connection reset"));
         }
         Ok(draft.po_number.clone())
+    }
+
+    async fn complete_po(&self, po_number: &str, draft: &SourcePoDraft) -> Result<(), TargetError> {
+        let (mut state, vendor) = self
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(po_number)
+            .cloned()
+            .ok_or_else(|| TargetError::rejected(404, "no such PO"))?;
+        let missing: Vec<_> = draft
+            .lines
+            .iter()
+            .filter(|l| !state.lines.iter().any(|s| s.line_no == l.line_no))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!(
+                "complete {po_number} {}",
+                missing
+                    .iter()
+                    .map(|l| l.line_no.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        state
+            .lines
+            .extend(missing.into_iter().map(|l| SourcePoLine {
+                line_no: l.line_no,
+                item: l.item.clone(),
+                ordered: l.quantity,
+                received: l.received,
+            }));
+        state.lines.sort_by_key(|l| l.line_no);
+        self.put(state, &vendor);
+        Ok(())
     }
 
     async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError> {
@@ -372,11 +426,22 @@ impl Harness {
             kind: RecordKind::PurchaseOrder,
             source: scope().sibling(po),
             target_id: target_id.into(),
-            aux: BTreeMap::new(),
+            aux: BTreeMap::from([(
+                crate::engine::purchase_orders::ORDER_STATUS.to_owned(),
+                "authorised".to_owned(),
+            )]),
             synced_hash: Some(sync_key(&record.content_hash().expect("hash"), "rev1")),
             synced_modified_at: Some(record.modified_at),
         };
         self.store.put_cross_ref(TENANT, &xref).await.expect("put");
+    }
+
+    /// The forward cross-reference of source PO `po`.
+    async fn forward_xref(&self, po: &str) -> Option<CrossRef> {
+        self.store
+            .cross_ref(TENANT, RecordKind::PurchaseOrder, &scope().sibling(po))
+            .await
+            .expect("xref")
     }
 }
 
@@ -573,6 +638,197 @@ async fn a_po_raised_in_the_target_is_created_once_with_supplier_and_items_resol
     );
 }
 
+/// A source PO with the given status and received quantities that the forward stream wrote to
+/// the target as `target_id` (its order authorised), read back from the target unchanged.
+async fn forward_written(
+    h: &Harness,
+    po: &str,
+    status: PoStatus,
+    received: &[i64],
+    target_id: &str,
+) {
+    h.source.put(state(po, status, received), "V000001");
+    h.forward_synced(po, target_id).await;
+}
+
+#[tokio::test]
+async fn the_first_pass_writes_nothing_to_received_planned_and_closed_pos() {
+    let h = harness(ConflictPolicy::default());
+    forward_written(&h, "PO0000001", PoStatus::Ordered, &[10, 10], "G1").await;
+    forward_written(&h, "PO0000002", PoStatus::Ordered, &[5, 0], "G2").await;
+    forward_written(&h, "PO0000003", PoStatus::Planned, &[0], "G3").await;
+    forward_written(&h, "PO0000004", PoStatus::Closed, &[10], "G4").await;
+    // A PO the forward stream linked before this version recorded order statuses (onboarding
+    // the return direction on an existing installation): the target differs from the source.
+    h.source
+        .put(state("PO0000005", PoStatus::Ordered, &[0, 0]), "V000001");
+    h.forward_synced("PO0000005", "G5").await;
+    let mut old = h.forward_xref("PO0000005").await.expect("xref");
+    old.aux.clear();
+    h.store.put_cross_ref(TENANT, &old).await.expect("put");
+
+    let mut reads = vec![
+        update("G1", PurchaseProgress::Ordered, &[0, 0], 1),
+        update("G2", PurchaseProgress::Ordered, &[0, 0], 1),
+        update("G3", PurchaseProgress::Ordered, &[0], 1),
+        update("G4", PurchaseProgress::Ordered, &[0], 1),
+        update("G5", PurchaseProgress::PartlyReceived, &[3, 0], 1),
+    ];
+    for (read, po) in reads.iter_mut().zip(1..) {
+        read.reference = Some(format!("PO000000{po}"));
+    }
+    for read in &reads {
+        let processed = h.process(read).await;
+        let entry = own_entry(&processed);
+        assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+        assert_eq!(entry.action, Action::Skip, "{entry:?}");
+    }
+    assert!(h.source.writes().is_empty(), "{:?}", h.source.writes());
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").lines[0].received,
+        Decimal::from(10)
+    );
+    assert_eq!(
+        h.source.state("PO0000003").expect("po").status,
+        PoStatus::Planned,
+        "authorised by the forward direction, not ordered in the target"
+    );
+    // From then on a receipt in the target is written, on top of what the source holds.
+    let mut receipt = update("G5", PurchaseProgress::PartlyReceived, &[5, 0], 2);
+    receipt.reference = Some("PO0000005".into());
+    h.process(&receipt).await;
+    assert_eq!(h.source.writes(), vec!["update PO0000005"]);
+    assert_eq!(
+        h.source.state("PO0000005").expect("po").lines[0].received,
+        Decimal::from(2)
+    );
+}
+
+#[tokio::test]
+async fn receipts_made_in_the_target_in_two_steps_reach_the_source_exactly_once() {
+    let h = harness(ConflictPolicy::default());
+    forward_written(&h, "PO0000001", PoStatus::Ordered, &[0, 0], "G1").await;
+    let steps: [(&[i64], i64); 5] = [
+        ([0, 0].as_slice(), 1),
+        (&[4, 0], 2),
+        (&[4, 0], 3),
+        (&[7, 10], 4),
+        (&[7, 10], 5),
+    ];
+    for (received, minute) in steps {
+        h.process(&update(
+            "G1",
+            PurchaseProgress::PartlyReceived,
+            received,
+            minute,
+        ))
+        .await;
+    }
+    assert_eq!(
+        h.source.writes(),
+        vec!["update PO0000001", "update PO0000001"]
+    );
+    let po = h.source.state("PO0000001").expect("po");
+    let received: Vec<Decimal> = po.lines.iter().map(|l| l.received).collect();
+    assert_eq!(received, vec![Decimal::from(7), Decimal::from(10)]);
+    assert!(h.forward_would_skip("PO0000001").await);
+}
+
+#[tokio::test]
+async fn a_decrease_in_the_target_is_a_conflict_not_a_write() {
+    let h = harness(ConflictPolicy::default());
+    forward_written(&h, "PO0000001", PoStatus::Ordered, &[0, 0], "G1").await;
+    h.process(&update("G1", PurchaseProgress::PartlyReceived, &[4, 0], 1))
+        .await;
+    assert_eq!(h.source.writes().len(), 1);
+
+    let lower = update("G1", PurchaseProgress::PartlyReceived, &[2, 0], 2);
+    let processed = h.process(&lower).await;
+    let entry = own_entry(&processed);
+    assert_eq!(entry.status, AuditStatus::Conflict, "{entry:?}");
+    assert!(
+        entry
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("went down in the target from 4 to 2")),
+        "{entry:?}"
+    );
+    assert_eq!(h.source.writes().len(), 1, "nothing written");
+    assert_eq!(h.process(&lower).await, Processed::Skipped, "one row");
+    // Back where the two sides agree: in step again, nothing written.
+    let agreed = h
+        .process(&update("G1", PurchaseProgress::PartlyReceived, &[4, 0], 3))
+        .await;
+    assert_eq!(own_entry(&agreed).status, AuditStatus::Succeeded);
+    assert_eq!(h.source.writes().len(), 1);
+}
+
+#[tokio::test]
+async fn a_create_stopped_after_the_header_or_any_line_is_completed_once_without_an_echo() {
+    for stop_after in 0..=3 {
+        let h = harness(ConflictPolicy::default());
+        h.store
+            .put_cross_ref(
+                TENANT,
+                &CrossRef {
+                    kind: RecordKind::Supplier,
+                    source: scope().sibling("V000001"),
+                    target_id: "SUP-GUID".into(),
+                    aux: BTreeMap::new(),
+                    synced_hash: None,
+                    synced_modified_at: None,
+                },
+            )
+            .await
+            .expect("put");
+        *h.source
+            .stop_create_after_lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(stop_after);
+        let mut raised = update("G7", PurchaseProgress::Ordered, &[0, 0, 0], 1);
+        raised.reference = None;
+        let stopped = h.process(&raised).await;
+        assert_eq!(own_entry(&stopped).status, AuditStatus::Failed);
+        // Until the create is complete the forward stream is told the PO is the purchase's.
+        let mark = h
+            .forward_xref("C700000042")
+            .await
+            .expect("marked before the write");
+        assert_eq!(mark.target_id, "G7");
+        assert_eq!(
+            mark.aux
+                .get(marks::CREATING_FROM_TARGET)
+                .map(String::as_str),
+            Some(marks::PENDING)
+        );
+        assert_eq!(mark.synced_hash, None);
+
+        let resumed = h.process(&raised).await;
+        let entry = own_entry(&resumed);
+        assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+        assert_eq!(entry.match_result, Some(MatchResult::ByLookup));
+        let mut expected = vec!["create G7 C700000042".to_owned()];
+        if stop_after < 3 {
+            let missing: Vec<String> = ((stop_after + 1)..=3).map(|n| n.to_string()).collect();
+            expected.push(format!("complete C700000042 {}", missing.join(",")));
+        }
+        assert_eq!(
+            h.source.writes(),
+            expected,
+            "stopped after {stop_after} lines"
+        );
+        assert_eq!(h.source.state("C700000042").expect("po").lines.len(), 3);
+        // Linked both ways: the forward stream skips it, the mark is gone.
+        assert!(h.forward_would_skip("C700000042").await);
+        let linked = h.forward_xref("C700000042").await.expect("xref");
+        assert!(!linked.aux.contains_key(marks::CREATING_FROM_TARGET));
+        // Nothing more is written on later passes.
+        raised.modified_at = at(2);
+        h.process(&raised).await;
+        assert_eq!(h.source.writes().len(), expected.len());
+    }
+}
+
 #[tokio::test]
 async fn a_purchase_the_forward_sync_wrote_from_an_invoice_is_not_created_as_a_po() {
     let h = harness(ConflictPolicy::default());
@@ -651,9 +907,10 @@ async fn conflict_with_target_winning_writes_the_target_value_and_keeps_both_ver
     let entry = own_entry(&processed);
     assert_eq!(entry.status, AuditStatus::Succeeded);
     assert_eq!(h.source.writes(), vec!["update PO0000001"]);
+    // Target wins: the 5 newly received in the target are added to the source's 3.
     assert_eq!(
         h.source.state("PO0000001").expect("po").lines[0].received,
-        Decimal::from(5)
+        Decimal::from(8)
     );
     let mapped = entry.mapped_snapshot.as_ref().expect("mapped");
     assert_eq!(mapped["source_version"]["lines"][0]["received"], "3");

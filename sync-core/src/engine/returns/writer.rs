@@ -171,6 +171,23 @@ pub trait SourcePurchaseWriter: Send + Sync {
     async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError>;
     /// Create a purchase order; returns its PO number.
     async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError>;
+    /// Finish a create that stopped part-way (a crash, or a failure after the header was
+    /// written): `po_number` exists in the source and carries `draft.external_ref`. Insert the
+    /// lines of `draft` it lacks (matched by line number), each exactly once, and leave the
+    /// header and the lines it has as they are.
+    ///
+    /// The pipeline calls it when an earlier create of the same target purchase is known to
+    /// have started (its intent, or a source PO found by the external reference) before it
+    /// links the two sides, so the forward direction never sees a half-written PO as new.
+    /// The default refuses (not transient): a writer that cannot complete a PO leaves the
+    /// record failed and reported, never "already in the source".
+    async fn complete_po(&self, po_number: &str, draft: &SourcePoDraft) -> Result<(), TargetError> {
+        let _ = draft;
+        Err(TargetError::rejected(
+            501,
+            format!("this writer cannot complete the partly written purchase order {po_number}"),
+        ))
+    }
     /// Change status and received quantities.
     async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError>;
 
