@@ -508,8 +508,33 @@ async fn cross_refs_gl_and_checkpoints_are_per_tenant<B: Backend>(b: &B) {
         s.cross_ref(A, RecordKind::Supplier, &xref.source)
             .await
             .unwrap(),
-        Some(replaced)
+        Some(replaced.clone())
     );
+    // The other way round: by target id, per tenant and kind, following a replacement.
+    let second = CrossRef {
+        source: ident(A, "V2"),
+        ..replaced.clone()
+    };
+    s.put_cross_ref(A, &second).await.unwrap();
+    let mut to = s
+        .cross_refs_to(A, RecordKind::Supplier, "cin7-2")
+        .await
+        .unwrap();
+    to.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+    assert_eq!(to, vec![replaced, second]);
+    for (tenant, kind, target) in [
+        (A, RecordKind::Supplier, "cin7-1"),
+        (B, RecordKind::Supplier, "cin7-2"),
+        (A, RecordKind::PurchaseOrder, "cin7-2"),
+    ] {
+        assert!(
+            s.cross_refs_to(tenant, kind, target)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{tenant} {kind:?} {target}"
+        );
+    }
 
     let ka = key(A, StreamId::gl_accounts());
     s.commit_window(WindowCommit {
@@ -584,6 +609,14 @@ impl<S: SyncStore> CrossRefStore for CrashingCommit<S> {
     }
     async fn put_cross_ref(&self, tenant: &str, xref: &CrossRef) -> Result<(), StoreError> {
         self.inner.put_cross_ref(tenant, xref).await
+    }
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError> {
+        self.inner.cross_refs_to(tenant, kind, target_id).await
     }
 }
 #[async_trait]

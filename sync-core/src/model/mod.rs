@@ -24,7 +24,8 @@ pub use ledger::{AccountClass, GlAccount, Payment};
 pub use party::{Address, AddressKind, Contact, Customer, Item, PartyStatus, Supplier};
 pub use purchase::{InvoiceLine, PoLine, PoStatus, PurchaseOrder, SupplierInvoice};
 pub use purchase_update::{
-    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine,
+    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseSummary, PurchaseUpdate,
+    PurchaseUpdateLine,
 };
 
 use crate::error::SyncError;

@@ -110,6 +110,21 @@ pub struct PurchaseUpdate {
     pub invoices: Vec<InvoiceUpdate>,
     /// Lines (order lines, with receipts summed per SKU in order).
     pub lines: Vec<PurchaseUpdateLine>,
+    /// `Some` when this is a summary read from a list row rather than the whole purchase: then
+    /// `lines` and `invoices` are not loaded (see [`PurchaseSummary`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<PurchaseSummary>,
     /// Last change in the target (target server time).
     pub modified_at: DateTime<Utc>,
+}
+
+/// A purchase read from a list row only, because the row shows nothing the return direction
+/// could write: nothing received, nothing invoiced, not voided. The return pipeline reads the
+/// whole purchase only when the summary is not what it last saw (an order authorised in the
+/// target, or a purchase it does not know yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseSummary {
+    /// The row's last-change time (part of the content hash, unlike `modified_at`, so a new
+    /// change to the purchase is never taken for the summary already handled).
+    pub last_updated: DateTime<Utc>,
 }

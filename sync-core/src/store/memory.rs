@@ -151,6 +151,21 @@ impl CrossRefStore for MemoryStore {
         );
         Ok(())
     }
+
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError> {
+        Ok(self
+            .lock()
+            .cross_refs
+            .iter()
+            .filter(|((t, k, _), x)| t == tenant && *k == kind && x.target_id == target_id)
+            .map(|(_, x)| x.clone())
+            .collect())
+    }
 }
 
 #[async_trait]

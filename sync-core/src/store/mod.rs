@@ -221,6 +221,14 @@ pub trait CrossRefStore: Send + Sync {
     ) -> Result<Option<CrossRef>, StoreError>;
     /// Insert or replace a cross-reference; durable when it returns.
     async fn put_cross_ref(&self, tenant: &str, xref: &CrossRef) -> Result<(), StoreError>;
+    /// The cross-references of this kind that point at `target_id` (the other way round: which
+    /// source records a target record stands for), in no particular order.
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError>;
 }
 
 /// The GL mapping produced by the GL-accounts pipeline.

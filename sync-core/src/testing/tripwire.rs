@@ -125,6 +125,14 @@ impl CrossRefStore for TrippingStore {
         self.trip.step().await;
         self.inner.put_cross_ref(tenant, xref).await
     }
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError> {
+        self.inner.cross_refs_to(tenant, kind, target_id).await
+    }
 }
 
 #[async_trait]

@@ -244,12 +244,14 @@ pub(super) fn plan(
         let Some(&target) = now.received.get(&source.line_no) else {
             continue;
         };
-        // A line the baseline does not know (matched for the first time) starts from now.
+        // A line the baseline does not name had nothing received: a baseline recorded from a
+        // full read names every matched line, one seeded from a summary or from the forward
+        // write (nothing received anywhere) names none.
         let before = baseline
             .received
             .get(&source.line_no)
             .copied()
-            .unwrap_or(target);
+            .unwrap_or(Decimal::ZERO);
         if target == before || target == source.received {
             // Unchanged in the target, or the two sides already agree.
             continue;

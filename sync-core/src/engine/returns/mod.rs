@@ -36,11 +36,13 @@ mod create;
 mod invoices;
 pub mod marks;
 mod policy;
+mod summary;
 pub mod triggers;
 mod update;
 mod writer;
 
 pub use baseline::status_for;
+use summary::Summary;
 
 pub use policy::{ConflictPolicy, FieldGroup, Winner};
 pub use writer::{
@@ -151,6 +153,7 @@ pub struct ReturnPipeline {
     writer: Arc<dyn SourcePurchaseWriter>,
     forward: Arc<dyn Source<PurchaseOrder>>,
     forward_invoices: Option<Arc<dyn Source<SupplierInvoice>>>,
+    full_reads: Option<Arc<dyn Source<PurchaseUpdate>>>,
     config: ReturnConfig,
 }
 
@@ -197,6 +200,7 @@ impl ReturnPipeline {
             writer,
             forward,
             forward_invoices: None,
+            full_reads: None,
             config,
         }
     }
@@ -208,6 +212,14 @@ impl ReturnPipeline {
     /// only when the writer [supports them](SourcePurchaseWriter::writes_invoices).
     pub fn with_invoices(mut self, forward_invoices: Arc<dyn Source<SupplierInvoice>>) -> Self {
         self.forward_invoices = Some(forward_invoices);
+        self
+    }
+
+    /// Where a purchase read as a [summary](PurchaseUpdate::summary) is read in full when the
+    /// summary is not enough (its `fetch`): the same target source that yields the summaries.
+    /// Without it a summary the pipeline cannot settle fails, naming this method.
+    pub fn with_full_reads(mut self, source: Arc<dyn Source<PurchaseUpdate>>) -> Self {
+        self.full_reads = Some(source);
         self
     }
 
@@ -251,30 +263,62 @@ impl ReturnPipeline {
                 Some(own.clone()),
             ));
         }
-        for candidate in [
-            update.reference.as_deref(),
-            Some(update.order_number.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let forward = ctx
-                .store()
-                .cross_ref(
-                    ctx.tenant(),
-                    RecordKind::PurchaseOrder,
-                    &self.po_identity(candidate),
-                )
-                .await?;
-            if forward.is_some_and(|x| x.target_id == update.identity.id) {
-                return Ok((
-                    Origin::Known {
-                        po_number: candidate.to_owned(),
-                        how: MatchResult::CrossRef,
-                    },
-                    None,
-                ));
+        // The forward direction's cross-references that point at this purchase.
+        let scope = &self.config.source_scope;
+        let ours = |x: &CrossRef| {
+            (
+                &x.source.system,
+                &x.source.tenant,
+                &x.source.accounting_entity,
+            ) == (&scope.system, &scope.tenant, &scope.accounting_entity)
+        };
+        let forward = ctx
+            .store()
+            .cross_refs_to(ctx.tenant(), RecordKind::PurchaseOrder, &update.identity.id)
+            .await?;
+        let mut forward: Vec<CrossRef> = forward.into_iter().filter(|x| ours(x)).collect();
+        forward.sort_by(|a, b| a.source.id.cmp(&b.source.id));
+        for xref in &forward {
+            match xref
+                .aux
+                .get(marks::CREATING_FROM_TARGET)
+                .map(String::as_str)
+            {
+                Some(marks::PENDING) => {
+                    return Ok((
+                        Origin::Incomplete {
+                            po_number: xref.source.id.clone(),
+                        },
+                        None,
+                    ));
+                }
+                Some(_) => continue,
+                None => {
+                    return Ok((
+                        Origin::Known {
+                            po_number: xref.source.id.clone(),
+                            how: MatchResult::CrossRef,
+                        },
+                        None,
+                    ));
+                }
             }
+        }
+        let invoice_first = ctx
+            .store()
+            .cross_refs_to(
+                ctx.tenant(),
+                RecordKind::SupplierInvoice,
+                &update.identity.id,
+            )
+            .await?;
+        if let Some(xref) = invoice_first.iter().find(|x| ours(x)) {
+            return Ok((
+                Origin::Forward {
+                    reference: xref.source.id.clone(),
+                },
+                None,
+            ));
         }
         // A reference stamped on the purchase means the forward direction created it (people
         // raising purchases in the target do not fill the reference attribute). Without a PO
@@ -339,15 +383,28 @@ impl Pipeline for ReturnPipeline {
         ctx: &RecordContext<'_>,
         update: &PurchaseUpdate,
     ) -> Result<Outcome, SyncError> {
-        let (outcome, stage) = match self.origin(ctx, update).await? {
-            (Origin::Known { po_number, how }, own) => {
+        let (origin, own) = self.origin(ctx, update).await?;
+        let full;
+        let update = match self
+            .settle_summary(ctx, update, &origin, own.as_ref())
+            .await?
+        {
+            Summary::Full => update,
+            Summary::Settled(outcome) => return Ok(outcome),
+            Summary::Read(read) => {
+                full = read;
+                &full
+            }
+        };
+        let (outcome, stage) = match origin {
+            Origin::Known { po_number, how } => {
                 self.update_known(ctx, update, po_number, how, own).await?
             }
-            (Origin::New, _) => self.create_new(ctx, update, None).await?,
-            (Origin::Incomplete { po_number }, _) => {
+            Origin::New => self.create_new(ctx, update, None).await?,
+            Origin::Incomplete { po_number } => {
                 self.create_new(ctx, update, Some(po_number)).await?
             }
-            (Origin::Forward { reference }, _) => {
+            Origin::Forward { reference } => {
                 let mut outcome = Outcome::succeeded(Action::None, None, reference.clone());
                 outcome.response_summary = Some(format!(
                     "created by the forward sync from source record {reference} (not a purchase order raised in the target): nothing to write back"

@@ -488,6 +488,7 @@ fn update(id: &str, progress: PurchaseProgress, received: &[i64], minute: i64) -
                 received: Decimal::from(*r),
             })
             .collect(),
+        summary: None,
         modified_at: at(minute),
     }
 }
@@ -827,6 +828,157 @@ async fn a_create_stopped_after_the_header_or_any_line_is_completed_once_without
         h.process(&raised).await;
         assert_eq!(h.source.writes().len(), expected.len());
     }
+}
+
+/// The target's purchases as a source of full reads, counting them.
+#[derive(Debug, Clone)]
+struct FullReads {
+    purchases: MemorySource<PurchaseUpdate>,
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait]
+impl Source<PurchaseUpdate> for FullReads {
+    async fn server_time(&self) -> Result<DateTime<Utc>, crate::error::SourceError> {
+        self.purchases.server_time().await
+    }
+
+    fn poll(
+        &self,
+        window: crate::source::Window,
+    ) -> futures::stream::BoxStream<'_, Result<PurchaseUpdate, crate::error::SourceError>> {
+        self.purchases.poll(window)
+    }
+
+    async fn fetch(
+        &self,
+        identity: &SourceIdentity,
+    ) -> Result<Option<PurchaseUpdate>, crate::error::SourceError> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.purchases.fetch(identity).await
+    }
+}
+
+/// A harness whose pipeline reads summaries in full from the returned `FullReads`.
+fn summarising() -> (Harness, FullReads) {
+    let mut h = harness(ConflictPolicy::default());
+    let reads = FullReads {
+        purchases: MemorySource::new(at(10_000)),
+        fetches: Arc::default(),
+    };
+    let mut config = ReturnConfig::new(scope());
+    config.forward_revision = "rev1".into();
+    h.pipeline = ReturnPipeline::new(h.source.clone(), Arc::new(h.source.forward.clone()), config)
+        .with_invoices(Arc::new(h.source.forward_invoices.clone()))
+        .with_full_reads(Arc::new(reads.clone()));
+    (h, reads)
+}
+
+/// `full` as the list row shows it: nothing loaded but the progress.
+fn summary_of(full: &PurchaseUpdate) -> PurchaseUpdate {
+    PurchaseUpdate {
+        reference: None,
+        lines: Vec::new(),
+        invoices: Vec::new(),
+        summary: Some(crate::model::PurchaseSummary {
+            last_updated: full.modified_at,
+        }),
+        ..full.clone()
+    }
+}
+
+fn fetches(reads: &FullReads) -> usize {
+    reads.fetches.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn summaries_of_purchases_the_forward_sync_wrote_need_no_call() {
+    let (h, reads) = summarising();
+    for (po, id) in [("PO0000001", "G1"), ("PO0000002", "G2")] {
+        forward_written(&h, po, PoStatus::Ordered, &[0, 0], id).await;
+        let full = update(id, PurchaseProgress::Ordered, &[0, 0], 1);
+        reads.purchases.upsert(full.clone());
+        let processed = h.process(&summary_of(&full)).await;
+        let entry = own_entry(&processed);
+        assert_eq!(
+            (entry.status, entry.action),
+            (AuditStatus::Succeeded, Action::Skip)
+        );
+    }
+    assert_eq!(fetches(&reads), 0, "no purchase read back");
+    assert!(h.source.writes().is_empty());
+    // The same rows in the next window: skipped by the engine.
+    let full = update("G1", PurchaseProgress::Ordered, &[0, 0], 1);
+    assert_eq!(h.process(&summary_of(&full)).await, Processed::Skipped);
+    // A receipt changes the row; the source then reads it in full: written from a zero
+    // baseline.
+    let received = update("G1", PurchaseProgress::PartlyReceived, &[3, 0], 2);
+    h.process(&received).await;
+    assert_eq!(h.source.writes(), vec!["update PO0000001"]);
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").lines[0].received,
+        Decimal::from(3)
+    );
+}
+
+#[tokio::test]
+async fn a_summary_that_may_hold_a_change_is_read_in_full() {
+    let (h, reads) = summarising();
+    // The forward sync wrote a planned PO as a draft; a person authorises it in the target.
+    h.source
+        .put(state("PO0000001", PoStatus::Planned, &[0]), "V000001");
+    h.forward_synced("PO0000001", "G1").await;
+    let mut xref = h.forward_xref("PO0000001").await.expect("xref");
+    xref.aux.insert(
+        crate::engine::purchase_orders::ORDER_STATUS.to_owned(),
+        "draft".to_owned(),
+    );
+    h.store.put_cross_ref(TENANT, &xref).await.expect("put");
+    let full = update("G1", PurchaseProgress::Ordered, &[0], 1);
+    reads.purchases.upsert(full.clone());
+    let processed = h.process(&summary_of(&full)).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Succeeded);
+    assert_eq!(fetches(&reads), 1);
+    assert_eq!(
+        h.source.state("PO0000001").expect("po").status,
+        PoStatus::Ordered,
+        "authorised in the target: a target event"
+    );
+
+    // Raised in the target: a draft summary waits without a read; authorised, it is read.
+    let mut raised = update("G9", PurchaseProgress::Draft, &[0], 1);
+    raised.reference = None;
+    reads.purchases.upsert(raised.clone());
+    let processed = h.process(&summary_of(&raised)).await;
+    assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
+    assert_eq!(fetches(&reads), 1);
+    h.store
+        .put_cross_ref(
+            TENANT,
+            &CrossRef {
+                kind: RecordKind::Supplier,
+                source: scope().sibling("V000001"),
+                target_id: "SUP-GUID".into(),
+                aux: BTreeMap::new(),
+                synced_hash: None,
+                synced_modified_at: None,
+            },
+        )
+        .await
+        .expect("put");
+    raised.progress = PurchaseProgress::Ordered;
+    raised.modified_at = at(2);
+    reads.purchases.upsert(raised.clone());
+    let processed = h.process(&summary_of(&raised)).await;
+    let entry = own_entry(&processed);
+    assert_eq!(
+        (entry.status, entry.action),
+        (AuditStatus::Succeeded, Action::Create),
+        "{entry:?}"
+    );
+    assert_eq!(fetches(&reads), 2);
+    assert_eq!(h.source.state("C700000042").expect("po").lines.len(), 1);
 }
 
 #[tokio::test]

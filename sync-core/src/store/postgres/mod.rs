@@ -892,6 +892,26 @@ impl CrossRefStore for PgStore {
         .map_err(from_sqlx)?;
         Ok(())
     }
+
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT xref::text FROM cross_refs WHERE tenant = $1 AND kind = $2 AND target_id = $3",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|j| decode_json(j, "cross_refs.xref"))
+            .collect()
+    }
 }
 
 #[async_trait]

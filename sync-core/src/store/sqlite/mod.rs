@@ -460,6 +460,26 @@ impl CrossRefStore for SqliteStore {
         .map_err(from_sqlx)?;
         Ok(())
     }
+
+    async fn cross_refs_to(
+        &self,
+        tenant: &str,
+        kind: RecordKind,
+        target_id: &str,
+    ) -> Result<Vec<CrossRef>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT xref FROM cross_refs WHERE tenant = ? AND kind = ? AND target_id = ?",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        rows.iter()
+            .map(|j| decode_json(j, "cross_refs.xref"))
+            .collect()
+    }
 }
 
 #[async_trait]
