@@ -208,6 +208,7 @@ fn purchase(
         invoice_authorised: !invoices.is_empty(),
         invoices,
         lines,
+        summary: None,
         modified_at: at(minute),
     }
 }

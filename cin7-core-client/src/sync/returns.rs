@@ -265,6 +265,7 @@ pub fn purchase_update(
             .map(|inv| invoice_update(id, inv))
             .collect::<Result<_, _>>()?,
         lines,
+        summary: None,
         modified_at,
     })
 }
