@@ -114,3 +114,94 @@ async fn authorised_invoices_are_read_with_lines_and_charges_drafts_are_not() {
     assert_eq!(read.lines[1].name, "Freight");
     assert_eq!(read.total_before_tax, Decimal::from(37));
 }
+
+#[tokio::test]
+async fn with_summaries_a_purchase_with_nothing_received_costs_no_read() {
+    use futures::TryStreamExt;
+    use sync_core::source::Window;
+
+    let (sim, client, clock) = start(|c| c).await;
+    let supplier = client
+        .suppliers()
+        .create(&new_supplier("Quiet Supplies"))
+        .await
+        .unwrap();
+    let purchases = client.purchases();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let purchase = purchases
+            .create(&PurchaseHeader {
+                supplier_id: supplier.id.clone(),
+                approach: Some(Approach::Invoice),
+                location: Some("Main Warehouse".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let id = purchase.id.clone().unwrap();
+        purchases
+            .save_order(&PurchaseOrder {
+                task_id: Some(id.clone()),
+                status: Some(TaskStatus::Authorised),
+                lines: vec![OrderLine {
+                    sku: Some("A".into()),
+                    name: Some("Widget".into()),
+                    quantity: Some(Decimal::from(3)),
+                    price: Some(Decimal::TEN),
+                    total: Some(Decimal::from(30)),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // One of them is invoiced: that row is read in full.
+    purchases
+        .create_invoice(&PurchaseInvoice {
+            purchase_id: Some(ids[2].clone()),
+            invoice_number: Some("SUP-INV-9".into()),
+            status: Some(TaskStatus::Authorised),
+            lines: vec![InvoiceLine {
+                sku: Some("A".into()),
+                name: Some("Widget".into()),
+                quantity: Some(Decimal::from(3)),
+                price: Some(Decimal::TEN),
+                total: Some(Decimal::from(30)),
+                account: "630".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let reads_before = sim.calls_to("GET /advanced-purchase");
+    let source = Cin7PurchaseSource::new(client.clone(), "acct").with_summaries(true);
+    let read: Vec<_> = source
+        .poll(Window {
+            from: None,
+            ceiling: clock.now(),
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 3);
+    let summaries: Vec<_> = read.iter().filter(|u| u.summary.is_some()).collect();
+    assert_eq!(summaries.len(), 2, "{read:?}");
+    assert!(
+        summaries.iter().all(
+            |u| u.lines.is_empty() && u.progress == sync_core::model::PurchaseProgress::Ordered
+        )
+    );
+    assert_eq!(
+        sim.calls_to("GET /advanced-purchase") - reads_before,
+        1,
+        "only the invoiced purchase is read in full"
+    );
+    // A summary is read in full on demand.
+    let full = source.fetch(&summaries[0].identity).await.unwrap().unwrap();
+    assert!(full.summary.is_none());
+    assert_eq!(full.lines.len(), 1);
+}

@@ -8,6 +8,12 @@
 //! over the order lines of that SKU in order. The supplier's source vendor ID is read from the
 //! supplier's stamped field (the forward supplier stream writes it), once per supplier and poll.
 //!
+//! With [`Cin7PurchaseSource::with_summaries`], a row that shows nothing the return direction
+//! could write (nothing received or invoiced, not voided; see [`summary_of`]) is yielded as a
+//! summary instead of being read in full, and the return pipeline reads it in full (through
+//! [`Source::fetch`]) only when it needs to: the purchases the forward streams just wrote cost
+//! the return stream no call each.
+//!
 //! Cin7 does not report its server time; [`Source::server_time`] is the client's clock, so the
 //! engine's safety lag also covers clock skew between this host and Cin7.
 
@@ -20,8 +26,8 @@ use futures::stream::{BoxStream, StreamExt};
 use rust_decimal::Decimal;
 use sync_core::error::SourceError;
 use sync_core::model::{
-    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseUpdate, PurchaseUpdateLine,
-    SourceIdentity,
+    InvoiceUpdate, InvoiceUpdateLine, PurchaseProgress, PurchaseSummary, PurchaseUpdate,
+    PurchaseUpdateLine, SourceIdentity,
 };
 use sync_core::source::{Source, Window};
 
@@ -31,7 +37,7 @@ use crate::client::Cin7Client;
 use crate::codec::Guid;
 use crate::error::Error;
 use crate::purchase::{
-    AdvancedPurchase, PurchaseInvoice, PurchaseKind, PurchaseStatus, TaskStatus,
+    AdvancedPurchase, PurchaseInvoice, PurchaseKind, PurchaseListRow, PurchaseStatus, TaskStatus,
 };
 
 /// The system name of identities read from Cin7.
@@ -45,6 +51,7 @@ pub struct Cin7PurchaseSource {
     tenant: String,
     vendor_id_field: Option<String>,
     page_limit: u32,
+    summaries: bool,
     vendors: Mutex<HashMap<Guid, Option<String>>>,
 }
 
@@ -59,6 +66,7 @@ impl Cin7PurchaseSource {
             tenant: tenant.into(),
             vendor_id_field: Some("AdditionalAttribute1".into()),
             page_limit: 100,
+            summaries: false,
             vendors: Mutex::new(HashMap::new()),
         }
     }
@@ -82,6 +90,14 @@ impl Cin7PurchaseSource {
         self
     }
 
+    /// Yield a row that shows nothing to write back as a summary ([`summary_of`]) instead of
+    /// reading the purchase in full. Give the return pipeline this source for full reads too
+    /// (`ReturnPipeline::with_full_reads`); without that, leave summaries off (the default).
+    pub fn with_summaries(mut self, on: bool) -> Self {
+        self.summaries = on;
+        self
+    }
+
     /// The client.
     pub fn client(&self) -> &Cin7Client {
         &self.client
@@ -100,6 +116,16 @@ impl Cin7PurchaseSource {
             None => None,
         };
         purchase_update(&purchase, &self.config, &self.tenant, vendor).map(Some)
+    }
+
+    async fn purchase_of_row(
+        &self,
+        row: &PurchaseListRow,
+    ) -> Result<Option<PurchaseUpdate>, SourceError> {
+        match &row.id {
+            Some(id) => self.purchase(id).await,
+            None => Ok(None),
+        }
     }
 
     async fn vendor_id(&self, supplier: &Guid) -> Result<Option<String>, SourceError> {
@@ -148,6 +174,86 @@ fn is_not_found(error: &Error) -> bool {
             || api.error_code == Some(404)
             || (api.status == 400 || api.error_code == Some(400))
                 && api.message.to_ascii_lowercase().contains("not found")
+    })
+}
+
+/// A list row as a summary ([`PurchaseUpdate::summary`]), when the row shows nothing the
+/// return direction could write: the purchase is neither voided nor past ordering, nothing is
+/// received or invoiced (authorised), no stock is unstocked, and the row says when it last
+/// changed. Any other row, or a status this crate does not know, is `None`: read it in full.
+///
+/// ```
+/// use cin7_core_client::purchase::PurchaseListRow;
+/// use cin7_core_client::sync::returns::summary_of;
+///
+/// let row: PurchaseListRow = serde_json::from_value(serde_json::json!({
+///     "ID": "0b9b8f8e-2f4c-4f43-9d4c-6f1f3b3c2a11", "OrderNumber": "PO-00007",
+///     "Status": "ORDERED", "OrderStatus": "AUTHORISED", "StockReceivedStatus": "NOT AVAILABLE",
+///     "InvoiceStatus": "NOT AVAILABLE", "CombinedReceivingStatus": "NOT RECEIVED",
+///     "CombinedInvoiceStatus": "NOT INVOICED", "LastUpdatedDate": "2026-02-01T10:00:00Z"
+/// })).unwrap();
+/// let summary = summary_of(&row, "ACME").unwrap();
+/// assert!(summary.summary.is_some() && summary.lines.is_empty());
+///
+/// let received: PurchaseListRow = serde_json::from_value(serde_json::json!({
+///     "ID": "0b9b8f8e-2f4c-4f43-9d4c-6f1f3b3c2a11", "Status": "RECEIVING",
+///     "OrderStatus": "AUTHORISED", "StockReceivedStatus": "AUTHORISED",
+///     "LastUpdatedDate": "2026-02-01T10:00:00Z"
+/// })).unwrap();
+/// assert!(summary_of(&received, "ACME").is_none());
+/// ```
+pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate> {
+    use crate::purchase::{CombinedInvoiceStatus as Inv, CombinedReceivingStatus as Rec};
+    let id = row.id.as_ref()?;
+    let last_updated = row.last_updated_date?;
+    let not_started = |status: &Option<TaskStatus>| {
+        matches!(
+            status,
+            None | Some(TaskStatus::NotAvailable) | Some(TaskStatus::Draft)
+        )
+    };
+    let quiet = matches!(
+        row.status,
+        Some(PurchaseStatus::Draft | PurchaseStatus::Ordering | PurchaseStatus::Ordered)
+    ) && not_started(&row.stock_received_status)
+        && not_started(&row.invoice_status)
+        && not_started(&row.unstock_status)
+        && matches!(
+            row.combined_receiving_status,
+            None | Some(Rec::NotAvailable | Rec::NotReceived)
+        )
+        && matches!(
+            row.combined_invoice_status,
+            None | Some(Inv::NotAvailable | Inv::NotInvoiced)
+        );
+    let progress = match row.order_status {
+        Some(TaskStatus::Authorised) => PurchaseProgress::Ordered,
+        None | Some(TaskStatus::NotAvailable | TaskStatus::Draft) => PurchaseProgress::Draft,
+        Some(_) => return None,
+    };
+    if !quiet {
+        return None;
+    }
+    Some(PurchaseUpdate {
+        identity: SourceIdentity::new(SYSTEM, tenant, "", id.to_string()),
+        order_number: row.order_number.clone().unwrap_or_default(),
+        reference: None,
+        supplier_id: row
+            .supplier_id
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        supplier_vendor_id: None,
+        order_date: row.order_date,
+        required_by: row.required_by,
+        currency: row.supplier_currency.clone(),
+        location: None,
+        progress,
+        invoice_authorised: false,
+        invoices: Vec::new(),
+        lines: Vec::new(),
+        summary: Some(PurchaseSummary { last_updated }),
+        modified_at: last_updated,
     })
 }
 
@@ -363,9 +469,13 @@ impl Source<PurchaseUpdate> for Cin7PurchaseSource {
                     {
                         None
                     }
-                    Ok(row) => match row.id {
-                        None => None,
-                        Some(id) => self.purchase(&id).await.transpose(),
+                    Ok(row) => match (row.id.as_ref(), self.summaries) {
+                        (None, _) => None,
+                        (Some(_), true) => match summary_of(&row, &self.tenant) {
+                            Some(summary) => Some(Ok(summary)),
+                            None => self.purchase_of_row(&row).await.transpose(),
+                        },
+                        (Some(_), false) => self.purchase_of_row(&row).await.transpose(),
                     },
                 }
             })
