@@ -158,12 +158,17 @@ where
         let mut config = parts.config;
         config.forward_revision = mappings.revision.clone();
         let forward: Arc<dyn Source<PurchaseOrder>> = source.clone();
-        let mut pipeline = ReturnPipeline::new(parts.writer, forward, config);
+        // Purchases with nothing to write back (the forward streams' own writes) are read as
+        // list-row summaries, and in full only when the pipeline needs them.
+        let cin7 = Arc::new(parts.cin7.with_summaries(true));
+        let full_reads: Arc<dyn Source<PurchaseUpdate>> = cin7.clone();
+        let mut pipeline =
+            ReturnPipeline::new(parts.writer, forward, config).with_full_reads(full_reads);
         if parts.invoices {
             let forward_invoices: Arc<dyn Source<SupplierInvoice>> = source.clone();
             pipeline = pipeline.with_invoices(forward_invoices);
         }
-        (Arc::new(pipeline), Arc::new(parts.cin7))
+        (Arc::new(pipeline), cin7)
     });
     let wake = Arc::new(Notify::new());
     let mut runner = TenantRunner::new(tenant.clone(), store.clone(), clock.clone());

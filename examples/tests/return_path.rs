@@ -51,11 +51,21 @@ fn engine() -> EngineConfig {
 }
 
 async fn world(policy: ConflictPolicy, account: u64) -> World {
+    world_with(policy, account, 3, |_| {}).await
+}
+
+/// A world with `purchase_orders` seeded POs and the mappings `adjust`ed.
+async fn world_with(
+    policy: ConflictPolicy,
+    account: u64,
+    purchase_orders: usize,
+    adjust: impl FnOnce(&mut Mappings),
+) -> World {
     let clock = ManualClock::new(chrono::Utc::now());
     let ion = IonSimulator::start(IonConfig {
         seed: Seed {
             suppliers: 4,
-            purchase_orders: 3,
+            purchase_orders,
             lines_per_order: 2,
             invoices: 0,
             payments: 0,
@@ -119,6 +129,7 @@ async fn world(policy: ConflictPolicy, account: u64) -> World {
     // Stock first, and orders stay DRAFT in Cin7 until a person authorises them there.
     mappings.purchases.order_status = DocStatus::Draft;
     mappings.purchases.approach = Approach::Stock;
+    adjust(&mut mappings);
     let scope = SourceIdentity::new(infor_ion_client::cloudsuite::SYSTEM, TENANT, "MAIN", "");
     let mut config = ReturnConfig::new(scope.clone());
     config.policy = policy;
@@ -310,6 +321,84 @@ async fn a_receipt_in_cin7_updates_the_cloudsuite_po_without_echo() {
     w.back().await;
     assert_eq!(w.cin7_writes(), before);
     assert!(w.open_conflicts("purchase_orders").await.is_empty());
+    assert!(w.open_conflicts("purchase_returns").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_return_pass_writes_nothing_and_later_receipts_are_written_once() {
+    // Planned and closed POs written to Cin7 too, their orders authorised by the forward sync.
+    let w = world_with(ConflictPolicy::default(), 8, 4, |m| {
+        m.purchases.order_status = DocStatus::Authorised;
+        m.purchases.planned = sync_core::mapping::PlannedPoRule::Order;
+        m.purchases.closed = sync_core::mapping::ClosedPoRule::Create;
+    })
+    .await;
+    {
+        let mut data = w.ion.data();
+        let now = w.clock.now();
+        let mut set = |po: &str, line: &str, received: &str| {
+            data.update(
+                "SLPoItems",
+                &[po, line, "0"],
+                &[("QtyReceived", Some(received))],
+                now,
+            )
+        };
+        set("PO0000001", "1", "50"); // fully received
+        set("PO0000001", "2", "50");
+        set("PO0000002", "1", "10"); // partly received
+        set("PO0000004", "1", "50"); // closed below
+        set("PO0000004", "2", "50");
+        data.update("SLPos", &["PO0000003"], &[("Stat", Some("P"))], now);
+        data.update("SLPos", &["PO0000004"], &[("Stat", Some("F"))], now);
+    }
+    w.forward().await;
+    for po in ["PO0000001", "PO0000002", "PO0000003", "PO0000004"] {
+        w.purchase_of(po).await;
+    }
+    let reads = w
+        .cin7
+        .state()
+        .calls
+        .get("GET /advanced-purchase")
+        .copied()
+        .unwrap_or(0);
+    let first = w.back().await;
+    assert_eq!((first.failed, first.conflicts), (0, 0), "{first:?}");
+    assert_eq!(
+        w.ion_writes(),
+        0,
+        "the first pass writes nothing to CloudSuite"
+    );
+    assert_eq!(
+        w.cin7
+            .state()
+            .calls
+            .get("GET /advanced-purchase")
+            .copied()
+            .unwrap_or(0),
+        reads,
+        "the forward sync's own purchases are not read back"
+    );
+    assert_eq!(w.cs_line("PO0000001", "1", "QtyReceived"), "50");
+    assert_eq!(
+        w.ion.data().find("SLPos", &["PO0000003"]).unwrap().values["Stat"].as_deref(),
+        Some("P"),
+        "a planned PO the forward sync authorised stays planned"
+    );
+
+    // Stock received in Cin7 in two steps reaches CloudSuite once each, on top of its own 10.
+    let purchase = w.purchase_of("PO0000002").await;
+    let sku = w.cs_item("PO0000002", "1");
+    for (quantity, expected) in [(4, "14"), (3, "17")] {
+        w.receive(&purchase, &sku, quantity).await;
+        let writes = w.ion_writes();
+        w.back().await;
+        assert_eq!(w.ion_writes(), writes + 1);
+        assert_eq!(w.cs_line("PO0000002", "1", "QtyReceived"), expected);
+        w.back().await;
+        assert_eq!(w.ion_writes(), writes + 1, "written once");
+    }
     assert!(w.open_conflicts("purchase_returns").await.is_empty());
 }
 
