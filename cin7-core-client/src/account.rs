@@ -196,8 +196,7 @@ impl Accounts {
         // Writes answer with the list envelope or with the bare account.
         let method = crate::request::Method::Post;
         if raw.body.get("AccountsList").is_some() {
-            let envelope: AccountEnvelope =
-                crate::client::decode(&endpoint, method, raw.status, &raw.body)?;
+            let envelope: AccountEnvelope = crate::client::decode(&endpoint, method, &raw)?;
             envelope
                 .accounts_list
                 .into_iter()
@@ -210,7 +209,7 @@ impl Accounts {
                     ),
                 })
         } else {
-            crate::client::decode(&endpoint, method, raw.status, &raw.body)
+            crate::client::decode(&endpoint, method, &raw)
         }
     }
 }

@@ -332,13 +332,22 @@ impl Cin7ClientBuilder {
     }
 }
 
-/// A raw successful answer: the status and the parsed JSON body (`Null` when empty).
+/// A raw successful answer: the status, the parsed JSON body (`Null` when empty) and the bytes
+/// it was parsed from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawResponse {
     /// The HTTP status.
     pub status: u16,
-    /// The body as JSON; `Null` for an empty body (204, some deletes).
+    /// The body as JSON; `Null` for an empty body (204, some deletes). A tree holds numbers as
+    /// f64: `1.2500` is `1.25` here.
     pub body: serde_json::Value,
+    /// The body as received (empty, or only whitespace, when there was none), already checked
+    /// to be one JSON document in which no object repeats a key. The client decodes typed
+    /// answers from these bytes, so decimals keep the digits and scale Cin7 wrote; do the same
+    /// (e.g. `serde_json::from_slice`) to read a typed model from an [`execute`] answer.
+    ///
+    /// [`execute`]: Cin7Client::execute
+    pub bytes: Bytes,
 }
 
 /// One failed attempt: the error to surface and what the retry logic needs to know.
@@ -382,7 +391,7 @@ impl Cin7Client {
         let endpoint = request.path().to_owned();
         let method = request.method();
         let raw = self.execute(request).await?;
-        decode(&endpoint, method, raw.status, &raw.body)
+        decode(&endpoint, method, &raw)
     }
 
     /// Send `request` through the one request path: authenticate, wait for a rate-limit slot,
@@ -694,10 +703,15 @@ impl Cin7Client {
                     ..permanent(error)
                 };
                 match parsed {
-                    Some(Ok(body)) => Ok(RawResponse { status, body }),
+                    Some(Ok(tree)) => Ok(RawResponse {
+                        status,
+                        body: tree,
+                        bytes: body,
+                    }),
                     None => Ok(RawResponse {
                         status,
                         body: serde_json::Value::Null,
+                        bytes: body,
                     }),
                     // JSON with a key twice (read up to there): ambiguous, reported with the
                     // key's place.
@@ -738,30 +752,57 @@ impl Cin7Client {
     }
 }
 
-/// Decode a JSON value into `T`, naming the path of the failing field.
+/// Decode an answer into `T`, naming the path of the failing field.
+///
+/// A body is decoded from its bytes, not from the tree: a decimal is read from its own digits
+/// (`1.2500` keeps scale 4; see [`codec`](crate::codec)). The bytes passed the duplicate-key
+/// check when the answer was classified. An empty body is decoded from `Null` (so `()` and
+/// `Option` answers still work) and any failure there is [`Error::UnexpectedBody`].
 pub(crate) fn decode<T: DeserializeOwned>(
+    endpoint: &str,
+    method: Method,
+    raw: &RawResponse,
+) -> Result<T> {
+    if raw.bytes.iter().all(u8::is_ascii_whitespace) {
+        return decode_value(endpoint, method, raw.status, &raw.body);
+    }
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&raw.bytes))
+        .map_err(|e| decode_error(endpoint, method, raw.status, &raw.body, e))
+}
+
+/// Decode a JSON tree into `T`, naming the path of the failing field (numbers are f64 by now:
+/// decimals keep their value, not their scale).
+pub(crate) fn decode_value<T: DeserializeOwned>(
     endpoint: &str,
     method: Method,
     status: u16,
     body: &serde_json::Value,
 ) -> Result<T> {
-    match serde_path_to_error::deserialize(body) {
-        Ok(value) => Ok(value),
-        Err(_) if body.is_null() => Err(Error::UnexpectedBody {
+    serde_path_to_error::deserialize(body)
+        .map_err(|e| decode_error(endpoint, method, status, body, e))
+}
+
+fn decode_error(
+    endpoint: &str,
+    method: Method,
+    status: u16,
+    body: &serde_json::Value,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> Error {
+    if body.is_null() {
+        return Error::UnexpectedBody {
             method: method.as_str().to_owned(),
             endpoint: endpoint.to_owned(),
             status,
             content_type: None,
             snippet: "<empty body>".to_owned(),
-        }),
-        Err(e) => {
-            let path = e.path().to_string();
-            Err(Error::Decode {
-                endpoint: endpoint.to_owned(),
-                path,
-                source: e.into_inner(),
-            })
-        }
+        };
+    }
+    let path = e.path().to_string();
+    Error::Decode {
+        endpoint: endpoint.to_owned(),
+        path,
+        source: e.into_inner(),
     }
 }
 

@@ -6,6 +6,11 @@
 //! `dd/MM/yyyy` in webhook payloads, numbers as strings (`"10.0000000000"`), empty strings for
 //! absent integers, and GUIDs in either case. Every model in the crate goes through these
 //! helpers so one place decides how lenient to be on input and how exact on output.
+//!
+//! Decimals are exact both ways: written as their own digits, and read from the number's own
+//! text when serde_json parses the bytes (as the client does), so `1.2500` reads with scale 4
+//! and `12345678901234.5678` whole; only a `serde_json::Value` or serde's buffered content
+//! (`untagged`) hands over an f64, and then the value is read through it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -179,6 +184,183 @@ pub mod date_opt {
 // Numbers
 // ---------------------------------------------------------------------------------------------
 
+/// The name under which serde_json hands a `Deserialize` impl the JSON text of one value
+/// (its `raw_value` protocol, the one behind `serde_json::value::RawValue`). A decimal asks for
+/// it so a number is read from its own digits, not from the f64 serde's data model holds.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// Reads an optional decimal from the number's own text when the deserializer can give it
+/// (serde_json reading bytes or text: `1.2500` keeps its scale, `12345678901234.5678` its
+/// digits; a `serde_json::Value`: the value as the tree holds it), and from the value serde
+/// hands over otherwise (serde's buffered content under `flatten` or `untagged`: through f64).
+fn deserialize_decimal<'de, D>(deserializer: D) -> Result<Option<Decimal>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_newtype_struct(RAW_VALUE_TOKEN, DecimalText)
+}
+
+/// The visitor of [`deserialize_decimal`]: the raw-value map from serde_json, or the value
+/// itself from any other deserializer.
+struct DecimalText;
+
+impl<'de> Visitor<'de> for DecimalText {
+    type Value = Option<Decimal>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        LenientDecimal.expecting(f)
+    }
+
+    /// serde_json's raw-value protocol: one entry whose value is the JSON text.
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        if map.next_key_seed(RawValueKey)? != Some(true) {
+            return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+        }
+        // The text is parsed after `next_value_seed` returns, so an error names the field, not
+        // a step inside serde_json's protocol.
+        let text: Result<Option<Decimal>, Refusal> = map.next_value_seed(JsonText)?;
+        text.map_err(Refusal::into_error)
+    }
+
+    /// Any other deserializer (serde's buffered content under `flatten` or `untagged`).
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(LenientDecimal)
+    }
+
+    // Deserializers that do not tell newtypes apart hand the value straight over.
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        LenientDecimal.visit_i64(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        LenientDecimal.visit_u64(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        LenientDecimal.visit_f64(v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        LenientDecimal.visit_str(v)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(LenientDecimal)
+    }
+}
+
+/// The key of serde_json's raw-value map: `true` when it is the raw-value token.
+struct RawValueKey;
+
+impl<'de> de::DeserializeSeed<'de> for RawValueKey {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RawValueKey {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("serde_json's raw value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == RAW_VALUE_TOKEN)
+    }
+}
+
+/// The value of serde_json's raw-value map: the JSON text of one value, parsed as a decimal.
+/// A text that is no decimal is an `Ok(Err(_))`, turned into an error by the caller.
+struct JsonText;
+
+impl<'de> de::DeserializeSeed<'de> for JsonText {
+    type Value = Result<Option<Decimal>, Refusal>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonText {
+    type Value = Result<Option<Decimal>, Refusal>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the JSON text of a value")
+    }
+
+    fn visit_str<E: de::Error>(self, raw: &str) -> Result<Self::Value, E> {
+        Ok(decimal_from_json(raw))
+    }
+}
+
+/// Why a JSON text is not a decimal, turned into the deserializer's error by the caller.
+enum Refusal {
+    /// Not a number, a string or null (the same message serde gives for a wrong type).
+    Type(de::Unexpected<'static>),
+    /// A number or string that is no decimal.
+    Invalid(String),
+}
+
+impl Refusal {
+    fn into_error<E: de::Error>(self) -> E {
+        match self {
+            Refusal::Type(unexpected) => E::invalid_type(unexpected, &LenientDecimal),
+            Refusal::Invalid(message) => E::custom(message),
+        }
+    }
+}
+
+/// Read the JSON text of one value (already checked to be JSON by serde_json) as an optional
+/// decimal with the digits and scale written: `1.2500` has scale 4. A quoted numeric string is
+/// read as its content, `""` and `null` are `None`; the errors are those of [`LenientDecimal`].
+fn decimal_from_json(raw: &str) -> Result<Option<Decimal>, Refusal> {
+    let raw = raw.trim();
+    match raw.as_bytes().first() {
+        Some(b'"') => {
+            let text = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(inner) if !inner.contains('\\') => std::borrow::Cow::Borrowed(inner),
+                // Escapes: let serde_json undo them.
+                _ => std::borrow::Cow::Owned(
+                    serde_json::from_str::<String>(raw)
+                        .map_err(|e| Refusal::Invalid(format!("invalid decimal string: {e}")))?,
+                ),
+            };
+            LenientDecimal
+                .visit_str::<de::value::Error>(&text)
+                .map_err(|e| Refusal::Invalid(e.to_string()))
+        }
+        Some(b'n') => Ok(None),
+        Some(b't') => Err(Refusal::Type(de::Unexpected::Bool(true))),
+        Some(b'f') => Err(Refusal::Type(de::Unexpected::Bool(false))),
+        Some(b'[') => Err(Refusal::Type(de::Unexpected::Seq)),
+        Some(b'{') => Err(Refusal::Type(de::Unexpected::Map)),
+        _ => match decimal_from_text(raw) {
+            Some(value) => Ok(Some(value)),
+            // A number no decimal holds (e.g. 1e40): the same error as through an f64.
+            None => match raw.parse::<f64>() {
+                Ok(v) => LenientDecimal
+                    .visit_f64::<de::value::Error>(v)
+                    .map_err(|e| Refusal::Invalid(e.to_string())),
+                Err(_) => Err(Refusal::Invalid(format!("invalid number {raw}"))),
+            },
+        },
+    }
+}
+
+/// Reads numbers (through f64 when that is all the deserializer gives), numeric strings,
+/// `""` and null.
 struct LenientDecimal;
 
 impl<'de> Visitor<'de> for LenientDecimal {
@@ -253,22 +435,26 @@ fn serialize_decimal<S: Serializer>(
     }
 }
 
-/// `#[serde(with = "codec::decimal4")]`: reads numbers, numeric strings, `""`/null (→ `None`);
-/// writes a JSON number rounded to 4 decimal places (quantities, prices, tax, totals), in the
-/// decimal's own digits (`1.2500` stays `1.2500`; no f64 on the way out).
+/// `#[serde(with = "codec::decimal4")]`: reads numbers, numeric strings, `""`/null (→ `None`),
+/// a number from its own text when serde_json reads bytes or text (`1.2500` keeps scale 4; no
+/// f64 on the way in); writes a JSON number rounded to 4 decimal places (quantities, prices,
+/// tax, totals), in the decimal's own digits (`1.2500` stays `1.2500`; no f64 on the way out).
 ///
-/// Writing uses serde_json's raw-value protocol: serialize these models with serde_json (the
-/// JSON text writer keeps the digits; `serde_json::to_value` reads them back as a number).
+/// Both ways use serde_json's raw-value protocol: serialize and deserialize these models with
+/// serde_json's text reader and writer, which keep the digits (`serde_json::to_value` and
+/// `from_value` go through a tree, whose numbers are f64).
 ///
 /// ```
 /// use rust_decimal::Decimal;
-/// #[derive(serde::Serialize)]
+/// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Line {
 ///     #[serde(with = "cin7_core_client::codec::decimal4")]
 ///     price: Option<Decimal>,
 /// }
 /// let text = |d: &str| serde_json::to_string(&Line { price: Some(d.parse().unwrap()) }).unwrap();
 /// assert_eq!(text("1.2500"), r#"{"price":1.2500}"#);
+/// let read: Line = serde_json::from_str(r#"{"price":1.2500}"#).unwrap();
+/// assert_eq!(read.price.unwrap().to_string(), "1.2500");
 /// assert_eq!(text("12345678901234.5678"), r#"{"price":12345678901234.5678}"#);
 /// assert_eq!(text("0.123456"), r#"{"price":0.1235}"#);
 /// ```
@@ -280,7 +466,7 @@ pub mod decimal4 {
     where
         D: Deserializer<'de>,
     {
-        deserializer.deserialize_option(LenientDecimal)
+        deserialize_decimal(deserializer)
     }
 
     /// Writes a number with at most 4 decimal places.
@@ -299,7 +485,7 @@ pub mod decimal2 {
     where
         D: Deserializer<'de>,
     {
-        deserializer.deserialize_option(LenientDecimal)
+        deserialize_decimal(deserializer)
     }
 
     /// Writes a number with at most 2 decimal places.
@@ -651,6 +837,98 @@ mod tests {
         })
         .unwrap();
         assert_eq!(out, r#"{"v":1234.5679,"d":3.33}"#);
+    }
+
+    #[test]
+    fn decimals_read_from_json_text_keep_their_scale_and_digits() {
+        let read = |json: &str| -> Result<Option<String>, String> {
+            serde_json::from_str::<Num>(&format!(r#"{{"v":{json}}}"#))
+                .map(|n| n.v.map(|d| d.to_string()))
+                .map_err(|e| e.to_string())
+        };
+        for (json, wanted) in [
+            ("1.2500", "1.2500"),
+            ("12345678901234.5678", "12345678901234.5678"),
+            ("-3.10", "-3.10"),
+            ("0.0000", "0.0000"),
+            ("10", "10"),
+            ("1.2500e0", "1.2500"),
+            ("1E+5", "100000"),
+            (r#""1.2500""#, "1.2500"),
+            (r#"" 2.50 ""#, "2.50"),
+            (r#""\u0031.50""#, "1.50"),
+            // More places than a decimal holds: rounded to 28, not refused.
+            (
+                "0.12345678901234567890123456789",
+                "0.1234567890123456789012345679",
+            ),
+        ] {
+            assert_eq!(read(json), Ok(Some(wanted.to_owned())), "{json}");
+        }
+        for json in ["null", r#""""#, r#""  ""#] {
+            assert_eq!(read(json), Ok(None), "{json}");
+        }
+        let refused = |json: &str, starts: &str| {
+            let error = read(json).unwrap_err();
+            assert!(error.starts_with(starts), "{json}: {error}");
+        };
+        let expected = "expected a number, a numeric string, an empty string or null";
+        refused("true", &format!("invalid type: boolean `true`, {expected}"));
+        refused("[1]", &format!("invalid type: sequence, {expected}"));
+        refused(r#"{"a":1}"#, &format!("invalid type: map, {expected}"));
+        refused(r#""ten""#, r#"invalid decimal string "ten""#);
+        let huge = format!("1{}", "0".repeat(40));
+        refused(&huge, &format!("number {huge} does not fit a decimal"));
+    }
+
+    #[test]
+    fn decimals_read_through_other_deserializers_keep_their_value() {
+        // A tree: the value as the tree holds it (an f64), scale lost.
+        let n: Num = serde_json::from_value(serde_json::json!({"v": 1.2500, "d": "2.50"})).unwrap();
+        assert_eq!(n.v.map(|d| d.to_string()).as_deref(), Some("1.25"));
+        assert_eq!(n.d.map(|d| d.to_string()).as_deref(), Some("2.50"));
+        // serde's buffered content (`untagged`): no raw text, read as before.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Num(Num),
+        }
+        let Either::Num(n) = serde_json::from_str(r#"{"v":1.2500,"d":null}"#).unwrap();
+        assert_eq!((n.v, n.d), (Some(Decimal::new(125, 2)), None));
+        let Either::Num(n) = serde_json::from_str(r#"{"v":"1.2500","d":""}"#).unwrap();
+        assert_eq!(n.v.map(|d| d.to_string()).as_deref(), Some("1.2500"));
+        assert_eq!(n.d, None);
+        // Deserializers that hand a newtype's value straight over.
+        use serde::de::value::{Error, F64Deserializer, StrDeserializer, UnitDeserializer};
+        let text = decimal4::deserialize(StrDeserializer::<Error>::new("1.2500")).unwrap();
+        assert_eq!(text.map(|d| d.to_string()).as_deref(), Some("1.2500"));
+        let float = decimal4::deserialize(F64Deserializer::<Error>::new(0.5)).unwrap();
+        assert_eq!(float, Some(Decimal::new(5, 1)));
+        assert_eq!(
+            decimal2::deserialize(UnitDeserializer::<Error>::new()),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn known_decimals_keep_their_scale_beside_a_flattened_catch_all() {
+        // serde buffers only the *unknown* fields of a struct with `flatten`; a known decimal
+        // is read from its text, a decimal among the unknown fields is a JSON value (f64).
+        #[derive(Deserialize)]
+        struct WithExtra {
+            #[serde(default, with = "decimal4")]
+            v: Option<Decimal>,
+            lines: Vec<Num>,
+            #[serde(flatten)]
+            extra: serde_json::Map<String, serde_json::Value>,
+        }
+        let w: WithExtra =
+            serde_json::from_str(r#"{"x":1.2500,"v":1.2500,"lines":[{"v":12345678901234.5678}]}"#)
+                .unwrap();
+        assert_eq!(w.v.map(|d| d.to_string()).as_deref(), Some("1.2500"));
+        let line = w.lines[0].v.map(|d| d.to_string());
+        assert_eq!(line.as_deref(), Some("12345678901234.5678"));
+        assert_eq!(w.extra["x"], serde_json::json!(1.25));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
-use crate::client::{Cin7Client, decode};
+use crate::client::{Cin7Client, decode_value};
 use crate::error::{Error, PaginationProblem, Result};
 use crate::request::{Cin7Request, Method};
 
@@ -290,6 +290,7 @@ async fn fetch<T, R: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> R
         builder.list_key,
         response.status,
         response.body,
+        Some(&response.bytes),
     )
 }
 
@@ -297,7 +298,11 @@ async fn fetch<T, R: DeserializeOwned>(builder: &ListBuilder<T>, page: u32) -> R
 /// list builders do after each request: `Total` read leniently, a missing list key accepted
 /// only when `Total` is 0, and a decode error naming the path under the list key (e.g.
 /// `SupplierList[3].Discount`). Public so benchmarks and integrators decoding stored pages use
-/// the same path as the client.
+/// the same checks as the client.
+///
+/// A `serde_json::Value` holds numbers as f64, so decimals decoded from it keep their value
+/// (up to 15 significant digits) but not their scale (`1.2500` reads as `1.25`); the client
+/// decodes rows from the body's bytes instead, as [`decode_page_slice`] does.
 ///
 /// ```
 /// use cin7_core_client::pagination::decode_page;
@@ -313,7 +318,7 @@ pub fn decode_page<T: DeserializeOwned>(
     page: u32,
     body: serde_json::Value,
 ) -> Result<Page<T>> {
-    let raw = decode_rows(endpoint, list_key, 200, body)?;
+    let raw = decode_rows(endpoint, list_key, 200, body, None)?;
     Ok(Page {
         total: raw.total,
         page,
@@ -321,11 +326,53 @@ pub fn decode_page<T: DeserializeOwned>(
     })
 }
 
+/// [`decode_page`] from the body's bytes, exactly as the client reads a page: the body must be
+/// one JSON document in which no object repeats a key (else [`Error::Decode`] naming where),
+/// and rows are decoded from their own text, so decimals keep their digits and scale.
+///
+/// ```
+/// use cin7_core_client::pagination::decode_page_slice;
+/// use cin7_core_client::supplier::Supplier;
+///
+/// let body = br#"{"Total": 1, "Page": 1, "SupplierList": [{"Name": "Acme", "Discount": 1.2500}]}"#;
+/// let page = decode_page_slice::<Supplier>("supplier", "SupplierList", 1, body).unwrap();
+/// assert_eq!(page.items[0].discount.unwrap().to_string(), "1.2500");
+/// ```
+pub fn decode_page_slice<T: DeserializeOwned>(
+    endpoint: &str,
+    list_key: &str,
+    page: u32,
+    bytes: &[u8],
+) -> Result<Page<T>> {
+    let body = sync_core::json::from_slice(bytes).map_err(|e| Error::Decode {
+        endpoint: endpoint.to_owned(),
+        path: e.path,
+        source: e.source,
+    })?;
+    let raw = decode_rows(endpoint, list_key, 200, body, Some(bytes))?;
+    Ok(Page {
+        total: raw.total,
+        page,
+        items: raw.items,
+    })
+}
+
+/// The JSON text of member `key` of the object `bytes` holds, if it is an object with that
+/// member (the body passed the duplicate-key check, so there is at most one).
+fn raw_member<'a>(bytes: &'a [u8], key: &str) -> Option<&'a serde_json::value::RawValue> {
+    let mut members: std::collections::HashMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(bytes).ok()?;
+    members.remove(key)
+}
+
+/// `bytes`, when given, is the text `body` was parsed from: rows are then decoded from their
+/// own text, so decimals keep their digits and scale.
 fn decode_rows<T: DeserializeOwned>(
     endpoint: &str,
     list_key: &str,
     status: u16,
     body: serde_json::Value,
+    bytes: Option<&[u8]>,
 ) -> Result<RawPage<T>> {
     let total = body.get("Total").and_then(|t| {
         t.as_u64()
@@ -346,7 +393,7 @@ fn decode_rows<T: DeserializeOwned>(
                         key: list_key.to_owned(),
                     },
                 },
-                other => decode::<Envelope>(endpoint, Method::Get, status, &other)
+                other => decode_value::<Envelope>(endpoint, Method::Get, status, &other)
                     .err()
                     .unwrap_or(Error::Pagination {
                         endpoint: endpoint.to_owned(),
@@ -366,9 +413,16 @@ fn decode_rows<T: DeserializeOwned>(
         }
         _ => None,
     };
-    // Decode from the owned rows (strings are moved, not copied); a failure names the path
-    // under the list key, e.g. `SupplierList[3].Discount`.
-    let items: Vec<T> = match serde_path_to_error::deserialize(rows) {
+    // Decode from the rows' own text when there is one (a decimal keeps its scale), else from
+    // the owned rows (strings are moved, not copied); a failure names the path under the list
+    // key, e.g. `SupplierList[3].Discount`.
+    let decoded = match bytes.and_then(|bytes| raw_member(bytes, list_key)) {
+        Some(text) => {
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text.get()))
+        }
+        None => serde_path_to_error::deserialize(rows),
+    };
+    let items: Vec<T> = match decoded {
         Ok(items) => items,
         Err(e) => {
             let inner = e.path().to_string();

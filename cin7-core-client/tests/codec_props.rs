@@ -43,6 +43,17 @@ proptest! {
     }
 
     #[test]
+    fn any_decimal_read_from_a_json_number_keeps_its_digits_and_scale(
+        lo in any::<u64>(), hi in any::<u32>(), negative in any::<bool>(), scale in 0u32..=28,
+    ) {
+        let v = Decimal::from_parts(lo as u32, (lo >> 32) as u32, hi, negative, scale);
+        prop_assume!(!(v.is_zero() && negative), "a negative zero has no JSON text of its own");
+        let back: Amount = serde_json::from_str(&format!(r#"{{"v":{v}}}"#)).unwrap();
+        prop_assert_eq!(back.v.unwrap().to_string(), v.to_string());
+        prop_assert_eq!(back.v.unwrap().scale(), v.scale());
+    }
+
+    #[test]
     fn guids_are_equal_whatever_the_case(bytes in proptest::array::uniform16(any::<u8>())) {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let text = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);

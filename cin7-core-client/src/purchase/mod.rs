@@ -308,22 +308,20 @@ impl Purchases {
         }
         let request = Cin7Request::post("advanced-purchase/payment").json(payment)?;
         let raw = self.client.execute(request).await?;
-        let answer = raw.body;
         // The answer's shape is undocumented: accept a payments envelope or a single payment.
-        let is_envelope = answer.get("Payments").is_some() || answer.get("PaymentLines").is_some();
+        let is_envelope =
+            raw.body.get("Payments").is_some() || raw.body.get("PaymentLines").is_some();
         if is_envelope {
             crate::client::decode(
                 "advanced-purchase/payment",
                 crate::request::Method::Post,
-                raw.status,
-                &answer,
+                &raw,
             )
         } else {
             let single: PurchasePayment = crate::client::decode(
                 "advanced-purchase/payment",
                 crate::request::Method::Post,
-                raw.status,
-                &answer,
+                &raw,
             )?;
             Ok(PurchasePayments {
                 purchase_id: single.purchase_id.clone(),

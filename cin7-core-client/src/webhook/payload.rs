@@ -291,7 +291,7 @@ impl WebhookEvent {
                     }
                 }
             }
-            return decode("Stock/AvailableStockLevelChanged", &value)
+            return decode_slice("Stock/AvailableStockLevelChanged", body)
                 .map(WebhookEvent::StockLevels);
         }
         let kind_text = value
@@ -306,11 +306,11 @@ impl WebhookEvent {
             T::PurchaseOrderAuthorised
             | T::PurchaseInvoiceAuthorised
             | T::PurchaseStockReceivedAuthorised
-            | T::PurchaseCreditNoteAuthorised => WebhookEvent::PurchaseTask(decode(k, &value)?),
-            T::PurchaseUpdated => WebhookEvent::PurchaseUpdated(decode(k, &value)?),
-            T::SupplierUpdated => WebhookEvent::SupplierUpdated(decode(k, &value)?),
-            T::CustomerUpdated => WebhookEvent::CustomerUpdated(decode(k, &value)?),
-            T::ProductUpdated => WebhookEvent::ProductUpdated(decode(k, &value)?),
+            | T::PurchaseCreditNoteAuthorised => WebhookEvent::PurchaseTask(decode_slice(k, body)?),
+            T::PurchaseUpdated => WebhookEvent::PurchaseUpdated(decode_slice(k, body)?),
+            T::SupplierUpdated => WebhookEvent::SupplierUpdated(decode_slice(k, body)?),
+            T::CustomerUpdated => WebhookEvent::CustomerUpdated(decode_slice(k, body)?),
+            T::ProductUpdated => WebhookEvent::ProductUpdated(decode_slice(k, body)?),
             T::StockAvailableStockLevelChanged => {
                 // Tolerate an object wrapping the array.
                 let rows = value
@@ -325,7 +325,9 @@ impl WebhookEvent {
                     event_type: kind_text,
                 });
             }
-            sale if sale.as_str().starts_with("Sale/") => WebhookEvent::Sale(decode(k, &value)?),
+            sale if sale.as_str().starts_with("Sale/") => {
+                WebhookEvent::Sale(decode_slice(k, body)?)
+            }
             other => WebhookEvent::Untyped {
                 event_type: other,
                 body: value,
@@ -338,9 +340,23 @@ fn decode<T: serde::de::DeserializeOwned>(
     event_type: &str,
     value: &serde_json::Value,
 ) -> Result<T, WebhookError> {
-    serde_path_to_error::deserialize(value).map_err(|e| WebhookError::Malformed {
+    serde_path_to_error::deserialize(value).map_err(|e| malformed(event_type, e))
+}
+
+/// Decode from the body's own text (already checked to be JSON without repeated keys), so a
+/// decimal keeps the digits and scale Cin7 wrote.
+fn decode_slice<T: serde::de::DeserializeOwned>(
+    event_type: &str,
+    body: &[u8],
+) -> Result<T, WebhookError> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body))
+        .map_err(|e| malformed(event_type, e))
+}
+
+fn malformed(event_type: &str, e: serde_path_to_error::Error<serde_json::Error>) -> WebhookError {
+    WebhookError::Malformed {
         event_type: event_type.to_owned(),
         path: e.path().to_string(),
         source: e.into_inner(),
-    })
+    }
 }
