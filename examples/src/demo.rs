@@ -527,9 +527,26 @@ async fn receive_in_cin7(
         quantity,
         stock,
     } = full_receipt(&sim.state().purchases, today)?;
-    if let Err(error) = client.purchases().receive_stock(&stock).await {
-        tracing::warn!(%error, "the demo's receipt in Cin7 was refused");
-        return None;
+    // As a person would when Cin7 answers with an error (the demo injects faults): look at
+    // the purchase, and send the receipt again only if it is not there.
+    let purchase_id = stock.purchase_id.clone()?;
+    let received = || {
+        sim.state().purchase(&purchase_id).is_some_and(|p| {
+            p.stock_received
+                .iter()
+                .any(|s| s.status == Some(cin7_core_client::purchase::TaskStatus::Authorised))
+        })
+    };
+    let mut tries = 0;
+    while let Err(error) = client.purchases().receive_stock(&stock).await {
+        tries += 1;
+        if received() {
+            break;
+        }
+        if tries == 5 {
+            tracing::warn!(%error, "the demo's receipt in Cin7 was refused");
+            return None;
+        }
     }
     let cs_line = ion
         .data()

@@ -8,11 +8,10 @@
 //! over the order lines of that SKU in order. The supplier's source vendor ID is read from the
 //! supplier's stamped field (the forward supplier stream writes it), once per supplier and poll.
 //!
-//! With [`Cin7PurchaseSource::with_summaries`], a row that shows nothing the return direction
-//! could write (nothing received or invoiced, not voided; see [`summary_of`]) is yielded as a
-//! summary instead of being read in full, and the return pipeline reads it in full (through
-//! [`Source::fetch`]) only when it needs to: the purchases the forward streams just wrote cost
-//! the return stream no call each.
+//! With [`Cin7PurchaseSource::with_summaries`], each row is yielded as a summary
+//! ([`summary_of`]) instead of being read in full, and the return pipeline reads it in full
+//! (through [`Source::fetch`]) only when it needs to: the purchases the forward streams just
+//! wrote cost the return stream no call each.
 //!
 //! Cin7 does not report its server time; [`Source::server_time`] is the client's clock, so the
 //! engine's safety lag also covers clock skew between this host and Cin7.
@@ -90,8 +89,7 @@ impl Cin7PurchaseSource {
         self
     }
 
-    /// Yield a row that shows nothing to write back as a summary ([`summary_of`]) instead of
-    /// reading the purchase in full. Give the return pipeline this source for full reads too
+    /// Yield each row as a summary ([`summary_of`]) instead of reading the purchase in full. Give the return pipeline this source for full reads too
     /// (`ReturnPipeline::with_full_reads`); without that, leave summaries off (the default).
     pub fn with_summaries(mut self, on: bool) -> Self {
         self.summaries = on;
@@ -111,9 +109,13 @@ impl Cin7PurchaseSource {
             Err(error) if is_not_found(&error) => return Ok(None),
             Err(error) => return Err(source_error(&error)),
         };
+        // The vendor ID is needed to create a purchase raised in Cin7 in CloudSuite; one the
+        // forward sync wrote carries its reference, and its source record names the vendor.
+        let reference = purchase_reference(&purchase, &self.config);
+        let stamped = !reference.is_empty() && Some(&reference) != purchase.order_number.as_ref();
         let vendor = match &purchase.supplier_id {
-            Some(supplier) => self.vendor_id(supplier).await?,
-            None => None,
+            Some(supplier) if !stamped => self.vendor_id(supplier).await?,
+            _ => None,
         };
         purchase_update(&purchase, &self.config, &self.tenant, vendor).map(Some)
     }
@@ -177,10 +179,11 @@ fn is_not_found(error: &Error) -> bool {
     })
 }
 
-/// A list row as a summary ([`PurchaseUpdate::summary`]), when the row shows nothing the
-/// return direction could write: the purchase is neither voided nor past ordering, nothing is
-/// received or invoiced (authorised), no stock is unstocked, and the row says when it last
-/// changed. Any other row, or a status this crate does not know, is `None`: read it in full.
+/// A list row as a summary ([`PurchaseUpdate::summary`]): identity, order number, supplier,
+/// dates and progress from the row, no lines or invoices. It is
+/// [quiet](PurchaseSummary::quiet) when the purchase is neither voided nor past ordering,
+/// nothing is received, invoiced (authorised) or unstocked, and every status is one this crate
+/// knows. `None` without an ID or a last-change time: read such a row in full.
 ///
 /// ```
 /// use cin7_core_client::purchase::PurchaseListRow;
@@ -193,14 +196,14 @@ fn is_not_found(error: &Error) -> bool {
 ///     "CombinedInvoiceStatus": "NOT INVOICED", "LastUpdatedDate": "2026-02-01T10:00:00Z"
 /// })).unwrap();
 /// let summary = summary_of(&row, "ACME").unwrap();
-/// assert!(summary.summary.is_some() && summary.lines.is_empty());
+/// assert!(summary.summary.unwrap().quiet && summary.lines.is_empty());
 ///
 /// let received: PurchaseListRow = serde_json::from_value(serde_json::json!({
 ///     "ID": "0b9b8f8e-2f4c-4f43-9d4c-6f1f3b3c2a11", "Status": "RECEIVING",
 ///     "OrderStatus": "AUTHORISED", "StockReceivedStatus": "AUTHORISED",
-///     "LastUpdatedDate": "2026-02-01T10:00:00Z"
+///     "CombinedReceivingStatus": "PARTIALLY RECEIVED", "LastUpdatedDate": "2026-02-01T10:00:00Z"
 /// })).unwrap();
-/// assert!(summary_of(&received, "ACME").is_none());
+/// assert!(!summary_of(&received, "ACME").unwrap().summary.unwrap().quiet);
 /// ```
 pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate> {
     use crate::purchase::{CombinedInvoiceStatus as Inv, CombinedReceivingStatus as Rec};
@@ -212,10 +215,17 @@ pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate>
             None | Some(TaskStatus::NotAvailable) | Some(TaskStatus::Draft)
         )
     };
-    let quiet = matches!(
-        row.status,
-        Some(PurchaseStatus::Draft | PurchaseStatus::Ordering | PurchaseStatus::Ordered)
-    ) && not_started(&row.stock_received_status)
+    let ordered = match row.order_status {
+        Some(TaskStatus::Authorised) => Some(PurchaseProgress::Ordered),
+        None | Some(TaskStatus::NotAvailable | TaskStatus::Draft) => Some(PurchaseProgress::Draft),
+        Some(_) => None,
+    };
+    let quiet = ordered.is_some()
+        && matches!(
+            row.status,
+            Some(PurchaseStatus::Draft | PurchaseStatus::Ordering | PurchaseStatus::Ordered)
+        )
+        && not_started(&row.stock_received_status)
         && not_started(&row.invoice_status)
         && not_started(&row.unstock_status)
         && matches!(
@@ -226,14 +236,15 @@ pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate>
             row.combined_invoice_status,
             None | Some(Inv::NotAvailable | Inv::NotInvoiced)
         );
-    let progress = match row.order_status {
-        Some(TaskStatus::Authorised) => PurchaseProgress::Ordered,
-        None | Some(TaskStatus::NotAvailable | TaskStatus::Draft) => PurchaseProgress::Draft,
-        Some(_) => return None,
+    let progress = if row.status == Some(PurchaseStatus::Voided) {
+        PurchaseProgress::Voided
+    } else {
+        match row.combined_receiving_status {
+            Some(Rec::FullyReceived) => PurchaseProgress::Received,
+            Some(Rec::PartiallyReceived) => PurchaseProgress::PartlyReceived,
+            _ => ordered.unwrap_or(PurchaseProgress::Ordered),
+        }
     };
-    if !quiet {
-        return None;
-    }
     Some(PurchaseUpdate {
         identity: SourceIdentity::new(SYSTEM, tenant, "", id.to_string()),
         order_number: row.order_number.clone().unwrap_or_default(),
@@ -252,7 +263,10 @@ pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate>
         invoice_authorised: false,
         invoices: Vec::new(),
         lines: Vec::new(),
-        summary: Some(PurchaseSummary { last_updated }),
+        summary: Some(PurchaseSummary {
+            last_updated,
+            quiet,
+        }),
         modified_at: last_updated,
     })
 }

@@ -822,9 +822,20 @@ impl Config {
                     };
                     let mut writer =
                         CloudSuitePoWriter::new(ion.csi(mongoose_config.clone()), mode)
-                            .with_accounting_entity(site.clone());
+                            .with_accounting_entity(site.clone())
+                            .with_voucher_numbering(settings.voucher_numbering.clone());
                     if let Some(property) = &settings.external_ref_property {
                         writer = writer.with_external_ref_property(property.clone());
+                    }
+                    for (ido, values) in &settings.insert_defaults {
+                        for (property, value) in values {
+                            writer = match value.as_str() {
+                                "" => writer.without_insert_default(ido, property),
+                                _ => {
+                                    writer.with_insert_default(ido, property.clone(), value.clone())
+                                }
+                            };
+                        }
                     }
                     (Arc::new(writer), site)
                 }

@@ -12,6 +12,14 @@
 //! status_conflicts = "review"     # cloudsuite | cin7 | review
 //! receipt_conflicts = "cin7"      # cloudsuite | cin7 | review
 //! invoices = true                 # write invoices authorised in Cin7 back as A/P vouchers
+//! # ido only: how SLAptrxs vouchers are numbered: "cloudsuite" (CloudSuite numbers them) or
+//! # "invoice_number" (Voucher = voucher_prefix + the Cin7 invoice number)
+//! voucher_numbering = "cloudsuite"
+//! # voucher_prefix = "C7"         # with voucher_numbering = "invoice_number" only
+//!
+//! [returns.insert_defaults.SLPoItems]   # ido only: constants written on every insert
+//! UM = "PCS"                      # default "EA"; "" writes none (the tenant's default applies)
+//! # defaults: SLPos Type = "R"; SLPoItems PoRelease = "0", UM = "EA"
 //!
 //! [returns.items]                 # Cin7 SKU → CloudSuite item (unlisted: the same code)
 //! "WIDGET-RED" = "WR-100"
@@ -36,6 +44,8 @@ use sync_core::engine::returns::{
 use sync_core::error::TargetError;
 use sync_core::model::PurchaseProgress;
 
+use infor_ion_client::cloudsuite::returns::{INSERTED_IDOS, VoucherNumbering, computed_properties};
+
 use super::{ConfigError, DryRunLog, invalid, non_empty};
 
 /// The `[returns]` section as written.
@@ -56,6 +66,10 @@ pub(super) struct RawReturns {
     receipt_conflicts: Option<String>,
     cin7_account_name: Option<String>,
     invoices: Option<bool>,
+    voucher_numbering: Option<String>,
+    voucher_prefix: Option<String>,
+    #[serde(default)]
+    insert_defaults: BTreeMap<String, BTreeMap<String, toml::Value>>,
     #[serde(default)]
     items: BTreeMap<String, String>,
     #[serde(default)]
@@ -112,6 +126,11 @@ pub struct ReturnSettings {
     pub cin7_account_name: String,
     /// Write invoices authorised in Cin7 back to CloudSuite (default `true`).
     pub invoices: bool,
+    /// IDO mode: constants written on every insert, per IDO (`SLPos`, `SLPoItems`, `SLAptrxs`)
+    /// and property, over the writer's defaults; an empty value writes none.
+    pub insert_defaults: BTreeMap<String, BTreeMap<String, String>>,
+    /// IDO mode: how vouchers inserted into `SLAptrxs` are numbered.
+    pub voucher_numbering: VoucherNumbering,
     /// Cin7 SKU → CloudSuite item.
     pub items: BTreeMap<String, String>,
     /// Cin7 location → CloudSuite warehouse.
@@ -140,6 +159,98 @@ fn winner(key: &'static str, value: Option<&str>, default: Winner) -> Result<Win
     }
 }
 
+/// `[returns.insert_defaults.<IDO>]`: IDOs the return path inserts into, property names it
+/// does not compute, string (or number) values.
+fn parse_insert_defaults(
+    raw: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    external_ref_property: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, ConfigError> {
+    const KEY: &str = "returns.insert_defaults";
+    let mut parsed = BTreeMap::new();
+    for (ido, properties) in raw {
+        if !INSERTED_IDOS.contains(&ido.as_str()) {
+            return Err(invalid(
+                KEY,
+                format!(
+                    "[returns.insert_defaults.{ido}]: the return path inserts into {} only (IDO names are case-sensitive)",
+                    INSERTED_IDOS.join(", ")
+                ),
+            ));
+        }
+        let mut values = BTreeMap::new();
+        for (property, value) in properties {
+            let key = format!("returns.insert_defaults.{ido}.{property}");
+            if infor_ion_client::csi::checked_property(&property).is_err() {
+                return Err(invalid(
+                    KEY,
+                    format!("`{key}`: `{property}` is not a property name (letters, digits and _)"),
+                ));
+            }
+            let computed = computed_properties(&ido).contains(&property.as_str())
+                || (ido == "SLPos" && property == external_ref_property);
+            if computed {
+                return Err(invalid(
+                    KEY,
+                    format!(
+                        "`{key}`: the return path writes {property} from the Cin7 record; it cannot be a constant"
+                    ),
+                ));
+            }
+            let text = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Float(n) => n.to_string(),
+                _ => {
+                    return Err(invalid(
+                        KEY,
+                        format!(
+                            "`{key}`: give the value as a string, e.g. \"EA\" (\"\" writes none)"
+                        ),
+                    ));
+                }
+            };
+            values.insert(property, text);
+        }
+        parsed.insert(ido, values);
+    }
+    Ok(parsed)
+}
+
+fn parse_voucher_numbering(
+    numbering: Option<&str>,
+    prefix: Option<String>,
+) -> Result<VoucherNumbering, ConfigError> {
+    match numbering {
+        None | Some("cloudsuite") => {
+            if prefix.is_some() {
+                return Err(invalid(
+                    "returns.voucher_prefix",
+                    "only used with voucher_numbering = \"invoice_number\"",
+                ));
+            }
+            Ok(VoucherNumbering::CloudSuite)
+        }
+        Some("invoice_number") => {
+            let prefix = prefix.unwrap_or_default();
+            if prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    "returns.voucher_prefix",
+                    format!(
+                        "{prefix:?}: a voucher number prefix has no spaces or control characters"
+                    ),
+                ));
+            }
+            Ok(VoucherNumbering::FromInvoice { prefix })
+        }
+        Some(other) => Err(invalid(
+            "returns.voucher_numbering",
+            format!(
+                "`{other}`: say cloudsuite (CloudSuite numbers vouchers) or invoice_number (voucher_prefix + the Cin7 invoice number)"
+            ),
+        )),
+    }
+}
+
 pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigError> {
     let m3_keys = [
         ("returns.company", &raw.company),
@@ -160,6 +271,26 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
     {
         return Err(invalid(key, "only used with write = \"m3\""));
     }
+    let ido_keys = [
+        ("returns.insert_defaults", !raw.insert_defaults.is_empty()),
+        ("returns.voucher_numbering", raw.voucher_numbering.is_some()),
+        ("returns.voucher_prefix", raw.voucher_prefix.is_some()),
+    ];
+    if write != "ido"
+        && let Some((key, _)) = ido_keys.iter().find(|(_, given)| *given)
+    {
+        return Err(invalid(
+            key,
+            "only used with write = \"ido\" (IDO inserts into SLPos, SLPoItems, SLAptrxs)",
+        ));
+    }
+    let external_ref_property = non_empty(raw.external_ref_property);
+    let insert_defaults = parse_insert_defaults(
+        raw.insert_defaults,
+        external_ref_property.as_deref().unwrap_or("VendOrder"),
+    )?;
+    let voucher_numbering =
+        parse_voucher_numbering(raw.voucher_numbering.as_deref(), raw.voucher_prefix)?;
     let m3_key = |key: &'static str, value: Option<String>, hint: &'static str| {
         non_empty(value).ok_or(ConfigError::Missing { key, hint })
     };
@@ -228,12 +359,14 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
     }
     Ok(ReturnSettings {
         write,
-        external_ref_property: non_empty(raw.external_ref_property),
+        external_ref_property,
         po_number_prefix,
         create_from,
         policy,
         cin7_account_name: non_empty(raw.cin7_account_name).unwrap_or_else(|| "cin7".into()),
         invoices: raw.invoices.unwrap_or(true),
+        insert_defaults,
+        voucher_numbering,
         items: raw.items,
         locations: raw.locations,
     })
@@ -296,6 +429,15 @@ impl SourcePurchaseWriter for DryRunWriter {
         Ok(draft.po_number.clone())
     }
 
+    async fn complete_po(&self, po_number: &str, draft: &SourcePoDraft) -> Result<(), TargetError> {
+        self.log.record(format!(
+            "complete CloudSuite PO {po_number}: insert those of its {} line(s) it lacks, for Cin7 purchase {}",
+            draft.lines.len(),
+            draft.external_number
+        ));
+        Ok(())
+    }
+
     async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError> {
         let mut parts = Vec::new();
         if let Some(status) = &change.status {
@@ -334,5 +476,97 @@ impl SourcePurchaseWriter for DryRunWriter {
             draft.currency
         ));
         Ok(format!("dry-run-{}", draft.invoice_number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ReturnSettings, ConfigError> {
+        let raw: RawReturns = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            key: "test",
+            message: e.to_string(),
+        })?;
+        parse_returns(raw)
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text) {
+            Ok(settings) => panic!("accepted: {settings:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn insert_defaults_and_voucher_numbering_are_read() {
+        let settings = parse(
+            "voucher_numbering = \"invoice_number\"\nvoucher_prefix = \"C7-\"\n\
+             [insert_defaults.SLPoItems]\nUM = \"PCS\"\nPoRelease = 0\n\
+             [insert_defaults.SLPos]\nType = \"\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.voucher_numbering,
+            VoucherNumbering::FromInvoice {
+                prefix: "C7-".into()
+            }
+        );
+        assert_eq!(settings.insert_defaults["SLPoItems"]["UM"], "PCS");
+        assert_eq!(settings.insert_defaults["SLPoItems"]["PoRelease"], "0");
+        assert_eq!(settings.insert_defaults["SLPos"]["Type"], "");
+        let plain = parse("").expect("valid");
+        assert_eq!(plain.voucher_numbering, VoucherNumbering::CloudSuite);
+        assert!(plain.insert_defaults.is_empty());
+    }
+
+    #[test]
+    fn bad_keys_are_named() {
+        for (text, wanted) in [
+            (
+                "[insert_defaults.SLVendors]\nName = \"x\"\n",
+                "[returns.insert_defaults.SLVendors]",
+            ),
+            (
+                "[insert_defaults.SLPoItems]\nQtyOrdered = \"1\"\n",
+                "returns.insert_defaults.SLPoItems.QtyOrdered",
+            ),
+            (
+                "[insert_defaults.SLPos]\nVendOrder = \"x\"\n",
+                "returns.insert_defaults.SLPos.VendOrder",
+            ),
+            (
+                "external_ref_property = \"Uf_Ref\"\n[insert_defaults.SLPos]\nUf_Ref = \"x\"\n",
+                "returns.insert_defaults.SLPos.Uf_Ref",
+            ),
+            (
+                "[insert_defaults.SLPos]\n\"Type;--\" = \"R\"\n",
+                "not a property name",
+            ),
+            (
+                "[insert_defaults.SLPos]\nType = true\n",
+                "returns.insert_defaults.SLPos.Type",
+            ),
+            (
+                "voucher_numbering = \"ours\"\n",
+                "returns.voucher_numbering",
+            ),
+            ("voucher_prefix = \"C7\"\n", "returns.voucher_prefix"),
+            (
+                "voucher_numbering = \"invoice_number\"\nvoucher_prefix = \"C 7\"\n",
+                "returns.voucher_prefix",
+            ),
+            (
+                "write = \"bods\"\nlogical_id = \"lid://x\"\nvoucher_numbering = \"cloudsuite\"\n",
+                "returns.voucher_numbering",
+            ),
+            (
+                "write = \"m3\"\ncompany = \"1\"\nfacility = \"A\"\nwarehouse = \"W\"\nresponsible = \"R\"\n[insert_defaults.SLPos]\nType = \"R\"\n",
+                "returns.insert_defaults",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.contains(wanted), "{text}: {message}");
+        }
     }
 }

@@ -16,6 +16,16 @@
 //! | find an invoice | `APS450MI/LstInvBySupInv` (`SPYN SUNO SINO`), then `APS200MI/GetInvoice` (`SUNO SINO`) |
 //! | create an invoice | `APS450MI/AddHead` (`SUNO IVDT SINO CUCD CUAM DUDT PUNO`, `IBTP`) → `AddLine` per line (`INBN RDTP`, `PUNO PNLI PNLS IVQA NEPR NLAM ITNO CHGT`) |
 //!
+//! A create first looks the Cin7 purchase id up (`SearchHead`): a PO already carrying it (an
+//! earlier create whose answer was lost) is completed and returned, never entered twice.
+//! [`complete_po`](SourcePurchaseWriter::complete_po) checks the PO's reference and lines: a
+//! PO that has every line of the draft is complete (nothing is written); one that lacks lines
+//! is **refused** (status 501, not transient), because neither our reference notes nor the
+//! simulator know an MI transaction that adds a line to an existing PO (the notes list
+//! `PPS200MI` `GetHead`, `LstLine`, `GetLine`, `SearchHead`, `SearchLine`; `PPS370MI/AddLine`
+//! adds lines only inside the batch that creates the PO). The error names the missing lines,
+//! to be added in M3 by hand.
+//!
 //! The transaction names and their inputs come from a client generated from M3's MI metadata
 //! (`PPS370MI`, `PPS001MI`, `PPS200MI`, `APS450MI`); M3 has no `PPS200MI/AddHead`, POs are
 //! created through the `PPS370MI` batch. **Not confirmed** against a tenant: that `YRE1`
@@ -344,6 +354,59 @@ impl M3PoWriter {
         Ok(po_number)
     }
 
+    /// The line numbers of `draft` that `po_number` lacks, after checking that the PO exists
+    /// and carries `draft.external_ref` (when `GetHead` shows the reference field).
+    async fn missing_lines(
+        &self,
+        po_number: &str,
+        draft: &SourcePoDraft,
+    ) -> Result<Vec<u32>, TargetError> {
+        let head = match self
+            .read(MiCall::new("PPS200MI", "GetHead").input("PUNO", po_number))
+            .await
+        {
+            Ok(rows) => rows.into_iter().next(),
+            Err(error) if is_not_found(&error) => None,
+            Err(error) => return Err(m3_target_error(&error)),
+        };
+        let Some(head) = head else {
+            return Err(rejected(
+                404,
+                format!("PO {po_number} does not exist in M3: there is nothing to complete"),
+            ));
+        };
+        let field = &self.config.external_ref_field;
+        if let Some(stamped) = head.text(field).map(str::trim)
+            && stamped != draft.external_ref
+        {
+            let carries = if stamped.is_empty() {
+                format!("carries no reference in {field}")
+            } else {
+                format!("carries {stamped} in {field}")
+            };
+            return Err(rejected(
+                409,
+                format!(
+                    "M3 PO {po_number} {carries}, not {} (Cin7 purchase {}): it is another document's, so it is not completed; nothing was written",
+                    draft.external_ref, draft.external_number
+                ),
+            ));
+        }
+        let existing: std::collections::BTreeSet<u32> = self
+            .lines(po_number)
+            .await?
+            .iter()
+            .map(|l| l.line)
+            .collect();
+        let missing: std::collections::BTreeSet<u32> = draft
+            .lines
+            .iter()
+            .map(|l| l.line_no)
+            .filter(|n| !existing.contains(n))
+            .collect();
+        Ok(missing.into_iter().collect())
+    }
+
     fn invoice_line(
         &self,
         draft: &SourceInvoiceDraft,
@@ -425,7 +488,27 @@ impl SourcePurchaseWriter for M3PoWriter {
     }
 
     async fn create_po(&self, draft: &SourcePoDraft) -> Result<String, TargetError> {
-        let po_number = self.enter_po(draft).await?;
+        // M3 numbers the PO, so the only key to find an earlier create by is the reference.
+        let found = self.find_by_external_ref(&draft.external_ref).await?;
+        let po_number = match found.as_slice() {
+            [] => self.enter_po(draft).await?,
+            [po_number] => {
+                self.complete_po(po_number, draft).await?;
+                po_number.clone()
+            }
+            many => {
+                return Err(rejected(
+                    409,
+                    format!(
+                        "{} M3 POs ({}) carry the reference {} of Cin7 purchase {}: resolve the duplicates in M3; nothing was written",
+                        many.len(),
+                        many.join(", "),
+                        draft.external_ref,
+                        draft.external_number
+                    ),
+                ));
+            }
+        };
         // A Cin7 purchase may be received before it reaches M3: receive what it has.
         let received: Vec<_> = draft
             .lines
@@ -446,6 +529,28 @@ impl SourcePurchaseWriter for M3PoWriter {
             self.update_po(&po_number, &change).await?;
         }
         Ok(po_number)
+    }
+
+    /// Nothing is written: a PO that has every line of `draft` is complete; one that lacks
+    /// lines is refused (no MI transaction known to us adds a line to an existing PO; see the
+    /// module docs), as is a PO carrying another reference.
+    async fn complete_po(&self, po_number: &str, draft: &SourcePoDraft) -> Result<(), TargetError> {
+        let missing = self.missing_lines(po_number, draft).await?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let list = missing
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(rejected(
+            501,
+            format!(
+                "M3 PO {po_number} lacks line(s) {list} of Cin7 purchase {}: no MI transaction known to this writer adds a line to an existing PO (PPS370MI adds lines only in the batch that creates it); add the lines in M3, nothing was written",
+                draft.external_number
+            ),
+        ))
     }
 
     async fn update_po(&self, po_number: &str, change: &SourcePoChange) -> Result<(), TargetError> {

@@ -238,7 +238,7 @@ pub(crate) fn parse_page(ido: &str, body: Value) -> Result<IdoPage> {
     })
 }
 
-fn parse_item(ido: &str, index: usize, item: Value) -> Result<IdoItem> {
+pub(crate) fn parse_item(ido: &str, index: usize, item: Value) -> Result<IdoItem> {
     let mut values = Vec::new();
     let mut item_id = None;
     let mut put = |name: String, value: Value| {

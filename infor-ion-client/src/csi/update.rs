@@ -10,11 +10,19 @@
 //! one request path never resends it after it may have reached the server; the caller gets an
 //! error whose [`Error::delivery`] is `Unknown` and must look the row up before trying again —
 //! which is what [`Csi::insert_once`] does.
+//!
+//! The answer's shape is **unconfirmed** (no Infor page shows one). With `RefreshAfterSave` the
+//! server is expected to send the saved row back in `RefreshItems`, each entry shaped like a
+//! change (`{"Action", "ItemId", "Properties": [{"Name", "Value", "IsNull", ...}]}`);
+//! [`Csi::update`] also reads an entry that is a property map or a `{Name, Value}` pair list (as
+//! load `Items` are), a load-shaped answer (`Items`) and an empty body. An entry it cannot read
+//! is ignored (the caller looks the row up, as after an empty answer): the write happened, so
+//! an unreadable refresh must not turn it into an error.
 
 use serde_json::{Value, json};
 
 use super::filter::checked_property;
-use super::load::parse_page;
+use super::load::{parse_item, parse_page};
 use super::{Csi, Filter, IdoItem};
 use crate::client::IonRequest;
 use crate::error::{Error, Result};
@@ -178,9 +186,13 @@ impl Csi {
         } else {
             response.json_tree()?
         };
-        let page = parse_page(ido, body)?;
+        let refreshed = parse_update_answer(ido, body)?;
         Ok(UpdateOutcome {
-            refreshed: page.items.into_iter().next(),
+            refreshed: refreshed.map(|mut item| {
+                // Zone-less date-times are the site's wall times, as in a load.
+                item.record = std::mem::take(&mut item.record).in_zone(self.record_date_zone());
+                item
+            }),
         })
     }
 
@@ -229,6 +241,77 @@ impl Csi {
     }
 }
 
+/// The saved row of an update answer: the first readable `RefreshItems` entry, else the first
+/// load-shaped `Items` row, else none. `Success: false` is [`Error::IdoFailed`]; a malformed
+/// `Items` list is a decode error as in a load.
+pub(crate) fn parse_update_answer(ido: &str, mut body: Value) -> Result<Option<IdoItem>> {
+    let refreshed = match body.get_mut("RefreshItems").map(Value::take) {
+        Some(Value::Array(entries)) => entries
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, entry)| match refresh_item(ido, i, entry) {
+                Ok(item) => Some(item),
+                Err(error) => {
+                    tracing::warn!(ido, %error, "an update answer's RefreshItems entry is unreadable; ignored");
+                    None
+                }
+            }),
+        None | Some(Value::Null) => None,
+        Some(_) => {
+            tracing::warn!(ido, "an update answer's RefreshItems is not a list; ignored");
+            None
+        }
+    };
+    // Checks `Success`/`Message` and reads a load-shaped answer.
+    let page = parse_page(ido, body)?;
+    Ok(refreshed.or_else(|| page.items.into_iter().next()))
+}
+
+/// One `RefreshItems` entry: a change-shaped entry (`ItemId`, `Properties[{Name, Value,
+/// IsNull}]`), or a row shaped as load `Items` are.
+fn refresh_item(ido: &str, index: usize, entry: Value) -> Result<IdoItem> {
+    let Value::Object(mut entry) = entry else {
+        return parse_item(ido, index, entry);
+    };
+    let Some(properties) = entry.remove("Properties") else {
+        return parse_item(ido, index, Value::Object(entry));
+    };
+    let Value::Array(properties) = properties else {
+        return Err(refresh_decode(ido, index, "Properties is not a list"));
+    };
+    let mut pairs = Vec::with_capacity(properties.len() + 1);
+    for property in properties {
+        let Value::Object(mut property) = property else {
+            return Err(refresh_decode(ido, index, "a property is not an object"));
+        };
+        let is_null = property.get("IsNull").and_then(Value::as_bool) == Some(true);
+        let value = if is_null {
+            Value::Null
+        } else {
+            property.remove("Value").unwrap_or(Value::Null)
+        };
+        let Some(Value::String(name)) = property.remove("Name") else {
+            return Err(refresh_decode(ido, index, "a property has no Name"));
+        };
+        pairs.push(json!({"Name": name, "Value": value}));
+    }
+    if let Some(Value::String(item_id)) = entry.remove("ItemId").or_else(|| entry.remove("_ItemId"))
+        && !item_id.is_empty()
+    {
+        pairs.push(json!({"Name": "_ItemId", "Value": item_id}));
+    }
+    parse_item(ido, index, Value::Array(pairs))
+}
+
+fn refresh_decode(ido: &str, index: usize, message: &str) -> Error {
+    Error::Decode {
+        method: "POST".into(),
+        path: format!("update/{ido}"),
+        at: format!("RefreshItems[{index}]"),
+        message: message.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +353,68 @@ mod tests {
             let error = change.body("SLPos").expect_err("invalid");
             assert!(error.to_string().contains(what), "{error}");
         }
+    }
+    #[test]
+    fn refresh_items_carry_the_saved_row_in_either_shape() {
+        let change_shaped = json!({"Success": true, "Message": null, "RefreshItems": [{
+            "Action": 1,
+            "ItemId": "PBT=[SLAptrxs] SLAptrxs.ID=[9]",
+            "Properties": [
+                {"Name": "Voucher", "Value": "100011", "Modified": false, "IsNull": false},
+                {"Name": "PoNum", "Value": "ignored", "IsNull": true},
+            ],
+        }]});
+        let item = parse_update_answer("SLAptrxs", change_shaped)
+            .expect("readable")
+            .expect("a row");
+        assert_eq!(item.record.text("Voucher"), Some("100011"));
+        assert_eq!(item.record.text("PoNum"), None);
+        assert_eq!(
+            item.item_id.as_deref(),
+            Some("PBT=[SLAptrxs] SLAptrxs.ID=[9]")
+        );
+
+        let map_shaped = json!({"RefreshItems": [{"Voucher": "7", "_ItemId": "X"}]});
+        let item = parse_update_answer("SLAptrxs", map_shaped)
+            .expect("readable")
+            .expect("a row");
+        assert_eq!(item.record.text("Voucher"), Some("7"));
+        assert_eq!(item.item_id.as_deref(), Some("X"));
+    }
+
+    #[test]
+    fn empty_load_shaped_and_unreadable_answers_are_tolerated() {
+        assert_eq!(
+            parse_update_answer("SLPos", json!({})).expect("empty"),
+            None
+        );
+        assert_eq!(
+            parse_update_answer("SLPos", json!({"Success": true, "RefreshItems": null}))
+                .expect("null"),
+            None
+        );
+        let load_shaped = json!({"Items": [{"PoNum": "P1"}], "Success": true});
+        let item = parse_update_answer("SLPos", load_shaped)
+            .expect("readable")
+            .expect("a row");
+        assert_eq!(item.record.text("PoNum"), Some("P1"));
+        // An entry that cannot be read is skipped: the write happened.
+        let odd = json!({"RefreshItems": [17, {"Properties": "no"}], "Items": [{"PoNum": "P2"}]});
+        let item = parse_update_answer("SLPos", odd)
+            .expect("tolerated")
+            .expect("a row");
+        assert_eq!(item.record.text("PoNum"), Some("P2"));
+        assert_eq!(
+            parse_update_answer("SLPos", json!({"RefreshItems": "x"})).expect("tolerated"),
+            None
+        );
+        let refused = parse_update_answer(
+            "SLPos",
+            json!({"Success": false, "Message": "Property 'Type' is not valid", "RefreshItems": []}),
+        );
+        assert!(
+            matches!(refused, Err(Error::IdoFailed { .. })),
+            "{refused:?}"
+        );
     }
 }

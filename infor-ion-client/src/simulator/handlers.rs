@@ -558,20 +558,44 @@ fn seq_of(ido: &str, item_id: &str) -> Option<u64> {
         .ok()
 }
 
-fn item_json(ido: &str, row: &super::data::StoredRow) -> Value {
-    let mut item: serde_json::Map<String, Value> = row
-        .values
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+/// A saved row as the update answer's `RefreshItems` entry: shaped like a change (`Action`,
+/// `ItemId`, `Properties[{Name, Value, Modified, IsNull}]`), by the tenant's property names.
+/// The real shape is unconfirmed; this is the one the client reads first.
+fn refresh_json(
+    profile: &super::SchemaProfile,
+    standard: &str,
+    ido: &str,
+    action: i64,
+    row: &super::data::StoredRow,
+) -> Value {
+    let properties: Vec<Value> = profile
+        .view(standard, &row.values)
+        .into_iter()
+        .map(|(name, value)| {
+            json!({
+                "Name": name,
+                "IsNull": value.is_none(),
+                "Value": value,
+                "Modified": false,
+            })
+        })
         .collect();
-    item.insert("_ItemId".to_owned(), Value::String(item_id(ido, row.seq)));
-    Value::Object(item)
+    json!({
+        "Action": action,
+        "ItemId": item_id(ido, row.seq),
+        "Properties": properties,
+    })
 }
 
 /// `POST /update/{ido}`: one change per call (Action 1 insert, 2 update), as integrators' notes
 /// say real servers process; inserts refuse a duplicate key, updates find the row by `_ItemId`. An
 /// `SLAptrxs` insert without a `Voucher` gets the next voucher number.
 /// Every saved row gets `RecordDate` from the simulator clock and a new variation.
+///
+/// The [`SchemaProfile`](super::SchemaProfile) shapes writes as it shapes reads: the IDO is
+/// named as the tenant names it, a property the tenant lacks (or renamed) is refused as a real
+/// tenant refuses it ("Property 'X' is not a valid property of IDO 'Y'"), and a key property
+/// the tenant lacks is not required. The answer carries the saved row in `RefreshItems`.
 async fn update(
     State(shared): State<Arc<Shared>>,
     Path(ido): Path<String>,
@@ -589,9 +613,11 @@ async fn update(
     if let Err(response) = check_config(&shared, &headers) {
         return response;
     }
-    if super::data::TABLES.iter().all(|(name, _)| *name != ido) {
-        return ido_failure(&format!("IDO {ido} does not exist"));
-    }
+    let profile = &shared.config.schema;
+    let standard = match profile.resolve(&ido) {
+        Ok(standard) => standard,
+        Err(message) => return ido_failure(&message),
+    };
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return ido_failure("The request body is not JSON");
     };
@@ -599,6 +625,8 @@ async fn update(
     let Some([change]) = changes.map(Vec::as_slice) else {
         return ido_failure("Exactly one entry in Changes is processed per call");
     };
+    let now = shared.now();
+    let mut data = lock(&shared.data);
     let mut properties = Vec::new();
     for property in change
         .get("Properties")
@@ -609,6 +637,10 @@ async fn update(
         let Some(name) = property.get("Name").and_then(Value::as_str) else {
             return ido_failure("A property has no Name");
         };
+        let name = match profile.written_property(standard, name, &ido, &data) {
+            Ok(name) => name,
+            Err(message) => return ido_failure(&message),
+        };
         let is_null = property.get("IsNull").and_then(Value::as_bool) == Some(true);
         let value = match property.get("Value") {
             _ if is_null => None,
@@ -616,18 +648,25 @@ async fn update(
             None | Some(Value::Null) => None,
             Some(other) => Some(other.to_string()),
         };
-        properties.push((name.to_owned(), value));
+        properties.push((name, value));
     }
-    let now = shared.now();
-    let mut data = lock(&shared.data);
-    let seq = match change.get("Action").and_then(Value::as_i64) {
+    let action = change.get("Action").and_then(Value::as_i64);
+    let seq = match action {
         Some(1) => {
             let mut row: Row = properties.into_iter().collect();
-            if ido == "SLAptrxs" && row.get("Voucher").is_none_or(|v| v.is_none()) {
+            if standard == "SLAptrxs"
+                && !profile.lacks(standard, "Voucher")
+                && row.get("Voucher").is_none_or(|v| v.is_none())
+            {
                 // The voucher number is CloudSuite's: the next after the highest one.
                 row.insert("Voucher".to_owned(), Some(data.next_voucher().to_string()));
             }
-            let key_props = super::data::CloudSuiteData::key_of(&ido);
+            // The key as this tenant has it (a key property it lacks is not part of it).
+            let key_props: Vec<&str> = super::data::CloudSuiteData::key_of(standard)
+                .iter()
+                .copied()
+                .filter(|p| !profile.lacks(standard, p))
+                .collect();
             let key: Vec<String> = key_props
                 .iter()
                 .map(|p| row.get(*p).cloned().flatten().unwrap_or_default())
@@ -635,15 +674,20 @@ async fn update(
             if let Some(missing) = key_props.iter().zip(&key).find(|(_, v)| v.is_empty()) {
                 return ido_failure(&format!("Property '{}' is required", missing.0));
             }
-            let key: Vec<&str> = key.iter().map(String::as_str).collect();
-            if data.find(&ido, &key).is_some() {
+            let duplicate = data.rows(standard).iter().any(|r| {
+                key_props
+                    .iter()
+                    .zip(&key)
+                    .all(|(p, k)| r.values.get(*p).and_then(|v| v.as_deref()) == Some(k.as_str()))
+            });
+            if duplicate {
                 return ido_failure(&format!(
                     "A row of {ido} with key {} already exists",
                     key.join("/")
                 ));
             }
             row.insert("RecordDate".to_owned(), Some(data.record_date(now)));
-            data.insert_row(&ido, row)
+            data.insert_row(standard, row)
         }
         Some(2) => {
             let Some(seq) = change
@@ -653,16 +697,16 @@ async fn update(
             else {
                 return ido_failure("The ItemId does not name a row of this IDO");
             };
-            if !data.update_by_seq(&ido, seq, &properties, now) {
+            if !data.update_by_seq(standard, seq, &properties, now) {
                 return ido_failure("The row was deleted by another user");
             }
             seq
         }
         _ => return ido_failure("Unsupported Action (1 insert, 2 update)"),
     };
-    let items: Vec<Value> = data
-        .by_seq(&ido, seq)
-        .map(|row| item_json(&ido, row))
+    let refreshed: Vec<Value> = data
+        .by_seq(standard, seq)
+        .map(|row| refresh_json(profile, standard, &ido, action.unwrap_or(1), row))
         .into_iter()
         .collect();
     drop(data);
@@ -670,7 +714,7 @@ async fn update(
         fault,
         json_response(
             StatusCode::OK,
-            json!({"Items": items, "Success": true, "Message": null}),
+            json!({"RefreshItems": refreshed, "Success": true, "Message": null}),
         ),
     )
 }

@@ -141,6 +141,40 @@ impl SchemaProfile {
             .collect()
     }
 
+    /// Whether the tenant's `standard` IDO lacks the standard property `property` (left out
+    /// with [`without`](Self::without)).
+    pub(crate) fn lacks(&self, standard: &str, property: &str) -> bool {
+        self.missing
+            .contains(&(standard.to_owned(), property.to_owned()))
+    }
+
+    /// The standard name of the property a write names `tenant_name` on the tenant's
+    /// `standard` IDO, or the failure message a tenant answers for a property it does not
+    /// have (one it lacks, a standard name it renamed, or one it never had).
+    pub(crate) fn written_property(
+        &self,
+        standard: &str,
+        tenant_name: &str,
+        requested_ido: &str,
+        data: &CloudSuiteData,
+    ) -> Result<String, String> {
+        let renamed_from = self
+            .renamed
+            .iter()
+            .find(|((ido, _), tenant)| ido == standard && *tenant == tenant_name)
+            .map(|((_, property), _)| property.clone());
+        let name = renamed_from.unwrap_or_else(|| tenant_name.to_owned());
+        if self.tenant_name(standard, &name).as_deref() == Some(tenant_name)
+            && self.properties(standard, data).contains(tenant_name)
+        {
+            Ok(name)
+        } else {
+            Err(format!(
+                "Property '{tenant_name}' is not a valid property of IDO '{requested_ido}'"
+            ))
+        }
+    }
+
     /// Whether rows of `standard` are served with their stored names.
     pub(crate) fn keeps_rows(&self, standard: &str) -> bool {
         !self
@@ -196,5 +230,24 @@ mod tests {
         let names = profile.properties("SLVendors", &CloudSuiteData::new());
         assert!(names.contains("VendorName") && !names.contains("Name"));
         assert!(!names.contains("VadZip"));
+    }
+
+    #[test]
+    fn writes_name_properties_as_the_tenant_does() {
+        let profile = SchemaProfile::default()
+            .rename("SLVendors", "Name", "VendorName")
+            .without("SLPos", "Type");
+        let data = CloudSuiteData::new();
+        let written = |ido, name| profile.written_property(ido, name, ido, &data);
+        assert_eq!(written("SLVendors", "VendorName"), Ok("Name".to_owned()));
+        assert!(written("SLVendors", "Name").is_err());
+        assert!(written("SLVendors", "NoSuchProperty").is_err());
+        let refused = written("SLPos", "Type").unwrap_err();
+        assert!(
+            refused.contains("'Type'") && refused.contains("'SLPos'"),
+            "{refused}"
+        );
+        assert_eq!(written("SLPos", "Whse"), Ok("Whse".to_owned()));
+        assert!(profile.lacks("SLPos", "Type") && !profile.lacks("SLPos", "Whse"));
     }
 }

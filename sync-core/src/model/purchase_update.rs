@@ -118,13 +118,16 @@ pub struct PurchaseUpdate {
     pub modified_at: DateTime<Utc>,
 }
 
-/// A purchase read from a list row only, because the row shows nothing the return direction
-/// could write: nothing received, nothing invoiced, not voided. The return pipeline reads the
-/// whole purchase only when the summary is not what it last saw (an order authorised in the
-/// target, or a purchase it does not know yet).
+/// A purchase read from a list row only. The return pipeline reads the whole purchase only when
+/// it needs to: not for a purchase the forward direction wrote from an invoice, not for a
+/// draft raised in the target, and not for a [`quiet`](Self::quiet) purchase whose order is
+/// where it was left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurchaseSummary {
     /// The row's last-change time (part of the content hash, unlike `modified_at`, so a new
     /// change to the purchase is never taken for the summary already handled).
     pub last_updated: DateTime<Utc>,
+    /// The row shows nothing the return direction could write: nothing received, invoiced or
+    /// unstocked, not voided (and every status on it is one the reader knows).
+    pub quiet: bool,
 }

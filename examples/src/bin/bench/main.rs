@@ -23,14 +23,18 @@ use std::time::{Duration, Instant};
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
+use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use clap::{Parser, Subcommand};
-use examples::assemble::{Parts, assemble};
+use examples::assemble::{Parts, ReturnParts, assemble};
 use examples::demo::mappings;
 use examples::summary::{StreamSummary, summarize};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
+use sync_core::engine::returns::ReturnConfig;
 use sync_core::engine::{EngineConfig, ProgressEvent, ProgressFn};
+use sync_core::model::SourceIdentity;
 use sync_core::retry::RetryPolicy;
 use sync_core::store::SyncStore;
 use sync_core::store::sqlite::SqliteStore;
@@ -102,6 +106,12 @@ struct SyncArgs {
     /// Divide every size by this for the second idle run (O(1) check).
     #[arg(long, default_value_t = 10)]
     small_factor: usize,
+    /// Run the return direction (Cin7 purchases back to CloudSuite over IDO updates) after
+    /// the forward streams, as the runner does with a `[returns]` section; its calls are
+    /// listed on their own line and count against the same minimum (it should add none but
+    /// its list pages).
+    #[arg(long)]
+    returns: bool,
 }
 
 impl SyncArgs {
@@ -145,6 +155,7 @@ struct World {
     ion_client: IonClient,
     cin7_client: cin7_core_client::Cin7Client,
     ledger: Arc<Mutex<Ledger>>,
+    returns: bool,
     _dir: TempDir,
 }
 
@@ -232,6 +243,7 @@ async fn world(args: &SyncArgs, seed: u64) -> Result<World, Box<dyn std::error::
         ion_client,
         cin7_client,
         ledger: Arc::new(Mutex::new(Ledger::default())),
+        returns: args.returns,
         _dir: dir,
     })
 }
@@ -273,8 +285,25 @@ impl World {
             source: CloudSuiteSource::csi(self.ion_client.csi(self.ion.mongoose_config()), "MAIN")
                 .default_currency("USD"),
             target: std::sync::Arc::new(Cin7Target::new(self.cin7_client.clone())),
-            streams: examples::assemble::Stream::FORWARD.to_vec(),
-            returns: None,
+            streams: if self.returns {
+                examples::assemble::Stream::ALL.to_vec()
+            } else {
+                examples::assemble::Stream::FORWARD.to_vec()
+            },
+            returns: self.returns.then(|| ReturnParts {
+                writer: Arc::new(CloudSuitePoWriter::new(
+                    self.ion_client.csi(self.ion.mongoose_config()),
+                    PoWriteMode::Ido,
+                )),
+                cin7: Cin7PurchaseSource::new(self.cin7_client.clone(), "cin7-sim"),
+                config: ReturnConfig::new(SourceIdentity::new(
+                    infor_ion_client::cloudsuite::SYSTEM,
+                    TENANT,
+                    "MAIN",
+                    "",
+                )),
+                invoices: true,
+            }),
             store: self.store.clone(),
             clock: self.clock.clone(),
             mappings: mappings(true),

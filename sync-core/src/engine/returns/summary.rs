@@ -1,11 +1,13 @@
 //! Purchases read as list-row summaries ([`PurchaseUpdate::summary`]): settled without reading
 //! the whole purchase when the row shows nothing to write, read in full otherwise.
 //!
-//! A summary says the target has received nothing, invoiced nothing and not voided the
-//! purchase. For a purchase the forward direction wrote (or this direction saw before) whose
-//! baseline is also "nothing received" and whose order is where it was left, there is nothing
-//! to write: no call to either side. This is what keeps the return stream from reading back,
-//! one call each, every purchase the forward streams just wrote.
+//! A [quiet](crate::model::PurchaseSummary::quiet) summary says the target has received
+//! nothing, invoiced nothing and not voided the purchase. For a purchase the forward direction
+//! wrote (or this direction saw before) whose baseline is also "nothing received" and whose
+//! order is where it was left, there is nothing to write: no call to either side. Nor for a
+//! purchase the forward direction wrote from an invoice, or a draft raised in the target. This
+//! is what keeps the return stream from reading back, one call each, every purchase the
+//! forward streams just wrote.
 
 use super::baseline::{self, Remembered};
 use super::{Origin, ReturnPipeline};
@@ -32,9 +34,9 @@ impl ReturnPipeline {
         origin: &Origin,
         own: Option<&CrossRef>,
     ) -> Result<Summary, SyncError> {
-        if update.summary.is_none() {
+        let Some(summary) = &update.summary else {
             return Ok(Summary::Full);
-        }
+        };
         match origin {
             // Nothing is written for these either way; `create_new` defers a draft before it
             // looks at lines.
@@ -45,12 +47,12 @@ impl ReturnPipeline {
             {
                 return Ok(Summary::Full);
             }
-            Origin::Known { po_number, how } => {
+            Origin::Known { po_number, how } if summary.quiet => {
                 if let Some(outcome) = self.quiet(ctx, update, po_number, *how, own).await? {
                     return Ok(Summary::Settled(outcome));
                 }
             }
-            Origin::New | Origin::Incomplete { .. } => {}
+            Origin::Known { .. } | Origin::New | Origin::Incomplete { .. } => {}
         }
         let Some(source) = &self.full_reads else {
             return Ok(Summary::Settled(Outcome::failed(

@@ -883,6 +883,7 @@ fn summary_of(full: &PurchaseUpdate) -> PurchaseUpdate {
         invoices: Vec::new(),
         summary: Some(crate::model::PurchaseSummary {
             last_updated: full.modified_at,
+            quiet: full.lines.iter().all(|l| l.received.is_zero()) && full.invoices.is_empty(),
         }),
         ..full.clone()
     }
