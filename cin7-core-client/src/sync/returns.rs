@@ -49,7 +49,7 @@ pub struct Cin7PurchaseSource {
     config: Cin7TargetConfig,
     tenant: String,
     vendor_id_field: Option<String>,
-    page_limit: u32,
+    page_limit: Option<u32>,
     summaries: bool,
     vendors: Mutex<HashMap<Guid, Option<String>>>,
 }
@@ -64,7 +64,7 @@ impl Cin7PurchaseSource {
             config: Cin7TargetConfig::default(),
             tenant: tenant.into(),
             vendor_id_field: Some("AdditionalAttribute1".into()),
-            page_limit: 100,
+            page_limit: None,
             summaries: false,
             vendors: Mutex::new(HashMap::new()),
         }
@@ -83,9 +83,10 @@ impl Cin7PurchaseSource {
         self
     }
 
-    /// Rows per `purchaseList` page (1..=1000).
+    /// Rows per `purchaseList` page (1..=1000); by default the client's page size for
+    /// `purchaseList` ([`PageSizes`](crate::pagination::PageSizes), 1000 unless configured).
     pub fn with_page_limit(mut self, limit: u32) -> Self {
-        self.page_limit = limit.clamp(1, 1000);
+        self.page_limit = Some(limit.clamp(1, 1000));
         self
     }
 
@@ -466,7 +467,10 @@ impl Source<PurchaseUpdate> for Cin7PurchaseSource {
     fn poll(&self, window: Window) -> BoxStream<'_, Result<PurchaseUpdate, SourceError>> {
         // A new poll reads suppliers afresh (a vendor ID may have been stamped since).
         lock(&self.vendors).clear();
-        let mut list = self.client.purchases().list().limit(self.page_limit);
+        let mut list = self.client.purchases().list();
+        if let Some(limit) = self.page_limit {
+            list = list.limit(limit);
+        }
         if let Some(from) = window.from {
             list = list.updated_since(from);
         }
