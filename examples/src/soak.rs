@@ -16,12 +16,15 @@ use std::time::Duration;
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
+use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{
     CloudSuiteData, IonSimulator, Seed, SimulatorConfig as IonConfig,
 };
 use serde_json::Value;
+use sync_core::engine::returns::ReturnConfig;
 use sync_core::engine::{EngineConfig, ProgressEvent, ProgressFn};
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::replay::{ReplayMode, ReplayResult};
@@ -31,7 +34,7 @@ use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, SyncStore};
 use sync_core::target::DocStatus;
 use sync_core::time::SharedClock;
 
-use crate::assemble::{Parts, ReplayTarget, assemble};
+use crate::assemble::{Parts, ReplayTarget, ReturnParts, assemble};
 use crate::demo::{DemoError, TENANT, mappings};
 
 /// What to run.
@@ -106,6 +109,10 @@ pub struct SoakOutcome {
     pub unaudited: Vec<String>,
     /// Audit entries, all statuses.
     pub audit_entries: usize,
+    /// Writes CloudSuite received (`POST /update/...` and IMS messages), faulted ones
+    /// included. The soak changes nothing in Cin7, so with the return direction on each one is
+    /// a write without a cause.
+    pub cloudsuite_writes: u64,
 }
 
 impl SoakOutcome {
@@ -490,6 +497,10 @@ pub struct SoakVariant {
     /// Post supplier invoices with this status instead of the demo mapping's `Authorised`
     /// (`Draft` is the engine's default).
     pub invoice_status: Option<DocStatus>,
+    /// Run the return direction too (Cin7 purchases back to CloudSuite over IDO updates, in
+    /// the same runner). Nobody changes Cin7 in a soak, so every CloudSuite write it makes is
+    /// unintended: see [`SoakOutcome::cloudsuite_writes`].
+    pub returns: bool,
 }
 
 /// Run the soak. `retries` is read at the end for [`SoakOutcome::retries`] (pass the counter
@@ -620,8 +631,31 @@ pub async fn run_variant(
         source: CloudSuiteSource::csi(ion_client.csi(ion.mongoose_config()), "MAIN")
             .default_currency("USD"),
         target: std::sync::Arc::new(Cin7Target::new(cin7_client.clone())),
-        streams: crate::assemble::Stream::FORWARD.to_vec(),
-        returns: None,
+        streams: if variant.returns {
+            crate::assemble::Stream::ALL.to_vec()
+        } else {
+            crate::assemble::Stream::FORWARD.to_vec()
+        },
+        returns: variant.returns.then(|| ReturnParts {
+            writer: Arc::new(CloudSuitePoWriter::new(
+                ion_client.csi(ion.mongoose_config()),
+                PoWriteMode::Ido,
+            )),
+            cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-soak"),
+            config: {
+                let mut config = ReturnConfig::new(sync_core::model::SourceIdentity::new(
+                    infor_ion_client::cloudsuite::SYSTEM,
+                    TENANT,
+                    "MAIN",
+                    "",
+                ));
+                config
+                    .locations
+                    .insert("Main Warehouse".into(), "MAIN".into());
+                config
+            },
+            invoices: true,
+        }),
         store: store.clone(),
         clock: clock.clone(),
         mappings: {
@@ -731,6 +765,13 @@ pub async fn run_variant(
     outcome.cin7_faults = cin7_faults.injected();
     outcome.ion_calls = ion_faults.calls();
     outcome.ion_calls_by_endpoint = ion.calls();
+    outcome.cloudsuite_writes = outcome
+        .ion_calls_by_endpoint
+        .iter()
+        .filter(|(endpoint, _)| endpoint.starts_with("POST /update/"))
+        .map(|(_, n)| n)
+        .sum::<u64>()
+        + ion.ims_messages().len() as u64;
     outcome.cin7_calls = cin7_faults.calls();
     outcome.retries = retries.map(RetryCounter::count).unwrap_or(0);
     Ok(outcome)

@@ -8,7 +8,8 @@
 //! runs the long version (give it `SOAK_TIMEOUT_MS=5000`: a debug-build simulator under load
 //! can outlast the CI default of 1 s). `SOAK_SEED` and `SOAK_FAULT_RATE` change the seed and the
 //! rate; `SOAK_INVOICE_STATUS=draft` posts invoices as drafts instead of the demo's authorised;
-//! `SOAK_DIR` keeps the SQLite audit store there for inspection. Each `Delay` fault costs one
+//! `SOAK_DIR` keeps the SQLite audit store there for inspection; `SOAK_RETURNS=0` leaves the
+//! return direction out (it runs by default, and must write nothing to CloudSuite). Each `Delay` fault costs one
 //! client timeout of real time.
 #![allow(clippy::unwrap_used)]
 
@@ -55,6 +56,7 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
             Ok("authorised") | Err(_) => None,
             Ok(other) => panic!("SOAK_INVOICE_STATUS={other}: use draft or authorised"),
         },
+        returns: env("SOAK_RETURNS", 1) != 0,
     };
     let outcome = soak::run_variant(&options, Some(&counter), &variant)
         .await
@@ -86,7 +88,9 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
         outcome.audit_entries
     );
     println!(
-        "soak: duplicates={} missing={} unexpected={} mismatches={} unaudited={} wall={elapsed:?} virtual_slept={:?}",
+        "soak: returns={} cloudsuite_writes={} duplicates={} missing={} unexpected={} mismatches={} unaudited={} wall={elapsed:?} virtual_slept={:?}",
+        variant.returns,
+        outcome.cloudsuite_writes,
         outcome.duplicates,
         outcome.missing,
         outcome.unexpected,
@@ -147,5 +151,11 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
     assert!(outcome.mismatches.is_empty(), "{:#?}", outcome.mismatches);
     assert!(outcome.unaudited.is_empty(), "{:#?}", outcome.unaudited);
     assert_eq!(outcome.open_entries, 0, "open audit entries");
+    if variant.returns {
+        assert_eq!(
+            outcome.cloudsuite_writes, 0,
+            "nothing changed in Cin7, so nothing may be written to CloudSuite"
+        );
+    }
     assert!(outcome.is_exact());
 }
