@@ -431,3 +431,93 @@ async fn invoices_of_a_closed_po_skipped_by_rule_are_skipped_not_deferred_foreve
     );
     assert!(rig.purchase_target.purchases().is_empty());
 }
+
+/// Killed after the order was written and its cross-reference stored, before the window
+/// committed: the pending intent stays open, but the cross-reference holds this very content.
+/// The next window resolves it without a call and without a conflict.
+#[tokio::test]
+async fn a_crash_after_the_write_and_its_cross_reference_costs_no_call_and_no_conflict() {
+    let rig = authorising(PlannedPoRule::Skip, ClosedPoRule::Skip);
+    rig.suppliers_src.set_server_time(at(20));
+    let po = rig.put("PO1", 5, 10, PoStatus::Ordered);
+    let run = run(Arc::new(rig.store.clone()), &rig.clock);
+    // The record handled, its entries never committed (the process died).
+    let processed =
+        sync_core::engine::process_record(&run, rig.pos.pipeline().as_ref(), &po, false, None)
+            .await
+            .unwrap();
+    assert!(matches!(
+        processed,
+        sync_core::engine::Processed::Entries(_)
+    ));
+    let pending = rig.store.all_entries();
+    assert!(
+        pending.iter().any(|e| e.status == AuditStatus::Pending),
+        "{pending:?}"
+    );
+    let calls = rig.purchase_target.calls();
+
+    rig.window(30).await;
+    let row = rig.last("PO1", AuditStatus::Succeeded, Action::Skip);
+    assert_eq!(
+        row.response_summary.as_deref(),
+        Some("already up to date in the target")
+    );
+    assert_eq!(rig.purchase_target.calls(), calls, "no call to confirm");
+    assert!(
+        rig.rows("PO1")
+            .iter()
+            .all(|e| e.status != AuditStatus::Conflict)
+    );
+    assert!(
+        rig.rows("PO1")
+            .iter()
+            .all(|e| !AuditStatus::OPEN.contains(&e.status)),
+        "the intent is resolved: {:?}",
+        rig.rows("PO1")
+    );
+    rig.only_purchase();
+}
+
+/// The answer to an authorised order write was lost: the purchase's order is authorised, the
+/// cross-reference does not know what was written. The target's order is compared with the
+/// one the PO asks for; the same is success (one read), never a conflict.
+#[tokio::test]
+async fn an_authorised_order_whose_answer_was_lost_is_success_not_conflict() {
+    let rig = authorising(PlannedPoRule::Skip, ClosedPoRule::Skip);
+    // Write 0 creates the purchase, write 1 writes the order: applied, answer lost.
+    rig.purchase_target
+        .set_faults(FaultPlan::new([(1, Fault::AfterSend)]));
+    rig.put("PO1", 5, 10, PoStatus::Ordered);
+    rig.window(20).await;
+    assert_eq!(rig.rows("PO1").pop().unwrap().status, AuditStatus::Failed);
+    let (_, stored) = rig.only_purchase();
+    assert_eq!(
+        stored.order_status,
+        TaskStatus::Authorised,
+        "the order landed"
+    );
+
+    let calls = rig.purchase_target.calls();
+    rig.window(30).await;
+    let row = rig.last("PO1", AuditStatus::Succeeded, Action::Skip);
+    assert!(
+        row.response_summary
+            .as_deref()
+            .is_some_and(|s| s.contains("already holds these lines")),
+        "{row:?}"
+    );
+    let after = rig.purchase_target.calls();
+    assert_eq!(
+        (after.creates, after.orders),
+        (calls.creates, calls.orders),
+        "nothing rewritten"
+    );
+    assert_eq!(after.gets - calls.gets, 2, "read, then compared");
+    rig.only_purchase();
+
+    // A real difference still is a conflict: the source changes after authorisation.
+    rig.put("PO1", 9, 40, PoStatus::Ordered);
+    rig.window(50).await;
+    rig.last("PO1", AuditStatus::Conflict, Action::None);
+}

@@ -390,9 +390,17 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     };
 
     // After a write whose outcome is unknown the target may hold content the cross-reference
-    // does not know about, so its hash proves nothing until a write succeeds again.
+    // does not know about, so its hash proves nothing until a write succeeds again: unless
+    // every such write was of this very content. Then the cross-reference holding this
+    // content's hash (stored only after a complete write) says the target holds it, whatever
+    // the unknown write did (a crash after the write and its cross-reference, before the
+    // window committed). That costs no call, and is never a conflict.
     let uncertain = open.iter().any(AuditEntry::outcome_unknown);
-    let already_written = !uncertain
+    let only_this_content = open
+        .iter()
+        .filter(|e| e.outcome_unknown())
+        .all(|e| e.content_hash == hash);
+    let already_written = only_this_content
         && xref
             .as_ref()
             .is_some_and(|x| x.synced_hash.as_ref() == Some(&sync_key));

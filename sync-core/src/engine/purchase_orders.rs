@@ -32,6 +32,7 @@ use crate::error::{MappingError, MappingKind, SyncError};
 use crate::mapping::PurchasePolicy;
 use crate::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
 use crate::model::{PoStatus, PurchaseOrder, Record, Supplier, hash_value};
+use crate::retry::Delivery;
 use crate::source::Source;
 use crate::store::{Action, ErrorClass, MatchResult, StreamId};
 use crate::target::{
@@ -208,16 +209,38 @@ impl PurchaseOrderPipeline {
                 ));
                 return Ok(outcome);
             }
-            return Ok(Outcome::conflict(
-                ErrorClass::Conflict,
-                format!(
-                    "purchase {} changed in the source after its order was authorised in the target ({:?}); review and update it by hand",
-                    purchase.id, purchase.order_status
-                ),
-            )
-            .with_match(Some(how))
-            .with_target(Some(purchase.id.clone()))
-            .with_mapped(mapped));
+            // Not known to be what we last wrote (a crash before the cross-reference held it, a
+            // purchase found by lookup, or a source change): the target compares its order
+            // with this one (one read). The same order is success, never a conflict.
+            return match self.target.set_order(purchase, order).await {
+                Ok(saved) => {
+                    ctx.remember(&saved.id, aux(&saved.order_status), true)
+                        .await?;
+                    let mut outcome = Outcome::succeeded(Action::Skip, Some(how), saved.id.clone())
+                        .with_mapped(mapped);
+                    outcome.response_summary = Some(format!(
+                        "order of purchase {} is {:?} in the target and already holds these lines",
+                        saved.id, saved.order_status
+                    ));
+                    Ok(outcome)
+                }
+                Err(error) if error.delivery == Delivery::Processed && !error.transient => {
+                    Ok(Outcome::conflict(
+                        ErrorClass::Conflict,
+                        format!(
+                            "purchase {} changed in the source after its order was authorised in the target ({:?}), and the target's order differs from it; review and update it by hand",
+                            purchase.id, purchase.order_status
+                        ),
+                    )
+                    .with_match(Some(how))
+                    .with_target(Some(purchase.id.clone()))
+                    .with_mapped(mapped))
+                }
+                Err(error) => Ok(Outcome::target(Action::Update, &error)
+                    .with_match(Some(how))
+                    .with_target(Some(purchase.id.clone()))
+                    .with_mapped(mapped)),
+            };
         }
         let action = if how == MatchResult::Created {
             Action::Create
