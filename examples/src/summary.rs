@@ -130,3 +130,55 @@ pub fn table(rows: &[StreamSummary]) -> String {
     }
     out
 }
+
+/// The records of a tenant left open: failed or in conflict (their latest open entry), from
+/// any run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenRecords {
+    /// Records open.
+    pub total: usize,
+    /// Of those, the ones whose latest open entry comes from an earlier run than `run_id`.
+    pub earlier: usize,
+    /// Failed records the runner no longer retries on its own (they failed
+    /// [`FailedRetry::max_attempts`](sync_core::engine::FailedRetry) times in a row).
+    pub needs_attention: usize,
+}
+
+/// Count the records of `tenant` left open after run `run_id` (see [`OpenRecords`]).
+pub async fn open_records(
+    store: &dyn SyncStore,
+    tenant: &str,
+    run_id: &sync_core::store::RunId,
+    retry: sync_core::engine::FailedRetry,
+) -> Result<OpenRecords, sync_core::error::StoreError> {
+    let open = store
+        .query(
+            &AuditQuery::tenant(tenant.to_owned())
+                .statuses(&[AuditStatus::Failed, AuditStatus::Conflict]),
+        )
+        .await?;
+    // Per record: its latest open entry and how many failed entries are open.
+    let mut records: BTreeMap<(String, String), (&AuditEntry, u32)> = BTreeMap::new();
+    for entry in &open {
+        let slot = records
+            .entry((entry.stream.to_string(), entry.source.key()))
+            .or_insert((entry, 0));
+        slot.0 = entry;
+        if entry.status == AuditStatus::Failed {
+            slot.1 += 1;
+        }
+    }
+    Ok(OpenRecords {
+        total: records.len(),
+        earlier: records
+            .values()
+            .filter(|(latest, _)| &latest.run_id != run_id)
+            .count(),
+        needs_attention: records
+            .values()
+            .filter(|(latest, failures)| {
+                latest.status == AuditStatus::Failed && retry.gives_up_after(*failures)
+            })
+            .count(),
+    })
+}

@@ -1089,3 +1089,72 @@ voucher_property = "Uf_ApAcct"
         assert!(message.contains(expected), "{section}: {message}");
     }
 }
+
+/// Failures of one run are the next runs' business: they are retried on their own once due
+/// (`[engine] retry_after`), and until nothing is open `--once` exits 1, saying how many are
+/// open from earlier runs (`--fail-on run` looks at this run only, `never` at nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_of_an_earlier_run_keep_the_exit_code_until_a_later_run_retries_them() {
+    use sync_core::faults::Fault;
+    let sims = start(60, 8).await;
+    // Cin7 refuses the first three supplier creates (nothing applied).
+    for _ in 0..3 {
+        sims.cin7.faults().push_script(
+            "POST /supplier",
+            Fault::Status {
+                status: 400,
+                retry_after: None,
+            },
+        );
+    }
+    let once = |config: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--config".to_owned(),
+            config.to_str().unwrap().to_owned(),
+            "--once".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    // Retries wait an hour: nothing is due in the next runs.
+    let waiting = sims.config(60, "", "retry_after = \"1h\"").to_owned();
+    let first = run_sync(once(&waiting, &[])).await;
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+
+    let second = run_sync(once(&waiting, &[])).await;
+    let printed = text(&second);
+    assert_eq!(second.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains("record(s) open in tenant") && printed.contains("from earlier runs"),
+        "{printed}"
+    );
+    assert!(printed.contains("replay --config"), "{printed}");
+    assert_eq!(
+        run_sync(once(&waiting, &["--fail-on", "run"]))
+            .await
+            .status
+            .code(),
+        Some(0),
+        "this run itself was clean"
+    );
+    assert_eq!(
+        run_sync(once(&waiting, &["--fail-on", "never"]))
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    // (A PO or invoice of a refused vendor creates its supplier as a dependency; the rest
+    // wait.)
+    assert!(sims.suppliers_by_vendor().len() < 8, "some still missing");
+
+    // Due at once: the next run retries them, without replay, and nothing is left open.
+    let due = sims.config(60, "", "retry_after = \"0s\"");
+    let fixed = run_sync(once(&due, &[])).await;
+    let printed = text(&fixed);
+    assert_eq!(fixed.status.code(), Some(0), "{printed}");
+    assert!(!printed.contains("open in tenant"), "{printed}");
+    let by_vendor = sims.suppliers_by_vendor();
+    assert_eq!(by_vendor.len(), 8, "{by_vendor:?}");
+    assert!(by_vendor.values().all(|n| *n == 1), "{by_vendor:?}");
+}

@@ -124,6 +124,7 @@ async fn scenario(
         safety_lag: Duration::seconds(LAG),
         full_scan_every: None,
         strict: false,
+        retry: Default::default(),
     };
     let runner = StreamRunner::new(pipeline.clone(), Arc::new(source.clone()), config);
     let local = ManualClock::new(at(1000));

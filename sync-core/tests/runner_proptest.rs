@@ -111,6 +111,7 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         safety_lag: Duration::seconds(5),
         full_scan_every: None,
         strict: false,
+        retry: Default::default(),
     };
     let supplier_pipeline = Arc::new(
         SupplierPipeline::new(Arc::new(supplier_target.clone()), mappings()).with_page_limit(2),

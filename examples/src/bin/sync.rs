@@ -58,6 +58,22 @@ struct Cli {
     /// Log filter (tracing's EnvFilter syntax, e.g. `info`, `sync_core=debug`); RUST_LOG wins.
     #[arg(long, default_value = "info")]
     log: String,
+    /// What makes `--once` exit 1: `open` (the tenant has failed or conflicting records,
+    /// from this run or an earlier one), `run` (this run had failures or conflicts) or `never`
+    /// (only setup errors fail).
+    #[arg(long, value_enum, default_value_t = FailOn::Open)]
+    fail_on: FailOn,
+}
+
+/// What makes `sync --once` exit 1 (see `--fail-on`).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    /// Records open in the tenant, from any run.
+    Open,
+    /// Failures or conflicts of this run.
+    Run,
+    /// Nothing but setup errors.
+    Never,
 }
 
 /// Exit code: a run finished with failures.
@@ -138,7 +154,7 @@ async fn main() -> ExitCode {
     let once = cli.once || matches!(config.schedule, Cadence::OnDemand);
     if once {
         let report = wired.runner.run_once(Some(&signal)).await;
-        return match print_summary(&wired, &config, &report, &differences).await {
+        return match print_summary(&wired, &config, &cli, &report, &differences).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(FAILURES),
             Err(message) => {
@@ -160,7 +176,7 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
-    let result = run_scheduled(&wired, &config, &clock, &signal, &differences).await;
+    let result = run_scheduled(&wired, &config, &cli, &clock, &signal, &differences).await;
     if let Some(intake) = intake
         && let Err(error) = intake.stopped().await
     {
@@ -217,6 +233,7 @@ async fn wait_for_signal() {
 async fn run_scheduled(
     wired: &Wired,
     config: &Config,
+    cli: &Cli,
     clock: &SharedClock,
     signal: &ShutdownSignal,
     differences: &[Check],
@@ -245,7 +262,7 @@ async fn run_scheduled(
         run_now = false;
         let report = wired.runner.run_once(Some(signal)).await;
         runs += 1;
-        print_summary(wired, config, &report, differences).await?;
+        print_summary(wired, config, cli, &report, differences).await?;
         if report.interrupted || signal.is_triggered() {
             break;
         }
@@ -268,6 +285,7 @@ fn print_triggers(handled: Result<TriggerReport, SyncError>) {
 async fn print_summary(
     wired: &Wired,
     config: &Config,
+    cli: &Cli,
     report: &RunReport,
     differences: &[Check],
 ) -> Result<bool, String> {
@@ -297,8 +315,35 @@ async fn print_summary(
             println!("  would {write}");
         }
     }
-    let clean = report.is_ok()
+    let run_clean = report.is_ok()
         && !report.interrupted
         && rows.iter().all(|r| r.failed == 0 && r.conflicts == 0);
-    Ok(clean)
+    let open = examples::summary::open_records(
+        wired.store.as_ref(),
+        &config.tenant,
+        &report.run_id,
+        config.engine.retry,
+    )
+    .await
+    .map_err(|e| format!("cannot read the open audit entries: {e}"))?;
+    if open.total > 0 {
+        println!(
+            "{} record(s) open in tenant {} ({} from earlier runs{}): see them with `audit --store <store> --tenant {} list --status failed` (and `--status conflict`), retry them with `replay --config {}`.",
+            open.total,
+            config.tenant,
+            open.earlier,
+            if open.needs_attention > 0 {
+                format!(", {} no longer retried on their own", open.needs_attention)
+            } else {
+                String::new()
+            },
+            config.tenant,
+            cli.config.display()
+        );
+    }
+    Ok(match cli.fail_on {
+        FailOn::Open => run_clean && open.total == 0,
+        FailOn::Run => run_clean,
+        FailOn::Never => true,
+    })
 }

@@ -337,6 +337,8 @@ struct RawEngine {
     safety_lag: Option<String>,
     full_scan_every: Option<String>,
     strict: Option<bool>,
+    retry_after: Option<String>,
+    retry_attempts: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1481,6 +1483,12 @@ fn parse_engine(raw: RawEngine) -> Result<EngineConfig, ConfigError> {
     }
     if let Some(strict) = raw.strict {
         engine.strict = strict;
+    }
+    if let Some(v) = &raw.retry_after {
+        engine.retry.base = duration(v, "engine.retry_after")?;
+    }
+    if let Some(attempts) = raw.retry_attempts {
+        engine.retry.max_attempts = attempts;
     }
     Ok(engine)
 }

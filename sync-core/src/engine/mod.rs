@@ -48,6 +48,54 @@ pub struct EngineConfig {
     pub full_scan_every: Option<chrono::Duration>,
     /// Strict mode: a window with a failed record does not move the cursor (rule 6 opt-in).
     pub strict: bool,
+    /// How failed records are retried by the following windows on their own.
+    pub retry: FailedRetry,
+}
+
+/// How failed records are retried by the following windows, without a person.
+///
+/// Each window first retries the failed records of its stream that are due: a record is due
+/// `base × 2^(n−1)` after its n-th failure in a row (1, 2, 4, … minutes by default), until it
+/// has failed `max_attempts` times in a row; then it *needs attention*: it stays failed and
+/// reported and is retried only by `replay`, or when its source record changes (the window
+/// reads it again). A record that failed for a missing mapping is retried in every window
+/// (it costs no call to the target), so it goes through once the mapping is there.
+///
+/// ```
+/// use sync_core::engine::FailedRetry;
+/// let retry = FailedRetry::default();
+/// assert_eq!(retry.delay_after(1), chrono::Duration::minutes(1));
+/// assert_eq!(retry.delay_after(4), chrono::Duration::minutes(8));
+/// assert!(!retry.gives_up_after(7) && retry.gives_up_after(8));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedRetry {
+    /// The wait after the first failure; doubled after each further one.
+    pub base: chrono::Duration,
+    /// Failures in a row after which a record is left to a person (0: never retried).
+    pub max_attempts: u32,
+}
+
+impl Default for FailedRetry {
+    fn default() -> Self {
+        FailedRetry {
+            base: chrono::Duration::minutes(1),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl FailedRetry {
+    /// The wait after the `failures`-th failure in a row (at least one).
+    pub fn delay_after(&self, failures: u32) -> chrono::Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.base * 2_i32.pow(doublings)
+    }
+
+    /// Whether a record that failed `failures` times in a row is left to a person.
+    pub fn gives_up_after(&self, failures: u32) -> bool {
+        failures >= self.max_attempts
+    }
 }
 
 impl Default for EngineConfig {
@@ -57,6 +105,7 @@ impl Default for EngineConfig {
             safety_lag: chrono::Duration::seconds(30),
             full_scan_every: Some(chrono::Duration::days(7)),
             strict: false,
+            retry: FailedRetry::default(),
         }
     }
 }

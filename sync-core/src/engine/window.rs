@@ -30,6 +30,12 @@ pub struct WindowReport {
     pub deferred: usize,
     /// Conflict entries.
     pub conflicts: usize,
+    /// Failed records retried on their own at the start of the window (due after their
+    /// backoff, see [`FailedRetry`](super::FailedRetry)).
+    pub retried: usize,
+    /// Failed records left to a person: they failed too often in a row to be retried on
+    /// their own (still failed, retried by `replay` or when their source record changes).
+    pub needs_attention: usize,
     /// The committed cursor (unchanged when abandoned).
     pub cursor: Option<DateTime<Utc>>,
     /// Whether the window was abandoned (shutdown): audit rows were committed, the cursor was
@@ -121,21 +127,15 @@ impl<P: Pipeline> StreamRunner<P> {
         let mut entries = Vec::new();
         let mut handled_at: BTreeMap<DateTime<Utc>, BTreeSet<String>> = BTreeMap::new();
 
-        // Rule 7: deferred records (waiting for a dependency) are retried first, refetched so
-        // the latest version is written.
-        let deferred = store
-            .query(
-                &AuditQuery::tenant(run.tenant.clone())
-                    .stream(stream.clone())
-                    .statuses(&[AuditStatus::Deferred]),
-            )
-            .await?;
+        // Rule 7: deferred records (waiting for a dependency) are retried first, and failed
+        // ones that are due (see `FailedRetry`), refetched so the latest version is written.
+        let due = self.due_for_retry(run, &stream, &mut report).await?;
         let mut retried = BTreeSet::new();
-        for entry in deferred {
-            if !retried.insert(entry.source.clone()) {
+        for source in due {
+            if !retried.insert(source.clone()) {
                 continue;
             }
-            match self.source.fetch(&entry.source).await {
+            match self.source.fetch(&source).await {
                 Ok(Some(record)) => {
                     report.read += 1;
                     let processed =
@@ -150,10 +150,10 @@ impl<P: Pipeline> StreamRunner<P> {
                     );
                 }
                 Ok(None) => {
-                    tracing::warn!(source = %entry.source, "deferred record no longer in the source")
+                    tracing::warn!(%source, "record to retry no longer in the source")
                 }
                 Err(error) => {
-                    tracing::warn!(source = %entry.source, %error, "cannot refetch deferred record")
+                    tracing::warn!(%source, %error, "cannot refetch a record to retry")
                 }
             }
         }
@@ -173,6 +173,11 @@ impl<P: Pipeline> StreamRunner<P> {
                 }
             };
             report.read += 1;
+            if retried.contains(record.identity()) {
+                // Retried at the start of this window, refetched as it is now.
+                report.skipped += 1;
+                continue;
+            }
             if !full_scan
                 && checkpoint.cursor == Some(record.modified_at())
                 && checkpoint.ids_at_cursor.contains(&record.identity().id)
@@ -271,6 +276,64 @@ impl<P: Pipeline> StreamRunner<P> {
             report: report.clone(),
         });
         Ok(report)
+    }
+
+    /// The records to retry before the window: every deferred one, then the failed ones
+    /// whose backoff has passed (a mapping failure at once), counting in `report` those
+    /// retried and those left to a person.
+    async fn due_for_retry(
+        &self,
+        run: &RunContext,
+        stream: &crate::store::StreamId,
+        report: &mut WindowReport,
+    ) -> Result<Vec<crate::model::SourceIdentity>, SyncError> {
+        let open = run
+            .store
+            .query(
+                &AuditQuery::tenant(run.tenant.clone())
+                    .stream(stream.clone())
+                    .statuses(&[AuditStatus::Deferred, AuditStatus::Failed]),
+            )
+            .await?;
+        let mut due = Vec::new();
+        // Per failed record: failures in a row (open failed rows: a success resolves them),
+        // when the last one ended, and its class.
+        let mut failed: BTreeMap<String, (crate::model::SourceIdentity, u32, DateTime<Utc>, bool)> =
+            BTreeMap::new();
+        for entry in &open {
+            match entry.status {
+                AuditStatus::Deferred => due.push(entry.source.clone()),
+                _ => {
+                    let ended = entry.finished_at.unwrap_or(entry.started_at);
+                    let mapping = entry
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.class == crate::store::ErrorClass::Mapping);
+                    let slot = failed.entry(entry.source.key()).or_insert((
+                        entry.source.clone(),
+                        0,
+                        ended,
+                        mapping,
+                    ));
+                    slot.1 += 1;
+                    if ended >= slot.2 {
+                        slot.2 = ended;
+                        slot.3 = mapping;
+                    }
+                }
+            }
+        }
+        let now = run.clock.now();
+        let policy = self.config.retry;
+        for (source, failures, last, mapping) in failed.into_values() {
+            if policy.gives_up_after(failures) {
+                report.needs_attention += 1;
+            } else if mapping || now >= last + policy.delay_after(failures) {
+                report.retried += 1;
+                due.push(source);
+            }
+        }
+        Ok(due)
     }
 
     fn tally(

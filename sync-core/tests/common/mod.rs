@@ -129,6 +129,7 @@ pub fn config() -> EngineConfig {
         safety_lag: Duration::seconds(5),
         full_scan_every: None,
         strict: false,
+        retry: Default::default(),
     }
 }
 
