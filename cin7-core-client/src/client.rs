@@ -58,6 +58,7 @@ struct Inner {
     max_response_bytes: usize,
     max_bad_answer_retries: usize,
     page_sizes: PageSizes,
+    breaker: crate::breaker::Breaker,
 }
 
 /// The default cap on a response body (a Cin7 page of 1,000 rows is a few megabytes).
@@ -327,6 +328,7 @@ impl Cin7ClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 max_bad_answer_retries: self.max_bad_answer_retries,
                 page_sizes: self.page_sizes,
+                breaker: crate::breaker::Breaker::default(),
             }),
         })
     }
@@ -357,6 +359,8 @@ struct AttemptFailure {
     throttled: Option<u16>,
     /// A 2xx whose body is not JSON: worth asking again on a `GET`, a few times.
     bad_answer: bool,
+    /// Cin7 could not be reached at all (connect, DNS or TLS failure), in words.
+    unreachable: Option<String>,
 }
 
 impl Cin7Client {
@@ -419,10 +423,22 @@ impl Cin7Client {
         let safe_read =
             request.method() == Method::Get && request.idempotency() == Idempotency::Idempotent;
         let mut bad_answers: usize = 0;
+        let unreachable = |cause: String| Error::Unreachable {
+            method: request.method().as_str().to_owned(),
+            endpoint: request.path().to_owned(),
+            cause,
+        };
         loop {
+            inner
+                .breaker
+                .check(inner.clock.now())
+                .map_err(unreachable)?;
             inner.limiter.acquire().await;
             let failed = match self.attempt(request).await {
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    inner.breaker.reached();
+                    return Ok(response);
+                }
                 Err(failed) => failed,
             };
             let AttemptFailure {
@@ -430,7 +446,22 @@ impl Cin7Client {
                 failure,
                 throttled,
                 bad_answer,
+                unreachable: cause,
             } = failed;
+            match cause {
+                // Not reached at all: counted across every request; once the breaker opens,
+                // this one stops retrying too.
+                Some(cause)
+                    if inner
+                        .breaker
+                        .connect_failed(inner.clock.now(), cause.clone()) =>
+                {
+                    return Err(unreachable(cause));
+                }
+                Some(_) => {}
+                None if !matches!(*error, Error::Transport { .. }) => inner.breaker.reached(),
+                None => {}
+            }
             if bad_answer {
                 if safe_read
                     && bad_answers < inner.max_bad_answer_retries
@@ -537,6 +568,7 @@ impl Cin7Client {
             failure: Failure::PERMANENT,
             throttled: None,
             bad_answer: false,
+            unreachable: None,
         };
         let url = self.url_for(request).map_err(permanent)?;
         let method = match request.method() {
@@ -565,6 +597,7 @@ impl Cin7Client {
                 Delivery::Unknown
             };
             let transient = !source.is_redirect() && !source.is_builder();
+            let unreachable = source.is_connect().then(|| crate::breaker::cause(&source));
             AttemptFailure {
                 error: Box::new(Error::Transport {
                     method: method_name.to_owned(),
@@ -579,6 +612,7 @@ impl Cin7Client {
                 },
                 throttled: None,
                 bad_answer: false,
+                unreachable,
             }
         };
         let response = builder.send().await.map_err(transport)?;
@@ -599,6 +633,7 @@ impl Cin7Client {
             },
             throttled: None,
             bad_answer: false,
+            unreachable: None,
         };
         if response
             .content_length()
@@ -684,6 +719,7 @@ impl Cin7Client {
                 },
                 throttled: Some(status),
                 bad_answer: false,
+                unreachable: None,
             });
         }
         let permanent = |error: Error| AttemptFailure {
@@ -691,6 +727,7 @@ impl Cin7Client {
             failure: Failure::PERMANENT,
             throttled: None,
             bad_answer: false,
+            unreachable: None,
         };
         match status {
             200..=299 => {
@@ -746,6 +783,7 @@ impl Cin7Client {
                 },
                 throttled: None,
                 bad_answer: false,
+                unreachable: None,
             }),
             _ => Err(permanent(api(status))),
         }

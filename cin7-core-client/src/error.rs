@@ -159,6 +159,19 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// Cin7 cannot be reached at all (connection refused, DNS or TLS failure) and the client's
+    /// breaker is open: the request was not sent. Every request of the client fails this way
+    /// for a short while (see the `breaker` module) instead of retrying.
+    #[error("Cin7 cannot be reached ({cause}); {method} {endpoint} was not sent")]
+    Unreachable {
+        /// The HTTP method.
+        method: String,
+        /// The endpoint path.
+        endpoint: String,
+        /// What kept it from reaching Cin7, in words.
+        cause: String,
+    },
+
     /// A create (`POST`) failed in a way that leaves its outcome unknown: it may have been
     /// applied. It is never resent automatically; look the record up before creating again.
     #[error(
@@ -251,7 +264,7 @@ impl Error {
     /// up first.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } => true,
+            Error::RateLimited { .. } | Error::Unreachable { .. } => true,
             Error::Transport { source, .. } => !source.is_redirect() && !source.is_builder(),
             Error::Api(api) => api.status >= 500 && api.status != 501,
             _ => false,
@@ -264,7 +277,7 @@ impl Error {
             Error::Config(_) | Error::InvalidInput { .. } | Error::Encode { .. } => {
                 Delivery::NotProcessed
             }
-            Error::RateLimited { .. } => Delivery::NotProcessed,
+            Error::RateLimited { .. } | Error::Unreachable { .. } => Delivery::NotProcessed,
             Error::Transport { delivery, .. } => *delivery,
             Error::UncertainWrite { .. } => Delivery::Unknown,
             Error::Api(api) if api.status >= 500 => Delivery::Unknown,

@@ -37,6 +37,7 @@
 
 pub mod account;
 pub mod address;
+pub mod breaker;
 pub mod client;
 pub mod codec;
 pub mod customer;

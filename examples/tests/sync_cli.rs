@@ -1158,3 +1158,36 @@ async fn failures_of_an_earlier_run_keep_the_exit_code_until_a_later_run_retries
     assert_eq!(by_vendor.len(), 8, "{by_vendor:?}");
     assert!(by_vendor.values().all(|n| *n == 1), "{by_vendor:?}");
 }
+
+/// Nothing listens on the Cin7 port: the run says so in plain words ("connection refused")
+/// after a few attempts instead of retrying every record on the backoff schedule, and exits 1
+/// with the records left for the next run. The elapsed time is printed, not asserted
+/// (docs/reliability.md has the figure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_cin7_port_ends_the_run_quickly_naming_the_cause() {
+    let sims = start(61, 20).await;
+    let config = sims.config(61, "", "");
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!(
+            "http://127.0.0.1:{}/",
+            listener.local_addr().unwrap().port()
+        )
+    };
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    let base = sims.cin7.base_url().to_string();
+    std::fs::write(&config, text_of.replace(&base, &dead)).unwrap();
+    let started = std::time::Instant::now();
+    let out = run_sync(vec![
+        "--config".into(),
+        config.to_str().unwrap().into(),
+        "--once".into(),
+    ])
+    .await;
+    let elapsed = started.elapsed();
+    let printed = text(&out);
+    println!("dead Cin7 port, 20 suppliers and their POs and vouchers: {elapsed:?}");
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("connection refused"), "{printed}");
+    assert_eq!(sims.cin7.state().calls.values().sum::<u64>(), 0);
+}
