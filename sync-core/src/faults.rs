@@ -45,6 +45,10 @@ pub enum Fault {
     /// Apply the call, then drop the connection: the write landed but the client saw no answer
     /// (the "did my POST land?" case).
     ResetAfterApply,
+    /// Apply the call, then wait this long before answering: a process killed meanwhile never
+    /// learns that its write landed (crash tests use it to kill at an exact point). The Cin7
+    /// simulator holds the answer; the ION simulator answers at once.
+    HangAfterApply(Duration),
     /// Answer 200 with an HTML page instead of the API's body (a proxy's login or error page).
     HtmlOk,
     /// Answer 200 with a truncated, malformed body.
@@ -65,6 +69,7 @@ impl Fault {
             Fault::Delay(_) => "delay".to_owned(),
             Fault::ResetBeforeApply => "reset_before_apply".to_owned(),
             Fault::ResetAfterApply => "reset_after_apply".to_owned(),
+            Fault::HangAfterApply(_) => "hang_after_apply".to_owned(),
             Fault::HtmlOk => "html_ok".to_owned(),
             Fault::MalformedBody => "malformed_body".to_owned(),
             Fault::RevokeTokens => "revoke_tokens".to_owned(),

@@ -265,6 +265,11 @@ pub(crate) async fn handle(
     let reply = apply(&shared, method.as_str(), path, &query, &body);
     match fault {
         Some(Fault::ResetAfterApply) => reset(),
+        Some(Fault::HangAfterApply(hang)) => {
+            // Real time on purpose: the caller is meant to be killed while it waits.
+            tokio::time::sleep(hang).await;
+            respond(reply)
+        }
         Some(Fault::MalformedBody) => {
             let text = match &reply {
                 Reply::Json(_, body) => body.to_string(),

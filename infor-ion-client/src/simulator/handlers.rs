@@ -136,7 +136,9 @@ async fn before(
             None
         }
         Fault::ApplicationError => Some(application_error()),
-        Fault::ResetAfterApply => None,
+        // Held answers are simulated by the Cin7 simulator only; here the call is answered at
+        // once (see `Fault::HangAfterApply`).
+        Fault::ResetAfterApply | Fault::HangAfterApply(_) => None,
     }
 }
 
