@@ -501,6 +501,10 @@ pub struct SoakVariant {
     /// the same runner). Nobody changes Cin7 in a soak, so every CloudSuite write it makes is
     /// unintended: see [`SoakOutcome::cloudsuite_writes`].
     pub returns: bool,
+    /// Converge through scheduled runs alone: between runs ten minutes pass on the clock (so
+    /// failed records are due for their automatic retry) and nothing is replayed. Without it,
+    /// each round is a run and a replay of every open failure.
+    pub scheduled_only: bool,
 }
 
 /// Run the soak. `retries` is read at the end for [`SoakOutcome::retries`] (pass the counter
@@ -695,9 +699,16 @@ pub async fn run_variant(
                 }
             }
         }
+        if variant.scheduled_only {
+            // The next scheduled run, ten minutes on: failed records are due again.
+            clock.sleep(Duration::from_secs(600)).await;
+        }
         report = sync.runner.run_once(None).await;
         outcome.runs += 1;
         outcome.run_reports.push(describe(&report));
+        if variant.scheduled_only {
+            continue;
+        }
         match sync.replay(&ReplayTarget::All, ReplayMode::Refetch).await {
             Ok(results) => {
                 outcome.replayed.0 += results.len();

@@ -9,7 +9,10 @@
 //! can outlast the CI default of 1 s). `SOAK_SEED` and `SOAK_FAULT_RATE` change the seed and the
 //! rate; `SOAK_INVOICE_STATUS=draft` posts invoices as drafts instead of the demo's authorised;
 //! `SOAK_DIR` keeps the SQLite audit store there for inspection; `SOAK_RETURNS=0` leaves the
-//! return direction out (it runs by default, and must write nothing to CloudSuite). Each `Delay` fault costs one
+//! return direction out (it runs by default, and must write nothing to CloudSuite). By default
+//! the soak converges through scheduled runs alone (failed records retried on their own, ten
+//! virtual minutes apart, no `replay`); `SOAK_REPLAY=1` replays every open failure after each
+//! run instead. Each `Delay` fault costs one
 //! client timeout of real time.
 #![allow(clippy::unwrap_used)]
 
@@ -57,6 +60,7 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
             Ok(other) => panic!("SOAK_INVOICE_STATUS={other}: use draft or authorised"),
         },
         returns: env("SOAK_RETURNS", 1) != 0,
+        scheduled_only: env("SOAK_REPLAY", 0) == 0,
     };
     let outcome = soak::run_variant(&options, Some(&counter), &variant)
         .await
@@ -88,7 +92,8 @@ async fn a_faulted_sync_ends_in_exactly_the_expected_cin7_state() {
         outcome.audit_entries
     );
     println!(
-        "soak: returns={} cloudsuite_writes={} duplicates={} missing={} unexpected={} mismatches={} unaudited={} wall={elapsed:?} virtual_slept={:?}",
+        "soak: scheduled_only={} returns={} cloudsuite_writes={} duplicates={} missing={} unexpected={} mismatches={} unaudited={} wall={elapsed:?} virtual_slept={:?}",
+        variant.scheduled_only,
         variant.returns,
         outcome.cloudsuite_writes,
         outcome.duplicates,
