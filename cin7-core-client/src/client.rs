@@ -498,6 +498,9 @@ impl Cin7Client {
                         // Hold every caller of the account, not just this one.
                         let until = inner.clock.now() + sync_core::time::to_chrono(delay);
                         inner.limiter.pause_until(until);
+                        // And go slower from now on: the configured rate is above what
+                        // Cin7 takes.
+                        inner.limiter.throttled();
                     } else {
                         inner.clock.sleep(delay).await;
                     }
@@ -700,8 +703,10 @@ impl Cin7Client {
         };
 
         // Throttling: 429 always; 503 and any answer carrying Cin7's limit message too.
-        let throttle_503_refused =
-            status == 503 && (retry_after.is_some() || limit_message || is_empty);
+        // A 503 counts as a refusal only when it says so (a `Retry-After`, Cin7's limit
+        // message). An empty 503 may come from a gateway after Cin7 processed the request: a
+        // create answered so is uncertain (looked up before it is sent again).
+        let throttle_503_refused = status == 503 && (retry_after.is_some() || limit_message);
         if status == 429 || status == 503 || limit_message {
             let delivery = if status == 429 || limit_message || throttle_503_refused {
                 Delivery::NotProcessed

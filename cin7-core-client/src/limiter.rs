@@ -130,6 +130,11 @@ impl RateLimit {
         (self.per + self.margin) / self.calls
     }
 
+    /// The steady rate in calls per second (`1 / interval`).
+    fn per_second(&self) -> f64 {
+        1.0 / self.interval().as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
     fn quota(&self) -> Result<Quota> {
         let burst = NonZeroU32::new(self.burst.max(1))
             .ok_or_else(|| Error::Config("burst must be at least 1".into()))?;
@@ -211,7 +216,27 @@ pub struct AccountLimiter {
     limit: RateLimit,
     clock: SharedClock,
     paused_until: Mutex<Option<DateTime<Utc>>>,
+    pace: Mutex<Pace>,
 }
+
+/// The pace after throttling (AIMD): each throttle halves the rate and lowers a ceiling to 90%
+/// of the rate that was throttled; every quiet period ([`QUIET_PERIODS`] × the limit's period
+/// without a throttle) the rate grows by an eighth of the configured one, up to the ceiling.
+/// So a configured rate above the server's real limit converges below it, and stays there for
+/// the life of the process (restart, or configure a lower rate, to start from another one).
+/// Neither goes below a sixteenth of the configured rate.
+#[derive(Debug)]
+struct Pace {
+    /// Calls per second now.
+    rate: f64,
+    /// Calls per second never to go above again (lowered by each throttle).
+    ceiling: f64,
+    last_change: Option<DateTime<Utc>>,
+    last_grant: Option<DateTime<Utc>>,
+}
+
+/// Periods of the configured limit without a throttle before the pace goes up a step.
+pub const QUIET_PERIODS: u32 = 2;
 
 impl fmt::Debug for AccountLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -231,11 +256,18 @@ impl AccountLimiter {
             InMemoryState::default(),
             ClockAdapter(clock.clone()),
         );
+        let configured = limit.per_second();
         Ok(Arc::new(AccountLimiter {
             gcra,
             limit,
             clock,
             paused_until: Mutex::new(None),
+            pace: Mutex::new(Pace {
+                rate: configured,
+                ceiling: configured,
+                last_change: None,
+                last_grant: None,
+            }),
         }))
     }
 
@@ -254,14 +286,64 @@ impl AccountLimiter {
                     continue;
                 }
             }
+            if let Some(next) = self.slowed_until(self.clock.now()) {
+                self.clock.sleep_until(next).await;
+                continue;
+            }
             match self.gcra.check() {
-                Ok(()) => return self.clock.now(),
+                Ok(()) => {
+                    let now = self.clock.now();
+                    self.pace_lock().last_grant = Some(now);
+                    return now;
+                }
                 Err(not_until) => {
                     let at = not_until.earliest_possible().to_datetime();
                     self.clock.sleep_until(at).await;
                 }
             }
         }
+    }
+
+    /// Cin7 throttled a call: halve the pace and lower its ceiling (see the type's docs).
+    pub fn throttled(&self) {
+        let now = self.clock.now();
+        let configured = self.limit.per_second();
+        let mut pace = self.pace_lock();
+        // Never below a sixteenth of the configured rate: a burst of throttles (another
+        // process on the account for a while) must not stall this one.
+        let floor = configured / 16.0;
+        pace.ceiling = (pace.ceiling.min(pace.rate) * 0.9).max(floor);
+        pace.rate = (pace.rate / 2.0).max(floor);
+        pace.last_change = Some(now);
+    }
+
+    /// The calls per second the limiter allows now (the configured rate until a throttle).
+    pub fn pace(&self) -> f64 {
+        self.pace_lock().rate
+    }
+
+    /// When the next call may go at the slowed pace, if that is later than `now`; raises the
+    /// pace a step after each quiet period.
+    fn slowed_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let configured = self.limit.per_second();
+        let mut pace = self.pace_lock();
+        if pace.rate >= configured {
+            return None;
+        }
+        let quiet = sync_core::time::to_chrono(self.limit.per() * QUIET_PERIODS);
+        if pace.last_change.is_none_or(|at| now - at >= quiet) {
+            pace.rate = (pace.rate + configured / 8.0).min(pace.ceiling.min(configured));
+            pace.last_change = Some(now);
+        }
+        let gap = std::time::Duration::from_secs_f64(1.0 / pace.rate.max(f64::MIN_POSITIVE));
+        let next = pace.last_grant? + sync_core::time::to_chrono(gap);
+        (next > now).then_some(next)
+    }
+
+    fn pace_lock(&self) -> std::sync::MutexGuard<'_, Pace> {
+        self.pace
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Hold every caller of this account until `until` (after Cin7 throttled a call).

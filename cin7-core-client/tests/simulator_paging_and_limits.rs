@@ -241,3 +241,38 @@ async fn the_limit_is_per_account_or_per_application_key() {
     }
     let _ = SimulatorConfig::default();
 }
+
+/// The client is configured for 60 calls a minute, the server takes 30: after a few throttles
+/// the client's pace settles below the server's limit and the throttling stops (AIMD pace in
+/// `AccountLimiter`), instead of 3 or 4 429s per hundred calls forever (as before the pace:
+/// `[3, 3, 3, 4, 3, 3]`; now `[2, 1, 1, 0, 0, 0]`).
+#[tokio::test]
+async fn a_rate_above_the_real_limit_converges_to_no_more_throttles() {
+    let clock = ManualClock::default();
+    let sim = Cin7Simulator::start(
+        config(&clock).with_rate_limit(SimRateLimit::new(30, Duration::from_secs(60))),
+    )
+    .await
+    .unwrap();
+    let client = builder(&sim, &clock)
+        .rate_limit(cin7_core_client::RateLimit::new(60, Duration::from_secs(60)).unwrap())
+        .build()
+        .unwrap();
+    let mut throttled_by_hundred = Vec::new();
+    for _ in 0..6 {
+        let before = sim.throttled();
+        for _ in 0..100 {
+            client.suppliers().list().limit(1).send().await.unwrap();
+        }
+        throttled_by_hundred.push(sim.throttled() - before);
+    }
+    println!("throttled per 100 calls: {throttled_by_hundred:?}");
+    assert!(throttled_by_hundred[0] > 0, "the server's limit was hit");
+    assert_eq!(
+        throttled_by_hundred[4..],
+        [0, 0],
+        "no more throttles once the pace settled: {throttled_by_hundred:?}"
+    );
+    let pace = client.rate_limiter().pace() * 60.0;
+    assert!(pace <= 30.0, "settled at {pace} calls a minute");
+}

@@ -159,6 +159,32 @@ async fn a_503_with_retry_after_date_is_honoured() {
     ok.assert();
 }
 
+/// An empty 503 says nothing about whether the request was processed (a gateway may answer so
+/// after Cin7 did the work): a create is uncertain, never sent twice.
+#[tokio::test]
+async fn an_empty_503_on_a_create_is_uncertain_not_a_refusal() {
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    let create = server
+        .mock("POST", "/advanced-purchase")
+        .with_status(503)
+        .expect(1)
+        .create();
+    let rest = catch_all(&mut server);
+    let header = cin7_core_client::purchase::PurchaseHeader {
+        supplier: Some("Acme".into()),
+        approach: Some(cin7_core_client::purchase::Approach::Stock),
+        location: Some("Main Warehouse".into()),
+        ..Default::default()
+    };
+    let err = client.purchases().create(&header).await.unwrap_err();
+    assert!(matches!(err, Error::UncertainWrite { .. }), "{err:?}");
+    assert_eq!(err.delivery(), sync_core::retry::Delivery::Unknown);
+    create.assert();
+    assert_catch_all(&rest);
+}
+
 #[tokio::test]
 async fn a_bare_503_on_a_read_is_retried_but_on_a_create_is_uncertain() {
     let mut server = Server::new_async().await;
