@@ -230,7 +230,7 @@ fallback = "required"
     assert!(config.engine.strict);
     let m = &config.mappings;
     assert_eq!(m.vendor_id_field, None);
-    assert!(m.match_by_name);
+    assert_eq!(m.name_match, sync_core::mapping::NameMatch::Link);
     assert_eq!(m.revision, "2026-03-02");
     assert_eq!(m.purchases.approach, Approach::Invoice);
     assert_eq!(m.purchases.order_status, DocStatus::Authorised);
@@ -1190,4 +1190,99 @@ async fn a_dead_cin7_port_ends_the_run_quickly_naming_the_cause() {
     assert_eq!(out.status.code(), Some(1), "{printed}");
     assert!(printed.contains("connection refused"), "{printed}");
     assert_eq!(sims.cin7.state().calls.values().sum::<u64>(), 0);
+}
+
+/// Onboarding onto a Cin7 account that already holds the suppliers by name (no vendor IDs
+/// stamped): the default neither duplicates nor silently links them; each waits as a conflict
+/// naming its candidate and the run exits 1. With `name_match = "link"` a replay links them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_silently() {
+    let sims = start(62, 4).await;
+    let names: Vec<String> = sims
+        .ion
+        .data()
+        .rows("SLVendors")
+        .iter()
+        .filter_map(|r| r.values.get("Name").cloned().flatten())
+        .collect();
+    for name in &names {
+        sims.cin7.upsert_supplier(&common::supplier_named(name));
+    }
+    let before = sims.cin7.state().suppliers.len();
+    let args = |config: &Path| {
+        vec![
+            "--config".to_owned(),
+            config.to_str().unwrap().to_owned(),
+            "--once".to_owned(),
+        ]
+    };
+    let review = sims.config(62, "", "");
+    let out = run_sync(args(&review)).await;
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert_eq!(
+        sims.cin7.state().suppliers.len(),
+        before,
+        "no duplicate: {printed}"
+    );
+    assert!(printed.contains("record(s) open"), "{printed}");
+
+    // The configuration decides: link them.
+    let text_of = std::fs::read_to_string(&review).unwrap();
+    std::fs::write(
+        &review,
+        text_of.replace(
+            "[mappings.purchases]",
+            "[mappings]\nname_match = \"link\"\n[mappings.purchases]",
+        ),
+    )
+    .unwrap();
+    // Each held supplier is replayed by its entry (conflicts are replayed one by one, by a
+    // person who has decided).
+    let store: Arc<dyn SyncStore> = Arc::new(
+        SqliteStore::open(sims.store_path(), SystemClock::shared())
+            .await
+            .unwrap(),
+    );
+    let held = store
+        .query(
+            &AuditQuery::tenant(sims.ion.tenant())
+                .stream(StreamId::suppliers())
+                .statuses(&[AuditStatus::Conflict]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.len(), names.len(), "{held:#?}");
+    assert!(
+        held.iter().all(|e| e
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("name_match"))),
+        "{held:#?}"
+    );
+    drop(store);
+    let mut printed = String::new();
+    for entry in held {
+        let config = review.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_replay"))
+                .args(["--config", config.to_str().unwrap(), "entry", &entry.id.0])
+                .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+                .env_remove("SYNC_CONFIG")
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        printed = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{printed}");
+    }
+    assert_eq!(sims.cin7.state().suppliers.len(), before, "{printed}");
+    let by_vendor = sims.suppliers_by_vendor();
+    assert_eq!(
+        by_vendor.len(),
+        names.len(),
+        "every vendor linked: {by_vendor:?}"
+    );
 }

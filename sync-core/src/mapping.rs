@@ -283,6 +283,47 @@ impl Default for PurchasePolicy {
     }
 }
 
+/// What a name match means for a supplier with no link (see [`Mappings::name_match`]).
+///
+/// ```
+/// use sync_core::mapping::NameMatch;
+/// assert_eq!(NameMatch::default(), NameMatch::Review);
+/// assert_eq!(NameMatch::from_key("link"), Some(NameMatch::Link));
+/// assert_eq!(NameMatch::Create.as_key(), "create");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NameMatch {
+    /// Neither create a second supplier nor link silently: the record waits as a conflict
+    /// (`ambiguous`) naming every candidate, until the configuration says `link` or `create`
+    /// (then a replay, or the next change of the vendor, settles it).
+    #[default]
+    Review,
+    /// Link to the target supplier with that exact name (one; several are a conflict), and
+    /// update it, stamping the vendor ID. A deprecated target supplier is updated too.
+    Link,
+    /// Create a new target supplier whatever names the target holds.
+    Create,
+}
+
+impl NameMatch {
+    /// Every rule, in the order the keys are listed to people.
+    pub const ALL: [NameMatch; 3] = [NameMatch::Review, NameMatch::Link, NameMatch::Create];
+
+    /// The configuration key: `review`, `link` or `create`.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            NameMatch::Review => "review",
+            NameMatch::Link => "link",
+            NameMatch::Create => "create",
+        }
+    }
+
+    /// The rule a configuration key names.
+    pub fn from_key(key: &str) -> Option<NameMatch> {
+        NameMatch::ALL.into_iter().find(|rule| rule.as_key() == key)
+    }
+}
+
 /// Everything the pipelines need to turn canonical records into target drafts.
 #[derive(Debug, Clone)]
 pub struct Mappings {
@@ -292,9 +333,10 @@ pub struct Mappings {
     /// `None` disables stamping and matching by it (matching then relies on the
     /// cross-reference and, if enabled, the exact name).
     pub vendor_id_field: Option<String>,
-    /// Whether a supplier with no cross-reference and no stamped vendor ID may be matched by
-    /// exact name. Off by default: names are not unique in Cin7.
-    pub match_by_name: bool,
+    /// What happens to a supplier with no cross-reference and no target supplier stamped with
+    /// its vendor ID when a target supplier with no vendor ID has exactly its name (onboarding
+    /// onto an account that already holds suppliers). Default [`NameMatch::Review`].
+    pub name_match: NameMatch,
     /// Supplier defaults.
     pub supplier_defaults: SupplierDefaults,
     /// Purchase policy.
@@ -310,7 +352,7 @@ impl Default for Mappings {
         Mappings {
             values: Arc::new(MappingTable::default()),
             vendor_id_field: Some("AdditionalAttribute1".to_owned()),
-            match_by_name: false,
+            name_match: NameMatch::Review,
             supplier_defaults: SupplierDefaults::default(),
             purchases: PurchasePolicy::default(),
             revision: String::new(),

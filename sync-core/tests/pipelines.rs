@@ -168,8 +168,62 @@ fn draft(name: &str, vendor: Option<&str>) -> SupplierDraft {
     }
 }
 
+/// Onboarding onto an account that already holds the supplier by name: `create` makes a new
+/// one, `link` uses (and stamps) the existing one; a namesake stamped with another vendor ID
+/// is another vendor's and never held for review.
 #[tokio::test]
-async fn supplier_match_results_created_by_id_ambiguous_and_no_name_guessing() {
+async fn a_namesake_is_linked_or_created_only_when_the_configuration_says_so() {
+    use sync_core::mapping::NameMatch;
+    for (rule, expected_count, action) in [
+        (NameMatch::Create, 3, Action::Create),
+        (NameMatch::Link, 2, Action::Update),
+    ] {
+        let rig = rig_with(
+            Mappings {
+                name_match: rule,
+                ..mappings()
+            },
+            default_chart(),
+            false,
+        );
+        let existing = rig.supplier_target.seed(draft("Epsilon", None));
+        rig.supplier_target.seed(draft("Zeta", Some("V9")));
+        rig.suppliers_src.upsert(supplier("V5", "Epsilon", at(5)));
+        rig.suppliers().await;
+        let row = rig.last(StreamId::suppliers(), "V5");
+        assert_eq!(
+            (row.status, row.action),
+            (AuditStatus::Succeeded, action),
+            "{rule:?}"
+        );
+        assert_eq!(
+            rig.supplier_target.suppliers().len(),
+            expected_count,
+            "{rule:?}"
+        );
+        if rule == NameMatch::Link {
+            assert_eq!(row.target_id.as_deref(), Some(existing.as_str()));
+            assert_eq!(
+                rig.supplier_target.suppliers()[&existing].extra_fields["AdditionalAttribute1"],
+                "V5",
+                "stamped"
+            );
+        }
+    }
+    // Review (the default): another vendor's namesake is not a candidate.
+    let rig = rig();
+    rig.supplier_target.seed(draft("Zeta", Some("V9")));
+    rig.suppliers_src.upsert(supplier("V6", "Zeta", at(6)));
+    rig.suppliers().await;
+    let row = rig.last(StreamId::suppliers(), "V6");
+    assert_eq!(
+        (row.status, row.action),
+        (AuditStatus::Succeeded, Action::Create)
+    );
+}
+
+#[tokio::test]
+async fn supplier_match_results_created_by_id_ambiguous_and_a_namesake_held_for_review() {
     let rig = rig();
     let by_id = rig.supplier_target.seed(draft("Beta Old Name", Some("V2")));
     rig.supplier_target.seed(draft("Dup A", Some("V4")));
@@ -180,7 +234,7 @@ async fn supplier_match_results_created_by_id_ambiguous_and_no_name_guessing() {
     rig.suppliers_src.upsert(supplier("V4", "Delta", at(4)));
     rig.suppliers_src.upsert(supplier("V5", "Epsilon", at(5)));
     let report = rig.suppliers().await;
-    assert_eq!((report.succeeded, report.conflicts), (3, 1), "{report:?}");
+    assert_eq!((report.succeeded, report.conflicts), (2, 2), "{report:?}");
 
     let s = StreamId::suppliers();
     let alpha = rig.last(s.clone(), "V1");
@@ -199,10 +253,16 @@ async fn supplier_match_results_created_by_id_ambiguous_and_no_name_guessing() {
     assert_eq!(delta.status, AuditStatus::Conflict);
     assert_eq!(delta.match_result, Some(MatchResult::Ambiguous));
     assert_eq!(delta.error.as_ref().unwrap().class, ErrorClass::Ambiguous);
-    // Name fallback is off by default: an existing "Epsilon" without a vendor ID is not guessed.
+    // An existing "Epsilon" without a vendor ID is neither guessed nor duplicated: held for
+    // review, naming the candidate.
     let eps = rig.last(s.clone(), "V5");
-    assert_eq!(eps.match_result, Some(MatchResult::Created));
-    assert_eq!(rig.supplier_target.suppliers().len(), 4 + 2);
+    assert_eq!(eps.status, AuditStatus::Conflict);
+    assert_eq!(eps.match_result, Some(MatchResult::Ambiguous));
+    let message = &eps.error.as_ref().unwrap().message;
+    assert!(message.contains("name_match"), "{message}");
+    let candidates = &eps.mapped_snapshot.as_ref().unwrap()["candidates"];
+    assert_eq!(candidates.as_array().map(Vec::len), Some(1), "{candidates}");
+    assert_eq!(rig.supplier_target.suppliers().len(), 4 + 1);
 
     // Next change goes through the cross-reference.
     rig.suppliers_src
@@ -216,7 +276,7 @@ async fn supplier_match_results_created_by_id_ambiguous_and_no_name_guessing() {
 async fn supplier_matched_by_exact_name_when_enabled() {
     let rig = rig_with(
         Mappings {
-            match_by_name: true,
+            name_match: sync_core::mapping::NameMatch::Link,
             ..mappings()
         },
         default_chart(),

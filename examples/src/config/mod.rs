@@ -49,7 +49,9 @@ use serde::Deserialize;
 use sync_core::engine::returns::{ReturnConfig, SourcePurchaseWriter};
 use sync_core::engine::{EngineConfig, ProgressFn};
 use sync_core::error::{MappingKind, SyncError, TargetError};
-use sync_core::mapping::{ClosedPoRule, Fallback, MappingTable, Mappings, PlannedPoRule};
+use sync_core::mapping::{
+    ClosedPoRule, Fallback, MappingTable, Mappings, NameMatch, PlannedPoRule,
+};
 use sync_core::model::SourceIdentity;
 use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::schedule::Cadence;
@@ -299,6 +301,8 @@ struct RawSchedule {
 #[serde(deny_unknown_fields)]
 struct RawMappings {
     vendor_id_field: Option<String>,
+    name_match: Option<String>,
+    /// The older spelling: `true` is `name_match = "link"`, `false` the default (`review`).
     match_by_name: Option<bool>,
     revision: Option<String>,
     #[serde(default)]
@@ -1391,9 +1395,24 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
     if let Some(field) = raw.vendor_id_field {
         mappings.vendor_id_field = non_empty(Some(field));
     }
-    if let Some(by_name) = raw.match_by_name {
-        mappings.match_by_name = by_name;
-    }
+    mappings.name_match = match (raw.name_match.as_deref(), raw.match_by_name) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "mappings.match_by_name",
+                "give `name_match` alone (`match_by_name` is its older spelling)",
+            ));
+        }
+        (Some(key), None) => NameMatch::from_key(key).ok_or_else(|| {
+            invalid(
+                "mappings.name_match",
+                format!(
+                    "`{key}`: use \"review\" (hold a namesake for a person), \"link\" (use the supplier with that name) or \"create\" (a new one)"
+                ),
+            )
+        })?,
+        (None, Some(true)) => NameMatch::Link,
+        (None, Some(false) | None) => NameMatch::Review,
+    };
     if let Some(revision) = raw.revision {
         mappings.revision = revision;
     }

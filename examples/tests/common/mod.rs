@@ -151,3 +151,12 @@ pub fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// A Cin7 supplier someone keyed in by hand: this name, no vendor ID stamped.
+pub fn supplier_named(name: &str) -> cin7_core_client::supplier::Supplier {
+    serde_json::from_value(serde_json::json!({
+        "Name": name, "Currency": "USD", "PaymentTerm": "30 days", "AccountPayable": "800",
+        "TaxRule": "GST on Expenses", "Status": "Active",
+    }))
+    .unwrap()
+}

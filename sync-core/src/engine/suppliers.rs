@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{Outcome, Pipeline, Processed, RecordContext, RunContext, process_record};
 use crate::error::{MappingError, MappingKind, SyncError};
-use crate::mapping::Mappings;
+use crate::mapping::{Mappings, NameMatch};
 use crate::model::{Record, RecordKind, SourceIdentity, Supplier};
 use crate::source::Source;
 use crate::store::{Action, AuditStatus, ErrorClass, MatchResult, StreamId};
@@ -126,6 +126,11 @@ impl SupplierIndex {
         self.by_vendor.get(vendor_id).map_or(&[], Vec::as_slice)
     }
 
+    /// The vendor ID stamped on target supplier `id`, if any.
+    pub fn vendor_of(&self, id: &str) -> Option<&str> {
+        self.by_id.get(id).and_then(|keys| keys.vendor.as_deref())
+    }
+
     /// Target ids whose name equals `name` exactly (none when names are not indexed).
     pub fn by_name(&self, name: &str) -> &[Arc<str>] {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
@@ -172,7 +177,7 @@ impl SupplierPipeline {
     /// Whether matching may ever look at names: by choice, or (no vendor-ID field) as the
     /// only way to find what an uncertain create may have made.
     fn matches_by_name(&self) -> bool {
-        self.mappings.match_by_name || self.mappings.vendor_id_field.is_none()
+        self.mappings.name_match != NameMatch::Create || self.mappings.vendor_id_field.is_none()
     }
 
     fn index(&self) -> MutexGuard<'_, Option<SupplierIndex>> {
@@ -336,12 +341,26 @@ impl SupplierPipeline {
         }
         // After an uncertain create with no vendor-ID field, the exact name is the only way to
         // find what may have been created.
-        if self.mappings.match_by_name || (ctx_uncertain && self.mappings.vendor_id_field.is_none())
+        let names = index.by_name(&supplier.name);
+        if self.mappings.name_match == NameMatch::Link
+            || (ctx_uncertain && self.mappings.vendor_id_field.is_none())
         {
-            match index.by_name(&supplier.name) {
+            match names {
                 [] => {}
                 [one] => return Found::One(one.to_string(), MatchResult::ByName),
                 many => return Found::Many(many.iter().map(|id| id.to_string()).collect()),
+            }
+        }
+        if self.mappings.name_match == NameMatch::Review {
+            // Only a supplier no vendor claims can be this vendor's (one stamped with another
+            // vendor ID is another vendor's namesake).
+            let unlinked: Vec<String> = names
+                .iter()
+                .filter(|id| index.vendor_of(id).is_none())
+                .map(|id| id.to_string())
+                .collect();
+            if !unlinked.is_empty() {
+                return Found::SameName(unlinked);
             }
         }
         Found::None
@@ -352,6 +371,8 @@ enum Found {
     None,
     One(String, MatchResult),
     Many(Vec<String>),
+    /// Unlinked target suppliers with exactly this name, under [`NameMatch::Review`].
+    SameName(Vec<String>),
 }
 
 #[async_trait]
@@ -403,6 +424,18 @@ impl Pipeline for SupplierPipeline {
             )
             .with_match(Some(MatchResult::Ambiguous))
             .with_mapped(mapped)),
+            Found::SameName(ids) => Ok(Outcome::conflict(
+                ErrorClass::Ambiguous,
+                format!(
+                    "vendor {} ({}) has no link, and the target already holds {} supplier(s) with exactly that name and no vendor ID ({}): neither created nor linked; set mappings name_match = \"link\" (use it) or \"create\" (a new one), then replay",
+                    supplier.vendor_id,
+                    supplier.name,
+                    ids.len(),
+                    ids.join(", ")
+                ),
+            )
+            .with_match(Some(MatchResult::Ambiguous))
+            .with_mapped(Some(serde_json::json!({ "supplier": mapped, "candidates": ids })))),
             Found::One(id, how) => {
                 ctx.intent(Action::Update, Some(how), Some(id.clone()), mapped.clone())
                     .await?;
