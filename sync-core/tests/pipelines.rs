@@ -525,9 +525,38 @@ async fn invoice_on_a_draft_order_is_deferred() {
     );
 }
 
+/// Before the GL stream has ever stored a mapping (its first run failed, say), an invoice
+/// needing one waits instead of failing, and goes through by itself once the mapping is there.
+#[tokio::test]
+async fn an_invoice_waits_for_the_first_gl_mapping_and_goes_through_by_itself() {
+    let rig = rig();
+    rig.suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
+    rig.invoices_src
+        .upsert(invoice("INV-8", "V1", None, "630", at(3)));
+    assert_eq!(rig.invoices().await.deferred, 1);
+    let waiting = rig.last(StreamId::supplier_invoices(), "VCH-INV-8");
+    assert_eq!(waiting.status, AuditStatus::Deferred);
+    assert!(
+        waiting
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("no GL mapping has been stored yet")),
+        "{waiting:?}"
+    );
+    // The GL stream maps CloudSuite 630 onto the target's 630.
+    rig.gl_src
+        .upsert(gl("630", "Inventory", AccountClass::Asset, true));
+    rig.gl.run(&rig.ctx()).await.unwrap();
+    let report = rig.invoices().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(rig.purchase_target.purchases().len(), 1);
+}
+
 #[tokio::test]
 async fn invoice_with_unmapped_account_fails_clearly_and_replays_after_the_fix() {
     let rig = rig();
+    // The GL stream has stored its mapping; 9999 is not in it.
+    rig.gl.run(&rig.ctx()).await.unwrap();
     rig.suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
     rig.invoices_src
         .upsert(invoice("INV-9", "V1", None, "9999", at(3)));

@@ -95,6 +95,11 @@ impl InvoicePipeline {
         }
     }
 
+    /// Whether the GL-accounts stream has stored a mapping this pipeline could read.
+    fn gl_mapping_loaded(&self) -> bool {
+        self.gl.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     /// Map the invoice (lines allocated to target accounts).
     pub fn invoice_draft(&self, invoice: &SupplierInvoice) -> Result<InvoiceDraft, MappingError> {
         let m = &self.mappings;
@@ -265,6 +270,14 @@ impl Pipeline for InvoicePipeline {
         }
         let draft = match self.invoice_draft(invoice) {
             Ok(draft) => draft,
+            // No GL mapping stored at all yet (the GL-accounts stream has not completed, e.g.
+            // its first run failed): the invoice waits for it, retried by every window, rather
+            // than failing for a mapping nobody has had the chance to make.
+            Err(error) if error.kind == MappingKind::GlAccount && !self.gl_mapping_loaded() => {
+                return Ok(Outcome::deferred(format!(
+                    "{error}: no GL mapping has been stored yet (the gl_accounts stream has not completed); waiting for it"
+                )));
+            }
             Err(error) => return Ok(Outcome::mapping(&error)),
         };
         let supplier_id = match self
