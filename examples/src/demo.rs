@@ -438,7 +438,10 @@ pub async fn run(
 
 /// The return direction of the demo: Cin7 purchases back to the simulated CloudSuite Industrial
 /// site, through IDO updates.
-fn return_parts(ion_client: &IonClient, ion: &IonSimulator, cin7: &Cin7Client) -> ReturnParts {
+/// The return direction against the simulators, as the demo wires it: IDO writes to the ION
+/// simulator's CloudSuite (site `MAIN`), purchases read from `cin7`, invoices written back, the
+/// Cin7 location "Main Warehouse" mapped onto warehouse `MAIN`.
+pub fn return_parts(ion_client: &IonClient, ion: &IonSimulator, cin7: &Cin7Client) -> ReturnParts {
     let scope = SourceIdentity::new(infor_ion_client::cloudsuite::SYSTEM, TENANT, "MAIN", "");
     let mut config = ReturnConfig::new(scope);
     config

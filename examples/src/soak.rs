@@ -16,15 +16,12 @@ use std::time::Duration;
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
-use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
-use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{
     CloudSuiteData, IonSimulator, Seed, SimulatorConfig as IonConfig,
 };
 use serde_json::Value;
-use sync_core::engine::returns::ReturnConfig;
 use sync_core::engine::{EngineConfig, ProgressEvent, ProgressFn};
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::replay::{ReplayMode, ReplayResult};
@@ -34,7 +31,7 @@ use sync_core::store::{AuditEntry, AuditQuery, AuditStatus, SyncStore};
 use sync_core::target::DocStatus;
 use sync_core::time::SharedClock;
 
-use crate::assemble::{Parts, ReplayTarget, ReturnParts, assemble};
+use crate::assemble::{Parts, ReplayTarget, assemble};
 use crate::demo::{DemoError, TENANT, mappings};
 
 /// What to run.
@@ -640,26 +637,9 @@ pub async fn run_variant(
         } else {
             crate::assemble::Stream::FORWARD.to_vec()
         },
-        returns: variant.returns.then(|| ReturnParts {
-            writer: Arc::new(CloudSuitePoWriter::new(
-                ion_client.csi(ion.mongoose_config()),
-                PoWriteMode::Ido,
-            )),
-            cin7: Cin7PurchaseSource::new(cin7_client.clone(), "cin7-soak"),
-            config: {
-                let mut config = ReturnConfig::new(sync_core::model::SourceIdentity::new(
-                    infor_ion_client::cloudsuite::SYSTEM,
-                    TENANT,
-                    "MAIN",
-                    "",
-                ));
-                config
-                    .locations
-                    .insert("Main Warehouse".into(), "MAIN".into());
-                config
-            },
-            invoices: true,
-        }),
+        returns: variant
+            .returns
+            .then(|| crate::demo::return_parts(&ion_client, &ion, &cin7_client)),
         store: store.clone(),
         clock: clock.clone(),
         mappings: {

@@ -23,18 +23,14 @@ use std::time::{Duration, Instant};
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
-use cin7_core_client::sync::returns::Cin7PurchaseSource;
 use clap::{Parser, Subcommand};
-use examples::assemble::{Parts, ReturnParts, assemble};
+use examples::assemble::{Parts, assemble};
 use examples::demo::mappings;
 use examples::summary::{StreamSummary, summarize};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
-use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
-use sync_core::engine::returns::ReturnConfig;
 use sync_core::engine::{EngineConfig, ProgressEvent, ProgressFn};
-use sync_core::model::SourceIdentity;
 use sync_core::retry::RetryPolicy;
 use sync_core::store::SyncStore;
 use sync_core::store::sqlite::SqliteStore;
@@ -290,19 +286,8 @@ impl World {
             } else {
                 examples::assemble::Stream::FORWARD.to_vec()
             },
-            returns: self.returns.then(|| ReturnParts {
-                writer: Arc::new(CloudSuitePoWriter::new(
-                    self.ion_client.csi(self.ion.mongoose_config()),
-                    PoWriteMode::Ido,
-                )),
-                cin7: Cin7PurchaseSource::new(self.cin7_client.clone(), "cin7-sim"),
-                config: ReturnConfig::new(SourceIdentity::new(
-                    infor_ion_client::cloudsuite::SYSTEM,
-                    TENANT,
-                    "MAIN",
-                    "",
-                )),
-                invoices: true,
+            returns: self.returns.then(|| {
+                examples::demo::return_parts(&self.ion_client, &self.ion, &self.cin7_client)
             }),
             store: self.store.clone(),
             clock: self.clock.clone(),

@@ -436,6 +436,19 @@ impl Harness {
         self.store.put_cross_ref(TENANT, &xref).await.expect("put");
     }
 
+    /// The forward supplier stream linked vendor V000001 to target supplier SUP-GUID.
+    async fn supplier_linked(&self) {
+        let xref = CrossRef {
+            kind: RecordKind::Supplier,
+            source: scope().sibling("V000001"),
+            target_id: "SUP-GUID".into(),
+            aux: BTreeMap::new(),
+            synced_hash: None,
+            synced_modified_at: None,
+        };
+        self.store.put_cross_ref(TENANT, &xref).await.expect("put");
+    }
+
     /// The forward cross-reference of source PO `po`.
     async fn forward_xref(&self, po: &str) -> Option<CrossRef> {
         self.store
@@ -601,20 +614,7 @@ async fn a_po_raised_in_the_target_is_created_once_with_supplier_and_items_resol
     assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
     assert!(h.source.writes().is_empty());
     // The supplier cross-reference the forward supplier stream keeps.
-    h.store
-        .put_cross_ref(
-            TENANT,
-            &CrossRef {
-                kind: RecordKind::Supplier,
-                source: scope().sibling("V000001"),
-                target_id: "SUP-GUID".into(),
-                aux: BTreeMap::new(),
-                synced_hash: None,
-                synced_modified_at: None,
-            },
-        )
-        .await
-        .expect("put");
+    h.supplier_linked().await;
     raised.modified_at = at(3);
     let processed = h.process(&raised).await;
     let entry = own_entry(&processed);
@@ -768,20 +768,7 @@ async fn a_decrease_in_the_target_is_a_conflict_not_a_write() {
 async fn a_create_stopped_after_the_header_or_any_line_is_completed_once_without_an_echo() {
     for stop_after in 0..=3 {
         let h = harness(ConflictPolicy::default());
-        h.store
-            .put_cross_ref(
-                TENANT,
-                &CrossRef {
-                    kind: RecordKind::Supplier,
-                    source: scope().sibling("V000001"),
-                    target_id: "SUP-GUID".into(),
-                    aux: BTreeMap::new(),
-                    synced_hash: None,
-                    synced_modified_at: None,
-                },
-            )
-            .await
-            .expect("put");
+        h.supplier_linked().await;
         *h.source
             .stop_create_after_lines
             .lock()
@@ -954,20 +941,7 @@ async fn a_summary_that_may_hold_a_change_is_read_in_full() {
     let processed = h.process(&summary_of(&raised)).await;
     assert_eq!(own_entry(&processed).status, AuditStatus::Deferred);
     assert_eq!(fetches(&reads), 1);
-    h.store
-        .put_cross_ref(
-            TENANT,
-            &CrossRef {
-                kind: RecordKind::Supplier,
-                source: scope().sibling("V000001"),
-                target_id: "SUP-GUID".into(),
-                aux: BTreeMap::new(),
-                synced_hash: None,
-                synced_modified_at: None,
-            },
-        )
-        .await
-        .expect("put");
+    h.supplier_linked().await;
     raised.progress = PurchaseProgress::Ordered;
     raised.modified_at = at(2);
     reads.purchases.upsert(raised.clone());
@@ -1006,20 +980,7 @@ async fn a_purchase_the_forward_sync_wrote_from_an_invoice_is_not_created_as_a_p
 #[tokio::test]
 async fn an_uncertain_create_is_looked_up_not_repeated() {
     let h = harness(ConflictPolicy::default());
-    h.store
-        .put_cross_ref(
-            TENANT,
-            &CrossRef {
-                kind: RecordKind::Supplier,
-                source: scope().sibling("V000001"),
-                target_id: "SUP-GUID".into(),
-                aux: BTreeMap::new(),
-                synced_hash: None,
-                synced_modified_at: None,
-            },
-        )
-        .await
-        .expect("put");
+    h.supplier_linked().await;
     *h.source
         .fail_create_after_apply
         .lock()
@@ -1246,20 +1207,7 @@ async fn an_uncertain_invoice_create_is_looked_up_not_repeated() {
 #[tokio::test]
 async fn an_invoice_on_a_po_raised_in_the_target_goes_to_the_po_just_created() {
     let h = harness(ConflictPolicy::default());
-    h.store
-        .put_cross_ref(
-            TENANT,
-            &CrossRef {
-                kind: RecordKind::Supplier,
-                source: scope().sibling("V000001"),
-                target_id: "SUP-GUID".into(),
-                aux: BTreeMap::new(),
-                synced_hash: None,
-                synced_modified_at: None,
-            },
-        )
-        .await
-        .expect("put");
+    h.supplier_linked().await;
     let mut raised = with_invoices(
         update("G9", PurchaseProgress::Ordered, &[0, 0], 1),
         vec![invoice("G9", "INV-9")],
