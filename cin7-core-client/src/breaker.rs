@@ -8,7 +8,6 @@
 //! cause, without being sent. After the cooldown one request goes through again; any answer
 //! from Cin7, whatever its status, closes the breaker.
 
-use std::error::Error as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -66,30 +65,9 @@ impl Breaker {
     }
 }
 
-/// What kept a request from reaching Cin7, in words: `connection refused`, `DNS lookup failed`,
-/// `TLS handshake failed`, or the innermost error's own text.
+/// What kept a request from reaching Cin7, in words (see [`sync_core::retry::connect_cause`]).
 pub(crate) fn cause(error: &reqwest::Error) -> String {
-    let mut innermost = error.to_string();
-    let mut source = error.source();
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::ConnectionRefused
-        {
-            return "connection refused".into();
-        }
-        innermost = err.to_string();
-        source = err.source();
-    }
-    let lower = innermost.to_ascii_lowercase();
-    if lower.contains("dns") || lower.contains("lookup address") || lower.contains("resolve") {
-        "DNS lookup failed".into()
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
-        format!("TLS handshake failed: {innermost}")
-    } else if lower.contains("refused") {
-        "connection refused".into()
-    } else {
-        innermost
-    }
+    sync_core::retry::connect_cause(error)
 }
 
 #[cfg(test)]

@@ -1286,3 +1286,42 @@ async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_sil
         "every vendor linked: {by_vendor:?}"
     );
 }
+
+/// Nothing listens on the ION port: the run stops at the fit check with the cause in plain
+/// words, exit 1, nothing written. The elapsed time is printed, not asserted
+/// (docs/reliability.md has the figure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_ion_port_stops_the_run_naming_the_cause() {
+    let sims = start(63, 4).await;
+    let config = sims.config(63, "", "");
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
+    };
+    let ionapi = sims.dir.path().join("sim.ionapi");
+    let text_of = std::fs::read_to_string(&ionapi).unwrap();
+    let live = sims
+        .ion
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let live = live.split('/').next().unwrap().to_owned();
+    std::fs::write(&ionapi, text_of.replace(&live, &dead)).unwrap();
+    let started = std::time::Instant::now();
+    let out = run_sync(vec![
+        "--config".into(),
+        config.to_str().unwrap().into(),
+        "--once".into(),
+    ])
+    .await;
+    let elapsed = started.elapsed();
+    let printed = text(&out);
+    println!("dead ION port: {elapsed:?}\n{printed}");
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains("connection refused") && printed.contains("ION was not reached"),
+        "{printed}"
+    );
+    assert_eq!(sims.cin7_writes(), 0, "nothing written");
+}

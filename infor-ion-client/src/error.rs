@@ -146,7 +146,7 @@ pub enum Error {
     Api(Box<ApiError>),
 
     /// The request got no answer.
-    #[error("{method} {path}: {kind}: {source}")]
+    #[error("{method} {path}: {kind} ({cause})")]
     Transport {
         /// The HTTP method.
         method: String,
@@ -154,6 +154,9 @@ pub enum Error {
         path: String,
         /// What went wrong.
         kind: TransportKind,
+        /// Why, in words (`connection refused`, `DNS lookup failed`, …; see
+        /// `sync_core::retry::connect_cause`).
+        cause: String,
         /// Whether the request may have reached the server.
         delivery: Delivery,
         /// The underlying error (its URL is stripped).
@@ -502,11 +505,13 @@ pub(crate) fn transport_error(method: &str, path: &str, source: reqwest::Error) 
     } else {
         (TransportKind::Io, Delivery::Unknown)
     };
+    let source = source.without_url();
     Error::Transport {
         method: method.to_owned(),
         path: path.to_owned(),
         kind,
+        cause: sync_core::retry::connect_cause(&source),
         delivery,
-        source: source.without_url(),
+        source,
     }
 }

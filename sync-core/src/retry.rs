@@ -271,6 +271,42 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at.with_timezone(&Utc) - now).to_std().unwrap_or_default())
 }
 
+/// Why a connection could not be made, in words, from a client's error and its sources:
+/// `connection refused`, `DNS lookup failed`, `TLS handshake failed: …`, or else the innermost
+/// error's own text (an HTTP client's own top-level text, such as "error sending request", says
+/// nothing an operator can act on).
+///
+/// ```
+/// use sync_core::retry::connect_cause;
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// assert_eq!(connect_cause(&refused), "connection refused");
+/// let dns = std::io::Error::other("failed to lookup address information");
+/// assert_eq!(connect_cause(&dns), "DNS lookup failed");
+/// ```
+pub fn connect_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error.to_string();
+    let mut next = Some(error);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return "connection refused".into();
+        }
+        innermost = err.to_string();
+        next = err.source();
+    }
+    let lower = innermost.to_ascii_lowercase();
+    if lower.contains("dns") || lower.contains("lookup address") || lower.contains("resolve") {
+        "DNS lookup failed".into()
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
+        format!("TLS handshake failed: {innermost}")
+    } else if lower.contains("refused") {
+        "connection refused".into()
+    } else {
+        innermost
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

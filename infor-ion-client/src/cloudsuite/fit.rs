@@ -188,10 +188,24 @@ impl SchemaCache {
     }
 }
 
+/// Whether a check's error says ION itself did not answer (not the IDO's fault; the words are
+/// `TransportKind`'s).
+pub(crate) fn not_reached(message: &str) -> bool {
+    ["could not connect", "timed out", "connection failed"]
+        .iter()
+        .any(|words| message.contains(words))
+}
+
 /// What stops a noun whose source (`what`, e.g. `IDO SLVendors`) could not be checked;
 /// `config_key` names the tenant's own.
 pub(crate) fn unreadable(what: &str, config_key: &str, message: &str) -> String {
-    format!("{what} cannot be read: {message}; name the tenant's own with `{config_key}`")
+    if not_reached(message) {
+        format!(
+            "{what} cannot be read: {message}; ION was not reached: check the URLs in the .ionapi file and the network"
+        )
+    } else {
+        format!("{what} cannot be read: {message}; name the tenant's own with `{config_key}`")
+    }
 }
 
 /// The runner's config key for an MI noun's transaction: `ion.mi.<Noun>.transaction`.

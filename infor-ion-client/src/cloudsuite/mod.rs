@@ -233,6 +233,14 @@ impl CloudSuiteSource {
                 Product::M3(m3) => self.check_m3_stream(m3, stream, &mut checks).await,
                 Product::DataLake(_) => {}
             }
+            // ION not reached at all: every further check would wait out the same retries to
+            // say the same thing.
+            if checks
+                .iter()
+                .any(|c| c.outcome.as_ref().is_err_and(|m| fit::not_reached(m)))
+            {
+                break;
+            }
         }
         FitReport { checks }
     }
