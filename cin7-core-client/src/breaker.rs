@@ -65,11 +65,6 @@ impl Breaker {
     }
 }
 
-/// What kept a request from reaching Cin7, in words (see [`sync_core::retry::connect_cause`]).
-pub(crate) fn cause(error: &reqwest::Error) -> String {
-    sync_core::retry::connect_cause(error)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

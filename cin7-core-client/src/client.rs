@@ -600,7 +600,9 @@ impl Cin7Client {
                 Delivery::Unknown
             };
             let transient = !source.is_redirect() && !source.is_builder();
-            let unreachable = source.is_connect().then(|| crate::breaker::cause(&source));
+            let unreachable = source
+                .is_connect()
+                .then(|| sync_core::retry::connect_cause(&source));
             AttemptFailure {
                 error: Box::new(Error::Transport {
                     method: method_name.to_owned(),

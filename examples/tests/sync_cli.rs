@@ -1167,13 +1167,7 @@ async fn failures_of_an_earlier_run_keep_the_exit_code_until_a_later_run_retries
 async fn a_dead_cin7_port_ends_the_run_quickly_naming_the_cause() {
     let sims = start(61, 20).await;
     let config = sims.config(61, "", "");
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!(
-            "http://127.0.0.1:{}/",
-            listener.local_addr().unwrap().port()
-        )
-    };
+    let dead = format!("http://127.0.0.1:{}/", common::dead_port());
     let text_of = std::fs::read_to_string(&config).unwrap();
     let base = sims.cin7.base_url().to_string();
     std::fs::write(&config, text_of.replace(&base, &dead)).unwrap();
@@ -1294,10 +1288,7 @@ async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_sil
 async fn a_dead_ion_port_stops_the_run_naming_the_cause() {
     let sims = start(63, 4).await;
     let config = sims.config(63, "", "");
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
-    };
+    let dead = format!("127.0.0.1:{}", common::dead_port());
     let ionapi = sims.dir.path().join("sim.ionapi");
     let text_of = std::fs::read_to_string(&ionapi).unwrap();
     let live = sims

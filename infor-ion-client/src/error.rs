@@ -391,6 +391,12 @@ fn excerpt_suffix(excerpt: &str) -> String {
 }
 
 impl Error {
+    /// Whether the server answered at all: `false` for a request that could not connect, timed
+    /// out or lost its connection ([`Error::Transport`]).
+    pub fn answered(&self) -> bool {
+        !matches!(self, Error::Transport { .. })
+    }
+
     /// Whether retrying the same request could succeed (throttling, 502/503/504, timeouts,
     /// connection trouble, and a 500 on a safe read). This says nothing about whether a retry
     /// is *safe*: see [`Error::delivery`].

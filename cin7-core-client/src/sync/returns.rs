@@ -112,8 +112,7 @@ impl Cin7PurchaseSource {
         };
         // The vendor ID is needed to create a purchase raised in Cin7 in CloudSuite; one the
         // forward sync wrote carries its reference, and its source record names the vendor.
-        let reference = purchase_reference(&purchase, &self.config);
-        let stamped = !reference.is_empty() && Some(&reference) != purchase.order_number.as_ref();
+        let stamped = stamped_reference(&purchase, &self.config).is_some();
         let vendor = match &purchase.supplier_id {
             Some(supplier) if !stamped => self.vendor_id(supplier).await?,
             _ => None,
@@ -272,6 +271,14 @@ pub fn summary_of(row: &PurchaseListRow, tenant: &str) -> Option<PurchaseUpdate>
     })
 }
 
+/// The reference the forward sync stamped on the purchase (the source record it came from),
+/// when there is one: not empty and not merely the purchase's own order number.
+fn stamped_reference(purchase: &AdvancedPurchase, config: &Cin7TargetConfig) -> Option<String> {
+    let reference = purchase_reference(purchase, config);
+    (!reference.is_empty() && Some(&reference) != purchase.order_number.as_ref())
+        .then_some(reference)
+}
+
 /// Convert an advanced purchase read in full into the return direction's record.
 ///
 /// ```
@@ -361,11 +368,11 @@ pub fn purchase_update(
     } else {
         PurchaseProgress::Ordered
     };
-    let reference = purchase_reference(purchase, config);
+    let reference = stamped_reference(purchase, config);
     let order_number = purchase.order_number.clone().unwrap_or_default();
     Ok(PurchaseUpdate {
         identity: SourceIdentity::new(SYSTEM, tenant, "", id.to_string()),
-        reference: (!reference.is_empty() && reference != order_number).then_some(reference),
+        reference,
         order_number,
         supplier_id: purchase
             .supplier_id

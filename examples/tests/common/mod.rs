@@ -160,3 +160,9 @@ pub fn supplier_named(name: &str) -> cin7_core_client::supplier::Supplier {
     }))
     .unwrap()
 }
+
+/// A local port nothing listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

@@ -77,6 +77,9 @@ pub struct NounCheck {
     pub config_key: String,
     /// The fit, or the tenant's own error (it does not exist, it may not be read, ...).
     pub outcome: Result<NounFit, String>,
+    /// Whether ION answered at all (`false`: the check could not connect, timed out or lost the
+    /// connection, so the error says nothing about the IDO or transaction).
+    pub reached: bool,
 }
 
 impl NounCheck {
@@ -88,6 +91,10 @@ impl NounCheck {
     /// What stops the noun, with the config key that fixes it; `None` when it is usable.
     pub fn problem(&self) -> Option<String> {
         match &self.outcome {
+            Err(message) if !self.reached => Some(format!(
+                "{} {} cannot be read: {message}; ION was not reached: check the URLs in the .ionapi file and the network",
+                self.read_from, self.ido
+            )),
             Err(message) => Some(unreadable(
                 &format!("{} {}", self.read_from, self.ido),
                 &self.config_key,
@@ -188,24 +195,10 @@ impl SchemaCache {
     }
 }
 
-/// Whether a check's error says ION itself did not answer (not the IDO's fault; the words are
-/// `TransportKind`'s).
-pub(crate) fn not_reached(message: &str) -> bool {
-    ["could not connect", "timed out", "connection failed"]
-        .iter()
-        .any(|words| message.contains(words))
-}
-
 /// What stops a noun whose source (`what`, e.g. `IDO SLVendors`) could not be checked;
 /// `config_key` names the tenant's own.
 pub(crate) fn unreadable(what: &str, config_key: &str, message: &str) -> String {
-    if not_reached(message) {
-        format!(
-            "{what} cannot be read: {message}; ION was not reached: check the URLs in the .ionapi file and the network"
-        )
-    } else {
-        format!("{what} cannot be read: {message}; name the tenant's own with `{config_key}`")
-    }
+    format!("{what} cannot be read: {message}; name the tenant's own with `{config_key}`")
 }
 
 /// The runner's config key for an MI noun's transaction: `ion.mi.<Noun>.transaction`.

@@ -235,10 +235,7 @@ impl CloudSuiteSource {
             }
             // ION not reached at all: every further check would wait out the same retries to
             // say the same thing.
-            if checks
-                .iter()
-                .any(|c| c.outcome.as_ref().is_err_and(|m| fit::not_reached(m)))
-            {
+            if checks.iter().any(|c| !c.reached) {
                 break;
             }
         }
@@ -276,6 +273,7 @@ impl CloudSuiteSource {
             ido: "(none)".to_owned(),
             config_key: "ion.product".to_owned(),
             outcome: Err(self.unsupported(what).message),
+            reached: true,
         };
         match stream.0.as_str() {
             "suppliers" => checks.push(self.check_mi::<m3::nouns::Supplier>(m3, stream, &[]).await),
@@ -303,6 +301,7 @@ impl CloudSuiteSource {
             ido: N::NAME.to_owned(),
             config_key: fit::mi_config_key(N::NAME),
             outcome: Err(String::new()),
+            reached: true,
         };
         let layout = match m3.layout::<N>() {
             Ok(layout) => layout,
@@ -320,7 +319,10 @@ impl CloudSuiteSource {
             |call, (field, value)| call.input(*field, *value),
         );
         check.outcome = match m3.execute(call).await {
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                check.reached = error.answered();
+                Err(error.to_string())
+            }
             // No row: nothing to compare; the list itself answered.
             Ok(rows) => Ok(csi::NounFit {
                 noun: N::NAME,
@@ -411,17 +413,15 @@ impl CloudSuiteSource {
 
     async fn check_noun<N: IdoNoun>(&self, csi: &Csi, stream: &StreamId) -> NounCheck {
         let map = self.map_of::<N>();
+        let fit = self.schemas.fit::<N>(csi, &map).await;
         NounCheck {
             stream: stream.clone(),
             noun: N::IDO,
             read_from: fit::ReadFrom::Ido,
             ido: map.ido_name(N::IDO).to_owned(),
             config_key: csi::ido_config_key(N::IDO),
-            outcome: self
-                .schemas
-                .fit::<N>(csi, &map)
-                .await
-                .map_err(|e| e.to_string()),
+            reached: fit.as_ref().err().is_none_or(Error::answered),
+            outcome: fit.map_err(|e| e.to_string()),
         }
     }
 

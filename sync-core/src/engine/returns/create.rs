@@ -281,22 +281,17 @@ impl ReturnPipeline {
         po_number: &str,
         update: &PurchaseUpdate,
     ) -> Result<(), SyncError> {
-        let identity = self.po_identity(po_number);
-        let Some(mut xref) = ctx
-            .store()
-            .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &identity)
-            .await?
-        else {
-            return Ok(());
-        };
-        if xref.target_id == update.identity.id && xref.synced_hash.is_none() {
-            xref.aux.insert(
-                marks::CREATING_FROM_TARGET.to_owned(),
-                marks::ABANDONED.to_owned(),
-            );
-            ctx.store().put_cross_ref(ctx.tenant(), &xref).await?;
-        }
-        Ok(())
+        self.edit_forward_xref(ctx, po_number, |xref| {
+            let ours = xref.target_id == update.identity.id && xref.synced_hash.is_none();
+            if ours {
+                xref.aux.insert(
+                    marks::CREATING_FROM_TARGET.to_owned(),
+                    marks::ABANDONED.to_owned(),
+                );
+            }
+            ours
+        })
+        .await
     }
 
     /// The PO is complete in the source: link both directions.

@@ -196,20 +196,11 @@ impl ReturnPipeline {
         po_number: &str,
         invoice: &InvoiceUpdate,
     ) -> Result<(), SyncError> {
-        let identity = self.config.source_scope.sibling(po_number);
-        let Some(mut xref) = ctx
-            .store()
-            .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &identity)
-            .await?
-        else {
-            return Ok(());
-        };
         let key = marks::from_target_invoice(&invoice.invoice_number);
-        if xref.aux.get(&key) != Some(&invoice.task_id) {
-            xref.aux.insert(key, invoice.task_id.clone());
-            ctx.store().put_cross_ref(ctx.tenant(), &xref).await?;
-        }
-        Ok(())
+        self.edit_forward_xref(ctx, po_number, |xref| {
+            xref.aux.insert(key, invoice.task_id.clone()).as_ref() != Some(&invoice.task_id)
+        })
+        .await
     }
 
     async fn write_invoice(

@@ -347,6 +347,28 @@ impl ReturnPipeline {
         Ok(Some((po, key)))
     }
 
+    /// Change the forward cross-reference of source PO `po_number` in place, when it exists;
+    /// `edit` says whether it changed anything (only then is it stored).
+    async fn edit_forward_xref(
+        &self,
+        ctx: &RecordContext<'_>,
+        po_number: &str,
+        edit: impl FnOnce(&mut CrossRef) -> bool,
+    ) -> Result<(), SyncError> {
+        let identity = self.po_identity(po_number);
+        let Some(mut xref) = ctx
+            .store()
+            .cross_ref(ctx.tenant(), RecordKind::PurchaseOrder, &identity)
+            .await?
+        else {
+            return Ok(());
+        };
+        if edit(&mut xref) {
+            ctx.store().put_cross_ref(ctx.tenant(), &xref).await?;
+        }
+        Ok(())
+    }
+
     /// Mark the source PO as in step with the target purchase, so the forward stream does not
     /// carry this direction's write back (echo suppression).
     async fn mark_forward_synced(

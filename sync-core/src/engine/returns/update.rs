@@ -49,7 +49,6 @@ impl ReturnPipeline {
                 &self.po_identity(&po_number),
             )
             .await?;
-        let forward_before = self.forward_now(&po_number).await?;
         let forward_progress = forward_xref
             .as_ref()
             .and_then(|x| baseline::forward_progress(&x.aux));
@@ -97,6 +96,13 @@ impl ReturnPipeline {
             }
         };
         let plan = baseline::plan(&state, &base, &now, forward_progress);
+        // The source record (one read of the PO and its lines) matters only when there is
+        // something to write: to tell whether the source changed too, and for the snapshot.
+        let forward_before = if plan.status.is_some() || !plan.received.is_empty() {
+            self.forward_now(&po_number).await?
+        } else {
+            None
+        };
 
         // Which groups the source changed since the last sync: from the values remembered, or
         // (no return sync yet) from the forward hash (the source moved since the forward
