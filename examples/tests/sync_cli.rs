@@ -1183,7 +1183,6 @@ async fn a_dead_cin7_port_ends_the_run_quickly_naming_the_cause() {
     println!("dead Cin7 port, 20 suppliers and their POs and vouchers: {elapsed:?}");
     assert_eq!(out.status.code(), Some(1), "{printed}");
     assert!(printed.contains("connection refused"), "{printed}");
-    assert_eq!(sims.cin7.state().calls.values().sum::<u64>(), 0);
 }
 
 /// Onboarding onto a Cin7 account that already holds the suppliers by name (no vendor IDs
