@@ -252,7 +252,7 @@ async fn update_puts_and_void_and_undo_delete() {
 }
 
 #[tokio::test]
-async fn order_is_read_and_saved_and_a_save_is_retried() {
+async fn order_is_read_and_saved_and_only_a_draft_save_is_retried() {
     let mut server = Server::new_async().await;
     let clock = ManualClock::default();
     let (client, _) = client(&server, &clock);
@@ -278,41 +278,62 @@ async fn order_is_read_and_saved_and_a_save_is_retried() {
         ..Default::default()
     }
     .with_computed_total();
-    let body = json!({
-        "TaskID": purchase_id().to_string(),
-        "Status": "AUTHORISED",
-        "Memo": "CloudSuite PO 4500012",
-        "Lines": [{"SKU": "Bread", "Quantity": 3, "Price": 1.9999, "Discount": 10, "TaxRule": "Tax on Purchases", "Total": 5.3997}],
-        "AdditionalCharges": []
-    });
-    // A POST that replaces the lines is repeatable: a timeout-like 504 is retried.
+    let order = |status: TaskStatus| PurchaseOrder {
+        task_id: Some(purchase_id()),
+        status: Some(status),
+        memo: Some("CloudSuite PO 4500012".into()),
+        lines: vec![line.clone()],
+        ..Default::default()
+    };
+    let body = |status: &str| {
+        json!({
+            "TaskID": purchase_id().to_string(),
+            "Status": status,
+            "Memo": "CloudSuite PO 4500012",
+            "Lines": [{"SKU": "Bread", "Quantity": 3, "Price": 1.9999, "Discount": 10, "TaxRule": "Tax on Purchases", "Total": 5.3997}],
+            "AdditionalCharges": []
+        })
+    };
+    // A DRAFT save replaces the lines and leaves the order editable, so it is repeatable: a
+    // timeout-like 504 is retried.
     let fail = server
         .mock("POST", "/purchase/order")
-        .match_body(Matcher::Json(body.clone()))
+        .match_body(Matcher::Json(body("DRAFT")))
         .with_status(504)
         .expect(1)
         .create();
     let ok = server
         .mock("POST", "/purchase/order")
-        .match_body(Matcher::Json(body))
+        .match_body(Matcher::Json(body("DRAFT")))
         .with_body(fixture("purchase_order.json"))
         .expect(1)
         .create();
     let rest = catch_all(&mut server);
     let saved = client
         .purchases()
-        .save_order(&PurchaseOrder {
-            task_id: Some(purchase_id()),
-            status: Some(TaskStatus::Authorised),
-            memo: Some("CloudSuite PO 4500012".into()),
-            lines: vec![line],
-            ..Default::default()
-        })
+        .save_order(&order(TaskStatus::Draft))
         .await
         .unwrap();
     assert_eq!(saved.status, Some(TaskStatus::Authorised));
     fail.assert();
     ok.assert();
+    // An AUTHORISED save that may have landed is not resent (a repeat would be refused once
+    // it landed): the caller is told the outcome is unknown, and reads the purchase.
+    let lost = server
+        .mock("POST", "/purchase/order")
+        .match_body(Matcher::Json(body("AUTHORISED")))
+        .with_status(504)
+        .expect(1)
+        .create();
+    let outcome = client
+        .purchases()
+        .save_order(&order(TaskStatus::Authorised))
+        .await;
+    assert!(
+        matches!(&outcome, Err(e) if e.delivery() == sync_core::retry::Delivery::Unknown),
+        "{outcome:?}"
+    );
+    lost.assert();
     // Only DRAFT or AUTHORISED may be sent.
     let bad = PurchaseOrder {
         task_id: Some(purchase_id()),

@@ -91,6 +91,7 @@ struct State {
     script: VecDeque<(String, Fault)>,
     injected: BTreeMap<String, u64>,
     calls: u64,
+    paused: bool,
 }
 
 /// Which calls fail and how; see the [module docs](self). Shared by reference between a
@@ -122,6 +123,7 @@ impl FaultPlan {
                 script: VecDeque::new(),
                 injected: BTreeMap::new(),
                 calls: 0,
+                paused: false,
             }),
         }
     }
@@ -150,10 +152,20 @@ impl FaultPlan {
         self.lock().script.push_back((endpoint.to_owned(), fault));
     }
 
+    /// Stop (`true`) or resume (`false`) injecting: while paused, calls are counted and no
+    /// rule or script fires (scripted faults stay queued). A test uses it to run a clean pass
+    /// after a faulty one against the same simulator.
+    pub fn set_paused(&self, paused: bool) {
+        self.lock().paused = paused;
+    }
+
     /// The fault for this call to `endpoint`, if any; counts it.
     pub fn next(&self, endpoint: &str) -> Option<Fault> {
         let mut state = self.lock();
         state.calls += 1;
+        if state.paused {
+            return None;
+        }
         let scripted = state
             .script
             .iter()
@@ -238,5 +250,19 @@ mod tests {
         assert_eq!(plan.next("GET /other"), None);
         assert!(plan.next("GET /only").is_some());
         assert_eq!(plan.injected().get("status_502"), Some(&1));
+    }
+
+    #[test]
+    fn a_paused_plan_injects_nothing_until_resumed() {
+        let plan = FaultPlan::seeded(1)
+            .rule(None, 1.0, Fault::HtmlOk)
+            .script("GET /a", Fault::MalformedBody);
+        plan.set_paused(true);
+        assert_eq!(plan.next("GET /a"), None);
+        assert_eq!(plan.next("GET /b"), None);
+        plan.set_paused(false);
+        assert_eq!(plan.next("GET /a"), Some(Fault::MalformedBody));
+        assert_eq!(plan.next("GET /b"), Some(Fault::HtmlOk));
+        assert_eq!(plan.calls(), 4);
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -272,6 +272,28 @@ pub trait PurchaseTarget: Send + Sync {
     /// Purchases whose reference, order number or invoice number matches `reference` exactly
     /// (Cin7: `purchaseList?Search=` then an exact client-side comparison).
     async fn find_purchases(&self, reference: &str) -> Result<Vec<TargetPurchase>, TargetError>;
+    /// [`find_purchases`](Self::find_purchases) for several references at once, each with
+    /// what it found (an empty list when nothing). `since` bounds the search: no purchase
+    /// carrying one of these references was created or changed before it (the caller passes
+    /// the time of the earliest write that may have created one, less a margin for clocks).
+    ///
+    /// The engine calls it at the start of a window for every record whose earlier write may
+    /// have landed, so recovering many records shares one scan. The default looks each
+    /// reference up on its own; a target with a cheaper shared scan overrides it (Cin7: one
+    /// `purchaseList?UpdatedSince=` walk and one read per candidate, instead of a search, a
+    /// scan and the reads per reference).
+    async fn find_purchases_since(
+        &self,
+        references: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, Vec<TargetPurchase>>, TargetError> {
+        let _ = since;
+        let mut found = BTreeMap::new();
+        for reference in references {
+            found.insert(reference.clone(), self.find_purchases(reference).await?);
+        }
+        Ok(found)
+    }
     /// One purchase by id (`None` when it does not exist or was voided).
     async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError>;
     /// Create a purchase header (status DRAFT, order NOT AVAILABLE). Not idempotent.

@@ -4,7 +4,8 @@
 //! cost in safety: an invoice whose PO order was undone or whose purchase was removed in the
 //! target since the PO stream wrote it ends deferred or in conflict, as it did with the read.
 //! And an authorised invoice whose answer was lost is recognised as written on the next try,
-//! not reported as a conflict.
+//! not reported as a conflict; purchases whose create answers were lost are found again with
+//! one shared scan (issue 18), not one lookup each.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -118,6 +119,7 @@ impl Rig {
         let now = self.target.calls();
         PurchaseCalls {
             finds: now.finds - before.finds,
+            scans: now.scans - before.scans,
             gets: now.gets - before.gets,
             creates: now.creates - before.creates,
             orders: now.orders - before.orders,
@@ -142,11 +144,11 @@ impl Rig {
 
 fn calls(creates: usize, orders: usize, invoices: usize, gets: usize) -> PurchaseCalls {
     PurchaseCalls {
-        finds: 0,
         gets,
         creates,
         orders,
         invoices,
+        ..PurchaseCalls::default()
     }
 }
 
@@ -388,4 +390,52 @@ async fn an_authorised_invoice_that_differs_from_the_lost_attempt_is_a_conflict(
     assert_eq!(purchase.invoices.len(), 1);
     let (stored, _) = purchase.invoices.values().next().unwrap();
     assert_eq!(stored.lines[0].quantity, 4.into(), "not forced");
+}
+
+/// Three PO headers land but their answers are lost: the replay finds all three with one shared
+/// scan (no lookup per record), writes only their orders, and creates nothing twice.
+#[tokio::test]
+async fn lost_create_answers_are_found_again_with_one_shared_scan() {
+    let rig = rig(DocStatus::Authorised).with_supplier().await;
+    for n in 1..=3 {
+        rig.pos_src.upsert(po(&format!("PO-{n}"), "V1", 2, at(2)));
+    }
+    rig.target.set_faults(FaultPlan::new([
+        (0, Fault::AfterSend),
+        (1, Fault::AfterSend),
+        (2, Fault::AfterSend),
+    ]));
+    let report = rig.pos().await;
+    assert_eq!(report.failed, 3, "{report:?}");
+    assert_eq!(rig.target.purchases().len(), 3, "the headers landed");
+
+    let before = rig.target.calls();
+    let replayer = Replayer::new(rig.pos.pipeline().clone(), rig.pos.source().clone());
+    let results = replayer
+        .replay_failed(&rig.ctx(), ReplayScope::Stream, ReplayMode::Snapshot)
+        .await
+        .unwrap();
+    for result in &results {
+        let ReplayResult::Replayed(entry) = result else {
+            panic!("{results:?}")
+        };
+        assert_eq!(entry.status, AuditStatus::Succeeded, "{entry:?}");
+        assert_eq!(entry.match_result, Some(MatchResult::ByLookup));
+    }
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        rig.since(before),
+        PurchaseCalls {
+            scans: 1,
+            orders: 3,
+            ..PurchaseCalls::default()
+        }
+    );
+    assert_eq!(rig.target.purchases().len(), 3, "nothing created twice");
+    assert!(
+        rig.target
+            .purchases()
+            .values()
+            .all(|p| p.order_status == TaskStatus::Authorised)
+    );
 }

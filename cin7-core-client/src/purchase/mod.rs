@@ -217,16 +217,22 @@ impl Purchases {
     }
 
     /// `POST /purchase/order`: save the order; its lines **replace** the existing ones. Only
-    /// accepted while the order is `DRAFT` or `NOT AVAILABLE`. Repeating it is harmless, so it
-    /// is retried like an idempotent write.
+    /// accepted while the order is `DRAFT` or `NOT AVAILABLE`. A `DRAFT` save is harmless to
+    /// repeat, so it is retried like an idempotent write. An `AUTHORISED` save is not: once it
+    /// landed, the order is no longer editable and a repeat is refused, so after an unknown
+    /// outcome it is not resent (an [`Error::UncertainWrite`]); read the purchase to see
+    /// whether it landed.
     pub async fn save_order(&self, order: &PurchaseOrder) -> Result<PurchaseOrder> {
         if order.task_id.as_ref().is_none_or(Guid::is_nil) {
             return Err(invalid("PurchaseOrder.TaskID", "must be the purchase ID"));
         }
         check_writable("PurchaseOrder.Status", order.status.as_ref())?;
-        let request = Cin7Request::post("purchase/order")
-            .json(order)?
-            .idempotent();
+        let request = Cin7Request::post("purchase/order").json(order)?;
+        let request = if order.status == Some(TaskStatus::Draft) {
+            request.idempotent()
+        } else {
+            request
+        };
         self.client.send(request).await
     }
 

@@ -46,6 +46,7 @@
 pub mod account;
 pub mod error;
 pub mod purchase;
+mod recent;
 pub mod returns;
 pub mod supplier;
 pub mod triggers;
@@ -88,6 +89,7 @@ impl Default for Cin7TargetConfig {
 pub struct Cin7Target {
     client: Cin7Client,
     config: Cin7TargetConfig,
+    recent: std::sync::Arc<recent::RecentReads>,
 }
 
 impl Cin7Target {
@@ -96,6 +98,7 @@ impl Cin7Target {
         Cin7Target {
             client,
             config: Cin7TargetConfig::default(),
+            recent: std::sync::Arc::default(),
         }
     }
 

@@ -13,11 +13,13 @@
 //!   DRAFT purchases for the reference attribute, each candidate read in full and compared
 //!   exactly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sync_core::error::TargetError;
+use sync_core::retry::Delivery;
 use sync_core::target::{
     self, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget, TargetInvoice,
     TargetPurchase,
@@ -348,7 +350,10 @@ impl Cin7Target {
         match self.client.purchases().get(id).send().await {
             Ok(purchase) if purchase.id.is_none() => Ok(None),
             Ok(purchase) if purchase.status == Some(PurchaseStatus::Voided) => Ok(None),
-            Ok(purchase) => Ok(Some(purchase)),
+            Ok(purchase) => {
+                self.recent.keep(self.client.clock(), id, &purchase);
+                Ok(Some(purchase))
+            }
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(target_error(&error, CallKind::Read)),
         }
@@ -364,11 +369,32 @@ impl Cin7Target {
         wanted: &PurchaseOrder,
         error: Option<Error>,
     ) -> Result<TargetPurchase, TargetError> {
-        let now = match self.fetch_purchase(guid).await {
-            Ok(now) => now,
-            // The read is only a second look: a failed write keeps its own error.
-            Err(read_error) => return Err(error.map_or(read_error, Into::into)),
+        // Nothing sent: the caller's view came from a read moments ago, whose body answers.
+        let recent = error
+            .is_none()
+            .then(|| self.recent.take(self.client.clock(), guid))
+            .flatten();
+        let now = match recent {
+            Some(recent) => Ok(Some(recent)),
+            None => self.fetch_purchase(guid).await,
         };
+        match now {
+            Ok(now) => self.judge_order(guid, now, wanted, error),
+            // The read is only a second look: a failed write keeps its own error.
+            Err(read_error) => Err(error.map_or(read_error, Into::into)),
+        }
+    }
+
+    /// What the purchase as it is now (`now`) says about an order write of `wanted`: written
+    /// (success), or the write's own `error`, or (nothing sent, or an order that is not
+    /// editable) the refusal Cin7 would give.
+    fn judge_order(
+        &self,
+        guid: &Guid,
+        now: Option<AdvancedPurchase>,
+        wanted: &PurchaseOrder,
+        error: Option<Error>,
+    ) -> Result<TargetPurchase, TargetError> {
         let Some(now) = now else {
             return Err(error.map_or_else(
                 || TargetError::rejected(404, format!("purchase {guid} not found in Cin7")),
@@ -478,6 +504,75 @@ impl PurchaseTarget for Cin7Target {
         Ok(found)
     }
 
+    /// One `purchaseList?UpdatedSince=` walk for all `references` (rows whose order number or
+    /// invoice number holds one of them; with a reference attribute, every DRAFT row, whose
+    /// attribute only the full read shows), then one `GET /advanced-purchase` per distinct
+    /// candidate, matched exactly against every reference. A single reference without the
+    /// attribute is cheaper as a `Search`, and goes that way.
+    async fn find_purchases_since(
+        &self,
+        references: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, Vec<TargetPurchase>>, TargetError> {
+        let references: BTreeSet<&str> = references
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !r.trim().is_empty())
+            .collect();
+        let mut found: BTreeMap<String, Vec<TargetPurchase>> = references
+            .iter()
+            .map(|r| ((*r).to_owned(), Vec::new()))
+            .collect();
+        if references.is_empty() {
+            return Ok(found);
+        }
+        if references.len() == 1 && self.config.purchase_reference_attribute.is_none() {
+            for reference in references {
+                found.insert(reference.to_owned(), self.find_purchases(reference).await?);
+            }
+            return Ok(found);
+        }
+        let rows: Vec<_> = self
+            .client
+            .purchases()
+            .list()
+            .updated_since(since)
+            .stream()
+            .try_collect()
+            .await
+            .map_err(|e| target_error(&e, CallKind::Read))?;
+        let stamped = self.config.purchase_reference_attribute.is_some()
+            && self.config.reference_scan_window.is_some();
+        let mut candidates: Vec<Guid> = Vec::new();
+        for row in rows {
+            let Some(id) = row.id else { continue };
+            let numbered = references.iter().any(|r| {
+                row.order_number.as_deref() == Some(*r)
+                    || row
+                        .invoice_number
+                        .as_deref()
+                        .is_some_and(|n| n.contains(*r))
+            });
+            if (numbered || (stamped && row.status == Some(PurchaseStatus::Draft)))
+                && !candidates.contains(&id)
+            {
+                candidates.push(id);
+            }
+        }
+        for id in candidates {
+            let Some(purchase) = self.fetch_purchase(&id).await? else {
+                continue;
+            };
+            for reference in &references {
+                if carries_reference(&purchase, &self.config, reference) {
+                    let view = self.view(&purchase)?;
+                    found.entry((*reference).to_owned()).or_default().push(view);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// `GET /advanced-purchase?ID=`.
     async fn get_purchase(&self, id: &str) -> Result<Option<TargetPurchase>, TargetError> {
         let guid = parse_id("purchase", id)?;
@@ -516,12 +611,39 @@ impl PurchaseTarget for Cin7Target {
             // cut body after Cin7 applied it): look before refusing.
             return self.order_already_written(&guid, &wanted, None).await;
         }
+        self.recent.forget(&guid);
         let saved = match self.client.purchases().save_order(&wanted).await {
             Ok(saved) => saved,
+            Err(error) if error.delivery() == Delivery::Unknown => {
+                // It may have landed (the client does not resend an authorising save: once
+                // landed, a repeat is refused). One read tells: the order sent is there
+                // (success); the order is still editable, so it did not land and is sent once
+                // more; or anything else, judged as any failed write.
+                let now = match self.fetch_purchase(&guid).await {
+                    Ok(now) => now,
+                    Err(_) => return Err(error.into()),
+                };
+                let resend = now.as_ref().is_some_and(|now| {
+                    !now.order.as_ref().is_some_and(|o| same_order(o, &wanted))
+                        && task_status(now.order.as_ref().and_then(|o| o.status.as_ref()))
+                            .is_editable()
+                });
+                if !resend {
+                    return self.judge_order(&guid, now, &wanted, Some(error));
+                }
+                self.recent.forget(&guid);
+                match self.client.purchases().save_order(&wanted).await {
+                    Ok(saved) => saved,
+                    Err(error) => {
+                        return self
+                            .order_already_written(&guid, &wanted, Some(error))
+                            .await;
+                    }
+                }
+            }
             Err(error) => {
-                // The client resends an order after an unknown outcome (it is a replacing write);
-                // when the lost first attempt authorised it, the resend is refused. Look before
-                // reporting a failure: if the order in Cin7 is the one we sent, it landed.
+                // A refusal may follow an earlier attempt whose answer was lost: look before
+                // reporting a failure. If the order in Cin7 is the one we sent, it landed.
                 return self
                     .order_already_written(&guid, &wanted, Some(error))
                     .await;
@@ -553,6 +675,33 @@ impl PurchaseTarget for Cin7Target {
             CallKind::Create
         };
         let body = purchase_invoice(&guid, task.as_ref(), invoice);
+        // An overwrite of an invoice a read moments ago showed as no longer editable: Cin7
+        // would refuse it, so decide on that body (one read confirms a lost answer).
+        if let Some(task) = &task
+            && let Some(now) = self.recent.take(self.client.clock(), &guid)
+            && let Some(there) = now
+                .invoice
+                .iter()
+                .find(|inv| inv.task_id.as_ref() == Some(task))
+            && !task_status(there.status.as_ref()).is_editable()
+        {
+            if same_invoice(there, &body) {
+                return Ok(TargetInvoice {
+                    task_id: task.as_str().to_owned(),
+                    invoice_number: invoice.invoice_number.clone(),
+                    status: task_status(there.status.as_ref()),
+                });
+            }
+            return Err(TargetError::rejected(
+                400,
+                format!(
+                    "invoice {} of purchase {guid} is {:?}; Cin7 replaces an invoice only while it is DRAFT",
+                    invoice.invoice_number,
+                    task_status(there.status.as_ref())
+                ),
+            ));
+        }
+        self.recent.forget(&guid);
         let saved = match self.client.purchases().create_invoice(&body).await {
             Ok(saved) => saved,
             Err(error) => {

@@ -77,6 +77,15 @@ pub fn updated_supplier(existing: &Supplier, draft: &SupplierDraft) -> Supplier 
     supplier
 }
 
+/// Whether `PUT`ting `wanted` would send exactly what Cin7 answered for `existing` (fields Cin7
+/// sets and never takes back, like an address's `SupplierID`, are not sent and not compared).
+fn same_body(wanted: &Supplier, existing: &Supplier) -> bool {
+    matches!(
+        (serde_json::to_value(wanted), serde_json::to_value(existing)),
+        (Ok(a), Ok(b)) if a == b
+    )
+}
+
 /// What the engine sees of a Cin7 supplier: its ID (lower case), name, and as extra fields
 /// every non-empty text field a draft's `extra_fields` can write: `AdditionalAttribute1`..`10`
 /// and any other untyped field, `Comments` and `AttributeSet` (the vendor ID lives in one of
@@ -273,7 +282,9 @@ impl SupplierTarget for Cin7Target {
         target_supplier(&saved).map_err(|why| incomplete_answer(CallKind::Create, why))
     }
 
-    /// `GET /supplier?ID=` then `PUT /supplier` with the draft merged into what Cin7 holds.
+    /// `GET /supplier?ID=` then `PUT /supplier` with the draft merged into what Cin7 holds;
+    /// no `PUT` when Cin7 already holds exactly that (one read confirms a write whose answer
+    /// was lost).
     async fn update_supplier(
         &self,
         id: &str,
@@ -293,6 +304,12 @@ impl SupplierTarget for Cin7Target {
             ));
         };
         let supplier = updated_supplier(&existing, draft);
+        if same_body(&supplier, &existing) {
+            // Already what we would write (an earlier write whose answer was lost, or a
+            // record nobody changed on either side): the read confirms it, no rewrite.
+            return target_supplier(&existing)
+                .map_err(|why| incomplete_answer(CallKind::Read, why));
+        }
         // A PUT that adds an address or contact is a create for those children.
         let kind = if supplier.adds_children() {
             CallKind::Create

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::lookups::SharedLookups;
 use super::suppliers::SupplierPipeline;
 use super::{Outcome, Pipeline, RecordContext, RunContext};
 use crate::error::{MappingError, MappingKind, SyncError};
@@ -52,6 +53,7 @@ pub struct InvoicePipeline {
     suppliers: Arc<SupplierPipeline>,
     supplier_source: Arc<dyn Source<Supplier>>,
     gl: Mutex<Option<GlMapping>>,
+    lookups: SharedLookups,
 }
 
 impl std::fmt::Debug for InvoicePipeline {
@@ -74,6 +76,7 @@ impl InvoicePipeline {
             suppliers,
             supplier_source,
             gl: Mutex::new(None),
+            lookups: SharedLookups::default(),
         }
     }
 
@@ -257,7 +260,14 @@ impl Pipeline for InvoicePipeline {
     async fn prepare(&self, run: &RunContext) -> Result<(), SyncError> {
         let gl = run.store.gl_mapping(&run.tenant).await?;
         *self.gl.lock().unwrap_or_else(|p| p.into_inner()) = gl;
-        Ok(())
+        self.lookups
+            .prefetch(
+                run,
+                self.stream(),
+                self.target.as_ref(),
+                |invoice: &SupplierInvoice| invoice.invoice_number.clone(),
+            )
+            .await
     }
 
     async fn apply(
@@ -309,7 +319,11 @@ impl Pipeline for InvoicePipeline {
             }
         } else if ctx.uncertain() {
             // Rule 5: look the invoice (or its invoice-first purchase) up by number.
-            match self.target.find_purchases(&invoice.invoice_number).await {
+            match self
+                .lookups
+                .find(self.target.as_ref(), &invoice.invoice_number)
+                .await
+            {
                 Ok(found) => {
                     let mut matching: Vec<TargetPurchase> = found
                         .into_iter()

@@ -8,6 +8,7 @@
 //! before creating after an uncertain outcome, never let a failure pin the cursor (unless
 //! strict), resolve dependencies first, and scan everything periodically.
 
+mod lookups;
 mod outcome;
 mod window;
 

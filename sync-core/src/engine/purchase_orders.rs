@@ -24,9 +24,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::lookups::SharedLookups;
 use super::returns::marks;
 use super::suppliers::SupplierPipeline;
-use super::{Outcome, Pipeline, RecordContext};
+use super::{Outcome, Pipeline, RecordContext, RunContext};
 use crate::error::{MappingError, MappingKind, SyncError};
 #[cfg(doc)]
 use crate::mapping::PurchasePolicy;
@@ -61,6 +62,7 @@ pub struct PurchaseOrderPipeline {
     mappings: Mappings,
     suppliers: Arc<SupplierPipeline>,
     supplier_source: Arc<dyn Source<Supplier>>,
+    lookups: SharedLookups,
 }
 
 impl std::fmt::Debug for PurchaseOrderPipeline {
@@ -84,6 +86,7 @@ impl PurchaseOrderPipeline {
             mappings,
             suppliers,
             supplier_source,
+            lookups: SharedLookups::default(),
         }
     }
 
@@ -273,6 +276,17 @@ impl Pipeline for PurchaseOrderPipeline {
         StreamId::purchase_orders()
     }
 
+    async fn prepare(&self, run: &RunContext) -> Result<(), SyncError> {
+        self.lookups
+            .prefetch(
+                run,
+                self.stream(),
+                self.target.as_ref(),
+                |po: &PurchaseOrder| po.po_number.clone(),
+            )
+            .await
+    }
+
     async fn apply(
         &self,
         ctx: &RecordContext<'_>,
@@ -347,7 +361,7 @@ impl Pipeline for PurchaseOrderPipeline {
             }
         } else if ctx.uncertain() {
             // Rule 5: an earlier create may have reached the target.
-            match self.target.find_purchases(&po.po_number).await {
+            match self.lookups.find(self.target.as_ref(), &po.po_number).await {
                 Ok(found) => match found.len() {
                     0 => None,
                     1 => found.into_iter().next().map(|p| (p, MatchResult::ByLookup)),

@@ -186,6 +186,8 @@ impl SupplierPipeline {
 
     /// Build the index from full list pages: ceil(N / limit) calls.
     pub async fn rebuild_index(&self) -> Result<usize, SyncError> {
+        // What an uncertain create made before now is in the pages read below.
+        self.stale.store(false, Ordering::SeqCst);
         let mut index = SupplierIndex::new(self.mappings.vendor_id_field.clone())
             .with_names(self.matches_by_name());
         let mut page = 1;

@@ -235,6 +235,9 @@ pub struct StoredPurchase {
 pub struct PurchaseCalls {
     /// `find_purchases` (a lookup: several calls in Cin7).
     pub finds: usize,
+    /// `find_purchases_since` (one shared scan for many references: a `purchaseList` walk
+    /// plus one read per candidate in Cin7).
+    pub scans: usize,
     /// `get_purchase`, plus the read-back `set_order` makes when the caller's view says the
     /// order is not editable (both one `GET /advanced-purchase` in Cin7).
     pub gets: usize,
@@ -249,7 +252,7 @@ pub struct PurchaseCalls {
 impl PurchaseCalls {
     /// All calls.
     pub fn total(&self) -> usize {
-        self.finds + self.gets + self.creates + self.orders + self.invoices
+        self.finds + self.scans + self.gets + self.creates + self.orders + self.invoices
     }
 }
 
@@ -289,6 +292,15 @@ impl MemoryPurchaseTarget {
 
     fn lock(&self) -> MutexGuard<'_, PurchaseState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `purchase` carries `reference` (its own, or an invoice's number).
+    fn carries(purchase: &StoredPurchase, reference: &str) -> bool {
+        purchase.header.reference == reference
+            || purchase
+                .invoices
+                .values()
+                .any(|(d, _)| d.invoice_number == reference)
     }
 
     /// Replace the fault plan.
@@ -363,13 +375,31 @@ impl PurchaseTarget for MemoryPurchaseTarget {
         Ok(state
             .purchases
             .iter()
-            .filter(|(_, p)| {
-                p.header.reference == reference
-                    || p.invoices
-                        .values()
-                        .any(|(d, _)| d.invoice_number == reference)
-            })
+            .filter(|(_, p)| Self::carries(p, reference))
             .map(|(id, p)| Self::view(id, p))
+            .collect())
+    }
+
+    /// One scan for all `references` (`since` is not modelled: every purchase is seen).
+    async fn find_purchases_since(
+        &self,
+        references: &[String],
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<BTreeMap<String, Vec<TargetPurchase>>, TargetError> {
+        step(&self.trip).await;
+        let mut state = self.lock();
+        state.calls.scans += 1;
+        Ok(references
+            .iter()
+            .map(|reference| {
+                let found = state
+                    .purchases
+                    .iter()
+                    .filter(|(_, p)| Self::carries(p, reference))
+                    .map(|(id, p)| Self::view(id, p))
+                    .collect();
+                (reference.clone(), found)
+            })
             .collect())
     }
 

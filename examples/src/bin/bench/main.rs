@@ -10,6 +10,7 @@
 //! cargo run --release -p examples --bin bench -- memory --records 10000
 //! cargo run --release -p examples --bin bench -- memory --records 100000
 //! cargo run --release -p examples --bin bench -- parse              # 5
+//! cargo run --release -p examples --bin bench -- recovery           # issue 18
 //! ```
 //!
 //! Every figure is printed as a Markdown table; `docs/benchmarks.md` ("End to end") records
@@ -24,13 +25,14 @@ use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
 use clap::{Parser, Subcommand};
-use examples::assemble::{Parts, assemble};
+use examples::assemble::{Assembled, Parts, assemble};
 use examples::demo::mappings;
 use examples::summary::{StreamSummary, summarize};
 use infor_ion_client::IonClient;
 use infor_ion_client::cloudsuite::CloudSuiteSource;
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use sync_core::engine::{EngineConfig, ProgressEvent, ProgressFn};
+use sync_core::faults::FaultPlan;
 use sync_core::retry::RetryPolicy;
 use sync_core::store::SyncStore;
 use sync_core::store::sqlite::SqliteStore;
@@ -40,6 +42,7 @@ mod cpu;
 mod generated;
 mod memory;
 mod parse;
+mod recovery;
 
 #[derive(Parser)]
 #[command(about = "End-to-end performance figures of the CloudSuite → Cin7 sync")]
@@ -67,6 +70,9 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         records: usize,
     },
+    /// Cin7 calls spent recovering ÷ records recovered: after lost answers (the next run's
+    /// automatic retry, or `replay`) and after kills at spread points of a sync.
+    Recovery(recovery::RecoveryArgs),
     /// Cin7 JSON decoding (typed client models) against a `serde_json::Value` scan of the same
     /// bytes.
     Parse {
@@ -181,6 +187,15 @@ fn cin7_calls(cin7: &Cin7Simulator) -> Counts {
 }
 
 async fn world(args: &SyncArgs, seed: u64) -> Result<World, Box<dyn std::error::Error>> {
+    world_with_faults(args, seed, None).await
+}
+
+/// A world whose Cin7 simulator asks `faults` before answering each call.
+async fn world_with_faults(
+    args: &SyncArgs,
+    seed: u64,
+    faults: Option<Arc<FaultPlan>>,
+) -> Result<World, Box<dyn std::error::Error>> {
     let (clock, manual) = if args.real_clock {
         (SystemClock::shared(), None)
     } else {
@@ -205,16 +220,17 @@ async fn world(args: &SyncArgs, seed: u64) -> Result<World, Box<dyn std::error::
     })
     .await?;
     let account = format!("5a1e0c7e-51a0-4c1d-9c0e-{seed:012x}");
-    let cin7 = Cin7Simulator::start(
-        Cin7Config::new(
-            account,
-            cin7_core_client::simulator::DEFAULT_APPLICATION_KEY,
-        )
-        .with_clock(clock.clone())
-        .with_rate_limit(SimRateLimit::new(args.limit, Duration::from_secs(60)))
-        .with_seed(seed),
+    let mut cin7_config = Cin7Config::new(
+        account,
+        cin7_core_client::simulator::DEFAULT_APPLICATION_KEY,
     )
-    .await?;
+    .with_clock(clock.clone())
+    .with_rate_limit(SimRateLimit::new(args.limit, Duration::from_secs(60)))
+    .with_seed(seed);
+    if let Some(faults) = faults {
+        cin7_config = cin7_config.with_faults(faults);
+    }
+    let cin7 = Cin7Simulator::start(cin7_config).await?;
     let ion_client = IonClient::builder(ion.ionapi()?)
         .clock(clock.clone())
         .build()?;
@@ -270,12 +286,8 @@ impl World {
         })
     }
 
-    /// One run of every stream; returns the summaries, the per-stream call ledger and the
-    /// Cin7/ION call totals of the whole run (GL accounts included, which report no window).
-    async fn run(&self) -> Result<RunFigures, Box<dyn std::error::Error>> {
-        if let Ok(mut l) = self.ledger.lock() {
-            *l = Ledger::default();
-        }
+    /// The sync as the `sync` binary wires it, over this world's simulators and store.
+    fn assembled(&self) -> Result<Assembled, Box<dyn std::error::Error>> {
         let parts = Parts {
             tenant: TENANT.to_owned(),
             source: CloudSuiteSource::csi(self.ion_client.csi(self.ion.mongoose_config()), "MAIN")
@@ -298,7 +310,16 @@ impl World {
             },
             progress: Some(self.progress()),
         };
-        let sync = assemble(parts)?;
+        Ok(assemble(parts)?)
+    }
+
+    /// One run of every stream; returns the summaries, the per-stream call ledger and the
+    /// Cin7/ION call totals of the whole run (GL accounts included, which report no window).
+    async fn run(&self) -> Result<RunFigures, Box<dyn std::error::Error>> {
+        if let Ok(mut l) = self.ledger.lock() {
+            *l = Ledger::default();
+        }
+        let sync = self.assembled()?;
         let cin7_before = cin7_calls(&self.cin7);
         let ion_before = self.ion.calls();
         let throttled_before = self.cin7.throttled();
@@ -591,5 +612,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Cpu { records } => cpu::run(records).await,
         Command::Memory { records } => memory::run(records).await,
         Command::Parse { rows, reps } => parse::run(rows, reps),
+        Command::Recovery(args) => recovery::run(args).await,
     }
 }
