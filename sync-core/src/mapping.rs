@@ -337,6 +337,11 @@ pub struct Mappings {
     /// its vendor ID when a target supplier with no vendor ID has exactly its name (onboarding
     /// onto an account that already holds suppliers). Default [`NameMatch::Review`].
     pub name_match: NameMatch,
+    /// Whether a vendor linked by name ([`NameMatch::Link`]) to a target supplier that is
+    /// deprecated there may reactivate it. Default `false`: the vendor waits as a conflict
+    /// naming the supplier, nothing is written; set it (or pick [`NameMatch::Create`]) and
+    /// replay. Suppliers linked by cross-reference or vendor ID follow the source's status.
+    pub reactivate_deprecated: bool,
     /// Supplier defaults.
     pub supplier_defaults: SupplierDefaults,
     /// Purchase policy.
@@ -353,6 +358,7 @@ impl Default for Mappings {
             values: Arc::new(MappingTable::default()),
             vendor_id_field: Some("AdditionalAttribute1".to_owned()),
             name_match: NameMatch::Review,
+            reactivate_deprecated: false,
             supplier_defaults: SupplierDefaults::default(),
             purchases: PurchasePolicy::default(),
             revision: String::new(),

@@ -60,6 +60,9 @@ pub struct TargetSupplier {
     pub name: String,
     /// Extra fields as read back (at least the one carrying the vendor ID).
     pub extra_fields: BTreeMap<String, String>,
+    /// Active or deprecated, when the target says.
+    #[serde(default)]
+    pub status: Option<PartyStatus>,
 }
 
 /// Writes suppliers.

@@ -296,6 +296,52 @@ async fn supplier_matched_by_exact_name_when_enabled() {
     );
 }
 
+/// Linking by name never silently reactivates a supplier deprecated in the target: under
+/// `link` the vendor waits as a conflict naming it, nothing written; with
+/// `reactivate_deprecated` it is linked, stamped and made active.
+#[tokio::test]
+async fn a_deprecated_namesake_is_reactivated_only_by_explicit_policy() {
+    for reactivate in [false, true] {
+        let rig = rig_with(
+            Mappings {
+                name_match: sync_core::mapping::NameMatch::Link,
+                reactivate_deprecated: reactivate,
+                ..mappings()
+            },
+            default_chart(),
+            false,
+        );
+        let existing = rig.supplier_target.seed(SupplierDraft {
+            status: PartyStatus::Inactive,
+            ..draft("Theta", None)
+        });
+        rig.suppliers_src.upsert(supplier("V7", "Theta", at(7)));
+        rig.suppliers().await;
+        let row = rig.last(StreamId::suppliers(), "V7");
+        let held = &rig.supplier_target.suppliers()[&existing];
+        assert_eq!(rig.supplier_target.suppliers().len(), 1, "never duplicated");
+        if reactivate {
+            assert_eq!(
+                (row.status, row.action, row.match_result),
+                (
+                    AuditStatus::Succeeded,
+                    Action::Update,
+                    Some(MatchResult::ByName)
+                )
+            );
+            assert_eq!(held.status, PartyStatus::Active);
+            assert_eq!(held.extra_fields["AdditionalAttribute1"], "V7");
+        } else {
+            assert_eq!(row.status, AuditStatus::Conflict, "{row:?}");
+            assert_eq!(row.target_id.as_deref(), Some(existing.as_str()));
+            let message = &row.error.as_ref().unwrap().message;
+            assert!(message.contains("reactivate_deprecated"), "{message}");
+            assert_eq!(held.status, PartyStatus::Inactive, "not reactivated");
+            assert!(held.extra_fields.is_empty(), "nothing written");
+        }
+    }
+}
+
 #[tokio::test]
 async fn supplier_index_is_built_from_full_pages() {
     let rig = rig();

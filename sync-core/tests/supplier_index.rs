@@ -20,6 +20,7 @@ fn supplier(id: &str, name: &str, vendor: Option<&str>) -> TargetSupplier {
                 ])
             })
             .unwrap_or_default(),
+        status: None,
     }
 }
 

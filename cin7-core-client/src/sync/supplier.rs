@@ -114,6 +114,10 @@ pub fn target_supplier(supplier: &Supplier) -> Result<TargetSupplier, String> {
         id: id.as_str().to_owned(),
         name: supplier.name.clone(),
         extra_fields,
+        status: supplier.status.as_ref().map(|status| match status {
+            SupplierStatus::Active => PartyStatus::Active,
+            _ => PartyStatus::Inactive,
+        }),
     })
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::{Outcome, Pipeline, Processed, RecordContext, RunContext, process_record};
 use crate::error::{MappingError, MappingKind, SyncError};
 use crate::mapping::{Mappings, NameMatch};
-use crate::model::{Record, RecordKind, SourceIdentity, Supplier};
+use crate::model::{PartyStatus, Record, RecordKind, SourceIdentity, Supplier};
 use crate::source::Source;
 use crate::store::{Action, AuditStatus, ErrorClass, MatchResult, StreamId};
 use crate::target::{SupplierDraft, SupplierTarget, TargetSupplier};
@@ -35,6 +35,7 @@ pub struct SupplierIndex {
 struct IndexKeys {
     vendor: Option<Arc<str>>,
     name: Option<Arc<str>>,
+    deprecated: bool,
 }
 
 /// Add `id` to the list under `key`; returns the shared key.
@@ -92,7 +93,15 @@ impl SupplierIndex {
             .filter(|v| !v.is_empty())
             .map(|vendor| push_key(&mut self.by_vendor, vendor, &id));
         let name = (!self.skip_names).then(|| push_key(&mut self.by_name, &supplier.name, &id));
-        self.by_id.insert(id, IndexKeys { vendor, name });
+        let deprecated = supplier.status == Some(PartyStatus::Inactive);
+        self.by_id.insert(
+            id,
+            IndexKeys {
+                vendor,
+                name,
+                deprecated,
+            },
+        );
     }
 
     fn remove(&mut self, id: &str) {
@@ -104,6 +113,11 @@ impl SupplierIndex {
                 drop_key(&mut self.by_name, &name, id);
             }
         }
+    }
+
+    /// Whether the target says supplier `id` is deprecated.
+    pub fn is_deprecated(&self, id: &str) -> bool {
+        self.by_id.get(id).is_some_and(|keys| keys.deprecated)
     }
 
     /// Number of suppliers indexed.
@@ -438,6 +452,22 @@ impl Pipeline for SupplierPipeline {
             )
             .with_match(Some(MatchResult::Ambiguous))
             .with_mapped(Some(serde_json::json!({ "supplier": mapped, "candidates": ids })))),
+            Found::One(id, MatchResult::ByName)
+                if !self.mappings.reactivate_deprecated
+                    && draft.status == PartyStatus::Active
+                    && self.index().as_ref().is_some_and(|i| i.is_deprecated(&id)) =>
+            {
+                Ok(Outcome::conflict(
+                    ErrorClass::Ambiguous,
+                    format!(
+                        "vendor {} ({}) matches target supplier {id} by name, which is deprecated there: not reactivated (mappings reactivate_deprecated = false); set reactivate_deprecated = true to use it, or name_match = \"create\" for a new one, then replay",
+                        supplier.vendor_id, supplier.name
+                    ),
+                )
+                .with_match(Some(MatchResult::ByName))
+                .with_target(Some(id))
+                .with_mapped(mapped))
+            }
             Found::One(id, how) => {
                 ctx.intent(Action::Update, Some(how), Some(id.clone()), mapped.clone())
                     .await?;

@@ -158,6 +158,7 @@ fn summary(id: &str, draft: &SupplierDraft) -> TargetSupplier {
         id: id.to_owned(),
         name: draft.name.clone(),
         extra_fields: draft.extra_fields.clone(),
+        status: Some(draft.status.clone()),
     }
 }
 

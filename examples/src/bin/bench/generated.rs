@@ -102,6 +102,7 @@ impl SupplierTarget for CountingTarget {
             id: format!("0f1e2d3c-0000-4000-8000-{n:012x}"),
             name: draft.name.clone(),
             extra_fields: BTreeMap::new(),
+            status: None,
         })
     }
 
@@ -115,6 +116,7 @@ impl SupplierTarget for CountingTarget {
             id: id.to_owned(),
             name: draft.name.clone(),
             extra_fields: BTreeMap::new(),
+            status: None,
         })
     }
 }
