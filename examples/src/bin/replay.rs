@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use examples::config::{Config, ConfigError, ReplayTarget, Stream, wire};
+use sync_core::mapping::NameMatch;
 use sync_core::replay::{ReplayMode, ReplayResult};
 use sync_core::store::{AuditStatus, EntryId, RunId};
 use sync_core::time::SystemClock;
@@ -42,6 +43,12 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum Choice {
+    Link,
+    Create,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Mode {
     Snapshot,
     Refetch,
@@ -53,6 +60,15 @@ enum What {
     Entry {
         /// The entry id.
         id: String,
+        /// For a supplier held because a Cin7 supplier has its name: the choice for this
+        /// replay only, over `mappings.name_match`: `link` (use that supplier) or `create` (a
+        /// new one).
+        #[arg(long, value_enum)]
+        name_match: Option<Choice>,
+        /// With `--name-match link`: the Cin7 supplier may be reactivated if it is deprecated
+        /// (over `mappings.reactivate_deprecated`, for this replay only).
+        #[arg(long)]
+        reactivate_deprecated: bool,
     },
     /// The open failures of one run, in every stream.
     Run {
@@ -100,7 +116,20 @@ async fn main() -> ExitCode {
     // A preview reads the real store and writes nothing, whatever the file says.
     config.dry_run = false;
     let what = match &cli.what {
-        What::Entry { id } => ReplayTarget::Entry(EntryId(id.clone())),
+        What::Entry {
+            id,
+            name_match,
+            reactivate_deprecated,
+        } => {
+            // A person's choice for this one entry, over the file's mappings.
+            match name_match {
+                Some(Choice::Link) => config.mappings.name_match = NameMatch::Link,
+                Some(Choice::Create) => config.mappings.name_match = NameMatch::Create,
+                None => {}
+            }
+            config.mappings.reactivate_deprecated |= *reactivate_deprecated;
+            ReplayTarget::Entry(EntryId(id.clone()))
+        }
         What::Run { run_id } => ReplayTarget::Run(RunId(run_id.clone())),
         What::Stream { name } => match Stream::parse(name) {
             Ok(Stream::GlAccounts) => {
