@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use cin7_core_client::Cin7Client;
 use cin7_core_client::fit::{ReferenceNames, ReferenceState};
 use futures::TryStreamExt;
-use infor_ion_client::cloudsuite::{BookmarkProbe, CloudSuiteSource, NounCheck, RecordDateProbe};
+use infor_ion_client::cloudsuite::{
+    BookmarkProbe, CloudSuiteSource, LmtsProbe, NounCheck, RecordDateProbe,
+};
 use infor_ion_client::vault::DEFAULT_KEY_ENV;
 use std::collections::BTreeSet;
 use sync_core::error::MappingKind;
@@ -342,6 +344,12 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
     let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
     let mut checks = schema_checks(&source, &streams).await;
     let readable = checks.iter().all(Check::passed);
+    if matches!(config.ion.product, Product::M3 { .. })
+        && readable
+        && config.streams.contains(&Stream::Suppliers)
+    {
+        checks.push(lmts_row(source.probe_lmts().await));
+    }
     if !matches!(config.ion.product, Product::Csi { .. }) {
         return checks;
     }
@@ -374,6 +382,39 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
         checks.push(unmapped_gl_accounts(&source, &config.mappings, since, now, by_code).await);
     }
     checks
+}
+
+/// M3: whether `CRS620MI/LstSuppliers` selects by `LMTS` as the source sends it
+/// (milliseconds since 1970 UTC, see docs/assumptions.md): ✓ it does, ! it ignores the stamp
+/// (every run re-reads every supplier; nothing is lost), ✗ a stamp a century back selects
+/// nothing (incremental runs would miss every change).
+pub fn lmts_row(probe: Result<Option<LmtsProbe>, infor_ion_client::Error>) -> Check {
+    let name = "M3 LMTS selection";
+    match probe {
+        Ok(Some(LmtsProbe::Selects)) => Check::ok(
+            name,
+            "CRS620MI/LstSuppliers: LMTS a day ahead selects no supplier, a century back selects them",
+        ),
+        Ok(Some(LmtsProbe::NoSuppliers)) => {
+            Check::ok(name, "not testable: the company has no supplier")
+        }
+        Ok(None) => Check::ok(name, "not applicable (the tenant's own supplier list)"),
+        Ok(Some(LmtsProbe::FutureSelects)) => Check::warning(
+            name,
+            "CRS620MI/LstSuppliers: LMTS a day ahead still selects suppliers; the stamp is \
+             ignored or read in another format, so every run reads every supplier",
+            "nothing is lost (unchanged suppliers are skipped), but report the tenant's M3 \
+             version: the LMTS format is an assumption (docs/assumptions.md)",
+        ),
+        Ok(Some(LmtsProbe::PastSelectsNothing)) => Check::failed(
+            name,
+            "CRS620MI/LstSuppliers: LMTS a century back selects no supplier; the stamp is read \
+             in another format and incremental runs would miss every change",
+            "report the tenant's M3 version: the LMTS format is an assumption \
+             (docs/assumptions.md)",
+        ),
+        Err(error) => ping::ion_failure(name, &error),
+    }
 }
 
 /// ✓ when the newest stamp fits the configured zone; ! when it lies in the future (the tenant

@@ -352,31 +352,84 @@ async fn server_time_comes_from_the_date_header() {
 }
 
 #[tokio::test]
-async fn m3_suppliers_are_filtered_by_change_date_and_pos_are_refused_clearly() {
+async fn m3_suppliers_are_selected_by_lmts_in_the_company_with_status_from_get_basic_data() {
     let (mut server, client) = server().await;
-    server
-        .mock("GET", Matcher::Regex("CRS620MI/LstSuppliers".into()))
-        .match_query(Matcher::Any)
+    let since = Utc.with_ymd_and_hms(2026, 2, 1, 8, 0, 0).unwrap();
+    // 2026-02-01T08:00:00Z is 1769932800000 ms; LMTS is one millisecond before.
+    let lmts = "1769932799999";
+    let list = "CRS620MI/LstSuppliers;maxrecs=1000;returncols=SUNO,SUNM,CUCD,TEPY,PHNO,ADR1,\
+                ADR2,TOWN,PONO,CSCD;cono=100;divi=AAA$";
+    // The documented output: no STAT, no LMDT. The list continues from the last key read
+    // until a call adds nothing new.
+    let next = server
+        .mock("GET", Matcher::Regex(list.into()))
+        .match_query(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("LMTS".into(), lmts.into()),
+            Matcher::UrlEncoded("FRSU".into(), "S2".into()),
+        ]))
+        .with_body(
+            json!({"results": [{"records": [{"SUNO": "S2", "SUNM": "Blocked"}]}]}).to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let first = server
+        .mock("GET", Matcher::Regex(list.into()))
+        .match_query(Matcher::Regex(format!("^LMTS={lmts}$")))
         .with_body(
             json!({"results": [{"records": [
-                {"SUNO": "S1", "SUNM": "Old", "STAT": "20", "LMDT": "20260101"},
-                {"SUNO": "S2", "SUNM": "New", "STAT": "90", "LMDT": "20260201"}
+                {"SUNO": "S1", "SUNM": "Active"},
+                {"SUNO": "S2", "SUNM": "Blocked"}
             ]}]})
             .to_string(),
         )
+        .expect(1)
         .create_async()
         .await;
-    let source = CloudSuiteSource::m3(client.m3().company("100"), "ACME_TST", "100");
-    let since = Utc.with_ymd_and_hms(2026, 2, 1, 8, 0, 0).unwrap();
+    let mut basic = Vec::new();
+    for (supplier, stat) in [("S1", "20"), ("S2", "90")] {
+        basic.push(
+            server
+                .mock(
+                    "GET",
+                    Matcher::Regex(
+                        "CRS620MI/GetBasicData;returncols=STAT;cono=100;divi=AAA$".into(),
+                    ),
+                )
+                .match_query(Matcher::UrlEncoded("SUNO".into(), supplier.into()))
+                .with_body(json!({"results": [{"records": [{"STAT": stat}]}]}).to_string())
+                .expect(1)
+                .create_async()
+                .await,
+        );
+    }
+    let source = CloudSuiteSource::m3(
+        client.m3().company("100").division("AAA"),
+        "ACME_TST",
+        "100_AAA",
+    );
     let suppliers: Vec<Supplier> = Source::<Supplier>::poll(&source, window(Some(since)))
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(suppliers.len(), 1);
+    let seen: Vec<_> = suppliers
+        .iter()
+        .map(|s| (s.vendor_id.as_str(), &s.status, s.modified_at))
+        .collect();
+    let ceiling = window(None).ceiling;
     assert_eq!(
-        (suppliers[0].vendor_id.as_str(), &suppliers[0].status),
-        ("S2", &PartyStatus::Inactive)
+        seen,
+        vec![
+            ("S1", &PartyStatus::Active, ceiling),
+            ("S2", &PartyStatus::Inactive, ceiling)
+        ]
     );
+    assert!(source.take_warnings().is_empty());
+    first.assert_async().await;
+    next.assert_async().await;
+    for mock in basic {
+        mock.assert_async().await;
+    }
 
     let err = Source::<PurchaseOrder>::poll(&source, window(None))
         .try_collect::<Vec<_>>()

@@ -273,10 +273,27 @@ async fn every_noun_decodes() {
         answer(&mut server, call, Matcher::Any, json!([row])).await;
     }
     let m3 = client.m3();
+    // The list's documented output has no status and no change date: unmapped, neither is
+    // read (nor asked for), whatever the row carries.
     let s: Vec<Supplier> = m3.list(vec![], 100).try_collect().await.unwrap();
+    assert_eq!((s[0].changed_on, s[0].status.as_deref()), (None, None));
+    assert_eq!(s[0].currency.as_deref(), Some("EUR"));
+    // A tenant returning them (via returncols) maps them.
+    let s: Vec<Supplier> = m3
+        .clone()
+        .fields::<Supplier>(
+            FieldMap::new()
+                .map("changed_on", "LMDT")
+                .map("status", "STAT"),
+        )
+        .unwrap()
+        .list(vec![], 100)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(
-        s[0].changed_on,
-        Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap())
+        (s[0].changed_on, s[0].status.as_deref()),
+        (chrono::NaiveDate::from_ymd_opt(2026, 2, 1), Some("20"))
     );
     let c: Vec<Customer> = m3.list(vec![], 100).try_collect().await.unwrap();
     assert_eq!(c[0].name.as_deref(), Some("Retail"));
@@ -323,7 +340,7 @@ async fn every_noun_decodes() {
 async fn a_tenants_transaction_and_field_names_are_asked_for_and_read() {
     let (mut server, client) = server().await;
     // The tenant lists suppliers with a custom transaction whose name and key fields differ.
-    let columns = "ZZSUNO,ZZNAME,STAT,CUCD,TEPY,PHNO,ADR1,ADR2,TOWN,PONO,CSCD,LMDT";
+    let columns = "ZZSUNO,ZZNAME,CUCD,TEPY,PHNO,ADR1,ADR2,TOWN,PONO,CSCD,LMDT";
     let path = format!("^{EXECUTE}CMS100MI/LstZZSupp;maxrecs=2;returncols={columns};cono=100$");
     let first = answer(
         &mut server,
@@ -352,7 +369,11 @@ async fn a_tenants_transaction_and_field_names_are_asked_for_and_read() {
                 .fields(FieldMap::new().map("supplier", "ZZSUNO")),
         )
         .unwrap()
-        .fields::<Supplier>(FieldMap::new().map("name", "ZZNAME"))
+        .fields::<Supplier>(
+            FieldMap::new()
+                .map("name", "ZZNAME")
+                .map("changed_on", "LMDT"),
+        )
         .unwrap();
     let layout = m3.layout::<Supplier>().unwrap();
     assert_eq!(

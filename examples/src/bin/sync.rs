@@ -300,6 +300,15 @@ async fn print_summary(
             println!("  {check}");
         }
     }
+    // What the reads met and wrote with a default (e.g. an M3 supplier status that could not be
+    // read or is not in the status map: written as Deprecated, never as active).
+    let warnings = wired.source.take_warnings();
+    if !warnings.is_empty() {
+        println!("Warnings (the records were written as said; see each fix):");
+        for warning in &warnings {
+            println!("  ! {warning}");
+        }
+    }
     if report.interrupted {
         println!(
             "Interrupted: the record in flight finished and the window's audit rows were committed; its cursor did not move, so the next run reads the window again."

@@ -1,16 +1,18 @@
 //! How a tenant shapes what the sync reads. CloudSuite Industrial: `[ion.idos.<IDO>]` (the IDO
 //! a noun is read from and its renamed properties), `[ion.distributions]` (where invoice GL
 //! allocations come from) and `ion.record_date_zone`. M3: `[ion.mi.<Noun>]` (the list
-//! transaction, its key range and the output fields). Checked statically here
+//! transaction, its key range and the output fields) and `[ion.supplier_status]` (M3 status
+//! codes to Cin7's Active / Deprecated). Checked statically here
 //! (`sync --check`); `ping` and `sync` check them against the tenant before the first write.
 
 use std::collections::BTreeMap;
 
-use infor_ion_client::cloudsuite::{CSI_NOUNS, Distributions};
+use infor_ion_client::cloudsuite::{CSI_NOUNS, Distributions, SupplierStatusMap};
 use infor_ion_client::csi::{PropertyMap, checked_property};
 use infor_ion_client::m3::M3;
 use infor_ion_client::m3::nouns::{FieldMap, GlAccount, MiNoun, MiShape, Supplier};
 use serde::Deserialize;
+use sync_core::model::PartyStatus;
 
 use super::{ConfigError, invalid};
 
@@ -43,6 +45,47 @@ pub(super) struct RawMi {
     fields: BTreeMap<String, String>,
 }
 
+/// `[ion.supplier_status]` (M3).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSupplierStatus {
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    other: Option<String>,
+}
+
+/// `[ion.supplier_status]`: M3 supplier status codes to `active` or `deprecated`, added to the
+/// default (`20` active, `90` deprecated), and `other` for codes the table does not name or a
+/// status that cannot be read (default `deprecated`; either case is a warning in the run
+/// summary).
+pub(super) fn parse_supplier_status(
+    raw: Option<RawSupplierStatus>,
+) -> Result<SupplierStatusMap, ConfigError> {
+    let mut map = SupplierStatusMap::default();
+    let Some(raw) = raw else {
+        return Ok(map);
+    };
+    let status = |key: String, value: &str| match value.trim() {
+        "active" => Ok(PartyStatus::Active),
+        "deprecated" => Ok(PartyStatus::Inactive),
+        other => Err(invalid_key(
+            key,
+            format!("`{other}`: say \"active\" or \"deprecated\""),
+        )),
+    };
+    for (code, value) in raw.values {
+        let key = format!("ion.supplier_status.values.{code}");
+        if code.trim().is_empty() || !code.trim().chars().all(|c| c.is_ascii_digit()) {
+            return Err(invalid_key(key, "an M3 status code is digits, e.g. \"20\""));
+        }
+        map = map.map(code.trim(), status(key, &value)?);
+    }
+    if let Some(other) = raw.other {
+        map = map.other(status("ion.supplier_status.other".to_owned(), &other)?);
+    }
+    Ok(map)
+}
+
 /// The tenant's shape, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantShape {
@@ -52,6 +95,8 @@ pub struct TenantShape {
     pub distributions: Distributions,
     /// The M3 nouns read through another transaction or other output fields.
     pub mi: MiShapes,
+    /// M3: how supplier status codes map to Cin7's Active / Deprecated.
+    pub supplier_status: SupplierStatusMap,
 }
 
 /// The shapes of the M3 nouns the forward source lists (suppliers, the chart of accounts).

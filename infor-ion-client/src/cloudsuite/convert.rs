@@ -279,8 +279,21 @@ pub(crate) fn csi_gl_account(a: ido::GlAccount, cx: &Context<'_>) -> Result<GlAc
     })
 }
 
-/// An M3 supplier. Status `20` is active (M3's convention); anything else inactive.
-pub(crate) fn m3_supplier(s: mi::Supplier, cx: &Context<'_>) -> Result<Supplier> {
+/// An M3 supplier, its status already resolved (see [`super::m3_suppliers`]: never active
+/// unless M3 said a code the status map makes active).
+///
+/// `modified_at`: the change date when the tenant returns one (a field map naming a column for
+/// `changed_on`, at midnight UTC: M3's `LMDT` has no time), else `read_at`. The list's
+/// documented output carries no change date, and the selection itself is M3's (`LMTS`), so a
+/// missing date is not an error: the source passes the window's upper bound (the time the
+/// window was read up to), which the record changed at or before. `modified_at` is left out of
+/// the content hash, so re-reading an unchanged supplier writes nothing.
+pub(crate) fn m3_supplier(
+    s: mi::Supplier,
+    status: PartyStatus,
+    read_at: DateTime<Utc>,
+    cx: &Context<'_>,
+) -> Supplier {
     let mut addresses = Vec::new();
     if let Some(line1) = s.address_1.clone() {
         addresses.push(Address {
@@ -293,10 +306,11 @@ pub(crate) fn m3_supplier(s: mi::Supplier, cx: &Context<'_>) -> Result<Supplier>
             country: s.country.clone().unwrap_or_default(),
         });
     }
-    let changed = s
+    let modified_at = s
         .changed_on
-        .ok_or_else(|| missing("CRS620MI/LstSuppliers", "LMDT"))?;
-    Ok(Supplier {
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map_or(read_at, |at| at.and_utc());
+    Supplier {
         identity: cx.identity(&s.supplier),
         name: s.name.clone().unwrap_or_else(|| s.supplier.clone()),
         currency: s
@@ -306,15 +320,12 @@ pub(crate) fn m3_supplier(s: mi::Supplier, cx: &Context<'_>) -> Result<Supplier>
         payment_term: s.terms.clone(),
         tax_rule: None,
         tax_number: None,
-        status: match s.status.as_deref() {
-            None | Some("20") => PartyStatus::Active,
-            Some(_) => PartyStatus::Inactive,
-        },
+        status,
         addresses,
         contacts: Vec::new(),
-        modified_at: changed.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        modified_at,
         vendor_id: s.supplier,
-    })
+    }
 }
 
 /// An M3 accounting identity of dimension 1 (the account). M3 does not say the class in this

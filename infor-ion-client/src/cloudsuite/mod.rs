@@ -16,8 +16,15 @@
 //! A PO whose lines changed while its header did not (a quantity edited, a receipt posted) is
 //! found too: the window also reads the `SLPoItems` rows changed since `from` and adds their
 //! POs, and a PO's `modified_at` is the newest of its header and lines.
-//! M3's list transactions have no reliable change-time filter for these nouns, so M3 windows
-//! list everything and keep the rows whose change date is on or after the window's start date.
+//! M3 suppliers are selected by M3 itself: `CRS620MI/LstSuppliers` with `LMTS` (the change
+//! timestamp, see [`m3::nouns::lmts`]) one millisecond before the window's start, paged by
+//! `FRSU` until a call adds no new supplier. The list's documented output has neither status
+//! nor change date: each supplier's status comes from `CRS620MI/GetBasicData` (unless the
+//! tenant returns it in the list) through a [`SupplierStatusMap`], and its `modified_at` is the
+//! window's upper bound unless the tenant returns a change date. A status that cannot be read
+//! or mapped is never "active": it takes the map's `other` status and leaves a warning
+//! ([`CloudSuiteSource::take_warnings`]). Every MI call runs in the company and division of the
+//! [`M3`] handle given.
 //! From the Data Lake, windows list the published BODs by `event_date >= from`, keep the newest
 //! `variationID` of each document and skip `Delete`s (see [`bods`]); an M3 tenant reads its
 //! purchase orders and supplier invoices this way.
@@ -37,6 +44,7 @@ pub mod bods;
 mod convert;
 mod fit;
 pub mod m3_returns;
+mod m3_suppliers;
 pub mod returns;
 
 use std::collections::{BTreeSet, HashMap};
@@ -61,6 +69,23 @@ pub use fit::{
     BookmarkProbe, CSI_NOUNS, Distributions, FitReport, NounCheck, ReadFrom, RecordDateProbe,
     SCHEMA_TTL, mi_config_key,
 };
+pub use m3_suppliers::{STATUS_TRANSACTION, SupplierStatusMap};
+
+/// What [`CloudSuiteSource::probe_lmts`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LmtsProbe {
+    /// A stamp a day ahead selects nothing, one a century back selects suppliers: incremental
+    /// reads select what changed.
+    Selects,
+    /// The company has no supplier: nothing to test.
+    NoSuppliers,
+    /// A stamp a day ahead still selects suppliers: `LMTS` is ignored or read in another
+    /// format, so every run reads every supplier (nothing is lost; unchanged ones are skipped).
+    FutureSelects,
+    /// A stamp a century back selects nothing: `LMTS` is read in another format, and
+    /// incremental runs would miss every change.
+    PastSelectsNothing,
+}
 
 /// Which CloudSuite product API the source reads.
 #[derive(Debug, Clone)]
@@ -87,6 +112,11 @@ pub struct CloudSuiteSource {
     distributions: Distributions,
     /// CSI: the nouns' checked schemas, shared by clones.
     schemas: Arc<fit::SchemaCache>,
+    /// M3: how supplier status codes map to the canonical status.
+    supplier_status: SupplierStatusMap,
+    /// M3: warnings of the supplier reads since [`take_warnings`](Self::take_warnings), shared
+    /// by clones.
+    warnings: m3_suppliers::Warnings,
 }
 
 impl CloudSuiteSource {
@@ -102,6 +132,8 @@ impl CloudSuiteSource {
             maps: Arc::default(),
             distributions: Distributions::default(),
             schemas: Arc::default(),
+            supplier_status: SupplierStatusMap::default(),
+            warnings: m3_suppliers::Warnings::default(),
         }
     }
 
@@ -116,6 +148,8 @@ impl CloudSuiteSource {
             maps: Arc::default(),
             distributions: Distributions::default(),
             schemas: Arc::default(),
+            supplier_status: SupplierStatusMap::default(),
+            warnings: m3_suppliers::Warnings::default(),
         }
     }
 
@@ -143,6 +177,8 @@ impl CloudSuiteSource {
             maps: Arc::default(),
             distributions: Distributions::default(),
             schemas: Arc::default(),
+            supplier_status: SupplierStatusMap::default(),
+            warnings: m3_suppliers::Warnings::default(),
         }
     }
 
@@ -177,6 +213,22 @@ impl CloudSuiteSource {
     pub fn property_map(mut self, noun: impl Into<String>, map: PropertyMap) -> Self {
         Arc::make_mut(&mut self.maps).insert(noun.into(), map);
         self
+    }
+
+    /// M3: how supplier status codes (`STAT`) map to the canonical status (default: `20`
+    /// active, `90` and anything else inactive, i.e. Cin7 Deprecated). A code the map does not
+    /// name, or a status that cannot be read, takes [`SupplierStatusMap::other`] and leaves a
+    /// warning ([`take_warnings`](Self::take_warnings)).
+    pub fn supplier_status(mut self, map: SupplierStatusMap) -> Self {
+        self.supplier_status = map;
+        self
+    }
+
+    /// The warnings the reads left since the last call, one line per reason (e.g. suppliers
+    /// whose M3 status could not be read or is not in the status map, naming the status they
+    /// were written with), for the run summary; the list is emptied. Shared by clones.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings.take()
     }
 
     /// CloudSuite Industrial: where supplier invoices' GL allocations come from (default: the
@@ -276,7 +328,14 @@ impl CloudSuiteSource {
             reached: true,
         };
         match stream.0.as_str() {
-            "suppliers" => checks.push(self.check_mi::<m3::nouns::Supplier>(m3, stream, &[]).await),
+            "suppliers" => {
+                let list = self.check_mi::<m3::nouns::Supplier>(m3, stream, &[]).await;
+                let listed = list.is_usable();
+                checks.push(list);
+                if listed && let Some(check) = self.check_m3_status(m3, stream).await {
+                    checks.push(check);
+                }
+            }
             "gl_accounts" => checks.push(
                 self.check_mi::<m3::nouns::GlAccount>(m3, stream, &M3_GL_INPUTS)
                     .await,
@@ -285,6 +344,62 @@ impl CloudSuiteSource {
             "supplier_invoices" => checks.push(unlisted("SupplierInvoice", "supplier invoices")),
             _ => {}
         }
+    }
+
+    /// Where the suppliers' status comes from, when the list does not return it: one
+    /// supplier's `CRS620MI/GetBasicData`, expected to carry `STAT`. A status that cannot be
+    /// read there is a warning (suppliers are then written with the status map's `other`
+    /// status, never as active). `None` when the list returns the status (its own check covers
+    /// it) or the company has no supplier.
+    async fn check_m3_status(&self, m3: &M3, stream: &StreamId) -> Option<NounCheck> {
+        let layout = m3.layout::<m3::nouns::Supplier>().ok()?;
+        if layout.reads("status") {
+            return None;
+        }
+        let (program, transaction) = STATUS_TRANSACTION;
+        let mut check = NounCheck {
+            stream: stream.clone(),
+            noun: "Supplier",
+            read_from: fit::ReadFrom::Mi,
+            ido: format!("{program}/{transaction}"),
+            config_key: fit::mi_config_key("Supplier"),
+            outcome: Err(String::new()),
+            reached: true,
+        };
+        let key = layout.column("supplier")?.to_owned();
+        let call = m3::MiCall::new(layout.program(), layout.transaction())
+            .max_records(1)
+            .return_columns([key.clone()]);
+        let first = match m3.execute(call).await {
+            Ok(rows) => rows.first()?.text(&key)?.to_owned(),
+            Err(error) => {
+                check.reached = error.answered();
+                check.outcome = Err(error.to_string());
+                return Some(check);
+            }
+        };
+        check.outcome = match m3_suppliers::basic_data_status(m3, &first).await {
+            Ok(m3_suppliers::StatusRead::Code(_)) => Ok(csi::NounFit {
+                noun: "Supplier",
+                ido: check.ido.clone(),
+                missing: Vec::new(),
+            }),
+            Ok(m3_suppliers::StatusRead::Unreadable(_)) => Ok(csi::NounFit {
+                noun: "Supplier",
+                ido: check.ido.clone(),
+                missing: vec![csi::MissingProperty {
+                    standard: "status".to_owned(),
+                    site: "STAT".to_owned(),
+                    required: false,
+                    config_key: "ion.mi.Supplier.fields.status".to_owned(),
+                }],
+            }),
+            Err(error) => {
+                check.reached = error.answered();
+                Err(error.to_string())
+            }
+        };
+        Some(check)
     }
 
     /// One row of `N`'s list with its mapped output fields, compared with the fields `N` reads.
@@ -562,16 +677,18 @@ impl Source<Supplier> for CloudSuiteSource {
                 row.and_then(|v| convert::csi_supplier(v, &context).map_err(source_error))
             })
             .boxed(),
-            Product::M3(m3) => m3
-                .list::<m3::nouns::Supplier>(Vec::new(), self.page_size)
-                .try_filter(move |s| {
-                    std::future::ready(convert::changed_since(s.changed_on, window.from))
-                })
-                .map(move |row| {
-                    row.and_then(|s| convert::m3_supplier(s, &context))
-                        .map_err(source_error)
-                })
-                .boxed(),
+            Product::M3(m3) => {
+                // The standard list selects by `LMTS` itself; a tenant's own transaction (whose
+                // inputs we do not know) is listed whole and filtered by its change date, when
+                // it returns one.
+                let (inputs, filter_from) = match window.from {
+                    Some(from) if m3_standard_supplier_list(m3) => {
+                        (vec![("LMTS".to_owned(), m3::nouns::lmts(from))], None)
+                    }
+                    from => (Vec::new(), from),
+                };
+                self.m3_suppliers(m3, inputs, filter_from, window.ceiling)
+            }
             Product::DataLake(lake) => {
                 bods::poll(lake, window.from, self.page_size, self.bod_context())
             }
@@ -600,16 +717,13 @@ impl Source<Supplier> for CloudSuiteSource {
                     ("FRSU".to_owned(), identity.id.clone()),
                     ("TOSU".to_owned(), identity.id.clone()),
                 ];
-                let rows: Vec<m3::nouns::Supplier> = m3
-                    .list(inputs, 2)
+                // Read now: the gateway's clock stands in for a change date the list lacks.
+                let read_at = Source::<Supplier>::server_time(self).await?;
+                let rows: Vec<Supplier> = self
+                    .m3_suppliers(m3, inputs, None, read_at)
                     .try_collect()
-                    .await
-                    .map_err(source_error)?;
-                rows.into_iter()
-                    .find(|s| s.supplier == identity.id)
-                    .map(|s| convert::m3_supplier(s, &context))
-                    .transpose()
-                    .map_err(source_error)
+                    .await?;
+                Ok(rows.into_iter().find(|s| s.vendor_id == identity.id))
             }
             Product::DataLake(lake) => {
                 bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
@@ -618,7 +732,91 @@ impl Source<Supplier> for CloudSuiteSource {
     }
 }
 
+/// Whether suppliers are read with M3's own `CRS620MI/LstSuppliers` (which takes `LMTS`).
+fn m3_standard_supplier_list(m3: &M3) -> bool {
+    use m3::nouns::MiNoun;
+    m3.layout::<m3::nouns::Supplier>().is_ok_and(|layout| {
+        layout.program() == m3::nouns::Supplier::PROGRAM
+            && layout.transaction() == m3::nouns::Supplier::TRANSACTION
+    })
+}
+
 impl CloudSuiteSource {
+    /// M3 suppliers listed with `inputs` (kept when their change date, if the tenant returns
+    /// one, is on or after `filter_from`), each with its status read from where M3 holds it
+    /// and mapped through the status map; a status that cannot be read or mapped leaves a
+    /// warning. `read_at` is the `modified_at` of suppliers without a change date.
+    fn m3_suppliers<'a>(
+        &'a self,
+        m3: &'a M3,
+        inputs: Vec<(String, String)>,
+        filter_from: Option<DateTime<Utc>>,
+        read_at: DateTime<Utc>,
+    ) -> BoxStream<'a, Result<Supplier, SourceError>> {
+        let context = self.context();
+        m3.list::<m3::nouns::Supplier>(inputs, self.page_size)
+            .try_filter(move |s| {
+                std::future::ready(convert::changed_since(s.changed_on, filter_from))
+            })
+            .map_ok(move |s| async move {
+                let read = m3_suppliers::read_status(m3, &s).await?;
+                Ok((s, read))
+            })
+            // A few status reads in flight at once; the order of the list is kept.
+            .try_buffered(4)
+            .map(move |row| {
+                let (s, read) = row.map_err(source_error)?;
+                let (status, warning) = self.supplier_status.resolve(&read);
+                if let Some(warning) = warning {
+                    self.warnings.add(warning, &s.supplier);
+                }
+                Ok(convert::m3_supplier(s, status, read_at, &context))
+            })
+            .boxed()
+    }
+
+    /// M3: whether `CRS620MI/LstSuppliers` selects by `LMTS` as the source sends it
+    /// ([`m3::nouns::lmts`]: milliseconds since 1970 UTC): a stamp a day ahead must select no
+    /// supplier, one a century back must select one. `None` for other products and for a
+    /// tenant's own supplier transaction.
+    pub async fn probe_lmts(&self) -> Result<Option<LmtsProbe>, Error> {
+        let Product::M3(m3) = &self.product else {
+            return Ok(None);
+        };
+        if !m3_standard_supplier_list(m3) {
+            return Ok(None);
+        }
+        let layout = m3.layout::<m3::nouns::Supplier>()?;
+        let key = layout.column("supplier").unwrap_or("SUNO").to_owned();
+        let one = |stamp: Option<String>| {
+            let call = m3::MiCall::new(layout.program(), layout.transaction())
+                .max_records(1)
+                .return_columns([key.clone()]);
+            match stamp {
+                Some(stamp) => call.input("LMTS", stamp),
+                None => call,
+            }
+        };
+        if m3.execute(one(None)).await?.is_empty() {
+            return Ok(Some(LmtsProbe::NoSuppliers));
+        }
+        // A day ahead and a century back: the local clock is close enough for either.
+        let now = Utc::now();
+        let ahead = m3
+            .execute(one(Some(m3::nouns::lmts(now + chrono::Duration::days(1)))))
+            .await?;
+        let back = m3
+            .execute(one(Some(m3::nouns::lmts(
+                now - chrono::Duration::days(36_500),
+            ))))
+            .await?;
+        Ok(Some(match (ahead.is_empty(), back.is_empty()) {
+            (true, false) => LmtsProbe::Selects,
+            (false, _) => LmtsProbe::FutureSelects,
+            (true, true) => LmtsProbe::PastSelectsNothing,
+        }))
+    }
+
     /// Purchase orders: each page of headers with its lines, read in one call per page.
     fn csi_orders<'a>(
         &'a self,

@@ -47,7 +47,10 @@ use crate::values::Record;
 pub struct MiField {
     /// The noun's field, the name a [`FieldMap`] uses (e.g. `supplier`).
     pub name: &'static str,
-    /// M3's standard output field, read unless the map says otherwise (e.g. `SUNO`).
+    /// M3's standard output field, read unless the map says otherwise (e.g. `SUNO`). Empty
+    /// when the transaction's documented output does not carry the field: it is then neither
+    /// asked for nor read unless a [`FieldMap`] names the tenant's column (e.g. `LMDT` or
+    /// `STAT` for `CRS620MI/LstSuppliers`, which a tenant may return via `returncols`).
     pub default_column: &'static str,
     /// Whether a row without it is an error ([`Error::MiFieldMissing`]); optional fields the
     /// row lacks are `None`.
@@ -285,22 +288,31 @@ impl MiLayout {
         Some((input.as_str(), self.column(key)?))
     }
 
-    /// The output fields to ask for (`returncols`), each once, in the noun's order.
+    /// The output fields to ask for (`returncols`), each once, in the noun's order. Fields
+    /// outside the transaction's documented output that are not mapped are left out.
     pub fn return_columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for (_, column, _) in &self.columns {
-            if !out.contains(&column.as_str()) {
+            if !column.is_empty() && !out.contains(&column.as_str()) {
                 out.push(column);
             }
         }
         out
     }
 
-    /// The noun's fields with their output fields and whether each is required.
+    /// The noun's fields with their output fields and whether each is required; fields with
+    /// no output field (outside the documented output and not mapped) are left out.
     pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str, bool)> {
         self.columns
             .iter()
+            .filter(|(_, c, _)| !c.is_empty())
             .map(|(f, c, _)| (f.name, c.as_str(), f.required))
+    }
+
+    /// Whether the noun's `field` is read on this tenant: it is in the transaction's
+    /// documented output or the field map names a column for it.
+    pub fn reads(&self, field: &str) -> bool {
+        self.column(field).is_some_and(|c| !c.is_empty())
     }
 
     fn entry(&self, field: &str) -> Result<&(MiField, String, bool)> {
@@ -352,27 +364,43 @@ impl<'a> MiRow<'a> {
             .ok_or_else(|| self.layout.missing(entry))
     }
 
+    /// The output field an optional `field` is read from; `None` when the field is not read
+    /// on this tenant (outside the documented output and not mapped).
+    fn optional_column(&self, field: &str) -> Result<Option<&str>> {
+        let column = self.layout.entry(field)?.1.as_str();
+        Ok((!column.is_empty()).then_some(column))
+    }
+
     /// An optional field's text; `None` when the row lacks it or it is blank.
     pub fn text(&self, field: &str) -> Result<Option<String>> {
         Ok(self
-            .record
-            .text(&self.layout.entry(field)?.1)
+            .optional_column(field)?
+            .and_then(|c| self.record.text(c))
             .map(str::to_owned))
     }
 
     /// An optional decimal field; a value that is not a number is an error naming it.
     pub fn decimal(&self, field: &str) -> Result<Option<rust_decimal::Decimal>> {
-        self.record.decimal(&self.layout.entry(field)?.1)
+        match self.optional_column(field)? {
+            Some(column) => self.record.decimal(column),
+            None => Ok(None),
+        }
     }
 
     /// An optional integer field.
     pub fn integer(&self, field: &str) -> Result<Option<i64>> {
-        self.record.integer(&self.layout.entry(field)?.1)
+        match self.optional_column(field)? {
+            Some(column) => self.record.integer(column),
+            None => Ok(None),
+        }
     }
 
     /// An optional date field (`yyyyMMdd`).
     pub fn date(&self, field: &str) -> Result<Option<NaiveDate>> {
-        self.record.date(&self.layout.entry(field)?.1)
+        match self.optional_column(field)? {
+            Some(column) => self.record.date(column),
+            None => Ok(None),
+        }
     }
 
     /// The whole row.
@@ -430,15 +458,19 @@ macro_rules! mi_noun {
 }
 mi_noun! {
     /// A supplier from `CRS620MI/LstSuppliers` (input `LMTS` selects suppliers changed since a
-    /// timestamp).
+    /// timestamp, see [`lmts`]). The list's documented output carries neither the status nor a
+    /// change date: `status` and `changed_on` are read only when the tenant's field map names
+    /// a column for them (returned via `returncols`); otherwise the sync source reads the
+    /// status from `CRS620MI/GetBasicData` (see `docs/m3.md`).
     Supplier from "CRS620MI" / "LstSuppliers", range Some(("FRSU", "supplier"));
     {
         /// The supplier number.
         supplier: required "SUNO",
         /// The name.
         name: text "SUNM",
-        /// The status (`20` active).
-        status: text "STAT",
+        /// The status (`20` active, `90` blocked); not in the list's documented output, read
+        /// only when mapped (e.g. `map("status", "STAT")`).
+        status: text "",
         /// The currency.
         currency: text "CUCD",
         /// The payment terms.
@@ -455,8 +487,9 @@ mi_noun! {
         postal_code: text "PONO",
         /// The country.
         country: text "CSCD",
-        /// The change date.
-        changed_on: date "LMDT",
+        /// The change date; not in the list's documented output, read only when mapped (e.g.
+        /// `map("changed_on", "LMDT")`).
+        changed_on: date "",
     }
 }
 
@@ -612,6 +645,23 @@ pub fn mi_date(date: NaiveDate) -> String {
     date.format("%Y%m%d").to_string()
 }
 
+/// The `LMTS` input of `CRS620MI/LstSuppliers` selecting rows changed since `since`: M3's
+/// change timestamp as milliseconds since 1970-01-01 UTC, one millisecond before `since`, so
+/// the selection includes `since` whether M3 compares with `>` or `>=`. The format, zone and
+/// comparison are an assumption (`docs/assumptions.md`, "M3 `LMTS`"); `ping` checks them
+/// (`CloudSuiteSource::probe_lmts`, feature `sync`).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use infor_ion_client::m3::nouns::lmts;
+///
+/// let since = Utc.with_ymd_and_hms(2026, 2, 1, 14, 0, 0).unwrap();
+/// assert_eq!(lmts(since), "1769954399999");
+/// ```
+pub fn lmts(since: chrono::DateTime<chrono::Utc>) -> String {
+    (since.timestamp_millis() - 1).max(0).to_string()
+}
+
 impl M3 {
     /// Read noun `N` with these field mappings (added to any set before), on its current
     /// transaction. Fails when the map names a field `N` does not have or an output field that
@@ -643,8 +693,11 @@ impl M3 {
     /// With a key range (suppliers by `FRSU`, customers by `CUNO`, or one set with
     /// [`MiShape::key_range`]) the list is paged: each call asks for `page_size` rows
     /// (`maxrecs`) from the last key on (M3's "from" inputs are inclusive, so the repeated
-    /// first row is dropped) until a page comes back short; a full page that does not move past
-    /// its key is [`Error::PagingStuck`]. Without a key range the list is one call, and a page
+    /// first row is dropped) until a call adds no row past the last key. A page shorter than
+    /// `page_size` is not the end: a server may cap the rows per call below `maxrecs`, so the
+    /// list always asks once more. A call whose rows are all keys already read is
+    /// [`Error::PagingStuck`]; rows already read are never yielded twice. Without a key range
+    /// the list is one call, and a page
     /// that comes back full is [`Error::MiListTruncated`], never a silently shortened list.
     /// `page_size` is at least 2, so a page can always move past the repeated row.
     ///
@@ -682,6 +735,8 @@ fn pages(
         layout: std::sync::Arc<MiLayout>,
         inputs: Vec<(String, String)>,
         from: Option<String>,
+        /// The keys read so far (key-range lists): a call adding none of them ends the list.
+        seen: std::collections::HashSet<String>,
         done: bool,
     }
     let state = State {
@@ -689,6 +744,7 @@ fn pages(
         layout: std::sync::Arc::new(layout),
         inputs,
         from: None,
+        seen: std::collections::HashSet::new(),
         done: false,
     };
     futures::stream::try_unfold(state, move |mut state| async move {
@@ -726,32 +782,43 @@ fn pages(
             call = call.input(from_input, from);
         }
         let mut rows = state.m3.execute(call).await?;
-        let full_page = rows.len() >= page_size as usize;
+        // M3's "from" inputs are inclusive: the boundary row comes back first.
         if let Some(from) = &state.from
             && rows.first().and_then(|r| r.text(key_column)) == Some(from.as_str())
         {
             rows.remove(0);
         }
-        // Without its key a row cannot position the next page: name the field.
-        let last = match rows.last() {
-            Some(row) => Some(row.text(key_column).ok_or_else(|| layout.missing(key))?),
-            None => None,
-        };
-        match (full_page, last) {
-            (false, _) => state.done = true,
-            (true, Some(last)) if state.from.as_deref() != Some(last) => {
-                state.from = Some(last.to_owned());
-            }
-            (true, _) => {
-                return Err(Error::PagingStuck {
-                    what: layout.name(),
-                    detail: format!(
-                        "a full page of {page_size} rows did not move past {key_column} {:?}",
-                        state.from
-                    ),
-                });
-            }
+        if rows.is_empty() {
+            // Only a call that adds nothing past the last key ends the list. A short page does
+            // not: a server may cap the rows per call below `maxrecs`.
+            state.done = true;
+            return Ok(Some(((rows, layout.clone()), state)));
         }
+        // Without its key a row cannot position the next page: name the field.
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            keys.push(
+                row.text(key_column)
+                    .ok_or_else(|| layout.missing(key))?
+                    .to_owned(),
+            );
+        }
+        let before = rows.len();
+        let mut fresh = keys.iter().map(|k| state.seen.insert(k.clone()));
+        rows.retain(|_| fresh.next().unwrap_or(false));
+        if rows.is_empty() {
+            // Rows came back, but none past what was read: the server does not position on
+            // the "from" input.
+            return Err(Error::PagingStuck {
+                what: layout.name(),
+                detail: format!(
+                    "a call from {from_input} {:?} returned {before} row(s), none past the keys \
+                     already read",
+                    state.from.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+        state.from = keys.pop();
         Ok(Some(((rows, layout.clone()), state)))
     })
 }

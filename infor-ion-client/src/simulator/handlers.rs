@@ -764,13 +764,33 @@ async fn mi(
         .collect();
     let endpoint = format!("GET /m3/{program}/{transaction}");
     let error = || m3::error_response(&transaction, "Simulated MI failure", None);
-    if !m3::is_write(&program, &transaction) {
-        return read_only(&shared, &endpoint, &headers, error, |data| {
-            m3::execute(data, &program, &transaction, &matrix, &inputs)
-        })
-        .await;
-    }
-    // A write: applied before the answer, so a reset-after-apply fault loses only the answer.
+    // Every call runs in a company (the user's default without `cono`) and, with `divi`, a
+    // division; M3 refuses one that does not exist.
+    let profile = &shared.config.m3;
+    let company = matrix
+        .get("cono")
+        .filter(|c| !c.is_empty())
+        .cloned()
+        .unwrap_or_else(|| profile.default_company.clone());
+    let refusal = if company != profile.default_company && !shared.companies.contains_key(&company)
+    {
+        Some(m3::error_response(
+            &transaction,
+            &format!("Company {company} does not exist"),
+            Some("CONO"),
+        ))
+    } else {
+        matrix
+            .get("divi")
+            .filter(|d| !d.is_empty() && !profile.divisions.contains(d))
+            .map(|divi| {
+                m3::error_response(
+                    &transaction,
+                    &format!("Division {divi} does not exist in company {company}"),
+                    Some("DIVI"),
+                )
+            })
+    };
     let fault = match begin(&shared, &endpoint, error).await {
         Ok(fault) => fault,
         Err(response) => return response,
@@ -778,6 +798,32 @@ async fn mi(
     if let Err(response) = authorize(&shared, &headers) {
         return response;
     }
+    if let Some(refusal) = refusal {
+        return finish(fault, refusal);
+    }
+    if !m3::is_write(&program, &transaction) {
+        let response = match shared.companies.get(&company) {
+            Some(data) => m3::execute(
+                &lock(data),
+                profile,
+                &program,
+                &transaction,
+                &matrix,
+                &inputs,
+            ),
+            None => m3::execute(
+                &lock(&shared.data),
+                profile,
+                &program,
+                &transaction,
+                &matrix,
+                &inputs,
+            ),
+        };
+        return finish(fault, response);
+    }
+    // A write (applied to the main data whatever the company): applied before the answer, so
+    // a reset-after-apply fault loses only the answer.
     let now = shared.now();
     let response = {
         let mut data = lock(&shared.data);

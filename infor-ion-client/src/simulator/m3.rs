@@ -1,8 +1,13 @@
 //! M3 MI v2 transactions over the simulator's rows, with M3's field names, padding and error
 //! conventions (HTTP 400 with the v2 body).
 //!
-//! Reads: the list transactions of the SDK's nouns, `PPS200MI/SearchHead` (the query
-//! `YRE1:<value>` only) and `APS450MI/LstInvBySupInv`. Writes (the return path), applied to the
+//! Reads: the list transactions of the SDK's nouns, `CRS620MI/GetBasicData`,
+//! `PPS200MI/SearchHead` (the query `YRE1:<value>` only) and `APS450MI/LstInvBySupInv`, in the
+//! company the call names (`cono`, else the profile's default company).
+//! `CRS620MI/LstSuppliers` answers its documented output only ([`LST_SUPPLIERS_OUTPUT`]: no
+//! status, no change date, unless the profile says the tenant returns them via `returncols`),
+//! selects by `LMTS` (rows changed after that many milliseconds since 1970 UTC) and pages by
+//! `FRSU`/`TOSU`; every list returns at most the profile's per-call cap. Writes (the return path), applied to the
 //! same rows the IDO and Data Lake views serve:
 //!
 //! - `PPS370MI` purchase-order batch entry: `StartEntry` hands out a message number, `AddHead`
@@ -27,8 +32,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use super::M3Profile;
 use super::data::{CloudSuiteData, Row, StoredRow, ido_datetime};
-use crate::values::parse_datetime;
+use crate::values::{parse_datetime, parse_datetime_in};
 
 type Params = std::collections::HashMap<String, String>;
 
@@ -148,53 +154,163 @@ fn key_range(
         .collect()
 }
 
-/// Run one MI transaction against the data.
+/// The documented output of `CRS620MI/LstSuppliers` as the simulator serves it: no status and
+/// no change date (the tenant may return more via `returncols`, see [`M3Profile::extra_output`]).
+pub const LST_SUPPLIERS_OUTPUT: &[&str] = &[
+    "SUNO", "SUNM", "CUCD", "TEPY", "PHNO", "ADR1", "ADR2", "TOWN", "PONO", "CSCD",
+];
+
+/// The output of `CRS620MI/GetBasicData` as the simulator serves it: the supplier's status
+/// (`STAT`) among its basic data.
+pub const GET_BASIC_DATA_OUTPUT: &[&str] = &["SUNO", "SUNM", "SUTY", "STAT", "CUCD", "TEPY"];
+
+/// Keep a transaction's documented output fields, plus the extras the tenant returns when
+/// `returncols` names them.
+fn documented(
+    records: Vec<Value>,
+    transaction: &str,
+    output: &[&str],
+    profile: &M3Profile,
+    matrix: &Params,
+) -> Vec<Value> {
+    let asked: Vec<&str> = matrix
+        .get("returncols")
+        .map(|c| c.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let served = |name: &str| {
+        output.contains(&name)
+            || (asked.contains(&name)
+                && profile
+                    .extra_output
+                    .iter()
+                    .any(|(t, f)| t == transaction && f == name))
+    };
+    records
+        .into_iter()
+        .map(|record| match record {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .filter(|(name, _)| served(name))
+                    .collect(),
+            ),
+            other => other,
+        })
+        .collect()
+}
+
+/// The change timestamp M3 keeps per row (`LMTS`): milliseconds since 1970 UTC of the row's
+/// `RecordDate` (a wall time in the site's zone).
+fn change_millis(data: &CloudSuiteData, row: &StoredRow) -> i64 {
+    parse_datetime_in(text(row, "RecordDate"), data.record_date_zone())
+        .map_or(0, |at| at.timestamp_millis())
+}
+
+/// One supplier with every field the simulator knows; [`documented`] trims it to what the
+/// transaction returns.
+fn supplier_record(data: &CloudSuiteData, v: &StoredRow, status: &str) -> Value {
+    record(&[
+        ("SUNO", padded(text(v, "VendNum"), 10)),
+        ("SUNM", padded(text(v, "Name"), 36)),
+        ("SUTY", s("0")),
+        ("STAT", s(status)),
+        ("CUCD", s(text(v, "CurrCode"))),
+        ("TEPY", s(text(v, "TermsCode"))),
+        ("PHNO", s(text(v, "Phone"))),
+        ("ADR1", s(text(v, "VadAddr_1"))),
+        ("ADR2", s(text(v, "VadAddr_2"))),
+        ("TOWN", s(text(v, "VadCity"))),
+        ("PONO", s(text(v, "VadZip"))),
+        ("CSCD", s(text(v, "VadCountry"))),
+        ("LMDT", s(mi_date(text(v, "RecordDate")))),
+        ("LMTS", s(change_millis(data, v).to_string())),
+    ])
+}
+
+/// Run one MI transaction against the data (of the company the call runs in).
 pub(super) fn execute(
     data: &CloudSuiteData,
+    profile: &M3Profile,
     program: &str,
     transaction: &str,
     matrix: &Params,
     inputs: &Params,
 ) -> Response {
-    let max = max_records(matrix);
+    let max = max_records(matrix).min(profile.max_rows_per_call.unwrap_or(usize::MAX));
     // Reads answer only the asked-for columns; writes answer their own few fields.
     let ok = |transaction: &str, records: Vec<Value>| ok(transaction, select(records, matrix));
-    let active = |row: &StoredRow| {
-        if text(row, "Stat") == "A" || text(row, "Stat").is_empty() {
+    // M3's status: a row's own `M3Stat` when set (any M3 code, e.g. `10` preliminary), else
+    // `20` for an active IDO row and `90` (blocked) for any other.
+    fn active(row: &StoredRow) -> &str {
+        if !text(row, "M3Stat").is_empty() {
+            text(row, "M3Stat")
+        } else if text(row, "Stat") == "A" || text(row, "Stat").is_empty() {
             "20"
         } else {
             "90"
         }
-    };
+    }
     match (program, transaction) {
         ("CRS620MI", "LstSuppliers") => {
+            // `LMTS`: rows changed after that timestamp (milliseconds since 1970 UTC).
+            let since = match inputs.get("LMTS").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(value) => match value.parse::<i64>() {
+                    Ok(millis) => Some(millis),
+                    Err(_) => {
+                        return error_response(
+                            transaction,
+                            &format!("Timestamp {value} is invalid"),
+                            Some("LMTS"),
+                        );
+                    }
+                },
+            };
             let rows = data
                 .rows("SLVendors")
                 .iter()
+                .filter(|v| since.is_none_or(|since| change_millis(data, v) > since))
                 .map(|v| {
                     (
                         text(v, "VendNum").to_owned(),
-                        record(&[
-                            ("SUNO", padded(text(v, "VendNum"), 10)),
-                            ("SUNM", padded(text(v, "Name"), 36)),
-                            ("STAT", s(active(v))),
-                            ("CUCD", s(text(v, "CurrCode"))),
-                            ("TEPY", s(text(v, "TermsCode"))),
-                            ("PHNO", s(text(v, "Phone"))),
-                            ("ADR1", s(text(v, "VadAddr_1"))),
-                            ("ADR2", s(text(v, "VadAddr_2"))),
-                            ("TOWN", s(text(v, "VadCity"))),
-                            ("PONO", s(text(v, "VadZip"))),
-                            ("CSCD", s(text(v, "VadCountry"))),
-                            ("LMDT", s(mi_date(text(v, "RecordDate")))),
-                        ]),
+                        supplier_record(data, v, active(v)),
                     )
                 })
                 .collect();
+            let rows = key_range(rows, inputs.get("FRSU"), inputs.get("TOSU"), max);
             ok(
                 transaction,
-                key_range(rows, inputs.get("FRSU"), inputs.get("TOSU"), max),
+                documented(rows, transaction, LST_SUPPLIERS_OUTPUT, profile, matrix),
             )
+        }
+        ("CRS620MI", "GetBasicData") => {
+            let Some(supplier) = inputs.get("SUNO").filter(|v| !v.is_empty()) else {
+                return error_response(
+                    transaction,
+                    "Supplier number must be entered",
+                    Some("SUNO"),
+                );
+            };
+            match data.find("SLVendors", &[supplier.as_str()]) {
+                None => error_response(
+                    transaction,
+                    &format!("Supplier {supplier} does not exist"),
+                    Some("SUNO"),
+                ),
+                Some(v) => {
+                    let row = supplier_record(data, v, active(v));
+                    ok(
+                        transaction,
+                        documented(
+                            vec![row],
+                            transaction,
+                            GET_BASIC_DATA_OUTPUT,
+                            profile,
+                            matrix,
+                        ),
+                    )
+                }
+            }
         }
         ("CRS610MI", "LstByNumber") => {
             let rows = data

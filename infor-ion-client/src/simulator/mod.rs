@@ -12,7 +12,10 @@
 //! - IDO `update` (one change per call: Action 1 inserts a row, refusing a duplicate key;
 //!   Action 2 updates the row named by its `_ItemId`), stamping `RecordDate` and bumping the
 //!   row's variation;
-//! - M3 MI v2 list transactions for the same nouns, and the return path's MI writes over the
+//! - M3 MI v2 list transactions for the same nouns with their documented output fields only
+//!   (more when an [`M3Profile`] says the tenant returns them), `CONO`/`DIVI` checked against
+//!   the profile's companies (a second company has its own suppliers), an optional cap on rows
+//!   per call below `maxrecs`, and the return path's MI writes over the
 //!   same rows (`PPS370MI` PO batch entry, `PPS001MI/Receipt`, `PPS200MI/DltLine`,
 //!   `APS450MI/AddHead`/`AddLine`), applied before the answer;
 //! - Data Lake payload listing and fetch serving BODs generated from the rows;
@@ -89,6 +92,68 @@ pub struct SimulatorConfig {
     pub record_date_zone: chrono_tz::Tz,
     /// How the tenant's IDOs differ from the standard shapes (default: not at all).
     pub schema: SchemaProfile,
+    /// How the M3 side behaves: its companies and divisions, a per-call row cap, extra output
+    /// fields (default: company `100`, division `AAA`, documented outputs only, no cap).
+    pub m3: M3Profile,
+}
+
+/// The simulated M3: which companies and divisions exist, how many rows a call may return and
+/// which output fields beyond the documented ones the tenant returns.
+///
+/// The default company is served from the simulator's main data (the rows the IDO and Data
+/// Lake views serve too, and the only rows the MI writes change); every other company has its
+/// own supplier data, seeded from its [`Seed`], read by the MI lists only. A call naming a
+/// company or division that does not exist is answered as M3 answers it: HTTP 400 with an MI
+/// error naming `CONO` or `DIVI`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct M3Profile {
+    /// The company calls without `cono` run in (the M3 user's default company).
+    pub default_company: String,
+    /// The divisions every company has (calls without `divi` run in none).
+    pub divisions: Vec<String>,
+    /// Further companies, each with its own data.
+    pub other_companies: Vec<(String, Seed)>,
+    /// At most this many rows per call, whatever `maxrecs` asks (a server-side cap).
+    pub max_rows_per_call: Option<usize>,
+    /// Output fields the tenant returns beyond a transaction's documented output, when a call
+    /// names them in `returncols` (e.g. `("LstSuppliers", "LMDT")`).
+    pub extra_output: Vec<(String, String)>,
+}
+
+impl Default for M3Profile {
+    fn default() -> Self {
+        M3Profile {
+            default_company: "100".to_owned(),
+            divisions: vec!["AAA".to_owned()],
+            other_companies: Vec::new(),
+            max_rows_per_call: None,
+            extra_output: Vec::new(),
+        }
+    }
+}
+
+impl M3Profile {
+    /// Add a company with its own data.
+    pub fn with_company(mut self, company: impl Into<String>, seed: Seed) -> Self {
+        self.other_companies.push((company.into(), seed));
+        self
+    }
+
+    /// Return at most `rows` rows per call.
+    pub fn max_rows_per_call(mut self, rows: usize) -> Self {
+        self.max_rows_per_call = Some(rows);
+        self
+    }
+
+    /// Return `field` from `transaction` when `returncols` names it.
+    pub fn extra_output(
+        mut self,
+        transaction: impl Into<String>,
+        field: impl Into<String>,
+    ) -> Self {
+        self.extra_output.push((transaction.into(), field.into()));
+        self
+    }
 }
 
 impl Default for SimulatorConfig {
@@ -107,6 +172,7 @@ impl Default for SimulatorConfig {
             faults: Arc::new(FaultPlan::none()),
             record_date_zone: chrono_tz::Tz::UTC,
             schema: SchemaProfile::default(),
+            m3: M3Profile::default(),
         }
     }
 }
@@ -144,6 +210,8 @@ pub(crate) struct Shared {
     calls: Mutex<BTreeMap<String, u64>>,
     messages: Mutex<Vec<ReceivedMessage>>,
     m3: Mutex<m3::M3State>,
+    /// The M3 companies other than the default one, each with its own data.
+    companies: BTreeMap<String, Mutex<CloudSuiteData>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -173,7 +241,17 @@ impl IonSimulator {
     /// Start serving on `127.0.0.1` with a random port.
     pub async fn start(config: SimulatorConfig) -> std::io::Result<Self> {
         let data = CloudSuiteData::seeded_in(&config.seed, config.record_date_zone);
+        let companies = config
+            .m3
+            .other_companies
+            .iter()
+            .map(|(company, seed)| {
+                let data = CloudSuiteData::seeded_in(seed, config.record_date_zone);
+                (company.clone(), Mutex::new(data))
+            })
+            .collect();
         let shared = Arc::new(Shared {
+            companies,
             config,
             data: Mutex::new(data),
             tokens: Mutex::new(Tokens::default()),
@@ -275,6 +353,16 @@ impl IonSimulator {
     /// Read or change the data while the simulator runs (do not hold it across an `.await`).
     pub fn data(&self) -> MutexGuard<'_, CloudSuiteData> {
         lock(&self.shared.data)
+    }
+
+    /// The data of M3 company `company` (the main [`data`](Self::data) for the default
+    /// company), to read or change while the simulator runs; `None` for a company that does
+    /// not exist.
+    pub fn company_data(&self, company: &str) -> Option<MutexGuard<'_, CloudSuiteData>> {
+        if company == self.shared.config.m3.default_company {
+            return Some(self.data());
+        }
+        self.shared.companies.get(company).map(lock)
     }
 
     /// The simulator's current time.
