@@ -151,6 +151,7 @@ strict = true
 [mappings]
 vendor_id_field = ""
 match_by_name = true
+reactivate_deprecated = true
 revision = "2026-03-02"
 [mappings.purchases]
 approach = "invoice"
@@ -231,6 +232,7 @@ fallback = "required"
     let m = &config.mappings;
     assert_eq!(m.vendor_id_field, None);
     assert_eq!(m.name_match, sync_core::mapping::NameMatch::Link);
+    assert!(m.reactivate_deprecated);
     assert_eq!(m.revision, "2026-03-02");
     assert_eq!(m.purchases.approach, Approach::Invoice);
     assert_eq!(m.purchases.order_status, DocStatus::Authorised);
@@ -1187,7 +1189,8 @@ async fn a_dead_cin7_port_ends_the_run_quickly_naming_the_cause() {
 
 /// Onboarding onto a Cin7 account that already holds the suppliers by name (no vendor IDs
 /// stamped): the default neither duplicates nor silently links them; each waits as a conflict
-/// naming its candidate and the run exits 1. With `name_match = "link"` a replay links them all.
+/// naming its candidate and the run exits 1. `replay entry --name-match create` makes a new one
+/// for one of them; with `name_match = "link"` in the file, replays link the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_silently() {
     let sims = start(62, 4).await;
@@ -1255,11 +1258,21 @@ async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_sil
     );
     drop(store);
     let mut printed = String::new();
-    for entry in held {
+    for (n, entry) in held.into_iter().enumerate() {
         let config = review.clone();
         let out = tokio::task::spawn_blocking(move || {
+            let mut args = vec![
+                "--config".to_owned(),
+                config.to_str().unwrap().to_owned(),
+                "entry".to_owned(),
+                entry.id.0.clone(),
+            ];
+            if n == 0 {
+                // A person's choice for this one entry, over the file: a new supplier.
+                args.extend(["--name-match".to_owned(), "create".to_owned()]);
+            }
             Command::new(env!("CARGO_BIN_EXE_replay"))
-                .args(["--config", config.to_str().unwrap(), "entry", &entry.id.0])
+                .args(&args)
                 .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
                 .env_remove("SYNC_CONFIG")
                 .env_remove("RUST_LOG")
@@ -1271,13 +1284,23 @@ async fn onboarding_onto_suppliers_held_by_name_neither_duplicates_nor_links_sil
         printed = text(&out);
         assert_eq!(out.status.code(), Some(0), "{printed}");
     }
-    assert_eq!(sims.cin7.state().suppliers.len(), before, "{printed}");
-    let by_vendor = sims.suppliers_by_vendor();
+    assert_eq!(
+        sims.cin7.state().suppliers.len(),
+        before + 1,
+        "one created by choice, the others linked: {printed}"
+    );
+    let mut by_vendor = sims.suppliers_by_vendor();
+    assert_eq!(
+        by_vendor.remove(""),
+        Some(1),
+        "the namesake left alone by `create`"
+    );
     assert_eq!(
         by_vendor.len(),
         names.len(),
-        "every vendor linked: {by_vendor:?}"
+        "every vendor linked once: {by_vendor:?}"
     );
+    assert!(by_vendor.values().all(|n| *n == 1), "{by_vendor:?}");
 }
 
 /// Nothing listens on the ION port: the run stops at the fit check with the cause in plain

@@ -274,6 +274,7 @@ struct RawIon {
     #[serde(default)]
     mi: std::collections::BTreeMap<String, tenant::RawMi>,
     distributions: Option<tenant::RawDistributions>,
+    supplier_status: Option<tenant::RawSupplierStatus>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -304,6 +305,9 @@ struct RawMappings {
     name_match: Option<String>,
     /// The older spelling: `true` is `name_match = "link"`, `false` the default (`review`).
     match_by_name: Option<bool>,
+    /// Whether `link` may reactivate a supplier deprecated in Cin7 (default false).
+    #[serde(default)]
+    reactivate_deprecated: bool,
     revision: Option<String>,
     #[serde(default)]
     purchases: RawPurchases,
@@ -782,8 +786,15 @@ impl Config {
                     Some(division) => format!("{company}_{division}"),
                     None => company.clone(),
                 };
-                let m3 = self.ion.shape.mi.apply(client.m3())?;
+                // Every MI call runs in the configured company (and division): without `cono`
+                // M3 answers from the service account's default company.
+                let mut m3 = client.m3().company(company.clone());
+                if let Some(division) = division {
+                    m3 = m3.division(division.clone());
+                }
+                let m3 = self.ion.shape.mi.apply(m3)?;
                 CloudSuiteSource::m3(m3, self.tenant.clone(), entity)
+                    .supplier_status(self.ion.shape.supplier_status.clone())
             }
             Product::DataLake { accounting_entity } => CloudSuiteSource::data_lake(
                 client.data_lake(),
@@ -1129,7 +1140,14 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
         return Err(invalid("ion.page_size", "must be at least 1"));
     }
     let record_date_zone = tenant::parse_zone(raw.record_date_zone)?;
+    if raw.supplier_status.is_some() && !matches!(product, Product::M3 { .. }) {
+        return Err(invalid(
+            "ion.supplier_status",
+            "applies only to product = \"m3\" (M3 supplier status codes)",
+        ));
+    }
     let shape = TenantShape {
+        supplier_status: tenant::parse_supplier_status(raw.supplier_status)?,
         idos: tenant::parse_idos(raw.idos)?,
         mi: tenant::parse_mi(raw.mi)?,
         distributions: raw
@@ -1413,6 +1431,7 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
         (None, Some(true)) => NameMatch::Link,
         (None, Some(false) | None) => NameMatch::Review,
     };
+    mappings.reactivate_deprecated = raw.reactivate_deprecated;
     if let Some(revision) = raw.revision {
         mappings.revision = revision;
     }
@@ -1605,6 +1624,7 @@ impl<T: SupplierTarget + 'static> SupplierTarget for DryRunTarget<T> {
             id,
             name: draft.name.clone(),
             extra_fields: draft.extra_fields.clone(),
+            status: Some(draft.status.clone()),
         })
     }
 
@@ -1619,6 +1639,7 @@ impl<T: SupplierTarget + 'static> SupplierTarget for DryRunTarget<T> {
             id: id.to_owned(),
             name: draft.name.clone(),
             extra_fields: draft.extra_fields.clone(),
+            status: Some(draft.status.clone()),
         })
     }
 }
