@@ -614,11 +614,15 @@ impl PurchaseTarget for Cin7Target {
         self.recent.forget(&guid);
         let saved = match self.client.purchases().save_order(&wanted).await {
             Ok(saved) => saved,
-            Err(error) if error.delivery() == Delivery::Unknown => {
-                // It may have landed (the client does not resend an authorising save: once
-                // landed, a repeat is refused). One read tells: the order sent is there
+            Err(error)
+                if error.delivery() == Delivery::Unknown
+                    && wanted.status != Some(TaskStatus::Draft) =>
+            {
+                // It may have landed, and the client did not resend it (an authorising save:
+                // once landed, a repeat is refused). One read tells: the order sent is there
                 // (success); the order is still editable, so it did not land and is sent once
-                // more; or anything else, judged as any failed write.
+                // more; or anything else, judged as any failed write. (A draft save was
+                // already resent by the client.)
                 let now = match self.fetch_purchase(&guid).await {
                     Ok(now) => now,
                     Err(_) => return Err(error.into()),
