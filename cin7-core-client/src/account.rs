@@ -6,7 +6,7 @@
 //! [`Accounts::update_account_in_cin7_chart`], [`Accounts::delete_account_from_cin7_chart`]).
 //! Cin7 **refuses `PUT` while a Xero or QuickBooks integration is enabled** (the books are then
 //! owned by the accounting system); whether `POST` and `DELETE` are refused too is unconfirmed.
-//! The refusal arrives as an [`Error::Api`](crate::Error::Api) carrying Cin7's message.
+//! The refusal arrives as an [`Error::Api`] carrying Cin7's message.
 
 use serde::{Deserialize, Serialize};
 

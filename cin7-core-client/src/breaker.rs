@@ -51,7 +51,7 @@ impl Breaker {
         state.failures += 1;
         state.cause = cause;
         if state.failures >= THRESHOLD {
-            state.open_until = Some(now + sync_core::time::to_chrono(COOLDOWN));
+            state.open_until = Some(now + sdk_common::time::to_chrono(COOLDOWN));
             return true;
         }
         false
@@ -80,7 +80,7 @@ mod tests {
         // After the cooldown one request is let through.
         assert!(
             breaker
-                .check(now + sync_core::time::to_chrono(COOLDOWN))
+                .check(now + sdk_common::time::to_chrono(COOLDOWN))
                 .is_ok()
         );
         breaker.reached();

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use sdk_common::retry::{Delivery, Failure, Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use sync_core::retry::{Delivery, Failure, Idempotency, RetryPolicy, parse_retry_after};
-use sync_core::time::{SharedClock, SystemClock};
 use tracing::Instrument;
 use url::Url;
 
@@ -496,7 +496,7 @@ impl Cin7Client {
                     );
                     if throttled.is_some() {
                         // Hold every caller of the account, not just this one.
-                        let until = inner.clock.now() + sync_core::time::to_chrono(delay);
+                        let until = inner.clock.now() + sdk_common::time::to_chrono(delay);
                         inner.limiter.pause_until(until);
                         // And go slower from now on: the configured rate is above what
                         // Cin7 takes.
@@ -602,7 +602,7 @@ impl Cin7Client {
             let transient = !source.is_redirect() && !source.is_builder();
             let unreachable = source
                 .is_connect()
-                .then(|| sync_core::retry::connect_cause(&source));
+                .then(|| sdk_common::retry::connect_cause(&source));
             AttemptFailure {
                 error: Box::new(Error::Transport {
                     method: method_name.to_owned(),
@@ -679,8 +679,8 @@ impl Cin7Client {
             .map(str::to_owned);
         let is_empty = body.iter().all(u8::is_ascii_whitespace);
         // `None` for an empty body; a body that repeats a key is an error naming where (see
-        // `sync_core::json`), not a guess at which value counts.
-        let parsed = (!is_empty).then(|| sync_core::json::from_slice(&body));
+        // `sdk_common::json`), not a guess at which value counts.
+        let parsed = (!is_empty).then(|| sdk_common::json::from_slice(&body));
         let json = parsed.as_ref().and_then(|tree| tree.as_ref().ok());
         let cin7_error = json.and_then(error_model);
         let message = match &cin7_error {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use sync_core::retry::Delivery;
+use sdk_common::retry::Delivery;
 
 use crate::webhook::WebhookError;
 

@@ -11,7 +11,7 @@
 //!   ([`Error::UncertainWrite`]), and turns Cin7's error forms (`{ErrorCode, Exception}` as an
 //!   object or array, also inside HTTP 200; HTML on 2xx) into [`Error`]s.
 //! - Typed models and octocrab-style request builders per area: [`supplier`], [`purchase`],
-//!   [`account`], [`reference`], [`customer`], [`product`], [`sale`], [`webhook`]. List
+//!   [`account`], [`reference`](mod@reference), [`customer`], [`product`], [`sale`], [`webhook`]. List
 //!   endpoints are [`ListBuilder`]s: `.send()` for one page, `.stream()` for every row.
 //! - [`codec`] holds the lenient date, decimal, boolean and GUID codecs shared by every model.
 //!
@@ -33,7 +33,9 @@
 //! The user guide is `docs/cin7-client.md` in the repository.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod account;
 pub mod address;
@@ -51,11 +53,19 @@ pub mod reference;
 pub mod request;
 pub mod sale;
 #[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
 pub mod supplier;
 #[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
 pub mod webhook;
+
+// What the public API mentions from the crate both clients share, so a user of this client
+// alone adds no other crate of ours: the injectable clock and the retry policy.
+pub use sdk_common::{retry, time};
+// The credentials' type, so the builder can be called without adding `secrecy`.
+pub use secrecy::SecretString;
 
 pub use client::{
     Cin7Client, Cin7ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, RawResponse,
@@ -71,3 +81,8 @@ pub use request::{Cin7Request, Method};
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/cin7-client.md")]
 pub struct UserGuide;
+
+/// The crate README's code samples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

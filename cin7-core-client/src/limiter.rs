@@ -10,7 +10,7 @@
 //! # Why `check()` and our own clock instead of governor's async waiting
 //!
 //! governor's `until_ready()` sleeps with a real-time timer (`futures-timer`) and reads time
-//! from `quanta`, so under a virtual [`ManualClock`](sync_core::time::ManualClock) it would
+//! from `quanta`, so under a virtual [`ManualClock`](sdk_common::time::ManualClock) it would
 //! either block tests for real minutes or disagree with the clock that drives backoff. Instead
 //! the limiter runs on [`ClockAdapter`], a governor `Clock` that reads our injected
 //! [`SharedClock`], and callers loop on the non-blocking `check()`: on `NotUntil` they wait with
@@ -40,8 +40,8 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use sdk_common::time::SharedClock;
 use secrecy::{ExposeSecret, SecretString};
-use sync_core::time::SharedClock;
 
 use crate::error::{Error, Result};
 
@@ -176,7 +176,7 @@ impl EpochInstant {
     }
 
     fn to_datetime(self) -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + sync_core::time::to_chrono(self.0)
+        DateTime::<Utc>::UNIX_EPOCH + sdk_common::time::to_chrono(self.0)
     }
 }
 
@@ -280,11 +280,11 @@ impl AccountLimiter {
     /// instant it was granted.
     pub async fn acquire(&self) -> DateTime<Utc> {
         loop {
-            if let Some(until) = self.paused_until() {
-                if until > self.clock.now() {
-                    self.clock.sleep_until(until).await;
-                    continue;
-                }
+            if let Some(until) = self.paused_until()
+                && until > self.clock.now()
+            {
+                self.clock.sleep_until(until).await;
+                continue;
             }
             if let Some(next) = self.slowed_until(self.clock.now()) {
                 self.clock.sleep_until(next).await;
@@ -330,13 +330,13 @@ impl AccountLimiter {
         if pace.rate >= configured {
             return None;
         }
-        let quiet = sync_core::time::to_chrono(self.limit.per() * QUIET_PERIODS);
+        let quiet = sdk_common::time::to_chrono(self.limit.per() * QUIET_PERIODS);
         if pace.last_change.is_none_or(|at| now - at >= quiet) {
             pace.rate = (pace.rate + configured / 8.0).min(pace.ceiling.min(configured));
             pace.last_change = Some(now);
         }
         let gap = std::time::Duration::from_secs_f64(1.0 / pace.rate.max(f64::MIN_POSITIVE));
-        let next = pace.last_grant? + sync_core::time::to_chrono(gap);
+        let next = pace.last_grant? + sdk_common::time::to_chrono(gap);
         (next > now).then_some(next)
     }
 
@@ -434,7 +434,7 @@ pub(crate) fn shared_limiter(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sync_core::time::{Clock, ManualClock};
+    use sdk_common::time::{Clock, ManualClock};
 
     #[tokio::test]
     async fn evenly_spread_calls_never_exceed_the_window() {

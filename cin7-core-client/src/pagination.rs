@@ -344,7 +344,7 @@ pub fn decode_page_slice<T: DeserializeOwned>(
     page: u32,
     bytes: &[u8],
 ) -> Result<Page<T>> {
-    let body = sync_core::json::from_slice(bytes).map_err(|e| Error::Decode {
+    let body = sdk_common::json::from_slice(bytes).map_err(|e| Error::Decode {
         endpoint: endpoint.to_owned(),
         path: e.path,
         source: e.source,
@@ -504,13 +504,13 @@ async fn step<T: DeserializeOwned + Send + 'static>(
     if state.done {
         return Ok(None);
     }
-    if let Some(max_pages) = state.max_pages {
-        if state.pages >= max_pages {
-            return Err(Error::Pagination {
-                endpoint: state.builder.path.to_owned(),
-                problem: PaginationProblem::TooManyPages { max_pages },
-            });
-        }
+    if let Some(max_pages) = state.max_pages
+        && state.pages >= max_pages
+    {
+        return Err(Error::Pagination {
+            endpoint: state.builder.path.to_owned(),
+            problem: PaginationProblem::TooManyPages { max_pages },
+        });
     }
     let page = state.next_page;
     let raw = fetch(&state.builder, page).await?;

@@ -2,15 +2,15 @@
 //!
 //! Every endpoint builds a [`Cin7Request`] and hands it to [`Cin7Client::execute`]; that one path
 //! adds authentication, waits for the rate limiter, retries what is safe to retry and turns the
-//! answer into a value or an [`Error`](crate::Error). Keeping the description separate from
+//! answer into a value or an [`Error`]. Keeping the description separate from
 //! reqwest lets tests and callers inspect exactly what will be sent, and lets a caller reach an
 //! endpoint this crate has not typed yet through the same safety rails.
 //!
 //! [`Cin7Client::execute`]: crate::Cin7Client::execute
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sdk_common::retry::Idempotency;
 use serde::Serialize;
-use sync_core::retry::Idempotency;
 
 use crate::codec;
 use crate::error::{Error, Result};
@@ -45,7 +45,7 @@ impl Method {
 ///
 /// ```
 /// use cin7_core_client::request::{Cin7Request, Method};
-/// use sync_core::retry::Idempotency;
+/// use sdk_common::retry::Idempotency;
 ///
 /// let req = Cin7Request::get("supplier").query("Name", "Acme").query_opt("Limit", Some(10));
 /// assert_eq!(req.method(), Method::Get);

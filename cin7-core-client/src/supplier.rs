@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sdk_common::retry::Idempotency;
 use serde::{Deserialize, Serialize};
-use sync_core::retry::Idempotency;
 
 use crate::address::{Address, Contact};
 use crate::client::Cin7Client;

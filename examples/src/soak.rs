@@ -606,7 +606,7 @@ pub async fn run_variant(
                 return;
             }
             let n = handled.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % spacing == 0
+            if n.is_multiple_of(spacing)
                 && let Some(fault) = kinds.get(n / spacing - 1)
             {
                 ion_plan.push_script("*", fault.clone());

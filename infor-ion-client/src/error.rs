@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use sync_core::retry::Delivery;
+use sdk_common::retry::Delivery;
 
 use crate::ionapi::IonApiError;
 use crate::vault::VaultError;
@@ -155,7 +155,7 @@ pub enum Error {
         /// What went wrong.
         kind: TransportKind,
         /// Why, in words (`connection refused`, `DNS lookup failed`, …; see
-        /// `sync_core::retry::connect_cause`).
+        /// `sdk_common::retry::connect_cause`).
         cause: String,
         /// Whether the request may have reached the server.
         delivery: Delivery,
@@ -470,8 +470,8 @@ impl Error {
         ) || matches!(self, Error::IonApi(IonApiError::NotBackendService))
     }
 
-    pub(crate) fn failure(&self) -> sync_core::retry::Failure {
-        sync_core::retry::Failure {
+    pub(crate) fn failure(&self) -> sdk_common::retry::Failure {
+        sdk_common::retry::Failure {
             delivery: self.delivery(),
             transient: self.is_retryable(),
             retry_after: self.retry_after(),
@@ -516,7 +516,7 @@ pub(crate) fn transport_error(method: &str, path: &str, source: reqwest::Error) 
         method: method.to_owned(),
         path: path.to_owned(),
         kind,
-        cause: sync_core::retry::connect_cause(&source),
+        cause: sdk_common::retry::connect_cause(&source),
         delivery,
         source,
     }

@@ -310,9 +310,9 @@ impl IonApiFile {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(IonApiError::Empty);
         }
-        // A key given twice is refused (`sync_core::json`): which `ci` or `cs` counts would be
+        // A key given twice is refused (`sdk_common::json`): which `ci` or `cs` counts would be
         // a guess.
-        let tree = sync_core::json::from_slice(bytes).map_err(|e| IonApiError::NotJson {
+        let tree = sdk_common::json::from_slice(bytes).map_err(|e| IonApiError::NotJson {
             line: e.source.line(),
             column: e.source.column(),
             // serde_json's messages quote types and expected tokens, not string contents; ours

@@ -36,22 +36,32 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 pub mod bod;
 pub mod client;
 #[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod cloudsuite;
 pub mod csi;
 mod error;
 pub mod ionapi;
 pub mod m3;
 #[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
 pub mod transport;
 pub mod values;
 pub mod vault;
+
+// What the public API mentions from the crate both clients share, so a user of this client
+// alone adds no other crate of ours: the injectable clock and the retry policy.
+pub use sdk_common::{retry, time};
+// The secrets' type, so credentials can be built without adding `secrecy`.
+pub use secrecy::SecretString;
 
 pub use client::{IonClient, IonClientBuilder, IonRequest, IonResponse};
 pub use error::{ApiError, Error, Grant, MiError, Result, TransportKind};
@@ -69,3 +79,8 @@ pub struct CloudSuiteIndustrialGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/m3.md")]
 pub struct M3Guide;
+
+/// The crate README's code samples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -4,10 +4,6 @@
 //! client crates (`infor-ion-client`, `cin7-core-client`) implement the [`source::Source`] and
 //! [`target`] traits behind their `sync` features and plug their records into the engine.
 //!
-//! - [`time`]: an injectable [`Clock`](time::Clock), so expiry, backoff and schedules are
-//!   tested with a controllable clock instead of sleeps.
-//! - [`retry`]: one retry policy shared by both clients.
-//! - [`json`]: JSON answers read as a tree that refuses duplicated keys, for both clients.
 //! - [`model`]: the canonical records, each with a source identity, `modified_at` and a stable
 //!   content hash.
 //! - [`source`], [`target`], [`mapping`]: the traits the clients implement and the value
@@ -19,7 +15,11 @@
 //!   and the pipelines (GL accounts, suppliers, purchase orders, supplier invoices).
 //! - [`replay`], [`schedule`], [`runner`]: replaying failures, cadences, and a per-tenant
 //!   runner with graceful shutdown.
-//! - [`testing`]: in-memory sources and targets for tests and demos.
+//! - `testing` (feature `testing`): in-memory sources and targets for tests and demos, and
+//!   the simulators' fault plans (`faults`).
+//!
+//! [`time`], [`retry`] and [`json`] live in `sdk-common`, shared with the clients, and are
+//! re-exported here.
 //!
 //! ## Example: one supplier window with in-memory fakes
 //!
@@ -71,22 +71,33 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(unused_crate_dependencies))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod engine;
 pub mod error;
-pub mod faults;
-pub mod json;
 pub mod mapping;
 pub mod model;
 pub mod replay;
-pub mod retry;
 pub mod runner;
 pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod target;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-pub mod time;
+
+// Shared with the clients (they live in `sdk-common`); kept at their old paths.
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use sdk_common::faults;
+pub use sdk_common::{json, retry, time};
 
 pub use error::SyncError;
+
+/// The crate README's code samples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -36,7 +36,7 @@ pub use status::{
 };
 pub use stock::{StockLine, StockReceived};
 
-use sync_core::retry::Idempotency;
+use sdk_common::retry::Idempotency;
 
 use crate::client::Cin7Client;
 use crate::codec::Guid;

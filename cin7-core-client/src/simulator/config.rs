@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sync_core::faults::FaultPlan;
-use sync_core::time::{SharedClock, SystemClock};
+use sdk_common::faults::FaultPlan;
+use sdk_common::time::{SharedClock, SystemClock};
 
 /// The account id a default [`SimulatorConfig`] accepts.
 pub const DEFAULT_ACCOUNT_ID: &str = "5a1e0c7e-51a0-4c1d-9c0e-000000000001";

@@ -18,13 +18,13 @@
 //!   [`SimulatorConfig::with_page_cap`]) and `Total`; rows come in GUID order, stable but not
 //!   sorted by name or date, like the real API.
 //! - **Rate limit:** a sliding window per account (default 60 calls per 60 s) on the
-//!   simulator's [`SharedClock`]; over it, 429 or 503, with or without `Retry-After`
+//!   simulator's [`SharedClock`](crate::time::SharedClock); over it, 429 or 503, with or without `Retry-After`
 //!   ([`SimRateLimit`]).
 //! - **Webhooks:** supplier and purchase changes POST ID-only payloads to the registered URLs
 //!   with the subscription's bearer, basic or custom-header credentials, from a background
 //!   task (never blocking the request). Each event is tried once; after 6 consecutive failures
 //!   the subscription is deactivated (Cin7's retry schedule is not simulated).
-//! - **Faults:** a shared [`FaultPlan`](sync_core::faults::FaultPlan) is asked once per call,
+//! - **Faults:** a shared [`FaultPlan`] is asked once per call,
 //!   with the endpoint named `"<METHOD> /<path>"`, e.g. `"POST /supplier"`,
 //!   `"GET /purchaseList"`, `"POST /advanced-purchase/invoice"`.
 //! - **Payments:** `GET/POST /advanced-purchase/payment` against an authorised invoice's
@@ -71,9 +71,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sdk_common::faults::FaultPlan;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sync_core::faults::FaultPlan;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 

@@ -287,28 +287,27 @@ fn task_event(data: &mut Data, event_type: &'static str, purchase_id: &str, task
 }
 
 fn check_header_refs(data: &Data, input: &Object) -> Result<(), Reply> {
-    if let Some(location) = text(input, "Location") {
-        if data.location(location).is_none() {
-            return Err(missing(format!("Location '{location}' not found.")));
-        }
+    if let Some(location) = text(input, "Location")
+        && data.location(location).is_none()
+    {
+        return Err(missing(format!("Location '{location}' not found.")));
     }
-    if let Some(rule) = text(input, "TaxRule") {
-        if data.tax_rule(rule).is_none() {
-            return Err(missing(format!("Tax rule '{rule}' not found.")));
-        }
+    if let Some(rule) = text(input, "TaxRule")
+        && data.tax_rule(rule).is_none()
+    {
+        return Err(missing(format!("Tax rule '{rule}' not found.")));
     }
-    if let Some(terms) = text(input, "Terms") {
-        if data.payment_term(terms).is_none() {
-            return Err(missing(format!("Payment term '{terms}' not found.")));
-        }
+    if let Some(terms) = text(input, "Terms")
+        && data.payment_term(terms).is_none()
+    {
+        return Err(missing(format!("Payment term '{terms}' not found.")));
     }
-    if let Some(calc) = text(input, "TaxCalculation") {
-        if !["Inclusive", "Exclusive"]
+    if let Some(calc) = text(input, "TaxCalculation")
+        && !["Inclusive", "Exclusive"]
             .iter()
             .any(|c| c.eq_ignore_ascii_case(calc))
-        {
-            return Err(invalid(format!("TaxCalculation '{calc}' is invalid.")));
-        }
+    {
+        return Err(invalid(format!("TaxCalculation '{calc}' is invalid.")));
     }
     wire::check_length(input, "Note", 1024)?;
     wire::check_length(input, "Contact", 256)?;
@@ -567,14 +566,13 @@ fn price(
             return Err(invalid(format!("{what}[{i}]: Discount must be 0 to 100.")));
         }
         let total = line_total(q, p, d);
-        if check_totals {
-            if let Some(sent) = wire::decimal(line, "Total")? {
-                if sent.round_dp(4) != total {
-                    return Err(invalid(format!(
-                        "{what}[{i}]: Total {sent} does not match {total}."
-                    )));
-                }
-            }
+        if check_totals
+            && let Some(sent) = wire::decimal(line, "Total")?
+            && sent.round_dp(4) != total
+        {
+            return Err(invalid(format!(
+                "{what}[{i}]: Total {sent} does not match {total}."
+            )));
         }
         if need_account {
             match text(line, "Account") {
@@ -867,10 +865,10 @@ pub(crate) fn receive_stock(data: &mut Data, body: &Value, now: DateTime<Utc>) -
         if q <= Decimal::ZERO {
             return invalid(format!("Lines[{i}]: Quantity must be positive."));
         }
-        if let Some(location) = text(line, "Location") {
-            if data.location(location).is_none() {
-                return missing(format!("Lines[{i}]: Location '{location}' not found."));
-            }
+        if let Some(location) = text(line, "Location")
+            && data.location(location).is_none()
+        {
+            return missing(format!("Lines[{i}]: Location '{location}' not found."));
         }
         let key = stock_key(line, &default_location);
         match merged.iter_mut().find(|(k, _)| *k == key) {

@@ -88,10 +88,8 @@ const ACCOUNT_READ_ONLY: &[&str] = &[
 ];
 
 pub(crate) fn create_account(data: &mut Data, body: &Value, all_writes_blocked: bool) -> Reply {
-    if all_writes_blocked {
-        if let Some(refusal) = integration_refusal(data) {
-            return refusal;
-        }
+    if all_writes_blocked && let Some(refusal) = integration_refusal(data) {
+        return refusal;
     }
     let input = try_reply!(wire::object(body));
     let mut account: Object = input
@@ -141,10 +139,8 @@ pub(crate) fn update_account(data: &mut Data, body: &Value) -> Reply {
 }
 
 pub(crate) fn delete_account(data: &mut Data, query: &Query, all_writes_blocked: bool) -> Reply {
-    if all_writes_blocked {
-        if let Some(refusal) = integration_refusal(data) {
-            return refusal;
-        }
+    if all_writes_blocked && let Some(refusal) = integration_refusal(data) {
+        return refusal;
     }
     let Some(code) = query.get("code") else {
         return invalid("Code is required.");

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use sdk_common::faults::{Fault, FaultPlan};
+use sdk_common::time::SharedClock;
 use serde_json::{Value, json};
-use sync_core::faults::{Fault, FaultPlan};
-use sync_core::time::SharedClock;
 use tokio::sync::{Notify, mpsc};
 
 use super::config::{LimitScope, SimRateLimit, SimulatorConfig, UnknownPath};
@@ -158,7 +158,7 @@ fn authenticated(shared: &Shared, headers: &HeaderMap) -> Option<String> {
 fn take_slot(shared: &Shared, data: &mut Data, key: &str) -> Result<(), Duration> {
     let limit = &shared.rate_limit;
     let now = shared.clock.now();
-    let window = sync_core::time::to_chrono(limit.window);
+    let window = sdk_common::time::to_chrono(limit.window);
     let calls: &mut VecDeque<_> = data.window.entry(key.to_owned()).or_default();
     while calls.front().is_some_and(|t| *t + window <= now) {
         calls.pop_front();
@@ -246,10 +246,10 @@ pub(crate) async fn handle(
             retry_after,
         }) => {
             let mut response = respond(error(*status, *status, "Simulated server fault."));
-            if let Some(after) = retry_after {
-                if let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
+            if let Some(after) = retry_after
+                && let Ok(value) = HeaderValue::from_str(&after.as_secs().max(1).to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             return response;
         }

@@ -210,25 +210,25 @@ fn validate(data: &Data, supplier: &Object) -> Result<(), Reply> {
             "Status {status:?} is invalid: use Active or Deprecated."
         )));
     }
-    if let Some(term) = text(supplier, "PaymentTerm") {
-        if data.payment_term(term).is_none() {
-            return Err(missing(format!("Payment term '{term}' not found.")));
-        }
+    if let Some(term) = text(supplier, "PaymentTerm")
+        && data.payment_term(term).is_none()
+    {
+        return Err(missing(format!("Payment term '{term}' not found.")));
     }
-    if let Some(rule) = text(supplier, "TaxRule") {
-        if data.tax_rule(rule).is_none() {
-            return Err(missing(format!("Tax rule '{rule}' not found.")));
-        }
+    if let Some(rule) = text(supplier, "TaxRule")
+        && data.tax_rule(rule).is_none()
+    {
+        return Err(missing(format!("Tax rule '{rule}' not found.")));
     }
-    if let Some(code) = text(supplier, "AccountPayable") {
-        if data.account(code).is_none() {
-            return Err(missing(format!("Account '{code}' not found.")));
-        }
+    if let Some(code) = text(supplier, "AccountPayable")
+        && data.account(code).is_none()
+    {
+        return Err(missing(format!("Account '{code}' not found.")));
     }
-    if let Some(discount) = wire::decimal(supplier, "Discount")? {
-        if discount < rust_decimal::Decimal::ZERO || discount > rust_decimal::Decimal::ONE_HUNDRED {
-            return Err(invalid("Discount must be between 0 and 100."));
-        }
+    if let Some(discount) = wire::decimal(supplier, "Discount")?
+        && (discount < rust_decimal::Decimal::ZERO || discount > rust_decimal::Decimal::ONE_HUNDRED)
+    {
+        return Err(invalid("Discount must be between 0 and 100."));
     }
     for address in supplier
         .get("Addresses")

@@ -7,8 +7,8 @@
 //! create whose 2xx answer could not be read (an undecodable body, HTML instead of JSON) may
 //! well have created the record, so its outcome is unknown, not "processed".
 
+use sdk_common::retry::Delivery;
 use sync_core::error::TargetError;
-use sync_core::retry::Delivery;
 
 use crate::error::Error;
 
@@ -44,7 +44,7 @@ pub enum CallKind {
 /// ```
 /// use cin7_core_client::Error;
 /// use cin7_core_client::sync::{CallKind, target_error};
-/// use sync_core::retry::Delivery;
+/// use sdk_common::retry::Delivery;
 ///
 /// let refused = Error::InvalidInput { field: "Supplier.Name", reason: "is required".into() };
 /// let err = target_error(&refused, CallKind::Create);

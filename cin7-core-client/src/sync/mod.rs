@@ -18,7 +18,7 @@
 //!   `UpdatedSince`, each re-read in full) as sync-core `PurchaseUpdate`s.
 //! - [`triggers`]: purchase webhooks as triggers for an immediate targeted sync (sub-task
 //!   `TaskID`s resolved to their purchase).
-//! - [`error`]: client errors → [`TargetError`](sync_core::error::TargetError), keeping whether
+//! - [`error`]: client errors → [`TargetError`], keeping whether
 //!   a failed write may have happened.
 //!
 //! Cin7 has no writable, searchable external reference on a purchase, so the draft's

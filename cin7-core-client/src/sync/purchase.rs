@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use sdk_common::retry::Delivery;
 use sync_core::error::TargetError;
-use sync_core::retry::Delivery;
 use sync_core::target::{
     self, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget, TargetInvoice,
     TargetPurchase,
@@ -428,10 +428,10 @@ impl Cin7Target {
     async fn candidates(&self, reference: &str) -> Result<Vec<Guid>, TargetError> {
         let mut ids: Vec<Guid> = Vec::new();
         let mut push = |id: Option<Guid>| {
-            if let Some(id) = id {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = id
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
         };
         let rows: Vec<_> = self

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::codec::Guid;
 use crate::purchase::AdvancedPurchase;
-use sync_core::time::SharedClock;
+use sdk_common::time::SharedClock;
 
 /// How long a read stands in for a second one.
 const FRESH_FOR: chrono::Duration = chrono::Duration::seconds(30);
@@ -63,7 +63,7 @@ impl RecentReads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sync_core::time::ManualClock;
+    use sdk_common::time::ManualClock;
 
     fn purchase(id: &Guid) -> AdvancedPurchase {
         AdvancedPurchase {

@@ -16,10 +16,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use sdk_common::time::SharedClock;
 use sync_core::engine::returns::triggers::enqueue;
 use sync_core::model::hash_value;
 use sync_core::store::SyncStore;
-use sync_core::time::SharedClock;
 use tokio::sync::Notify;
 
 use super::triggers::triggers_for;

@@ -37,12 +37,12 @@ pub enum WebhookError {
         header: String,
     },
     /// The body is not JSON, or an object in it repeats a key (which value counts would be a
-    /// guess; see [`sync_core::json`]).
+    /// guess; see [`sdk_common::json`]).
     #[error("webhook body is not JSON with unique keys: {source}")]
     NotJson {
         /// The parse error, with where it is.
         #[source]
-        source: sync_core::json::TreeError,
+        source: sdk_common::json::TreeError,
     },
     /// The body has no `EventType`.
     #[error("webhook body has no EventType")]

@@ -276,8 +276,8 @@ impl WebhookEvent {
     /// assert!(WebhookEvent::parse(br#"{"EventType":"Invoice/Exploded"}"#).is_err());
     /// ```
     pub fn parse(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
-        let value =
-            sync_core::json::from_slice(body).map_err(|source| WebhookError::NotJson { source })?;
+        let value = sdk_common::json::from_slice(body)
+            .map_err(|source| WebhookError::NotJson { source })?;
         if let serde_json::Value::Array(items) = &value {
             // The stock-level event is a bare array; any EventType inside must agree.
             for item in items {

@@ -25,9 +25,9 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, HeaderName};
+use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
-use sync_core::time::{SharedClock, SystemClock};
 
 use super::WebhookError;
 use super::payload::WebhookEvent;
@@ -231,7 +231,7 @@ impl Requirement {
 /// use cin7_core_client::webhook::{DeliveryAuth, WebhookReceiver};
 /// use http::HeaderMap;
 /// use secrecy::SecretString;
-/// use sync_core::time::ManualClock;
+/// use sdk_common::time::ManualClock;
 ///
 /// let clock = ManualClock::default();
 /// let receiver = WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("old-token")))
@@ -266,7 +266,7 @@ impl WebhookReceiver {
     }
 
     /// Judge rotation overlap windows by `clock` (tests inject a
-    /// [`ManualClock`](sync_core::time::ManualClock)).
+    /// [`ManualClock`](sdk_common::time::ManualClock)).
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sdk_common::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::time::{SharedClock, to_chrono};
 use secrecy::{ExposeSecret, SecretString};
-use sync_core::retry::{Idempotency, RetryPolicy, parse_retry_after};
-use sync_core::time::{SharedClock, to_chrono};
 use tracing::Instrument;
 use url::Url;
 

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+use sdk_common::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::ExposeSecret;
-use sync_core::retry::{Idempotency, RetryPolicy, parse_retry_after};
-use sync_core::time::{SharedClock, SystemClock};
 use tracing::Instrument;
 use url::Url;
 
@@ -410,7 +410,7 @@ impl IonClientBuilder {
     }
 
     /// The clock used for token expiry and backoff (inject a
-    /// [`ManualClock`](sync_core::time::ManualClock) in tests).
+    /// [`ManualClock`](sdk_common::time::ManualClock) in tests).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self

@@ -7,8 +7,8 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use sdk_common::retry::Idempotency;
 use serde::de::DeserializeOwned;
-use sync_core::retry::Idempotency;
 
 use crate::error::{Error, Result};
 
@@ -247,10 +247,10 @@ impl IonResponse {
     }
 
     /// Decode the JSON body as an untyped tree, refusing an object that repeats a key
-    /// ([`sync_core::json`]): `{"Success":true,"Success":false}` is a [`Error::Decode`]
+    /// ([`sdk_common::json`]): `{"Success":true,"Success":false}` is a [`Error::Decode`]
     /// naming the key, not whichever value came last. Errors are as for [`json`](Self::json).
     pub fn json_tree(&self) -> Result<serde_json::Value> {
-        sync_core::json::from_slice(&self.body).map_err(|e| self.json_error(&e.path, e.source))
+        sdk_common::json::from_slice(&self.body).map_err(|e| self.json_error(&e.path, e.source))
     }
 
     fn json_error(&self, at: &str, error: serde_json::Error) -> Error {

@@ -40,13 +40,13 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use sdk_common::retry::Delivery;
 use sync_core::engine::returns::{
     ReceivedQuantity, SourceInvoiceDraft, SourceInvoiceLineDraft, SourcePoChange, SourcePoDraft,
     SourcePoLine, SourcePoState, SourcePurchaseWriter,
 };
 use sync_core::error::TargetError;
 use sync_core::model::PoStatus;
-use sync_core::retry::Delivery;
 
 use super::returns::target_error;
 use crate::error::Error;

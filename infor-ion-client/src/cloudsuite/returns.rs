@@ -60,6 +60,7 @@ use async_trait::async_trait;
 use chrono::{NaiveTime, TimeZone, Utc};
 
 use rust_decimal::Decimal;
+use sdk_common::retry::Delivery;
 pub use shape::{
     INSERTED_IDOS, InsertDefaults, VoucherNumbering, computed_properties, required_properties,
 };
@@ -70,7 +71,6 @@ use sync_core::engine::returns::{
 };
 use sync_core::error::TargetError;
 use sync_core::model::PoStatus;
-use sync_core::retry::Delivery;
 
 use crate::bod::{
     ActionCode, ActionExpression, Amount, Bod, Code, DocumentId, DocumentReference, Identifier,

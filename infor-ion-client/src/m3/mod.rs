@@ -156,7 +156,7 @@ struct MiResult {
 }
 
 /// One output row: field names to values. A name given twice would make the row ambiguous, so
-/// it is refused ([`sync_core::json`]) and the read is asked for again like any bad answer.
+/// it is refused ([`sdk_common::json`]) and the read is asked for again like any bad answer.
 #[derive(Debug)]
 struct MiRecord(serde_json::Map<String, serde_json::Value>);
 
@@ -164,7 +164,7 @@ impl<'de> Deserialize<'de> for MiRecord {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        match sync_core::json::UniqueKeys::deserialize(deserializer)?.0 {
+        match sdk_common::json::UniqueKeys::deserialize(deserializer)?.0 {
             serde_json::Value::Object(fields) => Ok(MiRecord(fields)),
             _ => Err(serde::de::Error::custom(
                 "a record must be an object of fields",

@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use sdk_common::faults::Fault;
 use serde_json::{Value, json};
-use sync_core::faults::Fault;
 
 use super::data::Row;
 use super::{IssuedToken, ReceivedMessage, Shared, bods, filter, lock, m3};
@@ -282,7 +282,7 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     tokens.access.insert(
         access.clone(),
         IssuedToken {
-            expires_at: shared.now() + sync_core::time::to_chrono(lifetime),
+            expires_at: shared.now() + sdk_common::time::to_chrono(lifetime),
             revoked: false,
         },
     );

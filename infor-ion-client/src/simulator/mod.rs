@@ -20,7 +20,7 @@
 //!   `APS450MI/AddHead`/`AddLine`), applied before the answer;
 //! - Data Lake payload listing and fetch serving BODs generated from the rows;
 //! - an IMS intake that keeps every message it is sent;
-//! - faults from a shared [`FaultPlan`](sync_core::faults::FaultPlan), per endpoint or
+//! - faults from a shared [`FaultPlan`], per endpoint or
 //!   globally, scripted or by seeded probability.
 //!
 //! Time comes from a [`SharedClock`]: share a `ManualClock` with the client and a test of a
@@ -51,8 +51,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use sync_core::faults::FaultPlan;
-use sync_core::time::{SharedClock, SystemClock};
+use sdk_common::faults::FaultPlan;
+use sdk_common::time::{SharedClock, SystemClock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

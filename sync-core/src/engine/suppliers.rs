@@ -301,10 +301,8 @@ impl SupplierPipeline {
             }
         };
         let needs_index = self.index().is_none();
-        if needs_index {
-            if let Err(error) = self.rebuild_index().await {
-                return Ok(Err(format!("cannot read target suppliers: {error}")));
-            }
+        if needs_index && let Err(error) = self.rebuild_index().await {
+            return Ok(Err(format!("cannot read target suppliers: {error}")));
         }
         let processed = process_record(ctx.run(), self, &supplier, false, None).await?;
         let result = match processed.entry() {

@@ -32,7 +32,7 @@ impl Idempotency {
     /// The default for an HTTP method: `POST` and `PATCH` are not idempotent, the rest are.
     ///
     /// ```
-    /// use sync_core::retry::Idempotency;
+    /// use sdk_common::retry::Idempotency;
     /// assert_eq!(Idempotency::for_method("GET"), Idempotency::Idempotent);
     /// assert_eq!(Idempotency::for_method("post"), Idempotency::NonIdempotent);
     /// ```
@@ -81,7 +81,7 @@ impl Failure {
     /// Whether this failure may be retried for a request of the given idempotency.
     ///
     /// ```
-    /// use sync_core::retry::{Delivery, Failure, Idempotency};
+    /// use sdk_common::retry::{Delivery, Failure, Idempotency};
     /// let timeout = Failure { delivery: Delivery::Unknown, transient: true, retry_after: None };
     /// assert!(timeout.is_retryable(Idempotency::Idempotent));
     /// assert!(!timeout.is_retryable(Idempotency::NonIdempotent));
@@ -102,7 +102,7 @@ impl Failure {
 ///
 /// ```
 /// use std::time::Duration;
-/// use sync_core::retry::RetryPolicy;
+/// use sdk_common::retry::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default()
 ///     .with_max_retries(5)
@@ -248,7 +248,7 @@ impl RetrySchedule {
 /// ```
 /// use std::time::Duration;
 /// use chrono::{TimeZone, Utc};
-/// use sync_core::retry::parse_retry_after;
+/// use sdk_common::retry::parse_retry_after;
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 10, 21, 7, 27, 0).unwrap();
 /// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
@@ -277,7 +277,7 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 /// nothing an operator can act on).
 ///
 /// ```
-/// use sync_core::retry::connect_cause;
+/// use sdk_common::retry::connect_cause;
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
 /// assert_eq!(connect_cause(&refused), "connection refused");
 /// let dns = std::io::Error::other("failed to lookup address information");

@@ -19,7 +19,7 @@ use chrono::{DateTime, TimeZone, Utc};
 ///
 /// ```
 /// use std::time::Duration;
-/// use sync_core::time::{Clock, ManualClock};
+/// use sdk_common::time::{Clock, ManualClock};
 ///
 /// # tokio_test();
 /// # fn tokio_test() {

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sync_core::faults::{Fault, FaultPlan};
+//! use sdk_common::faults::{Fault, FaultPlan};
 //!
 //! let plan = FaultPlan::seeded(7)
 //!     .script("POST /supplier", Fault::ResetAfterApply)

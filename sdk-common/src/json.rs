@@ -13,7 +13,7 @@
 //! recursion limit still bounds the nesting.
 //!
 //! ```
-//! use sync_core::json;
+//! use sdk_common::json;
 //!
 //! let tree = json::from_slice(br#"{"Items":[{"Id":1}]}"#).unwrap();
 //! assert_eq!(tree["Items"][0]["Id"], 1);
