@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! The application key (and account id) never appear in `Debug`, in error messages or in logs.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::io::Write;

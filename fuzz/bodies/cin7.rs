@@ -1,5 +1,5 @@
 //! What the Cin7-side fuzz targets do with one input. Shared, through `#[path]`, by the
-//! `cargo fuzz` targets in `fuzz_targets/` and by `cin7-core-client/tests/fuzz_corpora.rs`,
+//! `cargo fuzz` targets in `fuzz_targets/` and by `cin7-core-client/tests/it/fuzz_corpora.rs`,
 //! which runs every committed corpus file through these same functions in CI.
 #![allow(dead_code)]
 

@@ -1,0 +1,187 @@
+//! The tenant runner: order of streams, run forever on a schedule, graceful shutdown.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use sync_core::engine::gl_accounts::GlAccountPipeline;
+use sync_core::engine::invoices::InvoicePipeline;
+use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
+use sync_core::engine::suppliers::SupplierPipeline;
+use sync_core::engine::{ProgressEvent, StreamRunner};
+use sync_core::model::{AccountClass, GlAccount, PurchaseOrder, Supplier, SupplierInvoice};
+use sync_core::runner::{Shutdown, TenantRunner};
+use sync_core::schedule::{Cadence, Schedule};
+use sync_core::store::memory::MemoryStore;
+use sync_core::store::{AuditStatus, CheckpointStore, StreamId, StreamKey};
+use sync_core::testing::{
+    MemoryAccountTarget, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget,
+};
+use sync_core::time::{Clock, ManualClock};
+
+struct Setup {
+    store: MemoryStore,
+    suppliers_src: MemorySource<Supplier>,
+    supplier_target: MemorySupplierTarget,
+    runner: TenantRunner,
+    clock: ManualClock,
+}
+
+fn setup(progress: Option<sync_core::engine::ProgressFn>) -> Setup {
+    let store = MemoryStore::new();
+    let suppliers_src = MemorySource::new(at(100));
+    let pos_src: MemorySource<PurchaseOrder> = MemorySource::new(at(100));
+    let invoices_src: MemorySource<SupplierInvoice> = MemorySource::new(at(100));
+    let gl_src: MemorySource<GlAccount> = MemorySource::new(at(100));
+    gl_src.upsert(gl("715", "Purchases", AccountClass::Expense, true));
+    let supplier_target = MemorySupplierTarget::new();
+    let purchases = MemoryPurchaseTarget::new();
+    let suppliers = Arc::new(SupplierPipeline::new(
+        Arc::new(supplier_target.clone()),
+        mappings(),
+    ));
+    let clock = ManualClock::new(at(100));
+    let mut runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
+        .with_gl_accounts(GlAccountPipeline::new(
+            Arc::new(gl_src),
+            Arc::new(MemoryAccountTarget::new([])),
+            mappings(),
+        ))
+        .with_suppliers(StreamRunner::new(
+            suppliers.clone(),
+            Arc::new(suppliers_src.clone()),
+            config(),
+        ))
+        .with_purchase_orders(StreamRunner::new(
+            Arc::new(PurchaseOrderPipeline::new(
+                Arc::new(purchases.clone()),
+                mappings(),
+                suppliers.clone(),
+                Arc::new(suppliers_src.clone()),
+            )),
+            Arc::new(pos_src),
+            config(),
+        ))
+        .with_invoices(StreamRunner::new(
+            Arc::new(InvoicePipeline::new(
+                Arc::new(purchases),
+                mappings(),
+                suppliers,
+                Arc::new(suppliers_src.clone()),
+            )),
+            Arc::new(invoices_src),
+            config(),
+        ));
+    if let Some(progress) = progress {
+        runner = runner.with_progress(progress);
+    }
+    Setup {
+        store,
+        suppliers_src,
+        supplier_target,
+        runner,
+        clock,
+    }
+}
+
+#[tokio::test]
+async fn a_full_run_goes_gl_suppliers_purchase_orders_invoices() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let s = setup(Some(Arc::new(move |e: &ProgressEvent| {
+        if let ProgressEvent::WindowStarted { stream, .. } = e {
+            sink.lock().unwrap().push(stream.clone());
+        }
+    })));
+    s.suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
+    let report = s.runner.run_once(None).await;
+    assert!(report.is_ok(), "{report:?}");
+    let order = vec![
+        StreamId::gl_accounts(),
+        StreamId::suppliers(),
+        StreamId::purchase_orders(),
+        StreamId::supplier_invoices(),
+    ];
+    let reported: Vec<_> = report.streams.iter().map(|r| r.stream.clone()).collect();
+    assert_eq!(reported, order);
+    assert_eq!(*events.lock().unwrap(), order);
+    assert_eq!(s.supplier_target.suppliers().len(), 1);
+}
+
+#[tokio::test]
+async fn shutdown_mid_window_finishes_the_record_and_never_half_commits() {
+    let (stop, signal) = Shutdown::new();
+    let stop = Arc::new(stop);
+    let trigger = stop.clone();
+    let s = setup(Some(Arc::new(move |e: &ProgressEvent| {
+        if matches!(e, ProgressEvent::Record { stream, .. } if *stream == StreamId::suppliers()) {
+            trigger.trigger();
+        }
+    })));
+    for i in 0..5 {
+        s.suppliers_src
+            .upsert(supplier(&format!("V{i}"), &format!("S{i}"), at(i)));
+    }
+    let report = s.runner.run_once(Some(&signal)).await;
+    assert!(report.interrupted);
+    let suppliers = report
+        .streams
+        .iter()
+        .find(|r| r.stream == StreamId::suppliers())
+        .unwrap();
+    assert!(suppliers.result.as_ref().unwrap().abandoned);
+    assert_eq!(report.streams.len(), 2, "later streams did not start");
+    // One record finished; its audit row is committed; the cursor did not move.
+    assert_eq!(s.supplier_target.suppliers().len(), 1);
+    let rows: Vec<_> = s
+        .store
+        .all_entries()
+        .into_iter()
+        .filter(|e| e.stream == StreamId::suppliers())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, AuditStatus::Succeeded);
+    let key = StreamKey::new(TENANT, StreamId::suppliers());
+    assert_eq!(s.store.load_checkpoint(&key).await.unwrap().cursor, None);
+
+    // The next run completes the window without duplicates.
+    let report = s.runner.run_once(None).await;
+    assert!(report.is_ok() && !report.interrupted);
+    assert_eq!(s.supplier_target.suppliers().len(), 5);
+    assert!(
+        s.store
+            .load_checkpoint(&key)
+            .await
+            .unwrap()
+            .cursor
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn run_forever_follows_the_schedule_until_shutdown() {
+    let (stop, signal) = Shutdown::new();
+    let stop = Arc::new(stop);
+    let trigger = stop.clone();
+    let runs = Arc::new(Mutex::new(0));
+    let counter = runs.clone();
+    let s = setup(Some(Arc::new(move |e: &ProgressEvent| {
+        if matches!(e, ProgressEvent::WindowFinished { stream, .. } if *stream == StreamId::supplier_invoices())
+        {
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            if *n == 3 {
+                trigger.trigger();
+            }
+        }
+    })));
+    let start = s.clock.now();
+    let schedule = Schedule::new(Cadence::Interval(Duration::from_secs(900)));
+    let done = s.runner.run_forever(&schedule, signal).await.unwrap();
+    assert_eq!(done, 3);
+    assert_eq!(*runs.lock().unwrap(), 3);
+    assert_eq!(s.clock.now() - start, chrono::Duration::minutes(45));
+}
