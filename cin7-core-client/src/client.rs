@@ -472,7 +472,7 @@ impl Cin7Client {
                         attempt = schedule.retries(),
                         delay_ms = delay.as_millis() as u64,
                         bad_answer = true,
-                        error = %error,
+                        error = %sdk_common::report::chain(&*error),
                         "retrying Cin7 request"
                     );
                     inner.clock.sleep(delay).await;
@@ -491,7 +491,7 @@ impl Cin7Client {
                         attempt = schedule.retries(),
                         delay_ms = delay.as_millis() as u64,
                         throttled = throttled.is_some(),
-                        error = %error,
+                        error = %sdk_common::report::chain(&*error),
                         "retrying Cin7 request"
                     );
                     if throttled.is_some() {

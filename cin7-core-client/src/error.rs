@@ -18,6 +18,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What Cin7 said when it refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP method of the request.
     pub method: String,
@@ -29,6 +30,37 @@ pub struct ApiError {
     pub error_code: Option<i64>,
     /// Cin7's `Exception` text, or the raw body (shortened) when it sent no error model.
     pub message: String,
+}
+
+impl ApiError {
+    /// A refusal of `method endpoint` with this HTTP status and message, without an
+    /// `ErrorCode` (for tests and adapters; the client builds these from Cin7's answers).
+    ///
+    /// ```
+    /// let refused = cin7_core_client::ApiError::new("POST", "supplier", 400, "Name is required")
+    ///     .with_error_code(400);
+    /// assert_eq!(refused.error_code, Some(400));
+    /// ```
+    pub fn new(
+        method: impl Into<String>,
+        endpoint: impl Into<String>,
+        status: u16,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            method: method.into(),
+            endpoint: endpoint.into(),
+            status,
+            error_code: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same, carrying Cin7's `ErrorCode`.
+    pub fn with_error_code(mut self, code: i64) -> Self {
+        self.error_code = Some(code);
+        self
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -146,7 +178,7 @@ pub enum Error {
     },
 
     /// The request could not be completed at the transport level (connect, timeout, reset).
-    #[error("transport error on {method} {endpoint}: {source}")]
+    #[error("transport error on {method} {endpoint}")]
     Transport {
         /// The HTTP method.
         method: String,
@@ -222,7 +254,7 @@ pub enum Error {
     },
 
     /// A JSON body did not match the expected model.
-    #[error("cannot decode the response of {endpoint} at `{path}`: {source}")]
+    #[error("cannot decode the response of {endpoint} at `{path}`")]
     Decode {
         /// The endpoint path.
         endpoint: String,
@@ -234,7 +266,7 @@ pub enum Error {
     },
 
     /// A request body could not be encoded as JSON.
-    #[error("cannot encode the request body for {endpoint}: {source}")]
+    #[error("cannot encode the request body for {endpoint}")]
     Encode {
         /// The endpoint path.
         endpoint: String,

@@ -55,6 +55,18 @@ fn noun_row(check: &NounCheck) -> Check {
         format!("{} {} ({})", check.read_from, check.ido, check.noun)
     };
     if let Some(problem) = check.problem() {
+        if check.config_key.starts_with("ion.routes.") {
+            return Check::failed(
+                &name,
+                format!("{}: {problem}", check.stream.0),
+                format!(
+                    "this tenant does not serve the stream over MI: set {} = \"datalake\" to \
+                     read the published BODs instead, or fix the query (ion.mi_queries) or the \
+                     service account's access to the program",
+                    check.config_key
+                ),
+            );
+        }
         return Check::failed(
             &name,
             format!("{}: {problem}", check.stream.0),
@@ -233,7 +245,13 @@ pub async fn ping_config(config: &Config, timeout: std::time::Duration) -> Vec<C
 async fn cin7_checks(config: &Config) -> Vec<Check> {
     let client = match config.cin7_client(&SystemClock::shared()) {
         Ok(client) => client,
-        Err(error) => return vec![Check::failed("Cin7 client", error.to_string(), "see above")],
+        Err(error) => {
+            return vec![Check::failed(
+                "Cin7 client",
+                sdk_common::report::chain(&error),
+                "see above",
+            )];
+        }
     };
     let mut checks = Vec::new();
     let name = "Cin7 paging";
@@ -335,11 +353,23 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
     let clock = SystemClock::shared();
     let client = match config.ion_client(&clock) {
         Ok(client) => client,
-        Err(error) => return vec![Check::failed("ION client", error.to_string(), "see above")],
+        Err(error) => {
+            return vec![Check::failed(
+                "ION client",
+                sdk_common::report::chain(&error),
+                "see above",
+            )];
+        }
     };
     let source = match config.source(&client) {
         Ok(source) => source,
-        Err(error) => return vec![Check::failed("ION client", error.to_string(), "see above")],
+        Err(error) => {
+            return vec![Check::failed(
+                "ION client",
+                sdk_common::report::chain(&error),
+                "see above",
+            )];
+        }
     };
     let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
     let mut checks = schema_checks(&source, &streams).await;

@@ -350,7 +350,7 @@ pub fn skew_check(server: Option<DateTime<Utc>>, local: DateTime<Utc>, max: Dura
 
 /// The failed check for an ION error, with the likely fix chosen from its variant.
 pub fn ion_failure(name: &str, error: &infor_ion_client::Error) -> Check {
-    Check::failed(name, error.to_string(), ion_fix(error))
+    Check::failed(name, sdk_common::report::chain(error), ion_fix(error))
 }
 
 /// The likely fix for an ION error.
@@ -499,7 +499,7 @@ pub async fn ping_cin7(ping: Cin7Ping) -> Check {
 
 /// The failed check for a Cin7 error, with the likely fix chosen from its variant.
 pub fn cin7_failure(name: &str, error: &cin7_core_client::Error) -> Check {
-    Check::failed(name, error.to_string(), cin7_fix(error))
+    Check::failed(name, sdk_common::report::chain(error), cin7_fix(error))
 }
 
 /// The likely fix for a Cin7 error.

@@ -40,6 +40,7 @@ impl fmt::Display for Grant {
 
 /// A non-success answer from the ION gateway or a product behind it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP method.
     pub method: String,

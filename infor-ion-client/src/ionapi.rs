@@ -42,7 +42,7 @@ pub const MAX_FILE_SIZE: usize = 64 * 1024;
 #[non_exhaustive]
 pub enum IonApiError {
     /// The file could not be read.
-    #[error("cannot read the .ionapi file {path}: {source}")]
+    #[error("cannot read the .ionapi file {path}")]
     Io {
         /// The path as given (or `<reader>`).
         path: String,

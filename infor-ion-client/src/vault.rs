@@ -54,7 +54,7 @@ const MAX_VAULT_SIZE: u64 = 16 * 1024 * 1024;
 #[non_exhaustive]
 pub enum VaultError {
     /// The vault or key file could not be read or written.
-    #[error("vault I/O error on {path}: {source}")]
+    #[error("vault I/O error on {path}")]
     Io {
         /// The file involved.
         path: String,
@@ -110,7 +110,7 @@ pub enum VaultError {
     #[error("the vault has no entry for tenant `{0}`")]
     UnknownTenant(String),
     /// An entry decrypted but does not hold a valid `.ionapi` file.
-    #[error("the vault entry for tenant `{tenant}` is not a valid .ionapi file: {source}")]
+    #[error("the vault entry for tenant `{tenant}` is not a valid .ionapi file")]
     InvalidEntry {
         /// The tenant.
         tenant: String,

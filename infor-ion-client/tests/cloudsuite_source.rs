@@ -430,10 +430,4 @@ async fn m3_suppliers_are_selected_by_lmts_in_the_company_with_status_from_get_b
     for mock in basic {
         mock.assert_async().await;
     }
-
-    let err = Source::<PurchaseOrder>::poll(&source, window(None))
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_err();
-    assert!(err.message.contains("Data Lake"), "{}", err.message);
 }

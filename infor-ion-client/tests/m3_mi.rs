@@ -323,7 +323,9 @@ async fn every_noun_decodes() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(h[0].highest_status.as_deref(), Some("35"));
+    // The line statuses are not in GetHead's documented output: read only when mapped.
+    assert_eq!(h[0].highest_status, None);
+    assert_eq!(h[0].order_date, chrono::NaiveDate::from_ymd_opt(2026, 2, 1));
     let inv: Vec<SupplierInvoice> = m3.list(vec![], 1).try_collect().await.unwrap();
     assert_eq!(inv[0].amount, Some(rust_decimal::Decimal::new(625, 2)));
     let p: Vec<Payment> = m3.list(vec![], 100).try_collect().await.unwrap();

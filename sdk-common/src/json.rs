@@ -21,7 +21,11 @@
 //! let error = json::from_slice(br#"{"Items":[{"Id":1,"Id":2}]}"#).unwrap_err();
 //! assert!(error.is_duplicate_key());
 //! assert_eq!(error.path, "Items[0]");
-//! assert_eq!(error.to_string(), "Items[0]: duplicate key `Id` at line 1 column 25");
+//! assert_eq!(error.to_string(), "invalid JSON at Items[0]");
+//! assert_eq!(
+//!     sdk_common::report::chain(&error),
+//!     "invalid JSON at Items[0]: duplicate key `Id` at line 1 column 25"
+//! );
 //! ```
 
 use std::fmt;
@@ -67,7 +71,7 @@ fn locate(bytes: &[u8], error: serde_json::Error) -> TreeError {
 
 /// Why [`from_slice`] refused a body, and where.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("invalid JSON at {path}")]
 pub struct TreeError {
     /// The JSON path of the object or element being read (`.` for the top), e.g. `Items[3]`;
     /// cut to 256 characters and `…`.
@@ -186,7 +190,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Result<Value, String> {
-        from_slice(text.as_bytes()).map_err(|e| e.to_string())
+        from_slice(text.as_bytes()).map_err(|e| crate::report::chain(&e))
     }
 
     #[test]
@@ -195,7 +199,10 @@ mod tests {
             r#"{"a":[1,-2,3.5,1e400,"s",true,null,{}],"b":{"c":[]},"u":18446744073709551615}"#;
         // 1e400 is out of f64 range: both fail, with the same message.
         let theirs = serde_json::from_str::<Value>(text).unwrap_err().to_string();
-        assert_eq!(read(text).unwrap_err(), format!("a[3]: {theirs}"));
+        assert_eq!(
+            read(text).unwrap_err(),
+            format!("invalid JSON at a[3]: {theirs}")
+        );
 
         let text =
             r#"{"a":[1,-2,3.5,"s\u00e9",true,null,{}],"b":{"c":[]},"u":18446744073709551615}"#;
@@ -208,7 +215,10 @@ mod tests {
     fn refuses_what_follows_the_document_and_tells_kinds_apart() {
         let error = from_slice(br#"{"a":1} {"a":2}"#).unwrap_err();
         assert!(!error.is_duplicate_key());
-        assert!(error.to_string().contains("trailing characters"), "{error}");
+        assert!(
+            crate::report::chain(&error).contains("trailing characters"),
+            "{error}"
+        );
         for not_json in [&b"<html>"[..], b"{\"a\":", b""] {
             assert!(!from_slice(not_json).unwrap_err().is_duplicate_key());
         }
@@ -223,12 +233,12 @@ mod tests {
     fn refuses_a_duplicated_key_at_any_depth_and_names_where() {
         assert_eq!(
             read(r#"{"Success":true,"Success":false}"#).unwrap_err(),
-            ".: duplicate key `Success` at line 1 column 32"
+            "invalid JSON at .: duplicate key `Success` at line 1 column 32"
         );
         let nested = r#"{"SupplierList":[{"ID":"a"},{"ID":"b","Name":"x","Name":"y"}]}"#;
         let error = read(nested).unwrap_err();
         assert!(
-            error.starts_with("SupplierList[1]: duplicate key `Name`"),
+            error.starts_with("invalid JSON at SupplierList[1]: duplicate key `Name`"),
             "{error}"
         );
         // Equal keys in different objects are fine.
@@ -260,6 +270,9 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let error = from_slice(deep.as_bytes()).unwrap_err();
         assert!(!error.is_duplicate_key());
-        assert!(error.to_string().contains("recursion limit"), "{error}");
+        assert!(
+            crate::report::chain(&error).contains("recursion limit"),
+            "{error}"
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! - [`retry`]: one retry policy, and what a failed request's [`Delivery`](retry::Delivery)
 //!   allows (resend, look up first, or final).
 //! - [`json`]: JSON answers read as a tree that refuses duplicated keys.
+//! - [`report`]: an error and its causes as one line, each cause once.
 //! - `faults` (feature `testing`): fault plans the bundled simulators ask before answering.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod faults;
 pub mod json;
+pub mod report;
 pub mod retry;
 pub mod time;
 

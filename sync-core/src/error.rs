@@ -93,6 +93,7 @@ impl StoreError {
 /// A source failure (polling, fetching, reading server time).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("source error: {message}")]
+#[non_exhaustive]
 pub struct SourceError {
     /// What failed (never contains secrets: clients redact before converting).
     pub message: String,
@@ -122,6 +123,7 @@ impl SourceError {
 /// what the engine may do next: a create whose outcome is unknown is never resent blindly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("target error{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct TargetError {
     /// Whether the request reached the target and was processed.
     pub delivery: Delivery,
@@ -134,6 +136,22 @@ pub struct TargetError {
 }
 
 impl TargetError {
+    /// A target error with every part given (a target adapter's conversion of its client's
+    /// errors; the other constructors cover the usual cases).
+    pub fn new(
+        delivery: Delivery,
+        transient: bool,
+        status: Option<u16>,
+        message: impl Into<String>,
+    ) -> Self {
+        TargetError {
+            delivery,
+            transient,
+            status,
+            message: message.into(),
+        }
+    }
+
     /// The request certainly did not take effect (connect failure, throttled); safe to resend.
     pub fn not_sent(message: impl Into<String>) -> Self {
         TargetError {

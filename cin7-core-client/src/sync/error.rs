@@ -66,12 +66,12 @@ pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
             other => (other, error.is_retryable()),
         }
     };
-    TargetError {
+    TargetError::new(
         delivery,
         transient,
-        status: error.status(),
-        message: error.to_string(),
-    }
+        error.status(),
+        sdk_common::report::chain(error),
+    )
 }
 
 impl From<Error> for TargetError {
@@ -84,12 +84,7 @@ impl From<Error> for TargetError {
 
 /// A failure found before anything was sent (bad input to the target): never retried as such.
 pub(crate) fn invalid(message: impl Into<String>) -> TargetError {
-    TargetError {
-        delivery: Delivery::NotProcessed,
-        transient: false,
-        status: None,
-        message: message.into(),
-    }
+    TargetError::new(Delivery::NotProcessed, false, None, message)
 }
 
 /// A 2xx answer that lacks what the call must return (e.g. no `ID` on a saved purchase).
@@ -98,10 +93,5 @@ pub(crate) fn incomplete_answer(kind: CallKind, message: impl Into<String>) -> T
         CallKind::Create => (Delivery::Unknown, true),
         CallKind::Read | CallKind::Repeatable => (Delivery::Processed, false),
     };
-    TargetError {
-        delivery,
-        transient,
-        status: None,
-        message: message.into(),
-    }
+    TargetError::new(delivery, transient, None, message)
 }

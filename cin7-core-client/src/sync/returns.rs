@@ -162,9 +162,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn source_error(error: &Error) -> SourceError {
     if error.is_retryable() {
-        SourceError::transient(error.to_string())
+        SourceError::transient(sdk_common::report::chain(error))
     } else {
-        SourceError::permanent(error.to_string())
+        SourceError::permanent(sdk_common::report::chain(error))
     }
 }
 

@@ -69,9 +69,9 @@ fn owns_task(purchase: &AdvancedPurchase, task: &Guid) -> bool {
 
 fn error(e: &crate::Error) -> SourceError {
     if e.is_retryable() {
-        SourceError::transient(e.to_string())
+        SourceError::transient(sdk_common::report::chain(e))
     } else {
-        SourceError::permanent(e.to_string())
+        SourceError::permanent(sdk_common::report::chain(e))
     }
 }
 

@@ -65,7 +65,7 @@ async fn deliver(
             return StatusCode::UNAUTHORIZED;
         }
         Err(error) => {
-            tracing::warn!(%error, "unreadable Cin7 webhook delivery");
+            tracing::warn!(error = %sdk_common::report::chain(&error), "unreadable Cin7 webhook delivery");
             return StatusCode::BAD_REQUEST;
         }
     };
@@ -77,7 +77,7 @@ async fn deliver(
             Ok(false) => {}
             Err(error) => {
                 // Not queued: let Cin7 deliver it again.
-                tracing::error!(%error, "cannot queue a webhook trigger");
+                tracing::error!(error = %sdk_common::report::chain(&error), "cannot queue a webhook trigger");
                 return StatusCode::SERVICE_UNAVAILABLE;
             }
         }

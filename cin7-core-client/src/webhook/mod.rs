@@ -38,7 +38,7 @@ pub enum WebhookError {
     },
     /// The body is not JSON, or an object in it repeats a key (which value counts would be a
     /// guess; see [`sdk_common::json`]).
-    #[error("webhook body is not JSON with unique keys: {source}")]
+    #[error("webhook body is not JSON with unique keys")]
     NotJson {
         /// The parse error, with where it is.
         #[source]
@@ -54,7 +54,7 @@ pub enum WebhookError {
         event_type: String,
     },
     /// The body does not match the event's documented shape.
-    #[error("malformed {event_type} payload at `{path}`: {source}")]
+    #[error("malformed {event_type} payload at `{path}`")]
     Malformed {
         /// The event type.
         event_type: String,

@@ -338,7 +338,7 @@ impl WebhookReceiver {
         match first_error {
             None => Ok(()),
             Some(e) => {
-                tracing::warn!(error = %e, "rejected a Cin7 webhook delivery");
+                tracing::warn!(error = %sdk_common::report::chain(&e), "rejected a Cin7 webhook delivery");
                 Err(e)
             }
         }

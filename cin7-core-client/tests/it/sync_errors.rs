@@ -442,13 +442,12 @@ async fn a_read_that_fails_after_sending_leaves_nothing_uncertain() {
     assert_catch_all(&rest);
 
     // The same client error on a write keeps its unknown outcome.
-    let api = Error::Api(Box::new(cin7_core_client::ApiError {
-        method: "POST".into(),
-        endpoint: "purchase/order".into(),
-        status: 500,
-        error_code: None,
-        message: "Timeout expired".into(),
-    }));
+    let api = Error::Api(Box::new(cin7_core_client::ApiError::new(
+        "POST",
+        "purchase/order",
+        500,
+        "Timeout expired",
+    )));
     assert_eq!(
         target_error(&api, CallKind::Read).delivery,
         Delivery::NotProcessed

@@ -262,7 +262,7 @@ fn a_malformed_purchase_date_is_refused_naming_the_field_and_the_text() {
     );
     let error = WebhookEvent::parse(&bad).unwrap_err();
     assert!(
-        error.to_string().contains(r#"invalid date: "31/02/2018""#),
+        sdk_common::report::chain(&error).contains(r#"invalid date: "31/02/2018""#),
         "{error}"
     );
     let row = br#"{"CustomerDetailsList":[{"ID":"5a7fb526-527a-4229-b331-90b6f5535aab","InvoiceDueDate":"13/13/2025"}],"EventType":"Purchase/Updated"}"#;
@@ -300,7 +300,7 @@ fn unknown_and_malformed_payloads_are_rejected_clearly() {
     .unwrap_err();
     assert!(matches!(twice, WebhookError::NotJson { .. }), "{twice:?}");
     assert!(
-        twice.to_string().contains(": duplicate key `EventType`"),
+        sdk_common::report::chain(&twice).contains(": duplicate key `EventType`"),
         "{twice}"
     );
     let missing_id = WebhookEvent::parse(br#"{"EventType":"Sale/Voided"}"#).unwrap_err();

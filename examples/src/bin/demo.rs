@@ -108,7 +108,7 @@ async fn main() -> ExitCode {
     let outcome = match demo::run(&options, Some(progress_bars())).await {
         Ok(outcome) => outcome,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", sdk_common::report::chain(&error));
             return ExitCode::FAILURE;
         }
     };

@@ -103,7 +103,7 @@ async fn main() -> ExitCode {
         Some(path) => match Config::load(path) {
             Ok(config) => examples::fit::ping_config(&config, timeout).await,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", sdk_common::report::chain(&error));
                 return ExitCode::from(2);
             }
         },

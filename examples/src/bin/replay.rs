@@ -87,7 +87,7 @@ const BAD_CONFIG: u8 = 2;
 const SETUP: u8 = 3;
 
 fn fail(error: &ConfigError) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", sdk_common::report::chain(error));
     ExitCode::from(match error {
         ConfigError::Client(_) | ConfigError::Store(_) | ConfigError::Sync(_) => SETUP,
         _ => BAD_CONFIG,

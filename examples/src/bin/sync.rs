@@ -98,13 +98,13 @@ async fn main() -> ExitCode {
     let mut config = match Config::load(&cli.config) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", sdk_common::report::chain(&error));
             return ExitCode::from(BAD_CONFIG);
         }
     };
     config.dry_run |= cli.dry_run;
     if let Err(error) = config.check_environment() {
-        eprintln!("error: {error}");
+        eprintln!("error: {}", sdk_common::report::chain(&error));
         return ExitCode::from(exit_code(&error));
     }
     if cli.check {
@@ -119,6 +119,16 @@ async fn main() -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        println!(
+            "  routes:   {}",
+            config
+                .streams
+                .iter()
+                .filter(|s| examples::config::Stream::FORWARD.contains(s))
+                .map(|s| format!("{s} {}", config.ion.route_name(*s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         println!("  schedule: {:?}", config.schedule);
         println!("  dry run:  {}", config.dry_run);
         return ExitCode::SUCCESS;
@@ -128,7 +138,7 @@ async fn main() -> ExitCode {
     let wired = match wire(&config, clock.clone(), None).await {
         Ok(wired) => wired,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", sdk_common::report::chain(&error));
             return ExitCode::from(exit_code(&error));
         }
     };
@@ -170,7 +180,7 @@ async fn main() -> ExitCode {
                 Some(intake)
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", sdk_common::report::chain(&error));
                 return ExitCode::from(exit_code(&error));
             }
         },

@@ -103,13 +103,16 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{}", VaultKey::generate().to_base64().expose_secret());
         }
         Command::Check { file } => {
-            let file = IonApiFile::from_path(file).map_err(|e| e.to_string())?;
+            let file = IonApiFile::from_path(file).map_err(|e| sdk_common::report::chain(&e))?;
             describe(&file);
         }
         Command::Import { file } => {
-            let parsed = IonApiFile::from_path(file).map_err(|e| e.to_string())?;
-            let mut vault = Vault::open_or_create(&cli.vault, key()?).map_err(|e| e.to_string())?;
-            vault.store(&parsed).map_err(|e| e.to_string())?;
+            let parsed = IonApiFile::from_path(file).map_err(|e| sdk_common::report::chain(&e))?;
+            let mut vault = Vault::open_or_create(&cli.vault, key()?)
+                .map_err(|e| sdk_common::report::chain(&e))?;
+            vault
+                .store(&parsed)
+                .map_err(|e| sdk_common::report::chain(&e))?;
             println!(
                 "imported tenant {} into {}; you can now delete {}",
                 parsed.tenant(),
@@ -118,18 +121,28 @@ fn run(cli: Cli) -> Result<(), String> {
             );
         }
         Command::List => {
-            let vault = Vault::open(&cli.vault, key()?).map_err(|e| e.to_string())?;
+            let vault =
+                Vault::open(&cli.vault, key()?).map_err(|e| sdk_common::report::chain(&e))?;
             for tenant in vault.tenants() {
                 println!("{tenant}");
             }
         }
         Command::Show { tenant } => {
-            let vault = Vault::open(&cli.vault, key()?).map_err(|e| e.to_string())?;
-            describe(&vault.load(tenant).map_err(|e| e.to_string())?);
+            let vault =
+                Vault::open(&cli.vault, key()?).map_err(|e| sdk_common::report::chain(&e))?;
+            describe(
+                &vault
+                    .load(tenant)
+                    .map_err(|e| sdk_common::report::chain(&e))?,
+            );
         }
         Command::Remove { tenant } => {
-            let mut vault = Vault::open(&cli.vault, key()?).map_err(|e| e.to_string())?;
-            if !vault.remove(tenant).map_err(|e| e.to_string())? {
+            let mut vault =
+                Vault::open(&cli.vault, key()?).map_err(|e| sdk_common::report::chain(&e))?;
+            if !vault
+                .remove(tenant)
+                .map_err(|e| sdk_common::report::chain(&e))?
+            {
                 return Err(format!("the vault has no entry for tenant `{tenant}`"));
             }
             println!("removed tenant {tenant}");
@@ -145,9 +158,12 @@ fn run(cli: Cli) -> Result<(), String> {
                     return Err("give the new key with --new-key-file or --new-key-env".into());
                 }
             }
-            .map_err(|e| e.to_string())?;
-            let mut vault = Vault::open(&cli.vault, key()?).map_err(|e| e.to_string())?;
-            vault.rotate_key(new_key).map_err(|e| e.to_string())?;
+            .map_err(|e| sdk_common::report::chain(&e))?;
+            let mut vault =
+                Vault::open(&cli.vault, key()?).map_err(|e| sdk_common::report::chain(&e))?;
+            vault
+                .rotate_key(new_key)
+                .map_err(|e| sdk_common::report::chain(&e))?;
             println!(
                 "re-encrypted {} tenant(s) under the new key",
                 vault.tenants().len()

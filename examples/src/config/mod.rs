@@ -34,7 +34,7 @@ use chrono::Weekday;
 use cin7_core_client::Cin7Client;
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::sync::Cin7Target;
-use infor_ion_client::cloudsuite::CloudSuiteSource;
+use infor_ion_client::cloudsuite::{CloudSuiteSource, M3Queries, RecordKind};
 
 pub use crate::assemble::ReplayTarget;
 use crate::assemble::{Assembled, Parts, ReturnParts, assemble};
@@ -44,6 +44,7 @@ use infor_ion_client::cloudsuite::m3_returns::{M3PoWriter, M3WriterConfig};
 use infor_ion_client::cloudsuite::returns::{CloudSuitePoWriter, PoWriteMode};
 use infor_ion_client::vault::{DEFAULT_KEY_ENV, Vault, VaultKey};
 use infor_ion_client::{IonApiFile, IonClient};
+use sdk_common::report::chain;
 use secrecy::SecretString;
 use serde::Deserialize;
 use sync_core::engine::returns::{ReturnConfig, SourcePurchaseWriter};
@@ -70,7 +71,7 @@ use sync_core::time::SharedClock;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read the config file {path}: {source}")]
+    #[error("cannot read the config file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -275,6 +276,26 @@ struct RawIon {
     mi: std::collections::BTreeMap<String, tenant::RawMi>,
     distributions: Option<tenant::RawDistributions>,
     supplier_status: Option<tenant::RawSupplierStatus>,
+    routes: Option<RawRoutes>,
+    mi_queries: Option<RawMiQueries>,
+}
+
+/// `[ion.routes]`: where each forward stream is read from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoutes {
+    gl_accounts: Option<String>,
+    suppliers: Option<String>,
+    purchase_orders: Option<String>,
+    supplier_invoices: Option<String>,
+}
+
+/// `[ion.mi_queries]`: the M3 search queries of the MI routes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMiQueries {
+    purchase_orders: Option<String>,
+    supplier_invoices: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -399,6 +420,15 @@ pub enum Product {
     },
 }
 
+/// Where a forward stream's records are read from (`[ion.routes]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The product's own API: IDO (`product = "csi"`) or MI (`product = "m3"`).
+    Product,
+    /// BODs published to the ION Data Lake.
+    DataLake,
+}
+
 /// The `[ion]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IonSettings {
@@ -414,6 +444,31 @@ pub struct IonSettings {
     pub record_date_zone: chrono_tz::Tz,
     /// CSI: how the tenant shapes the IDOs the sync reads.
     pub shape: TenantShape,
+    /// The forward streams read from the Data Lake rather than the product's API
+    /// (`[ion.routes]`; every stream, for `product = "datalake"`).
+    pub lake_streams: Vec<Stream>,
+    /// M3: the search queries of the purchase-order and supplier-invoice MI routes.
+    pub mi_queries: infor_ion_client::cloudsuite::M3Queries,
+}
+
+impl IonSettings {
+    /// Where `stream` is read from.
+    pub fn route(&self, stream: Stream) -> Route {
+        if matches!(self.product, Product::DataLake { .. }) || self.lake_streams.contains(&stream) {
+            Route::DataLake
+        } else {
+            Route::Product
+        }
+    }
+
+    /// The route's name as written in `[ion.routes]` (`mi`, `ido`, `datalake`).
+    pub fn route_name(&self, stream: Stream) -> &'static str {
+        match (self.route(stream), &self.product) {
+            (Route::DataLake, _) | (_, Product::DataLake { .. }) => "datalake",
+            (Route::Product, Product::M3 { .. }) => "mi",
+            (Route::Product, Product::Csi { .. }) => "ido",
+        }
+    }
 }
 
 /// Where the Cin7 account id comes from.
@@ -718,7 +773,7 @@ impl Config {
     fn ion_file(&self) -> Result<IonApiFile, ConfigError> {
         let file = match &self.ion.credentials {
             IonCredentials::IonApiFile(path) => {
-                IonApiFile::from_path(path).map_err(|e| invalid("ion.ionapi", e.to_string()))?
+                IonApiFile::from_path(path).map_err(|e| invalid("ion.ionapi", chain(&e)))?
             }
             IonCredentials::Vault { path, key } => {
                 let key = match key {
@@ -735,8 +790,7 @@ impl Config {
                     VaultKeySource::File(file) => VaultKey::from_file(file)
                         .map_err(|e| invalid("ion.vault_key_file", e.to_string()))?,
                 };
-                let vault =
-                    Vault::open(path, key).map_err(|e| invalid("ion.vault", e.to_string()))?;
+                let vault = Vault::open(path, key).map_err(|e| invalid("ion.vault", chain(&e)))?;
                 vault
                     .load(&self.tenant)
                     .map_err(|e| invalid("ion.vault", e.to_string()))?
@@ -760,7 +814,7 @@ impl Config {
         IonClient::builder(self.ion_file()?)
             .clock(clock.clone())
             .build()
-            .map_err(|e| ConfigError::Client(format!("cannot build the ION client: {e}")))
+            .map_err(|e| ConfigError::Client(format!("cannot build the ION client: {}", chain(&e))))
     }
 
     /// The CloudSuite source.
@@ -802,6 +856,14 @@ impl Config {
                 accounting_entity.clone(),
             ),
         };
+        if !matches!(self.ion.product, Product::DataLake { .. }) {
+            for stream in &self.ion.lake_streams {
+                if let Some(kind) = RecordKind::of_stream(stream.name()) {
+                    source = source.route(kind, client.data_lake());
+                }
+            }
+        }
+        source = source.m3_queries(self.ion.mi_queries.clone());
         if let Some(currency) = &self.ion.default_currency {
             source = source.default_currency(currency.clone());
         }
@@ -925,9 +987,9 @@ impl Config {
         if let Some(url) = &self.cin7.base_url {
             builder = builder.base_url(url.clone());
         }
-        builder
-            .build()
-            .map_err(|e| ConfigError::Client(format!("cannot build the Cin7 client: {e}")))
+        builder.build().map_err(|e| {
+            ConfigError::Client(format!("cannot build the Cin7 client: {}", chain(&e)))
+        })
     }
 
     /// Open the store named by the config.
@@ -1178,6 +1240,8 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
             "applies only to product = \"m3\" (M3 MI)",
         ));
     }
+    let lake_streams = parse_routes(raw.routes.unwrap_or_default(), &product)?;
+    let mi_queries = parse_mi_queries(raw.mi_queries, &product)?;
     Ok(IonSettings {
         credentials,
         product,
@@ -1185,7 +1249,85 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
         page_size: raw.page_size,
         record_date_zone,
         shape,
+        lake_streams,
+        mi_queries,
     })
+}
+
+/// `[ion.routes]`: each forward stream's route, checked against what the product can serve:
+/// `mi` only for `product = "m3"`, `ido` only for `product = "csi"`, `datalake` for any. The
+/// streams routed to the Data Lake are returned.
+fn parse_routes(raw: RawRoutes, product: &Product) -> Result<Vec<Stream>, ConfigError> {
+    let (own, product_name) = match product {
+        Product::Csi { .. } => ("ido", "csi"),
+        Product::M3 { .. } => ("mi", "m3"),
+        Product::DataLake { .. } => ("datalake", "datalake"),
+    };
+    let mut lake = Vec::new();
+    for (stream, value) in [
+        (Stream::GlAccounts, raw.gl_accounts),
+        (Stream::Suppliers, raw.suppliers),
+        (Stream::PurchaseOrders, raw.purchase_orders),
+        (Stream::SupplierInvoices, raw.supplier_invoices),
+    ] {
+        let Some(value) = value else { continue };
+        let key = format!("ion.routes.{stream}");
+        let serves = match value.trim() {
+            "datalake" => {
+                lake.push(stream);
+                continue;
+            }
+            route @ ("mi" | "ido") => route == own,
+            other => {
+                return Err(ConfigError::InvalidKey {
+                    key,
+                    message: format!(
+                        "`{other}` is not a route: use \"{own}\" (the product's own API) or \"datalake\" (published BODs)"
+                    ),
+                });
+            }
+        };
+        if !serves {
+            let needs = if value.trim() == "mi" { "m3" } else { "csi" };
+            let fix = if own == "datalake" {
+                "\"datalake\"".to_owned()
+            } else {
+                format!("\"{own}\" or \"datalake\"")
+            };
+            return Err(ConfigError::InvalidKey {
+                key: key.clone(),
+                message: format!(
+                    "route \"{}\" cannot serve {stream}: it needs product = \"{needs}\" and this tenant's product is \"{product_name}\"; set {key} = {fix}",
+                    value.trim()
+                ),
+            });
+        }
+    }
+    Ok(lake)
+}
+
+/// `[ion.mi_queries]` (M3 only): the search queries of the MI routes; empty keeps the default.
+fn parse_mi_queries(
+    raw: Option<RawMiQueries>,
+    product: &Product,
+) -> Result<M3Queries, ConfigError> {
+    let mut queries = M3Queries::default();
+    let Some(raw) = raw else {
+        return Ok(queries);
+    };
+    if !matches!(product, Product::M3 { .. }) {
+        return Err(invalid(
+            "ion.mi_queries",
+            "applies only to product = \"m3\" (M3 search queries)",
+        ));
+    }
+    if let Some(query) = non_empty(raw.purchase_orders) {
+        queries.purchase_orders = query;
+    }
+    if let Some(query) = non_empty(raw.supplier_invoices) {
+        queries.supplier_invoices = query;
+    }
+    Ok(queries)
 }
 
 fn parse_cin7(raw: RawCin7) -> Result<Cin7Settings, ConfigError> {

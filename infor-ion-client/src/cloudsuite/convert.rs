@@ -341,3 +341,167 @@ pub(crate) fn m3_gl_account(a: mi::GlAccount, cx: &Context<'_>) -> Result<GlAcco
         code: a.account,
     })
 }
+
+/// An M3 purchase order's status from its lines' status codes (`PUSL`, the lowest status of
+/// each line), the rule the return path uses too: the lowest status of all lines below `20`
+/// (preliminary/planned, e.g. `05`, `15`) is planned; `20`-`74` (released, confirmed, in
+/// transit, partly received) ordered; `75`-`98` (received, put away, invoiced) closed; `99`
+/// (every line cancelled) and an order without lines cancelled. A code that is not a number is
+/// an error naming it.
+///
+/// ```text
+/// lines 15, 20 -> planned   lines 20, 50 -> ordered   lines 75, 85 -> closed   99 -> cancelled
+/// ```
+pub(crate) fn m3_po_status(line_statuses: &[Option<String>]) -> Result<PoStatus> {
+    let mut lowest: Option<u8> = None;
+    for code in line_statuses {
+        let code = code
+            .as_deref()
+            .ok_or_else(|| missing("PPS200MI/LstLine", "PUSL"))?;
+        let value: u8 = code.trim().parse().map_err(|_| {
+            invalid(
+                "PPS200MI/LstLine",
+                "PUSL",
+                code,
+                "an M3 line status (05-99)",
+            )
+        })?;
+        lowest = Some(lowest.map_or(value, |l| l.min(value)));
+    }
+    Ok(match lowest {
+        None | Some(99..) => PoStatus::Cancelled,
+        Some(0..=19) => PoStatus::Planned,
+        Some(20..=74) => PoStatus::Ordered,
+        Some(75..=98) => PoStatus::Closed,
+    })
+}
+
+/// M3's change date (no time) as a time: midnight UTC.
+fn m3_changed(day: Option<NaiveDate>) -> Option<DateTime<Utc>> {
+    day.and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+}
+
+/// An M3 purchase order from `PPS200MI/GetHead` and `LstLine`. Order date (`PUDT`), item
+/// (`ITNO`), quantity (`ORQA`) and line number (`PNLI`) are required; a line without a price
+/// (`PUPR`) is priced 0, as over IDO. The requested date is the head's `DWDT`, else the
+/// earliest line's. `modified_at` is the newest change date the tenant returns (a field map
+/// naming `changed_on`), else `read_at` (the window's upper bound: the documented outputs
+/// carry no change date).
+pub(crate) fn m3_purchase_order(
+    head: mi::PurchaseOrderHead,
+    lines: Vec<mi::PurchaseOrderLine>,
+    read_at: DateTime<Utc>,
+    cx: &Context<'_>,
+) -> Result<PurchaseOrder> {
+    const HEAD: &str = "PPS200MI/GetHead";
+    const LINE: &str = "PPS200MI/LstLine";
+    let status = m3_po_status(&lines.iter().map(|l| l.status.clone()).collect::<Vec<_>>())?;
+    let modified_at = std::iter::once(m3_changed(head.changed_on))
+        .chain(lines.iter().map(|l| m3_changed(l.changed_on)))
+        .flatten()
+        .max()
+        .unwrap_or(read_at);
+    let required_by = head
+        .delivery_date
+        .or_else(|| lines.iter().filter_map(|l| l.delivery_date).min());
+    let mut lines = lines
+        .into_iter()
+        .map(|line| {
+            let line_no = line.line.ok_or_else(|| missing(LINE, "PNLI"))?;
+            let sku = line.item.clone().ok_or_else(|| missing(LINE, "ITNO"))?;
+            Ok(PoLine {
+                line_no: u32::try_from(line_no)
+                    .map_err(|_| invalid(LINE, "PNLI", &line_no.to_string(), "a line number"))?,
+                description: line.description.clone().unwrap_or_else(|| sku.clone()),
+                sku,
+                quantity: line.quantity.ok_or_else(|| missing(LINE, "ORQA"))?,
+                unit_price: line.price.unwrap_or(Decimal::ZERO),
+                tax_rule: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    lines.sort_by_key(|l| l.line_no);
+    Ok(PurchaseOrder {
+        identity: cx.identity(&head.order),
+        vendor_id: head.supplier.clone().ok_or_else(|| missing(HEAD, "SUNO"))?,
+        order_date: head.order_date.ok_or_else(|| missing(HEAD, "PUDT"))?,
+        required_by,
+        currency: head
+            .currency
+            .clone()
+            .unwrap_or_else(|| cx.default_currency.to_owned()),
+        location: head.warehouse.clone(),
+        status,
+        memo: head.reference.clone(),
+        lines,
+        modified_at,
+        po_number: head.order,
+    })
+}
+
+/// An M3 supplier invoice from `APS200MI/GetInvoice` and its batch lines
+/// (`APS450MI/LstLines`). Each batch line with an amount is one line allocated to its GL
+/// account (`AIT1`; empty when the line names none, which the GL mapping reports), at its
+/// quantity and net price when both are given, else quantity 1 at the net line amount. An
+/// invoice without batch lines is one line at the invoice amount (`CUAM`) with no account.
+/// The identity id is `SUNO/SINO` ([`super::m3_purchases::invoice_id`]).
+pub(crate) fn m3_invoice(
+    head: mi::SupplierInvoice,
+    lines: Vec<mi::InvoiceBatchLine>,
+    read_at: DateTime<Utc>,
+    cx: &Context<'_>,
+) -> Result<SupplierInvoice> {
+    const HEAD: &str = "APS200MI/GetInvoice";
+    let description = |n: usize| format!("Invoice {} line {n}", head.invoice);
+    let mut out = Vec::new();
+    for line in lines
+        .iter()
+        .filter(|l| l.amount.is_some() || l.price.is_some())
+    {
+        let n = out.len() + 1;
+        let (quantity, unit_price) = match (line.quantity, line.price, line.amount) {
+            (Some(q), Some(p), _) if q != Decimal::ZERO => (q, p),
+            (_, _, Some(amount)) => (Decimal::ONE, amount),
+            (_, Some(p), None) => (Decimal::ONE, p),
+            (_, None, None) => continue,
+        };
+        out.push(InvoiceLine {
+            line_no: u32::try_from(n).unwrap_or(u32::MAX),
+            sku: line.item.clone(),
+            description: line.item.clone().unwrap_or_else(|| description(n)),
+            quantity,
+            unit_price,
+            gl_account: line.account.clone().unwrap_or_default(),
+            tax_rule: line.tax_code.clone(),
+        });
+    }
+    if out.is_empty() {
+        out.push(InvoiceLine {
+            line_no: 1,
+            sku: None,
+            description: description(1),
+            quantity: Decimal::ONE,
+            unit_price: head.amount.ok_or_else(|| missing(HEAD, "CUAM"))?,
+            gl_account: String::new(),
+            tax_rule: None,
+        });
+    }
+    Ok(SupplierInvoice {
+        identity: cx.identity(&super::m3_purchases::invoice_id(
+            &head.supplier,
+            &head.invoice,
+        )),
+        invoice_number: head.invoice.clone(),
+        vendor_id: head.supplier.clone(),
+        po_id: head.order.clone(),
+        invoice_date: head.invoice_date.ok_or_else(|| missing(HEAD, "IVDT"))?,
+        due_date: head.due_date,
+        currency: head
+            .currency
+            .clone()
+            .unwrap_or_else(|| cx.default_currency.to_owned()),
+        lines: out,
+        modified_at: read_at,
+    })
+}

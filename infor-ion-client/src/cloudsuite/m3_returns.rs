@@ -124,12 +124,12 @@ struct MiLine {
 /// about delivery.
 pub fn m3_target_error(error: &Error) -> TargetError {
     match error {
-        Error::MiFailed { .. } => TargetError {
-            delivery: Delivery::Processed,
-            transient: false,
-            status: Some(400),
-            message: error.to_string(),
-        },
+        Error::MiFailed { .. } => TargetError::new(
+            Delivery::Processed,
+            false,
+            Some(400),
+            sdk_common::report::chain(error),
+        ),
         other => target_error(other),
     }
 }

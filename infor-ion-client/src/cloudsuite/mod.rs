@@ -7,8 +7,8 @@
 //! | record | CloudSuite Industrial (IDO) | M3 (MI) | Data Lake BODs (any product) |
 //! |---|---|---|---|
 //! | supplier | `SLVendors` | `CRS620MI/LstSuppliers` | `SyncSupplierPartyMaster` |
-//! | purchase order | `SLPos` + `SLPoItems` | not listable over MI (use the Data Lake) | `SyncPurchaseOrder` (lines included) |
-//! | supplier invoice | `SLAptrxs` + `SLAptrxds` | not listable over MI (use the Data Lake) | `SyncSupplierInvoice` (lines included) |
+//! | purchase order | `SLPos` + `SLPoItems` | `PPS200MI/SearchHead` + `GetHead` + `LstLine` | `SyncPurchaseOrder` (lines included) |
+//! | supplier invoice | `SLAptrxs` + `SLAptrxds` | `APS200MI/SearchSupInvoic` + `GetInvoice`, `APS450MI` batch lines | `SyncSupplierInvoice` (lines included) |
 //! | GL account | `SLCharts` | `CRS630MI/LstAccountID` | `SyncChartOfAccounts` |
 //!
 //! Over IDO, windows are read incrementally by `RecordDate >= from`; related rows (PO lines,
@@ -25,9 +25,12 @@
 //! or mapped is never "active": it takes the map's `other` status and leaves a warning
 //! ([`CloudSuiteSource::take_warnings`]). Every MI call runs in the company and division of the
 //! [`M3`] handle given.
+//! M3 purchase orders and supplier invoices are found with M3's search transactions and read
+//! with their get/list transactions (see `m3_purchases`: no change-date input, so each window
+//! lists what the configured query selects and unchanged records are skipped by the engine).
 //! From the Data Lake, windows list the published BODs by `event_date >= from`, keep the newest
-//! `variationID` of each document and skip `Delete`s (see [`bods`]); an M3 tenant reads its
-//! purchase orders and supplier invoices this way.
+//! `variationID` of each document and skip `Delete`s (see [`bods`]). Any stream can be read
+//! from the Data Lake while the others use the product's API ([`CloudSuiteSource::route`]).
 //!
 //! The return direction (Cin7 → CloudSuite) writes purchase orders through [`returns`]: IDO
 //! updates or `Process` BODs over ION's Messaging Service, selected by
@@ -43,11 +46,12 @@
 pub mod bods;
 mod convert;
 mod fit;
+mod m3_purchases;
 pub mod m3_returns;
 mod m3_suppliers;
 pub mod returns;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,6 +72,9 @@ pub use convert::SYSTEM;
 pub use fit::{
     BookmarkProbe, CSI_NOUNS, Distributions, FitReport, NounCheck, ReadFrom, RecordDateProbe,
     SCHEMA_TTL, mi_config_key,
+};
+pub use m3_purchases::{
+    DEFAULT_INVOICE_QUERY, DEFAULT_PO_QUERY, M3Queries, RecordKind, invoice_id,
 };
 pub use m3_suppliers::{STATUS_TRANSACTION, SupplierStatusMap};
 
@@ -117,6 +124,10 @@ pub struct CloudSuiteSource {
     /// M3: warnings of the supplier reads since [`take_warnings`](Self::take_warnings), shared
     /// by clones.
     warnings: m3_suppliers::Warnings,
+    /// Record kinds read as BODs from the Data Lake instead of the product's API.
+    lake_routes: BTreeMap<RecordKind, DataLake>,
+    /// M3: the search queries of the purchase-order and supplier-invoice MI routes.
+    m3_queries: M3Queries,
 }
 
 impl CloudSuiteSource {
@@ -134,6 +145,8 @@ impl CloudSuiteSource {
             schemas: Arc::default(),
             supplier_status: SupplierStatusMap::default(),
             warnings: m3_suppliers::Warnings::default(),
+            lake_routes: BTreeMap::new(),
+            m3_queries: M3Queries::default(),
         }
     }
 
@@ -150,6 +163,8 @@ impl CloudSuiteSource {
             schemas: Arc::default(),
             supplier_status: SupplierStatusMap::default(),
             warnings: m3_suppliers::Warnings::default(),
+            lake_routes: BTreeMap::new(),
+            m3_queries: M3Queries::default(),
         }
     }
 
@@ -179,6 +194,8 @@ impl CloudSuiteSource {
             schemas: Arc::default(),
             supplier_status: SupplierStatusMap::default(),
             warnings: m3_suppliers::Warnings::default(),
+            lake_routes: BTreeMap::new(),
+            m3_queries: M3Queries::default(),
         }
     }
 
@@ -275,11 +292,18 @@ impl CloudSuiteSource {
     ///   process, refreshed after [`SCHEMA_TTL`]), and one row read to prove it readable.
     /// - M3: one row of each list transaction with the noun's mapped output fields
     ///   (`returncols`, empty fields kept), compared with what the noun needs; purchase orders
-    ///   and supplier invoices cannot be listed over MI and are reported so.
-    /// - The Data Lake: nothing to check (an empty report).
+    ///   and supplier invoices: one row of their search (`SearchHead`, `SearchSupInvoic`)
+    ///   with the configured query, the config key being the stream's route
+    ///   (`ion.routes.purchase_orders`), so a tenant that cannot serve it is told to route it
+    ///   to the Data Lake.
+    /// - The Data Lake, and streams routed there: nothing to check.
     pub async fn check_fit(&self, streams: &[StreamId]) -> FitReport {
         let mut checks = Vec::new();
         for stream in streams {
+            // A stream routed to the Data Lake has nothing to check, as for that product.
+            if RecordKind::of_stream(&stream.0).is_some_and(|k| self.lake_for(k).is_some()) {
+                continue;
+            }
             match &self.product {
                 Product::Csi(csi) => self.check_csi_stream(csi, stream, &mut checks).await,
                 Product::M3(m3) => self.check_m3_stream(m3, stream, &mut checks).await,
@@ -318,15 +342,6 @@ impl CloudSuiteSource {
     }
 
     async fn check_m3_stream(&self, m3: &M3, stream: &StreamId, checks: &mut Vec<NounCheck>) {
-        let unlisted = |noun: &'static str, what: &str| NounCheck {
-            stream: stream.clone(),
-            noun,
-            read_from: fit::ReadFrom::Mi,
-            ido: "(none)".to_owned(),
-            config_key: "ion.product".to_owned(),
-            outcome: Err(self.unsupported(what).message),
-            reached: true,
-        };
         match stream.0.as_str() {
             "suppliers" => {
                 let list = self.check_mi::<m3::nouns::Supplier>(m3, stream, &[]).await;
@@ -340,8 +355,22 @@ impl CloudSuiteSource {
                 self.check_mi::<m3::nouns::GlAccount>(m3, stream, &M3_GL_INPUTS)
                     .await,
             ),
-            "purchase_orders" => checks.push(unlisted("PurchaseOrder", "purchase orders")),
-            "supplier_invoices" => checks.push(unlisted("SupplierInvoice", "supplier invoices")),
+            "purchase_orders" => {
+                let query = self.m3_queries.purchase_orders.clone();
+                let mut check = self
+                    .check_mi::<m3::nouns::PurchaseOrderSearch>(m3, stream, &[("SQRY", &query)])
+                    .await;
+                check.config_key = "ion.routes.purchase_orders".to_owned();
+                checks.push(check);
+            }
+            "supplier_invoices" => {
+                let query = self.m3_queries.supplier_invoices.clone();
+                let mut check = self
+                    .check_mi::<m3::nouns::SupplierInvoiceSearch>(m3, stream, &[("SQRY", &query)])
+                    .await;
+                check.config_key = "ion.routes.supplier_invoices".to_owned();
+                checks.push(check);
+            }
             _ => {}
         }
     }
@@ -591,12 +620,6 @@ impl CloudSuiteSource {
             }
         }
     }
-
-    fn unsupported(&self, what: &str) -> SourceError {
-        SourceError::permanent(format!(
-            "{what} cannot be listed over M3 MI; read the published BODs from the Data Lake instead"
-        ))
-    }
 }
 
 /// The inputs the M3 chart of accounts is listed with: accounting dimension 1 (`AITP`, required
@@ -605,9 +628,11 @@ const M3_GL_INPUTS: [(&str, &str); 1] = [("AITP", "1")];
 
 /// Convert a client error for the engine, keeping whether a retry may help.
 pub(crate) fn source_error(error: Error) -> SourceError {
-    SourceError {
-        transient: error.is_retryable(),
-        message: error.to_string(),
+    let message = sdk_common::report::chain(&error);
+    if error.is_retryable() {
+        SourceError::transient(message)
+    } else {
+        SourceError::permanent(message)
     }
 }
 
@@ -663,12 +688,18 @@ fn rows_of<'a, N: IdoNoun>(
 #[async_trait]
 impl Source<Supplier> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::Suppliers) {
+            return bods::server_time::<Supplier>(lake).await;
+        }
         self.server_time_of::<Supplier>(csi::nouns::Vendor::IDO)
             .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<Supplier, SourceError>> {
         let context = self.context();
+        if let Some(lake) = self.lake_for(RecordKind::Suppliers) {
+            return bods::poll(lake, window.from, self.page_size, self.bod_context());
+        }
         match &self.product {
             Product::Csi(csi) => rows_of(
                 self.csi_poll::<csi::nouns::Vendor>(csi, move |poll, _| Ok(since(poll, &window))),
@@ -697,6 +728,9 @@ impl Source<Supplier> for CloudSuiteSource {
 
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<Supplier>, SourceError> {
         let context = self.context();
+        if let Some(lake) = self.lake_for(RecordKind::Suppliers) {
+            return bods::fetch(lake, identity, self.page_size, &self.bod_context()).await;
+        }
         match &self.product {
             Product::Csi(csi) => {
                 let id = identity.id.clone();
@@ -783,7 +817,7 @@ impl CloudSuiteSource {
         let Product::M3(m3) = &self.product else {
             return Ok(None);
         };
-        if !m3_standard_supplier_list(m3) {
+        if !m3_standard_supplier_list(m3) || self.lake_for(RecordKind::Suppliers).is_some() {
             return Ok(None);
         }
         let layout = m3.layout::<m3::nouns::Supplier>()?;
@@ -949,11 +983,17 @@ impl CloudSuiteSource {
 #[async_trait]
 impl Source<PurchaseOrder> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::PurchaseOrders) {
+            return bods::server_time::<PurchaseOrder>(lake).await;
+        }
         self.server_time_of::<PurchaseOrder>(csi::nouns::PurchaseOrder::IDO)
             .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<PurchaseOrder, SourceError>> {
+        if let Some(lake) = self.lake_for(RecordKind::PurchaseOrders) {
+            return bods::poll(lake, window.from, self.page_size, self.bod_context());
+        }
         match &self.product {
             Product::Csi(csi) => {
                 let from = window.from;
@@ -968,10 +1008,7 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
                     None => heads,
                 }
             }
-            Product::M3(_) => {
-                futures::stream::once(std::future::ready(Err(self.unsupported("purchase orders"))))
-                    .boxed()
-            }
+            Product::M3(m3) => self.m3_orders(m3, window.from, window.ceiling),
             Product::DataLake(lake) => {
                 bods::poll(lake, window.from, self.page_size, self.bod_context())
             }
@@ -979,6 +1016,9 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
     }
 
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<PurchaseOrder>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::PurchaseOrders) {
+            return bods::fetch(lake, identity, self.page_size, &self.bod_context()).await;
+        }
         match &self.product {
             Product::Csi(csi) => {
                 let id = identity.id.clone();
@@ -989,7 +1029,13 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
                     self.csi_orders(csi, polls).try_collect().await?;
                 Ok(found.pop())
             }
-            Product::M3(_) => Err(self.unsupported("purchase orders")),
+            Product::M3(m3) => {
+                // Read now: the gateway's clock stands in for a change date M3 does not return.
+                let read_at = Source::<PurchaseOrder>::server_time(self).await?;
+                self.m3_order(m3, &identity.id, read_at)
+                    .await
+                    .map_err(source_error)
+            }
             Product::DataLake(lake) => {
                 bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
             }
@@ -1000,20 +1046,23 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
 #[async_trait]
 impl Source<SupplierInvoice> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::SupplierInvoices) {
+            return bods::server_time::<SupplierInvoice>(lake).await;
+        }
         self.server_time_of::<SupplierInvoice>(csi::nouns::ApVoucher::IDO)
             .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<SupplierInvoice, SourceError>> {
+        if let Some(lake) = self.lake_for(RecordKind::SupplierInvoices) {
+            return bods::poll(lake, window.from, self.page_size, self.bod_context());
+        }
         match &self.product {
             Product::Csi(csi) => self.csi_invoices(
                 csi,
                 self.csi_poll(csi, move |poll, _| Ok(since(poll, &window))),
             ),
-            Product::M3(_) => futures::stream::once(std::future::ready(Err(
-                self.unsupported("supplier invoices")
-            )))
-            .boxed(),
+            Product::M3(m3) => self.m3_invoices(m3, window.ceiling),
             Product::DataLake(lake) => {
                 bods::poll(lake, window.from, self.page_size, self.bod_context())
             }
@@ -1024,6 +1073,9 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
         &self,
         identity: &SourceIdentity,
     ) -> Result<Option<SupplierInvoice>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::SupplierInvoices) {
+            return bods::fetch(lake, identity, self.page_size, &self.bod_context()).await;
+        }
         match &self.product {
             Product::Csi(csi) => {
                 let id = identity.id.clone();
@@ -1034,7 +1086,12 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
                     self.csi_invoices(csi, polls).try_collect().await?;
                 Ok(found.pop())
             }
-            Product::M3(_) => Err(self.unsupported("supplier invoices")),
+            Product::M3(m3) => {
+                let read_at = Source::<SupplierInvoice>::server_time(self).await?;
+                self.m3_invoice(m3, &identity.id, read_at)
+                    .await
+                    .map_err(source_error)
+            }
             Product::DataLake(lake) => {
                 bods::fetch(lake, identity, self.page_size, &self.bod_context()).await
             }
@@ -1045,12 +1102,18 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
 #[async_trait]
 impl Source<GlAccount> for CloudSuiteSource {
     async fn server_time(&self) -> Result<DateTime<Utc>, SourceError> {
+        if let Some(lake) = self.lake_for(RecordKind::GlAccounts) {
+            return bods::server_time::<GlAccount>(lake).await;
+        }
         self.server_time_of::<GlAccount>(csi::nouns::GlAccount::IDO)
             .await
     }
 
     fn poll(&self, window: Window) -> BoxStream<'_, Result<GlAccount, SourceError>> {
         let context = self.context();
+        if let Some(lake) = self.lake_for(RecordKind::GlAccounts) {
+            return bods::poll(lake, None, self.page_size, self.bod_context());
+        }
         match &self.product {
             // The chart is small and every run needs all of it to report drift.
             Product::Csi(csi) => {

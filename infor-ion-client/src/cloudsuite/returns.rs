@@ -146,15 +146,13 @@ pub fn target_error(error: &Error) -> TargetError {
         Error::Api(api) => Some(api.status),
         _ => None,
     };
+    let message = sdk_common::report::chain(error);
     match error.delivery() {
-        Delivery::NotProcessed => TargetError::not_sent(error.to_string()),
-        Delivery::Unknown => TargetError::unknown_outcome(error.to_string()),
-        Delivery::Processed => TargetError {
-            delivery: Delivery::Processed,
-            transient: error.is_retryable(),
-            status,
-            message: error.to_string(),
-        },
+        Delivery::NotProcessed => TargetError::not_sent(message),
+        Delivery::Unknown => TargetError::unknown_outcome(message),
+        Delivery::Processed => {
+            TargetError::new(Delivery::Processed, error.is_retryable(), status, message)
+        }
     }
 }
 
@@ -316,15 +314,15 @@ impl CloudSuitePoWriter {
                 .into_iter()
                 .find(|n| !schema.has(&n.property))
             {
-                return Err(TargetError {
-                    delivery: Delivery::NotProcessed,
-                    transient: false,
-                    status: None,
-                    message: format!(
+                return Err(TargetError::new(
+                    Delivery::NotProcessed,
+                    false,
+                    None,
+                    format!(
                         "CloudSuite IDO {ido} has no property `{}`, which the return path cannot insert a row without; nothing was written. Config key `{}`: {}",
                         missing.property, missing.config_key, missing.hint
                     ),
-                });
+                ));
             }
             schemas.push(schema);
         }

@@ -532,8 +532,11 @@ mi_noun! {
 }
 
 mi_noun! {
-    /// A purchase order line from `PPS200MI/LstLine` (input `PUNO`).
-    PurchaseOrderLine from "PPS200MI" / "LstLine", range None;
+    /// A purchase order line from `PPS200MI/LstLine` (input `PUNO`). Paged by `PNLI` (the
+    /// line number as the "from" input), so a server cap below `maxrecs` cannot cut a long
+    /// order short; that `PNLI` positions the list is **unconfirmed** (a tenant where it is an
+    /// exact match still reads every line in the first call, and the second adds nothing).
+    PurchaseOrderLine from "PPS200MI" / "LstLine", range Some(("PNLI", "line"));
     {
         /// The PO number.
         order: required "PUNO",
@@ -555,8 +558,11 @@ mi_noun! {
         status: text "PUSL",
         /// The requested delivery date.
         delivery_date: date "DWDT",
-        /// The change date.
-        changed_on: date "LMDT",
+        /// The purchase order item name.
+        description: text "PITD",
+        /// The change date; not in the transaction's documented output, read only when mapped
+        /// (e.g. `map("changed_on", "LMDT")`).
+        changed_on: date "",
     }
 }
 
@@ -572,12 +578,93 @@ mi_noun! {
         order_date: date "PUDT",
         /// The currency.
         currency: text "CUCD",
+        /// The requested delivery date.
+        delivery_date: date "DWDT",
+        /// The warehouse.
+        warehouse: text "WHLO",
+        /// The payment terms.
+        terms: text "TEPY",
+        /// Your reference (`YRE1`), free text.
+        reference: text "YRE1",
+        /// The lowest line status; not in `GetHead`'s documented output (it is in
+        /// `SearchHead`'s and `LstLine`'s), read only when mapped.
+        lowest_status: text "",
+        /// The highest line status; read only when mapped.
+        highest_status: text "",
+        /// The change date; not in the documented output, read only when mapped.
+        changed_on: date "",
+    }
+}
+
+mi_noun! {
+    /// A purchase order head found by `PPS200MI/SearchHead` (input `SQRY`, an M3 search
+    /// query), the documented way to find heads: `PPS200MI` has no plain list of heads. Read
+    /// with [`M3::search`], paged by a `PUNO` range in the query.
+    PurchaseOrderSearch from "PPS200MI" / "SearchHead", range None;
+    {
+        /// The PO number.
+        order: required "PUNO",
+        /// The supplier.
+        supplier: text "SUNO",
+        /// The order date.
+        order_date: date "PUDT",
         /// The lowest line status.
         lowest_status: text "PUSL",
         /// The highest line status.
         highest_status: text "PUST",
-        /// The change date.
-        changed_on: date "LMDT",
+        /// The warehouse.
+        warehouse: text "WHLO",
+    }
+}
+
+mi_noun! {
+    /// A supplier invoice found by `APS200MI/SearchSupInvoic` (input `SQRY`). Its output
+    /// fields beyond the supplier and invoice number are **unconfirmed**; map them if the
+    /// tenant names them otherwise.
+    SupplierInvoiceSearch from "APS200MI" / "SearchSupInvoic", range None;
+    {
+        /// The supplier.
+        supplier: required "SUNO",
+        /// The supplier's invoice number.
+        invoice: required "SINO",
+    }
+}
+
+mi_noun! {
+    /// The invoice batches of one supplier invoice, from `APS450MI/LstInvBySupInv` (inputs
+    /// `SPYN`, `SUNO`, `SINO`).
+    InvoiceBatch from "APS450MI" / "LstInvBySupInv", range None;
+    {
+        /// The invoice batch number.
+        batch: required "INBN",
+    }
+}
+
+mi_noun! {
+    /// A line of an invoice batch, from `APS450MI/LstLines` (input `INBN`): the invoice's
+    /// lines and GL distribution. The output field names are **unconfirmed** (they are the
+    /// names `APS450MI/AddLine` takes as inputs, plus `AIT1` for the account); map them with
+    /// `M3::fields::<InvoiceBatchLine>` when the tenant differs.
+    InvoiceBatchLine from "APS450MI" / "LstLines", range None;
+    {
+        /// The invoice batch number.
+        batch: required "INBN",
+        /// The line type (`RDTP`: `1` goods received, `2` charge, `8` accounting line, ...).
+        line_type: text "RDTP",
+        /// The item, on goods lines.
+        item: text "ITNO",
+        /// The invoiced quantity.
+        quantity: decimal "IVQA",
+        /// The net price.
+        price: decimal "NEPR",
+        /// The net line amount.
+        amount: decimal "NLAM",
+        /// The GL account (accounting dimension 1).
+        account: text "AIT1",
+        /// The VAT code.
+        tax_code: text "VTCD",
+        /// The PO the line matches.
+        order: text "PUNO",
     }
 }
 
@@ -599,6 +686,8 @@ mi_noun! {
         due_date: date "DUDT",
         /// The PO, when the invoice matches one.
         order: text "PUNO",
+        /// The VAT amount.
+        tax: decimal "VTAM",
     }
 }
 
@@ -710,7 +799,7 @@ impl M3 {
     ) -> impl Stream<Item = Result<N>> + Send + use<N> {
         match self.layout::<N>() {
             Err(err) => futures::stream::once(std::future::ready(Err(err))).left_stream(),
-            Ok(layout) => pages(self.clone(), layout, inputs, page_size.max(2))
+            Ok(layout) => pages(self.clone(), layout, inputs, None, page_size.max(2))
                 .map_ok(|(rows, layout)| {
                     futures::stream::iter(
                         rows.into_iter()
@@ -723,17 +812,99 @@ impl M3 {
     }
 }
 
+/// A search transaction (`SQRY`) paged by a key range in its query: see [`M3::search`].
+#[derive(Debug, Clone)]
+struct SearchPaging {
+    /// The query without the range (`PUNO:*`, `SUNO:V0001 AND PUSL:20`, ...).
+    query: String,
+    /// The search field the range is on (e.g. `PUNO`).
+    field: String,
+    /// The noun field holding that key.
+    key_field: String,
+}
+
+/// The `SQRY` of a search page: `query` narrowed to keys from `from` on (inclusive,
+/// `FIELD:[from TO *]`).
+///
+/// ```
+/// use infor_ion_client::m3::nouns::search_query;
+/// assert_eq!(search_query("PUNO:*", "PUNO", None), "PUNO:*");
+/// assert_eq!(search_query("", "PUNO", None), "PUNO:*");
+/// assert_eq!(search_query("PUNO:*", "PUNO", Some("1000042")), "PUNO:[1000042 TO *]");
+/// assert_eq!(
+///     search_query("SUNO:V0001", "PUNO", Some("1000042")),
+///     "SUNO:V0001 AND PUNO:[1000042 TO *]"
+/// );
+/// ```
+pub fn search_query(query: &str, field: &str, from: Option<&str>) -> String {
+    let query = query.trim();
+    let all = query.is_empty() || query == format!("{field}:*");
+    match from {
+        None if query.is_empty() => format!("{field}:*"),
+        None => query.to_owned(),
+        Some(from) if all => format!("{field}:[{from} TO *]"),
+        Some(from) => format!("{query} AND {field}:[{from} TO *]"),
+    }
+}
+
+impl M3 {
+    /// Find noun `N` with its search transaction (input `SQRY`, e.g. `PPS200MI/SearchHead`),
+    /// asking only for its mapped columns.
+    ///
+    /// Paged like a key-range list, with the range in the query: the first call sends `query`
+    /// (all keys: `FIELD:*`), each next one `query AND FIELD:[<last key> TO *]`, until a call
+    /// adds no row not read before; a page shorter than `page_size` is not the end (a server
+    /// may cap rows per call). `field` is the search field of the key, `key_field` the noun
+    /// field holding it. Rows are told apart by all of `N`'s required fields (an invoice is
+    /// its supplier and number), so rows sharing the key across pages are each read once. The
+    /// range syntax and the order of the answer (by key) are **unconfirmed** M3 behaviour:
+    /// see `docs/assumptions.md`, "M3 search paging".
+    pub fn search<N: MiNoun>(
+        &self,
+        query: &str,
+        field: &str,
+        key_field: &str,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<N>> + Send + use<N> {
+        let search = SearchPaging {
+            query: query.to_owned(),
+            field: field.to_owned(),
+            key_field: key_field.to_owned(),
+        };
+        match self.layout::<N>() {
+            Err(err) => futures::stream::once(std::future::ready(Err(err))).left_stream(),
+            Ok(layout) => pages(
+                self.clone(),
+                layout,
+                Vec::new(),
+                Some(search),
+                page_size.max(2),
+            )
+            .map_ok(|(rows, layout)| {
+                futures::stream::iter(
+                    rows.into_iter()
+                        .map(move |row| N::from_row(MiRow::new(row, &layout))),
+                )
+            })
+            .try_flatten()
+            .right_stream(),
+        }
+    }
+}
+
 /// The pages of a list, each with the layout to read it (shared, not copied, between pages).
 fn pages(
     m3: M3,
     layout: MiLayout,
     inputs: Vec<(String, String)>,
+    search: Option<SearchPaging>,
     page_size: u32,
 ) -> impl Stream<Item = Result<(Vec<Record>, std::sync::Arc<MiLayout>)>> + Send {
     struct State {
         m3: M3,
         layout: std::sync::Arc<MiLayout>,
         inputs: Vec<(String, String)>,
+        search: Option<SearchPaging>,
         from: Option<String>,
         /// The keys read so far (key-range lists): a call adding none of them ends the list.
         seen: std::collections::HashSet<String>,
@@ -743,6 +914,7 @@ fn pages(
         m3,
         layout: std::sync::Arc::new(layout),
         inputs,
+        search,
         from: None,
         seen: std::collections::HashSet::new(),
         done: false,
@@ -752,9 +924,10 @@ fn pages(
             return Ok(None);
         }
         let layout = state.layout.clone();
-        let key = match &layout.key_range {
-            Some((input, field)) => Some((input.as_str(), layout.entry(field)?)),
-            None => None,
+        let key = match (&state.search, &layout.key_range) {
+            (Some(search), _) => Some(("SQRY", layout.entry(&search.key_field)?)),
+            (None, Some((input, field))) => Some((input.as_str(), layout.entry(field)?)),
+            (None, None) => None,
         };
         let mut call = MiCall::new(layout.program(), layout.transaction())
             .max_records(page_size)
@@ -778,12 +951,19 @@ fn pages(
             return Ok(Some(((rows, layout.clone()), state)));
         };
         let key_column = key.1.as_str();
-        if let Some(from) = &state.from {
+        if let Some(search) = &state.search {
+            call = call.input(
+                "SQRY",
+                search_query(&search.query, &search.field, state.from.as_deref()),
+            );
+        } else if let Some(from) = &state.from {
             call = call.input(from_input, from);
         }
         let mut rows = state.m3.execute(call).await?;
-        // M3's "from" inputs are inclusive: the boundary row comes back first.
-        if let Some(from) = &state.from
+        // M3's "from" inputs are inclusive: the boundary row comes back first. (A search range
+        // may return several rows with the boundary key; the seen set drops those read.)
+        if state.search.is_none()
+            && let Some(from) = &state.from
             && rows.first().and_then(|r| r.text(key_column)) == Some(from.as_str())
         {
             rows.remove(0);
@@ -804,8 +984,32 @@ fn pages(
             );
         }
         let before = rows.len();
-        let mut fresh = keys.iter().map(|k| state.seen.insert(k.clone()));
+        // A search tells rows apart by every required field (an invoice: supplier and
+        // number); a key-range list by its key.
+        let identities: Vec<String> = match &state.search {
+            None => keys.clone(),
+            Some(_) => rows
+                .iter()
+                .map(|row| {
+                    layout
+                        .fields()
+                        .filter(|(_, _, required)| *required)
+                        .map(|(_, column, _)| row.text(column).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("\u{1f}")
+                })
+                .collect(),
+        };
+        let mut fresh = identities.iter().map(|k| state.seen.insert(k.clone()));
         rows.retain(|_| fresh.next().unwrap_or(false));
+        if rows.is_empty()
+            && state.search.is_some()
+            && keys.iter().all(|k| Some(k) == state.from.as_ref())
+        {
+            // Only the boundary key came back (read on the page before): the end.
+            state.done = true;
+            return Ok(Some(((rows, layout.clone()), state)));
+        }
         if rows.is_empty() {
             // Rows came back, but none past what was read: the server does not position on
             // the "from" input.

@@ -383,30 +383,40 @@ pub(super) fn execute(
                 .filter(|l| text(l, "PoNum") == po)
                 .collect();
             if transaction == "GetHead" {
-                let currency = data
-                    .find("SLVendors", &[text(head, "VendNum")])
-                    .map(|v| text(v, "CurrCode").to_owned())
+                let vendor = data.find("SLVendors", &[text(head, "VendNum")]);
+                let vendor_field =
+                    |name: &str| vendor.map(|v| text(v, name).to_owned()).unwrap_or_default();
+                // The requested delivery date: the earliest line's (the IDO head has none).
+                let requested = lines
+                    .iter()
+                    .map(|l| mi_date(text(l, "DueDate")))
+                    .filter(|d| !d.is_empty())
+                    .min()
                     .unwrap_or_default();
-                let lowest = lines.iter().map(|l| line_status(l).0).min();
-                let highest = lines.iter().map(|l| line_status(l).1).max();
-                let code = |s: Option<u8>| s.map(|s| s.to_string()).unwrap_or_default();
+                // `GetHead`'s documented output carries no line status and no change date.
                 return ok(
                     transaction,
                     vec![record(&[
+                        ("CONO", s(company_of(matrix, profile))),
                         ("PUNO", padded(po, 10)),
                         ("SUNO", s(text(head, "VendNum"))),
                         ("PUDT", s(mi_date(text(head, "OrderDate")))),
-                        ("CUCD", s(currency)),
+                        ("DWDT", s(requested)),
+                        ("CUCD", s(vendor_field("CurrCode"))),
+                        ("TEPY", s(vendor_field("TermsCode"))),
                         ("WHLO", s(text(head, "Whse"))),
                         ("YRE1", padded(text(head, "VendOrder"), 36)),
-                        ("PUSL", s(code(lowest))),
-                        ("PUST", s(code(highest))),
-                        ("LMDT", s(mi_date(text(head, "RecordDate")))),
                     ])],
                 );
             }
+            // `PNLI` positions the list (inclusive), compared as a number.
+            let from_line = inputs.get("PNLI").and_then(|v| v.parse::<u32>().ok());
             let rows = lines
                 .into_iter()
+                .filter(|l| {
+                    from_line
+                        .is_none_or(|from| text(l, "PoLine").parse::<u32>().unwrap_or(0) >= from)
+                })
                 .map(|l| {
                     let (lowest, highest) = line_status(l);
                     (
@@ -423,7 +433,7 @@ pub(super) fn execute(
                             ("PUSL", s(lowest.to_string())),
                             ("PUST", s(highest.to_string())),
                             ("DWDT", s(mi_date(text(l, "DueDate")))),
-                            ("LMDT", s(mi_date(text(l, "RecordDate")))),
+                            ("PITD", s(text(l, "Description"))),
                         ]),
                     )
                 })
@@ -434,25 +444,103 @@ pub(super) fn execute(
             let Some(query) = inputs.get("SQRY") else {
                 return error_response(transaction, "Search query must be entered", Some("SQRY"));
             };
-            let Some(wanted) = query.strip_prefix("YRE1:") else {
-                return error_response(
-                    transaction,
-                    "The simulator searches purchase order heads by YRE1:<value> only",
-                    Some("SQRY"),
-                );
+            let terms = match search_terms(query) {
+                Ok(terms) => terms,
+                Err(message) => return error_response(transaction, &message, Some("SQRY")),
             };
-            let wanted = wanted.trim().trim_matches('"');
             let rows = data
                 .rows("SLPos")
                 .iter()
-                .filter(|h| text(h, "VendOrder") == wanted)
                 .map(|h| {
+                    let lines: Vec<&StoredRow> = data
+                        .rows("SLPoItems")
+                        .iter()
+                        .filter(|l| text(l, "PoNum") == text(h, "PoNum"))
+                        .collect();
+                    let code = |s: Option<u8>| s.map(|s| format!("{s:02}")).unwrap_or_default();
+                    let lowest = code(lines.iter().map(|l| line_status(l).0).min());
+                    let highest = code(lines.iter().map(|l| line_status(l).1).max());
+                    // Every field SearchHead returns, plus `YRE1` (searchable, not returned).
+                    let fields = [
+                        ("DIVI", divisions(profile)),
+                        ("PUNO", text(h, "PoNum").to_owned()),
+                        ("WHLO", text(h, "Whse").to_owned()),
+                        ("SUNO", text(h, "VendNum").to_owned()),
+                        ("PUSL", lowest),
+                        ("PUST", highest),
+                        ("PUDT", mi_date(text(h, "OrderDate"))),
+                        ("YRE1", text(h, "VendOrder").to_owned()),
+                    ];
+                    (text(h, "PoNum").to_owned(), fields)
+                })
+                .filter(|(_, fields)| matches(&terms, fields))
+                .map(|(key, fields)| {
+                    let mut pairs: Vec<(&str, Value)> =
+                        fields.iter().map(|(k, v)| (*k, s(v.clone()))).collect();
+                    // The legacy return-path lookup reads YRE1 back from the search.
+                    if !query.starts_with("YRE1:") {
+                        pairs.retain(|(k, _)| *k != "YRE1");
+                    }
+                    if let Some(puno) = pairs.iter_mut().find(|(k, _)| *k == "PUNO") {
+                        puno.1 = padded(&key, 10);
+                    }
+                    (key, record(&pairs))
+                })
+                .collect();
+            ok(transaction, key_range(rows, None, None, max))
+        }
+        ("APS200MI", "SearchSupInvoic") => {
+            let Some(query) = inputs.get("SQRY") else {
+                return error_response(transaction, "Search query must be entered", Some("SQRY"));
+            };
+            let terms = match search_terms(query) {
+                Ok(terms) => terms,
+                Err(message) => return error_response(transaction, &message, Some("SQRY")),
+            };
+            let rows = data
+                .rows("SLAptrxs")
+                .iter()
+                .map(|v| {
+                    let fields = [
+                        ("SUNO", text(v, "VendNum").to_owned()),
+                        ("SINO", text(v, "InvNum").to_owned()),
+                        ("IVDT", mi_date(text(v, "InvDate"))),
+                        ("PUNO", text(v, "PoNum").to_owned()),
+                    ];
+                    // Ordered by invoice number, then supplier.
+                    (format!("{}\u{1f}{}", fields[1].1, fields[0].1), fields)
+                })
+                .filter(|(_, fields)| matches(&terms, fields))
+                .map(|(key, fields)| {
+                    let pairs: Vec<(&str, Value)> =
+                        fields.iter().map(|(k, v)| (*k, s(v.clone()))).collect();
+                    (key, record(&pairs))
+                })
+                .collect();
+            ok(transaction, key_range(rows, None, None, max))
+        }
+        ("APS450MI", "LstLines") => {
+            let Some(batch) = inputs.get("INBN").filter(|v| !v.is_empty()) else {
+                return error_response(
+                    transaction,
+                    "Invoice batch number must be entered",
+                    Some("INBN"),
+                );
+            };
+            // The batch of an invoice is its voucher: its distributions are accounting lines.
+            let rows = data
+                .rows("SLAptrxds")
+                .iter()
+                .filter(|d| text(d, "Voucher") == batch)
+                .map(|d| {
                     (
-                        text(h, "PoNum").to_owned(),
+                        format!("{:05}", text(d, "DistSeq").parse::<u32>().unwrap_or(0)),
                         record(&[
-                            ("PUNO", padded(text(h, "PoNum"), 10)),
-                            ("SUNO", s(text(h, "VendNum"))),
-                            ("YRE1", s(text(h, "VendOrder"))),
+                            ("INBN", s(batch.clone())),
+                            ("RDTP", s("8")),
+                            ("NLAM", s(text(d, "Amount"))),
+                            ("AIT1", s(text(d, "Acct"))),
+                            ("VTCD", s("")),
                         ]),
                     )
                 })
@@ -512,7 +600,14 @@ pub(super) fn execute(
                         ("SINO", s(invoice.clone())),
                         ("IVDT", s(mi_date(text(v, "InvDate")))),
                         ("CUAM", s(text(v, "InvAmt"))),
-                        ("CUCD", s("USD")),
+                        (
+                            "CUCD",
+                            s(data
+                                .find("SLVendors", &[supplier.as_str()])
+                                .map(|v| text(v, "CurrCode"))
+                                .filter(|c| !c.is_empty())
+                                .unwrap_or("USD")),
+                        ),
                         ("DUDT", s(mi_date(text(v, "DueDate")))),
                         ("PUNO", s(text(v, "PoNum"))),
                     ])],
@@ -577,6 +672,70 @@ pub(super) fn execute(
             None,
         ),
     }
+}
+
+/// The terms of an M3 search query as the simulator understands it: `FIELD:value`,
+/// `FIELD:*` and `FIELD:[from TO to]` (inclusive, `*` open), joined by ` AND `.
+fn search_terms(query: &str) -> Result<Vec<(String, SearchTerm)>, String> {
+    query
+        .split(" AND ")
+        .map(|term| {
+            let term = term.trim().trim_start_matches('(').trim_end_matches(')');
+            let (field, value) = term
+                .split_once(':')
+                .ok_or_else(|| format!("Search query term `{term}` is not FIELD:value"))?;
+            let value = value.trim().trim_matches('"');
+            let parsed = if value == "*" {
+                SearchTerm::Any
+            } else if let Some(range) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+                let (from, to) = range
+                    .split_once(" TO ")
+                    .ok_or_else(|| format!("Search range `{value}` is not [from TO to]"))?;
+                let bound = |b: &str| (b.trim() != "*").then(|| b.trim().to_owned());
+                SearchTerm::Range(bound(from), bound(to))
+            } else {
+                SearchTerm::Exact(value.to_owned())
+            };
+            Ok((field.trim().to_owned(), parsed))
+        })
+        .collect()
+}
+
+/// One term of a search query.
+#[derive(Debug)]
+enum SearchTerm {
+    Any,
+    Exact(String),
+    Range(Option<String>, Option<String>),
+}
+
+/// Whether a row's search fields match every term (a field the row lacks matches nothing).
+fn matches(terms: &[(String, SearchTerm)], fields: &[(&str, String)]) -> bool {
+    terms.iter().all(|(field, term)| {
+        let Some((_, value)) = fields.iter().find(|(name, _)| name == field) else {
+            return false;
+        };
+        match term {
+            SearchTerm::Any => true,
+            SearchTerm::Exact(wanted) => value == wanted,
+            SearchTerm::Range(from, to) => {
+                from.as_ref().is_none_or(|f| value >= f) && to.as_ref().is_none_or(|t| value <= t)
+            }
+        }
+    })
+}
+
+/// The company a call runs in (`cono`, else the user's default).
+fn company_of(matrix: &Params, profile: &M3Profile) -> String {
+    matrix
+        .get("cono")
+        .cloned()
+        .unwrap_or_else(|| profile.default_company.clone())
+}
+
+/// The first division of the tenant (the simulator keeps no per-row division).
+fn divisions(profile: &M3Profile) -> String {
+    profile.divisions.first().cloned().unwrap_or_default()
 }
 
 /// A PO line's lowest and highest M3 status, derived from its row.
