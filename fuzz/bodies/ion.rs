@@ -1,5 +1,5 @@
 //! What the ION-side fuzz targets do with one input. Shared, through `#[path]`, by the
-//! `cargo fuzz` targets in `fuzz_targets/` and by `infor-ion-client/tests/fuzz_corpora.rs`,
+//! `cargo fuzz` targets in `fuzz_targets/` and by `infor-ion-client/tests/it/fuzz_corpora.rs`,
 //! which runs every committed corpus file through these same functions in CI.
 #![allow(dead_code)]
 

@@ -5,6 +5,7 @@
 //! is captured; none may contain the client secret, the service-account keys, or the tokens.
 #![allow(clippy::unwrap_used)]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! loopback, empty / non-JSON / huge files, web-app files without a service account.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -2,7 +2,7 @@
 //! with paging and fetch-by-id parsed with the hardened reader.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +17,8 @@ use mockito::{Matcher, ServerGuard};
 use serde_json::json;
 use sync_core::time::ManualClock;
 
-const PO_FIXTURE: &str = include_str!("fixtures/bod/sync_purchase_order_m3.xml");
-const RECEIPT_FIXTURE: &str = include_str!("fixtures/bod/process_receive_delivery.xml");
+const PO_FIXTURE: &str = include_str!("../fixtures/bod/sync_purchase_order_m3.xml");
+const RECEIPT_FIXTURE: &str = include_str!("../fixtures/bod/process_receive_delivery.xml");
 
 async fn server() -> (ServerGuard, IonClient) {
     let mut server = mockito::Server::new_async().await;

@@ -3,10 +3,10 @@
 //! (`fuzz/bodies/ion.rs`), so CI exercises them without the fuzzer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../fuzz/bodies/ion.rs"]
+#[path = "../../../fuzz/bodies/ion.rs"]
 mod bodies;
 
-#[path = "../../fuzz/bodies/replay.rs"]
+#[path = "../../../fuzz/bodies/replay.rs"]
 mod replay;
 
 #[test]

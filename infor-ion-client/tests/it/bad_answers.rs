@@ -5,7 +5,7 @@
 //! catch-all answers 599 to anything else.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! atomic writes with owner-only permissions, key rotation, and no plaintext on disk.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use infor_ion_client::vault::{Vault, VaultError, VaultKey};

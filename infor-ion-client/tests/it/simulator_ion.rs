@@ -513,9 +513,10 @@ async fn ims_keeps_messages_and_a_reset_after_apply_leaves_the_client_unsure() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let bod =
-        Bod::<ReceiveDelivery>::from_str(include_str!("fixtures/bod/process_receive_delivery.xml"))
-            .unwrap();
+    let bod = Bod::<ReceiveDelivery>::from_str(include_str!(
+        "../fixtures/bod/process_receive_delivery.xml"
+    ))
+    .unwrap();
     let ims = client.ims("lid://infor.ims.sync");
     let err = ims.send(&bod).await.unwrap_err();
     assert_eq!(err.delivery(), Delivery::Unknown, "{err:?}");

@@ -3,7 +3,7 @@
 //! answers 599 to anything unexpected, so a stray request fails the test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! fallback, single flight, endpoint errors, revocation.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

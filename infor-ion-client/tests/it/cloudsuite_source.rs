@@ -3,7 +3,7 @@
 #![cfg(feature = "sync")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{TimeZone, Utc};
 use common::*;

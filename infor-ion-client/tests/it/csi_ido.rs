@@ -2,7 +2,7 @@
 //! shapes, and every noun's decoding.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{TimeZone, Utc};
 use common::*;

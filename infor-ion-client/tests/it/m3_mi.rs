@@ -2,7 +2,7 @@
 //! business errors, failed transactions in a 200, key-range paging, every noun's decoding.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures::TryStreamExt;

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "sync")]
 
-mod common;
+use crate::common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use common::*;

@@ -5,7 +5,7 @@
 //! duplicated keys.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

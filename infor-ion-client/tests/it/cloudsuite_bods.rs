@@ -5,7 +5,7 @@
 #![cfg(all(feature = "sync", feature = "simulator"))]
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -32,11 +32,11 @@ use sync_core::retry::RetryPolicy;
 use sync_core::source::{Source, Window};
 use sync_core::time::{Clock, ManualClock};
 
-const SUPPLIER: &str = include_str!("fixtures/bod/sync_supplier_party_master.xml");
-const PO_M3: &str = include_str!("fixtures/bod/sync_purchase_order_m3.xml");
-const PO_LN: &str = include_str!("fixtures/bod/sync_purchase_order_ln_prefixed.xml");
-const INVOICE: &str = include_str!("fixtures/bod/sync_supplier_invoice.xml");
-const CHART: &str = include_str!("fixtures/bod/sync_chart_of_accounts.xml");
+const SUPPLIER: &str = include_str!("../fixtures/bod/sync_supplier_party_master.xml");
+const PO_M3: &str = include_str!("../fixtures/bod/sync_purchase_order_m3.xml");
+const PO_LN: &str = include_str!("../fixtures/bod/sync_purchase_order_ln_prefixed.xml");
+const INVOICE: &str = include_str!("../fixtures/bod/sync_supplier_invoice.xml");
+const CHART: &str = include_str!("../fixtures/bod/sync_chart_of_accounts.xml");
 
 fn cx() -> BodContext {
     BodContext::new("ACME_PRD", "300_001")
