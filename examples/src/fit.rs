@@ -199,7 +199,10 @@ pub async fn ping_config(config: &Config, timeout: std::time::Duration) -> Vec<C
         Product::Csi {
             mongoose_config, ..
         } => Some(ping::Product::Csi(mongoose_config.clone())),
-        Product::M3 { company, .. } => Some(ping::Product::M3(company.clone())),
+        Product::M3 { company, division } => Some(ping::Product::M3 {
+            company: company.clone(),
+            division: division.clone(),
+        }),
         Product::DataLake { .. } => None,
     };
     let ion = IonPing {

@@ -148,8 +148,14 @@ pub enum IonSource {
 pub enum Product {
     /// CloudSuite Industrial: a one-row load of `SLCharts` with this Mongoose configuration.
     Csi(String),
-    /// M3: `CRS620MI/LstSuppliers` with `maxrecs=1` in this company.
-    M3(String),
+    /// M3: `CRS620MI/LstSuppliers` with `maxrecs=1` in this company and, when given, division
+    /// (without one, M3 uses the service account user's default division).
+    M3 {
+        /// The company (`CONO`).
+        company: String,
+        /// The division (`DIVI`).
+        division: Option<String>,
+    },
 }
 
 /// What to check on the ION side.
@@ -242,7 +248,10 @@ pub async fn ping_ion(ping: &IonPing) -> Vec<Check> {
     };
     let (name, result) = match product {
         Product::Csi(config) => ("ION CSI", csi_call(&client, config).await),
-        Product::M3(company) => ("ION M3", m3_call(&client, company).await),
+        Product::M3 { company, division } => (
+            "ION M3",
+            m3_call(&client, company, division.as_deref()).await,
+        ),
     };
     match result {
         Ok((detail, server_date)) => {
@@ -305,18 +314,32 @@ async fn csi_call(
 async fn m3_call(
     client: &IonClient,
     company: &str,
+    division: Option<&str>,
 ) -> infor_ion_client::Result<(String, Option<DateTime<Utc>>)> {
-    let m3 = client.m3().company(company);
+    let m3 = match division {
+        Some(division) => client.m3().company(company).division(division),
+        None => client.m3().company(company),
+    };
     let call = MiCall::new("CRS620MI", "LstSuppliers").max_records(1);
     let rows = m3.execute(call.clone()).await?;
     let date = client.send(m3.request(&call)?).await?.server_date();
     Ok((
         format!(
-            "CRS620MI/LstSuppliers in company {company}: {} row(s) read",
+            "CRS620MI/LstSuppliers in {}: {} row(s) read",
+            m3_scope(company, division),
             rows.len()
         ),
         date,
     ))
+}
+
+/// Where M3 calls run, as the operator should read it: the company and division sent, or
+/// that the division is the service account user's default (which may not be the one meant).
+fn m3_scope(company: &str, division: Option<&str>) -> String {
+    match division {
+        Some(division) => format!("company {company}, division {division}"),
+        None => format!("company {company}, the user's default division (none configured)"),
+    }
 }
 
 /// Compare the gateway's clock with ours.

@@ -153,10 +153,48 @@ async fn everything_works_against_the_simulators() {
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(
-        shown.contains("CRS620MI/LstSuppliers in company 100: 1 row(s) read"),
+        shown.contains(
+            "CRS620MI/LstSuppliers in company 100, the user's default division (none configured): 1 row(s) read"
+        ),
         "{shown}"
     );
     assert_no_secret(&shown, &[&key_text]);
+
+    // With a division, the calls run there and the output says so; one M3 does not have is
+    // M3's error.
+    let vault_args = |division: &'static str| {
+        [
+            "--vault".to_owned(),
+            vault_path.to_str().unwrap().to_owned(),
+            "--tenant".to_owned(),
+            "SIM_TST".to_owned(),
+            "--m3-company".to_owned(),
+            "100".to_owned(),
+            "--m3-division".to_owned(),
+            division.to_owned(),
+        ]
+    };
+    let args = vault_args("AAA");
+    let out = ping(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[("INFOR_ION_VAULT_KEY", &key_text)],
+    )
+    .await;
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("CRS620MI/LstSuppliers in company 100, division AAA: 1 row(s) read"),
+        "{shown}"
+    );
+    let args = vault_args("ZZZ");
+    let out = ping(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[("INFOR_ION_VAULT_KEY", &key_text)],
+    )
+    .await;
+    let shown = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("DIVI"), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,6 +481,7 @@ async fn bad_usage_exits_2() {
         "--key-env",
         "--csi-config",
         "--m3-company",
+        "--m3-division",
         "--max-skew-secs",
         "--cin7-account-id",
         "--cin7-base-url",

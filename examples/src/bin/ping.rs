@@ -72,6 +72,9 @@ struct Cli {
     /// M3: run CRS620MI/LstSuppliers with maxrecs=1 in this company (CONO).
     #[arg(long, value_name = "COMPANY")]
     m3_company: Option<String>,
+    /// M3: and in this division (DIVI); without it M3 uses the user's default division.
+    #[arg(long, value_name = "DIVISION", requires = "m3_company")]
+    m3_division: Option<String>,
     /// The largest acceptable difference, in seconds, between the gateway's Date header and
     /// the local clock.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
@@ -147,7 +150,10 @@ fn plan(cli: Cli) -> Result<(Option<IonPing>, Option<Cin7Ping>), String> {
     };
     let product = match (cli.csi_config, cli.m3_company) {
         (Some(config), _) => Some(Product::Csi(config)),
-        (None, Some(company)) => Some(Product::M3(company)),
+        (None, Some(company)) => Some(Product::M3 {
+            company,
+            division: cli.m3_division,
+        }),
         (None, None) => None,
     };
     if source.is_none() && product.is_some() {
