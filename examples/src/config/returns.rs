@@ -46,7 +46,8 @@ use sync_core::model::PurchaseProgress;
 
 use infor_ion_client::cloudsuite::returns::{INSERTED_IDOS, VoucherNumbering, computed_properties};
 
-use super::{ConfigError, DryRunLog, invalid, non_empty};
+use super::{ConfigError, invalid, non_empty};
+use sync_core::target::DryRunLog;
 
 /// The `[returns]` section as written.
 #[derive(Debug, Default, Deserialize)]

@@ -14,7 +14,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TargetError;
+
+pub mod dry_run;
+
 use crate::model::{AccountClass, Address, Contact, PartyStatus};
+pub use dry_run::{DryRunLog, DryRunTarget};
 
 /// One page of a list call.
 #[derive(Debug, Clone, PartialEq, Eq)]
