@@ -286,7 +286,10 @@ fn each_validation_error_names_what_is_wrong() {
         "bad [schedule]: `cadence` = \"hourly\" is not one of interval, daily, weekly, on_demand"
     );
     assert!(schedule("cadence = \"interval\"").contains("`every` is missing"));
-    assert!(schedule("cadence = \"interval\"\nevery = \"15\"").contains("`15` has no unit"));
+    assert!(
+        schedule("cadence = \"interval\"\nevery = \"15\"")
+            .contains("`15` is not a duration (time unit needed")
+    );
     assert!(schedule("cadence = \"interval\"\nevery = \"0m\"").contains("longer than zero"));
     assert!(
         schedule("cadence = \"daily\"\nat = \"25:00\"\ntime_zone = \"UTC\"")

@@ -994,28 +994,12 @@ fn parse_cin7(raw: RawCin7) -> Result<Cin7Settings, ConfigError> {
     })
 }
 
-/// A duration written as a number and a unit: `30s`, `15m`, `2h`, `7d`.
+/// A duration as people write it (parsed by `humantime`): `30s`, `15m`, `2h`, `7d`, `1h 30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write e.g. 30s, 15m, 2h or 7d"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: write e.g. 30s, 15m, 2h or 7d"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit `{unit}`: use s, m, h or d"
-            ));
-        }
-    };
-    Ok(Duration::from_secs(n * seconds))
+    humantime::parse_duration(text).map_err(|error| {
+        format!("`{text}` is not a duration ({error}): write e.g. 30s, 15m, 2h, 7d or 1h 30m")
+    })
 }
 
 fn parse_schedule(raw: RawSchedule) -> Result<Cadence, ConfigError> {
@@ -1287,4 +1271,24 @@ fn parse_engine(raw: RawEngine) -> Result<EngineConfig, ConfigError> {
         engine.retry.max_attempts = attempts;
     }
     Ok(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_as_people_write_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration(" 15m "), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5_400)));
+        let missing_unit = parse_duration("15").unwrap_err();
+        assert!(
+            missing_unit.starts_with("`15` is not a duration"),
+            "{missing_unit}"
+        );
+        assert!(parse_duration("2x").is_err());
+    }
 }
