@@ -194,7 +194,7 @@ impl Accounts {
         let endpoint = request.path().to_owned();
         let raw = self.client.execute(request).await?;
         // Writes answer with the list envelope or with the bare account.
-        let method = crate::request::Method::Post;
+        let method = crate::request::Method::POST;
         if raw.body.get("AccountsList").is_some() {
             let envelope: AccountEnvelope = crate::client::decode(&endpoint, method, &raw)?;
             envelope

@@ -421,7 +421,7 @@ impl Cin7Client {
         // Only a GET is asked again for a garbled answer: reading twice changes nothing, while
         // a write answered with an HTML page may have been applied.
         let safe_read =
-            request.method() == Method::Get && request.idempotency() == Idempotency::Idempotent;
+            request.method() == Method::GET && request.idempotency() == Idempotency::Idempotent;
         let mut bad_answers: usize = 0;
         let unreachable = |cause: String| Error::Unreachable {
             method: request.method().as_str().to_owned(),
@@ -564,7 +564,8 @@ impl Cin7Client {
     }
 
     async fn attempt(&self, request: &Cin7Request) -> Result<RawResponse, AttemptFailure> {
-        let method_name = request.method().as_str();
+        let method = request.method();
+        let method_name = method.as_str();
         let endpoint = request.path();
         let permanent = |error: Error| AttemptFailure {
             error: Box::new(error),
@@ -574,16 +575,10 @@ impl Cin7Client {
             unreachable: None,
         };
         let url = self.url_for(request).map_err(permanent)?;
-        let method = match request.method() {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Delete => reqwest::Method::DELETE,
-        };
         let mut builder = self
             .inner
             .http
-            .request(method, url)
+            .request(method.clone(), url)
             .headers(self.auth_headers().map_err(permanent)?);
         if let Some(body) = request.body() {
             builder = builder

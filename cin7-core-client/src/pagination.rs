@@ -393,7 +393,7 @@ fn decode_rows<T: DeserializeOwned>(
                         key: list_key.to_owned(),
                     },
                 },
-                other => decode_value::<Envelope>(endpoint, Method::Get, status, &other)
+                other => decode_value::<Envelope>(endpoint, Method::GET, status, &other)
                     .err()
                     .unwrap_or(Error::Pagination {
                         endpoint: endpoint.to_owned(),

@@ -15,30 +15,8 @@ use serde::Serialize;
 use crate::codec;
 use crate::error::{Error, Result};
 
-/// The HTTP methods Cin7 Core uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// `GET`
-    Get,
-    /// `POST`
-    Post,
-    /// `PUT`
-    Put,
-    /// `DELETE`
-    Delete,
-}
-
-impl Method {
-    /// The method name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-        }
-    }
-}
+/// The HTTP method of a call: `http`'s, the same type the ION client uses.
+pub use http::Method;
 
 /// One Cin7 call: method, path relative to the base URL, query, optional JSON body, and whether
 /// repeating it is harmless.
@@ -48,7 +26,7 @@ impl Method {
 /// use sdk_common::retry::Idempotency;
 ///
 /// let req = Cin7Request::get("supplier").query("Name", "Acme").query_opt("Limit", Some(10));
-/// assert_eq!(req.method(), Method::Get);
+/// assert_eq!(req.method(), Method::GET);
 /// assert_eq!(req.query_pairs(), &[("Name".to_string(), "Acme".to_string()), ("Limit".into(), "10".into())]);
 /// assert_eq!(req.idempotency(), Idempotency::Idempotent);
 /// // A POST is a create unless declared otherwise.
@@ -68,33 +46,34 @@ pub struct Cin7Request {
 impl Cin7Request {
     /// A request with the default idempotency for its method (`POST` is not idempotent).
     pub fn new(method: Method, path: impl Into<String>) -> Self {
+        let idempotency = Idempotency::for_method(method.as_str());
         Cin7Request {
             method,
             path: path.into().trim_start_matches('/').to_owned(),
             query: Vec::new(),
             body: None,
-            idempotency: Idempotency::for_method(method.as_str()),
+            idempotency,
         }
     }
 
     /// A `GET`.
     pub fn get(path: impl Into<String>) -> Self {
-        Self::new(Method::Get, path)
+        Self::new(Method::GET, path)
     }
 
     /// A `POST` (a create, not idempotent, unless [`Cin7Request::idempotent`] is called).
     pub fn post(path: impl Into<String>) -> Self {
-        Self::new(Method::Post, path)
+        Self::new(Method::POST, path)
     }
 
     /// A `PUT`.
     pub fn put(path: impl Into<String>) -> Self {
-        Self::new(Method::Put, path)
+        Self::new(Method::PUT, path)
     }
 
     /// A `DELETE`.
     pub fn delete(path: impl Into<String>) -> Self {
-        Self::new(Method::Delete, path)
+        Self::new(Method::DELETE, path)
     }
 
     /// Add a query parameter.
@@ -146,7 +125,7 @@ impl Cin7Request {
 
     /// The method.
     pub fn method(&self) -> Method {
-        self.method
+        self.method.clone()
     }
 
     /// The path relative to the base URL.

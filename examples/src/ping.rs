@@ -215,7 +215,7 @@ pub async fn ping_ion(ping: &IonPing) -> Vec<Check> {
     let client = match IonClient::builder(file)
         .retry_policy(retry.clone())
         .auth(infor_ion_client::auth::AuthConfig::default().retry_policy(retry))
-        .request_timeout(ping.timeout)
+        .timeout(ping.timeout)
         .connect_timeout(ping.timeout)
         .build()
     {

@@ -569,7 +569,7 @@ pub async fn run_variant(
     let ion_client =
         IonClient::builder(ion.ionapi().map_err(|e| DemoError::Client(e.to_string()))?)
             .clock(clock.clone())
-            .request_timeout(options.http_timeout)
+            .timeout(options.http_timeout)
             .retry_policy(retry_policy())
             .build()
             .map_err(|e| DemoError::Client(e.to_string()))?;

@@ -320,13 +320,13 @@ impl Purchases {
         if is_envelope {
             crate::client::decode(
                 "advanced-purchase/payment",
-                crate::request::Method::Post,
+                crate::request::Method::POST,
                 &raw,
             )
         } else {
             let single: PurchasePayment = crate::client::decode(
                 "advanced-purchase/payment",
-                crate::request::Method::Post,
+                crate::request::Method::POST,
                 &raw,
             )?;
             Ok(PurchasePayments {

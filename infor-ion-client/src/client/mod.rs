@@ -418,7 +418,7 @@ impl IonClientBuilder {
 
     /// The whole-request timeout (default 70 s). Raise it (up to ~310 s) for tenants whose
     /// gateway `targetTimeout` policy is above 60 s.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+    pub fn timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }

@@ -129,15 +129,18 @@ impl IonRequest {
         self
     }
 
-    /// Declare whether repeating this request is harmless. Defaults from the method: `POST` and
-    /// `PATCH` are not idempotent. A `POST` that only reads (a Compass query, an IDO `invoke`
-    /// of a read method) can be marked idempotent so it is retried after a timeout.
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotency = if idempotent {
-            Idempotency::Idempotent
-        } else {
-            Idempotency::NonIdempotent
-        };
+    /// Declare that repeating this request is harmless, so it may be retried after an
+    /// uncertain failure. Defaults come from the method: `POST` and `PATCH` are not
+    /// idempotent. A `POST` that only reads (a Compass query, an IDO `invoke` of a read method)
+    /// is marked so it is retried after a timeout.
+    pub fn idempotent(self) -> Self {
+        self.with_idempotency(Idempotency::Idempotent)
+    }
+
+    /// Override the idempotency either way (e.g. a `GET` that writes, as an M3 MI write does,
+    /// is [`Idempotency::NonIdempotent`]). The same two names as `Cin7Request`'s.
+    pub fn with_idempotency(mut self, idempotency: Idempotency) -> Self {
+        self.idempotency = idempotency;
         self
     }
 

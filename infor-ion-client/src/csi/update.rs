@@ -19,6 +19,7 @@
 //! is ignored (the caller looks the row up, as after an empty answer): the write happened, so
 //! an unreadable refresh must not turn it into an error.
 
+use sdk_common::retry::Idempotency;
 use serde_json::{Value, json};
 
 use super::filter::checked_property;
@@ -179,7 +180,7 @@ impl Csi {
             .header("X-Infor-MongooseConfig", &self.config)?
             .query("refresh", "true")
             .json(&change.body(ido)?)?
-            .idempotent(false);
+            .with_idempotency(Idempotency::NonIdempotent);
         let response = self.client.send(request).await?;
         let body: Value = if response.bytes().is_empty() {
             json!({})

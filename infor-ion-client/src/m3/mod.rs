@@ -23,6 +23,7 @@
 
 pub mod nouns;
 
+use sdk_common::retry::Idempotency;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -237,9 +238,14 @@ impl M3 {
             "{}/{}/{}{matrix}",
             self.base_path, call.program, call.transaction
         );
-        let mut request = IonRequest::get(path)
-            .accept_status(400)
-            .idempotent(call.idempotent);
+        let mut request =
+            IonRequest::get(path)
+                .accept_status(400)
+                .with_idempotency(if call.idempotent {
+                    Idempotency::Idempotent
+                } else {
+                    Idempotency::NonIdempotent
+                });
         for (field, value) in &call.inputs {
             request = request.query(field, value);
         }

@@ -123,7 +123,7 @@ impl Ims {
                     content: payload,
                 },
             ]))
-            .idempotent(true);
+            .idempotent();
         self.client.send(request).await.map(|_| ())
     }
 }

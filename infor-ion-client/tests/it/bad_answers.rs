@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
+use sdk_common::retry::Idempotency;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -390,7 +391,7 @@ async fn a_post_answered_with_html_or_500_is_not_resent() {
     // Even a POST declared idempotent (an IMS send) is a write: a 500 is not resent.
     let failed = answer(&mut server, "POST", UPDATE, 500, "text/plain", "oops", 1).await;
     let err = client
-        .send(update_request().idempotent(true))
+        .send(update_request().idempotent())
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
@@ -399,7 +400,9 @@ async fn a_post_answered_with_html_or_500_is_not_resent() {
     // And a GET the caller marked non-idempotent keeps that promise too.
     let html = answer(&mut server, "GET", VENDORS, 200, "text/html", HTML, 1).await;
     let err = client
-        .send_json::<serde_json::Value>(vendors_request().idempotent(false))
+        .send_json::<serde_json::Value>(
+            vendors_request().with_idempotency(Idempotency::NonIdempotent),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::UnexpectedBody { .. }), "{err:?}");

@@ -512,7 +512,7 @@ fn sim_client(sim: &IonSimulator) -> IonClient {
                 .with_delays(Duration::from_millis(10), Duration::from_millis(100))
                 .with_jitter(false),
         )
-        .request_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
 }

@@ -82,7 +82,7 @@ fn client(url: &str, timeout: Duration) -> IonClient {
     IonClient::builder(ionapi(url))
         .clock(ManualClock::default().shared())
         .retry_policy(RetryPolicy::default().with_max_retries(0))
-        .request_timeout(timeout)
+        .timeout(timeout)
         .max_response_bytes(256 * 1024)
         .build()
         .unwrap()

@@ -34,7 +34,7 @@ fn client(sim: &IonSimulator) -> IonClient {
                 .with_delays(Duration::from_millis(100), Duration::from_secs(5))
                 .with_jitter(false),
         )
-        .request_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
 }

@@ -232,7 +232,7 @@ async fn a_post_that_timed_out_after_sending_is_not_retried() {
         .base_url(format!("http://{addr}/ACME_TST/"))
         .clock(clock.shared())
         .retry_policy(fast_retries(3))
-        .request_timeout(Duration::from_millis(60))
+        .timeout(Duration::from_millis(60))
         .build()
         .unwrap();
     let err = client

@@ -63,7 +63,7 @@ pub fn client(server_url: &str, clock: &ManualClock, auth: AuthConfig) -> IonCli
         .clock(clock.shared())
         .auth(auth.retry_policy(fast_retries(3)))
         .retry_policy(fast_retries(3))
-        .request_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
 }
