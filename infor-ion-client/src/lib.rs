@@ -30,7 +30,7 @@
 //! let vendors: serde_json::Value = client
 //!     .send_json(IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
 //!         .query("properties", "VendNum,Name")
-//!         .header("X-Infor-MongooseConfig", "ACME_PRD_DALS")?)
+//!         .header("X-Infor-MongooseConfig", "ACME_PRD_DALS"))
 //!     .await?;
 //! # let _ = vendors; Ok(()) }
 //! ```

@@ -200,6 +200,9 @@ impl IonClient {
         F: FnMut(IonResponse) -> Result<T>,
     {
         let inner = &self.inner;
+        if let Some(problem) = request.problem() {
+            return Err(Error::InvalidRequest(problem.to_owned()));
+        }
         let url = self.url_for(&request)?;
         let safe_read =
             request.method().is_safe() && request.idempotency() == Idempotency::Idempotent;

@@ -20,9 +20,11 @@ use crate::error::{Error, Result};
 /// let request = IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
 ///     .query("properties", "VendNum,Name,RecordDate")
 ///     .query("recordcap", "200")
-///     .header("X-Infor-MongooseConfig", "ACME_TST_DALS")?;
+///     .header("X-Infor-MongooseConfig", "ACME_TST_DALS");
 /// assert_eq!(request.path(), "CSI/IDORequestService/ido/load/SLVendors");
-/// # Ok::<(), infor_ion_client::Error>(())
+/// // A header that is not valid HTTP is reported when the request is sent, not mid-chain.
+/// let bad = IonRequest::get("x").header("X-Infor-MongooseConfig", "line\nbreak");
+/// assert!(bad.problem().is_some());
 /// ```
 #[derive(Debug, Clone)]
 pub struct IonRequest {
@@ -33,6 +35,8 @@ pub struct IonRequest {
     body: Option<RequestBody>,
     idempotency: Idempotency,
     accepted: Vec<StatusCode>,
+    /// The first thing wrong with the request as built (a bad header), reported by `send`.
+    problem: Option<String>,
 }
 
 /// A request body. Each variant sets its own `Content-Type`.
@@ -73,6 +77,7 @@ impl IonRequest {
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
+            problem: None,
             idempotency,
             accepted: Vec::new(),
         }
@@ -104,15 +109,25 @@ impl IonRequest {
         self
     }
 
-    /// Add a header. Fails when the name or value is not valid HTTP.
-    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::InvalidRequest(format!("the value of header `{name}` is not valid HTTP"))
-        })?;
-        self.headers.append(name, value);
-        Ok(self)
+    /// Add a header. A name or value that is not valid HTTP is kept as the request's
+    /// [`problem`](Self::problem) and reported by `send`, so a request chain needs no `?`.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let parsed = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a valid header name"))
+            .and_then(|parsed| {
+                HeaderValue::from_str(value)
+                    .map(|value| (parsed, value))
+                    .map_err(|_| format!("the value of header `{name}` is not valid HTTP"))
+            });
+        match parsed {
+            Ok((name, value)) => {
+                self.headers.append(name, value);
+            }
+            Err(problem) => {
+                self.problem.get_or_insert(problem);
+            }
+        }
+        self
     }
 
     /// Set a JSON body from any serialisable value.
@@ -182,6 +197,13 @@ impl IonRequest {
     /// The body, if any.
     pub fn body_ref(&self) -> Option<&RequestBody> {
         self.body.as_ref()
+    }
+
+    /// What is wrong with the request as built, if anything (a header that is not valid
+    /// HTTP); sending it fails with [`Error::InvalidRequest`](crate::Error::InvalidRequest)
+    /// saying so, before anything is sent.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 
     /// Whether repeating the request is harmless.

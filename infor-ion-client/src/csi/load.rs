@@ -106,7 +106,7 @@ impl LoadCollection {
         }
         let mut request = self
             .csi
-            .request(&format!("load/{}", self.ido))?
+            .request(&format!("load/{}", self.ido))
             .query("properties", self.properties.join(","))
             .query("recordcap", self.record_cap.to_string());
         if let Some(filter) = &self.filter {

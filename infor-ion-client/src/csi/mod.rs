@@ -162,7 +162,7 @@ impl Csi {
     pub async fn info(&self, ido: &str) -> Result<serde_json::Value> {
         let body = self
             .client
-            .send_decoded(self.request(&format!("info/{ido}"))?, |response| {
+            .send_decoded(self.request(&format!("info/{ido}")), |response| {
                 response.json_tree()
             })
             .await?;
@@ -186,7 +186,7 @@ impl Csi {
     /// into that zone only when written as literals.
     pub async fn server_time(&self, ido: &str) -> Result<chrono::DateTime<chrono::Utc>> {
         let request = self
-            .request(&format!("load/{ido}"))?
+            .request(&format!("load/{ido}"))
             .query("properties", "")
             .query("recordcap", "1");
         let response = self.client.send(request).await?;
@@ -198,7 +198,7 @@ impl Csi {
         })
     }
 
-    fn request(&self, path: &str) -> Result<IonRequest> {
+    fn request(&self, path: &str) -> IonRequest {
         IonRequest::get(format!("{}/{path}", self.base_path))
             .header("X-Infor-MongooseConfig", &self.config)
     }

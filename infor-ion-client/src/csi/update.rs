@@ -177,7 +177,7 @@ impl Csi {
     pub async fn update(&self, ido: &str, change: &IdoChange) -> Result<UpdateOutcome> {
         checked_property(ido)?;
         let request = IonRequest::post(format!("{}/update/{ido}", self.base_path))
-            .header("X-Infor-MongooseConfig", &self.config)?
+            .header("X-Infor-MongooseConfig", &self.config)
             .query("refresh", "true")
             .json(&change.body(ido)?)?
             .with_idempotency(Idempotency::NonIdempotent);

@@ -441,12 +441,9 @@ pub(super) fn execute(
             ok(transaction, key_range(rows, None, None, max))
         }
         ("PPS200MI", "SearchHead") => {
-            let Some(query) = inputs.get("SQRY") else {
-                return error_response(transaction, "Search query must be entered", Some("SQRY"));
-            };
-            let terms = match search_terms(query) {
+            let terms = match search_input(transaction, inputs) {
                 Ok(terms) => terms,
-                Err(message) => return error_response(transaction, &message, Some("SQRY")),
+                Err(refusal) => return *refusal,
             };
             let rows = data
                 .rows("SLPos")
@@ -478,7 +475,7 @@ pub(super) fn execute(
                     let mut pairs: Vec<(&str, Value)> =
                         fields.iter().map(|(k, v)| (*k, s(v.clone()))).collect();
                     // The legacy return-path lookup reads YRE1 back from the search.
-                    if !query.starts_with("YRE1:") {
+                    if !terms.iter().any(|(field, _)| field == "YRE1") {
                         pairs.retain(|(k, _)| *k != "YRE1");
                     }
                     if let Some(puno) = pairs.iter_mut().find(|(k, _)| *k == "PUNO") {
@@ -490,12 +487,9 @@ pub(super) fn execute(
             ok(transaction, key_range(rows, None, None, max))
         }
         ("APS200MI", "SearchSupInvoic") => {
-            let Some(query) = inputs.get("SQRY") else {
-                return error_response(transaction, "Search query must be entered", Some("SQRY"));
-            };
-            let terms = match search_terms(query) {
+            let terms = match search_input(transaction, inputs) {
                 Ok(terms) => terms,
-                Err(message) => return error_response(transaction, &message, Some("SQRY")),
+                Err(refusal) => return *refusal,
             };
             let rows = data
                 .rows("SLAptrxs")
@@ -672,6 +666,22 @@ pub(super) fn execute(
             None,
         ),
     }
+}
+
+/// The terms of a search transaction's `SQRY`, or M3's refusal of a missing or unreadable one.
+fn search_input(
+    transaction: &str,
+    inputs: &Params,
+) -> Result<Vec<(String, SearchTerm)>, Box<Response>> {
+    let Some(query) = inputs.get("SQRY") else {
+        return Err(Box::new(error_response(
+            transaction,
+            "Search query must be entered",
+            Some("SQRY"),
+        )));
+    };
+    search_terms(query)
+        .map_err(|message| Box::new(error_response(transaction, &message, Some("SQRY"))))
 }
 
 /// The terms of an M3 search query as the simulator understands it: `FIELD:value`,

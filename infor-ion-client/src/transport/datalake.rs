@@ -158,7 +158,7 @@ impl DataLake {
         Ok(self.client.send(request).await?.server_date())
     }
 
-    fn fetch_request(&self, dl_id: &str) -> Result<IonRequest> {
+    fn fetch_request(&self, dl_id: &str) -> IonRequest {
         IonRequest::get(&self.fetch_path)
             .query("datalakeId", dl_id)
             .header("Accept", "application/xml, */*")
@@ -168,7 +168,7 @@ impl DataLake {
     pub async fn fetch(&self, dl_id: &str) -> Result<bytes::Bytes> {
         Ok(self
             .client
-            .send(self.fetch_request(dl_id)?)
+            .send(self.fetch_request(dl_id))
             .await?
             .bytes()
             .clone())
@@ -181,7 +181,7 @@ impl DataLake {
     pub async fn fetch_bod<N: Noun>(&self, dl_id: &str) -> Result<Bod<N>> {
         let limits = self.limits;
         self.client
-            .send_decoded(self.fetch_request(dl_id)?, |response| {
+            .send_decoded(self.fetch_request(dl_id), |response| {
                 if response.is_html() {
                     return Err(response.unexpected_body());
                 }

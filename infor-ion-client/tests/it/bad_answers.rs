@@ -76,7 +76,6 @@ async fn answer(
 fn vendors_request() -> IonRequest {
     IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
         .header("X-Infor-MongooseConfig", "ACME_TST_DALS")
-        .unwrap()
 }
 
 fn update_request() -> IonRequest {

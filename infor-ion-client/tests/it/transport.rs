@@ -55,7 +55,6 @@ fn vendors_request() -> IonRequest {
     IonRequest::get("CSI/IDORequestService/ido/load/SLVendors")
         .query("properties", "VendNum,Name")
         .header("X-Infor-MongooseConfig", "ACME_TST_DALS")
-        .unwrap()
 }
 
 #[tokio::test]
@@ -79,6 +78,31 @@ async fn sends_bearer_and_headers_and_decodes_json() {
     let body: serde_json::Value = client.send_json(vendors_request()).await.unwrap();
     assert_eq!(body["Items"][0]["VendNum"], "V1");
     api.assert_async().await;
+}
+
+/// A header that is not valid HTTP does not break the request chain: `send` refuses the request
+/// with a message naming the header, before asking for a token or sending anything.
+#[tokio::test]
+async fn a_bad_header_is_refused_by_send_and_nothing_is_sent() {
+    let mut server = Server::new_async().await;
+    catch_all(&mut server).await;
+    let token = server
+        .mock("POST", TOKEN_PATH)
+        .with_body(token_body("never", 3600, None))
+        .expect(0)
+        .create_async()
+        .await;
+    let clock = ManualClock::default();
+    let client = client(&server.url(), &clock, AuthConfig::default());
+    let request = vendors_request().header("X-Note", "two\nlines");
+    assert!(request.problem().is_some());
+    let error = client.send(request).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidRequest(message) if message.contains("X-Note")),
+        "{error:?}"
+    );
+    // Not even a token was asked for (the catch-all would answer anything else with 599).
+    token.assert_async().await;
 }
 
 #[tokio::test]
