@@ -90,7 +90,7 @@ pub struct Cin7ClientBuilder {
     user_agent: String,
     clock: Option<SharedClock>,
     rate_limit: RateLimit,
-    scope: LimiterScope,
+    scope: Option<LimiterScope>,
     limiter: Option<Arc<AccountLimiter>>,
     retry: RetryPolicy,
     throttle_wait: Duration,
@@ -130,7 +130,7 @@ impl Default for Cin7ClientBuilder {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             clock: None,
             rate_limit: RateLimit::default(),
-            scope: LimiterScope::default(),
+            scope: None,
             limiter: None,
             retry: RetryPolicy::default(),
             throttle_wait: Duration::from_secs(65),
@@ -192,14 +192,37 @@ impl Cin7ClientBuilder {
         self
     }
 
-    /// What the shared limiter is keyed by (default: the account).
+    /// Share one budget with every client of this process that asks for the same `scope`:
+    /// the process-wide registry, keyed by the account ([`LimiterScope::Account`]) or by the
+    /// account and application key. The first client registered for a key fixes its rate and
+    /// clock. Without this (or [`limiter`](Self::limiter)), the built client has a limiter of
+    /// its own, shared by its clones: build one client per account and clone it.
+    ///
+    /// ```
+    /// use cin7_core_client::{Cin7Client, LimiterScope, SecretString};
+    ///
+    /// let build = |scope: Option<LimiterScope>| {
+    ///     let builder = Cin7Client::builder()
+    ///         .account_id(SecretString::from("doc-limiter-account"))
+    ///         .application_key(SecretString::from("key"));
+    ///     match scope {
+    ///         Some(scope) => builder.limiter_scope(scope),
+    ///         None => builder,
+    ///     }
+    ///     .build()
+    ///     .unwrap()
+    /// };
+    /// let (a, b) = (build(None), build(None));
+    /// assert!(!std::sync::Arc::ptr_eq(a.rate_limiter(), b.rate_limiter()));
+    /// let (c, d) = (build(Some(LimiterScope::Account)), build(Some(LimiterScope::Account)));
+    /// assert!(std::sync::Arc::ptr_eq(c.rate_limiter(), d.rate_limiter()));
+    /// ```
     pub fn limiter_scope(mut self, scope: LimiterScope) -> Self {
-        self.scope = scope;
+        self.scope = Some(scope);
         self
     }
 
-    /// Use this limiter instead of the process-wide one for the account (e.g. to share a
-    /// budget with a limiter managed elsewhere).
+    /// Use this limiter (e.g. to share a budget with a limiter managed elsewhere).
     pub fn limiter(mut self, limiter: Arc<AccountLimiter>) -> Self {
         self.limiter = Some(limiter);
         self
@@ -305,15 +328,16 @@ impl Cin7ClientBuilder {
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
-        let limiter = match self.limiter {
-            Some(limiter) => limiter,
-            None => limiter::shared_limiter(
+        let limiter = match (self.limiter, self.scope) {
+            (Some(limiter), _) => limiter,
+            (None, Some(scope)) => limiter::shared_limiter(
                 &account_id,
                 &application_key,
-                self.scope,
+                scope,
                 self.rate_limit,
                 &clock,
             )?,
+            (None, None) => AccountLimiter::new(self.rate_limit, clock.clone())?,
         };
         Ok(Cin7Client {
             inner: Arc::new(Inner {
@@ -374,7 +398,8 @@ impl Cin7Client {
         &self.inner.base_url
     }
 
-    /// The limiter this client draws from (shared with every client of the account).
+    /// The limiter this client draws from (shared with its clones, and with other clients of
+    /// the account when built with [`Cin7ClientBuilder::limiter_scope`]).
     pub fn rate_limiter(&self) -> &Arc<AccountLimiter> {
         &self.inner.limiter
     }

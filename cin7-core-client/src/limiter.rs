@@ -1,11 +1,13 @@
-//! Client-side rate limiting: one `governor` limiter per Cin7 account in the process.
+//! Client-side rate limiting: a `governor` limiter per Cin7 client, shared by its clones.
 //!
-//! Cin7 Core allows 60 calls per 60 seconds. Whether that budget belongs to the account or to
-//! each API application is disputed (Cin7's API docs say per application, integrators' notes
-//! say per account; see `docs/assumptions.md`), so the limiter is keyed by account id by
-//! default ([`LimiterScope::Account`]) and optionally by account + application key
-//! ([`LimiterScope::ApplicationKey`]). Every clone of a client, and every client built for
-//! the same key in this process, shares one [`AccountLimiter`] through a process-wide registry.
+//! Cin7 Core allows 60 calls per 60 seconds. Every clone of a client shares its
+//! [`AccountLimiter`]; build one client per account and clone it. Clients built separately
+//! share a budget only when asked: [`Cin7ClientBuilder::limiter`](crate::Cin7ClientBuilder::limiter)
+//! passes one explicitly, and [`Cin7ClientBuilder::limiter_scope`](crate::Cin7ClientBuilder::limiter_scope)
+//! opts in to a process-wide registry. Whether the budget belongs to the account or to each API
+//! application is disputed (Cin7's API docs say per application, integrators' notes say per
+//! account; see `docs/assumptions.md`), so the registry is keyed by account id
+//! ([`LimiterScope::Account`]) or by account + application key ([`LimiterScope::ApplicationKey`]).
 //!
 //! # Why `check()` and our own clock instead of governor's async waiting
 //!
@@ -144,7 +146,8 @@ impl RateLimit {
     }
 }
 
-/// What the process-wide limiter registry is keyed by.
+/// What the process-wide limiter registry is keyed by, for clients that opt in to it
+/// ([`Cin7ClientBuilder::limiter_scope`](crate::Cin7ClientBuilder::limiter_scope)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LimiterScope {
     /// One budget per Cin7 account (the safe default).

@@ -218,6 +218,9 @@ impl Config {
             .account_id(self.cin7_account()?)
             .application_key(self.cin7_key()?)
             .rate_limit(limit)
+            // Every client the runner builds for this account (the sync's, the fit check's, the
+            // webhook commands') draws from one budget in the process.
+            .limiter_scope(cin7_core_client::LimiterScope::Account)
             .clock(clock.clone());
         if let Some(url) = &self.cin7.base_url {
             builder = builder.base_url(url.clone());
