@@ -58,7 +58,7 @@ struct Inner {
     max_response_bytes: usize,
     max_bad_answer_retries: usize,
     page_sizes: PageSizes,
-    breaker: crate::breaker::Breaker,
+    breaker: sdk_common::breaker::Breaker,
 }
 
 /// The default cap on a response body (a Cin7 page of 1,000 rows is a few megabytes).
@@ -352,7 +352,7 @@ impl Cin7ClientBuilder {
                 max_response_bytes: self.max_response_bytes,
                 max_bad_answer_retries: self.max_bad_answer_retries,
                 page_sizes: self.page_sizes,
-                breaker: crate::breaker::Breaker::default(),
+                breaker: sdk_common::breaker::Breaker::default(),
             }),
         })
     }

@@ -39,7 +39,6 @@
 
 pub mod account;
 pub mod address;
-pub mod breaker;
 pub mod client;
 pub mod codec;
 pub mod customer;
@@ -63,7 +62,7 @@ pub mod webhook;
 
 // What the public API mentions from the crate both clients share, so a user of this client
 // alone adds no other crate of ours: the injectable clock and the retry policy.
-pub use sdk_common::{retry, time};
+pub use sdk_common::{breaker, retry, time};
 // The credentials' type, so the builder can be called without adding `secrecy`.
 pub use secrecy::SecretString;
 

@@ -433,6 +433,10 @@ pub fn ion_fix(error: &infor_ion_client::Error) -> String {
         E::MiFailed { .. } => "M3 refused the transaction: check --m3-company names an existing \
              company and the service account user may run CRS620MI"
             .to_owned(),
+        E::Unreachable { .. } => "ION could not be connected to several times in a row: \
+             check the network, proxy and firewall, and that the file's `iu`/`pu` hosts resolve \
+             from this machine"
+            .to_owned(),
         E::Transport { kind, .. } => match kind {
             TransportKind::Connect => "cannot connect: check the network, proxy and firewall, \
                  and that the file's `iu`/`pu` hosts resolve from this machine"

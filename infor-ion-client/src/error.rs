@@ -146,6 +146,19 @@ pub enum Error {
         excerpt_suffix(&.0.body_excerpt))]
     Api(Box<ApiError>),
 
+    /// ION could not be reached at all (connections refused, DNS or TLS failing) several times
+    /// in a row: the client's circuit breaker is open, and this request was not sent (see
+    /// `sdk_common::breaker`).
+    #[error("ION cannot be reached ({cause}); {method} {path} was not sent")]
+    Unreachable {
+        /// The HTTP method.
+        method: String,
+        /// The request path.
+        path: String,
+        /// Why, in words (`connection refused`, …).
+        cause: String,
+    },
+
     /// The request got no answer.
     #[error("{method} {path}: {kind} ({cause})")]
     Transport {
@@ -395,7 +408,20 @@ impl Error {
     /// Whether the server answered at all: `false` for a request that could not connect, timed
     /// out or lost its connection ([`Error::Transport`]).
     pub fn answered(&self) -> bool {
-        !matches!(self, Error::Transport { .. })
+        !matches!(self, Error::Transport { .. } | Error::Unreachable { .. })
+    }
+
+    /// The cause, when the server could not be connected to at all (a refused connection, a
+    /// failed DNS lookup or TLS handshake): what the circuit breaker counts.
+    pub(crate) fn connect_failure(&self) -> Option<&str> {
+        match self {
+            Error::Transport {
+                kind: TransportKind::Connect,
+                cause,
+                ..
+            } => Some(cause),
+            _ => None,
+        }
     }
 
     /// Whether retrying the same request could succeed (throttling, 502/503/504, timeouts,
@@ -412,7 +438,7 @@ impl Error {
                     || (api.status == 500 && is_safe_method(&api.method))
             }
             Error::TokenEndpoint { status, .. } => is_transient_status(*status),
-            Error::Transport { .. } => true,
+            Error::Transport { .. } | Error::Unreachable { .. } => true,
             _ => false,
         }
     }
@@ -437,7 +463,10 @@ impl Error {
             Error::Api(api) => status_delivery(api.status),
             Error::TokenEndpoint { status, .. } => status_delivery(*status),
             // Refused before sending (bad input) or a definite answer.
-            Error::IonApi(_) | Error::Vault(_) | Error::InvalidRequest(_) => Delivery::NotProcessed,
+            Error::IonApi(_)
+            | Error::Vault(_)
+            | Error::InvalidRequest(_)
+            | Error::Unreachable { .. } => Delivery::NotProcessed,
             _ => Delivery::Processed,
         }
     }

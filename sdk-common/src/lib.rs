@@ -9,6 +9,7 @@
 //!   tested with a controllable clock instead of sleeps.
 //! - [`retry`]: one retry policy, and what a failed request's [`Delivery`](retry::Delivery)
 //!   allows (resend, look up first, or final).
+//! - [`breaker`]: a circuit breaker for a side that cannot be reached at all.
 //! - [`json`]: JSON answers read as a tree that refuses duplicated keys.
 //! - [`report`]: an error and its causes as one line, each cause once.
 //! - `faults` (feature `testing`): fault plans the bundled simulators ask before answering.
@@ -18,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod breaker;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod faults;

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+use sdk_common::breaker::Breaker;
 use sdk_common::retry::{Idempotency, RetryPolicy, parse_retry_after};
 use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::ExposeSecret;
@@ -80,6 +81,9 @@ struct Inner {
     clock: SharedClock,
     max_response_bytes: usize,
     max_bad_answer_retries: usize,
+    /// Connect failures across every request (token requests included) of the client and its
+    /// clones: a dead gateway fails the rest of a run at once instead of once per request.
+    breaker: Breaker,
 }
 
 impl fmt::Debug for IonClient {
@@ -210,9 +214,30 @@ impl IonClient {
         let mut renewed_after_401 = false;
         let mut bad_answers: usize = 0;
         let mut attempt: u32 = 0;
+        let unreachable = |cause: String| Error::Unreachable {
+            method: request.method().to_string(),
+            path: request.path().to_owned(),
+            cause,
+        };
         loop {
             attempt += 1;
-            let token = inner.tokens.access_token().await?;
+            inner
+                .breaker
+                .check(inner.clock.now())
+                .map_err(unreachable)?;
+            let token = match inner.tokens.access_token().await {
+                Ok(token) => token,
+                Err(error) => {
+                    // The token provider has retried on its own; a gateway that cannot be
+                    // connected to counts against the breaker like any other request.
+                    if let Some(cause) = error.connect_failure() {
+                        inner
+                            .breaker
+                            .connect_failed(inner.clock.now(), cause.to_owned());
+                    }
+                    return Err(error);
+                }
+            };
             let span = tracing::info_span!(
                 "ion.request",
                 method = %request.method(),
@@ -224,6 +249,10 @@ impl IonClient {
                 .attempt(&request, &url, token.secret())
                 .instrument(span)
                 .await;
+            if !matches!(outcome, Err(Attempt::Failed(_))) {
+                // An answer (a 401 too): the gateway is reachable.
+                inner.breaker.reached();
+            }
             let error = match outcome {
                 Ok(response) => match decode(response) {
                     Ok(value) => return Ok(value),
@@ -245,6 +274,20 @@ impl IonClient {
                 }
                 Err(Attempt::Failed(error)) => error,
             };
+            match error.connect_failure() {
+                // Not reached at all: counted across every request; once the breaker opens,
+                // this one stops retrying too.
+                Some(cause)
+                    if inner
+                        .breaker
+                        .connect_failed(inner.clock.now(), cause.to_owned()) =>
+                {
+                    return Err(unreachable(cause.to_owned()));
+                }
+                Some(_) => {}
+                None if error.answered() => inner.breaker.reached(),
+                None => {}
+            }
             let bad_answer = error.is_bad_answer();
             let retry = if bad_answer {
                 // A 500 or a garbled answer: harmless to ask again on a read, a few times.
@@ -487,6 +530,7 @@ impl IonClientBuilder {
                 clock: self.clock,
                 max_response_bytes: self.max_response_bytes,
                 max_bad_answer_retries: self.max_bad_answer_retries,
+                breaker: Breaker::default(),
             }),
         })
     }

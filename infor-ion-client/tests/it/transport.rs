@@ -105,6 +105,47 @@ async fn a_bad_header_is_refused_by_send_and_nothing_is_sent() {
     token.assert_async().await;
 }
 
+/// Nothing listens on the gateway's port: the first requests fail with the cause in words
+/// (after the token provider's own retries), and once connect failures have come three times
+/// in a row the client's breaker fails the next request at once, without connecting.
+#[tokio::test]
+async fn a_dead_gateway_opens_the_breaker_and_later_requests_are_not_sent() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let clock = ManualClock::default();
+    let client = client(
+        &format!("http://127.0.0.1:{port}"),
+        &clock,
+        AuthConfig::default(),
+    );
+    for _ in 0..sdk_common::breaker::THRESHOLD {
+        let error = client.send(vendors_request()).await.unwrap_err();
+        assert!(
+            sdk_common::report::chain(&error).contains("connection refused"),
+            "{error:?}"
+        );
+        assert!(!matches!(error, Error::Unreachable { .. }), "{error:?}");
+    }
+    let slept = clock.total_slept();
+    let error = client.send(vendors_request()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Unreachable { cause, .. } if cause.contains("connection refused")),
+        "{error:?}"
+    );
+    assert_eq!(error.delivery(), Delivery::NotProcessed);
+    assert_eq!(clock.total_slept(), slept, "failed at once, no backoff");
+    // After the cooldown one request is tried again (and fails the same way, connecting).
+    clock.advance(sdk_common::breaker::COOLDOWN + Duration::from_secs(1));
+    let again = client.send(vendors_request()).await.unwrap_err();
+    assert!(
+        sdk_common::report::chain(&again).contains("connection refused"),
+        "{again:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_401_renews_the_token_and_retries_once() {
     let mut server = gateway().await;
@@ -286,7 +327,7 @@ async fn a_post_that_timed_out_after_sending_is_not_retried() {
 }
 
 #[tokio::test]
-async fn a_connect_failure_is_retried_even_for_a_post() {
+async fn a_connect_failure_is_retried_even_for_a_post_until_the_breaker_opens() {
     // Bind then drop a listener: nothing listens on that port any more.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -306,14 +347,10 @@ async fn a_connect_failure_is_retried_even_for_a_post() {
         ))
         .await
         .unwrap_err();
+    // Three connect failures in a row (the first try and two retries) also open the client's
+    // breaker, so the last one is reported as ION being unreachable, with the same cause.
     assert!(
-        matches!(
-            err,
-            Error::Transport {
-                kind: infor_ion_client::TransportKind::Connect,
-                ..
-            }
-        ),
+        matches!(&err, Error::Unreachable { cause, .. } if cause.contains("connection refused")),
         "{err:?}"
     );
     assert_eq!(err.delivery(), Delivery::NotProcessed);

@@ -1,12 +1,28 @@
-//! A circuit breaker for a Cin7 that cannot be reached at all.
+//! A circuit breaker for a side (ION, Cin7) that cannot be reached at all, shared by both
+//! clients.
 //!
 //! A refused connection, a failed DNS lookup or a failed TLS handshake is not a busy server:
 //! retrying each request on the backoff schedule only makes a run over many records take
 //! minutes to say the same thing. The breaker counts connect failures across every request of
 //! a client (and its clones); after [`THRESHOLD`] in a row it opens, and for [`COOLDOWN`] every
-//! request fails at once with [`Error::Unreachable`](crate::Error::Unreachable), naming the
-//! cause, without being sent. After the cooldown one request goes through again; any answer
-//! from Cin7, whatever its status, closes the breaker.
+//! request fails at once (each client's `Error::Unreachable`), naming the cause, without being
+//! sent. After the cooldown one request goes through again; any answer from the server,
+//! whatever its status, closes the breaker.
+//!
+//! ```
+//! use sdk_common::breaker::{Breaker, THRESHOLD};
+//! use chrono::Utc;
+//!
+//! let breaker = Breaker::default();
+//! let now = Utc::now();
+//! for _ in 1..THRESHOLD {
+//!     assert!(!breaker.connect_failed(now, "connection refused".into()));
+//! }
+//! assert!(breaker.connect_failed(now, "connection refused".into()));
+//! assert_eq!(breaker.check(now), Err("connection refused".to_owned()));
+//! breaker.reached();
+//! assert_eq!(breaker.check(now), Ok(()));
+//! ```
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,7 +43,7 @@ struct State {
 
 /// Shared by every clone of a client.
 #[derive(Debug, Default)]
-pub(crate) struct Breaker {
+pub struct Breaker {
     state: Mutex<State>,
 }
 
@@ -37,7 +53,7 @@ impl Breaker {
     }
 
     /// `Err(cause)` while the breaker is open at `now`.
-    pub(crate) fn check(&self, now: DateTime<Utc>) -> Result<(), String> {
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), String> {
         let state = self.lock();
         match state.open_until {
             Some(until) if now < until => Err(state.cause.clone()),
@@ -46,19 +62,19 @@ impl Breaker {
     }
 
     /// A connect failure at `now`: returns whether the breaker is open now.
-    pub(crate) fn connect_failed(&self, now: DateTime<Utc>, cause: String) -> bool {
+    pub fn connect_failed(&self, now: DateTime<Utc>, cause: String) -> bool {
         let mut state = self.lock();
         state.failures += 1;
         state.cause = cause;
         if state.failures >= THRESHOLD {
-            state.open_until = Some(now + sdk_common::time::to_chrono(COOLDOWN));
+            state.open_until = Some(now + crate::time::to_chrono(COOLDOWN));
             return true;
         }
         false
     }
 
-    /// Cin7 answered: close the breaker.
-    pub(crate) fn reached(&self) {
+    /// The server answered: close the breaker.
+    pub fn reached(&self) {
         let mut state = self.lock();
         state.failures = 0;
         state.open_until = None;
@@ -80,7 +96,7 @@ mod tests {
         // After the cooldown one request is let through.
         assert!(
             breaker
-                .check(now + sdk_common::time::to_chrono(COOLDOWN))
+                .check(now + crate::time::to_chrono(COOLDOWN))
                 .is_ok()
         );
         breaker.reached();
