@@ -5,7 +5,9 @@
 //! Each answer is used once, by the record it was fetched for (taken, not read), so a record
 //! retried again later in the same window asks the target afresh.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
@@ -57,7 +59,8 @@ impl SharedLookups {
             )
             .await?;
         let oldest = run.clock.now() - OLDEST_SHARED;
-        let mut references = BTreeMap::new();
+        let mut references = BTreeSet::new();
+        let mut since: Option<DateTime<Utc>> = None;
         for entry in open
             .iter()
             .filter(|e| e.outcome_unknown() && e.started_at >= oldest)
@@ -73,15 +76,13 @@ impl SharedLookups {
             {
                 continue;
             }
-            let since = references
-                .entry(reference(&record))
-                .or_insert(entry.started_at);
-            *since = (*since).min(entry.started_at);
+            references.insert(reference(&record));
+            since = Some(since.map_or(entry.started_at, |s| s.min(entry.started_at)));
         }
-        let Some(since) = references.values().min().copied() else {
+        let Some(since) = since else {
             return Ok(());
         };
-        let references: Vec<String> = references.into_keys().collect();
+        let references: Vec<String> = references.into_iter().collect();
         match target
             .find_purchases_since(&references, since - CLOCK_MARGIN)
             .await
