@@ -6,10 +6,9 @@
 //! retried again later in the same window asks the target afresh.
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::{DateTime, Utc};
 use std::sync::{Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::RunContext;
