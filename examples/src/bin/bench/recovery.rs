@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use sync_core::faults::{Fault, FaultPlan};
 use sync_core::replay::ReplayMode;
-use sync_core::store::{AuditQuery, AuditStatus};
+use sync_core::store::{AuditEntry, AuditQuery, AuditStatus};
 
 use super::{
     Counts, SyncArgs, TENANT, World, cin7_calls, diff, fmt_counts, total, world_with_faults,
@@ -82,40 +82,38 @@ fn writes(counts: &Counts) -> u64 {
         .sum()
 }
 
+/// The tenant's open entries now (failed, pending, deferred, conflict).
+async fn open_entries(w: &World) -> Result<Vec<AuditEntry>, Box<dyn std::error::Error>> {
+    Ok(w.store
+        .query(&AuditQuery::tenant(TENANT).statuses(&AuditStatus::OPEN))
+        .await?)
+}
+
+fn record_of(e: &AuditEntry) -> (String, String) {
+    (e.stream.to_string(), e.source.id.clone())
+}
+
 /// Records with an open entry of unknown outcome now.
 async fn uncertain(w: &World) -> Result<BTreeSet<(String, String)>, Box<dyn std::error::Error>> {
-    let open = w
-        .store
-        .query(&AuditQuery::tenant(TENANT).statuses(&AuditStatus::OPEN))
-        .await?;
+    let open = open_entries(w).await?;
     Ok(open
         .iter()
         .filter(|e| e.outcome_unknown())
-        .map(|e| (e.stream.to_string(), e.source.id.clone()))
+        .map(record_of)
         .collect())
 }
 
-/// Of `records`, those whose latest entry succeeded.
+/// Of `records`, those with no open entry any more.
 async fn succeeded(
     w: &World,
     records: &BTreeSet<(String, String)>,
 ) -> Result<usize, Box<dyn std::error::Error>> {
-    let open = w
-        .store
-        .query(&AuditQuery::tenant(TENANT).statuses(&AuditStatus::OPEN))
-        .await?;
-    let still_open: BTreeSet<(String, String)> = open
-        .iter()
-        .map(|e| (e.stream.to_string(), e.source.id.clone()))
-        .collect();
+    let still_open: BTreeSet<_> = open_entries(w).await?.iter().map(record_of).collect();
     Ok(records.iter().filter(|r| !still_open.contains(r)).count())
 }
 
 async fn open_count(w: &World) -> Result<usize, Box<dyn std::error::Error>> {
-    Ok(w.store
-        .query(&AuditQuery::tenant(TENANT).statuses(&AuditStatus::OPEN))
-        .await?
-        .len())
+    Ok(open_entries(w).await?.len())
 }
 
 fn lossy_plan(loss: f64) -> Arc<FaultPlan> {
