@@ -1,11 +1,17 @@
-//! Fault plans for the simulators: which call fails, how, reproducibly.
+//! Fault plans for the simulators and in-memory targets: which call fails, how, reproducibly.
 //!
 //! Both bundled simulators (the ION/CloudSuite one in `infor-ion-client` and the Cin7 Core one
 //! in `cin7-core-client`, feature `simulator`) ask a shared [`FaultPlan`] before answering each
-//! call. A plan combines a *script* (the next calls to an endpoint fail in a given way, in
-//! order) with *rules* (each call to an endpoint fails with some probability, drawn from a
+//! call. A plan combines *positioned* faults (the n-th call to an endpoint fails in a given
+//! way, see [`FaultPlan::at`]), a *script* (the next calls to an endpoint fail in a given way,
+//! in order) and *rules* (each call to an endpoint fails with some probability, drawn from a
 //! seeded generator, so a soak run is reproducible). The plan counts what it injected, by kind,
 //! so a test can report "faults injected by kind" next to its outcome.
+//!
+//! An endpoint is any string the caller chooses: the simulators use `"METHOD /path"` (e.g.
+//! `"POST /supplier"`); `sync-core`'s in-memory targets ask for `"write"` on every write call.
+//! For one call the plan looks, in order, at the positioned faults, the script, then the
+//! rules; the first that applies is the call's only fault.
 //!
 //! ```
 //! use std::time::Duration;
@@ -88,9 +94,13 @@ struct Rule {
 #[derive(Debug)]
 struct State {
     rng: StdRng,
+    /// Positioned faults: endpoint → call number (0-based) → fault.
+    at: BTreeMap<String, BTreeMap<u64, Fault>>,
     script: VecDeque<(String, Fault)>,
     injected: BTreeMap<String, u64>,
     calls: u64,
+    /// Calls per endpoint (paused ones included).
+    calls_to: BTreeMap<String, u64>,
     paused: bool,
 }
 
@@ -120,9 +130,11 @@ impl FaultPlan {
             rules: Vec::new(),
             state: Mutex::new(State {
                 rng: StdRng::seed_from_u64(seed),
+                at: BTreeMap::new(),
                 script: VecDeque::new(),
                 injected: BTreeMap::new(),
                 calls: 0,
+                calls_to: BTreeMap::new(),
                 paused: false,
             }),
         }
@@ -152,44 +164,97 @@ impl FaultPlan {
         self.lock().script.push_back((endpoint.to_owned(), fault));
     }
 
-    /// Stop (`true`) or resume (`false`) injecting: while paused, calls are counted and no
-    /// rule or script fires (scripted faults stay queued). A test uses it to run a clean pass
-    /// after a faulty one against the same simulator.
+    /// Call number `n` (0-based) to `endpoint` fails with `fault`: `at("write", 0, ..)` is the
+    /// first call, `at("write", 3, ..)` the fourth. Calls are numbered per endpoint from the
+    /// plan's creation, paused calls included (a fault whose call came while paused never
+    /// fires). `endpoint` is matched exactly; `"*"` numbers every call to the plan, whatever
+    /// its endpoint. A positioned fault wins over scripts and rules for its call; a later
+    /// fault for the same call replaces the earlier one.
+    ///
+    /// ```
+    /// use sdk_common::faults::{Fault, FaultPlan};
+    ///
+    /// let plan = FaultPlan::none()
+    ///     .at("write", 0, Fault::ResetAfterApply)
+    ///     .at("write", 3, Fault::ResetBeforeApply);
+    /// let faults: Vec<_> = (0..5).map(|_| plan.next("write")).collect();
+    /// assert_eq!(
+    ///     faults,
+    ///     [Some(Fault::ResetAfterApply), None, None, Some(Fault::ResetBeforeApply), None]
+    /// );
+    /// assert_eq!(plan.injected().values().sum::<u64>(), 2);
+    /// ```
+    pub fn at(self, endpoint: &str, n: u64, fault: Fault) -> Self {
+        self.push_at(endpoint, n, fault);
+        self
+    }
+
+    /// Position a fault on a plan already in use (see [`FaultPlan::at`]); `n` counts from the
+    /// plan's creation, so a call number already passed never fires.
+    pub fn push_at(&self, endpoint: &str, n: u64, fault: Fault) {
+        self.lock()
+            .at
+            .entry(endpoint.to_owned())
+            .or_default()
+            .insert(n, fault);
+    }
+
+    /// Stop (`true`) or resume (`false`) injecting: while paused, calls are counted (and
+    /// numbered for [`FaultPlan::at`]) and no fault fires (scripted faults stay queued; a
+    /// positioned fault whose call comes while paused is skipped). A test uses it to run a
+    /// clean pass after a faulty one against the same simulator.
     pub fn set_paused(&self, paused: bool) {
         self.lock().paused = paused;
     }
 
     /// The fault for this call to `endpoint`, if any; counts it.
     pub fn next(&self, endpoint: &str) -> Option<Fault> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let overall = state.calls;
         state.calls += 1;
+        let nth = match state.calls_to.get_mut(endpoint) {
+            Some(count) => {
+                *count += 1;
+                *count - 1
+            }
+            None => {
+                state.calls_to.insert(endpoint.to_owned(), 1);
+                0
+            }
+        };
         if state.paused {
             return None;
         }
-        let scripted = state
-            .script
-            .iter()
-            .position(|(e, _)| e == endpoint || e == "*");
-        let fault = match scripted {
-            Some(index) => state.script.remove(index).map(|(_, fault)| fault),
-            None => {
-                let mut chosen = None;
-                for rule in &self.rules {
-                    if rule.endpoint.as_deref().is_some_and(|e| e != endpoint) {
-                        continue;
-                    }
-                    if state.rng.random_bool(rule.probability) {
-                        chosen = Some(rule.fault.clone());
-                        break;
-                    }
-                }
-                chosen
-            }
-        };
+        let fault = Self::positioned(&mut state.at, endpoint, nth)
+            .or_else(|| Self::positioned(&mut state.at, "*", overall))
+            .or_else(|| {
+                let index = state
+                    .script
+                    .iter()
+                    .position(|(e, _)| e == endpoint || e == "*")?;
+                state.script.remove(index).map(|(_, fault)| fault)
+            })
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .filter(|rule| rule.endpoint.as_deref().is_none_or(|e| e == endpoint))
+                    .find(|rule| state.rng.random_bool(rule.probability))
+                    .map(|rule| rule.fault.clone())
+            });
         if let Some(fault) = &fault {
             *state.injected.entry(fault.kind()).or_insert(0) += 1;
         }
         fault
+    }
+
+    /// Takes the fault positioned on call `n` of `endpoint`, if any.
+    fn positioned(
+        at: &mut BTreeMap<String, BTreeMap<u64, Fault>>,
+        endpoint: &str,
+        n: u64,
+    ) -> Option<Fault> {
+        at.get_mut(endpoint)?.remove(&n)
     }
 
     /// How many faults were injected, by [`Fault::kind`].
@@ -200,6 +265,12 @@ impl FaultPlan {
     /// How many calls asked the plan.
     pub fn calls(&self) -> u64 {
         self.lock().calls
+    }
+
+    /// How many calls to `endpoint` asked the plan (paused ones included): the number the
+    /// next call to `endpoint` has for [`FaultPlan::at`].
+    pub fn calls_to(&self, endpoint: &str) -> u64 {
+        self.lock().calls_to.get(endpoint).copied().unwrap_or(0)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -264,5 +335,87 @@ mod tests {
         assert_eq!(plan.next("GET /a"), Some(Fault::MalformedBody));
         assert_eq!(plan.next("GET /b"), Some(Fault::HtmlOk));
         assert_eq!(plan.calls(), 4);
+    }
+
+    #[test]
+    fn positioned_faults_hit_the_nth_call_of_their_endpoint() {
+        let plan = FaultPlan::none()
+            .at("write", 1, Fault::ResetBeforeApply)
+            .at("write", 3, Fault::ApplicationError)
+            .at("read", 0, Fault::HtmlOk);
+        assert_eq!(plan.next("write"), None);
+        // Calls to other endpoints do not move the numbering of "write".
+        assert_eq!(plan.next("read"), Some(Fault::HtmlOk));
+        assert_eq!(plan.next("read"), None);
+        assert_eq!(plan.next("write"), Some(Fault::ResetBeforeApply));
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.next("write"), Some(Fault::ApplicationError));
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.calls_to("write"), 5);
+        assert_eq!(plan.calls_to("read"), 2);
+        assert_eq!(plan.calls_to("never"), 0);
+        assert_eq!(plan.calls(), 7);
+        let injected = plan.injected();
+        assert_eq!(injected.get("reset_before_apply"), Some(&1));
+        assert_eq!(injected.get("application_error"), Some(&1));
+        assert_eq!(injected.get("html_ok"), Some(&1));
+        assert_eq!(injected.values().sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn a_positioned_fault_wins_over_scripts_and_rules_which_wait() {
+        let plan = FaultPlan::seeded(5)
+            .rule(Some("write"), 1.0, Fault::MalformedBody)
+            .script("write", Fault::ResetAfterApply)
+            .at("write", 0, Fault::ResetBeforeApply);
+        assert_eq!(plan.next("write"), Some(Fault::ResetBeforeApply));
+        // The script was not used up by the positioned fault's call.
+        assert_eq!(plan.next("write"), Some(Fault::ResetAfterApply));
+        assert_eq!(plan.next("write"), Some(Fault::MalformedBody));
+    }
+
+    #[test]
+    fn a_later_fault_for_the_same_call_replaces_the_earlier() {
+        let plan = FaultPlan::none()
+            .at("write", 0, Fault::ResetBeforeApply)
+            .at("write", 0, Fault::ResetAfterApply);
+        assert_eq!(plan.next("write"), Some(Fault::ResetAfterApply));
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.injected().values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn star_numbers_every_call_to_the_plan() {
+        let plan = FaultPlan::none().at("*", 2, Fault::HtmlOk);
+        assert_eq!(plan.next("GET /a"), None);
+        assert_eq!(plan.next("GET /b"), None);
+        assert_eq!(plan.next("GET /c"), Some(Fault::HtmlOk));
+        assert_eq!(plan.next("GET /a"), None);
+    }
+
+    #[test]
+    fn paused_calls_are_numbered_and_their_positioned_faults_never_fire() {
+        let plan = FaultPlan::none()
+            .at("write", 0, Fault::ResetBeforeApply)
+            .at("write", 2, Fault::ResetAfterApply);
+        plan.set_paused(true);
+        assert_eq!(plan.next("write"), None);
+        plan.set_paused(false);
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.next("write"), Some(Fault::ResetAfterApply));
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.injected().values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn faults_can_be_positioned_on_a_plan_in_use() {
+        let plan = FaultPlan::none();
+        assert_eq!(plan.next("write"), None);
+        // Call 0 is gone: positioning a fault there does nothing.
+        plan.push_at("write", 0, Fault::HtmlOk);
+        plan.push_at("write", plan.calls_to("write"), Fault::ResetAfterApply);
+        assert_eq!(plan.next("write"), Some(Fault::ResetAfterApply));
+        assert_eq!(plan.next("write"), None);
+        assert_eq!(plan.injected().get("html_ok"), None);
     }
 }

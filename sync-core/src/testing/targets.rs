@@ -1,59 +1,38 @@
 //! In-memory targets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::Tripwire;
 use crate::error::TargetError;
+use crate::faults::{Fault, FaultPlan};
+use crate::retry::Delivery;
 use crate::target::{
     AccountTarget, DocStatus, InvoiceDraft, OrderDraft, PurchaseDraft, PurchaseTarget,
     SupplierDraft, SupplierTarget, TargetAccount, TargetInvoice, TargetPage, TargetPurchase,
     TargetSupplier, TaskStatus,
 };
 
-/// A fault injected into one write call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Fails before anything is sent: nothing applied, [`TargetError::not_sent`].
-    BeforeSend,
-    /// Applied, but the caller sees [`TargetError::unknown_outcome`] (timeout after send).
-    AfterSend,
-    /// Refused: nothing applied, [`TargetError::rejected`] (validation).
-    Permanent,
+/// The endpoint the in-memory targets ask their [`FaultPlan`] for on every write call.
+const WRITE: &str = "write";
+
+/// The current plan of a target (replaced by `set_faults`, shared by the target's clones).
+type PlanSlot = Arc<Mutex<Arc<FaultPlan>>>;
+
+fn current(plan: &PlanSlot) -> Arc<FaultPlan> {
+    Arc::clone(&plan.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// Faults keyed by the number of the write call (0-based, counted per target).
-#[derive(Debug, Clone, Default)]
-pub struct FaultPlan {
-    faults: HashMap<usize, Fault>,
-    writes: usize,
-    fired: usize,
-}
-
-impl FaultPlan {
-    /// A plan from (write number, fault) pairs.
-    pub fn new(faults: impl IntoIterator<Item = (usize, Fault)>) -> Self {
-        FaultPlan {
-            faults: faults.into_iter().collect(),
-            writes: 0,
-            fired: 0,
-        }
-    }
-
-    fn next(&mut self) -> Option<Fault> {
-        let n = self.writes;
-        self.writes += 1;
-        let fault = self.faults.remove(&n);
-        self.fired += usize::from(fault.is_some());
-        fault
-    }
-
-    /// How many faults have been injected so far.
-    pub fn fired(&self) -> usize {
-        self.fired
-    }
+/// A throttled write: certainly not applied, worth retrying.
+fn throttled(status: u16) -> TargetError {
+    TargetError::new(
+        Delivery::NotProcessed,
+        true,
+        Some(status),
+        format!("HTTP {status}: throttled, the write was not applied (injected)"),
+    )
 }
 
 async fn step(trip: &Option<Arc<Tripwire>>) {
@@ -62,29 +41,70 @@ async fn step(trip: &Option<Arc<Tripwire>>) {
     }
 }
 
-/// Runs one write with the fault plan: `apply` runs unless the fault prevents it.
+/// Runs one write with the fault plan: `apply` runs unless the fault prevents it. How each
+/// [`Fault`] shows is documented in the [module docs](super#faults).
 async fn write<T>(
-    plan: &Mutex<FaultPlan>,
+    plan: &PlanSlot,
     trip: &Option<Arc<Tripwire>>,
     apply: impl FnOnce() -> Result<T, TargetError>,
 ) -> Result<T, TargetError> {
     step(trip).await;
-    let fault = plan.lock().unwrap_or_else(|p| p.into_inner()).next();
+    let fault = current(plan).next(WRITE);
+    let applied_then_lost = |what: &str| {
+        TargetError::unknown_outcome(format!("{what} after the write was applied (injected)"))
+    };
     match fault {
-        Some(Fault::BeforeSend) => Err(TargetError::not_sent("connection refused (injected)")),
-        Some(Fault::Permanent) => Err(TargetError::rejected(400, "validation failed (injected)")),
-        Some(Fault::AfterSend) => {
-            apply()?;
-            step(trip).await;
-            Err(TargetError::unknown_outcome(
-                "timeout after send (injected)",
-            ))
-        }
-        None => {
+        None | Some(Fault::RevokeTokens) => {
             let out = apply()?;
             // A crash here loses the response of a write that happened.
             step(trip).await;
             Ok(out)
+        }
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            let out = apply()?;
+            step(trip).await;
+            Ok(out)
+        }
+        Some(Fault::ResetBeforeApply) => Err(TargetError::not_sent(
+            "connection reset before the write was applied (injected)",
+        )),
+        Some(Fault::ApplicationError) => {
+            Err(TargetError::rejected(400, "validation failed (injected)"))
+        }
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => Err(match status {
+            // A refusal, as the Cin7 client reads one: 429, or a 503 that says when to retry.
+            429 => throttled(status),
+            503 if retry_after.is_some() => throttled(status),
+            400..=499 => TargetError::rejected(status, format!("HTTP {status} (injected)")),
+            // Any other status (a bare 5xx): the caller cannot tell whether the write landed.
+            _ => TargetError::new(
+                Delivery::Unknown,
+                true,
+                Some(status),
+                format!("HTTP {status}, the write was not applied (injected)"),
+            ),
+        }),
+        Some(Fault::HtmlOk) => Err(TargetError::unknown_outcome(
+            "an HTML page instead of the answer, the write was not applied (injected)",
+        )),
+        Some(Fault::ResetAfterApply) => {
+            apply()?;
+            step(trip).await;
+            Err(applied_then_lost("connection reset"))
+        }
+        Some(Fault::HangAfterApply(_)) => {
+            apply()?;
+            step(trip).await;
+            Err(applied_then_lost("no answer"))
+        }
+        Some(Fault::MalformedBody) => {
+            apply()?;
+            step(trip).await;
+            Err(applied_then_lost("a malformed answer"))
         }
     }
 }
@@ -102,7 +122,7 @@ struct SupplierState {
 #[derive(Debug, Clone, Default)]
 pub struct MemorySupplierTarget {
     state: Arc<Mutex<SupplierState>>,
-    plan: Arc<Mutex<FaultPlan>>,
+    plan: PlanSlot,
     trip: Option<Arc<Tripwire>>,
 }
 
@@ -122,14 +142,17 @@ impl MemorySupplierTarget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Replace the fault plan.
-    pub fn set_faults(&self, plan: FaultPlan) {
-        *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    /// Replace the fault plan, asked for `"write"` on every create and update (see the
+    /// [module docs](super#faults)). Pass an `Arc<FaultPlan>` to keep a handle on it.
+    pub fn set_faults(&self, plan: impl Into<Arc<FaultPlan>>) {
+        *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan.into();
     }
 
-    /// How many faults of the current plan have been injected.
+    /// How many faults the current plan has injected (every kind, including those with no
+    /// visible effect here: [`Fault::Delay`], [`Fault::RevokeTokens`]).
     pub fn faults_fired(&self) -> usize {
-        self.plan.lock().unwrap_or_else(|p| p.into_inner()).fired()
+        let fired: u64 = current(&self.plan).injected().values().sum();
+        usize::try_from(fired).unwrap_or(usize::MAX)
     }
 
     /// Insert a supplier directly (as if someone created it in the target); returns its id.
@@ -268,7 +291,7 @@ struct PurchaseState {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryPurchaseTarget {
     state: Arc<Mutex<PurchaseState>>,
-    plan: Arc<Mutex<FaultPlan>>,
+    plan: PlanSlot,
     trip: Option<Arc<Tripwire>>,
 }
 
@@ -304,9 +327,11 @@ impl MemoryPurchaseTarget {
                 .any(|(d, _)| d.invoice_number == reference)
     }
 
-    /// Replace the fault plan.
-    pub fn set_faults(&self, plan: FaultPlan) {
-        *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    /// Replace the fault plan, asked for `"write"` on every `create_purchase`, `set_order`
+    /// write and `post_invoice` (see the [module docs](super#faults)). Pass an
+    /// `Arc<FaultPlan>` to keep a handle on it.
+    pub fn set_faults(&self, plan: impl Into<Arc<FaultPlan>>) {
+        *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan.into();
     }
 
     /// All purchases by id.
@@ -579,5 +604,141 @@ impl AccountTarget for MemoryAccountTarget {
             .insert(account.code.clone(), account.clone());
         *self.creates.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         Ok(account.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::model::PartyStatus;
+    use crate::target::Approach;
+
+    fn supplier(name: &str) -> SupplierDraft {
+        SupplierDraft {
+            name: name.to_owned(),
+            currency: "NZD".into(),
+            payment_term: "30 days".into(),
+            tax_rule: "GST on Expenses".into(),
+            account_payable: "800".into(),
+            tax_number: None,
+            status: PartyStatus::Active,
+            addresses: vec![],
+            contacts: vec![],
+            extra_fields: BTreeMap::new(),
+        }
+    }
+
+    fn status(status: u16, retry_after: Option<Duration>) -> Fault {
+        Fault::Status {
+            status,
+            retry_after,
+        }
+    }
+
+    /// (fault, applied, delivery, transient, status) as the module docs' table says.
+    #[tokio::test]
+    async fn each_fault_shows_on_a_write_as_documented() {
+        use Delivery::{NotProcessed, Processed, Unknown};
+        let second = Some(Duration::from_secs(1));
+        let cases = [
+            (Fault::ResetBeforeApply, false, NotProcessed, true, None),
+            (Fault::ResetAfterApply, true, Unknown, true, None),
+            (
+                Fault::HangAfterApply(Duration::from_secs(60)),
+                true,
+                Unknown,
+                true,
+                None,
+            ),
+            (Fault::MalformedBody, true, Unknown, true, None),
+            (Fault::HtmlOk, false, Unknown, true, None),
+            (Fault::ApplicationError, false, Processed, false, Some(400)),
+            (status(404, None), false, Processed, false, Some(404)),
+            (status(429, None), false, NotProcessed, true, Some(429)),
+            (status(503, second), false, NotProcessed, true, Some(503)),
+            (status(503, None), false, Unknown, true, Some(503)),
+            (status(500, None), false, Unknown, true, Some(500)),
+        ];
+        for (fault, applied, delivery, transient, code) in cases {
+            let target = MemorySupplierTarget::new();
+            target.set_faults(FaultPlan::none().at("write", 0, fault.clone()));
+            let err = target
+                .create_supplier(&supplier("Acme"))
+                .await
+                .expect_err(&format!("{fault:?} fails the write"));
+            assert_eq!(target.suppliers().len(), usize::from(applied), "{fault:?}");
+            assert_eq!(err.delivery, delivery, "{fault:?}");
+            assert_eq!(err.transient, transient, "{fault:?}");
+            assert_eq!(err.status, code, "{fault:?}");
+            assert!(err.message.contains("(injected)"), "{fault:?}: {err}");
+            assert_eq!(target.faults_fired(), 1, "{fault:?}");
+            // The next write is not affected.
+            target.create_supplier(&supplier("Next")).await.unwrap();
+            assert_eq!(target.suppliers().len(), usize::from(applied) + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn faults_without_meaning_here_let_the_write_through() {
+        for fault in [Fault::RevokeTokens, Fault::Delay(Duration::from_millis(20))] {
+            let target = MemorySupplierTarget::new();
+            target.set_faults(FaultPlan::none().at("write", 0, fault.clone()));
+            let started = std::time::Instant::now();
+            let created = target.create_supplier(&supplier("Acme")).await.unwrap();
+            if let Fault::Delay(delay) = fault {
+                assert!(started.elapsed() >= delay, "the write waited");
+            }
+            assert_eq!(target.suppliers().get(&created.id), Some(&supplier("Acme")));
+            assert_eq!(target.faults_fired(), 1, "{fault:?} is counted");
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_are_numbered_per_target_and_reads_do_not_count() {
+        let target = MemoryPurchaseTarget::new();
+        let plan = Arc::new(
+            FaultPlan::none()
+                .at("write", 1, Fault::ResetBeforeApply)
+                .at("write", 2, Fault::ResetAfterApply),
+        );
+        target.set_faults(Arc::clone(&plan));
+        let header = PurchaseDraft {
+            supplier_id: "sup-0001".into(),
+            approach: Approach::Invoice,
+            location: None,
+            reference: "PO-1".into(),
+            currency: "NZD".into(),
+            order_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            required_by: None,
+            memo: None,
+        };
+        let order = OrderDraft {
+            lines: vec![],
+            status: DocStatus::Draft,
+        };
+        // Write 0.
+        let purchase = target.create_purchase(&header).await.unwrap();
+        // Reads ask no plan.
+        assert_eq!(target.find_purchases("PO-1").await.unwrap().len(), 1);
+        assert!(target.get_purchase(&purchase.id).await.unwrap().is_some());
+        // Write 1: refused before anything is applied.
+        let err = target.set_order(&purchase, &order).await.unwrap_err();
+        assert_eq!(err.delivery, Delivery::NotProcessed);
+        assert_eq!(target.purchases()[&purchase.id].order, None);
+        // Write 2: applied, answer lost.
+        let err = target.set_order(&purchase, &order).await.unwrap_err();
+        assert!(err.outcome_unknown());
+        assert_eq!(target.purchases()[&purchase.id].order, Some(order.clone()));
+        assert_eq!(plan.calls_to("write"), 3);
+        assert_eq!(plan.injected().values().sum::<u64>(), 2);
+        // A new plan numbers from 0 again.
+        target.set_faults(FaultPlan::none().at("write", 0, Fault::ApplicationError));
+        let err = target.create_purchase(&header).await.unwrap_err();
+        assert_eq!(err.status, Some(400));
+        assert_eq!(target.purchases().len(), 1);
     }
 }

@@ -11,12 +11,11 @@ use common::*;
 use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{FailedRetry, StreamRunner, WindowReport};
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::model::{PurchaseOrder, Supplier};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditStatus, StreamId};
-use sync_core::testing::{
-    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget,
-};
+use sync_core::testing::{MemoryPurchaseTarget, MemorySource, MemorySupplierTarget};
 use sync_core::time::ManualClock;
 
 struct Rig {
@@ -88,10 +87,11 @@ impl Rig {
 async fn a_failed_record_is_retried_once_due_and_a_later_window_writes_it_without_replay() {
     let rig = rig(FailedRetry::default());
     // The first two creates are refused before anything is sent (Cin7 down).
-    rig.purchases.set_faults(FaultPlan::new([
-        (0, Fault::BeforeSend),
-        (1, Fault::BeforeSend),
-    ]));
+    rig.purchases.set_faults(
+        FaultPlan::none()
+            .at("write", 0, Fault::ResetBeforeApply)
+            .at("write", 1, Fault::ResetBeforeApply),
+    );
     rig.pos_src.upsert(po("PO1", "V1", 5, at(10)));
     assert_eq!(rig.window(100, 0).await.failed, 1);
     // Later windows no longer read PO1 (their windows start after it).
@@ -122,7 +122,9 @@ async fn a_record_that_fails_too_often_in_a_row_needs_attention_and_is_left_alon
         max_attempts: 3,
     });
     rig.purchases
-        .set_faults(FaultPlan::new((0..10).map(|n| (n, Fault::Permanent))));
+        .set_faults((0..10).fold(FaultPlan::none(), |plan, n| {
+            plan.at("write", n, Fault::ApplicationError)
+        }));
     rig.pos_src.upsert(po("PO1", "V1", 5, at(10)));
     assert_eq!(rig.window(100, 0).await.failed, 1);
     assert_eq!(rig.window(300, 1).await.retried, 1);

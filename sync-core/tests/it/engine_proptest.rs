@@ -18,13 +18,12 @@ use common::*;
 use proptest::prelude::*;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, StreamRunner};
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::model::Supplier;
 use sync_core::replay::{ReplayMode, ReplayScope, Replayer};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditStatus, ErrorClass};
-use sync_core::testing::{
-    Fault, FaultPlan, MemorySource, MemorySupplierTarget, TrippingStore, Tripwire,
-};
+use sync_core::testing::{MemorySource, MemorySupplierTarget, TrippingStore, Tripwire};
 use sync_core::time::ManualClock;
 
 const LAG: i64 = 5;
@@ -39,7 +38,7 @@ struct Round {
     /// (after pages, record, variant) changes while the run reads pages.
     during: Vec<(usize, usize, u8)>,
     /// (write number, fault) for this run.
-    faults: Vec<(usize, Fault)>,
+    faults: Vec<(u64, Fault)>,
     /// Crash at this step of the run.
     crash: Option<usize>,
     shuffle: Option<u64>,
@@ -50,10 +49,17 @@ struct Round {
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        Just(Fault::BeforeSend),
-        Just(Fault::AfterSend),
-        Just(Fault::Permanent)
+        Just(Fault::ResetBeforeApply),
+        Just(Fault::ResetAfterApply),
+        Just(Fault::ApplicationError)
     ]
+}
+
+/// A plan failing each listed write (0-based write number of the target) with its fault.
+fn write_faults(faults: &[(u64, Fault)]) -> FaultPlan {
+    faults.iter().fold(FaultPlan::none(), |plan, (n, fault)| {
+        plan.at("write", *n, fault.clone())
+    })
 }
 
 fn round() -> impl Strategy<Value = Round> {
@@ -61,7 +67,7 @@ fn round() -> impl Strategy<Value = Round> {
         prop_oneof![Just(0i64), Just(LAG), -10i64..=30],
         prop::collection::vec((0usize..12, any::<u8>(), 0i64..=LAG), 0..8),
         prop::collection::vec((0usize..4, 0usize..12, any::<u8>()), 0..3),
-        prop::collection::vec((0usize..8, fault()), 0..3),
+        prop::collection::vec((0u64..8, fault()), 0..3),
         prop::option::weighted(0.35, 0usize..40),
         prop::option::of(any::<u64>()),
         1usize..4,
@@ -177,7 +183,7 @@ async fn scenario(
         }
         source.set_shuffle(round.shuffle);
         source.set_page_size(round.page_size);
-        target.set_faults(FaultPlan::new(round.faults.clone()));
+        target.set_faults(write_faults(&round.faults));
         let errors_before = error_rows(&memory);
 
         if let Some(step) = round.crash {

@@ -9,15 +9,14 @@ use common::*;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, StreamRunner};
 use sync_core::error::{StoreError, SyncError};
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::model::Supplier;
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{
     AuditQuery, AuditStatus, AuditStore, CheckpointStore, ErrorClass, Fence, StreamId, StreamKey,
     SyncStore, WindowCommit,
 };
-use sync_core::testing::{
-    Fault, FaultPlan, MemorySource, MemorySupplierTarget, TrippingStore, Tripwire,
-};
+use sync_core::testing::{MemorySource, MemorySupplierTarget, TrippingStore, Tripwire};
 
 struct Rig {
     source: MemorySource<Supplier>,
@@ -179,7 +178,7 @@ async fn rule_5_unknown_create_outcome_is_looked_up_not_resent() {
     rig.source.set_server_time(at(100));
     rig.source.upsert(supplier("V1", "One", at(10)));
     rig.target
-        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ResetAfterApply));
     let report = rig.window().await.unwrap();
     assert_eq!(report.failed, 1);
     let failed = rig.store.all_entries().pop().unwrap();
@@ -252,7 +251,7 @@ async fn rule_6_failures_do_not_pin_the_cursor_unless_strict() {
         rig.source.upsert(supplier("V1", "One", at(10)));
         rig.source.upsert(supplier("V2", "Two", at(11)));
         rig.target
-            .set_faults(FaultPlan::new([(0, Fault::Permanent)]));
+            .set_faults(FaultPlan::none().at("write", 0, Fault::ApplicationError));
         let report = rig.window().await.unwrap();
         assert_eq!((report.failed, report.succeeded), (1, 1));
         let expected = if strict { None } else { Some(at(95)) };

@@ -13,6 +13,7 @@ use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, StreamRunner, WindowReport};
 use sync_core::error::MappingKind;
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::Mappings;
 use sync_core::model::{
     AccountClass, GlAccount, PartyStatus, PurchaseOrder, Supplier, SupplierInvoice,
@@ -24,7 +25,7 @@ use sync_core::store::{
 };
 use sync_core::target::{Approach, DocStatus, SupplierDraft, TargetAccount, TaskStatus};
 use sync_core::testing::{
-    Fault, FaultPlan, MemoryAccountTarget, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget,
+    MemoryAccountTarget, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget,
 };
 use sync_core::time::SharedClock;
 
@@ -673,7 +674,7 @@ async fn invoice_is_looked_up_by_number_after_an_uncertain_post() {
         .upsert(invoice("INV-5", "V1", None, "6100", at(3)));
     // Writes: create purchase (0), set order (1), post invoice (2) -> times out after send.
     rig.purchase_target
-        .set_faults(FaultPlan::new([(2, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 2, Fault::ResetAfterApply));
     let report = rig.invoices().await;
     assert_eq!(report.failed, 1);
     assert_eq!(
@@ -846,7 +847,7 @@ async fn invoice_first_purchase_is_looked_up_by_invoice_number_after_an_uncertai
         .upsert(invoice("INV-6", "V1", None, "6100", at(3)));
     // The purchase create reaches the target but times out.
     rig.purchase_target
-        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ResetAfterApply));
     rig.invoices().await;
     assert_eq!(rig.purchase_target.purchases().len(), 1);
     let replayer = Replayer::new(

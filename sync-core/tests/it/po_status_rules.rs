@@ -11,13 +11,14 @@ use common::*;
 use sync_core::engine::purchase_orders::{ORDER_CONTENT, ORDER_STATUS, PurchaseOrderPipeline};
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{StreamRunner, WindowReport};
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
 use sync_core::model::{PoStatus, PurchaseOrder, Record, Supplier};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{Action, AuditEntry, AuditStatus, CrossRefStore, MatchResult, StreamId};
 use sync_core::target::{DocStatus, TaskStatus};
 use sync_core::testing::{
-    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, StoredPurchase,
+    MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, StoredPurchase,
 };
 use sync_core::time::SharedClock;
 
@@ -349,7 +350,7 @@ async fn closed_po_whose_create_may_have_reached_the_target_is_adopted_not_skipp
     rig.put("PO-10", 4, 90, PoStatus::Ordered);
     // The header create reaches the target, but its answer is lost.
     rig.purchase_target
-        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ResetAfterApply));
     let report = rig.window(100).await;
     assert_eq!(report.failed, 1, "{report:?}");
     let (id, _) = rig.only_purchase();
@@ -487,7 +488,7 @@ async fn an_authorised_order_whose_answer_was_lost_is_success_not_conflict() {
     let rig = authorising(PlannedPoRule::Skip, ClosedPoRule::Skip);
     // Write 0 creates the purchase, write 1 writes the order: applied, answer lost.
     rig.purchase_target
-        .set_faults(FaultPlan::new([(1, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 1, Fault::ResetAfterApply));
     rig.put("PO1", 5, 10, PoStatus::Ordered);
     rig.window(20).await;
     assert_eq!(rig.rows("PO1").pop().unwrap().status, AuditStatus::Failed);

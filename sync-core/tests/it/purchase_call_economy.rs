@@ -18,15 +18,14 @@ use sync_core::engine::purchase_orders::{ORDER_STATUS, PurchaseOrderPipeline};
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{RunContext, StreamRunner, WindowReport};
 use sync_core::error::MappingKind;
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::Mappings;
 use sync_core::model::{PurchaseOrder, RecordKind, Supplier, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditStatus, CrossRefStore, ErrorClass, MatchResult, StreamId};
 use sync_core::target::{DocStatus, TaskStatus};
-use sync_core::testing::{
-    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, PurchaseCalls,
-};
+use sync_core::testing::{MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, PurchaseCalls};
 use sync_core::time::SharedClock;
 
 struct Rig {
@@ -325,7 +324,7 @@ async fn lost_invoice_answer() -> (Rig, String) {
     rig.pos().await;
     let id = rig.purchase_id();
     rig.target
-        .set_faults(FaultPlan::new([(0, Fault::AfterSend)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ResetAfterApply));
     rig.invoices_src
         .upsert(invoice("INV-1", "V1", Some("PO-1"), "6100", at(3)));
     let report = rig.invoices().await;
@@ -400,11 +399,12 @@ async fn lost_create_answers_are_found_again_with_one_shared_scan() {
     for n in 1..=3 {
         rig.pos_src.upsert(po(&format!("PO-{n}"), "V1", 2, at(2)));
     }
-    rig.target.set_faults(FaultPlan::new([
-        (0, Fault::AfterSend),
-        (1, Fault::AfterSend),
-        (2, Fault::AfterSend),
-    ]));
+    rig.target.set_faults(
+        FaultPlan::none()
+            .at("write", 0, Fault::ResetAfterApply)
+            .at("write", 1, Fault::ResetAfterApply)
+            .at("write", 2, Fault::ResetAfterApply),
+    );
     let report = rig.pos().await;
     assert_eq!(report.failed, 3, "{report:?}");
     assert_eq!(rig.target.purchases().len(), 3, "the headers landed");

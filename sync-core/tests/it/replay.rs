@@ -9,11 +9,12 @@ use common::*;
 use sync_core::engine::StreamRunner;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::error::SyncError;
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::model::Supplier;
 use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{Action, AuditStatus, EntryId};
-use sync_core::testing::{Fault, FaultPlan, MemorySource, MemorySupplierTarget};
+use sync_core::testing::{MemorySource, MemorySupplierTarget};
 
 struct Rig {
     source: MemorySource<Supplier>,
@@ -51,7 +52,7 @@ async fn replay_of_an_old_snapshot_never_overwrites_a_newer_version() {
     let rig = rig();
     rig.source.upsert(supplier("V1", "Old", at(10)));
     rig.target
-        .set_faults(FaultPlan::new([(0, Fault::Permanent)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ApplicationError));
     rig.runner.run_window(&rig.ctx(), None).await.unwrap();
     let failed = rig.store.all_entries().pop().unwrap();
     assert_eq!(failed.status, AuditStatus::Failed);
@@ -84,7 +85,7 @@ async fn superseded_snapshot_is_recorded_not_written() {
     let rig = rig();
     rig.source.upsert(supplier("V1", "Old", at(10)));
     rig.target
-        .set_faults(FaultPlan::new([(0, Fault::Permanent)]));
+        .set_faults(FaultPlan::none().at("write", 0, Fault::ApplicationError));
     rig.runner.run_window(&rig.ctx(), None).await.unwrap();
     let failed = rig.store.all_entries().pop().unwrap();
     // A newer version is written through another path (e.g. a crash lost the audit row of its
@@ -130,10 +131,11 @@ async fn replay_all_failures_of_a_run_by_refetching() {
         rig.source
             .upsert(supplier(&format!("V{i}"), &format!("S{i}"), at(i)));
     }
-    rig.target.set_faults(FaultPlan::new([
-        (0, Fault::BeforeSend),
-        (2, Fault::Permanent),
-    ]));
+    rig.target.set_faults(
+        FaultPlan::none()
+            .at("write", 0, Fault::ResetBeforeApply)
+            .at("write", 2, Fault::ApplicationError),
+    );
     let ctx = rig.ctx();
     let report = rig.runner.run_window(&ctx, None).await.unwrap();
     assert_eq!(report.failed, 2);

@@ -17,12 +17,13 @@ use futures::stream::BoxStream;
 use sync_core::engine::StreamRunner;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::error::SourceError;
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::model::{SourceIdentity, Supplier};
 use sync_core::replay::{ReplayMode, ReplayResult, ReplayScope, Replayer};
 use sync_core::source::{Source, Window};
 use sync_core::store::AuditStatus;
 use sync_core::store::memory::MemoryStore;
-use sync_core::testing::{Fault, FaultPlan, MemorySource, MemorySupplierTarget};
+use sync_core::testing::{MemorySource, MemorySupplierTarget};
 
 /// A source whose `fetch` of one vendor fails (the first `failures` times).
 struct Flaky {
@@ -70,11 +71,12 @@ async fn one_record_the_source_cannot_serve_does_not_stop_the_replay_of_the_othe
     let ctx = || run(Arc::new(store.clone()), &clock);
 
     // Every write of the first run fails for good: three open failures.
-    target.set_faults(FaultPlan::new([
-        (0, Fault::Permanent),
-        (1, Fault::Permanent),
-        (2, Fault::Permanent),
-    ]));
+    target.set_faults(
+        FaultPlan::none()
+            .at("write", 0, Fault::ApplicationError)
+            .at("write", 1, Fault::ApplicationError)
+            .at("write", 2, Fault::ApplicationError),
+    );
     runner.run_window(&ctx(), None).await.unwrap();
     let failed = store
         .all_entries()

@@ -18,6 +18,7 @@ use sync_core::engine::purchase_orders::PurchaseOrderPipeline;
 use sync_core::engine::suppliers::SupplierPipeline;
 use sync_core::engine::{EngineConfig, StreamRunner};
 use sync_core::error::MappingKind;
+use sync_core::faults::{Fault, FaultPlan};
 use sync_core::mapping::Mappings;
 use sync_core::model::{PurchaseOrder, Supplier, SupplierInvoice};
 use sync_core::replay::{ReplayMode, ReplayScope, Replayer};
@@ -25,8 +26,7 @@ use sync_core::runner::TenantRunner;
 use sync_core::store::memory::MemoryStore;
 use sync_core::store::{AuditStatus, StreamId};
 use sync_core::testing::{
-    Fault, FaultPlan, MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, TrippingStore,
-    Tripwire,
+    MemoryPurchaseTarget, MemorySource, MemorySupplierTarget, TrippingStore, Tripwire,
 };
 use sync_core::time::ManualClock;
 
@@ -36,18 +36,25 @@ struct Round {
     suppliers: Vec<(usize, u8)>,
     pos: Vec<(usize, u8)>,
     invoices: Vec<(usize, u8)>,
-    supplier_faults: Vec<(usize, Fault)>,
-    purchase_faults: Vec<(usize, Fault)>,
+    supplier_faults: Vec<(u64, Fault)>,
+    purchase_faults: Vec<(u64, Fault)>,
     crash: Option<usize>,
     shuffle: Option<u64>,
 }
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        Just(Fault::BeforeSend),
-        Just(Fault::AfterSend),
-        Just(Fault::Permanent)
+        Just(Fault::ResetBeforeApply),
+        Just(Fault::ResetAfterApply),
+        Just(Fault::ApplicationError)
     ]
+}
+
+/// A plan failing each listed write (0-based write number of the target) with its fault.
+fn write_faults(faults: &[(u64, Fault)]) -> FaultPlan {
+    faults.iter().fold(FaultPlan::none(), |plan, (n, fault)| {
+        plan.at("write", *n, fault.clone())
+    })
 }
 
 fn round() -> impl Strategy<Value = Round> {
@@ -56,8 +63,8 @@ fn round() -> impl Strategy<Value = Round> {
         prop::collection::vec((0usize..5, any::<u8>()), 0..4),
         prop::collection::vec((0usize..8, 1u8..20), 0..5),
         prop::collection::vec((0usize..6, 1u8..20), 0..4),
-        prop::collection::vec((0usize..6, fault()), 0..3),
-        prop::collection::vec((0usize..8, fault()), 0..3),
+        prop::collection::vec((0u64..6, fault()), 0..3),
+        prop::collection::vec((0u64..8, fault()), 0..3),
         prop::option::weighted(0.3, 0usize..60),
         prop::option::of(any::<u64>()),
     )
@@ -185,8 +192,8 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         }
         suppliers_src.set_shuffle(round.shuffle);
         pos_src.set_shuffle(round.shuffle.map(|s| s ^ 0x5555));
-        supplier_target.set_faults(FaultPlan::new(round.supplier_faults.clone()));
-        purchase_target.set_faults(FaultPlan::new(round.purchase_faults.clone()));
+        supplier_target.set_faults(write_faults(&round.supplier_faults));
+        purchase_target.set_faults(write_faults(&round.purchase_faults));
         if let Some(step) = round.crash {
             trip.arm(step);
         }
