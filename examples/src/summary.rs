@@ -62,7 +62,7 @@ pub async fn summarize(
                     summary.read = window.read;
                     summary.skipped = window.skipped;
                 }
-                Err(error) => summary.error = Some(error.clone()),
+                Err(error) => summary.error = Some(error.to_string()),
             }
             for entry in by_stream.get(&name).map(Vec::as_slice).unwrap_or_default() {
                 match entry.status {

@@ -17,14 +17,16 @@
 
 use std::error::Error;
 
-/// `error`'s message followed by each cause's, joined by `": "`. A cause whose message the
-/// previous one already ends with (an error that still prints its source) is not repeated.
+/// `error`'s message followed by each cause's, joined by `": "`. A cause whose message the text
+/// so far already contains is not repeated: an error that still prints its source, or one whose
+/// message was built from its source's text (the sync engine's errors keep the client error
+/// they were made from as their source, beside a message that already says what it said).
 pub fn chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(current) = cause {
         let message = current.to_string();
-        if !message.is_empty() && !text.ends_with(&message) {
+        if !message.is_empty() && !text.contains(&message) {
             text.push_str(": ");
             text.push_str(&message);
         }
@@ -50,6 +52,20 @@ mod tests {
         let error = Outer(Middle(std::io::Error::other("refused")));
         // `Middle` still prints its source: it is not repeated.
         assert_eq!(chain(&error), "outer: middle: refused");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("target error: IDO cannot be read: {0}; name the tenant's own")]
+    struct Wrapping(String, #[source] Middle);
+
+    #[test]
+    fn a_cause_already_quoted_inside_the_message_is_not_repeated() {
+        let middle = Middle(std::io::Error::other("refused"));
+        let error = Wrapping(chain(&middle), middle);
+        assert_eq!(
+            chain(&error),
+            "target error: IDO cannot be read: middle: refused; name the tenant's own"
+        );
     }
 
     #[test]

@@ -75,8 +75,9 @@ impl ShutdownSignal {
 pub struct StreamResult {
     /// Stream.
     pub stream: StreamId,
-    /// Its report, or the error that stopped its window.
-    pub result: Result<WindowReport, String>,
+    /// Its report, or the error that stopped its window (its
+    /// [`source`](std::error::Error::source) is the client's typed error, when there was one).
+    pub result: Result<WindowReport, SyncError>,
 }
 
 /// What one run did.
@@ -366,8 +367,5 @@ fn push(report: &mut RunReport, stream: StreamId, result: Result<WindowReport, S
     if let Err(error) = &result {
         tracing::error!(%stream, %error, "stream window failed");
     }
-    report.streams.push(StreamResult {
-        stream,
-        result: result.map_err(|e| e.to_string()),
-    });
+    report.streams.push(StreamResult { stream, result });
 }

@@ -75,7 +75,7 @@ impl AccountTarget for Cin7Target {
             .stream()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e, CallKind::Read))?;
+            .map_err(|e| target_error(e, CallKind::Read))?;
         Ok(accounts.iter().map(target_account).collect())
     }
 
@@ -86,7 +86,7 @@ impl AccountTarget for Cin7Target {
             .accounts()
             .create_account_in_cin7_chart(&new_account(account))
             .await
-            .map_err(|e| target_error(&e, CallKind::Create))?;
+            .map_err(|e| target_error(e, CallKind::Create))?;
         Ok(target_account(&saved))
     }
 }

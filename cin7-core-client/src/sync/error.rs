@@ -39,7 +39,9 @@ pub enum CallKind {
 /// | `Decode`, `UnexpectedBody` on a [`CallKind::Create`] | `Unknown` | yes |
 /// | `Decode`, `UnexpectedBody`, `Pagination` otherwise | `Processed` | no |
 ///
-/// The message is the client error's text, which never contains the credentials.
+/// The message is the client error's text ([`chain`](sdk_common::report::chain)), which never
+/// contains the credentials; the error itself is kept as the typed source
+/// ([`TargetError::source_as`]), so a caller can still match on it.
 ///
 /// ```
 /// use cin7_core_client::Error;
@@ -47,11 +49,12 @@ pub enum CallKind {
 /// use sdk_common::retry::Delivery;
 ///
 /// let refused = Error::InvalidInput { field: "Supplier.Name", reason: "is required".into() };
-/// let err = target_error(&refused, CallKind::Create);
+/// let err = target_error(refused, CallKind::Create);
 /// assert_eq!(err.delivery, Delivery::NotProcessed); // nothing was sent
 /// assert!(!err.transient); // and sending it again will not help
+/// assert!(matches!(err.source_as::<Error>(), Some(Error::InvalidInput { .. })));
 /// ```
-pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
+pub fn target_error(error: Error, kind: CallKind) -> TargetError {
     let unreadable_answer = matches!(error, Error::Decode { .. } | Error::UnexpectedBody { .. });
     let (delivery, transient) = if kind == CallKind::Create && unreadable_answer {
         (Delivery::Unknown, true)
@@ -70,15 +73,16 @@ pub fn target_error(error: &Error, kind: CallKind) -> TargetError {
         delivery,
         transient,
         error.status(),
-        sdk_common::report::chain(error),
+        sdk_common::report::chain(&error),
     )
+    .with_source(error)
 }
 
 impl From<Error> for TargetError {
     /// The conservative conversion, for a write that is safe to repeat
     /// ([`CallKind::Repeatable`]): a failure after sending stays `Unknown`.
     fn from(error: Error) -> Self {
-        target_error(&error, CallKind::Repeatable)
+        target_error(error, CallKind::Repeatable)
     }
 }
 

@@ -355,7 +355,7 @@ impl Cin7Target {
                 Ok(Some(purchase))
             }
             Err(error) if is_not_found(&error) => Ok(None),
-            Err(error) => Err(target_error(&error, CallKind::Read)),
+            Err(error) => Err(target_error(error, CallKind::Read)),
         }
     }
 
@@ -442,7 +442,7 @@ impl Cin7Target {
             .stream()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e, CallKind::Read))?;
+            .map_err(|e| target_error(e, CallKind::Read))?;
         for row in rows {
             // Search is a contains-match over several fields; an invoice number field may list
             // more than one invoice, so it is compared exactly only after the full read.
@@ -469,7 +469,7 @@ impl Cin7Target {
                 .stream()
                 .try_collect()
                 .await
-                .map_err(|e| target_error(&e, CallKind::Read))?;
+                .map_err(|e| target_error(e, CallKind::Read))?;
             for row in drafts {
                 push(row.id);
             }
@@ -540,7 +540,7 @@ impl PurchaseTarget for Cin7Target {
             .stream()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e, CallKind::Read))?;
+            .map_err(|e| target_error(e, CallKind::Read))?;
         let stamped = self.config.purchase_reference_attribute.is_some()
             && self.config.reference_scan_window.is_some();
         let mut candidates: Vec<Guid> = Vec::new();
@@ -590,7 +590,7 @@ impl PurchaseTarget for Cin7Target {
             .purchases()
             .create(&header)
             .await
-            .map_err(|e| target_error(&e, CallKind::Create))?;
+            .map_err(|e| target_error(e, CallKind::Create))?;
         target_purchase(&saved, &self.config)
             .map_err(|why| incomplete_answer(CallKind::Create, why))
     }
@@ -726,7 +726,7 @@ impl PurchaseTarget for Cin7Target {
                         status: task_status(there.status.as_ref()),
                     });
                 }
-                return Err(target_error(&error, kind));
+                return Err(target_error(error, kind));
             }
         };
         let posted = match &task {

@@ -108,7 +108,7 @@ impl Cin7PurchaseSource {
             Ok(purchase) if purchase.id.is_none() => return Ok(None),
             Ok(purchase) => purchase,
             Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(source_error(&error)),
+            Err(error) => return Err(source_error(error)),
         };
         // The vendor ID is needed to create a purchase raised in Cin7 in CloudSuite; one the
         // forward sync wrote carries its reference, and its source record names the vendor.
@@ -142,7 +142,7 @@ impl Cin7PurchaseSource {
             .suppliers()
             .get(supplier)
             .await
-            .map_err(|e| source_error(&e))?;
+            .map_err(source_error)?;
         let vendor = found.and_then(|s| {
             s.other_fields
                 .get(field)
@@ -160,12 +160,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn source_error(error: &Error) -> SourceError {
-    if error.is_retryable() {
-        SourceError::transient(sdk_common::report::chain(error))
+fn source_error(error: Error) -> SourceError {
+    let message = sdk_common::report::chain(&error);
+    let converted = if error.is_retryable() {
+        SourceError::transient(message)
     } else {
-        SourceError::permanent(sdk_common::report::chain(error))
-    }
+        SourceError::permanent(message)
+    };
+    converted.with_source(error)
 }
 
 /// Cin7's answer for an unknown purchase ID is undocumented: a 404 (HTTP or `ErrorCode`) or a
@@ -484,7 +486,7 @@ impl Source<PurchaseUpdate> for Cin7PurchaseSource {
         list.stream()
             .filter_map(move |row| async move {
                 match row {
-                    Err(error) => Some(Err(source_error(&error))),
+                    Err(error) => Some(Err(source_error(error))),
                     // Simple purchases have no order/receipt tasks the return path reads.
                     Ok(row)
                         if row

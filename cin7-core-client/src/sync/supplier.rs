@@ -258,7 +258,7 @@ impl SupplierTarget for Cin7Target {
             .limit(limit)
             .send()
             .await
-            .map_err(|e| target_error(&e, CallKind::Read))?;
+            .map_err(|e| target_error(e, CallKind::Read))?;
         let seen = u64::from(page.max(1) - 1) * u64::from(limit) + got.items.len() as u64;
         let total = got.total.unwrap_or(if got.items.len() as u32 >= limit {
             seen + 1
@@ -282,7 +282,7 @@ impl SupplierTarget for Cin7Target {
             .suppliers()
             .create(&new_supplier(draft))
             .await
-            .map_err(|e| target_error(&e, CallKind::Create))?;
+            .map_err(|e| target_error(e, CallKind::Create))?;
         target_supplier(&saved).map_err(|why| incomplete_answer(CallKind::Create, why))
     }
 
@@ -300,7 +300,7 @@ impl SupplierTarget for Cin7Target {
             .suppliers()
             .get(&guid)
             .await
-            .map_err(|e| target_error(&e, CallKind::Read))?;
+            .map_err(|e| target_error(e, CallKind::Read))?;
         let Some(existing) = existing else {
             return Err(TargetError::rejected(
                 404,
@@ -325,7 +325,7 @@ impl SupplierTarget for Cin7Target {
             .suppliers()
             .update(&supplier)
             .await
-            .map_err(|e| target_error(&e, kind))?;
+            .map_err(|e| target_error(e, kind))?;
         target_supplier(&saved).map_err(|why| incomplete_answer(kind, why))
     }
 }

@@ -67,12 +67,14 @@ fn owns_task(purchase: &AdvancedPurchase, task: &Guid) -> bool {
         || purchase.order.as_ref().is_some_and(|o| is(&o.task_id))
 }
 
-fn error(e: &crate::Error) -> SourceError {
-    if e.is_retryable() {
-        SourceError::transient(sdk_common::report::chain(e))
+fn error(e: crate::Error) -> SourceError {
+    let message = sdk_common::report::chain(&e);
+    let converted = if e.is_retryable() {
+        SourceError::transient(message)
     } else {
-        SourceError::permanent(sdk_common::report::chain(e))
-    }
+        SourceError::permanent(message)
+    };
+    converted.with_source(e)
 }
 
 #[async_trait]
@@ -95,13 +97,13 @@ impl TriggerResolver for Cin7PurchaseSource {
             Some(number) => list.search(number),
             None => list.updated_since(self.client().clock().now() - SUB_TASK_SCAN),
         };
-        let rows: Vec<_> = list.stream().try_collect().await.map_err(|e| error(&e))?;
+        let rows: Vec<_> = list.stream().try_collect().await.map_err(error)?;
         for row in rows {
             if hint.is_some() && row.order_number.as_deref() != hint {
                 continue;
             }
             let Some(id) = row.id else { continue };
-            let full = purchases.get(&id).send().await.map_err(|e| error(&e))?;
+            let full = purchases.get(&id).send().await.map_err(error)?;
             if owns_task(&full, &task) {
                 return Ok(Some(SourceIdentity::new(
                     SYSTEM,

@@ -442,31 +442,33 @@ async fn a_read_that_fails_after_sending_leaves_nothing_uncertain() {
     assert_catch_all(&rest);
 
     // The same client error on a write keeps its unknown outcome.
-    let api = Error::Api(Box::new(cin7_core_client::ApiError::new(
-        "POST",
-        "purchase/order",
-        500,
-        "Timeout expired",
-    )));
+    let api = || {
+        Error::Api(Box::new(cin7_core_client::ApiError::new(
+            "POST",
+            "purchase/order",
+            500,
+            "Timeout expired",
+        )))
+    };
     assert_eq!(
-        target_error(&api, CallKind::Read).delivery,
+        target_error(api(), CallKind::Read).delivery,
         Delivery::NotProcessed
     );
     assert_eq!(
-        target_error(&api, CallKind::Repeatable).delivery,
+        target_error(api(), CallKind::Repeatable).delivery,
         Delivery::Unknown
     );
-    assert_eq!(TargetError::from(api).delivery, Delivery::Unknown);
+    assert_eq!(TargetError::from(api()).delivery, Delivery::Unknown);
 }
 
 #[test]
 fn errors_raised_before_sending_are_not_sent_and_final() {
-    let invalid = Error::InvalidInput {
+    let invalid = || Error::InvalidInput {
         field: "PurchaseHeader.Location",
         reason: "is required".into(),
     };
     for kind in [CallKind::Create, CallKind::Repeatable] {
-        let err = target_error(&invalid, kind);
+        let err = target_error(invalid(), kind);
         assert_eq!(err.delivery, Delivery::NotProcessed);
         assert!(!err.transient);
         assert_eq!(err.status, None);

@@ -121,15 +121,16 @@ struct MiLine {
 
 /// An M3 failure as the engine's [`TargetError`]: an MI error answer is a definite refusal
 /// (status 400, M3's message, code and field in the text); anything else keeps what is known
-/// about delivery.
-pub fn m3_target_error(error: &Error) -> TargetError {
+/// about delivery. The error itself is kept as the typed source ([`TargetError::source_as`]).
+pub fn m3_target_error(error: Error) -> TargetError {
     match error {
         Error::MiFailed { .. } => TargetError::new(
             Delivery::Processed,
             false,
             Some(400),
-            sdk_common::report::chain(error),
-        ),
+            sdk_common::report::chain(&error),
+        )
+        .with_source(error),
         other => target_error(other),
     }
 }
@@ -155,7 +156,7 @@ fn number(record: &Record, field: &str) -> Result<Decimal, TargetError> {
     record
         .decimal(field)
         .map(Option::unwrap_or_default)
-        .map_err(|e| target_error(&e))
+        .map_err(target_error)
 }
 
 fn rejected(status: u16, message: String) -> TargetError {
@@ -185,7 +186,7 @@ impl M3PoWriter {
         self.m3
             .execute(call.non_idempotent())
             .await
-            .map_err(|e| m3_target_error(&e))
+            .map_err(m3_target_error)
     }
 
     async fn lines(&self, po_number: &str) -> Result<Vec<MiLine>, TargetError> {
@@ -196,12 +197,12 @@ impl M3PoWriter {
                     .max_records(self.config.max_lines),
             )
             .await
-            .map_err(|e| m3_target_error(&e))?;
+            .map_err(m3_target_error)?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in &rows {
             let line = row
                 .integer("PNLI")
-                .map_err(|e| target_error(&e))?
+                .map_err(target_error)?
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| {
                     rejected(
@@ -367,7 +368,7 @@ impl M3PoWriter {
         {
             Ok(rows) => rows.into_iter().next(),
             Err(error) if is_not_found(&error) => None,
-            Err(error) => return Err(m3_target_error(&error)),
+            Err(error) => return Err(m3_target_error(error)),
         };
         let Some(head) = head else {
             return Err(rejected(
@@ -446,7 +447,7 @@ impl SourcePurchaseWriter for M3PoWriter {
         {
             Ok(rows) => rows.into_iter().next(),
             Err(error) if is_not_found(&error) => None,
-            Err(error) => return Err(m3_target_error(&error)),
+            Err(error) => return Err(m3_target_error(error)),
         };
         let Some(head) = head else {
             return Ok(None);
@@ -475,7 +476,7 @@ impl SourcePurchaseWriter for M3PoWriter {
                 format!("{}:{external_ref}", self.config.external_ref_field),
             ))
             .await
-            .map_err(|e| m3_target_error(&e))?;
+            .map_err(m3_target_error)?;
         // The search is by text: keep only heads whose field holds exactly the id.
         Ok(rows
             .iter()
@@ -633,7 +634,7 @@ impl SourcePurchaseWriter for M3PoWriter {
                     .input("SINO", invoice_number),
             )
             .await
-            .map_err(|e| m3_target_error(&e))?;
+            .map_err(m3_target_error)?;
         let keys: Vec<String> = batches
             .iter()
             .filter_map(|r| r.text("INBN").map(str::to_owned))
@@ -653,7 +654,7 @@ impl SourcePurchaseWriter for M3PoWriter {
             Ok(rows) if !rows.is_empty() => Ok(vec![format!("{vendor_id}/{invoice_number}")]),
             Ok(_) => Ok(Vec::new()),
             Err(error) if is_not_found(&error) => Ok(Vec::new()),
-            Err(error) => Err(m3_target_error(&error)),
+            Err(error) => Err(m3_target_error(error)),
         }
     }
 

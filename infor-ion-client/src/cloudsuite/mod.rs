@@ -627,13 +627,15 @@ impl CloudSuiteSource {
 const M3_GL_INPUTS: [(&str, &str); 1] = [("AITP", "1")];
 
 /// Convert a client error for the engine, keeping whether a retry may help.
+/// The error itself is kept as the typed source ([`SourceError::source_as`]).
 pub(crate) fn source_error(error: Error) -> SourceError {
     let message = sdk_common::report::chain(&error);
-    if error.is_retryable() {
+    let converted = if error.is_retryable() {
         SourceError::transient(message)
     } else {
         SourceError::permanent(message)
-    }
+    };
+    converted.with_source(error)
 }
 
 /// The window's lower bound on a poll.

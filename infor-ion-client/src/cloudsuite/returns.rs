@@ -141,19 +141,22 @@ fn status_of(code: Option<&str>) -> PoStatus {
 }
 
 /// A client error as the engine's [`TargetError`], keeping whether the write may have happened.
-pub fn target_error(error: &Error) -> TargetError {
-    let status = match error {
+/// The message is the error's text ([`chain`](sdk_common::report::chain)); the error itself is
+/// kept as the typed source ([`TargetError::source_as`]).
+pub fn target_error(error: Error) -> TargetError {
+    let status = match &error {
         Error::Api(api) => Some(api.status),
         _ => None,
     };
-    let message = sdk_common::report::chain(error);
-    match error.delivery() {
+    let message = sdk_common::report::chain(&error);
+    let converted = match error.delivery() {
         Delivery::NotProcessed => TargetError::not_sent(message),
         Delivery::Unknown => TargetError::unknown_outcome(message),
         Delivery::Processed => {
             TargetError::new(Delivery::Processed, error.is_retryable(), status, message)
         }
-    }
+    };
+    converted.with_source(error)
 }
 
 fn ido_date(date: chrono::NaiveDate) -> String {
@@ -278,7 +281,7 @@ impl CloudSuitePoWriter {
         if let Some(schema) = cached {
             return Ok(schema);
         }
-        let schema = Arc::new(self.csi.schema(ido).await.map_err(|e| target_error(&e))?);
+        let schema = Arc::new(self.csi.schema(ido).await.map_err(target_error)?);
         let mut schemas = self.schemas.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(raced) = schemas.get(ido) {
             return Ok(raced.clone());
@@ -354,7 +357,7 @@ impl CloudSuitePoWriter {
             .items()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e))?;
+            .map_err(target_error)?;
         Ok(rows
             .iter()
             .filter_map(|r| r.record.text(key).map(str::to_owned))
@@ -362,7 +365,7 @@ impl CloudSuitePoWriter {
     }
 
     fn filter_po(po_number: &str) -> Result<Filter, TargetError> {
-        Filter::eq("PoNum", po_number).map_err(|e| target_error(&e))
+        Filter::eq("PoNum", po_number).map_err(target_error)
     }
 
     async fn header(&self, po_number: &str) -> Result<Option<IdoItem>, TargetError> {
@@ -373,7 +376,7 @@ impl CloudSuitePoWriter {
                 &["PoNum", "Stat", "VendNum"],
             )
             .await
-            .map_err(|e| target_error(&e))
+            .map_err(target_error)
     }
 
     async fn lines(&self, po_number: &str) -> Result<Vec<IdoItem>, TargetError> {
@@ -386,7 +389,7 @@ impl CloudSuitePoWriter {
             .items()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e))
+            .map_err(target_error)
     }
 
     fn document_id(&self, po_number: &str) -> DocumentId {
@@ -431,7 +434,7 @@ impl CloudSuitePoWriter {
     }
 
     async fn send<N: crate::bod::Noun>(&self, ims: &Ims, bod: &Bod<N>) -> Result<(), TargetError> {
-        ims.send(bod).await.map_err(|e| target_error(&e))
+        ims.send(bod).await.map_err(target_error)
     }
 
     /// The `SLPos` insert of a new PO.
@@ -486,12 +489,12 @@ impl CloudSuitePoWriter {
             .items()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e))?;
+            .map_err(target_error)?;
         rows.iter()
             .map(|row| {
                 row.record
                     .integer("PoLine")
-                    .map_err(|e| target_error(&e))?
+                    .map_err(target_error)?
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| {
                         TargetError::rejected(
@@ -520,7 +523,7 @@ impl CloudSuitePoWriter {
             }
             let change = fitted(schema, &self.line_insert(po_number, draft, line));
             if let Err(error) = self.csi.update(SLPOITEMS, &change).await {
-                let mut error = target_error(&error);
+                let mut error = target_error(error);
                 error.message = format!(
                     "PO {po_number} line {}: {}; {}",
                     line.line_no,
@@ -549,7 +552,7 @@ impl CloudSuitePoWriter {
                 &["PoNum", &self.external_ref_property],
             )
             .await
-            .map_err(|e| target_error(&e))?;
+            .map_err(target_error)?;
         Ok(header.map(|h| {
             h.record
                 .text(&self.external_ref_property)
@@ -590,7 +593,7 @@ impl CloudSuitePoWriter {
             external,
             draft.external_ref.as_str(),
         )
-        .map_err(|e| target_error(&e))?);
+        .map_err(target_error)?);
         let rows: Vec<IdoItem> = self
             .csi
             .load(SLPOS)
@@ -601,7 +604,7 @@ impl CloudSuitePoWriter {
             .items()
             .try_collect()
             .await
-            .map_err(|e| target_error(&e))?;
+            .map_err(target_error)?;
         let ours: Vec<&str> = rows
             .iter()
             .filter(|r| r.record.text(external) == Some(draft.external_ref.as_str()))
@@ -643,7 +646,7 @@ impl CloudSuitePoWriter {
         self.csi
             .update(SLPOS, &fitted(&header_schema, &self.header_insert(draft)))
             .await
-            .map_err(|e| target_error(&e))?;
+            .map_err(target_error)?;
         // The header did not exist a moment ago, so neither do its lines: no lookup each. A
         // failure from here on leaves a stamped header, which the next attempt (or
         // `complete_po`) finds and completes.
@@ -771,8 +774,8 @@ impl CloudSuitePoWriter {
 
     fn filter_invoice(vendor_id: &str, invoice_number: &str) -> Result<Filter, TargetError> {
         Ok(Filter::eq("VendNum", vendor_id)
-            .map_err(|e| target_error(&e))?
-            .and(Filter::eq("InvNum", invoice_number).map_err(|e| target_error(&e))?))
+            .map_err(target_error)?
+            .and(Filter::eq("InvNum", invoice_number).map_err(target_error)?))
     }
 
     async fn create_voucher(&self, draft: &SourceInvoiceDraft) -> Result<String, TargetError> {
@@ -804,7 +807,7 @@ impl CloudSuitePoWriter {
                 &fitted(&schema, &voucher),
             )
             .await
-            .map_err(|e| target_error(&e))?
+            .map_err(target_error)?
         {
             InsertOnce::Existing(item) => Some(item),
             InsertOnce::Inserted(outcome) => match ours {
@@ -820,7 +823,7 @@ impl CloudSuitePoWriter {
         self.csi
             .find_one(SLAPTRXS, lookup, &properties)
             .await
-            .map_err(|e| target_error(&e))?
+            .map_err(target_error)?
             .and_then(|i| i.record.text("Voucher").map(str::to_owned))
             .ok_or_else(|| {
                 TargetError::unknown_outcome(format!(
@@ -909,11 +912,11 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
         let mut lines = Vec::new();
         for item in self.lines(po_number).await? {
             let r = &item.record;
-            let number = |name: &str| r.decimal(name).map_err(|e| target_error(&e));
+            let number = |name: &str| r.decimal(name).map_err(target_error);
             lines.push(SourcePoLine {
                 line_no: r
                     .integer("PoLine")
-                    .map_err(|e| target_error(&e))?
+                    .map_err(target_error)?
                     .and_then(|n| u32::try_from(n).ok())
                     .unwrap_or_default(),
                 item: r.text("Item").unwrap_or_default().to_owned(),
@@ -930,8 +933,7 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
     }
 
     async fn find_by_external_ref(&self, external_ref: &str) -> Result<Vec<String>, TargetError> {
-        let filter =
-            Filter::eq(&self.external_ref_property, external_ref).map_err(|e| target_error(&e))?;
+        let filter = Filter::eq(&self.external_ref_property, external_ref).map_err(target_error)?;
         self.keys("SLPos", "PoNum", filter).await
     }
 
@@ -968,7 +970,7 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
                             &IdoChange::update(item_id).set("Stat", stat_code(status)),
                         )
                         .await
-                        .map_err(|e| target_error(&e))?;
+                        .map_err(target_error)?;
                 }
                 if !change.received.is_empty() {
                     let lines = self.lines(po_number).await?;
@@ -990,7 +992,7 @@ impl SourcePurchaseWriter for CloudSuitePoWriter {
                                     .set("QtyReceived", decimal_text(received.total)),
                             )
                             .await
-                            .map_err(|e| target_error(&e))?;
+                            .map_err(target_error)?;
                     }
                 }
                 Ok(())

@@ -629,10 +629,7 @@ impl<S: SyncStore> GlMappingStore for CrashingCommit<S> {
 impl<S: SyncStore> SyncStore for CrashingCommit<S> {
     async fn commit_window(&self, commit: WindowCommit) -> Result<(), StoreError> {
         (self.crash)(commit).await;
-        Err(StoreError::Backend {
-            message: "process killed before COMMIT".into(),
-            transient: true,
-        })
+        Err(StoreError::backend("process killed before COMMIT", true))
     }
 }
 

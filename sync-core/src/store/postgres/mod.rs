@@ -291,10 +291,9 @@ impl PgStore {
                 false,
             ));
         }
-        MIGRATOR
-            .run(&store.pool)
-            .await
-            .map_err(|e| backend(format!("migrating schema `{}`: {e}", store.schema), false))?;
+        MIGRATOR.run(&store.pool).await.map_err(|e| {
+            backend(format!("migrating schema `{}`: {e}", store.schema), false).with_source(e)
+        })?;
         Ok(store)
     }
 

@@ -185,10 +185,9 @@ pub trait AuditSearch: Send + Sync {
         loop {
             let got = self.search(filter, page).await?;
             for entry in &got.entries {
-                let line = serde_json::to_string(entry).map_err(|e| backend(e, false))?;
-                writeln!(out, "{line}").map_err(|e| StoreError::Backend {
-                    message: format!("cannot write export: {e}"),
-                    transient: false,
+                let line = serde_json::to_string(entry).map_err(|e| backend_from(e, false))?;
+                writeln!(out, "{line}").map_err(|e| {
+                    StoreError::backend(format!("cannot write export: {e}"), false).with_source(e)
                 })?;
                 written += 1;
             }
@@ -222,10 +221,10 @@ pub(crate) fn parse_status(text: &str) -> Result<AuditStatus, StoreError> {
         "conflict" => AuditStatus::Conflict,
         "resolved" => AuditStatus::Resolved,
         other => {
-            return Err(StoreError::Backend {
-                message: format!("unknown audit status `{other}` in column audit_entries.status"),
-                transient: false,
-            });
+            return Err(StoreError::backend(
+                format!("unknown audit status `{other}` in column audit_entries.status"),
+                false,
+            ));
         }
     })
 }
@@ -241,15 +240,15 @@ pub(crate) fn open_status_names() -> Vec<String> {
 /// Decode a JSON column, naming the table, the column and the JSON path on failure.
 pub(crate) fn decode_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| StoreError::Backend {
-        message: format!("cannot decode {what} at `{}`: {}", e.path(), e.inner()),
-        transient: false,
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let message = format!("cannot decode {what} at `{}`: {}", e.path(), e.inner());
+        StoreError::backend(message, false).with_source(e.into_inner())
     })
 }
 
 /// Encode a value for a JSON column.
 pub(crate) fn encode_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| backend(e, false))
+    serde_json::to_string(value).map_err(|e| backend_from(e, false))
 }
 
 /// An audit row as read back: the JSON with the authoritative status columns laid over it.
@@ -266,10 +265,15 @@ pub(crate) fn entry_from_row(
 
 /// A `StoreError::Backend` from anything displayable.
 pub(crate) fn backend(error: impl std::fmt::Display, transient: bool) -> StoreError {
-    StoreError::Backend {
-        message: error.to_string(),
-        transient,
-    }
+    StoreError::backend(error.to_string(), transient)
+}
+
+/// A `StoreError::Backend` whose message is `error`'s text and whose typed source is `error`.
+pub(crate) fn backend_from(
+    error: impl std::error::Error + Send + Sync + 'static,
+    transient: bool,
+) -> StoreError {
+    StoreError::backend(error.to_string(), transient).with_source(error)
 }
 
 /// Convert an sqlx error, deciding whether it is worth retrying.
@@ -293,10 +297,7 @@ pub(crate) fn from_sqlx(error: sqlx::Error) -> StoreError {
         }),
         _ => false,
     };
-    StoreError::Backend {
-        message: error.to_string(),
-        transient,
-    }
+    backend_from(error, transient)
 }
 
 /// Counts collected as (name, count) rows into the map the trait returns.

@@ -73,6 +73,7 @@ impl SqliteStore {
                     format!("cannot create directory {}: {e}", dir.display()),
                     false,
                 )
+                .with_source(e)
             })?;
         }
         let options = SqliteConnectOptions::from_str("sqlite:")
@@ -89,10 +90,9 @@ impl SqliteStore {
             .map_err(from_sqlx)?;
         let store = SqliteStore { pool, clock, path };
         store.check_version().await?;
-        MIGRATOR
-            .run(&store.pool)
-            .await
-            .map_err(|e| backend(format!("migrating {}: {e}", store.path.display()), false))?;
+        MIGRATOR.run(&store.pool).await.map_err(|e| {
+            backend(format!("migrating {}: {e}", store.path.display()), false).with_source(e)
+        })?;
         Ok(store)
     }
 
