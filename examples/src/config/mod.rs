@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Weekday;
 use cin7_core_client::Cin7Client;
 use cin7_core_client::limiter::RateLimit;
 use cin7_core_client::sync::Cin7Target;
@@ -75,12 +74,14 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not valid TOML, or a key has the wrong type or is unknown.
+    /// The file is not valid TOML, or a key is unknown, has the wrong type or a value outside
+    /// its fixed set (`product = "m4"`).
     #[error("the config file {path} is not valid: {message}")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The TOML parser's message (it names the line and the key).
+        /// The TOML parser's message: the line, and for a bad key or value the key's path and
+        /// what it accepts.
         message: String,
     },
     /// A required key is missing.
@@ -91,7 +92,8 @@ pub enum ConfigError {
         /// What to put there.
         hint: &'static str,
     },
-    /// A name in `streams` is not a stream.
+    /// A name is not a stream (`replay stream NAME`; in the file, `streams` is refused when
+    /// it is read).
     #[error(
         "unknown stream `{name}` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices, purchase_returns"
     )]
@@ -109,14 +111,6 @@ pub enum ConfigError {
         store: String,
         /// Why.
         reason: String,
-    },
-    /// A table under `[mappings.tables]` is not a mapping kind.
-    #[error(
-        "unknown mapping kind `{kind}` under [mappings.tables]: the kinds are gl_account, tax_rule, payment_term, location, currency, sku"
-    )]
-    UnknownMappingKind {
-        /// The name given.
-        kind: String,
     },
     /// An environment variable the config names is not set.
     #[error("the environment variable {var} (named by `{key}`) is not set")]
@@ -160,8 +154,10 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The streams a tenant's sync is made of, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The streams a tenant's sync is made of, in the order they run. Read from the config by its
+/// [`name`](Stream::name) (`streams = ["suppliers"]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Stream {
     /// The chart of accounts (GL mapping and drift).
     GlAccounts,
@@ -486,7 +482,7 @@ impl Config {
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("<text>"),
-            message: e.to_string(),
+            message: parse_message(&e),
         })?;
         let resolve = |p: &str| {
             let p = PathBuf::from(p);
@@ -502,11 +498,7 @@ impl Config {
             // The return direction writes to CloudSuite: only when a [returns] section says how.
             None if returns.is_some() => Stream::ALL.to_vec(),
             None => Stream::FORWARD.to_vec(),
-            Some(names) => {
-                let mut streams = names
-                    .iter()
-                    .map(|n| Stream::parse(n))
-                    .collect::<Result<Vec<_>, _>>()?;
+            Some(mut streams) => {
                 if streams.is_empty() {
                     return Err(invalid("streams", "name at least one stream"));
                 }
@@ -649,6 +641,24 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// The TOML error as `toml` shows it (the line, the value marked, what went wrong), followed by
+/// the dotted path of the key at fault, which it only shows when it has no line to show:
+/// ``in `ion.product` ``.
+fn parse_message(error: &toml::de::Error) -> String {
+    let shown = error.to_string();
+    let mut bare = error.clone();
+    bare.set_input(None);
+    let bare = bare.to_string();
+    let key = bare
+        .strip_prefix(error.message())
+        .map(str::trim)
+        .filter(|rest| rest.starts_with("in `"));
+    match key {
+        Some(key) if !shown.contains(key) => format!("{}\n{key}", shown.trim_end()),
+        _ => shown.trim_end().to_owned(),
+    }
+}
+
 fn parse_store(
     store: Option<String>,
     schema: Option<String>,
@@ -777,8 +787,8 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
     let need = |value: Option<String>, key: &'static str, hint: &'static str| {
         non_empty(value).ok_or(ConfigError::Missing { key, hint })
     };
-    let product = match raw.product.as_deref().map(str::trim) {
-        Some("csi") => Product::Csi {
+    let product = match raw.product {
+        Some(RawProduct::Csi) => Product::Csi {
             mongoose_config: need(
                 raw.mongoose_config,
                 "ion.mongoose_config",
@@ -786,7 +796,7 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
             )?,
             site: need(raw.site, "ion.site", "the CSI site, e.g. \"DALS\"")?,
         },
-        Some("m3") => Product::M3 {
+        Some(RawProduct::M3) => Product::M3 {
             company: need(
                 raw.company,
                 "ion.company",
@@ -794,19 +804,13 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
             )?,
             division: non_empty(raw.division),
         },
-        Some("datalake") => Product::DataLake {
+        Some(RawProduct::Datalake) => Product::DataLake {
             accounting_entity: need(
                 raw.accounting_entity,
                 "ion.accounting_entity",
                 "the accounting entity the Data Lake documents carry, e.g. \"300_001\"",
             )?,
         },
-        Some(other) => {
-            return Err(invalid(
-                "ion.product",
-                format!("`{other}` is not a product: use \"csi\", \"m3\" or \"datalake\""),
-            ));
-        }
         None => {
             return Err(ConfigError::Missing {
                 key: "ion.product",
@@ -875,9 +879,9 @@ fn parse_ion(raw: RawIon) -> Result<IonSettings, ConfigError> {
 /// streams routed to the Data Lake are returned.
 fn parse_routes(raw: RawRoutes, product: &Product) -> Result<Vec<Stream>, ConfigError> {
     let (own, product_name) = match product {
-        Product::Csi { .. } => ("ido", "csi"),
-        Product::M3 { .. } => ("mi", "m3"),
-        Product::DataLake { .. } => ("datalake", "datalake"),
+        Product::Csi { .. } => (RawRoute::Ido, "csi"),
+        Product::M3 { .. } => (RawRoute::Mi, "m3"),
+        Product::DataLake { .. } => (RawRoute::Datalake, "datalake"),
     };
     let mut lake = Vec::new();
     for (stream, value) in [
@@ -886,35 +890,24 @@ fn parse_routes(raw: RawRoutes, product: &Product) -> Result<Vec<Stream>, Config
         (Stream::PurchaseOrders, raw.purchase_orders),
         (Stream::SupplierInvoices, raw.supplier_invoices),
     ] {
-        let Some(value) = value else { continue };
-        let key = format!("ion.routes.{stream}");
-        let serves = match value.trim() {
-            "datalake" => {
-                lake.push(stream);
-                continue;
-            }
-            route @ ("mi" | "ido") => route == own,
-            other => {
-                return Err(ConfigError::InvalidKey {
-                    key,
-                    message: format!(
-                        "`{other}` is not a route: use \"{own}\" (the product's own API) or \"datalake\" (published BODs)"
-                    ),
-                });
-            }
-        };
-        if !serves {
-            let needs = if value.trim() == "mi" { "m3" } else { "csi" };
-            let fix = if own == "datalake" {
+        let Some(route) = value else { continue };
+        if route == RawRoute::Datalake {
+            lake.push(stream);
+            continue;
+        }
+        if route != own {
+            let key = format!("ion.routes.{stream}");
+            let needs = if route == RawRoute::Mi { "m3" } else { "csi" };
+            let fix = if own == RawRoute::Datalake {
                 "\"datalake\"".to_owned()
             } else {
-                format!("\"{own}\" or \"datalake\"")
+                format!("\"{}\" or \"datalake\"", own.name())
             };
             return Err(ConfigError::InvalidKey {
                 key: key.clone(),
                 message: format!(
                     "route \"{}\" cannot serve {stream}: it needs product = \"{needs}\" and this tenant's product is \"{product_name}\"; set {key} = {fix}",
-                    value.trim()
+                    route.name()
                 ),
             });
         }
@@ -1023,17 +1016,18 @@ fn parse_schedule(raw: RawSchedule) -> Result<Cadence, ConfigError> {
             )
         })
     };
-    let cadence = raw.cadence.as_deref().unwrap_or("on_demand");
+    let cadence = raw.cadence.unwrap_or_default();
     let unused = |keys: &[(&str, bool)]| -> Result<(), ConfigError> {
         match keys.iter().find(|(_, set)| *set) {
             Some((key, _)) => Err(bad(format!(
-                "`{key}` does not apply to cadence = \"{cadence}\""
+                "`{key}` does not apply to cadence = \"{}\"",
+                cadence.name()
             ))),
             None => Ok(()),
         }
     };
     match cadence {
-        "interval" => {
+        RawCadence::Interval => {
             unused(&[
                 ("at", raw.at.is_some()),
                 ("day", raw.day.is_some()),
@@ -1048,23 +1042,20 @@ fn parse_schedule(raw: RawSchedule) -> Result<Cadence, ConfigError> {
             }
             Ok(Cadence::Interval(every))
         }
-        "daily" => {
+        RawCadence::Daily => {
             unused(&[("every", raw.every.is_some()), ("day", raw.day.is_some())])?;
             let (h, m) = at(&raw)?;
             Cadence::daily(h, m, &tz(&raw)?).map_err(|e| bad(e.to_string()))
         }
-        "weekly" => {
+        RawCadence::Weekly => {
             unused(&[("every", raw.every.is_some())])?;
-            let day = raw.day.as_deref().ok_or_else(|| {
+            let weekday = raw.day.ok_or_else(|| {
                 bad("`day` is missing: the day of the week, e.g. day = \"monday\"".into())
             })?;
-            let weekday: Weekday = day
-                .parse()
-                .map_err(|_| bad(format!("`day` = \"{day}\" is not a day of the week")))?;
             let (h, m) = at(&raw)?;
             Cadence::weekly(weekday, h, m, &tz(&raw)?).map_err(|e| bad(e.to_string()))
         }
-        "on_demand" => {
+        RawCadence::OnDemand => {
             unused(&[
                 ("every", raw.every.is_some()),
                 ("at", raw.at.is_some()),
@@ -1073,33 +1064,25 @@ fn parse_schedule(raw: RawSchedule) -> Result<Cadence, ConfigError> {
             ])?;
             Ok(Cadence::OnDemand)
         }
-        other => Err(bad(format!(
-            "`cadence` = \"{other}\" is not one of interval, daily, weekly, on_demand"
-        ))),
     }
 }
 
-fn mapping_kind(name: &str) -> Result<MappingKind, ConfigError> {
-    Ok(match name {
-        "gl_account" => MappingKind::GlAccount,
-        "tax_rule" => MappingKind::TaxRule,
-        "payment_term" => MappingKind::PaymentTerm,
-        "location" => MappingKind::Location,
-        "currency" => MappingKind::Currency,
-        "sku" => MappingKind::Sku,
-        _ => {
-            return Err(ConfigError::UnknownMappingKind {
-                kind: name.to_owned(),
-            });
-        }
-    })
+fn mapping_kind(kind: RawMappingKind) -> MappingKind {
+    match kind {
+        RawMappingKind::GlAccount => MappingKind::GlAccount,
+        RawMappingKind::TaxRule => MappingKind::TaxRule,
+        RawMappingKind::PaymentTerm => MappingKind::PaymentTerm,
+        RawMappingKind::Location => MappingKind::Location,
+        RawMappingKind::Currency => MappingKind::Currency,
+        RawMappingKind::Sku => MappingKind::Sku,
+    }
 }
 
 /// The Cin7 names the mapping tables and purchase defaults name.
 fn reference_names(raw: &RawMappings) -> ReferenceNames {
-    let table = |kind: &str| -> Vec<String> {
+    let table = |kind: RawMappingKind| -> Vec<String> {
         raw.tables
-            .get(kind)
+            .get(&kind)
             .map(|t| t.values.values().chain(t.default.iter()).cloned().collect())
             .unwrap_or_default()
     };
@@ -1111,37 +1094,30 @@ fn reference_names(raw: &RawMappings) -> ReferenceNames {
     };
     let p = &raw.purchases;
     ReferenceNames {
-        tax_rules: with(table("tax_rule"), &p.default_tax_rule),
-        payment_terms: with(table("payment_term"), &p.default_payment_term),
-        locations: with(table("location"), &p.default_location),
-        account_codes: with(table("gl_account"), &p.ap_account),
+        tax_rules: with(table(RawMappingKind::TaxRule), &p.default_tax_rule),
+        payment_terms: with(table(RawMappingKind::PaymentTerm), &p.default_payment_term),
+        locations: with(table(RawMappingKind::Location), &p.default_location),
+        account_codes: with(table(RawMappingKind::GlAccount), &p.ap_account),
     }
 }
 
 fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
     let mut table = MappingTable::default();
     for (name, t) in raw.tables {
-        let kind = mapping_kind(&name)?;
-        let fallback = match (t.fallback.as_deref(), t.default) {
+        let kind = mapping_kind(name);
+        let fallback = match (t.fallback, t.default) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
                     "mappings.tables.*.fallback",
                     format!(
-                        "[mappings.tables.{name}] has both `fallback` and `default`: `default` already means \"use this value\""
+                        "[mappings.tables.{}] has both `fallback` and `default`: `default` already means \"use this value\"",
+                        name.name()
                     ),
                 ));
             }
             (None, Some(default)) => Some(Fallback::Default(default)),
-            (Some("identity"), None) => Some(Fallback::Identity),
-            (Some("required"), None) => Some(Fallback::Required),
-            (Some(other), None) => {
-                return Err(invalid(
-                    "mappings.tables.*.fallback",
-                    format!(
-                        "[mappings.tables.{name}] fallback = \"{other}\": use \"identity\" or \"required\", or set `default`"
-                    ),
-                ));
-            }
+            (Some(RawFallback::Identity), None) => Some(Fallback::Identity),
+            (Some(RawFallback::Required), None) => Some(Fallback::Required),
             (None, None) => None,
         };
         for (from, to) in t.values {
@@ -1155,22 +1131,16 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
     if let Some(field) = raw.vendor_id_field {
         mappings.vendor_id_field = non_empty(Some(field));
     }
-    mappings.name_match = match (raw.name_match.as_deref(), raw.match_by_name) {
+    mappings.name_match = match (raw.name_match, raw.match_by_name) {
         (Some(_), Some(_)) => {
             return Err(invalid(
                 "mappings.match_by_name",
                 "give `name_match` alone (`match_by_name` is its older spelling)",
             ));
         }
-        (Some(key), None) => NameMatch::from_key(key).ok_or_else(|| {
-            invalid(
-                "mappings.name_match",
-                format!(
-                    "`{key}`: use \"review\" (hold a namesake for a person), \"link\" (use the supplier with that name) or \"create\" (a new one)"
-                ),
-            )
-        })?,
-        (None, Some(true)) => NameMatch::Link,
+        (Some(RawNameMatch::Review), None) => NameMatch::Review,
+        (Some(RawNameMatch::Link), None) | (None, Some(true)) => NameMatch::Link,
+        (Some(RawNameMatch::Create), None) => NameMatch::Create,
         (None, Some(false) | None) => NameMatch::Review,
     };
     mappings.reactivate_deprecated = raw.reactivate_deprecated;
@@ -1178,61 +1148,35 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
         mappings.revision = revision;
     }
     let p = raw.purchases;
-    if let Some(approach) = p.approach.as_deref() {
+    if let Some(approach) = p.approach {
         mappings.purchases.approach = match approach {
-            "stock" => Approach::Stock,
-            "invoice" => Approach::Invoice,
-            other => {
-                return Err(invalid(
-                    "mappings.purchases.approach",
-                    format!(
-                        "`{other}`: use \"stock\" (receive first) or \"invoice\" (invoice first)"
-                    ),
-                ));
-            }
+            RawApproach::Stock => Approach::Stock,
+            RawApproach::Invoice => Approach::Invoice,
         };
     }
-    let status =
-        |value: Option<&str>, key: &'static str| -> Result<Option<DocStatus>, ConfigError> {
-            match value {
-                None => Ok(None),
-                Some("draft") => Ok(Some(DocStatus::Draft)),
-                Some("authorised") | Some("authorized") => Ok(Some(DocStatus::Authorised)),
-                Some(other) => Err(invalid(
-                    key,
-                    format!("`{other}`: use \"draft\" or \"authorised\""),
-                )),
-            }
-        };
-    if let Some(s) = status(p.order_status.as_deref(), "mappings.purchases.order_status")? {
-        mappings.purchases.order_status = s;
+    let status = |value: RawDocStatus| match value {
+        RawDocStatus::Draft => DocStatus::Draft,
+        RawDocStatus::Authorised => DocStatus::Authorised,
+    };
+    if let Some(s) = p.order_status {
+        mappings.purchases.order_status = status(s);
     }
-    if let Some(s) = status(
-        p.invoice_status.as_deref(),
-        "mappings.purchases.invoice_status",
-    )? {
-        mappings.purchases.invoice_status = s;
+    if let Some(s) = p.invoice_status {
+        mappings.purchases.invoice_status = status(s);
     }
     mappings.purchases.default_location = non_empty(p.default_location);
-    if let Some(planned) = p.planned.as_deref() {
-        mappings.purchases.planned = PlannedPoRule::from_key(planned).ok_or_else(|| {
-            invalid(
-                "mappings.purchases.planned",
-                format!(
-                    "`{planned}`: use \"skip\" (create it once it is ordered), \"draft\" (a draft purchase) or \"order\" (like an ordered PO)"
-                ),
-            )
-        })?;
+    if let Some(planned) = p.planned {
+        mappings.purchases.planned = match planned {
+            RawPlanned::Skip => PlannedPoRule::Skip,
+            RawPlanned::Draft => PlannedPoRule::Draft,
+            RawPlanned::Order => PlannedPoRule::Order,
+        };
     }
-    if let Some(closed) = p.closed.as_deref() {
-        mappings.purchases.closed = ClosedPoRule::from_key(closed).ok_or_else(|| {
-            invalid(
-                "mappings.purchases.closed",
-                format!(
-                    "`{closed}`: use \"skip\" (never create a closed PO) or \"create\" (create it like an ordered PO)"
-                ),
-            )
-        })?;
+    if let Some(closed) = p.closed {
+        mappings.purchases.closed = match closed {
+            RawClosed::Skip => ClosedPoRule::Skip,
+            RawClosed::Create => ClosedPoRule::Create,
+        };
     }
     if let Some(ap) = non_empty(p.ap_account) {
         mappings.supplier_defaults.account_payable = ap;

@@ -53,7 +53,7 @@ use sync_core::target::DryRunLog;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawReturns {
-    write: Option<String>,
+    write: Option<RawWrite>,
     logical_id: Option<String>,
     company: Option<String>,
     division: Option<String>,
@@ -62,12 +62,12 @@ pub(super) struct RawReturns {
     responsible: Option<String>,
     external_ref_property: Option<String>,
     po_number_prefix: Option<String>,
-    create_from: Option<String>,
-    status_conflicts: Option<String>,
-    receipt_conflicts: Option<String>,
+    create_from: Option<RawCreateFrom>,
+    status_conflicts: Option<RawWinner>,
+    receipt_conflicts: Option<RawWinner>,
     cin7_account_name: Option<String>,
     invoices: Option<bool>,
-    voucher_numbering: Option<String>,
+    voucher_numbering: Option<RawVoucherNumbering>,
     voucher_prefix: Option<String>,
     #[serde(default)]
     insert_defaults: BTreeMap<String, BTreeMap<String, toml::Value>>,
@@ -75,6 +75,51 @@ pub(super) struct RawReturns {
     items: BTreeMap<String, String>,
     #[serde(default)]
     locations: BTreeMap<String, String>,
+}
+
+/// `returns.write`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawWrite {
+    /// CloudSuite Industrial IDO updates.
+    #[default]
+    Ido,
+    /// Process BODs through ION's Messaging Service.
+    Bods,
+    /// M3 MI transactions.
+    M3,
+}
+
+/// `returns.create_from`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawCreateFrom {
+    #[default]
+    Ordered,
+    PartlyReceived,
+    Received,
+}
+
+/// `returns.status_conflicts` and `receipt_conflicts`: who wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawWinner {
+    #[serde(rename = "cloudsuite")]
+    CloudSuite,
+    Cin7,
+    Review,
+}
+
+/// `returns.voucher_numbering`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawVoucherNumbering {
+    /// CloudSuite numbers vouchers.
+    #[default]
+    #[serde(rename = "cloudsuite")]
+    CloudSuite,
+    /// `voucher_prefix` + the Cin7 invoice number.
+    InvoiceNumber,
 }
 
 /// The `[webhooks]` section as written.
@@ -147,16 +192,12 @@ pub struct WebhookSettings {
     pub token_env: String,
 }
 
-fn winner(key: &'static str, value: Option<&str>, default: Winner) -> Result<Winner, ConfigError> {
+fn winner(value: Option<RawWinner>, default: Winner) -> Winner {
     match value {
-        None => Ok(default),
-        Some("cloudsuite") => Ok(Winner::Source),
-        Some("cin7") => Ok(Winner::Target),
-        Some("review") => Ok(Winner::Review),
-        Some(other) => Err(invalid(
-            key,
-            format!("`{other}`: say cloudsuite, cin7 or review"),
-        )),
+        None => default,
+        Some(RawWinner::CloudSuite) => Winner::Source,
+        Some(RawWinner::Cin7) => Winner::Target,
+        Some(RawWinner::Review) => Winner::Review,
     }
 }
 
@@ -218,11 +259,11 @@ fn parse_insert_defaults(
 }
 
 fn parse_voucher_numbering(
-    numbering: Option<&str>,
+    numbering: RawVoucherNumbering,
     prefix: Option<String>,
 ) -> Result<VoucherNumbering, ConfigError> {
     match numbering {
-        None | Some("cloudsuite") => {
+        RawVoucherNumbering::CloudSuite => {
             if prefix.is_some() {
                 return Err(invalid(
                     "returns.voucher_prefix",
@@ -231,7 +272,7 @@ fn parse_voucher_numbering(
             }
             Ok(VoucherNumbering::CloudSuite)
         }
-        Some("invoice_number") => {
+        RawVoucherNumbering::InvoiceNumber => {
             let prefix = prefix.unwrap_or_default();
             if prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(invalid(
@@ -243,12 +284,6 @@ fn parse_voucher_numbering(
             }
             Ok(VoucherNumbering::FromInvoice { prefix })
         }
-        Some(other) => Err(invalid(
-            "returns.voucher_numbering",
-            format!(
-                "`{other}`: say cloudsuite (CloudSuite numbers vouchers) or invoice_number (voucher_prefix + the Cin7 invoice number)"
-            ),
-        )),
     }
 }
 
@@ -260,14 +295,14 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
         ("returns.warehouse", &raw.warehouse),
         ("returns.responsible", &raw.responsible),
     ];
-    let write = raw.write.as_deref().unwrap_or("ido");
-    if write != "bods" && raw.logical_id.is_some() {
+    let write = raw.write.unwrap_or_default();
+    if write != RawWrite::Bods && raw.logical_id.is_some() {
         return Err(invalid(
             "returns.logical_id",
             "only used with write = \"bods\"",
         ));
     }
-    if write != "m3"
+    if write != RawWrite::M3
         && let Some((key, _)) = m3_keys.iter().find(|(_, value)| value.is_some())
     {
         return Err(invalid(key, "only used with write = \"m3\""));
@@ -277,7 +312,7 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
         ("returns.voucher_numbering", raw.voucher_numbering.is_some()),
         ("returns.voucher_prefix", raw.voucher_prefix.is_some()),
     ];
-    if write != "ido"
+    if write != RawWrite::Ido
         && let Some((key, _)) = ido_keys.iter().find(|(_, given)| *given)
     {
         return Err(invalid(
@@ -290,14 +325,16 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
         raw.insert_defaults,
         external_ref_property.as_deref().unwrap_or("VendOrder"),
     )?;
-    let voucher_numbering =
-        parse_voucher_numbering(raw.voucher_numbering.as_deref(), raw.voucher_prefix)?;
+    let voucher_numbering = parse_voucher_numbering(
+        raw.voucher_numbering.unwrap_or_default(),
+        raw.voucher_prefix,
+    )?;
     let m3_key = |key: &'static str, value: Option<String>, hint: &'static str| {
         non_empty(value).ok_or(ConfigError::Missing { key, hint })
     };
     let write = match write {
-        "ido" => ReturnWrite::Ido,
-        "bods" => ReturnWrite::Bods {
+        RawWrite::Ido => ReturnWrite::Ido,
+        RawWrite::Bods => ReturnWrite::Bods {
             logical_id: non_empty(raw.logical_id).ok_or_else(|| {
                 invalid(
                     "returns.logical_id",
@@ -305,7 +342,7 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
                 )
             })?,
         },
-        "m3" => ReturnWrite::M3 {
+        RawWrite::M3 => ReturnWrite::M3 {
             company: m3_key("returns.company", raw.company, "the M3 company (CONO) POs are written to")?,
             division: non_empty(raw.division),
             facility: m3_key("returns.facility", raw.facility, "the facility (FACI) of the POs created")?,
@@ -320,36 +357,16 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
                 "the M3 user responsible for goods receipts",
             )?,
         },
-        other => {
-            return Err(invalid(
-                "returns.write",
-                format!("`{other}`: say ido, bods or m3"),
-            ));
-        }
     };
-    let create_from = match raw.create_from.as_deref() {
-        None | Some("ordered") => PurchaseProgress::Ordered,
-        Some("partly_received") => PurchaseProgress::PartlyReceived,
-        Some("received") => PurchaseProgress::Received,
-        Some(other) => {
-            return Err(invalid(
-                "returns.create_from",
-                format!("`{other}`: say ordered, partly_received or received"),
-            ));
-        }
+    let create_from = match raw.create_from.unwrap_or_default() {
+        RawCreateFrom::Ordered => PurchaseProgress::Ordered,
+        RawCreateFrom::PartlyReceived => PurchaseProgress::PartlyReceived,
+        RawCreateFrom::Received => PurchaseProgress::Received,
     };
     let defaults = ConflictPolicy::default();
     let policy = ConflictPolicy {
-        status: winner(
-            "returns.status_conflicts",
-            raw.status_conflicts.as_deref(),
-            defaults.status,
-        )?,
-        receipts: winner(
-            "returns.receipt_conflicts",
-            raw.receipt_conflicts.as_deref(),
-            defaults.receipts,
-        )?,
+        status: winner(raw.status_conflicts, defaults.status),
+        receipts: winner(raw.receipt_conflicts, defaults.receipts),
     };
     let po_number_prefix = non_empty(raw.po_number_prefix);
     if po_number_prefix.as_ref().is_some_and(|p| p.len() >= 10) {
@@ -550,7 +567,7 @@ mod tests {
             ),
             (
                 "voucher_numbering = \"ours\"\n",
-                "returns.voucher_numbering",
+                "unknown variant `ours`, expected `cloudsuite` or `invoice_number`",
             ),
             ("voucher_prefix = \"C7\"\n", "returns.voucher_prefix"),
             (

@@ -29,9 +29,39 @@ pub(super) struct RawIdo {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDistributions {
-    source: Option<String>,
+    source: Option<RawDistributionSource>,
     voucher_property: Option<String>,
     account: Option<String>,
+}
+
+/// `ion.distributions.source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawDistributionSource {
+    /// `SLAptrxds`, one line per distribution.
+    Ido,
+    /// One line at the account in `voucher_property` of the voucher.
+    Voucher,
+    /// One line at `account`.
+    Default,
+}
+
+/// The `<Noun>` of `[ion.mi.<Noun>]`: the M3 nouns the forward source lists (in alphabetical
+/// order, the order the tables are read in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub(super) enum RawMiNoun {
+    GlAccount,
+    Supplier,
+}
+
+impl RawMiNoun {
+    /// The name as written (the noun's own).
+    fn name(self) -> &'static str {
+        match self {
+            RawMiNoun::Supplier => Supplier::NAME,
+            RawMiNoun::GlAccount => GlAccount::NAME,
+        }
+    }
 }
 
 /// `[ion.mi.<Noun>]`.
@@ -50,8 +80,25 @@ pub(super) struct RawMi {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSupplierStatus {
     #[serde(default)]
-    values: BTreeMap<String, String>,
-    other: Option<String>,
+    values: BTreeMap<String, RawPartyStatus>,
+    other: Option<RawPartyStatus>,
+}
+
+/// A value of `[ion.supplier_status]`: the Cin7 status an M3 status code means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawPartyStatus {
+    Active,
+    Deprecated,
+}
+
+impl From<RawPartyStatus> for PartyStatus {
+    fn from(status: RawPartyStatus) -> PartyStatus {
+        match status {
+            RawPartyStatus::Active => PartyStatus::Active,
+            RawPartyStatus::Deprecated => PartyStatus::Inactive,
+        }
+    }
 }
 
 /// `[ion.supplier_status]`: M3 supplier status codes to `active` or `deprecated`, added to the
@@ -65,23 +112,17 @@ pub(super) fn parse_supplier_status(
     let Some(raw) = raw else {
         return Ok(map);
     };
-    let status = |key: String, value: &str| match value.trim() {
-        "active" => Ok(PartyStatus::Active),
-        "deprecated" => Ok(PartyStatus::Inactive),
-        other => Err(invalid_key(
-            key,
-            format!("`{other}`: say \"active\" or \"deprecated\""),
-        )),
-    };
     for (code, value) in raw.values {
-        let key = format!("ion.supplier_status.values.{code}");
         if code.trim().is_empty() || !code.trim().chars().all(|c| c.is_ascii_digit()) {
-            return Err(invalid_key(key, "an M3 status code is digits, e.g. \"20\""));
+            return Err(invalid_key(
+                format!("ion.supplier_status.values.{code}"),
+                "an M3 status code is digits, e.g. \"20\"",
+            ));
         }
-        map = map.map(code.trim(), status(key, &value)?);
+        map = map.map(code.trim(), value.into());
     }
     if let Some(other) = raw.other {
-        map = map.other(status("ion.supplier_status.other".to_owned(), &other)?);
+        map = map.other(other.into());
     }
     Ok(map)
 }
@@ -191,10 +232,10 @@ pub(super) fn parse_idos(
 
 /// Validate `[ion.mi]`: the nouns the M3 source lists, a `PROGRAM/Transaction`, a key range
 /// given whole, and the field map (checked against the noun's fields by [`MiShape::layout`]).
-pub(super) fn parse_mi(raw: BTreeMap<String, RawMi>) -> Result<MiShapes, ConfigError> {
+pub(super) fn parse_mi(raw: BTreeMap<RawMiNoun, RawMi>) -> Result<MiShapes, ConfigError> {
     let mut shapes = MiShapes::default();
     for (noun, raw) in raw {
-        let key = format!("ion.mi.{noun}");
+        let key = format!("ion.mi.{}", noun.name());
         let mut shape = MiShape::new();
         if let Some(call) = raw.transaction.filter(|t| !t.trim().is_empty()) {
             let Some((program, transaction)) = call.trim().split_once('/') else {
@@ -224,19 +265,13 @@ pub(super) fn parse_mi(raw: BTreeMap<String, RawMi>) -> Result<MiShapes, ConfigE
                 map.map(field, column.trim())
             });
         shape = shape.fields(fields);
-        let checked = match noun.as_str() {
-            "Supplier" => shape
+        let checked = match noun {
+            RawMiNoun::Supplier => shape
                 .layout::<Supplier>()
                 .map(|_| shapes.supplier = Some(shape)),
-            "GlAccount" => shape
+            RawMiNoun::GlAccount => shape
                 .layout::<GlAccount>()
                 .map(|_| shapes.gl_account = Some(shape)),
-            _ => {
-                return Err(invalid_key(
-                    key,
-                    format!("`{noun}` is not an M3 noun the sync lists; use Supplier or GlAccount"),
-                ));
-            }
         };
         checked.map_err(|e| invalid_key(key, e.to_string()))?;
     }
@@ -250,13 +285,15 @@ pub(super) fn parse_distributions(raw: RawDistributions) -> Result<Distributions
     let property = given(raw.voucher_property);
     let account = given(raw.account);
     let key = "ion.distributions.source";
-    match raw.source.as_deref().map(str::trim) {
-        None | Some("ido") if property.is_none() && account.is_none() => Ok(Distributions::Ido),
-        None | Some("ido") => Err(invalid(
+    match raw.source {
+        None | Some(RawDistributionSource::Ido) if property.is_none() && account.is_none() => {
+            Ok(Distributions::Ido)
+        }
+        None | Some(RawDistributionSource::Ido) => Err(invalid(
             key,
             "`voucher_property` and `account` apply only with source = \"voucher\" or \"default\"",
         )),
-        Some("voucher") => {
+        Some(RawDistributionSource::Voucher) => {
             let property = property.ok_or(ConfigError::Missing {
                 key: "ion.distributions.voucher_property",
                 hint: "the voucher's property holding the GL account, e.g. \"Acct\"",
@@ -265,16 +302,12 @@ pub(super) fn parse_distributions(raw: RawDistributions) -> Result<Distributions
                 .map_err(|e| invalid("ion.distributions.voucher_property", e.to_string()))?;
             Ok(Distributions::VoucherProperty(property))
         }
-        Some("default") => Ok(Distributions::DefaultAccount(account.ok_or(
+        Some(RawDistributionSource::Default) => Ok(Distributions::DefaultAccount(account.ok_or(
             ConfigError::Missing {
                 key: "ion.distributions.account",
                 hint: "the CloudSuite GL account every invoice is allocated to, e.g. \"61000\"",
             },
         )?)),
-        Some(other) => Err(invalid(
-            key,
-            format!("`{other}` is not a source: use \"ido\", \"voucher\" or \"default\""),
-        )),
     }
 }
 

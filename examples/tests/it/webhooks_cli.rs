@@ -4,7 +4,7 @@
 //! waiting for a scheduled run.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -237,7 +237,8 @@ async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let event = include_str!("../../cin7-core-client/tests/fixtures/webhook/purchase_updated.json");
+    let event =
+        include_str!("../../../cin7-core-client/tests/fixtures/webhook/purchase_updated.json");
     let codes = tokio::task::spawn_blocking(move || {
         // Wait for the listener (bounded).
         for _ in 0..400 {

@@ -2,7 +2,7 @@
 //! right reason and fix, a non-zero exit code, and never a secret in its output.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::text;
 

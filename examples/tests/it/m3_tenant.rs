@@ -10,7 +10,7 @@
 //! - an unknown company stops before any write with M3's own message, exit 1.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
@@ -111,8 +111,8 @@ fn calls(sims: &Sims, endpoint: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_supplier_arrives_once_blocked_ones_deprecated_and_a_rename_on_the_next_run() {
-    let sims = start_shaped(71, 150, m3_tenant).await;
-    let path = m3_config(&sims, 71, "100");
+    let sims = start_shaped(76, 150, m3_tenant).await;
+    let path = m3_config(&sims, 76, "100");
     // A preliminary supplier (M3 status 10, changed yesterday): the default status map does not
     // name it, so it is written as Deprecated with a warning in the summary.
     let yesterday = sims.ion.now() - chrono::Duration::days(1);
@@ -201,9 +201,9 @@ async fn every_supplier_arrives_once_blocked_ones_deprecated_and_a_rename_on_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn company_300_reads_company_300_and_an_unknown_company_writes_nothing() {
-    let sims = start_shaped(72, 20, m3_tenant).await;
+    let sims = start_shaped(77, 20, m3_tenant).await;
 
-    let path = m3_config(&sims, 72, "999");
+    let path = m3_config(&sims, 77, "999");
     let out = sync(&path).await;
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
@@ -211,7 +211,7 @@ async fn company_300_reads_company_300_and_an_unknown_company_writes_nothing() {
     assert!(shown.contains("Company 999 does not exist"), "{shown}");
     assert_eq!(sims.cin7_writes(), 0, "{shown}");
 
-    let path = m3_config(&sims, 72, "300");
+    let path = m3_config(&sims, 77, "300");
     let out = sync(&path).await;
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");

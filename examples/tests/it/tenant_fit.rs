@@ -5,7 +5,7 @@
 //! `sync` name every difference and nothing is written.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
@@ -95,8 +95,8 @@ fn rows(shown: &str, mark: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unadapted_runner_names_every_difference_and_writes_nothing() {
-    let sims = start_shaped(61, 6, drifted).await;
-    let path = config(&sims, 61, "", "");
+    let sims = start_shaped(91, 6, drifted).await;
+    let path = config(&sims, 91, "", "");
 
     let out = run("ping", args(&path, &[])).await;
     let shown = text(&out);
@@ -128,8 +128,8 @@ async fn an_unadapted_runner_names_every_difference_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_keys_adapt_the_runner_and_everything_arrives_once() {
-    let sims = start_shaped(62, 6, drifted).await;
-    let path = config(&sims, 62, "record_date_zone = \"America/Chicago\"", ADAPTED);
+    let sims = start_shaped(92, 6, drifted).await;
+    let path = config(&sims, 92, "record_date_zone = \"America/Chicago\"", ADAPTED);
 
     // ping lists exactly the differences the sync lives with, and passes.
     let out = run("ping", args(&path, &[])).await;
@@ -248,8 +248,8 @@ async fn documented_keys_adapt_the_runner_and_everything_arrives_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mapped_cin7_name_that_does_not_exist_stops_the_sync_before_any_write() {
-    let sims = start_shaped(63, 4, |config| config).await;
-    let path = config(&sims, 63, "", "");
+    let sims = start_shaped(93, 4, |config| config).await;
+    let path = config(&sims, 93, "", "");
     let text_of = std::fs::read_to_string(&path).unwrap();
     let typo = text_of.replace(
         "\"MAIN\" = \"Main Warehouse\"",

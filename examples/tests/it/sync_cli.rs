@@ -5,7 +5,7 @@
 //! commits its audit rows without moving its cursor.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -274,16 +274,22 @@ fn each_validation_error_names_what_is_wrong() {
         error(&no_tenant),
         "`tenant` is missing: the ION tenant id, e.g. tenant = \"ACME_PRD\""
     );
-    // Unknown stream.
-    assert_eq!(
-        error(&with("", "streams = [\"suppliers\", \"customers\"]")),
-        "unknown stream `customers` in `streams`: the streams are gl_accounts, suppliers, purchase_orders, supplier_invoices, purchase_returns"
+    // Unknown stream: refused when the file is read, naming the key and the streams.
+    let streams = error(&with("", "streams = [\"suppliers\", \"customers\"]"));
+    assert!(
+        streams.contains(
+            "unknown variant `customers`, expected one of `gl_accounts`, `suppliers`, `purchase_orders`, `supplier_invoices`, `purchase_returns`\nin `streams`"
+        ),
+        "{streams}"
     );
     // Bad schedules.
     let schedule = |lines: &str| error(&with("schedule", lines));
-    assert_eq!(
-        schedule("cadence = \"hourly\""),
-        "bad [schedule]: `cadence` = \"hourly\" is not one of interval, daily, weekly, on_demand"
+    let cadence = schedule("cadence = \"hourly\"");
+    assert!(
+        cadence.contains(
+            "unknown variant `hourly`, expected one of `interval`, `daily`, `weekly`, `on_demand`\nin `schedule.cadence`"
+        ),
+        "{cadence}"
     );
     assert!(schedule("cadence = \"interval\"").contains("`every` is missing"));
     assert!(
@@ -302,7 +308,22 @@ fn each_validation_error_names_what_is_wrong() {
     assert!(schedule("cadence = \"daily\"\nat = \"06:00\"").contains("`time_zone` is missing"));
     assert!(
         schedule("cadence = \"weekly\"\nday = \"someday\"\nat = \"06:00\"\ntime_zone = \"UTC\"")
-            .contains("`day` = \"someday\" is not a day of the week")
+            .contains("short or long weekday names expected\nin `schedule.day`")
+    );
+    let monday = parse(&with(
+        "schedule",
+        "cadence = \"weekly\"\nday = \"Mon\"\nat = \"06:00\"\ntime_zone = \"UTC\"",
+    ))
+    .unwrap();
+    assert!(
+        matches!(
+            monday.schedule,
+            Cadence::Weekly {
+                weekday: chrono::Weekday::Mon,
+                ..
+            }
+        ),
+        "short names, any case"
     );
     assert!(
         schedule("cadence = \"daily\"\nevery = \"1h\"\nat = \"06:00\"\ntime_zone = \"UTC\"")
@@ -329,30 +350,63 @@ fn each_validation_error_names_what_is_wrong() {
     assert!(
         error(&with("", "store_schema = \"x\"")).contains("only applies to a PostgreSQL store")
     );
-    // Unknown mapping kind.
-    assert_eq!(
-        error(&with(
+    // A value outside its key's fixed set is refused when the file is read, naming the key
+    // and every accepted value.
+    for (section, line, expected) in [
+        (
             "mappings.tables.warehouse",
-            "values = { \"A\" = \"B\" }"
-        )),
-        "unknown mapping kind `warehouse` under [mappings.tables]: the kinds are gl_account, tax_rule, payment_term, location, currency, sku"
-    );
-    assert!(
-        error(&with("mappings.tables.sku", "fallback = \"guess\""))
-            .contains("fallback = \"guess\"")
-    );
-    assert!(
-        error(&with("mappings.purchases", "approach = \"drop_ship\"")).contains(
-            "bad `mappings.purchases.approach`: `drop_ship`: use \"stock\" (receive first) or \"invoice\" (invoice first)"
-        )
-    );
+            "values = { \"A\" = \"B\" }",
+            "unknown variant `warehouse`, expected one of `currency`, `gl_account`, `location`, `payment_term`, `sku`, `tax_rule`\nin `mappings.tables`",
+        ),
+        (
+            "mappings.tables.sku",
+            "fallback = \"guess\"",
+            "unknown variant `guess`, expected `identity` or `required`\nin `mappings.tables.sku.fallback`",
+        ),
+        (
+            "mappings.purchases",
+            "approach = \"drop_ship\"",
+            "unknown variant `drop_ship`, expected `stock` or `invoice`\nin `mappings.purchases.approach`",
+        ),
+        (
+            "mappings.purchases",
+            "order_status = \"posted\"",
+            "unknown variant `posted`, expected one of `draft`, `authorised`, `authorized`\nin `mappings.purchases.order_status`",
+        ),
+        (
+            "mappings.purchases",
+            "planned = \"later\"",
+            "unknown variant `later`, expected one of `skip`, `draft`, `order`\nin `mappings.purchases.planned`",
+        ),
+        (
+            "mappings.purchases",
+            "closed = \"authorised\"",
+            "unknown variant `authorised`, expected `skip` or `create`\nin `mappings.purchases.closed`",
+        ),
+        (
+            "mappings",
+            "name_match = \"merge\"",
+            "unknown variant `merge`, expected one of `review`, `link`, `create`\nin `mappings.name_match`",
+        ),
+    ] {
+        let message = error(&with(section, line));
+        assert!(
+            message.starts_with("the config file <text> is not valid: TOML parse error at line"),
+            "{message}"
+        );
+        let shown = message.contains(line) || message.contains(&format!("[{section}]"));
+        assert!(shown, "the line at fault is shown: {message}");
+        assert!(message.contains(expected), "{section} {line}: {message}");
+    }
+    // The older spelling of `authorised` is still read.
+    let authorized = parse(&with(
+        "mappings.purchases",
+        "invoice_status = \"authorized\"",
+    ))
+    .unwrap();
     assert_eq!(
-        error(&with("mappings.purchases", "planned = \"later\"")),
-        "bad `mappings.purchases.planned`: `later`: use \"skip\" (create it once it is ordered), \"draft\" (a draft purchase) or \"order\" (like an ordered PO)"
-    );
-    assert_eq!(
-        error(&with("mappings.purchases", "closed = \"authorised\"")),
-        "bad `mappings.purchases.closed`: `authorised`: use \"skip\" (never create a closed PO) or \"create\" (create it like an ordered PO)"
+        authorized.mappings.purchases.invoice_status,
+        DocStatus::Authorised
     );
     // The key itself in the file is refused, and not echoed.
     let inline_key = MINIMAL.replace(
@@ -372,7 +426,9 @@ fn each_validation_error_names_what_is_wrong() {
             p,
         ))
     };
-    assert!(product("product = \"ln\"").contains("`ln` is not a product"));
+    assert!(product("product = \"ln\"").contains(
+        "unknown variant `ln`, expected one of `csi`, `m3`, `datalake`\nin `ion.product`"
+    ));
     assert!(product("product = \"m3\"").starts_with("`ion.company` is missing"));
     assert!(product("product = \"datalake\"").starts_with("`ion.accounting_entity` is missing"));
     assert!(
@@ -382,6 +438,49 @@ fn each_validation_error_names_what_is_wrong() {
     assert!(product("").starts_with("`ion.product` is missing"));
     // Typos are caught, not ignored.
     assert!(error(&with("", "tenent = \"x\"")).contains("unknown field `tenent`"));
+}
+
+#[test]
+fn a_value_outside_its_fixed_set_names_the_file_the_key_and_the_accepted_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sync.toml");
+    std::fs::write(
+        &path,
+        MINIMAL.replace("product = \"csi\"", "product = \"m4\""),
+    )
+    .unwrap();
+    assert_eq!(
+        Config::load(&path).unwrap_err().to_string(),
+        format!(
+            "the config file {} is not valid: TOML parse error at line 6, column 11\n  |\n6 | product = \"m4\"\n  |           ^^^^\nunknown variant `m4`, expected one of `csi`, `m3`, `datalake`\nin `ion.product`",
+            path.display()
+        )
+    );
+    for (section, line, expected) in [
+        (
+            "ion.routes",
+            "suppliers = \"api\"",
+            "unknown variant `api`, expected one of `mi`, `ido`, `datalake`\nin `ion.routes.suppliers`",
+        ),
+        (
+            "returns",
+            "voucher_numbering = \"ours\"",
+            "unknown variant `ours`, expected `cloudsuite` or `invoice_number`\nin `returns.voucher_numbering`",
+        ),
+    ] {
+        let message = error(&with(section, line));
+        assert!(message.contains(expected), "{section} {line}: {message}");
+    }
+    // Every stream is read by the name the store and the summary use.
+    for stream in Stream::FORWARD {
+        let config = parse(&with("", &format!("streams = [\"{}\"]", stream.name()))).unwrap();
+        assert_eq!(config.streams, [stream]);
+    }
+    let returns = format!(
+        "streams = [\"{}\"]\n{MINIMAL}\n[returns]\n",
+        Stream::PurchaseReturns.name()
+    );
+    assert_eq!(parse(&returns).unwrap().streams, [Stream::PurchaseReturns]);
 }
 
 #[test]
@@ -416,10 +515,17 @@ fn the_return_direction_and_the_intake_are_configured_and_checked() {
         "`[returns]` is missing: the purchase_returns stream writes to CloudSuite: add a [returns] section saying how (write = \"ido\" or \"bods\")"
     );
     assert!(error(&with("returns", "write = \"bods\"")).contains("`returns.logical_id`"));
-    assert!(error(&with("returns", "write = \"ftp\"")).contains("`ftp`: say ido, bods or m3"));
+    assert!(error(&with("returns", "write = \"ftp\"")).contains(
+        "unknown variant `ftp`, expected one of `ido`, `bods`, `m3`\nin `returns.write`"
+    ));
     assert!(
         error(&with("returns", "status_conflicts = \"coin_toss\"")).contains(
-            "bad `returns.status_conflicts`: `coin_toss`: say cloudsuite, cin7 or review"
+            "unknown variant `coin_toss`, expected one of `cloudsuite`, `cin7`, `review`\nin `returns.status_conflicts`"
+        )
+    );
+    assert!(
+        error(&with("returns", "create_from = \"invoiced\"")).contains(
+            "unknown variant `invoiced`, expected one of `ordered`, `partly_received`, `received`\nin `returns.create_from`"
         )
     );
     assert!(
@@ -564,7 +670,7 @@ fn the_binary_reports_bad_configs_with_exit_code_2() {
     let out = sync(&["--config", file.to_str().unwrap(), "--once"], Some("k"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out).contains("unknown stream `invoices`"),
+        text(&out).contains("unknown variant `invoices`, expected one of `gl_accounts`"),
         "{}",
         text(&out)
     );
@@ -1027,7 +1133,7 @@ voucher_property = "Uf_ApAcct"
         (
             "ion.distributions",
             "source = \"gl\"",
-            "`gl` is not a source",
+            "unknown variant `gl`, expected one of `ido`, `voucher`, `default`\nin `ion.distributions.source`",
         ),
         (
             "ion.mi.Supplier",
@@ -1071,7 +1177,7 @@ voucher_property = "Uf_ApAcct"
     for (section, expected) in [
         (
             "[ion.mi.Vendor]\nfields = {}",
-            "`Vendor` is not an M3 noun the sync lists",
+            "unknown variant `Vendor`, expected `GlAccount` or `Supplier`\nin `ion.mi`",
         ),
         (
             "[ion.mi.Supplier]\ntransaction = \"LstSuppliers\"",

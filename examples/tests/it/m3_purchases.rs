@@ -10,7 +10,7 @@
 //! - a route the product cannot serve is refused by `sync --check`, naming the key.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

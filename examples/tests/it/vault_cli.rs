@@ -1,7 +1,7 @@
 //! The `vault` binary: round trip, and clear messages for each kind of bad input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::text;
 

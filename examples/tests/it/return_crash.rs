@@ -6,7 +6,7 @@
 //! once, no second Cin7 purchase (no echo), and nothing open in the audit trail.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
