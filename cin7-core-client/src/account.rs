@@ -166,7 +166,7 @@ impl Accounts {
     /// when Xero or QuickBooks owns the chart. Not resent after an uncertain failure.
     pub async fn create_account_in_cin7_chart(&self, account: &Account) -> Result<Account> {
         validate(account)?;
-        self.saved(Cin7Request::post("ref/account").json(account)?)
+        self.saved(Cin7Request::post("ref/account").json(account))
             .await
     }
 
@@ -174,7 +174,7 @@ impl Accounts {
     /// while a Xero or QuickBooks integration is enabled.
     pub async fn update_account_in_cin7_chart(&self, account: &Account) -> Result<Account> {
         validate(account)?;
-        self.saved(Cin7Request::put("ref/account").json(account)?)
+        self.saved(Cin7Request::put("ref/account").json(account))
             .await
     }
 

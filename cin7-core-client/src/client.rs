@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
-use sdk_common::retry::{Delivery, Failure, Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::body::{BodyError, excerpt, read_capped};
+use sdk_common::redirect::{self, is_loopback};
+use sdk_common::retry::{
+    Delivery, Failed, Failure, Idempotency, RetryLoop, RetryPolicy, parse_retry_after,
+};
 use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -242,7 +246,9 @@ impl Cin7ClientBuilder {
         self
     }
 
-    /// Use a preconfigured reqwest client (its own timeouts and user agent then apply).
+    /// Use a preconfigured reqwest client (its own timeouts, user agent and redirect policy then
+    /// apply). Give it `.redirect(sdk_common::redirect::same_origin())` (the builder's own
+    /// client does) so the `api-auth-*` headers never follow a redirect to another host.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -313,10 +319,21 @@ impl Cin7ClientBuilder {
         }
         let base_url = Url::parse(&base)
             .map_err(|e| Error::Config(format!("invalid base URL {base:?}: {e}")))?;
-        if !matches!(base_url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!(
-                "base URL must be http or https, got {base:?}"
-            )));
+        // The account headers travel with every call: never in clear text over a network.
+        match base_url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&base_url) => {}
+            "http" => {
+                return Err(Error::Config(format!(
+                    "base URL {base:?} is plain http: only https is accepted (http only on \
+                     loopback, for a simulator)"
+                )));
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "base URL must be https, got {base:?}"
+                )));
+            }
         }
         let http = match self.http {
             Some(http) => http,
@@ -324,6 +341,7 @@ impl Cin7ClientBuilder {
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
+                .redirect(redirect::same_origin())
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
@@ -377,6 +395,14 @@ pub struct RawResponse {
 }
 
 /// One failed attempt: the error to surface and what the retry logic needs to know.
+fn unreachable(request: &Cin7Request, cause: String) -> AttemptFailure {
+    AttemptFailure::permanent(Error::Unreachable {
+        method: request.method().as_str().to_owned(),
+        endpoint: request.path().to_owned(),
+        cause,
+    })
+}
+
 struct AttemptFailure {
     error: Box<Error>,
     failure: Failure,
@@ -385,6 +411,18 @@ struct AttemptFailure {
     bad_answer: bool,
     /// Cin7 could not be reached at all (connect, DNS or TLS failure), in words.
     unreachable: Option<String>,
+}
+
+impl AttemptFailure {
+    fn permanent(error: Error) -> Self {
+        AttemptFailure {
+            error: Box::new(error),
+            failure: Failure::PERMANENT,
+            throttled: None,
+            bad_answer: false,
+            unreachable: None,
+        }
+    }
 }
 
 impl Cin7Client {
@@ -441,116 +479,113 @@ impl Cin7Client {
     }
 
     async fn execute_inner(&self, request: &Cin7Request) -> Result<RawResponse> {
+        if let Some(error) = request.encode_problem() {
+            return Err(error);
+        }
         let inner = &self.inner;
-        let mut schedule = inner.retry.schedule();
         // Only a GET is asked again for a garbled answer: reading twice changes nothing, while
         // a write answered with an HTML page may have been applied.
         let safe_read =
             request.method() == Method::GET && request.idempotency() == Idempotency::Idempotent;
-        let mut bad_answers: usize = 0;
-        let unreachable = |cause: String| Error::Unreachable {
-            method: request.method().as_str().to_owned(),
-            endpoint: request.path().to_owned(),
-            cause,
-        };
-        loop {
-            inner
-                .breaker
-                .check(inner.clock.now())
-                .map_err(unreachable)?;
-            inner.limiter.acquire().await;
-            let failed = match self.attempt(request).await {
-                Ok(response) => {
-                    inner.breaker.reached();
-                    return Ok(response);
-                }
-                Err(failed) => failed,
-            };
-            let AttemptFailure {
-                error,
-                failure,
-                throttled,
-                bad_answer,
-                unreachable: cause,
-            } = failed;
-            match cause {
-                // Not reached at all: counted across every request; once the breaker opens,
-                // this one stops retrying too.
-                Some(cause)
-                    if inner
+        let mut retry =
+            RetryLoop::new(&inner.retry, request.idempotency()).reread_bad_answers(if safe_read {
+                inner.max_bad_answer_retries
+            } else {
+                0
+            });
+        let outcome = retry
+            .run(
+                &*inner.clock,
+                |_| async move {
+                    inner
                         .breaker
-                        .connect_failed(inner.clock.now(), cause.clone()) =>
-                {
-                    return Err(unreachable(cause));
-                }
-                Some(_) => {}
-                None if !matches!(*error, Error::Transport { .. }) => inner.breaker.reached(),
-                None => {}
-            }
-            if bad_answer {
-                if safe_read
-                    && bad_answers < inner.max_bad_answer_retries
-                    && let Some(delay) = schedule.next_delay(None)
-                {
-                    bad_answers += 1;
+                        .check(inner.clock.now())
+                        .map_err(|cause| Failed::permanent(unreachable(request, cause)))?;
+                    inner.limiter.acquire().await;
+                    match self.attempt(request).await {
+                        Ok(response) => {
+                            inner.breaker.reached();
+                            Ok(response)
+                        }
+                        Err(failed) => Err(self.judge(request, failed)),
+                    }
+                },
+                |failed, delay| {
+                    let throttled = failed.error.throttled.is_some();
                     tracing::warn!(
-                        attempt = schedule.retries(),
                         delay_ms = delay.as_millis() as u64,
-                        bad_answer = true,
-                        error = %sdk_common::report::chain(&*error),
+                        throttled,
+                        bad_answer = failed.bad_answer,
+                        error = %sdk_common::report::chain(&*failed.error.error),
                         "retrying Cin7 request"
                     );
-                    inner.clock.sleep(delay).await;
-                    continue;
-                }
-                return Err(*error);
-            }
-            if failure.is_retryable(request.idempotency()) {
-                let asked = match throttled {
-                    // No Retry-After: wait long enough for the server's minute window to clear.
-                    Some(_) => Some(failure.retry_after.unwrap_or(inner.throttle_wait)),
-                    None => failure.retry_after,
-                };
-                if let Some(delay) = schedule.next_delay(asked) {
-                    tracing::warn!(
-                        attempt = schedule.retries(),
-                        delay_ms = delay.as_millis() as u64,
-                        throttled = throttled.is_some(),
-                        error = %sdk_common::report::chain(&*error),
-                        "retrying Cin7 request"
-                    );
-                    if throttled.is_some() {
-                        // Hold every caller of the account, not just this one.
+                    if throttled {
+                        // Hold every caller of the account, not just this one, and go slower
+                        // from now on: the configured rate is above what Cin7 takes.
                         let until = inner.clock.now() + sdk_common::time::to_chrono(delay);
                         inner.limiter.pause_until(until);
-                        // And go slower from now on: the configured rate is above what
-                        // Cin7 takes.
                         inner.limiter.throttled();
-                    } else {
-                        inner.clock.sleep(delay).await;
                     }
-                    continue;
-                }
-                if let Some(status) = throttled {
-                    return Err(Error::RateLimited {
-                        method: request.method().as_str().to_owned(),
-                        endpoint: request.path().to_owned(),
-                        status,
-                        retries: schedule.retries(),
-                        retry_after: failure.retry_after,
-                    });
-                }
-            }
-            if request.idempotency() == Idempotency::NonIdempotent
-                && failure.delivery == Delivery::Unknown
+                },
+            )
+            .await;
+        let AttemptFailure {
+            error,
+            failure,
+            throttled,
+            ..
+        } = match outcome {
+            Ok(response) => return Ok(response),
+            Err(failed) => failed.error,
+        };
+        if let Some(status) = throttled
+            && failure.is_retryable(request.idempotency())
+        {
+            return Err(Error::RateLimited {
+                method: request.method().as_str().to_owned(),
+                endpoint: request.path().to_owned(),
+                status,
+                retries: retry.retries(),
+                retry_after: failure.retry_after,
+            });
+        }
+        if request.idempotency() == Idempotency::NonIdempotent
+            && failure.delivery == Delivery::Unknown
+        {
+            return Err(Error::UncertainWrite {
+                method: request.method().as_str().to_owned(),
+                endpoint: request.path().to_owned(),
+                source: error,
+            });
+        }
+        Err(*error)
+    }
+
+    /// What a failed attempt allows. A Cin7 that cannot be connected to is counted across every
+    /// request: once the breaker opens, this request stops retrying too.
+    fn judge(&self, request: &Cin7Request, failed: AttemptFailure) -> Failed<AttemptFailure> {
+        let inner = &self.inner;
+        match &failed.unreachable {
+            Some(cause)
+                if inner
+                    .breaker
+                    .connect_failed(inner.clock.now(), cause.clone()) =>
             {
-                return Err(Error::UncertainWrite {
-                    method: request.method().as_str().to_owned(),
-                    endpoint: request.path().to_owned(),
-                    source: error,
-                });
+                return Failed::permanent(unreachable(request, cause.clone()));
             }
-            return Err(*error);
+            Some(_) => {}
+            None if !matches!(*failed.error, Error::Transport { .. }) => inner.breaker.reached(),
+            None => {}
+        }
+        let mut failure = failed.failure;
+        if failed.throttled.is_some() {
+            // No Retry-After: wait long enough for the server's minute window to clear.
+            failure.retry_after = failure.retry_after.or(Some(inner.throttle_wait));
+        }
+        Failed {
+            failure,
+            bad_answer: failed.bad_answer,
+            error: failed,
         }
     }
 
@@ -592,19 +627,12 @@ impl Cin7Client {
         let method = request.method();
         let method_name = method.as_str();
         let endpoint = request.path();
-        let permanent = |error: Error| AttemptFailure {
-            error: Box::new(error),
-            failure: Failure::PERMANENT,
-            throttled: None,
-            bad_answer: false,
-            unreachable: None,
-        };
-        let url = self.url_for(request).map_err(permanent)?;
+        let url = self.url_for(request).map_err(AttemptFailure::permanent)?;
         let mut builder = self
             .inner
             .http
             .request(method.clone(), url)
-            .headers(self.auth_headers().map_err(permanent)?);
+            .headers(self.auth_headers().map_err(AttemptFailure::permanent)?);
         if let Some(body) = request.body() {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
@@ -616,6 +644,10 @@ impl Cin7Client {
             // a body cut short) may have been processed.
             let delivery = if source.is_connect() || source.is_builder() {
                 Delivery::NotProcessed
+            } else if source.is_redirect() {
+                // Cin7 answered with a redirect away from its origin (not followed, so the
+                // account headers stay home): asking again gets the same answer.
+                Delivery::Processed
             } else {
                 Delivery::Unknown
             };
@@ -660,22 +692,11 @@ impl Cin7Client {
             bad_answer: false,
             unreachable: None,
         };
-        if response
-            .content_length()
-            .is_some_and(|declared| declared > limit as u64)
-        {
-            return Err(too_large());
-        }
-        // Read chunk by chunk so an endless body stops at the cap, not when memory runs out.
-        let mut response = response;
-        let mut buffer = bytes::BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if buffer.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            buffer.extend_from_slice(&chunk);
-        }
-        let body = buffer.freeze();
+        let body = match read_capped(response, limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => return Err(too_large()),
+            Err(BodyError::Transport(source)) => return Err(transport(source)),
+        };
         tracing::debug!(status, bytes = body.len(), "answered");
         self.classify(request, status, &headers, body)
     }
@@ -705,7 +726,7 @@ impl Cin7Client {
         let cin7_error = json.and_then(error_model);
         let message = match &cin7_error {
             Some((_, message)) => message.clone(),
-            None => snippet(&body),
+            None => excerpt(&body, 200),
         };
         // Cin7's limit message is an error model's `Exception`; on a non-2xx any body saying
         // so counts. Never a 2xx body's text: a created supplier named "60 calls per minute"
@@ -749,22 +770,15 @@ impl Cin7Client {
                 unreachable: None,
             });
         }
-        let permanent = |error: Error| AttemptFailure {
-            error: Box::new(error),
-            failure: Failure::PERMANENT,
-            throttled: None,
-            bad_answer: false,
-            unreachable: None,
-        };
         match status {
             200..=299 => {
                 if cin7_error.is_some() {
-                    return Err(permanent(api(status)));
+                    return Err(AttemptFailure::permanent(api(status)));
                 }
                 // Not an answer from Cin7's API: the loop asks again if the request is a GET.
                 let bad_answer = |error: Error| AttemptFailure {
                     bad_answer: true,
-                    ..permanent(error)
+                    ..AttemptFailure::permanent(error)
                 };
                 match parsed {
                     Some(Ok(tree)) => Ok(RawResponse {
@@ -792,11 +806,11 @@ impl Cin7Client {
                         endpoint,
                         status,
                         content_type,
-                        snippet: snippet(&body),
+                        snippet: excerpt(&body, 200),
                     })),
                 }
             }
-            403 => Err(permanent(Error::Auth {
+            403 => Err(AttemptFailure::permanent(Error::Auth {
                 method,
                 endpoint,
                 message,
@@ -812,7 +826,7 @@ impl Cin7Client {
                 bad_answer: false,
                 unreachable: None,
             }),
-            _ => Err(permanent(api(status))),
+            _ => Err(AttemptFailure::permanent(api(status))),
         }
     }
 }
@@ -899,16 +913,6 @@ fn error_model(json: &serde_json::Value) -> Option<(Option<i64>, String)> {
 fn is_limit_message(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("api limit") || lower.contains("calls per")
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    let mut out: String = trimmed.chars().take(200).collect();
-    if trimmed.chars().count() > 200 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

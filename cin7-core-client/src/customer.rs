@@ -169,7 +169,7 @@ impl Customers {
                 reason: "is required".into(),
             });
         }
-        self.saved(Cin7Request::post("customer").json(customer)?)
+        self.saved(Cin7Request::post("customer").json(customer))
             .await
     }
 
@@ -181,7 +181,7 @@ impl Customers {
                 reason: "an update needs the customer's ID".into(),
             });
         }
-        let mut request = Cin7Request::put("customer").json(customer)?;
+        let mut request = Cin7Request::put("customer").json(customer);
         if customer.adds_children() {
             request = request.with_idempotency(Idempotency::NonIdempotent);
         }

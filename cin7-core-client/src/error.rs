@@ -270,9 +270,9 @@ pub enum Error {
     Encode {
         /// The endpoint path.
         endpoint: String,
-        /// The serde error.
+        /// The serde error (shared: the request that failed to encode keeps it too).
         #[source]
-        source: serde_json::Error,
+        source: std::sync::Arc<serde_json::Error>,
     },
 
     /// A listing was abandoned because the server's paging misbehaved.

@@ -8,12 +8,14 @@
 //!
 //! [`Cin7Client::execute`]: crate::Cin7Client::execute
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sdk_common::retry::Idempotency;
 use serde::Serialize;
 
 use crate::codec;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// The HTTP method of a call: `http`'s, the same type the ION client uses.
 pub use http::Method;
@@ -32,7 +34,7 @@ pub use http::Method;
 /// // A POST is a create unless declared otherwise.
 /// assert_eq!(Cin7Request::post("supplier").idempotency(), Idempotency::NonIdempotent);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Cin7Request {
     method: Method,
     path: String,
@@ -41,6 +43,47 @@ pub struct Cin7Request {
     /// their digits (a `serde_json::Value` would hold them as f64).
     body: Option<String>,
     idempotency: Idempotency,
+    /// Why the body could not be encoded: kept and reported by `execute`, so a request chain
+    /// needs no `?` (the same rule as the ION client's `IonRequest`).
+    encode_error: Option<Arc<serde_json::Error>>,
+}
+
+/// The body is shown by its size only: a webhook subscription's body carries the credentials
+/// Cin7 sends back with each delivery.
+impl std::fmt::Debug for Cin7Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cin7Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.body.as_ref().map(|b| BodySize(b.len())))
+            .field("idempotency", &self.idempotency)
+            .field("encode_error", &self.encode_error)
+            .finish()
+    }
+}
+
+/// A body's size, for `Debug`.
+struct BodySize(usize);
+
+impl std::fmt::Debug for BodySize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+/// Equal when they would send the same call; two requests whose bodies failed to encode are
+/// equal when the failures read the same.
+impl PartialEq for Cin7Request {
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method
+            && self.path == other.path
+            && self.query == other.query
+            && self.body == other.body
+            && self.idempotency == other.idempotency
+            && self.encode_error.as_ref().map(ToString::to_string)
+                == other.encode_error.as_ref().map(ToString::to_string)
+    }
 }
 
 impl Cin7Request {
@@ -53,6 +96,7 @@ impl Cin7Request {
             query: Vec::new(),
             body: None,
             idempotency,
+            encode_error: None,
         }
     }
 
@@ -100,14 +144,45 @@ impl Cin7Request {
         self.query_opt(key, value.map(codec::format_date))
     }
 
-    /// Set the JSON body (serialized now, to JSON text).
-    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        let text = serde_json::to_string(body).map_err(|source| Error::Encode {
+    /// Set the JSON body (serialized now, to JSON text). A body that cannot be encoded is
+    /// reported when the request is sent ([`Error::Encode`]), nothing
+    /// having been sent; [`encode_error`](Self::encode_error) shows it before.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use cin7_core_client::request::Cin7Request;
+    ///
+    /// let ok = Cin7Request::post("supplier").json(&serde_json::json!({"Name": "Acme"}));
+    /// assert_eq!(ok.body(), Some(r#"{"Name":"Acme"}"#));
+    /// // JSON object keys must be strings: this map cannot be encoded.
+    /// let bad = Cin7Request::post("supplier").json(&HashMap::from([((1, 2), "x")]));
+    /// assert!(bad.encode_error().is_some());
+    /// ```
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_string(body) {
+            Ok(text) => {
+                self.body = Some(text);
+                self.encode_error = None;
+            }
+            Err(error) => {
+                self.body = None;
+                self.encode_error = Some(Arc::new(error));
+            }
+        }
+        self
+    }
+
+    /// Why the body given to [`json`](Self::json) could not be encoded, if it could not.
+    pub fn encode_error(&self) -> Option<&serde_json::Error> {
+        self.encode_error.as_deref()
+    }
+
+    /// The error `execute` reports for a body that could not be encoded.
+    pub(crate) fn encode_problem(&self) -> Option<Error> {
+        self.encode_error.as_ref().map(|source| Error::Encode {
             endpoint: self.path.clone(),
-            source,
-        })?;
-        self.body = Some(text);
-        Ok(self)
+            source: Arc::clone(source),
+        })
     }
 
     /// Declare that repeating this request is harmless (e.g. `POST /purchase/order`, which

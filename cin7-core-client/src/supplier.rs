@@ -181,7 +181,7 @@ impl Suppliers {
                 reason: "is required".into(),
             });
         }
-        let request = Cin7Request::post("supplier").json(supplier)?;
+        let request = Cin7Request::post("supplier").json(supplier);
         self.saved(request).await
     }
 
@@ -197,7 +197,7 @@ impl Suppliers {
                 reason: "an update needs the supplier's ID".into(),
             });
         }
-        let mut request = Cin7Request::put("supplier").json(supplier)?;
+        let mut request = Cin7Request::put("supplier").json(supplier);
         if supplier.adds_children() {
             request = request.with_idempotency(Idempotency::NonIdempotent);
         }

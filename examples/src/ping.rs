@@ -447,6 +447,10 @@ pub fn ion_fix(error: &infor_ion_client::Error) -> String {
             TransportKind::Io => "the connection broke: check the network or proxy (TLS \
                  interception can cause this)"
                 .to_owned(),
+            TransportKind::Redirect => "the gateway redirected to another host, which is not \
+                 followed so credentials stay on the configured one: check the file's `iu`/`pu` \
+                 URLs (an old host name, http instead of https) and any proxy in between"
+                .to_owned(),
         },
         E::Decode { .. } | E::ResponseTooLarge { .. } => "the answer is not what this product \
              sends: check the product flag (--csi-config vs --m3-company) matches the tenant"

@@ -65,6 +65,9 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke while sending or receiving.
     Io,
+    /// The server answered with a redirect to another origin (another host, or `https` to
+    /// `http`), which was not followed so no credential left the configured host.
+    Redirect,
 }
 
 impl fmt::Display for TransportKind {
@@ -73,6 +76,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Connect => "could not connect",
             TransportKind::Timeout => "timed out",
             TransportKind::Io => "connection failed",
+            TransportKind::Redirect => "redirect refused",
         })
     }
 }
@@ -438,6 +442,10 @@ impl Error {
                     || (api.status == 500 && is_safe_method(&api.method))
             }
             Error::TokenEndpoint { status, .. } => is_transient_status(*status),
+            Error::Transport {
+                kind: TransportKind::Redirect,
+                ..
+            } => false,
             Error::Transport { .. } | Error::Unreachable { .. } => true,
             _ => false,
         }
@@ -538,6 +546,9 @@ pub(crate) fn transport_error(method: &str, path: &str, source: reqwest::Error) 
         (TransportKind::Connect, Delivery::NotProcessed)
     } else if source.is_timeout() {
         (TransportKind::Timeout, Delivery::Unknown)
+    } else if source.is_redirect() {
+        // The server answered; asking again gets the same redirect.
+        (TransportKind::Redirect, Delivery::Processed)
     } else {
         (TransportKind::Io, Delivery::Unknown)
     };

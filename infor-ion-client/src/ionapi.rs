@@ -25,12 +25,11 @@
 
 use std::fmt;
 use std::io::Read;
-use std::net::IpAddr;
 use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use url::{Host, Url};
+use url::Url;
 use zeroize::Zeroize;
 
 /// The largest `.ionapi` file accepted. Real files are well under 2 KiB.
@@ -239,16 +238,6 @@ fn secret(
     }
 }
 
-/// Whether plain http to this URL's host is acceptable (loopback test servers only).
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 /// Parse and check an absolute http(s) URL.
 pub(crate) fn checked_url(field: &'static str, raw: &str) -> Result<Url, IonApiError> {
     let url = Url::parse(raw).map_err(|e| IonApiError::BadUrl {
@@ -257,7 +246,7 @@ pub(crate) fn checked_url(field: &'static str, raw: &str) -> Result<Url, IonApiE
     })?;
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(&url) => {}
+        "http" if sdk_common::redirect::is_loopback(&url) => {}
         "http" => return Err(IonApiError::InsecureUrl { field }),
         other => {
             return Err(IonApiError::BadUrl {

@@ -9,6 +9,10 @@
 //!   tested with a controllable clock instead of sleeps.
 //! - [`retry`]: one retry policy, and what a failed request's [`Delivery`](retry::Delivery)
 //!   allows (resend, look up first, or final).
+//! - `body` (feature `http`): HTTP answers read with a size cap, and quoted in errors.
+//! - `redirect` (feature `http`): redirects followed only within the configured origin, so
+//!   credentials never reach another host.
+//! - [`retry`]'s [`RetryLoop`](retry::RetryLoop): the one retry loop both clients send through.
 //! - [`breaker`]: a circuit breaker for a side that cannot be reached at all.
 //! - [`json`]: JSON answers read as a tree that refuses duplicated keys.
 //! - [`report`]: an error and its causes as one line, each cause once.
@@ -19,11 +23,17 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod body;
 pub mod breaker;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod faults;
 pub mod json;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod redirect;
 pub mod report;
 pub mod retry;
 pub mod time;

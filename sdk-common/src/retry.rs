@@ -19,6 +19,8 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 
+use crate::time::Clock;
+
 /// Whether sending a request twice has the same effect as sending it once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Idempotency {
@@ -242,6 +244,154 @@ impl RetrySchedule {
     }
 }
 
+/// A failed attempt as [`RetryLoop`] sees it: the caller's error and what is known about it.
+#[derive(Debug)]
+pub struct Failed<E> {
+    /// The error returned if no attempt follows.
+    pub error: E,
+    /// Whether the attempt reached the server, whether it is transient, and any `Retry-After`.
+    pub failure: Failure,
+    /// The server answered, but not with what was asked for (an HTML page, a body cut short,
+    /// a 500 on a read). Such an attempt is asked again only within the loop's bad-answer
+    /// budget ([`RetryLoop::reread_bad_answers`]), whatever `failure` says.
+    pub bad_answer: bool,
+}
+
+impl<E> Failed<E> {
+    /// A failure decided by `failure`.
+    pub fn new(error: E, failure: Failure) -> Self {
+        Failed {
+            error,
+            failure,
+            bad_answer: false,
+        }
+    }
+
+    /// A final failure: never retried.
+    pub fn permanent(error: E) -> Self {
+        Failed::new(error, Failure::PERMANENT)
+    }
+
+    /// An answer that was not what was asked for (see [`Failed::bad_answer`]).
+    pub fn bad_answer(error: E, failure: Failure) -> Self {
+        Failed {
+            error,
+            failure,
+            bad_answer: true,
+        }
+    }
+}
+
+/// The one retry loop of the SDK's HTTP clients: it sends, decides from what is known about a
+/// failure whether another attempt is allowed ([`Failure::is_retryable`] for the request's
+/// [`Idempotency`], a bad-answer budget for garbled answers to safe reads), waits on the
+/// injected clock (a server's `Retry-After` wins over the computed delay) and tries again.
+///
+/// Everything that differs between the clients stays in the attempt: the ION client renews a
+/// token refused with 401 inside one attempt, the Cin7 client waits for a rate-limit slot
+/// before each send and holds every caller of the account when throttled (`before_retry`).
+///
+/// ```
+/// use std::time::Duration;
+/// use chrono::Utc;
+/// use sdk_common::retry::{Delivery, Failed, Failure, Idempotency, RetryLoop, RetryPolicy};
+/// use sdk_common::time::ManualClock;
+///
+/// # tokio_test_block_on(async {
+/// let clock = ManualClock::new(Utc::now());
+/// let policy = RetryPolicy::default().with_jitter(false).with_delays(Duration::from_secs(1), Duration::from_secs(8));
+/// let throttled = Failure { delivery: Delivery::NotProcessed, transient: true, retry_after: Some(Duration::from_secs(5)) };
+/// let mut retry = RetryLoop::new(&policy, Idempotency::NonIdempotent);
+/// let answer: Result<&str, _> = retry
+///     .run(&clock, |attempt| async move {
+///         if attempt < 3 { Err(Failed::new("429", throttled)) } else { Ok("created") }
+///     }, |_, _| {})
+///     .await;
+/// assert_eq!(answer.map_err(|f| f.error), Ok("created"));
+/// assert_eq!(retry.retries(), 2);
+/// assert_eq!(clock.total_slept(), Duration::from_secs(10), "Retry-After wins");
+/// # });
+/// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RetryLoop {
+    schedule: RetrySchedule,
+    idempotency: Idempotency,
+    bad_answer_budget: usize,
+}
+
+impl RetryLoop {
+    /// A loop on `policy`'s schedule for a request of the given idempotency. Garbled answers
+    /// are not asked again unless [`reread_bad_answers`](Self::reread_bad_answers) says so.
+    pub fn new(policy: &RetryPolicy, idempotency: Idempotency) -> Self {
+        RetryLoop {
+            schedule: policy.schedule(),
+            idempotency,
+            bad_answer_budget: 0,
+        }
+    }
+
+    /// Ask again, at most `max` times, when the answer was not what was asked for. Only for
+    /// safe reads: a write answered with an HTML page may have been applied.
+    pub fn reread_bad_answers(mut self, max: usize) -> Self {
+        self.bad_answer_budget = max;
+        self
+    }
+
+    /// The delay before another attempt after `failed`, or `None` when it must be the last.
+    pub fn next_delay<E>(&mut self, failed: &Failed<E>) -> Option<Duration> {
+        let allowed = if failed.bad_answer {
+            self.bad_answer_budget > 0
+        } else {
+            failed.failure.is_retryable(self.idempotency)
+        };
+        if !allowed {
+            return None;
+        }
+        let delay = self.schedule.next_delay(failed.failure.retry_after)?;
+        if failed.bad_answer {
+            self.bad_answer_budget -= 1;
+        }
+        Some(delay)
+    }
+
+    /// How many retries this loop has made.
+    pub fn retries(&self) -> usize {
+        self.schedule.retries()
+    }
+
+    /// Run `attempt` (given the 1-based attempt number) until it succeeds or may not be
+    /// retried; `before_retry` sees each failure that will be retried and the wait before the
+    /// next attempt (to log it, or to hold other callers), then the loop sleeps on `clock`.
+    /// The last failure is returned whole, so the caller can tell how it ended.
+    pub async fn run<T, E, F, Fut>(
+        &mut self,
+        clock: &dyn Clock,
+        mut attempt: F,
+        mut before_retry: impl FnMut(&Failed<E>, Duration),
+    ) -> Result<T, Failed<E>>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failed<E>>>,
+    {
+        let mut number: u32 = 0;
+        loop {
+            number += 1;
+            let failed = match attempt(number).await {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            let Some(delay) = self.next_delay(&failed) else {
+                return Err(failed);
+            };
+            before_retry(&failed, delay);
+            clock.sleep(delay).await;
+        }
+    }
+}
+
 /// Parse an HTTP `Retry-After` value: delta-seconds (`120`) or an HTTP-date
 /// (`Wed, 21 Oct 2026 07:28:00 GMT`), relative to `now`. A date in the past means "now".
 ///
@@ -348,6 +498,80 @@ mod tests {
             Some(Duration::from_secs(60))
         );
         assert_eq!(schedule.next_delay(None), None);
+    }
+
+    fn exact(retries: usize) -> RetryPolicy {
+        RetryPolicy::default()
+            .with_max_retries(retries)
+            .with_delays(Duration::from_secs(1), Duration::from_secs(60))
+            .with_jitter(false)
+    }
+
+    const UNKNOWN: Failure = Failure {
+        delivery: Delivery::Unknown,
+        transient: true,
+        retry_after: None,
+    };
+
+    #[test]
+    fn the_loop_follows_delivery_idempotency_and_the_bad_answer_budget() {
+        // A create whose outcome is unknown is never resent; a read is.
+        let failed = Failed::new("timeout", UNKNOWN);
+        assert_eq!(
+            RetryLoop::new(&exact(3), Idempotency::NonIdempotent).next_delay(&failed),
+            None
+        );
+        let mut read = RetryLoop::new(&exact(3), Idempotency::Idempotent);
+        assert_eq!(read.next_delay(&failed), Some(Duration::from_secs(1)));
+        assert_eq!(read.next_delay(&failed), Some(Duration::from_secs(2)));
+        assert_eq!(read.retries(), 2);
+
+        // Garbled answers: only within the budget, and they spend the schedule too.
+        let garbled = Failed::bad_answer("html page", Failure::PERMANENT);
+        let mut never = RetryLoop::new(&exact(3), Idempotency::Idempotent);
+        assert_eq!(never.next_delay(&garbled), None, "no budget by default");
+        let mut twice = RetryLoop::new(&exact(5), Idempotency::Idempotent).reread_bad_answers(2);
+        assert!(twice.next_delay(&garbled).is_some());
+        assert!(twice.next_delay(&garbled).is_some());
+        assert_eq!(twice.next_delay(&garbled), None, "budget spent");
+        assert!(
+            twice.next_delay(&failed).is_some(),
+            "other failures still retried"
+        );
+        assert_eq!(
+            RetryLoop::new(&exact(0), Idempotency::Idempotent)
+                .reread_bad_answers(2)
+                .next_delay(&garbled),
+            None,
+            "the schedule caps the budget"
+        );
+
+        assert_eq!(
+            read.next_delay(&Failed::permanent("400")),
+            None,
+            "a final answer is final"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_loop_waits_on_the_clock_and_returns_the_last_failure() {
+        let clock = crate::time::ManualClock::new(Utc::now());
+        let mut retry = RetryLoop::new(&exact(2), Idempotency::Idempotent);
+        let mut seen = Vec::new();
+        let outcome: Result<(), Failed<u32>> = retry
+            .run(
+                &clock,
+                |n| async move { Err(Failed::new(n, UNKNOWN)) },
+                |failed, delay| seen.push((failed.error, delay)),
+            )
+            .await;
+        let last = outcome.expect_err("never succeeds");
+        assert_eq!(last.error, 3, "two retries after the first attempt");
+        assert_eq!(
+            seen,
+            vec![(1, Duration::from_secs(1)), (2, Duration::from_secs(2))]
+        );
+        assert_eq!(clock.total_slept(), Duration::from_secs(3));
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl Purchases {
         if header.location.as_deref().is_none_or(str::is_empty) {
             return Err(invalid("PurchaseHeader.Location", "is required"));
         }
-        let request = Cin7Request::post("advanced-purchase").json(header)?;
+        let request = Cin7Request::post("advanced-purchase").json(header);
         self.client.send(request).await
     }
 
@@ -189,7 +189,7 @@ impl Purchases {
                 "can only be sent on create",
             ));
         }
-        let request = Cin7Request::put("advanced-purchase").json(header)?;
+        let request = Cin7Request::put("advanced-purchase").json(header);
         self.client.send(request).await
     }
 
@@ -227,7 +227,7 @@ impl Purchases {
             return Err(invalid("PurchaseOrder.TaskID", "must be the purchase ID"));
         }
         check_writable("PurchaseOrder.Status", order.status.as_ref())?;
-        let request = Cin7Request::post("purchase/order").json(order)?;
+        let request = Cin7Request::post("purchase/order").json(order);
         let request = if order.status == Some(TaskStatus::Draft) {
             request.idempotent()
         } else {
@@ -264,7 +264,7 @@ impl Purchases {
                 format!("charge {i} has no Account"),
             ));
         }
-        let mut request = Cin7Request::post("advanced-purchase/invoice").json(invoice)?;
+        let mut request = Cin7Request::post("advanced-purchase/invoice").json(invoice);
         if invoice.targets_existing_task() {
             request = request.with_idempotency(Idempotency::Idempotent);
         }
@@ -284,7 +284,7 @@ impl Purchases {
                 format!("line {i} has no Date"),
             ));
         }
-        let request = Cin7Request::post("advanced-purchase/stock").json(stock)?;
+        let request = Cin7Request::post("advanced-purchase/stock").json(stock);
         self.client.send(request).await
     }
 
@@ -312,7 +312,7 @@ impl Purchases {
         if payment.amount.is_none() {
             return Err(invalid("PurchasePayment.Amount", "is required"));
         }
-        let request = Cin7Request::post("advanced-purchase/payment").json(payment)?;
+        let request = Cin7Request::post("advanced-purchase/payment").json(payment);
         let raw = self.client.execute(request).await?;
         // The answer's shape is undocumented: accept a payments envelope or a single payment.
         let is_envelope =

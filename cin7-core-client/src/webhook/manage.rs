@@ -240,7 +240,7 @@ impl Webhooks {
             });
         }
         webhook.validate()?;
-        self.saved(Cin7Request::post("webhooks").json(webhook)?)
+        self.saved(Cin7Request::post("webhooks").json(webhook))
             .await
     }
 
@@ -253,8 +253,7 @@ impl Webhooks {
             });
         }
         webhook.validate()?;
-        self.saved(Cin7Request::put("webhooks").json(webhook)?)
-            .await
+        self.saved(Cin7Request::put("webhooks").json(webhook)).await
     }
 
     /// `DELETE /webhooks?ID=`.

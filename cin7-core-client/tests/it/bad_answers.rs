@@ -274,7 +274,6 @@ async fn an_idempotent_write_answered_with_html_is_not_resent_either() {
     let rest = catch_all(&mut server);
     let request = Cin7Request::post("purchase/order")
         .json(&serde_json::json!({"TaskID": "807b6bc2-1b1b-4e5d-9a7e-9a2b1c0d4e11", "Lines": []}))
-        .unwrap()
         .idempotent();
     let err = client.execute(request).await.unwrap_err();
     assert!(matches!(&err, Error::UnexpectedBody { .. }), "{err:?}");

@@ -319,3 +319,22 @@ async fn wrong_input_is_rejected_before_sending() {
     ));
     assert_catch_all(&rest);
 }
+
+#[tokio::test]
+async fn a_body_that_cannot_be_encoded_fails_at_send_and_sends_nothing() {
+    let mut server = Server::new_async().await;
+    let clock = ManualClock::default();
+    let (client, _) = client(&server, &clock);
+    let rest = catch_all(&mut server);
+    // JSON object keys must be strings: the chain builds without `?`, `execute` reports it.
+    let body = std::collections::HashMap::from([((1, 2), "x")]);
+    let request = cin7_core_client::request::Cin7Request::post("supplier").json(&body);
+    assert!(request.encode_error().is_some());
+    let err = client.execute(request).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Encode { ref endpoint, .. } if endpoint == "supplier"),
+        "{err:?}"
+    );
+    assert_eq!(err.delivery(), Delivery::NotProcessed);
+    assert_catch_all(&rest);
+}

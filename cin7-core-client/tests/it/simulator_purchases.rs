@@ -204,8 +204,7 @@ async fn invoice_first_flow_walks_through_every_status() {
     // An invoice line without Account is refused by the simulator too (sent raw, since the
     // client checks it before sending).
     let raw = Cin7Request::post("advanced-purchase/invoice")
-        .json(&json!({"PurchaseID": id, "Status": "AUTHORISED", "Lines": [{"SKU": "SKU-1", "Quantity": 1, "Price": 5}]}))
-        .unwrap();
+        .json(&json!({"PurchaseID": id, "Status": "AUTHORISED", "Lines": [{"SKU": "SKU-1", "Quantity": 1, "Price": 5}]}));
     assert!(api_message(client.execute(raw).await.unwrap_err()).contains("Account is required"));
 
     let invoices = purchases

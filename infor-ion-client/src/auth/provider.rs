@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sdk_common::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::body::{BodyError, read_capped};
+use sdk_common::retry::{Failed, Idempotency, RetryLoop, RetryPolicy, parse_retry_after};
 use sdk_common::time::{SharedClock, to_chrono};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 use url::Url;
 
 use super::token::{AccessToken, OAuthErrorBody, TokenResponse};
-use crate::client::body::{BodyError, read_capped};
 use crate::error::{Error, Grant, Result, transport_error};
 use crate::ionapi::{IonApiError, IonApiFile, ServiceAccount};
 
@@ -350,28 +350,32 @@ impl TokenProvider {
             form.push(("client_id", &inner.client_id));
             form.push(("client_secret", inner.client_secret.expose_secret()));
         }
-        let mut schedule = inner.config.retry.schedule();
-        loop {
-            let mut request = inner.http.post(inner.token_url.clone()).form(&form);
-            if inner.config.client_auth == ClientAuth::Basic {
-                request =
-                    request.basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()));
-            }
-            let error = match self.post_token_endpoint(grant, request).await {
-                Ok(reply) if reply.is_success() => return reply.into_token(grant),
-                Ok(reply) => reply.into_error(grant),
-                Err(error) => error,
-            };
-            // Asking for a token twice is harmless, so any transient failure may be retried.
-            if error.failure().is_retryable(Idempotency::Idempotent)
-                && let Some(delay) = schedule.next_delay(error.retry_after())
-            {
-                tracing::debug!(%error, ?delay, "retrying the ION token request");
-                inner.clock.sleep(delay).await;
-                continue;
-            }
-            return Err(error);
-        }
+        // Asking for a token twice is harmless, so any transient failure may be retried.
+        let mut retry = RetryLoop::new(&inner.config.retry, Idempotency::Idempotent);
+        let form = &form;
+        retry
+            .run(
+                &*inner.clock,
+                |_| async move {
+                    let mut request = inner.http.post(inner.token_url.clone()).form(form);
+                    if inner.config.client_auth == ClientAuth::Basic {
+                        request = request
+                            .basic_auth(&inner.client_id, Some(inner.client_secret.expose_secret()));
+                    }
+                    let error = match self.post_token_endpoint(grant, request).await {
+                        Ok(reply) if reply.is_success() => return reply.into_token(grant).map_err(Failed::permanent),
+                        Ok(reply) => reply.into_error(grant),
+                        Err(error) => error,
+                    };
+                    let failure = error.failure();
+                    Err(Failed::new(error, failure))
+                },
+                |failed, delay| {
+                    tracing::debug!(error = %failed.error, ?delay, "retrying the ION token request");
+                },
+            )
+            .await
+            .map_err(|failed| failed.error)
     }
 
     /// Send one request to the token or revoke endpoint; answer status, content type and body.

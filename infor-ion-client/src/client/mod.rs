@@ -16,7 +16,6 @@
 //! rules above: a `POST`, `PUT` or `DELETE` answered with a 500 or an HTML page is never
 //! resent.
 
-pub(crate) mod body;
 mod request;
 
 use std::fmt;
@@ -25,8 +24,9 @@ use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+use sdk_common::body::{BodyError, excerpt, read_capped};
 use sdk_common::breaker::Breaker;
-use sdk_common::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use sdk_common::retry::{Failed, Idempotency, RetryLoop, RetryPolicy, parse_retry_after};
 use sdk_common::time::{SharedClock, SystemClock};
 use secrecy::ExposeSecret;
 use tracing::Instrument;
@@ -38,7 +38,6 @@ use crate::auth::{AuthConfig, TokenProvider};
 use crate::error::{ApiError, Error, Result, transport_error};
 use crate::ionapi::{IonApiFile, checked_url, with_trailing_slash};
 use crate::vault::Vault;
-use body::{BodyError, excerpt, read_capped};
 
 /// The default per-request timeout: a little above the gateway's 60 s backend limit, so the
 /// gateway's own 504 arrives before we give up.
@@ -199,9 +198,9 @@ impl IonClient {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_decoded<T, F>(&self, request: IonRequest, mut decode: F) -> Result<T>
+    pub async fn send_decoded<T, F>(&self, request: IonRequest, decode: F) -> Result<T>
     where
-        F: FnMut(IonResponse) -> Result<T>,
+        F: Fn(IonResponse) -> Result<T>,
     {
         let inner = &self.inner;
         if let Some(problem) = request.problem() {
@@ -210,21 +209,49 @@ impl IonClient {
         let url = self.url_for(&request)?;
         let safe_read =
             request.method().is_safe() && request.idempotency() == Idempotency::Idempotent;
-        let mut schedule = inner.retry.schedule();
-        let mut renewed_after_401 = false;
-        let mut bad_answers: usize = 0;
-        let mut attempt: u32 = 0;
-        let unreachable = |cause: String| Error::Unreachable {
-            method: request.method().to_string(),
-            path: request.path().to_owned(),
-            cause,
-        };
+        let mut retry =
+            RetryLoop::new(&inner.retry, request.idempotency()).reread_bad_answers(if safe_read {
+                inner.max_bad_answer_retries
+            } else {
+                0
+            });
+        let (request, url, decode) = (&request, &url, &decode);
+        retry
+            .run(
+                &*inner.clock,
+                |attempt| async move {
+                    let response = self.authorized_attempt(request, url, attempt).await?;
+                    decode(response).map_err(|error| self.judge(request, error))
+                },
+                |failed, delay| {
+                    tracing::debug!(
+                        error = %failed.error,
+                        ?delay,
+                        bad_answer = failed.bad_answer,
+                        "retrying the ION request"
+                    );
+                },
+            )
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// One attempt with a token: a 401 means the gateway refused the token before forwarding
+    /// the call, so it is renewed and the call sent again at once (safe whatever the method);
+    /// a second refusal is final.
+    async fn authorized_attempt(
+        &self,
+        request: &IonRequest,
+        url: &Url,
+        attempt: u32,
+    ) -> std::result::Result<IonResponse, Failed<Error>> {
+        let inner = &self.inner;
+        inner
+            .breaker
+            .check(inner.clock.now())
+            .map_err(|cause| Failed::permanent(unreachable(request, cause)))?;
+        let mut renewed = false;
         loop {
-            attempt += 1;
-            inner
-                .breaker
-                .check(inner.clock.now())
-                .map_err(unreachable)?;
             let token = match inner.tokens.access_token().await {
                 Ok(token) => token,
                 Err(error) => {
@@ -235,7 +262,7 @@ impl IonClient {
                             .breaker
                             .connect_failed(inner.clock.now(), cause.to_owned());
                     }
-                    return Err(error);
+                    return Err(Failed::permanent(error));
                 }
             };
             let span = tracing::info_span!(
@@ -246,64 +273,54 @@ impl IonClient {
                 status = tracing::field::Empty,
             );
             let outcome = self
-                .attempt(&request, &url, token.secret())
+                .attempt(request, url, token.secret())
                 .instrument(span)
                 .await;
-            if !matches!(outcome, Err(Attempt::Failed(_))) {
-                // An answer (a 401 too): the gateway is reachable.
-                inner.breaker.reached();
-            }
-            let error = match outcome {
-                Ok(response) => match decode(response) {
-                    Ok(value) => return Ok(value),
-                    Err(error) => error,
-                },
-                Err(Attempt::Unauthorized) => {
-                    // The gateway refused the token before forwarding the call, so resending is
-                    // safe whatever the method. Renew once; a second refusal is final.
-                    if renewed_after_401 {
-                        return Err(Error::Unauthorized {
-                            method: request.method().to_string(),
-                            path: request.path().to_owned(),
-                        });
-                    }
-                    renewed_after_401 = true;
+            match outcome {
+                Ok(response) => {
+                    inner.breaker.reached();
+                    return Ok(response);
+                }
+                Err(Attempt::Unauthorized) if !renewed => {
+                    inner.breaker.reached();
+                    renewed = true;
                     tracing::debug!(attempt, "ION answered 401; renewing the token once");
                     inner.tokens.invalidate(&token).await;
-                    continue;
                 }
-                Err(Attempt::Failed(error)) => error,
-            };
-            match error.connect_failure() {
-                // Not reached at all: counted across every request; once the breaker opens,
-                // this one stops retrying too.
-                Some(cause)
-                    if inner
-                        .breaker
-                        .connect_failed(inner.clock.now(), cause.to_owned()) =>
-                {
-                    return Err(unreachable(cause.to_owned()));
+                Err(Attempt::Unauthorized) => {
+                    inner.breaker.reached();
+                    return Err(Failed::permanent(Error::Unauthorized {
+                        method: request.method().to_string(),
+                        path: request.path().to_owned(),
+                    }));
                 }
-                Some(_) => {}
-                None if error.answered() => inner.breaker.reached(),
-                None => {}
+                Err(Attempt::Failed(error)) => return Err(self.judge(request, error)),
             }
-            let bad_answer = error.is_bad_answer();
-            let retry = if bad_answer {
-                // A 500 or a garbled answer: harmless to ask again on a read, a few times.
-                safe_read && bad_answers < inner.max_bad_answer_retries
-            } else {
-                error.failure().is_retryable(request.idempotency())
-            };
-            if retry && let Some(delay) = schedule.next_delay(error.retry_after()) {
-                if bad_answer {
-                    bad_answers += 1;
-                }
-                tracing::debug!(%error, ?delay, attempt, bad_answer, "retrying the ION request");
-                inner.clock.sleep(delay).await;
-                continue;
+        }
+    }
+
+    /// What a failed attempt allows. A server that cannot be connected to is counted across
+    /// every request: once the breaker opens, this request stops retrying too.
+    fn judge(&self, request: &IonRequest, error: Error) -> Failed<Error> {
+        let inner = &self.inner;
+        match error.connect_failure() {
+            Some(cause)
+                if inner
+                    .breaker
+                    .connect_failed(inner.clock.now(), cause.to_owned()) =>
+            {
+                return Failed::permanent(unreachable(request, cause.to_owned()));
             }
-            return Err(error);
+            Some(_) => {}
+            None if error.answered() => inner.breaker.reached(),
+            None => {}
+        }
+        let failure = error.failure();
+        if error.is_bad_answer() {
+            // A 500 or a garbled answer: harmless to ask again on a read, a few times.
+            Failed::bad_answer(error, failure)
+        } else {
+            Failed::new(error, failure)
         }
     }
 
@@ -342,7 +359,7 @@ impl IonClient {
         if !request.headers().contains_key(ACCEPT) {
             builder = builder.header(ACCEPT, "application/json");
         }
-        builder = match request.body_ref() {
+        builder = match request.body() {
             None => builder,
             Some(RequestBody::Json(b)) => builder
                 .header(CONTENT_TYPE, "application/json")
@@ -395,7 +412,7 @@ impl IonClient {
                     .get(CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned),
-                body_excerpt: excerpt(&body),
+                body_excerpt: excerpt(&body, 1024),
             }))));
         }
         Ok(IonResponse {
@@ -405,6 +422,14 @@ impl IonClient {
             headers,
             body,
         })
+    }
+}
+
+fn unreachable(request: &IonRequest, cause: String) -> Error {
+    Error::Unreachable {
+        method: request.method().to_string(),
+        path: request.path().to_owned(),
+        cause,
     }
 }
 
@@ -497,8 +522,10 @@ impl IonClientBuilder {
         self
     }
 
-    /// Use this `reqwest` client (its timeouts and user agent then apply instead of the
-    /// builder's).
+    /// Use this `reqwest` client (its timeouts, user agent and redirect policy then apply
+    /// instead of the builder's). Give it `.redirect(sdk_common::redirect::same_origin())` (the
+    /// builder's own client does) so neither the bearer token nor the token form follows a
+    /// redirect to another host.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -512,6 +539,7 @@ impl IonClientBuilder {
                 .timeout(self.request_timeout)
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
+                .redirect(sdk_common::redirect::same_origin())
                 .build()
                 .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?,
         };

@@ -5,6 +5,8 @@
 //! 401 rule, retries, timeouts and tracing. Keeping the description plain data makes it cheap to
 //! resend on retry and easy to assert on in tests.
 
+use std::fmt;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use sdk_common::retry::Idempotency;
@@ -25,6 +27,9 @@ use crate::error::{Error, Result};
 /// // A header that is not valid HTTP is reported when the request is sent, not mid-chain.
 /// let bad = IonRequest::get("x").header("X-Infor-MongooseConfig", "line\nbreak");
 /// assert!(bad.problem().is_some());
+/// // So is a JSON body that cannot be serialised (object keys must be strings).
+/// let bad = IonRequest::post("x").json(&std::collections::HashMap::from([((1, 2), "x")]));
+/// assert!(bad.problem().unwrap().contains("JSON body"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct IonRequest {
@@ -39,8 +44,9 @@ pub struct IonRequest {
     problem: Option<String>,
 }
 
-/// A request body. Each variant sets its own `Content-Type`.
-#[derive(Debug, Clone)]
+/// A request body. Each variant sets its own `Content-Type`. `Debug` shows sizes, never the
+/// content (a body may carry customer data).
+#[derive(Clone)]
 pub enum RequestBody {
     /// `application/json`.
     Json(Bytes),
@@ -53,7 +59,7 @@ pub enum RequestBody {
 }
 
 /// One part of a multipart body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MultipartPart {
     /// The form field name, e.g. `ParameterRequest`.
     pub name: String,
@@ -63,6 +69,28 @@ pub struct MultipartPart {
     pub file_name: Option<String>,
     /// The content.
     pub content: Bytes,
+}
+
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestBody::Json(b) => write!(f, "Json(<{} bytes>)", b.len()),
+            RequestBody::Xml(b) => write!(f, "Xml(<{} bytes>)", b.len()),
+            RequestBody::Text(b) => write!(f, "Text(<{} bytes>)", b.len()),
+            RequestBody::Multipart(parts) => f.debug_tuple("Multipart").field(parts).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for MultipartPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultipartPart")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("file_name", &self.file_name)
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .finish()
+    }
 }
 
 impl IonRequest {
@@ -130,16 +158,21 @@ impl IonRequest {
         self
     }
 
-    /// Set a JSON body from any serialisable value.
-    pub fn json(mut self, value: &impl serde::Serialize) -> Result<Self> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|e| Error::InvalidRequest(format!("cannot serialise the JSON body: {e}")))?;
-        self.body = Some(RequestBody::Json(bytes.into()));
-        Ok(self)
+    /// Set a JSON body from any serialisable value. A value that cannot be serialised is kept
+    /// as the request's [`problem`](Self::problem) and reported by `send`, like a bad header.
+    pub fn json(mut self, value: &impl serde::Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.body = Some(RequestBody::Json(bytes.into())),
+            Err(e) => {
+                self.problem
+                    .get_or_insert(format!("cannot serialise the JSON body: {e}"));
+            }
+        }
+        self
     }
 
-    /// Set the body.
-    pub fn body(mut self, body: RequestBody) -> Self {
+    /// Set the body (XML, text, multipart, or JSON already encoded).
+    pub fn with_body(mut self, body: RequestBody) -> Self {
         self.body = Some(body);
         self
     }
@@ -195,7 +228,7 @@ impl IonRequest {
     }
 
     /// The body, if any.
-    pub fn body_ref(&self) -> Option<&RequestBody> {
+    pub fn body(&self) -> Option<&RequestBody> {
         self.body.as_ref()
     }
 

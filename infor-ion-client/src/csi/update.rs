@@ -179,7 +179,7 @@ impl Csi {
         let request = IonRequest::post(format!("{}/update/{ido}", self.base_path))
             .header("X-Infor-MongooseConfig", &self.config)
             .query("refresh", "true")
-            .json(&change.body(ido)?)?
+            .json(&change.body(ido)?)
             .with_idempotency(Idempotency::NonIdempotent);
         let response = self.client.send(request).await?;
         let body: Value = if response.bytes().is_empty() {

@@ -109,7 +109,7 @@ impl Ims {
         let parameters = serde_json::to_vec(parameters)
             .map_err(|e| crate::Error::InvalidRequest(format!("IMS parameters: {e}")))?;
         let request = IonRequest::post(&self.path)
-            .body(RequestBody::Multipart(vec![
+            .with_body(RequestBody::Multipart(vec![
                 MultipartPart {
                     name: "ParameterRequest".to_owned(),
                     content_type: "application/json".to_owned(),

@@ -81,7 +81,6 @@ fn vendors_request() -> IonRequest {
 fn update_request() -> IonRequest {
     IonRequest::post("CSI/IDORequestService/ido/update/SLVendors")
         .json(&serde_json::json!({"Changes": []}))
-        .unwrap()
 }
 
 /// No secret in an error's text or debug form.

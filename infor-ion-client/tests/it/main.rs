@@ -25,6 +25,7 @@ mod m3_purchases;
 mod m3_returns;
 mod m3_simulator;
 mod record_date_zone;
+mod redirects;
 mod return_invoices;
 mod return_writes;
 mod simulator_ion;

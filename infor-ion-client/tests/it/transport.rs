@@ -192,8 +192,7 @@ async fn a_second_401_is_an_auth_error() {
     let err = client
         .send(
             IonRequest::post("CSI/IDORequestService/ido/update/SLVendors")
-                .json(&serde_json::json!({}))
-                .unwrap(),
+                .json(&serde_json::json!({})),
         )
         .await
         .unwrap_err();
@@ -255,8 +254,7 @@ async fn a_post_answered_503_is_not_resent_but_one_answered_429_is() {
     let err = client
         .send(
             IonRequest::post("CSI/IDORequestService/ido/update/SLVendors")
-                .json(&serde_json::json!({"Changes":[]}))
-                .unwrap(),
+                .json(&serde_json::json!({"Changes":[]})),
         )
         .await
         .unwrap_err();
