@@ -63,14 +63,16 @@ pub async fn start_intake(
         key: "webhooks.token_env",
         hint: "the environment variable holding the bearer token Cin7 sends",
     })?;
-    let intake = Arc::new(WebhookIntake {
-        receiver: WebhookReceiver::new(DeliveryAuth::Bearer(token)),
-        store: assembled.store.clone(),
-        tenant: config.tenant.clone(),
-        account: returns.cin7_account_name.clone(),
+    let intake = WebhookIntake::new(
+        WebhookReceiver::new(DeliveryAuth::Bearer(token)),
+        assembled.store.clone(),
+        config.tenant.clone(),
+        returns.cin7_account_name.clone(),
         clock,
-        queued: assembled.wake(),
-    });
+        assembled.wake(),
+    )
+    .map_err(|e| ConfigError::Client(format!("the webhook intake: {e}")))?;
+    let intake = Arc::new(intake);
     let app = intake_router(intake.clone()).nest("/cin7", intake_router(intake));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await

@@ -1,51 +1,278 @@
 //! An HTTP endpoint (axum) for Cin7 webhook deliveries that queues purchase triggers durably
 //! (feature `webhook-server`).
 //!
-//! [`intake_router`] serves `POST /` (nest it where you like): it authenticates the delivery
-//! with the crate's [`WebhookReceiver`], parses it, queues its triggers in the sync store
-//! ([`enqueue`]), wakes the runner and answers `202 Accepted` — quickly, since nothing is
-//! fetched from Cin7 here. A redelivery of the same body (Cin7 retries up to six times) is
-//! keyed by the body's hash and queued once. Bad credentials answer 401, an unreadable body 400
-//! (Cin7 then retries and finally deactivates the webhook: re-enable it from a watchdog, and
-//! keep the polling window running to cover the gap).
+//! [`intake_router`] serves `POST /` (nest it where you like). Cin7 deactivates a subscription
+//! after six failed deliveries, so the rule is: **an authenticated delivery gets a 2xx once it
+//! is persisted, whatever its content.**
+//!
+//! - Credentials are checked (in constant time) before the body is read; a wrong or missing
+//!   one is answered 401 at once.
+//! - The body is read up to [`IntakeLimits::max_body_bytes`] (a delivery is small; a larger one
+//!   is refused with 413 before it is read whole) and within
+//!   [`IntakeLimits::read_timeout`] (408); at most [`IntakeLimits::max_concurrent`] deliveries
+//!   are handled at once (503 beyond, which Cin7 retries).
+//! - A delivery that parses queues its triggers in the sync store
+//!   ([`enqueue`]), keyed by event type, id and a time bucket
+//!   ([`dedupe_key`](super::triggers::dedupe_key)): the same event delivered twice is queued
+//!   once, however its body is spelled.
+//! - A delivery that does not parse (not JSON, an unknown event type, a field in an odd form)
+//!   is kept in the store for inspection ([`keep_unreadable`]), the ids it still names are
+//!   queued as refetches ([`salvage`]), and it is answered 202 too.
+//! - Only when the store cannot take it is the answer 503, so Cin7 delivers it again.
+//!
+//! Refused requests are logged at most once a minute, with how many were not logged.
 
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
+use chrono::{DateTime, Utc};
 use sdk_common::time::SharedClock;
-use sync_core::engine::returns::triggers::enqueue;
-use sync_core::model::hash_value;
+use sync_core::engine::returns::triggers::{enqueue, keep_unreadable};
 use sync_core::store::SyncStore;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
-use super::triggers::triggers_for;
-use crate::webhook::{WebhookError, WebhookReceiver};
+use super::triggers::{DEDUPE_WINDOW, salvage, triggers_for};
+use crate::webhook::{WebhookError, WebhookEvent, WebhookReceiver};
 
-/// What the endpoint needs.
+/// How much one listener takes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IntakeLimits {
+    /// The largest body read (default 256 KiB: a purchase event is well under 4 KiB, a stock
+    /// level list a few dozen).
+    pub max_body_bytes: usize,
+    /// How long a body may take to arrive once the headers are in (default 10 s).
+    pub read_timeout: Duration,
+    /// Deliveries handled at once (default 32).
+    pub max_concurrent: usize,
+    /// How long a repeated event for the same id is queued once (default
+    /// [`DEDUPE_WINDOW`]).
+    pub dedupe_window: chrono::Duration,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            max_body_bytes: 256 * 1024,
+            read_timeout: Duration::from_secs(10),
+            max_concurrent: 32,
+            dedupe_window: DEDUPE_WINDOW,
+        }
+    }
+}
+
+impl IntakeLimits {
+    /// The largest body read.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// How long a body may take to arrive.
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Deliveries handled at once (at least one).
+    pub fn with_max_concurrent(mut self, deliveries: usize) -> Self {
+        self.max_concurrent = deliveries.max(1);
+        self
+    }
+
+    /// How long a repeated event for the same id is queued once.
+    pub fn with_dedupe_window(mut self, window: chrono::Duration) -> Self {
+        self.dedupe_window = window;
+        self
+    }
+}
+
+/// What the intake has seen since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IntakeStats {
+    /// Authenticated deliveries persisted and answered 2xx (readable or not).
+    pub accepted: u64,
+    /// Of those, deliveries that could not be read and were kept for inspection.
+    pub unreadable: u64,
+    /// Triggers queued (readable events, and refetches salvaged from unreadable ones).
+    pub queued: u64,
+    /// Triggers not queued because the same event for the same id was already queued.
+    pub duplicates: u64,
+    /// Requests refused for their credentials (401).
+    pub refused_credentials: u64,
+    /// Requests refused for their size, slowness or the concurrency limit (413, 408, 503).
+    pub refused_limits: u64,
+    /// Authenticated deliveries the store could not take (503; Cin7 delivers them again).
+    pub store_failures: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    unreadable: AtomicU64,
+    queued: AtomicU64,
+    duplicates: AtomicU64,
+    refused_credentials: AtomicU64,
+    refused_limits: AtomicU64,
+    store_failures: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// Logs refusals at most once a minute, saying how many it did not log.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    state: Mutex<(Option<DateTime<Utc>>, u64)>,
+}
+
+impl RefusalLog {
+    fn refused(&self, now: DateTime<Utc>, status: StatusCode, reason: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (last, suppressed) = &mut *state;
+        if last.is_some_and(|at| now - at < chrono::Duration::minutes(1)) {
+            *suppressed += 1;
+            return;
+        }
+        tracing::warn!(
+            status = status.as_u16(),
+            reason,
+            not_logged_since_last = *suppressed,
+            "refused a Cin7 webhook request"
+        );
+        *last = Some(now);
+        *suppressed = 0;
+    }
+}
+
+/// What the endpoint needs; build it with [`WebhookIntake::new`].
 pub struct WebhookIntake {
-    /// Authenticates and parses deliveries.
-    pub receiver: WebhookReceiver,
-    /// Where triggers are queued.
-    pub store: Arc<dyn SyncStore>,
-    /// The tenant the triggers belong to.
-    pub tenant: String,
-    /// The Cin7 account name used in purchase identities (as the return source's tenant).
-    pub account: String,
-    /// Clock for the received-at stamp.
-    pub clock: SharedClock,
-    /// Notified after every delivery that queued something (the runner waits on it).
-    pub queued: Arc<Notify>,
+    receiver: WebhookReceiver,
+    store: Arc<dyn SyncStore>,
+    tenant: String,
+    account: String,
+    clock: SharedClock,
+    queued: Arc<Notify>,
+    limits: IntakeLimits,
+    slots: Semaphore,
+    counters: Counters,
+    refusals: RefusalLog,
 }
 
 impl std::fmt::Debug for WebhookIntake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookIntake")
             .field("tenant", &self.tenant)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
+    }
+}
+
+impl WebhookIntake {
+    /// An intake that authenticates with `receiver`, queues triggers for `tenant` in `store`
+    /// (purchase identities use `account`, the Cin7 account name the return source uses),
+    /// stamps them with `clock` and notifies `queued` when it queued something.
+    ///
+    /// Fails when a credential `receiver` requires is empty
+    /// ([`WebhookReceiver::check_secrets`]).
+    pub fn new(
+        receiver: WebhookReceiver,
+        store: Arc<dyn SyncStore>,
+        tenant: impl Into<String>,
+        account: impl Into<String>,
+        clock: SharedClock,
+        queued: Arc<Notify>,
+    ) -> Result<Self, WebhookError> {
+        receiver.check_secrets()?;
+        let limits = IntakeLimits::default();
+        Ok(WebhookIntake {
+            receiver,
+            store,
+            tenant: tenant.into(),
+            account: account.into(),
+            clock,
+            queued,
+            slots: Semaphore::new(limits.max_concurrent),
+            limits,
+            counters: Counters::default(),
+            refusals: RefusalLog::default(),
+        })
+    }
+
+    /// Use these limits instead of the defaults.
+    pub fn with_limits(mut self, limits: IntakeLimits) -> Self {
+        self.slots = Semaphore::new(limits.max_concurrent);
+        self.limits = limits;
+        self
+    }
+
+    /// What the intake has seen so far.
+    pub fn stats(&self) -> IntakeStats {
+        let c = &self.counters;
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        IntakeStats {
+            accepted: get(&c.accepted),
+            unreadable: get(&c.unreadable),
+            queued: get(&c.queued),
+            duplicates: get(&c.duplicates),
+            refused_credentials: get(&c.refused_credentials),
+            refused_limits: get(&c.refused_limits),
+            store_failures: get(&c.store_failures),
+        }
+    }
+
+    fn refuse(&self, status: StatusCode, reason: &str) -> StatusCode {
+        let counter = if status == StatusCode::UNAUTHORIZED {
+            &self.counters.refused_credentials
+        } else {
+            &self.counters.refused_limits
+        };
+        bump(counter, 1);
+        self.refusals.refused(self.clock.now(), status, reason);
+        status
+    }
+
+    /// Persist one authenticated body: its triggers, or (when it cannot be read) the body and
+    /// the refetches it still allows. `Err` when the store could not take it.
+    async fn persist(&self, body: &[u8]) -> Result<(), sync_core::SyncError> {
+        let store = self.store.as_ref();
+        let now = self.clock.now();
+        let window = self.limits.dedupe_window;
+        let triggers = match WebhookEvent::parse(body) {
+            Ok(event) => triggers_for(&event, &self.account, now, window),
+            Err(error) => {
+                let triggers = salvage(body, &self.account, now, window);
+                let reason = sdk_common::report::chain(&error);
+                tracing::warn!(
+                    reason,
+                    refetches = triggers.len(),
+                    "kept an unreadable Cin7 webhook delivery"
+                );
+                keep_unreadable(store, &self.tenant, body, &reason, triggers.len(), now).await?;
+                bump(&self.counters.unreadable, 1);
+                triggers
+            }
+        };
+        let mut queued = 0;
+        for trigger in &triggers {
+            if enqueue(store, &self.tenant, trigger).await? {
+                queued += 1;
+            }
+        }
+        bump(&self.counters.queued, queued);
+        bump(&self.counters.duplicates, triggers.len() as u64 - queued);
+        if queued > 0 {
+            self.queued.notify_one();
+        }
+        Ok(())
     }
 }
 
@@ -54,36 +281,44 @@ pub fn intake_router(intake: Arc<WebhookIntake>) -> Router {
     Router::new().route("/", post(deliver)).with_state(intake)
 }
 
-async fn deliver(
-    State(intake): State<Arc<WebhookIntake>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let event = match intake.receiver.receive(&headers, &body) {
-        Ok(event) => event,
-        Err(WebhookError::MissingCredentials { .. } | WebhookError::BadCredentials { .. }) => {
-            return StatusCode::UNAUTHORIZED;
+async fn deliver(State(intake): State<Arc<WebhookIntake>>, request: Request) -> StatusCode {
+    let Ok(_slot) = intake.slots.try_acquire() else {
+        return intake.refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many deliveries at once",
+        );
+    };
+    let (parts, body) = request.into_parts();
+    // Before the body is read: a stranger costs a header check, not a buffer.
+    if let Err(error) = intake.receiver.authenticate(&parts.headers) {
+        return intake.refuse(StatusCode::UNAUTHORIZED, &error.to_string());
+    }
+    let read = axum::body::to_bytes(body, intake.limits.max_body_bytes);
+    let body = match tokio::time::timeout(intake.limits.read_timeout, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return intake.refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is larger than a delivery can be, or was cut off",
+            );
         }
-        Err(error) => {
-            tracing::warn!(error = %sdk_common::report::chain(&error), "unreadable Cin7 webhook delivery");
-            return StatusCode::BAD_REQUEST;
+        Err(_) => {
+            return intake.refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            );
         }
     };
-    let key = hash_value(&serde_json::json!(String::from_utf8_lossy(&body)), &[]).0;
-    let mut queued = 0;
-    for trigger in triggers_for(&event, &intake.account, &key, intake.clock.now()) {
-        match enqueue(intake.store.as_ref(), &intake.tenant, &trigger).await {
-            Ok(true) => queued += 1,
-            Ok(false) => {}
-            Err(error) => {
-                // Not queued: let Cin7 deliver it again.
-                tracing::error!(error = %sdk_common::report::chain(&error), "cannot queue a webhook trigger");
-                return StatusCode::SERVICE_UNAVAILABLE;
-            }
+    match intake.persist(&body).await {
+        Ok(()) => {
+            bump(&intake.counters.accepted, 1);
+            StatusCode::ACCEPTED
+        }
+        Err(error) => {
+            // Not persisted: let Cin7 deliver it again.
+            bump(&intake.counters.store_failures, 1);
+            tracing::error!(error = %sdk_common::report::chain(&error), "cannot persist a Cin7 webhook delivery");
+            StatusCode::SERVICE_UNAVAILABLE
         }
     }
-    if queued > 0 {
-        intake.queued.notify_one();
-    }
-    StatusCode::ACCEPTED
 }

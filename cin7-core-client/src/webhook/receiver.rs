@@ -14,8 +14,8 @@
 //!   captured credentials stop working once rotated out.
 //! - **Redelivery.** A replay with valid credentials is an ordinary redelivery (Cin7 itself
 //!   retries up to six times): the intake endpoint (feature `webhook-server`) keys triggers by
-//!   the body's hash, so the same body is queued once, and payloads carry IDs only, so the
-//!   document is always re-read from Cin7.
+//!   event type, id and a time window, so the same event is queued once per window, and
+//!   payloads carry IDs only, so the document is always re-read from Cin7.
 //!
 //! [`accept_previous_until`]: WebhookReceiver::accept_previous_until
 
@@ -90,6 +90,14 @@ impl DeliveryAuth {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        match self {
+            DeliveryAuth::Bearer(token) => token.expose_secret().trim().is_empty(),
+            DeliveryAuth::Basic { password, .. } => password.expose_secret().trim().is_empty(),
+            DeliveryAuth::Header { value, .. } => value.expose_secret().trim().is_empty(),
+        }
+    }
+
     fn header_name(&self) -> &str {
         match self {
             DeliveryAuth::Bearer(_) | DeliveryAuth::Basic { .. } => AUTHORIZATION.as_str(),
@@ -98,6 +106,10 @@ impl DeliveryAuth {
     }
 
     fn check(&self, headers: &HeaderMap) -> Result<(), WebhookError> {
+        if self.is_empty() {
+            // Never accept a credential that was configured empty, whatever is sent.
+            return Err(bad(self.header_name()));
+        }
         match self {
             DeliveryAuth::Bearer(token) => {
                 let given = credentials(headers, "Bearer")?;
@@ -335,13 +347,37 @@ impl WebhookReceiver {
                 first_error.get_or_insert(e);
             }
         }
+        // Not logged here: a listener on the internet is probed all day, and the caller knows
+        // how often it may log (the intake logs refusals at most once a minute).
         match first_error {
             None => Ok(()),
-            Some(e) => {
-                tracing::warn!(error = %sdk_common::report::chain(&e), "rejected a Cin7 webhook delivery");
-                Err(e)
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Fail, naming the header, when a required credential is empty: an empty bearer token,
+    /// password or header value would let anyone in who sends an empty one.
+    ///
+    /// ```
+    /// use cin7_core_client::webhook::{DeliveryAuth, WebhookReceiver};
+    /// use secrecy::SecretString;
+    ///
+    /// let open = WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("  ")));
+    /// assert!(open.check_secrets().is_err());
+    /// let closed = WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("hook-token")));
+    /// assert!(closed.check_secrets().is_ok());
+    /// ```
+    pub fn check_secrets(&self) -> Result<(), WebhookError> {
+        for requirement in &self.required {
+            let auth = &requirement.current;
+            if auth.is_empty() {
+                return Err(WebhookError::Config(format!(
+                    "the credential in `{}` is empty",
+                    auth.header_name()
+                )));
             }
         }
+        Ok(())
     }
 
     /// Authenticate, then parse the body into a typed event.

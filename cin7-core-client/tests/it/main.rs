@@ -42,4 +42,5 @@ mod sync_webhook_intake;
 mod throttling;
 mod unreachable;
 mod webhook_credentials;
+mod webhook_intake_hardening;
 mod webhooks;

@@ -31,14 +31,17 @@ async fn deliveries_are_queued_once_and_sub_tasks_resolve_to_their_purchase() {
     let (sim, client, clock) = start(|c| c).await;
     let store = Arc::new(MemoryStore::new());
     let queued = Arc::new(Notify::new());
-    let intake = Arc::new(WebhookIntake {
-        receiver: WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("hook-s3cret"))),
-        store: store.clone(),
-        tenant: "ACME".into(),
-        account: "acct".into(),
-        clock: clock.shared(),
-        queued: queued.clone(),
-    });
+    let intake = Arc::new(
+        WebhookIntake::new(
+            WebhookReceiver::new(DeliveryAuth::Bearer(SecretString::from("hook-s3cret"))),
+            store.clone(),
+            "ACME",
+            "acct",
+            clock.shared(),
+            queued.clone(),
+        )
+        .unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, intake_router(intake)).await });
@@ -192,20 +195,26 @@ async fn deliveries_are_queued_once_and_sub_tasks_resolve_to_their_purchase() {
 }
 
 #[tokio::test]
-async fn the_watchdog_re_enables_deactivated_purchase_webhooks_only() {
+async fn the_watchdog_re_enables_our_deactivated_purchase_webhooks_with_configured_credentials() {
     use cin7_core_client::sync::triggers::{PURCHASE_WEBHOOKS, reenable_inactive};
     let (sim, client, _clock) = start(|c| c).await;
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_url = format!("http://{}/gone", closed.local_addr().unwrap());
-    drop(closed);
+    let dead_url = |path: &str| {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/{path}", closed.local_addr().unwrap())
+    };
+    let (ours_url, theirs_url) = (dead_url("ours"), dead_url("theirs"));
     let mut ids = Vec::new();
-    for kind in [WebhookType::PurchaseUpdated, WebhookType::SupplierUpdated] {
+    for (kind, url) in [
+        (WebhookType::PurchaseUpdated, &ours_url),
+        (WebhookType::SupplierUpdated, &ours_url),
+        (WebhookType::PurchaseUpdated, &theirs_url),
+    ] {
         let hook = client
             .webhooks()
             .create(&Webhook {
                 webhook_type: Some(kind),
                 is_active: Some(true),
-                external_url: dead_url.clone(),
+                external_url: url.clone(),
                 external_authorization_type: Some(AuthorizationType::NoAuth),
                 ..Default::default()
             })
@@ -213,7 +222,7 @@ async fn the_watchdog_re_enables_deactivated_purchase_webhooks_only() {
             .unwrap();
         ids.push(hook.id.unwrap());
     }
-    // Six failed deliveries of each kind deactivate both.
+    // Six failed deliveries of each deactivate all three.
     for i in 0..6 {
         let supplier = client
             .suppliers()
@@ -231,35 +240,92 @@ async fn the_watchdog_re_enables_deactivated_purchase_webhooks_only() {
             .await
             .unwrap();
     }
-    sim.wait_for_deliveries(12, Duration::from_secs(5))
+    sim.wait_for_deliveries(18, Duration::from_secs(5))
         .await
         .unwrap();
-    let active = |hooks: &[Webhook], id| {
-        hooks
-            .iter()
-            .find(|w| w.id.as_ref() == Some(id))
-            .and_then(|w| w.is_active)
-    };
+    let find = |hooks: &[Webhook], id| hooks.iter().find(|w| w.id.as_ref() == Some(id)).cloned();
     let before = client.webhooks().list().await.unwrap();
-    assert_eq!(active(&before, &ids[0]), Some(false));
-    assert_eq!(active(&before, &ids[1]), Some(false));
+    for id in &ids {
+        assert_eq!(find(&before, id).unwrap().is_active, Some(false));
+    }
 
-    let enabled = reenable_inactive(&client, &PURCHASE_WEBHOOKS)
+    let ours = Webhook {
+        external_url: ours_url.clone(),
+        external_authorization_type: Some(AuthorizationType::BearerAuth),
+        external_bearer_token: Some(SecretString::from("hook-from-config")),
+        ..Default::default()
+    };
+    let report = reenable_inactive(&client, &PURCHASE_WEBHOOKS, &ours)
         .await
         .unwrap();
-    assert_eq!(enabled, vec![ids[0].clone()]);
+    assert_eq!(report.reenabled, vec![ids[0].clone()]);
+    assert!(report.failed.is_empty());
     let after = client.webhooks().list().await.unwrap();
-    assert_eq!(active(&after, &ids[0]), Some(true));
+    let revived = find(&after, &ids[0]).unwrap();
+    assert_eq!(revived.is_active, Some(true));
     assert_eq!(
-        active(&after, &ids[1]),
+        revived.external_authorization_type,
+        Some(AuthorizationType::BearerAuth),
+        "saved with the configured credentials, not the listed ones"
+    );
+    assert_eq!(
+        find(&after, &ids[1]).unwrap().is_active,
         Some(false),
         "not a purchase webhook"
     );
+    assert_eq!(
+        find(&after, &ids[2]).unwrap().is_active,
+        Some(false),
+        "another integration's"
+    );
     // Nothing left to do.
-    assert!(
-        reenable_inactive(&client, &PURCHASE_WEBHOOKS)
+    let again = reenable_inactive(&client, &PURCHASE_WEBHOOKS, &ours)
+        .await
+        .unwrap();
+    assert!(again.reenabled.is_empty() && again.failed.is_empty());
+}
+
+#[tokio::test]
+async fn subscribing_keeps_an_existing_webhook_and_respects_five_per_type() {
+    use cin7_core_client::sync::triggers::{MAX_WEBHOOKS_PER_TYPE, Subscribed, ensure_subscribed};
+    let (_sim, client, _clock) = start(|c| c).await;
+    let hook = |url: &str| Webhook {
+        webhook_type: Some(WebhookType::PurchaseInvoiceAuthorised),
+        is_active: Some(true),
+        external_url: url.to_owned(),
+        external_authorization_type: Some(AuthorizationType::BearerAuth),
+        external_bearer_token: Some(SecretString::from("hook-s3cret")),
+        ..Default::default()
+    };
+    let ours = hook("https://sync.example/cin7");
+    let Subscribed::Created(id) = ensure_subscribed(&client, &ours).await.unwrap() else {
+        panic!("created first");
+    };
+    assert_eq!(
+        ensure_subscribed(&client, &hook("https://sync.example/cin7/"))
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap(),
+        Subscribed::Existing(id.clone()),
+        "the same URL is not subscribed twice"
+    );
+    for n in 1..MAX_WEBHOOKS_PER_TYPE {
+        client
+            .webhooks()
+            .create(&hook(&format!("https://other{n}.example/")))
+            .await
+            .unwrap();
+    }
+    let error = ensure_subscribed(&client, &hook("https://new.example/"))
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error:?}").contains("allows 5 webhooks of type Purchase/InvoiceAuthorised"),
+        "{error:?}"
+    );
+    let listed = client.webhooks().list().await.unwrap();
+    assert_eq!(
+        listed.len(),
+        MAX_WEBHOOKS_PER_TYPE,
+        "nothing created beyond the limit"
     );
 }

@@ -4,7 +4,7 @@
 //! ```sh
 //! export WEBHOOK_TOKEN=$(openssl rand -hex 32)
 //! cargo run -p examples --bin webhooks -- --config sync.toml register --url https://sync.example.com/cin7
-//! cargo run -p examples --bin webhooks -- --config sync.toml watchdog    # e.g. hourly from cron
+//! cargo run -p examples --bin webhooks -- --config sync.toml watchdog --url https://sync.example.com/cin7   # e.g. hourly
 //! cargo run -p examples --bin webhooks -- --config sync.toml serve       # the intake alone
 //! ```
 //!
@@ -20,7 +20,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cin7_core_client::sync::triggers::{PURCHASE_WEBHOOKS, reenable_inactive};
+use cin7_core_client::sync::triggers::{
+    PURCHASE_WEBHOOKS, Subscribed, ensure_subscribed, reenable_inactive,
+};
 use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookType};
 use clap::{Parser, Subcommand};
 use examples::config::{Config, wire};
@@ -43,7 +45,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create one webhook per event type, pointing at URL, authenticated with a bearer token.
+    /// Subscribe each event type to URL, authenticated with a bearer token: an existing active
+    /// subscription is kept, an inactive one re-enabled, a missing one created (within Cin7's
+    /// limit of five per type).
     Register {
         /// The receiver's public URL (https in production).
         #[arg(long)]
@@ -63,8 +67,16 @@ enum Command {
         /// The webhook id.
         id: String,
     },
-    /// Re-enable the purchase webhooks Cin7 deactivated after failed deliveries.
-    Watchdog,
+    /// Re-enable our purchase webhooks (those pointing at URL) that Cin7 deactivated after
+    /// failed deliveries, with the token from the environment (never the one Cin7 lists).
+    Watchdog {
+        /// The receiver's public URL, as registered.
+        #[arg(long)]
+        url: String,
+        /// The environment variable holding the bearer token Cin7 sends.
+        #[arg(long, default_value = "WEBHOOK_TOKEN")]
+        token_env: String,
+    },
     /// Run the intake of the config's `[webhooks]` section alone: queue deliveries and write
     /// the purchases they name back to CloudSuite as they arrive.
     Serve {
@@ -82,6 +94,34 @@ const BAD_USAGE: u8 = 2;
 fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(code)
+}
+
+/// Our subscription of `kind` (or of no type, for the watchdog): `url` and the bearer token.
+fn subscription(kind: Option<WebhookType>, url: &str, token: SecretString) -> Webhook {
+    Webhook {
+        name: kind
+            .as_ref()
+            .map(|kind| format!("cloudsuite-sync {}", kind.as_str())),
+        webhook_type: kind,
+        is_active: Some(true),
+        external_url: url.to_owned(),
+        external_authorization_type: Some(AuthorizationType::BearerAuth),
+        external_bearer_token: Some(token),
+        ..Webhook::default()
+    }
+}
+
+/// Cin7 sends the bearer token with every delivery: never in clear text over a network.
+fn checked_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if sdk_common::redirect::is_loopback(&parsed) => Ok(()),
+        _ => Err(format!(
+            "`{url}` is not https: Cin7 would send the webhook token in clear text (plain http \
+             is accepted on loopback only; terminate TLS at your proxy and register its https URL)"
+        )),
+    }
 }
 
 fn token(env: &str) -> Result<SecretString, String> {
@@ -112,6 +152,9 @@ async fn main() -> ExitCode {
                 Ok(token) => token,
                 Err(message) => return fail(message, BAD_USAGE),
             };
+            if let Err(message) = checked_url(&url) {
+                return fail(message, BAD_USAGE);
+            }
             let names: Vec<String> = if events.is_empty() {
                 PURCHASE_WEBHOOKS
                     .iter()
@@ -135,29 +178,35 @@ async fn main() -> ExitCode {
                 Ok(client) => client,
                 Err(error) => return fail(error, BAD_USAGE),
             };
+            let mut failed = false;
             for kind in types {
-                let webhook = Webhook {
-                    webhook_type: Some(kind.clone()),
-                    name: Some(format!("cloudsuite-sync {}", kind.as_str())),
-                    is_active: Some(true),
-                    external_url: url.clone(),
-                    external_authorization_type: Some(AuthorizationType::BearerAuth),
-                    external_bearer_token: Some(token.clone()),
-                    ..Webhook::default()
-                };
-                match client.webhooks().create(&webhook).await {
-                    Ok(created) => println!(
-                        "registered {} → {} ({})",
-                        kind.as_str(),
-                        url,
-                        created.id.map(|id| id.to_string()).unwrap_or_default()
-                    ),
+                let webhook = subscription(Some(kind.clone()), &url, token.clone());
+                match ensure_subscribed(&client, &webhook).await {
+                    Ok(Subscribed::Existing(id)) => {
+                        println!("already registered {} → {url} ({id})", kind.as_str());
+                    }
+                    Ok(Subscribed::Reenabled(id)) => {
+                        println!("re-enabled {} → {url} ({id})", kind.as_str());
+                    }
+                    Ok(Subscribed::Created(id)) => {
+                        println!("registered {} → {url} ({id})", kind.as_str());
+                    }
                     Err(error) => {
-                        return fail(format!("registering {}: {error}", kind.as_str()), 1);
+                        // Say so and go on: the other types may still be registered.
+                        eprintln!(
+                            "error: registering {}: {}",
+                            kind.as_str(),
+                            sdk_common::report::chain(&error)
+                        );
+                        failed = true;
                     }
                 }
             }
-            ExitCode::SUCCESS
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Command::List => {
             let client = match config.cin7_client(&clock) {
@@ -198,17 +247,32 @@ async fn main() -> ExitCode {
                 Err(error) => fail(error, 1),
             }
         }
-        Command::Watchdog => {
+        Command::Watchdog { url, token_env } => {
+            let token = match token(&token_env) {
+                Ok(token) => token,
+                Err(message) => return fail(message, BAD_USAGE),
+            };
             let client = match config.cin7_client(&clock) {
                 Ok(client) => client,
                 Err(error) => return fail(error, BAD_USAGE),
             };
-            match reenable_inactive(&client, &PURCHASE_WEBHOOKS).await {
-                Ok(enabled) => {
-                    println!("re-enabled {} webhook(s)", enabled.len());
-                    ExitCode::SUCCESS
+            let ours = subscription(None, &url, token);
+            match reenable_inactive(&client, &PURCHASE_WEBHOOKS, &ours).await {
+                Ok(report) => {
+                    println!("re-enabled {} webhook(s)", report.reenabled.len());
+                    for (id, error) in &report.failed {
+                        eprintln!(
+                            "error: re-enabling {id}: {}",
+                            sdk_common::report::chain(error)
+                        );
+                    }
+                    if report.failed.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
-                Err(error) => fail(error, 1),
+                Err(error) => fail(sdk_common::report::chain(&error), 1),
             }
         }
         Command::Serve {

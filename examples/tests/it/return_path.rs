@@ -12,7 +12,7 @@ use cin7_core_client::purchase::{PurchaseHeader, PurchaseOrder as Cin7Order, Sto
 use cin7_core_client::simulator::{Cin7Simulator, SimRateLimit, SimulatorConfig as Cin7Config};
 use cin7_core_client::sync::Cin7Target;
 use cin7_core_client::sync::returns::Cin7PurchaseSource;
-use cin7_core_client::sync::triggers::triggers_for;
+use cin7_core_client::sync::triggers::{DEDUPE_WINDOW, triggers_for};
 use cin7_core_client::webhook::{AuthorizationType, Webhook, WebhookEvent, WebhookType};
 use examples::assemble::{Assembled, Parts, ReturnParts, Stream, assemble};
 use infor_ion_client::cloudsuite::CloudSuiteSource;
@@ -631,7 +631,7 @@ async fn webhooks_trigger_a_sync_at_once_duplicates_out_of_order_and_sub_tasks_i
     let mut queued = 0;
     for body in [&bodies[1], &bodies[0], &bodies[0]] {
         let event = WebhookEvent::parse(body.as_bytes()).unwrap();
-        for trigger in triggers_for(&event, "cin7-sim", body, w.clock.now()) {
+        for trigger in triggers_for(&event, "cin7-sim", w.clock.now(), DEDUPE_WINDOW) {
             if enqueue(w.store.as_ref(), TENANT, &trigger).await.unwrap() {
                 queued += 1;
             }

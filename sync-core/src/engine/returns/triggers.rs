@@ -32,11 +32,80 @@ pub fn trigger_stream() -> StreamId {
     StreamId("purchase_triggers".into())
 }
 
+/// The stream where deliveries that could not be read are kept for inspection.
+pub fn delivery_stream() -> StreamId {
+    StreamId("webhook_deliveries".into())
+}
+
+/// The most of an unreadable delivery's body that is kept (a delivery is small; a larger body
+/// is refused by the intake before this).
+pub const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// Keep an authenticated delivery that could not be read (not JSON, an unknown event type, a
+/// field in an unexpected form) durably, so it can be inspected and counted: an audit row of
+/// the [`delivery_stream`], its body as received (lossily decoded, capped at
+/// [`MAX_KEPT_BODY`]), why it could not be read and how many refetches were queued from it.
+/// The same body twice is kept once; returns whether it was new.
+///
+/// The row is `resolved`, not open: nothing is left for a person to do, since the refetches
+/// (or, when no id could be found, the next polling window) carry the change.
+pub async fn keep_unreadable(
+    store: &dyn SyncStore,
+    tenant: &str,
+    body: &[u8],
+    reason: &str,
+    refetches: usize,
+    received_at: DateTime<Utc>,
+) -> Result<bool, SyncError> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_KEPT_BODY)]).into_owned();
+    let hash = hash_value(&json!(["delivery", tenant, text]), &[]);
+    let id = EntryId(format!("delivery-{}", hash.0));
+    if store.entry(&id).await?.is_some() {
+        return Ok(false);
+    }
+    let entry = AuditEntry {
+        id,
+        run_id: crate::store::RunId(format!("webhook-{}", received_at.timestamp())),
+        tenant: tenant.to_owned(),
+        stream: delivery_stream(),
+        kind: RecordKind::PurchaseOrder,
+        source: SourceIdentity::new("webhook", tenant, "", hash.0.clone()),
+        source_modified_at: received_at,
+        content_hash: hash,
+        action: Action::None,
+        match_result: None,
+        target_id: None,
+        status: AuditStatus::Resolved,
+        error: Some(ErrorInfo {
+            class: ErrorClass::Source,
+            message: format!("unreadable webhook delivery: {reason}"),
+        }),
+        request_summary: None,
+        response_summary: Some(match refetches {
+            0 => "no id found: the next polling window covers it".to_owned(),
+            n => format!("{n} refetch(es) queued from the ids found in it"),
+        }),
+        source_snapshot: json!({
+            "body": text,
+            "truncated": body.len() > MAX_KEPT_BODY,
+            "reason": reason,
+        }),
+        mapped_snapshot: None,
+        started_at: received_at,
+        finished_at: Some(received_at),
+        replay_of: None,
+        resolved_by: None,
+    };
+    store.record_intent(&entry).await?;
+    Ok(true)
+}
+
 /// One webhook delivery's request to sync a purchase now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
-    /// What identifies the delivery (e.g. a hash of its body): the same key twice is queued
-    /// once.
+    /// What identifies the request: the same key twice is queued once. The Cin7 intake uses
+    /// the event type, the id and a time bucket, so a repeated event is queued once per
+    /// window however its body is spelled.
     pub delivery_key: String,
     /// The event type, e.g. `Purchase/StockReceivedAuthorised`.
     pub event: String,
