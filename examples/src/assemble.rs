@@ -176,11 +176,10 @@ where
         runner = match stream {
             Stream::GlAccounts => {
                 let gl_source: Arc<dyn Source<GlAccount>> = source.clone();
-                runner.with_gl_accounts(GlAccountPipeline::new(
-                    gl_source,
-                    target.clone(),
-                    mappings.clone(),
-                ))
+                runner.with_gl_accounts(
+                    GlAccountPipeline::new(gl_source, target.clone(), mappings.clone())
+                        .with_target_check_every(engine.gl_target_check_every),
+                )
             }
             Stream::Suppliers => runner.with_suppliers(StreamRunner::new(
                 suppliers.clone(),

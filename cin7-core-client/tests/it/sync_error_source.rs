@@ -98,37 +98,3 @@ async fn a_403_keeps_the_cin7_error_as_its_typed_source() {
         assert!(!text.contains(&account), "{text}");
     }
 }
-
-#[tokio::test]
-async fn a_throttled_create_keeps_the_cin7_error_too() {
-    let mut server = Server::new_async().await;
-    let clock = ManualClock::default();
-    let (client, _) = client(&server, &clock);
-    let m = server
-        .mock("POST", "/supplier")
-        .with_status(429)
-        .with_body(r#"{"ErrorCode":429,"Exception":"You have reached 60 calls per 60 seconds API limit."}"#)
-        .expect(4)
-        .create();
-    let rest = catch_all(&mut server);
-    let err = Cin7Target::new(client)
-        .create_supplier(&supplier_draft())
-        .await
-        .unwrap_err();
-    m.assert();
-    assert_catch_all(&rest);
-    assert!(err.transient);
-    assert_eq!(err.delivery, Delivery::NotProcessed);
-    // Not a refused credential: the typed source says so without reading the text.
-    assert!(
-        matches!(
-            err.source_as::<Error>(),
-            Some(Error::RateLimited {
-                status: 429,
-                retries: 3,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
-}

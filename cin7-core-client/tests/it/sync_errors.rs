@@ -202,6 +202,18 @@ async fn throttling_that_outlasts_the_retries_was_not_processed() {
     assert_eq!(err.delivery, Delivery::NotProcessed);
     assert!(err.transient);
     assert_eq!(err.status, Some(429));
+    // Not a refused credential: the typed source says so without reading the text.
+    assert!(
+        matches!(
+            err.source_as::<Error>(),
+            Some(Error::RateLimited {
+                status: 429,
+                retries: 3,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     m.assert();
     assert_catch_all(&rest);
 }

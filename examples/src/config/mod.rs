@@ -1214,6 +1214,27 @@ fn parse_engine(raw: RawEngine) -> Result<EngineConfig, ConfigError> {
     if let Some(attempts) = raw.retry_attempts {
         engine.retry.max_attempts = attempts;
     }
+    if let Some(v) = &raw.gl_target_check_every {
+        const KEY: &str = "engine.gl_target_check_every";
+        // No "never": drift made by hand in Cin7 must show up eventually.
+        if v.trim() == "never" {
+            return Err(invalid(
+                KEY,
+                "\"never\" is not accepted: Cin7's chart must be read now and then, or an account changed there by hand would never show as drift; write a duration, e.g. \"1h\" (the default)",
+            ));
+        }
+        let every = duration(v, KEY)?;
+        if every <= chrono::Duration::zero() {
+            return Err(invalid(
+                KEY,
+                format!(
+                    "`{}` must be longer than zero: how often Cin7's chart is read when CloudSuite's has not changed, e.g. \"1h\"",
+                    v.trim()
+                ),
+            ));
+        }
+        engine.gl_target_check_every = every;
+    }
     Ok(engine)
 }
 

@@ -286,4 +286,5 @@ pub(super) struct RawEngine {
     pub(super) strict: Option<bool>,
     pub(super) retry_after: Option<String>,
     pub(super) retry_attempts: Option<u32>,
+    pub(super) gl_target_check_every: Option<String>,
 }

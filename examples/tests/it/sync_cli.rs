@@ -626,6 +626,51 @@ fn the_account_id_can_come_from_the_environment() {
     assert!(error(&neither).starts_with("`cin7.account_id` is missing"));
 }
 
+/// `[engine] gl_target_check_every`: how often the GL stream reads Cin7's chart when
+/// CloudSuite's has not changed. An hour by default; a duration longer than zero, never
+/// "never"; each error names the key.
+#[test]
+fn the_gl_chart_check_interval_is_read_and_must_be_longer_than_zero() {
+    let default = parse(MINIMAL).unwrap();
+    assert_eq!(
+        default.engine.gl_target_check_every,
+        chrono::Duration::hours(1)
+    );
+    let config = parse(&with("engine", "gl_target_check_every = \"15m\"")).unwrap();
+    assert_eq!(
+        config.engine.gl_target_check_every,
+        chrono::Duration::minutes(15)
+    );
+    assert_eq!(
+        sync_core::engine::EngineConfig {
+            gl_target_check_every: chrono::Duration::hours(1),
+            ..config.engine
+        },
+        default.engine,
+        "no other engine setting moved"
+    );
+    for (value, expected) in [
+        (
+            "0s",
+            "bad `engine.gl_target_check_every`: `0s` must be longer than zero",
+        ),
+        (
+            "never",
+            "bad `engine.gl_target_check_every`: \"never\" is not accepted",
+        ),
+        (
+            "hourly",
+            "bad `engine.gl_target_check_every`: `hourly` is not a duration",
+        ),
+    ] {
+        let message = error(&with(
+            "engine",
+            &format!("gl_target_check_every = \"{value}\""),
+        ));
+        assert!(message.starts_with(expected), "{value}: {message}");
+    }
+}
+
 #[test]
 fn the_documented_example_config_is_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sync.example.toml");
@@ -1021,6 +1066,32 @@ async fn shutdown_in_a_window_commits_its_rows_and_keeps_its_cursor() {
             .cursor
             .is_some()
     );
+}
+
+/// The interval reaches the GL stream the runner wires: with the default (an hour) a second
+/// run right after the first does not read Cin7's chart; with a millisecond it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_reads_cin7s_chart_only_when_the_configured_interval_is_up() {
+    let sims = start(47, 2).await;
+    let run = |engine: &'static str| {
+        let path = sims.config(47, "", engine);
+        async move {
+            let mut config = Config::load(&path).unwrap();
+            config.cin7.application_key =
+                Some(secrecy::SecretString::from(DEFAULT_APPLICATION_KEY));
+            let wired = wire(&config, SystemClock::shared(), None).await.unwrap();
+            let report = wired.runner.run_once(None).await;
+            assert!(report.is_ok(), "{report:?}");
+        }
+    };
+    let chart_reads = || sims.cin7.calls_to("GET /ref/account");
+    run("").await;
+    let first = chart_reads();
+    assert!(first >= 1, "the first run reads Cin7's chart");
+    run("").await;
+    assert_eq!(chart_reads(), first, "read again within the hour");
+    run("gl_target_check_every = \"1ms\"").await;
+    assert_eq!(chart_reads(), first + 1, "the configured interval was up");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,23 +4,46 @@
 //! Informational by default: nothing is written to the target's chart. With mirror mode
 //! explicitly enabled, active source accounts missing from the target are created there
 //! (intent first, like every other create).
+//!
+//! An idle poll costs the target nothing. Every window reads the whole source chart, but it
+//! reads the target's chart only when
+//!
+//! - no mapping with a remembered source chart is stored yet (first window), or the window
+//!   that produced it left a failure (so recovery needs no person);
+//! - the source chart, or how its codes map, hashes differently from the chart the stored
+//!   mapping was produced from;
+//! - the target's chart was last read at least [`with_target_check_every`] ago (default
+//!   [`DEFAULT_TARGET_CHECK_EVERY`], one hour, on the run's clock), so drift made by hand in
+//!   the target surfaces within that long.
+//!
+//! Otherwise the window commits its checkpoint only: the stored mapping and drift report stay
+//! as they are, no audit row is written, and the report says it read the source chart and
+//! skipped every account. The remembered hash and read time live in the stored
+//! [`GlMapping`] (`source_hash`, `generated_at`), committed with the window, so they survive
+//! a restart and a crash before the commit leaves the next window reading the target again.
+//!
+//! [`with_target_check_every`]: GlAccountPipeline::with_target_check_every
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::json;
 
 use super::{Outcome, ProgressEvent, RunContext, WindowReport};
 use crate::error::{MappingKind, SyncError};
 use crate::mapping::Mappings;
-use crate::model::{GlAccount, Record};
+use crate::model::{ContentHash, GlAccount, Record};
 use crate::source::{Source, Window};
 use crate::store::{
-    Action, AuditEntry, AuditStatus, Checkpoint, CrossRef, Drift, DriftKind, GlMapping,
+    Action, AuditEntry, AuditStatus, Checkpoint, CrossRef, Drift, DriftKind, Fence, GlMapping,
     MatchResult, StreamId, StreamKey, WindowCommit,
 };
 use crate::target::{AccountTarget, TargetAccount};
+
+/// How often the target's chart is read when the source chart has not changed: one hour.
+pub const DEFAULT_TARGET_CHECK_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// The GL-accounts pipeline.
 pub struct GlAccountPipeline {
@@ -28,12 +51,14 @@ pub struct GlAccountPipeline {
     target: Arc<dyn AccountTarget>,
     mappings: Mappings,
     mirror: bool,
+    target_check_every: chrono::Duration,
 }
 
 impl std::fmt::Debug for GlAccountPipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlAccountPipeline")
             .field("mirror", &self.mirror)
+            .field("target_check_every", &self.target_check_every)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +75,7 @@ impl GlAccountPipeline {
             target,
             mappings,
             mirror: false,
+            target_check_every: DEFAULT_TARGET_CHECK_EVERY,
         }
     }
 
@@ -59,14 +85,71 @@ impl GlAccountPipeline {
         self
     }
 
+    /// Read the target's chart at least this often even when the source chart has not changed
+    /// (default [`DEFAULT_TARGET_CHECK_EVERY`], one hour), measured on the run's clock: an
+    /// account changed by hand in the target shows as drift within this long. A changed
+    /// source chart is reconciled at once whatever this is. Zero or less: every window reads
+    /// the target's chart (as before this setting existed).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// use sync_core::engine::RunContext;
+    /// use sync_core::engine::gl_accounts::GlAccountPipeline;
+    /// use sync_core::mapping::Mappings;
+    /// use sync_core::model::{AccountClass, GlAccount, SourceIdentity};
+    /// use sync_core::store::memory::MemoryStore;
+    /// use sync_core::testing::{MemoryAccountTarget, MemorySource};
+    /// use sync_core::time::ManualClock;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let t0 = Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap();
+    /// let source = MemorySource::new(t0);
+    /// source.upsert(GlAccount {
+    ///     identity: SourceIdentity::new("cloudsuite", "T", "10", "630"),
+    ///     code: "630".into(),
+    ///     name: "Inventory".into(),
+    ///     class: AccountClass::Asset,
+    ///     account_type: None,
+    ///     active: true,
+    ///     modified_at: t0,
+    /// });
+    /// let chart = MemoryAccountTarget::new([]);
+    /// let pipeline = GlAccountPipeline::new(
+    ///     Arc::new(source),
+    ///     Arc::new(chart.clone()),
+    ///     Mappings::default(),
+    /// )
+    /// .with_target_check_every(Duration::minutes(30));
+    /// let clock = ManualClock::new(t0);
+    /// let run = RunContext::new(Arc::new(MemoryStore::new()), clock.shared(), "T");
+    ///
+    /// pipeline.run(&run).await.unwrap(); // first window: reads the chart
+    /// clock.advance(std::time::Duration::from_secs(29 * 60));
+    /// pipeline.run(&run).await.unwrap(); // nothing changed, read 29 minutes ago: skipped
+    /// assert_eq!(chart.lists(), 1);
+    /// clock.advance(std::time::Duration::from_secs(60));
+    /// pipeline.run(&run).await.unwrap(); // 30 minutes: read again
+    /// assert_eq!(chart.lists(), 2);
+    /// # });
+    /// ```
+    pub fn with_target_check_every(mut self, every: chrono::Duration) -> Self {
+        self.target_check_every = every;
+        self
+    }
+
     /// The stream.
     pub fn stream(&self) -> StreamId {
         StreamId::gl_accounts()
     }
 
-    /// Read both charts, map, report drift, and commit mapping, audit rows and checkpoint in
-    /// one [`crate::store::SyncStore::commit_window`]. Audit rows are written only for accounts
-    /// whose content or mapping changed since the last run.
+    /// Read the source chart; then, when the target's chart is due (see the [module
+    /// docs](self)), read it too, map, report drift, and commit mapping, audit rows and
+    /// checkpoint in one [`crate::store::SyncStore::commit_window`]. Audit rows are written
+    /// only for accounts whose content or mapping changed since the last run. When the
+    /// target's chart is not due, commit the checkpoint alone and report every account read
+    /// and skipped.
     pub async fn run(&self, run: &RunContext) -> Result<WindowReport, SyncError> {
         let stream = self.stream();
         let key = StreamKey::new(run.tenant.clone(), stream.clone());
@@ -83,6 +166,136 @@ impl GlAccountPipeline {
             ceiling: server_now,
         });
         let accounts: Vec<GlAccount> = self.source.poll(window).try_collect().await?;
+        let source_hash = self.chart_hash(&accounts)?;
+        let previous = store.gl_mapping(&run.tenant).await?;
+        let now = run.clock.now();
+        let report = match self.target_read_reason(previous.as_ref(), &source_hash, now) {
+            Some(reason) => {
+                tracing::debug!(tenant = %run.tenant, reason, "reading the target's chart");
+                self.reconcile(run, key, fence, server_now, &accounts, source_hash)
+                    .await?
+            }
+            None => {
+                tracing::debug!(
+                    tenant = %run.tenant,
+                    "source chart unchanged and the target's chart read recently: not read"
+                );
+                self.idle(run, key, fence, server_now, accounts.len())
+                    .await?
+            }
+        };
+        run.emit(ProgressEvent::WindowFinished {
+            stream,
+            report: report.clone(),
+        });
+        Ok(report)
+    }
+
+    /// Why this window must read the target's chart, or `None` when it may skip it.
+    fn target_read_reason(
+        &self,
+        previous: Option<&GlMapping>,
+        source_hash: &ContentHash,
+        now: DateTime<Utc>,
+    ) -> Option<&'static str> {
+        let Some(previous) = previous else {
+            return Some("no GL mapping stored yet");
+        };
+        let Some(remembered) = &previous.source_hash else {
+            return Some("no source chart remembered (the last window left a failure)");
+        };
+        if remembered != source_hash {
+            return Some("the source chart or its mapping changed");
+        }
+        let Some(read_at) = previous.generated_at else {
+            return Some("the target's chart was never read");
+        };
+        let age = now.signed_duration_since(read_at);
+        // A clock that went back is no reason to trust an old read.
+        if age >= self.target_check_every || age < chrono::Duration::zero() {
+            return Some("the target's chart is due");
+        }
+        None
+    }
+
+    /// A content hash of the source chart and of how its codes map: the accounts in a stable
+    /// order (by identity), each with its content hash and target code, plus mirror mode and
+    /// the mapping revision. `modified_at` is not part of it.
+    fn chart_hash(&self, accounts: &[GlAccount]) -> Result<ContentHash, SyncError> {
+        let mut rows = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            rows.push((
+                account.identity().to_string(),
+                account.content_hash()?,
+                self.target_code(account),
+            ));
+        }
+        rows.sort();
+        Ok(crate::model::hash_value(
+            &json!({
+                "accounts": rows,
+                "mirror": self.mirror,
+                "revision": self.mappings.revision,
+            }),
+            &[],
+        ))
+    }
+
+    /// The target code a source account maps to: an override, else its own code.
+    fn target_code(&self, account: &GlAccount) -> String {
+        self.mappings
+            .map(MappingKind::GlAccount, &account.code, "")
+            .unwrap_or_else(|_| account.code.clone())
+    }
+
+    /// An idle window: nothing to reconcile. Move the checkpoint (the last reconciliation
+    /// stays the last full scan); the stored mapping is left as it is.
+    async fn idle(
+        &self,
+        run: &RunContext,
+        key: StreamKey,
+        fence: Fence,
+        server_now: DateTime<Utc>,
+        read: usize,
+    ) -> Result<WindowReport, SyncError> {
+        let store = run.store.as_ref();
+        let last_full_scan = store.load_checkpoint(&key).await?.last_full_scan;
+        let checkpoint = Checkpoint {
+            cursor: Some(server_now),
+            ids_at_cursor: Default::default(),
+            last_run: Some(run.clock.now()),
+            last_full_scan,
+        };
+        store
+            .commit_window(WindowCommit {
+                key,
+                checkpoint: Some(checkpoint),
+                entries: Vec::new(),
+                gl_mapping: None,
+                fence: Some(fence),
+            })
+            .await?;
+        Ok(WindowReport {
+            full_scan: false,
+            read,
+            skipped: read,
+            cursor: Some(server_now),
+            ..WindowReport::default()
+        })
+    }
+
+    /// Read the target's chart, map, report drift, commit.
+    async fn reconcile(
+        &self,
+        run: &RunContext,
+        key: StreamKey,
+        fence: Fence,
+        server_now: DateTime<Utc>,
+        accounts: &[GlAccount],
+        source_hash: ContentHash,
+    ) -> Result<WindowReport, SyncError> {
+        let store = run.store.as_ref();
+        let read_at = run.clock.now();
         let mut chart: HashMap<String, TargetAccount> = self
             .target
             .list_accounts()
@@ -92,7 +305,7 @@ impl GlAccountPipeline {
             .collect();
 
         let mut mapping = GlMapping {
-            generated_at: Some(run.clock.now()),
+            generated_at: Some(read_at),
             ..GlMapping::default()
         };
         let mut entries = Vec::new();
@@ -101,11 +314,8 @@ impl GlAccountPipeline {
             read: accounts.len(),
             ..WindowReport::default()
         };
-        for account in &accounts {
-            let target_code = self
-                .mappings
-                .map(MappingKind::GlAccount, &account.code, "")
-                .unwrap_or_else(|_| account.code.clone());
+        for account in accounts {
+            let target_code = self.target_code(account);
             let mut drift = Vec::new();
             let mut outcome;
             let mut created = false;
@@ -225,6 +435,9 @@ impl GlAccountPipeline {
             entries.push(entry);
         }
 
+        // Remember the chart reconciled, unless something failed: then the next window reads
+        // the target's chart again and retries, without a person.
+        mapping.source_hash = (report.failed == 0).then_some(source_hash);
         let checkpoint = Checkpoint {
             cursor: Some(server_now),
             ids_at_cursor: Default::default(),
@@ -241,10 +454,6 @@ impl GlAccountPipeline {
             })
             .await?;
         report.cursor = Some(server_now);
-        run.emit(ProgressEvent::WindowFinished {
-            stream,
-            report: report.clone(),
-        });
         Ok(report)
     }
 

@@ -51,6 +51,12 @@ pub struct EngineConfig {
     pub strict: bool,
     /// How failed records are retried by the following windows on their own.
     pub retry: FailedRetry,
+    /// How often the GL-accounts stream reads the target's chart when the source chart has
+    /// not changed (see
+    /// [`GlAccountPipeline::with_target_check_every`](gl_accounts::GlAccountPipeline::with_target_check_every)):
+    /// an account changed by hand in the target shows as drift within this long. Default one
+    /// hour; there is no "never".
+    pub gl_target_check_every: chrono::Duration,
 }
 
 /// How failed records are retried by the following windows, without a person.
@@ -107,6 +113,7 @@ impl Default for EngineConfig {
             full_scan_every: Some(chrono::Duration::days(7)),
             strict: false,
             retry: FailedRetry::default(),
+            gl_target_check_every: gl_accounts::DEFAULT_TARGET_CHECK_EVERY,
         }
     }
 }

@@ -163,12 +163,20 @@ pub struct Drift {
 /// The GL mapping of one tenant, as last produced by the GL-accounts pipeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlMapping {
-    /// When it was produced (local clock).
+    /// When it was produced (local clock): when the target's chart was last read. The
+    /// GL-accounts pipeline reads it again once this is older than its check interval
+    /// ([`GlAccountPipeline::with_target_check_every`](crate::engine::gl_accounts::GlAccountPipeline::with_target_check_every)).
     pub generated_at: Option<DateTime<Utc>>,
     /// Source account code → target account code.
     pub accounts: BTreeMap<String, String>,
     /// Drift report.
     pub drift: Vec<Drift>,
+    /// The hash of the source chart (and of how its codes map) this mapping was produced
+    /// from. A window whose source chart hashes the same, within the check interval, does not
+    /// read the target's chart. `None` when the window that produced it left a failure (or
+    /// before this was stored): the next window reads the target's chart again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_hash: Option<ContentHash>,
 }
 
 /// One atomic commit: a window's audit rows, its checkpoint and (GL stream) the GL mapping.

@@ -555,6 +555,7 @@ impl PurchaseTarget for MemoryPurchaseTarget {
 pub struct MemoryAccountTarget {
     accounts: Arc<Mutex<BTreeMap<String, TargetAccount>>>,
     creates: Arc<Mutex<usize>>,
+    lists: Arc<Mutex<usize>>,
 }
 
 impl MemoryAccountTarget {
@@ -565,6 +566,7 @@ impl MemoryAccountTarget {
                 accounts.into_iter().map(|a| (a.code.clone(), a)).collect(),
             )),
             creates: Arc::default(),
+            lists: Arc::default(),
         }
     }
 
@@ -589,11 +591,17 @@ impl MemoryAccountTarget {
     pub fn creates(&self) -> usize {
         *self.creates.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// How many times the chart was read through the trait (`list_accounts`).
+    pub fn lists(&self) -> usize {
+        *self.lists.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[async_trait]
 impl AccountTarget for MemoryAccountTarget {
     async fn list_accounts(&self) -> Result<Vec<TargetAccount>, TargetError> {
+        *self.lists.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         Ok(self.accounts().into_values().collect())
     }
 

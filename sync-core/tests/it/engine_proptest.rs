@@ -131,6 +131,7 @@ async fn scenario(
         full_scan_every: None,
         strict: false,
         retry: Default::default(),
+        ..EngineConfig::default()
     };
     let runner = StreamRunner::new(pipeline.clone(), Arc::new(source.clone()), config);
     let local = ManualClock::new(at(1000));

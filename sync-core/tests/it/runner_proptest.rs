@@ -119,6 +119,7 @@ async fn scenario(rounds: Vec<Round>) -> Result<(), TestCaseError> {
         full_scan_every: None,
         strict: false,
         retry: Default::default(),
+        ..EngineConfig::default()
     };
     let supplier_pipeline = Arc::new(
         SupplierPipeline::new(Arc::new(supplier_target.clone()), mappings()).with_page_limit(2),

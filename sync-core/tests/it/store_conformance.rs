@@ -182,6 +182,7 @@ async fn commit_round_trips_everything<B: Backend>(b: &B) {
                 target: Some(AccountClass::Revenue),
             },
         }],
+        ..GlMapping::default()
     };
     s.commit_window(WindowCommit {
         checkpoint: Some(checkpoint(60)),

@@ -130,6 +130,7 @@ pub fn config() -> EngineConfig {
         full_scan_every: None,
         strict: false,
         retry: Default::default(),
+        ..EngineConfig::default()
     }
 }
 
