@@ -92,6 +92,19 @@ impl Intake {
             .unwrap_or(0)
     }
 
+    /// Open a delivery with the right token that promises `length` bytes and sends none yet.
+    async fn open_stalled(&self, length: usize) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let addr = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+    }
+
     async fn rows(&self, stream: sync_core::store::StreamId) -> Vec<AuditEntry> {
         self.store
             .query(&AuditQuery::tenant("ACME".to_owned()).stream(stream))
@@ -212,6 +225,54 @@ async fn strangers_and_oversized_bodies_are_refused_and_leave_nothing() {
         ),
         (3, 2, 0)
     );
+}
+
+/// The status line of what the server answers on `stream`.
+async fn answer(mut stream: tokio::net::TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let t = intake(IntakeLimits::default().with_read_timeout(std::time::Duration::from_millis(20)))
+        .await;
+    let stalled = t.open_stalled(64).await;
+    assert_eq!(answer(stalled).await, 408);
+    assert_eq!(t.intake.stats().refused_limits, 1);
+    assert!(t.queued_ids().await.is_empty());
+}
+
+#[tokio::test]
+async fn deliveries_beyond_the_concurrency_limit_get_503_and_the_held_one_still_lands() {
+    use tokio::io::AsyncWriteExt;
+    let t = intake(IntakeLimits::default().with_max_concurrent(1)).await;
+    let event = format!(r#"{{"EventType":"Purchase/OrderAuthorised","TaskID":"{TASK}"}}"#);
+    let mut held = t.open_stalled(event.len()).await;
+    // Once the stalled delivery holds the only slot, the next one is turned away.
+    let mut refused = false;
+    for _ in 0..200 {
+        let other = r#"{"EventType":"Sale/Mystery"}"#;
+        match t.post(Some(TOKEN), other).await {
+            503 => {
+                refused = true;
+                break;
+            }
+            202 => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+            status => panic!("unexpected {status}"),
+        }
+    }
+    assert!(refused, "a second delivery was never refused");
+    held.write_all(event.as_bytes()).await.unwrap();
+    assert_eq!(answer(held).await, 202);
+    assert_eq!(t.queued_ids().await, [TASK]);
+    assert!(t.intake.stats().refused_limits >= 1);
 }
 
 #[test]

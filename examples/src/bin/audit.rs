@@ -105,7 +105,8 @@ enum Command {
 /// Filters shared by `list` and `export`.
 #[derive(Args)]
 struct Filters {
-    /// Only this stream: gl_accounts, suppliers, purchase_orders or supplier_invoices.
+    /// Only this stream: gl_accounts, suppliers, purchase_orders, supplier_invoices,
+    /// purchase_returns, or the queues purchase_triggers and webhook_deliveries.
     #[arg(long)]
     stream: Option<String>,
     /// Only this run.
