@@ -10,8 +10,9 @@ use cin7_core_client::Cin7Client;
 use cin7_core_client::fit::{ReferenceNames, ReferenceState};
 use futures::TryStreamExt;
 use infor_ion_client::cloudsuite::{
-    BookmarkProbe, CloudSuiteSource, LmtsProbe, NounCheck, RecordDateProbe,
+    BookmarkProbe, CloudSuiteSource, LmtsProbe, NounCheck, RecordDateProbe, RecordKind,
 };
+use infor_ion_client::transport::Published;
 use infor_ion_client::vault::DEFAULT_KEY_ENV;
 use std::collections::BTreeSet;
 use sync_core::error::MappingKind;
@@ -376,6 +377,7 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
     };
     let streams: Vec<StreamId> = config.streams.iter().map(|s| s.id()).collect();
     let mut checks = schema_checks(&source, &streams).await;
+    checks.extend(data_lake_checks(&source, config).await);
     let readable = checks.iter().all(Check::passed);
     if matches!(config.ion.product, Product::M3 { .. })
         && readable
@@ -415,6 +417,67 @@ async fn tenant_checks(config: &Config) -> Vec<Check> {
         checks.push(unmapped_gl_accounts(&source, &config.mappings, since, now, by_code).await);
     }
     checks
+}
+
+/// One row per stream read as BODs from the Data Lake (by `product = "datalake"` or an
+/// `[ion.routes]` entry): one one-row list call for its document.
+async fn data_lake_checks(source: &CloudSuiteSource, config: &Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for stream in &config.streams {
+        let Some(kind) = RecordKind::of_stream(&stream.id().0) else {
+            continue;
+        };
+        if let Some(probe) = source.probe_data_lake(kind).await {
+            let key = match config.ion.product {
+                Product::DataLake { .. } => "ion.product".to_owned(),
+                _ => format!("ion.routes.{}", kind.stream()),
+            };
+            checks.push(data_lake_row(kind, &key, probe));
+        }
+    }
+    checks
+}
+
+/// A Data Lake route's row: ✓ documents are published, ! none yet (the stream would read
+/// nothing until ION publishes them), ✗ the listing cannot be read.
+pub fn data_lake_row(
+    kind: RecordKind,
+    config_key: &str,
+    probe: Result<Published, infor_ion_client::Error>,
+) -> Check {
+    let document = kind.document();
+    let name = format!("Data Lake {document}");
+    match probe {
+        Err(error) => {
+            let mut check = ping::ion_failure(&name, &error);
+            check.fix = Some(format!(
+                "{}; or read {} another way ({config_key})",
+                check.fix.unwrap_or_default(),
+                kind.stream()
+            ));
+            check
+        }
+        Ok(published) if published.first.is_none() => Check::warning(
+            &name,
+            format!(
+                "{}: no {document} document is published to the Data Lake yet; the stream \
+                 reads nothing until there is one",
+                kind.stream()
+            ),
+            format!(
+                "publish {document} from the tenant to the Data Lake (an ION document flow), \
+                 or read {} another way ({config_key})",
+                kind.stream()
+            ),
+        ),
+        Ok(published) => Check::ok(
+            &name,
+            match published.total {
+                Some(total) => format!("{}: {total} document(s) published", kind.stream()),
+                None => format!("{}: documents are published", kind.stream()),
+            },
+        ),
+    }
 }
 
 /// M3: whether `CRS620MI/LstSuppliers` selects by `LMTS` as the source sends it
@@ -511,6 +574,39 @@ mod tests {
                 .unwrap_or_default(),
             zone,
         }
+    }
+
+    #[test]
+    fn a_data_lake_route_row_tells_unreadable_from_empty_from_published() {
+        use infor_ion_client::transport::PayloadRef;
+        let kind = RecordKind::SupplierInvoices;
+        let key = "ion.routes.supplier_invoices";
+        let refused = data_lake_row(
+            kind,
+            key,
+            Err(infor_ion_client::Error::InvalidRequest("no".into())),
+        );
+        assert_eq!(refused.mark, Mark::Fail, "{refused}");
+        assert!(refused.fix.as_deref().unwrap().contains(key), "{refused}");
+        let empty = data_lake_row(kind, key, Ok(Published::new(Some(0), None)));
+        assert_eq!(empty.mark, Mark::Warn, "{empty}");
+        assert!(
+            empty
+                .detail
+                .contains("no SyncSupplierInvoice document is published"),
+            "{empty}"
+        );
+        let first = PayloadRef {
+            dl_id: "1".into(),
+            dl_document_name: None,
+            event_date: None,
+        };
+        let published = data_lake_row(kind, key, Ok(Published::new(Some(3), Some(first))));
+        assert_eq!(published.mark, Mark::Pass, "{published}");
+        assert_eq!(
+            published.detail,
+            "supplier_invoices: 3 document(s) published"
+        );
     }
 
     #[test]

@@ -257,10 +257,79 @@ pub async fn ping_ion(ping: &IonPing) -> Vec<Check> {
         Ok((detail, server_date)) => {
             checks.push(Check::ok(name, detail));
             checks.push(skew_check(server_date, client.clock().now(), ping.max_skew));
+            if let Product::M3 { company, division } = product {
+                let defaults = client.m3().user_defaults().await.map(|user| {
+                    user.map(|u| UserDefaults {
+                        user: u.user,
+                        company: u.company,
+                        division: u.division,
+                    })
+                });
+                checks.push(m3_user_row(defaults, company, division.as_deref()));
+            }
         }
         Err(error) => checks.push(ion_failure(name, &error)),
     }
     checks
+}
+
+/// An M3 user's defaults, as `MNS150MI/GetUserData` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDefaults {
+    /// The M3 user id.
+    pub user: String,
+    /// The default company.
+    pub company: Option<String>,
+    /// The default division.
+    pub division: Option<String>,
+}
+
+/// The service account user's default company and division beside the ones the calls run
+/// in: ✓ when they agree, ! when they differ (every call names the configured company, so the
+/// sync is right; the operator should still know) or when the defaults cannot be read.
+pub fn m3_user_row(
+    defaults: infor_ion_client::Result<Option<UserDefaults>>,
+    company: &str,
+    division: Option<&str>,
+) -> Check {
+    let name = "M3 user default";
+    let user = match defaults {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Check::warning(
+                name,
+                "MNS150MI/GetUserData returned no row",
+                "nothing to do: every call names the configured company",
+            );
+        }
+        Err(error) => {
+            return Check::warning(
+                name,
+                format!("the user's defaults cannot be read: {error}"),
+                "to see them, let the service account run MNS150MI/GetUserData; the sync does \
+                 not need it (every call names the configured company)",
+            );
+        }
+    };
+    let default_company = user.company.as_deref().unwrap_or("(none)");
+    let default_division = user.division.as_deref().unwrap_or("(none)");
+    let detail = format!(
+        "user {} defaults to company {default_company}, division {default_division}; calls run \
+         in {}",
+        user.user,
+        m3_scope(company, division)
+    );
+    let same_company = user.company.as_deref() == Some(company);
+    let same_division = division.is_none_or(|d| user.division.as_deref() == Some(d));
+    if same_company && same_division {
+        return Check::ok(name, detail);
+    }
+    Check::warning(
+        name,
+        detail,
+        "every call names the configured company and division, so the sync reads the right \
+         data; if they are not the ones meant, fix ion.company / ion.division",
+    )
 }
 
 /// The `.ionapi` file from a file or the vault, or the failed check saying why not.
@@ -559,5 +628,49 @@ pub fn cin7_fix(error: &cin7_core_client::Error) -> String {
             .to_owned(),
         E::Api(api) if api.status >= 500 => "Cin7 failed on its side; retry later".to_owned(),
         _ => "see the message above".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(company: &str, division: &str) -> UserDefaults {
+        UserDefaults {
+            user: "SVC".into(),
+            company: Some(company.into()),
+            division: Some(division.into()),
+        }
+    }
+
+    #[test]
+    fn the_user_default_row_shows_a_mismatch_as_a_warning() {
+        let same = m3_user_row(Ok(Some(user("100", "AAA"))), "100", Some("AAA"));
+        assert_eq!(same.mark, Mark::Pass, "{same}");
+        let no_division = m3_user_row(Ok(Some(user("100", "AAA"))), "100", None);
+        assert_eq!(no_division.mark, Mark::Pass, "{no_division}");
+        let other = m3_user_row(Ok(Some(user("100", "AAA"))), "300", Some("AAA"));
+        assert_eq!(other.mark, Mark::Warn, "{other}");
+        assert_eq!(
+            other.detail,
+            "user SVC defaults to company 100, division AAA; calls run in company 300, \
+             division AAA"
+        );
+        assert!(other.fix.as_deref().unwrap().contains("ion.company"));
+        let other_division = m3_user_row(Ok(Some(user("100", "AAA"))), "100", Some("BBB"));
+        assert_eq!(other_division.mark, Mark::Warn, "{other_division}");
+    }
+
+    #[test]
+    fn unreadable_user_defaults_are_a_warning_never_a_failure() {
+        let refused = m3_user_row(
+            Err(infor_ion_client::Error::InvalidRequest("refused".into())),
+            "100",
+            None,
+        );
+        assert_eq!(refused.mark, Mark::Warn, "{refused}");
+        assert!(refused.detail.contains("refused"), "{refused}");
+        let empty = m3_user_row(Ok(None), "100", None);
+        assert_eq!(empty.mark, Mark::Warn, "{empty}");
     }
 }

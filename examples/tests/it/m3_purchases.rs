@@ -243,4 +243,36 @@ async fn a_route_the_product_cannot_serve_is_refused_by_check_naming_the_key() {
         shown.contains("routes:   suppliers mi, supplier_invoices datalake"),
         "{shown}"
     );
+
+    // `ping --config` tests each route: suppliers over MI (the company's user default beside
+    // it), invoices from the Data Lake.
+    let ping = {
+        let args = vec!["--config".to_owned(), path.to_str().unwrap().to_owned()];
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ping"))
+                .args(&args)
+                .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let shown = text(&ping);
+    assert_eq!(ping.status.code(), Some(0), "{shown}");
+    let row = shown
+        .lines()
+        .find(|l| l.contains("Data Lake SyncSupplierInvoice"))
+        .unwrap_or_default();
+    assert!(
+        row.starts_with("✓ ") && row.ends_with(" document(s) published"),
+        "{shown}"
+    );
+    assert!(shown.contains("✓ M3 user default"), "{shown}");
+    assert_eq!(
+        calls(&sims, "GET /datalake/list"),
+        1,
+        "one listing call for the route"
+    );
 }

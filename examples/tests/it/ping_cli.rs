@@ -158,6 +158,18 @@ async fn everything_works_against_the_simulators() {
         ),
         "{shown}"
     );
+    // The service account's own default, read with MNS150MI/GetUserData, beside it.
+    assert!(
+        shown.contains(
+            "M3 user default         user SVC_SYNC defaults to company 100, division AAA; \
+             calls run in company 100, the user's default division (none configured)"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("all 5 check(s) passed\n"),
+        "no warning: {shown}"
+    );
     assert_no_secret(&shown, &[&key_text]);
 
     // With a division, the calls run there and the output says so; one M3 does not have is

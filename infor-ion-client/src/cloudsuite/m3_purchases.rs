@@ -34,7 +34,7 @@ use super::{CloudSuiteSource, convert, source_error};
 use crate::error::{Error, Result};
 use crate::m3::M3;
 use crate::m3::nouns as mi;
-use crate::transport::datalake::DataLake;
+use crate::transport::datalake::{DataLake, Published};
 
 /// The default `SQRY` of `PPS200MI/SearchHead`: every purchase order.
 pub const DEFAULT_PO_QUERY: &str = "PUNO:*";
@@ -77,6 +77,18 @@ impl RecordKind {
     /// The kind of a stream name.
     pub fn of_stream(stream: &str) -> Option<RecordKind> {
         RecordKind::ALL.into_iter().find(|k| k.stream() == stream)
+    }
+
+    /// The Data Lake document the kind is read from (`SyncPurchaseOrder`, ...).
+    pub fn document(self) -> &'static str {
+        use super::bods::FromBod;
+        use sync_core::model::{GlAccount, Supplier};
+        match self {
+            RecordKind::Suppliers => Supplier::DOCUMENT,
+            RecordKind::PurchaseOrders => PurchaseOrder::DOCUMENT,
+            RecordKind::SupplierInvoices => SupplierInvoice::DOCUMENT,
+            RecordKind::GlAccounts => GlAccount::DOCUMENT,
+        }
     }
 }
 
@@ -132,6 +144,17 @@ impl CloudSuiteSource {
     /// The Data Lake `kind` is read from, when routed there.
     pub(super) fn lake_for(&self, kind: RecordKind) -> Option<&DataLake> {
         self.lake_routes.get(&kind)
+    }
+
+    /// What the Data Lake holds of the document `kind` is read from, when `kind` is read as
+    /// BODs (by product or by route; `None` otherwise): one one-row list call, so `ping` can
+    /// tell a route that cannot be read (✗) from one ION publishes nothing to (!).
+    pub async fn probe_data_lake(&self, kind: RecordKind) -> Option<Result<Published>> {
+        let lake = match (self.lake_for(kind), &self.product) {
+            (Some(lake), _) | (None, super::Product::DataLake(lake)) => lake,
+            (None, _) => return None,
+        };
+        Some(lake.published(kind.document()).await)
     }
 
     /// Whether `kind` is read as BODs from the Data Lake (by product or by route).

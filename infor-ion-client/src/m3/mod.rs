@@ -191,6 +191,45 @@ impl M3 {
         self
     }
 
+    /// The company calls run in (`cono`), when set.
+    pub fn company_set(&self) -> Option<&str> {
+        self.company.as_deref()
+    }
+
+    /// The division calls run in (`divi`), when set.
+    pub fn division_set(&self) -> Option<&str> {
+        self.division.as_deref()
+    }
+
+    /// The service account user's defaults (`MNS150MI/GetUserData`): the company and division
+    /// a call without `cono`/`divi` runs in. Asked without this handle's company and
+    /// division, so the answer is the user's own; `None` when M3 returns no row.
+    ///
+    /// ```no_run
+    /// # async fn run(client: infor_ion_client::IonClient) -> infor_ion_client::Result<()> {
+    /// let m3 = client.m3().company("300");
+    /// if let Some(user) = m3.user_defaults().await?
+    ///     && user.company.as_deref() != m3.company_set()
+    /// {
+    ///     println!("{} defaults to company {:?}", user.user, user.company);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_defaults(&self) -> Result<Option<nouns::UserData>> {
+        use futures::TryStreamExt;
+        let user = M3 {
+            company: None,
+            division: None,
+            ..self.clone()
+        };
+        let mut rows: Vec<nouns::UserData> = user.list(Vec::new(), 2).try_collect().await?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(rows.swap_remove(0))
+        })
+    }
+
     /// The underlying gateway client.
     pub fn client(&self) -> &IonClient {
         &self.client

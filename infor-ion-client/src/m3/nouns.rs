@@ -494,6 +494,23 @@ mi_noun! {
 }
 
 mi_noun! {
+    /// The calling M3 user's defaults, from `MNS150MI/GetUserData` (no inputs: the user the
+    /// token is for). The output names come from third-party M3 clients, **unconfirmed** by
+    /// Infor's documentation; read with [`M3::user_defaults`].
+    UserData from "MNS150MI" / "GetUserData", range None;
+    {
+        /// The M3 user id.
+        user: required "USID",
+        /// The user's default company: where calls without `cono` run.
+        company: text "CONO",
+        /// The user's default division: where calls without `divi` run.
+        division: text "DIVI",
+        /// The user's name.
+        name: text "NAME",
+    }
+}
+
+mi_noun! {
     /// A customer from `CRS610MI/LstByNumber`.
     Customer from "CRS610MI" / "LstByNumber", range Some(("CUNO", "customer"));
     {
@@ -514,7 +531,10 @@ mi_noun! {
 
 mi_noun! {
     /// An item from `MMS200MI/LstItmByChgDate` (inputs `FLMD`/`TLMD` bound the change date).
-    Item from "MMS200MI" / "LstItmByChgDate", range None;
+    /// Paged by change date: each call asks from the last change date read (`FLMD`), items
+    /// told apart by number, so a server cap below `maxrecs` cannot cut the list short. That
+    /// the answer is ordered by change date is **unconfirmed** (see `docs/assumptions.md`).
+    Item from "MMS200MI" / "LstItmByChgDate", range Some(("FLMD", "changed_on"));
     {
         /// The item number.
         item: required "ITNO",
@@ -779,15 +799,17 @@ impl M3 {
 
     /// List a noun, asking only for its mapped columns (`returncols`).
     ///
-    /// With a key range (suppliers by `FRSU`, customers by `CUNO`, or one set with
-    /// [`MiShape::key_range`]) the list is paged: each call asks for `page_size` rows
-    /// (`maxrecs`) from the last key on (M3's "from" inputs are inclusive, so the repeated
-    /// first row is dropped) until a call adds no row past the last key. A page shorter than
-    /// `page_size` is not the end: a server may cap the rows per call below `maxrecs`, so the
-    /// list always asks once more. A call whose rows are all keys already read is
-    /// [`Error::PagingStuck`]; rows already read are never yielded twice. Without a key range
-    /// the list is one call, and a page
-    /// that comes back full is [`Error::MiListTruncated`], never a silently shortened list.
+    /// With a key range (suppliers by `FRSU`, customers by `CUNO`, items by change date
+    /// `FLMD`, or one set with [`MiShape::key_range`]) the list is paged: each call asks for
+    /// `page_size` rows (`maxrecs`) from the last key on (M3's "from" inputs are inclusive, so rows already read
+    /// come back first and are dropped: a row is its key and its required fields) until a call
+    /// adds no row. A page shorter than `page_size` is not the end: a server may cap the rows
+    /// per call below `maxrecs`, so the list always asks once more. A call that adds no row
+    /// although it returned rows past the last key, or that returns only rows at the last key
+    /// and as many as a call has returned (more rows share one key than one call can return),
+    /// is [`Error::PagingStuck`]; rows already read are never yielded twice. Without a key
+    /// range the list is one call, and a page that comes back full is
+    /// [`Error::MiListTruncated`], never a silently shortened list.
     /// `page_size` is at least 2, so a page can always move past the repeated row.
     ///
     /// `inputs` are the transaction's own inputs (e.g. `("AITP", "1")`, `("FLMD", "20260101")`);
@@ -906,8 +928,10 @@ fn pages(
         inputs: Vec<(String, String)>,
         search: Option<SearchPaging>,
         from: Option<String>,
-        /// The keys read so far (key-range lists): a call adding none of them ends the list.
+        /// The rows read so far, by key and required fields: a call adding none ends the list.
         seen: std::collections::HashSet<String>,
+        /// The most rows one call has returned: at least the server's cap per call.
+        largest_page: usize,
         done: bool,
     }
     let state = State {
@@ -917,6 +941,7 @@ fn pages(
         search,
         from: None,
         seen: std::collections::HashSet::new(),
+        largest_page: 0,
         done: false,
     };
     futures::stream::try_unfold(state, move |mut state| async move {
@@ -960,14 +985,6 @@ fn pages(
             call = call.input(from_input, from);
         }
         let mut rows = state.m3.execute(call).await?;
-        // M3's "from" inputs are inclusive: the boundary row comes back first. (A search range
-        // may return several rows with the boundary key; the seen set drops those read.)
-        if state.search.is_none()
-            && let Some(from) = &state.from
-            && rows.first().and_then(|r| r.text(key_column)) == Some(from.as_str())
-        {
-            rows.remove(0);
-        }
         if rows.is_empty() {
             // Only a call that adds nothing past the last key ends the list. A short page does
             // not: a server may cap the rows per call below `maxrecs`.
@@ -983,32 +1000,46 @@ fn pages(
                     .to_owned(),
             );
         }
-        let before = rows.len();
-        // A search tells rows apart by every required field (an invoice: supplier and
-        // number); a key-range list by its key.
-        let identities: Vec<String> = match &state.search {
-            None => keys.clone(),
-            Some(_) => rows
-                .iter()
-                .map(|row| {
-                    layout
-                        .fields()
-                        .filter(|(_, _, required)| *required)
-                        .map(|(_, column, _)| row.text(column).unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join("\u{1f}")
-                })
-                .collect(),
-        };
+        let returned = rows.len();
+        // M3's "from" inputs are inclusive, so each page starts with rows already read. A row
+        // is told apart by its key and every required field: the key alone may be shared (a
+        // change date, an invoice number across suppliers, a line number across orders).
+        let identities: Vec<String> = rows
+            .iter()
+            .zip(&keys)
+            .map(|(row, key)| {
+                std::iter::once(key.as_str())
+                    .chain(
+                        layout
+                            .fields()
+                            .filter(|(_, _, required)| *required)
+                            .map(|(_, column, _)| row.text(column).unwrap_or_default()),
+                    )
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            })
+            .collect();
         let mut fresh = identities.iter().map(|k| state.seen.insert(k.clone()));
         rows.retain(|_| fresh.next().unwrap_or(false));
-        if rows.is_empty()
-            && state.search.is_some()
-            && keys.iter().all(|k| Some(k) == state.from.as_ref())
-        {
-            // Only the boundary key came back (read on the page before): the end.
-            state.done = true;
-            return Ok(Some(((rows, layout.clone()), state)));
+        let largest = state.largest_page.max(2);
+        state.largest_page = state.largest_page.max(returned);
+        if rows.is_empty() && keys.iter().all(|k| Some(k) == state.from.as_ref()) {
+            // Only rows at the boundary key came back, all read on the page before. Fewer than
+            // a call has returned: that is every row at that key, the end. As many: the server
+            // may have cut the key's rows at its cap, and the next key cannot be reached.
+            if returned < largest {
+                state.done = true;
+                return Ok(Some(((rows, layout.clone()), state)));
+            }
+            return Err(Error::PagingStuck {
+                what: layout.name(),
+                detail: format!(
+                    "{returned} row(s) share {from_input} {:?}, as many as one call returns, so \
+                     the rows after them cannot be reached; raise page_size (ion.page_size) or \
+                     narrow the inputs",
+                    state.from.as_deref().unwrap_or_default()
+                ),
+            });
         }
         if rows.is_empty() {
             // Rows came back, but none past what was read: the server does not position on
@@ -1016,8 +1047,8 @@ fn pages(
             return Err(Error::PagingStuck {
                 what: layout.name(),
                 detail: format!(
-                    "a call from {from_input} {:?} returned {before} row(s), none past the keys \
-                     already read",
+                    "a call from {from_input} {:?} returned {returned} row(s), none past the \
+                     keys already read",
                     state.from.as_deref().unwrap_or_default()
                 ),
             });

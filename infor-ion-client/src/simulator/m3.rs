@@ -154,6 +154,9 @@ fn key_range(
         .collect()
 }
 
+/// The M3 user the simulator's service account is (`MNS150MI/GetUserData`'s `USID`).
+pub const SERVICE_ACCOUNT_USER: &str = "SVC_SYNC";
+
 /// The documented output of `CRS620MI/LstSuppliers` as the simulator serves it: no status and
 /// no change date (the tenant may return more via `returncols`, see [`M3Profile::extra_output`]).
 pub const LST_SUPPLIERS_OUTPUT: &[&str] = &[
@@ -339,6 +342,7 @@ pub(super) fn execute(
                 .get("TLMD")
                 .cloned()
                 .unwrap_or_else(|| "99999999".to_owned());
+            // Ordered by change date, then item: the list's "from" input is the change date.
             let rows = data
                 .rows("SLItems")
                 .iter()
@@ -347,15 +351,16 @@ pub(super) fn execute(
                     changed >= from && changed <= to
                 })
                 .map(|i| {
+                    let changed = mi_date(text(i, "RecordDate"));
                     (
-                        text(i, "Item").to_owned(),
+                        format!("{changed}\u{1f}{}", text(i, "Item")),
                         record(&[
                             ("ITNO", padded(text(i, "Item"), 15)),
                             ("ITDS", s(text(i, "Description"))),
                             ("STAT", s(active(i))),
                             ("UNMS", s(text(i, "UM"))),
                             ("ITTY", s("FG")),
-                            ("LMDT", s(mi_date(text(i, "RecordDate")))),
+                            ("LMDT", s(changed)),
                         ]),
                     )
                 })
@@ -659,6 +664,17 @@ pub(super) fn execute(
                 })
                 .collect();
             ok(transaction, key_range(rows, inputs.get("AITM"), None, max))
+        }
+        ("MNS150MI", "GetUserData") => {
+            // The calling user's defaults (the output named by third-party M3 clients); the
+            // simulator's service account defaults to its default company and first division.
+            let user = record(&[
+                ("USID", s(SERVICE_ACCOUNT_USER)),
+                ("CONO", s(&profile.default_company)),
+                ("DIVI", s(divisions(profile))),
+                ("NAME", s("Sync service account")),
+            ]);
+            ok(transaction, vec![user])
         }
         _ => error_response(
             transaction,

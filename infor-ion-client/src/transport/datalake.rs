@@ -32,6 +32,23 @@ pub struct PayloadRef {
     pub event_date: Option<String>,
 }
 
+/// What the Data Lake holds of one document: see [`DataLake::published`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Published {
+    /// How many payloads the listing says there are (`numFound`), when it says.
+    pub total: Option<u64>,
+    /// The oldest payload, when there is one.
+    pub first: Option<PayloadRef>,
+}
+
+impl Published {
+    /// What a listing said (for tests and for sources other than [`DataLake::published`]).
+    pub fn new(total: Option<u64>, first: Option<PayloadRef>) -> Self {
+        Published { total, first }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListResponse {
@@ -146,6 +163,19 @@ impl DataLake {
         pages
             .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
             .try_flatten()
+    }
+
+    /// What the Data Lake holds of `document_name`: one list call for one row.
+    pub async fn published(&self, document_name: &str) -> Result<Published> {
+        let request = IonRequest::get(&self.list_path)
+            .query("filter", Self::filter(document_name, None))
+            .query("page", "1")
+            .query("records", "1");
+        let body: ListResponse = self.client.send_json(request).await?;
+        Ok(Published {
+            total: body.num_found,
+            first: body.fields.into_iter().next(),
+        })
     }
 
     /// The gateway's clock: the `Date` header of a one-row list call for `document_name`

@@ -4,5 +4,5 @@
 pub mod datalake;
 pub mod ims;
 
-pub use datalake::{DataLake, PayloadRef};
+pub use datalake::{DataLake, PayloadRef, Published};
 pub use ims::{Ims, ParameterRequest};

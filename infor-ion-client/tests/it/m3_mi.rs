@@ -472,9 +472,97 @@ async fn a_full_page_of_a_list_without_key_range_is_refused_not_cut() {
     let (mut server, client) = server().await;
     let page = answer(
         &mut server,
-        "MMS200MI/LstItmByChgDate;maxrecs=2;",
+        "CRS630MI/LstAccountID;maxrecs=2;",
         Matcher::Any,
-        json!([{"ITNO": "I1"}, {"ITNO": "I2"}]),
+        json!([{"AITM": "1000"}, {"AITM": "2000"}]),
+    )
+    .await;
+    let err = client
+        .m3()
+        .list::<GlAccount>(vec![("AITP".into(), "1".into())], 2)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("M3 CRS630MI/LstAccountID returned 2 rows = maxrecs"),
+        "{err}"
+    );
+    page.assert_async().await;
+}
+
+/// Items sharing a change date across pages are each read once: the list pages by `FLMD`
+/// (the last change date read) and tells rows apart by item number, not by the date.
+#[tokio::test]
+async fn items_are_paged_by_change_date_and_read_once_each() {
+    let (mut server, client) = server().await;
+    let path = "LstItmByChgDate;maxrecs=3;";
+    let from = |date: &str| Matcher::UrlEncoded("FLMD".into(), date.into());
+    let item = |no: &str, date: &str| json!({"ITNO": no, "LMDT": date});
+    let pages = [
+        // The caller's own FLMD on the first call.
+        answer(
+            &mut server,
+            path,
+            from("20260101"),
+            json!([
+                item("I1", "20260201"),
+                item("I2", "20260201"),
+                item("I3", "20260202")
+            ]),
+        )
+        .await,
+        answer(
+            &mut server,
+            path,
+            from("20260202"),
+            json!([
+                item("I3", "20260202"),
+                item("I4", "20260202"),
+                item("I5", "20260203")
+            ]),
+        )
+        .await,
+        // Only the boundary date's row, already read, and fewer than a call returns: the end.
+        answer(
+            &mut server,
+            path,
+            from("20260203"),
+            json!([item("I5", "20260203")]),
+        )
+        .await,
+    ];
+    let items: Vec<Item> = client
+        .m3()
+        .list(vec![("FLMD".into(), "20260101".into())], 3)
+        .try_collect()
+        .await
+        .unwrap();
+    let numbers: Vec<_> = items.iter().map(|i| i.item.as_str()).collect();
+    assert_eq!(numbers, ["I1", "I2", "I3", "I4", "I5"]);
+    for page in pages {
+        page.assert_async().await;
+    }
+}
+
+/// More items share one change date than a call returns: the rows after them cannot be
+/// reached, which is an error naming the fix, never a list that silently ends there.
+#[tokio::test]
+async fn more_rows_at_one_change_date_than_a_call_returns_is_stuck_not_cut() {
+    let (mut server, client) = server().await;
+    let same = json!([{"ITNO": "I1", "LMDT": "20260201"}, {"ITNO": "I2", "LMDT": "20260201"}]);
+    answer(
+        &mut server,
+        "LstItmByChgDate",
+        Matcher::Missing,
+        same.clone(),
+    )
+    .await;
+    answer(
+        &mut server,
+        "LstItmByChgDate",
+        Matcher::UrlEncoded("FLMD".into(), "20260201".into()),
+        same,
     )
     .await;
     let err = client
@@ -484,9 +572,40 @@ async fn a_full_page_of_a_list_without_key_range_is_refused_not_cut() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("M3 MMS200MI/LstItmByChgDate returned 2 rows = maxrecs"),
+        matches!(&err, Error::PagingStuck { detail, .. }
+            if detail.contains("2 row(s) share FLMD \"20260201\"")
+                && detail.contains("raise page_size")),
         "{err}"
     );
-    page.assert_async().await;
+}
+
+/// The user's defaults are asked without the handle's company and division: with them, the
+/// answer might be about the company named rather than the user's own default.
+#[tokio::test]
+async fn user_defaults_are_asked_without_cono_or_divi() {
+    let (mut server, client) = server().await;
+    let call = answer(
+        &mut server,
+        "/MNS150MI/GetUserData;maxrecs=2;returncols=USID,CONO,DIVI,NAME$",
+        Matcher::Missing,
+        json!([{"USID": "SVC", "CONO": "100", "DIVI": "AAA"}]),
+    )
+    .await;
+    let user = client
+        .m3()
+        .company("300")
+        .division("BBB")
+        .user_defaults()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            user.user.as_str(),
+            user.company.as_deref(),
+            user.division.as_deref()
+        ),
+        ("SVC", Some("100"), Some("AAA"))
+    );
+    call.assert_async().await;
 }

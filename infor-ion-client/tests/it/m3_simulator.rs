@@ -9,7 +9,7 @@
 use futures::TryStreamExt;
 use infor_ion_client::Error;
 use infor_ion_client::m3::M3;
-use infor_ion_client::m3::nouns::{FieldMap, GlAccount, MiShape, Supplier, lmts};
+use infor_ion_client::m3::nouns::{FieldMap, GlAccount, Item, MiShape, Supplier, lmts};
 use infor_ion_client::simulator::{CHART, IonSimulator, M3Profile, Seed, SimulatorConfig};
 use sync_core::time::ManualClock;
 
@@ -245,6 +245,33 @@ async fn a_server_capping_rows_below_maxrecs_still_yields_every_supplier() {
     assert_eq!(sim.calls()["GET /m3/CRS620MI/LstSuppliers"], 5);
 }
 
+/// 300 items changed over 30 days, 40 rows a call: paged by change date, every item once.
+#[tokio::test]
+async fn items_are_read_by_change_date_past_a_server_cap() {
+    let sim = IonSimulator::start(SimulatorConfig {
+        seed: Seed {
+            items: 300,
+            ..Seed::default()
+        },
+        clock: ManualClock::default().shared(),
+        m3: M3Profile::default().max_rows_per_call(40),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let m3 = sim.client_builder().unwrap().build().unwrap().m3();
+    let items: Vec<Item> = m3.list(Vec::new(), 1000).try_collect().await.unwrap();
+    let mut numbers: Vec<&str> = items.iter().map(|i| i.item.as_str()).collect();
+    assert!(
+        items.windows(2).all(|w| w[0].changed_on <= w[1].changed_on),
+        "in change-date order"
+    );
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!((items.len(), numbers.len()), (300, 300), "each item once");
+    assert!(sim.calls()["GET /m3/MMS200MI/LstItmByChgDate"] >= 8);
+}
+
 #[tokio::test]
 async fn calls_run_in_the_company_named_and_an_unknown_company_is_m3s_error() {
     let other = Seed {
@@ -282,6 +309,19 @@ async fn calls_run_in_the_company_named_and_an_unknown_company_is_m3s_error() {
         .unwrap();
     assert_eq!(default.len(), 12);
     assert_ne!(names(&default)[..7], names(&in_300)[..]);
+    // The user's defaults are read without the handle's company: 100 although it names 300.
+    let user = client
+        .m3()
+        .company("300")
+        .division("AAA")
+        .user_defaults()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (user.company.as_deref(), user.division.as_deref()),
+        (Some("100"), Some("AAA"))
+    );
 
     for (m3, field, message) in [
         (
