@@ -14,6 +14,9 @@
 //!   credentials never reach another host.
 //! - [`retry`]'s [`RetryLoop`](retry::RetryLoop): the one retry loop both clients send through.
 //! - [`breaker`]: a circuit breaker for a side that cannot be reached at all.
+//! - `listener` (feature `listener`): what an HTTP listener facing the internet needs (a
+//!   constant-time header secret, a capped body read with a deadline, rate-limited refusal
+//!   logs), for the Cin7 webhook and ION push intakes.
 //! - [`json`]: JSON answers read as a tree that refuses duplicated keys.
 //! - [`report`]: an error and its causes as one line, each cause once.
 //! - `faults` (feature `testing`): fault plans the bundled simulators ask before answering.
@@ -31,6 +34,9 @@ pub mod breaker;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod faults;
 pub mod json;
+#[cfg(feature = "listener")]
+#[cfg_attr(docsrs, doc(cfg(feature = "listener")))]
+pub mod listener;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod redirect;

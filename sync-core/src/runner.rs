@@ -20,10 +20,11 @@ use tracing::Instrument;
 use crate::engine::gl_accounts::GlAccountPipeline;
 use crate::engine::invoices::InvoicePipeline;
 use crate::engine::purchase_orders::PurchaseOrderPipeline;
+use crate::engine::queue::{self, SameRecord, TriggerReport, TriggerResolver, push_queue};
 use crate::engine::returns::ReturnPipeline;
-use crate::engine::returns::triggers::{TriggerReport, TriggerResolver, run_triggers};
+use crate::engine::returns::triggers::run_triggers;
 use crate::engine::suppliers::SupplierPipeline;
-use crate::engine::{ProgressFn, RunContext, StreamRunner, WindowReport};
+use crate::engine::{Pipeline, ProgressFn, RunContext, StreamRunner, WindowReport};
 use crate::error::SyncError;
 use crate::schedule::{Fired, Schedule};
 use crate::store::{RunId, StreamId, SyncStore};
@@ -110,6 +111,7 @@ pub struct TenantRunner {
     invoices: Option<StreamRunner<InvoicePipeline>>,
     returns: Option<StreamRunner<ReturnPipeline>>,
     triggers: Option<Arc<dyn TriggerResolver>>,
+    pushes: bool,
     wake: Option<Arc<Notify>>,
 }
 
@@ -135,6 +137,7 @@ impl TenantRunner {
             invoices: None,
             returns: None,
             triggers: None,
+            pushes: false,
             wake: None,
         }
     }
@@ -184,6 +187,15 @@ impl TenantRunner {
         self
     }
 
+    /// Handle records pushed for the forward streams (suppliers, purchase orders, supplier
+    /// invoices), queued in each stream's [`push_queue`] by a push listener (ION's IMS
+    /// deliveries): each is read again from the stream's source and run through its pipeline,
+    /// before the stream's window and whenever the runner is woken.
+    pub fn with_pushes(mut self) -> Self {
+        self.pushes = true;
+        self
+    }
+
     /// Wake [`run_forever`](Self::run_forever) between scheduled runs to handle queued
     /// triggers at once (a webhook intake notifies it after queueing a delivery).
     pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
@@ -201,6 +213,28 @@ impl TenantRunner {
     }
 
     async fn handle_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
+        let mut report = self.handle_pushes(run).await?;
+        report.add(self.handle_webhook_triggers(run).await?);
+        Ok(report)
+    }
+
+    async fn handle_pushes(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
+        let mut report = TriggerReport::default();
+        if self.pushes {
+            if let Some(s) = &self.suppliers {
+                report.add(drain_pushes(run, s).await?);
+            }
+            if let Some(s) = &self.purchase_orders {
+                report.add(drain_pushes(run, s).await?);
+            }
+            if let Some(s) = &self.invoices {
+                report.add(drain_pushes(run, s).await?);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn handle_webhook_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
         match (&self.returns, &self.triggers) {
             (Some(returns), Some(resolver)) => {
                 run_triggers(
@@ -242,6 +276,11 @@ impl TenantRunner {
             report.interrupted |= stop;
             stop
         };
+        // Pushed records first: one the window then reads again is skipped there by its
+        // unchanged content hash; one whose read failed stays queued for the next run.
+        if let Err(error) = self.handle_pushes(run).await {
+            tracing::error!(%error, "pushed records failed; they stay queued");
+        }
         if let Some(gl) = &self.gl_accounts {
             if stopped(&mut report) {
                 return report;
@@ -284,7 +323,7 @@ impl TenantRunner {
             }
             // Queued webhook triggers first: a trigger whose purchase the window then reads
             // again is skipped there by its unchanged content hash.
-            if let Err(error) = self.handle_triggers(run).await {
+            if let Err(error) = self.handle_webhook_triggers(run).await {
                 tracing::error!(%error, "webhook triggers failed; they stay queued");
             }
             push(
@@ -353,6 +392,22 @@ impl TenantRunner {
         }
         Ok(runs)
     }
+}
+
+/// Handle the records pushed for `stream`'s stream.
+async fn drain_pushes<P: Pipeline>(
+    run: &RunContext,
+    stream: &StreamRunner<P>,
+) -> Result<TriggerReport, SyncError> {
+    let pipeline = stream.pipeline().as_ref();
+    queue::drain(
+        run,
+        &push_queue(&pipeline.stream()),
+        pipeline,
+        stream.source().as_ref(),
+        &SameRecord,
+    )
+    .await
 }
 
 /// A notification from `wake`, or never.

@@ -23,7 +23,6 @@
 //! Refused requests are logged at most once a minute, with how many were not logged.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -31,7 +30,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::{DateTime, Utc};
+use sdk_common::listener::{RefusalLog, read_body};
 use sdk_common::time::SharedClock;
 use sync_core::engine::returns::triggers::{enqueue, keep_unreadable};
 use sync_core::store::SyncStore;
@@ -128,31 +127,6 @@ fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
 
-/// Logs refusals at most once a minute, saying how many it did not log.
-#[derive(Debug, Default)]
-struct RefusalLog {
-    state: Mutex<(Option<DateTime<Utc>>, u64)>,
-}
-
-impl RefusalLog {
-    fn refused(&self, now: DateTime<Utc>, status: StatusCode, reason: &str) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (last, suppressed) = &mut *state;
-        if last.is_some_and(|at| now - at < chrono::Duration::minutes(1)) {
-            *suppressed += 1;
-            return;
-        }
-        tracing::warn!(
-            status = status.as_u16(),
-            reason,
-            not_logged_since_last = *suppressed,
-            "refused a Cin7 webhook request"
-        );
-        *last = Some(now);
-        *suppressed = 0;
-    }
-}
-
 /// What the endpoint needs; build it with [`WebhookIntake::new`].
 pub struct WebhookIntake {
     receiver: WebhookReceiver,
@@ -203,7 +177,7 @@ impl WebhookIntake {
             slots: Semaphore::new(limits.max_concurrent),
             limits,
             counters: Counters::default(),
-            refusals: RefusalLog::default(),
+            refusals: RefusalLog::new("Cin7 webhook"),
         })
     }
 
@@ -293,21 +267,16 @@ async fn deliver(State(intake): State<Arc<WebhookIntake>>, request: Request) -> 
     if let Err(error) = intake.receiver.authenticate(&parts.headers) {
         return intake.refuse(StatusCode::UNAUTHORIZED, &error.to_string());
     }
-    let read = axum::body::to_bytes(body, intake.limits.max_body_bytes);
-    let body = match tokio::time::timeout(intake.limits.read_timeout, read).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => {
+    let limits = &intake.limits;
+    let body = match read_body(body, limits.max_body_bytes, limits.read_timeout).await {
+        Ok(body) => body,
+        Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => {
             return intake.refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                status,
                 "the body is larger than a delivery can be, or was cut off",
             );
         }
-        Err(_) => {
-            return intake.refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive in time",
-            );
-        }
+        Err(status) => return intake.refuse(status, "the body did not arrive in time"),
     };
     match intake.persist(&body).await {
         Ok(()) => {

@@ -15,6 +15,7 @@ mod window;
 pub mod gl_accounts;
 pub mod invoices;
 pub mod purchase_orders;
+pub mod queue;
 pub mod returns;
 pub mod suppliers;
 
