@@ -221,6 +221,9 @@ impl TenantRunner {
     async fn handle_pushes(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
         let mut report = TriggerReport::default();
         if self.pushes {
+            if let Some(gl) = &self.gl_accounts {
+                report.add(drain_chart_pushes(run, gl).await?);
+            }
             if let Some(s) = &self.suppliers {
                 report.add(drain_pushes(run, s).await?);
             }
@@ -408,6 +411,34 @@ async fn drain_pushes<P: Pipeline>(
         &SameRecord,
     )
     .await
+}
+
+/// The chart is read whole: any number of chart pushes is one GL window. A window that fails
+/// leaves them queued for the next run.
+async fn drain_chart_pushes(
+    run: &RunContext,
+    gl: &GlAccountPipeline,
+) -> Result<TriggerReport, SyncError> {
+    let queue = push_queue(&gl.stream());
+    let items = queue::queued(run.store.as_ref(), &run.tenant, &queue).await?;
+    if items.is_empty() {
+        return Ok(TriggerReport::default());
+    }
+    let window = gl.run(run).await?;
+    let outcome = format!(
+        "the GL stream read the chart: {} account(s) written, {} unchanged, {} failed",
+        window.succeeded, window.skipped, window.failed
+    );
+    let report = TriggerReport {
+        triggers: items.len(),
+        ..TriggerReport::default()
+    };
+    let done = items
+        .into_iter()
+        .map(|item| (item, None, outcome.clone()))
+        .collect();
+    queue::settle(run, &queue, done).await?;
+    Ok(report)
 }
 
 /// A notification from `wake`, or never.

@@ -49,6 +49,9 @@ mod fit;
 mod m3_purchases;
 pub mod m3_returns;
 mod m3_suppliers;
+#[cfg(feature = "ims-receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ims-receiver")))]
+pub mod push;
 pub mod returns;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -19,6 +19,7 @@ mod csi_update;
 mod fuzz_corpora;
 mod fuzz_regressions;
 mod hostile_inputs;
+mod ion_push;
 mod ionapi_file;
 mod m3_mi;
 mod m3_purchases;

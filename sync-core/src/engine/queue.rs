@@ -251,13 +251,7 @@ pub async fn drain<P: Pipeline + ?Sized>(
     resolver: &dyn TriggerResolver,
 ) -> Result<TriggerReport, SyncError> {
     let store = run.store.as_ref();
-    let queued = store
-        .query(
-            &AuditQuery::tenant(run.tenant.clone())
-                .stream(queue.clone())
-                .statuses(&[AuditStatus::Deferred]),
-        )
-        .await?;
+    let queued = queued(store, &run.tenant, queue).await?;
     let mut report = TriggerReport::default();
     let mut records: BTreeMap<SourceIdentity, Vec<AuditEntry>> = BTreeMap::new();
     let mut done = Vec::new();
@@ -320,29 +314,55 @@ pub async fn drain<P: Pipeline + ?Sized>(
             .await?;
     }
     report.triggers = done.len();
-    if !done.is_empty() {
-        let now = run.clock.now();
-        let finished = done
-            .into_iter()
-            .map(|(mut entry, record, outcome)| {
-                entry.status = AuditStatus::Succeeded;
-                entry.action = Action::Skip;
-                entry.error = None;
-                entry.target_id = record.map(|p| p.id);
-                entry.response_summary = Some(outcome);
-                entry.finished_at = Some(now);
-                entry
-            })
-            .collect();
-        store
-            .commit_window(WindowCommit {
-                key: StreamKey::new(run.tenant.clone(), queue.clone()),
-                checkpoint: None,
-                entries: finished,
-                gl_mapping: None,
-                fence: None,
-            })
-            .await?;
-    }
+    settle(run, queue, done).await?;
     Ok(report)
+}
+
+/// The items of `queue` still waiting, for `tenant`.
+pub async fn queued(
+    store: &dyn SyncStore,
+    tenant: &str,
+    queue: &StreamId,
+) -> Result<Vec<AuditEntry>, SyncError> {
+    Ok(store
+        .query(
+            &AuditQuery::tenant(tenant.to_owned())
+                .stream(queue.clone())
+                .statuses(&[AuditStatus::Deferred]),
+        )
+        .await?)
+}
+
+/// Mark queued items handled: each with the record it led to (if any) and what was done.
+pub async fn settle(
+    run: &RunContext,
+    queue: &StreamId,
+    done: Vec<(AuditEntry, Option<SourceIdentity>, String)>,
+) -> Result<(), SyncError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let now = run.clock.now();
+    let finished = done
+        .into_iter()
+        .map(|(mut entry, record, outcome)| {
+            entry.status = AuditStatus::Succeeded;
+            entry.action = Action::Skip;
+            entry.error = None;
+            entry.target_id = record.map(|p| p.id);
+            entry.response_summary = Some(outcome);
+            entry.finished_at = Some(now);
+            entry
+        })
+        .collect();
+    run.store
+        .commit_window(WindowCommit {
+            key: StreamKey::new(run.tenant.clone(), queue.clone()),
+            checkpoint: None,
+            entries: finished,
+            gl_mapping: None,
+            fence: None,
+        })
+        .await?;
+    Ok(())
 }
