@@ -28,6 +28,27 @@ pub struct IntakeServer {
 }
 
 impl IntakeServer {
+    /// Serve `app` on `listen` until `shutdown`; `what` names it in errors.
+    pub(crate) async fn serve(
+        what: &str,
+        listen: &str,
+        app: axum::Router,
+        shutdown: ShutdownSignal,
+    ) -> Result<IntakeServer, ConfigError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| ConfigError::Client(format!("{what} cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ConfigError::Client(format!("{what} has no address: {e}")))?;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.wait().await })
+                .await
+        });
+        Ok(IntakeServer { addr, task })
+    }
+
     /// The address it listens on (useful when the config asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -74,21 +95,5 @@ pub async fn start_intake(
     .map_err(|e| ConfigError::Client(format!("the webhook intake: {e}")))?;
     let intake = Arc::new(intake);
     let app = intake_router(intake.clone()).nest("/cin7", intake_router(intake));
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .map_err(|e| {
-            ConfigError::Client(format!(
-                "the webhook intake cannot listen on {}: {e}",
-                settings.listen
-            ))
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ConfigError::Client(format!("the webhook intake has no address: {e}")))?;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.wait().await })
-            .await
-    });
-    Ok(IntakeServer { addr, task })
+    IntakeServer::serve("the webhook intake", &settings.listen, app, shutdown).await
 }

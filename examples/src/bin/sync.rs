@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use examples::config::{Config, ConfigError, Wired, wire};
+use examples::ion_push::start_push_intake;
 use examples::ping::{Check, Mark};
 use examples::summary::{summarize, table};
 use examples::webhooks::start_intake;
@@ -186,7 +187,28 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let push_intake = match &config.ion_push {
+        Some(_) => match start_push_intake(&config, &wired, clock.clone(), signal.clone()).await {
+            Ok(intake) => {
+                println!(
+                    "ION push intake listening on {} (/ion/service/v3/multipartMessage)",
+                    intake.local_addr()
+                );
+                Some(intake)
+            }
+            Err(error) => {
+                eprintln!("error: {}", sdk_common::report::chain(&error));
+                return ExitCode::from(exit_code(&error));
+            }
+        },
+        None => None,
+    };
     let result = run_scheduled(&wired, &config, &cli, &clock, &signal, &differences).await;
+    if let Some(intake) = push_intake
+        && let Err(error) = intake.stopped().await
+    {
+        tracing::warn!(%error, "the ION push intake stopped with an error");
+    }
     if let Some(intake) = intake
         && let Err(error) = intake.stopped().await
     {
@@ -280,14 +302,14 @@ async fn run_scheduled(
     Ok(runs)
 }
 
-/// Say what handling the queued webhook triggers did.
+/// Say what handling the queued triggers (Cin7 webhooks, ION pushes) did.
 fn print_triggers(handled: Result<TriggerReport, SyncError>) {
     match handled {
         Ok(report) => println!(
-            "webhook triggers: {} handled, {} purchase(s) synced back, {} without a purchase",
+            "queued triggers (webhooks, ION pushes): {} handled, {} record(s) synced, {} without a record",
             report.triggers, report.purchases, report.unresolved
         ),
-        Err(error) => eprintln!("webhook triggers failed (they stay queued): {error}"),
+        Err(error) => eprintln!("queued triggers failed (they stay queued): {error}"),
     }
 }
 

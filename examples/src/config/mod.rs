@@ -16,6 +16,7 @@
 //! encrypted vault (its key from an environment variable or a key file), and a PostgreSQL URL
 //! with a password from `store = "env:VAR"`. The reference of every key is `docs/runner.md`.
 
+mod ion_push;
 mod raw;
 mod returns;
 mod tenant;
@@ -23,6 +24,7 @@ mod wire;
 
 pub use wire::{Wired, wire};
 
+pub use ion_push::IonPushSettings;
 pub use returns::{DryRunWriter, ReturnSettings, ReturnWrite, WebhookSettings};
 pub use tenant::{MiShapes, TenantShape};
 
@@ -435,6 +437,8 @@ pub struct Config {
     pub returns: Option<ReturnSettings>,
     /// The webhook intake (`[webhooks]`) the scheduled runner serves.
     pub webhooks: Option<WebhookSettings>,
+    /// The ION push intake (`[ion_push]`) the scheduled runner serves.
+    pub ion_push: Option<IonPushSettings>,
 }
 
 impl Config {
@@ -494,6 +498,7 @@ impl Config {
         })?;
         let returns = raw.returns.map(returns::parse_returns).transpose()?;
         let webhooks = raw.webhooks.map(returns::parse_webhooks).transpose()?;
+        let ion_push = raw.ion_push.map(ion_push::parse).transpose()?;
         let streams = match raw.streams {
             // The return direction writes to CloudSuite: only when a [returns] section says how.
             None if returns.is_some() => Stream::ALL.to_vec(),
@@ -563,6 +568,22 @@ impl Config {
                 "Cin7's purchase webhooks trigger the return direction: run the purchase_returns stream (a [returns] section) or remove [webhooks]",
             ));
         }
+        if ion_push.is_some()
+            && !streams.iter().any(|s| {
+                matches!(
+                    s,
+                    Stream::GlAccounts
+                        | Stream::Suppliers
+                        | Stream::PurchaseOrders
+                        | Stream::SupplierInvoices
+                )
+            })
+        {
+            return Err(invalid(
+                "ion_push",
+                "ION's pushes feed the forward streams: run at least one of gl_accounts, suppliers, purchase_orders, supplier_invoices or remove [ion_push]",
+            ));
+        }
         Ok(Config {
             tenant,
             dry_run: raw.dry_run,
@@ -576,6 +597,7 @@ impl Config {
             engine,
             returns,
             webhooks,
+            ion_push,
         })
     }
 
@@ -593,7 +615,16 @@ impl Config {
             env_var(var, "store")?;
         }
         self.webhook_token()?;
+        self.ion_push_secret()?;
         Ok(())
+    }
+
+    /// The header value ION's pushes must carry (`None` without an `[ion_push]` section).
+    pub fn ion_push_secret(&self) -> Result<Option<SecretString>, ConfigError> {
+        self.ion_push
+            .as_ref()
+            .map(|p| env_var(&p.secret_env, "ion_push.secret_env"))
+            .transpose()
     }
 
     /// The bearer token webhook deliveries must carry (`None` without a `[webhooks]` section).

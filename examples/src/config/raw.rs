@@ -28,6 +28,7 @@ pub(super) struct RawConfig {
     pub(super) engine: RawEngine,
     pub(super) returns: Option<returns::RawReturns>,
     pub(super) webhooks: Option<returns::RawWebhooks>,
+    pub(super) ion_push: Option<super::ion_push::RawIonPush>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -314,12 +314,17 @@ pub async fn wire(
     };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
     let source = config.source(&ion)?;
-    let assembled = match dry {
+    let mut assembled = match dry {
         Some(dry) => {
             assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress))
         }
         None => assemble(config.parts(target, &source, returns, store, clock, progress)),
     }?;
+    if config.ion_push.is_some() {
+        // Records ION pushes are queued per stream; the intake wakes the runner to sync them.
+        let wake = assembled.wake();
+        assembled.runner = assembled.runner.with_pushes().with_wake(wake);
+    }
     Ok(Wired {
         assembled,
         dry_run: log,

@@ -11,6 +11,7 @@ mod audit_cli;
 mod common;
 mod crash_resume;
 mod demo;
+mod ion_push_cli;
 mod m3_purchases;
 mod m3_tenant;
 mod ping_cli;

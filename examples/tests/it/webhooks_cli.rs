@@ -386,7 +386,7 @@ async fn the_scheduled_runner_handles_a_delivery_between_runs() {
     let printed = printed.join("\n");
     assert!(out.status.success(), "{printed}{}", text(&out));
     assert!(
-        printed.contains("webhook triggers: 1 handled, 1 purchase(s) synced back"),
+        printed.contains("queued triggers (webhooks, ION pushes): 1 handled, 1 record(s) synced"),
         "{printed}"
     );
     assert!(

@@ -599,7 +599,10 @@ impl CloudSuiteSource {
         }
     }
 
-    fn bod_context(&self) -> bods::BodContext {
+    /// The tenant, accounting entity and default currency this source's identities carry, as
+    /// a [`BodContext`](bods::BodContext): what a push intake reads pushed BODs with, so their
+    /// records match the ones this source reads.
+    pub fn bod_context(&self) -> bods::BodContext {
         bods::BodContext::new(&self.tenant, &self.accounting_entity)
             .default_currency(&self.default_currency)
     }
