@@ -56,3 +56,33 @@ pub(super) fn parse(raw: RawIonPush) -> Result<IonPushSettings, ConfigError> {
         secret_env: non_empty(raw.secret_env).unwrap_or_else(|| "ION_PUSH_SECRET".into()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(listen: &str, header: Option<&str>) -> RawIonPush {
+        RawIonPush {
+            listen: Some(listen.into()),
+            header: header.map(str::to_owned),
+            secret_env: None,
+        }
+    }
+
+    #[test]
+    fn the_section_defaults_its_header_and_variable_and_checks_the_rest() {
+        let settings = parse(raw("127.0.0.1:8091", None)).unwrap();
+        assert_eq!(
+            (settings.header.as_str(), settings.secret_env.as_str()),
+            ("Authorization", "ION_PUSH_SECRET")
+        );
+        let bad_listen = parse(raw("8091", None)).unwrap_err().to_string();
+        assert!(bad_listen.contains("ion_push.listen"), "{bad_listen}");
+        let bad_header = parse(raw("127.0.0.1:8091", Some("X Api Key")))
+            .unwrap_err()
+            .to_string();
+        assert!(bad_header.contains("ion_push.header"), "{bad_header}");
+        let missing = parse(RawIonPush::default()).unwrap_err().to_string();
+        assert!(missing.contains("ion_push.listen"), "{missing}");
+    }
+}
