@@ -9,7 +9,7 @@
 //!
 //! **A pushed BOD is a trigger, not the data.** Each supplier, purchase order or supplier
 //! invoice a `Sync` BOD names is queued durably in its stream's
-//! [`push_queue`](sync_core::engine::queue::push_queue) before the answer, keyed by document and
+//! [`push_queue`] before the answer, keyed by document and
 //! variation; the runner ([`TenantRunner::with_pushes`](sync_core::runner::TenantRunner::with_pushes),
 //! woken by the intake) then reads each record again from the configured source and runs it
 //! through the stream's pipeline — the same dedupe, intents, audit and replay as polling. So

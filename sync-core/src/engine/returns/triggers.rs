@@ -3,7 +3,7 @@
 //! A webhook receiver calls [`enqueue`] and answers at once; [`run_triggers`] later resolves
 //! each queued id to a purchase (a webhook's id may be a sub-task), re-reads it and runs it
 //! through the return pipeline, without waiting for the next window and without moving the
-//! window's cursor. The queue is the engine's [`queue`](crate::engine::queue) in the
+//! window's cursor. The queue is the engine's [`queue`] in the
 //! [`trigger_stream`]; deliveries that cannot be read are kept in the [`delivery_stream`].
 
 use chrono::{DateTime, Utc};
