@@ -15,6 +15,7 @@
 //! ```
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -114,6 +115,110 @@ where
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
+    }
+}
+
+/// The door of a listener: at most `max_concurrent` requests at once (503 beyond), the
+/// credential checked before the body is read (401), the body read within its cap (413) and
+/// deadline (408). Every refusal is counted and logged at most once a minute.
+#[derive(Debug)]
+pub struct Gate {
+    max_body_bytes: usize,
+    read_timeout: Duration,
+    slots: tokio::sync::Semaphore,
+    refusals: RefusalLog,
+    refused_credentials: AtomicU64,
+    refused_limits: AtomicU64,
+}
+
+/// A request let through a [`Gate`]: its head and whole body. It holds one of the gate's
+/// slots until dropped.
+#[derive(Debug)]
+pub struct Admitted<'a> {
+    /// The request's head.
+    pub parts: http::request::Parts,
+    /// The request's body, read whole.
+    pub body: Bytes,
+    _slot: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Gate {
+    /// A gate for the listener named `listener` (in refusal logs).
+    pub fn new(
+        listener: &'static str,
+        max_body_bytes: usize,
+        read_timeout: Duration,
+        max_concurrent: usize,
+    ) -> Self {
+        Gate {
+            max_body_bytes,
+            read_timeout,
+            slots: tokio::sync::Semaphore::new(max_concurrent.max(1)),
+            refusals: RefusalLog::new(listener),
+            refused_credentials: AtomicU64::new(0),
+            refused_limits: AtomicU64::new(0),
+        }
+    }
+
+    /// Let `request` in when a slot is free and `authenticate` accepts its headers, then read
+    /// its body; otherwise the status to answer (the refusal is counted and logged at `now`).
+    pub async fn admit<B, E>(
+        &self,
+        request: http::Request<B>,
+        now: DateTime<Utc>,
+        authenticate: impl FnOnce(&HeaderMap) -> Result<(), E>,
+    ) -> Result<Admitted<'_>, StatusCode>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        E: std::fmt::Display,
+    {
+        let Ok(slot) = self.slots.try_acquire() else {
+            return Err(self.refuse(
+                now,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests at once",
+            ));
+        };
+        let (parts, body) = request.into_parts();
+        // Before the body is read: a stranger costs a header check, not a buffer.
+        if let Err(error) = authenticate(&parts.headers) {
+            return Err(self.refuse(now, StatusCode::UNAUTHORIZED, &error.to_string()));
+        }
+        match read_body(body, self.max_body_bytes, self.read_timeout).await {
+            Ok(body) => Ok(Admitted {
+                parts,
+                body,
+                _slot: slot,
+            }),
+            Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => Err(self.refuse(
+                now,
+                status,
+                "the body is larger than the listener takes, or was cut off",
+            )),
+            Err(status) => Err(self.refuse(now, status, "the body did not arrive in time")),
+        }
+    }
+
+    /// Requests refused for their credential (401) so far.
+    pub fn refused_credentials(&self) -> u64 {
+        self.refused_credentials.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused for their size, slowness or the concurrency limit (413, 408, 503).
+    pub fn refused_limits(&self) -> u64 {
+        self.refused_limits.load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, now: DateTime<Utc>, status: StatusCode, reason: &str) -> StatusCode {
+        let counter = if status == StatusCode::UNAUTHORIZED {
+            &self.refused_credentials
+        } else {
+            &self.refused_limits
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.refusals.refused(now, status, reason);
+        status
     }
 }
 

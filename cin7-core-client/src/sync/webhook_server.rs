@@ -30,11 +30,11 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use sdk_common::listener::{RefusalLog, read_body};
+use sdk_common::listener::Gate;
 use sdk_common::time::SharedClock;
 use sync_core::engine::returns::triggers::{enqueue, keep_unreadable};
 use sync_core::store::SyncStore;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use super::triggers::{DEDUPE_WINDOW, salvage, triggers_for};
 use crate::webhook::{WebhookError, WebhookEvent, WebhookReceiver};
@@ -118,13 +118,20 @@ struct Counters {
     unreadable: AtomicU64,
     queued: AtomicU64,
     duplicates: AtomicU64,
-    refused_credentials: AtomicU64,
-    refused_limits: AtomicU64,
     store_failures: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
+}
+
+fn gate(limits: &IntakeLimits) -> Gate {
+    Gate::new(
+        "Cin7 webhook",
+        limits.max_body_bytes,
+        limits.read_timeout,
+        limits.max_concurrent,
+    )
 }
 
 /// What the endpoint needs; build it with [`WebhookIntake::new`].
@@ -136,9 +143,8 @@ pub struct WebhookIntake {
     clock: SharedClock,
     queued: Arc<Notify>,
     limits: IntakeLimits,
-    slots: Semaphore,
+    gate: Gate,
     counters: Counters,
-    refusals: RefusalLog,
 }
 
 impl std::fmt::Debug for WebhookIntake {
@@ -174,16 +180,15 @@ impl WebhookIntake {
             account: account.into(),
             clock,
             queued,
-            slots: Semaphore::new(limits.max_concurrent),
+            gate: gate(&limits),
             limits,
             counters: Counters::default(),
-            refusals: RefusalLog::new("Cin7 webhook"),
         })
     }
 
     /// Use these limits instead of the defaults.
     pub fn with_limits(mut self, limits: IntakeLimits) -> Self {
-        self.slots = Semaphore::new(limits.max_concurrent);
+        self.gate = gate(&limits);
         self.limits = limits;
         self
     }
@@ -197,21 +202,10 @@ impl WebhookIntake {
             unreadable: get(&c.unreadable),
             queued: get(&c.queued),
             duplicates: get(&c.duplicates),
-            refused_credentials: get(&c.refused_credentials),
-            refused_limits: get(&c.refused_limits),
+            refused_credentials: self.gate.refused_credentials(),
+            refused_limits: self.gate.refused_limits(),
             store_failures: get(&c.store_failures),
         }
-    }
-
-    fn refuse(&self, status: StatusCode, reason: &str) -> StatusCode {
-        let counter = if status == StatusCode::UNAUTHORIZED {
-            &self.counters.refused_credentials
-        } else {
-            &self.counters.refused_limits
-        };
-        bump(counter, 1);
-        self.refusals.refused(self.clock.now(), status, reason);
-        status
     }
 
     /// Persist one authenticated body: its triggers, or (when it cannot be read) the body and
@@ -256,29 +250,18 @@ pub fn intake_router(intake: Arc<WebhookIntake>) -> Router {
 }
 
 async fn deliver(State(intake): State<Arc<WebhookIntake>>, request: Request) -> StatusCode {
-    let Ok(_slot) = intake.slots.try_acquire() else {
-        return intake.refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many deliveries at once",
-        );
+    let admitted = intake
+        .gate
+        .admit(request, intake.clock.now(), |headers| {
+            intake.receiver.authenticate(headers)
+        })
+        .await;
+    // Held until the answer: the slot covers persisting too.
+    let admitted = match admitted {
+        Ok(admitted) => admitted,
+        Err(status) => return status,
     };
-    let (parts, body) = request.into_parts();
-    // Before the body is read: a stranger costs a header check, not a buffer.
-    if let Err(error) = intake.receiver.authenticate(&parts.headers) {
-        return intake.refuse(StatusCode::UNAUTHORIZED, &error.to_string());
-    }
-    let limits = &intake.limits;
-    let body = match read_body(body, limits.max_body_bytes, limits.read_timeout).await {
-        Ok(body) => body,
-        Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            return intake.refuse(
-                status,
-                "the body is larger than a delivery can be, or was cut off",
-            );
-        }
-        Err(status) => return intake.refuse(status, "the body did not arrive in time"),
-    };
-    match intake.persist(&body).await {
+    match intake.persist(&admitted.body).await {
         Ok(()) => {
             bump(&intake.counters.accepted, 1);
             StatusCode::ACCEPTED

@@ -39,7 +39,7 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use sdk_common::listener::{HeaderSecret, RefusalLog, read_body};
+use sdk_common::listener::{Gate, HeaderSecret};
 use sdk_common::time::SharedClock;
 use serde::Deserialize;
 use sync_core::SyncError;
@@ -48,7 +48,7 @@ use sync_core::model::{
     GlAccount, PurchaseOrder, RecordKind, SourceIdentity, Supplier, SupplierInvoice, hash_value,
 };
 use sync_core::store::{StreamId, SyncStore};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use super::SYSTEM;
 use super::bods::{BodContext, FromBod};
@@ -131,13 +131,20 @@ struct Counters {
     queued: AtomicU64,
     duplicates: AtomicU64,
     other_entity: AtomicU64,
-    refused_credentials: AtomicU64,
-    refused_limits: AtomicU64,
     store_failures: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
+}
+
+fn gate(limits: &PushLimits) -> Gate {
+    Gate::new(
+        "ION push",
+        limits.max_body_bytes,
+        limits.read_timeout,
+        limits.max_concurrent,
+    )
 }
 
 /// What the endpoint needs; build it with [`PushIntake::new`].
@@ -148,9 +155,8 @@ pub struct PushIntake {
     clock: SharedClock,
     queued: Arc<Notify>,
     limits: PushLimits,
-    slots: Semaphore,
+    gate: Gate,
     counters: Counters,
-    refusals: RefusalLog,
 }
 
 impl std::fmt::Debug for PushIntake {
@@ -234,16 +240,15 @@ impl PushIntake {
             context,
             clock,
             queued,
-            slots: Semaphore::new(limits.max_concurrent),
+            gate: gate(&limits),
             limits,
             counters: Counters::default(),
-            refusals: RefusalLog::new("ION push"),
         }
     }
 
     /// Use these limits instead of the defaults.
     pub fn with_limits(mut self, limits: PushLimits) -> Self {
-        self.slots = Semaphore::new(limits.max_concurrent);
+        self.gate = gate(&limits);
         self.limits = limits;
         self
     }
@@ -258,21 +263,10 @@ impl PushIntake {
             queued: get(&c.queued),
             duplicates: get(&c.duplicates),
             other_entity: get(&c.other_entity),
-            refused_credentials: get(&c.refused_credentials),
-            refused_limits: get(&c.refused_limits),
+            refused_credentials: self.gate.refused_credentials(),
+            refused_limits: self.gate.refused_limits(),
             store_failures: get(&c.store_failures),
         }
-    }
-
-    fn refuse(&self, status: StatusCode, reason: &str) -> StatusCode {
-        let counter = if status == StatusCode::UNAUTHORIZED {
-            &self.counters.refused_credentials
-        } else {
-            &self.counters.refused_limits
-        };
-        bump(counter, 1);
-        self.refusals.refused(self.clock.now(), status, reason);
-        status
     }
 
     /// Persist one authenticated message: the records it names, and (when it cannot be read)
@@ -520,9 +514,14 @@ pub fn push_router(intake: Arc<PushIntake>) -> Router {
 }
 
 async fn ping(State(intake): State<Arc<PushIntake>>, request: Request) -> StatusCode {
-    match intake.secret.check(request.headers()) {
-        Ok(()) => StatusCode::OK,
-        Err(error) => intake.refuse(StatusCode::UNAUTHORIZED, &error.to_string()),
+    let now = intake.clock.now();
+    match intake
+        .gate
+        .admit(request, now, |h| intake.secret.check(h))
+        .await
+    {
+        Ok(_) => StatusCode::OK,
+        Err(status) => status,
     }
 }
 
@@ -531,29 +530,24 @@ async fn deliver(
     request: Request,
     success: StatusCode,
 ) -> StatusCode {
-    let Ok(_slot) = intake.slots.try_acquire() else {
-        return intake.refuse(StatusCode::SERVICE_UNAVAILABLE, "too many messages at once");
+    let now = intake.clock.now();
+    // Held until the answer: the slot covers persisting too.
+    let admitted = match intake
+        .gate
+        .admit(request, now, |h| intake.secret.check(h))
+        .await
+    {
+        Ok(admitted) => admitted,
+        Err(status) => return status,
     };
-    let (parts, body) = request.into_parts();
-    // Before the body is read: a stranger costs a header check, not a buffer.
-    if let Err(error) = intake.secret.check(&parts.headers) {
-        return intake.refuse(StatusCode::UNAUTHORIZED, &error.to_string());
-    }
-    let limits = &intake.limits;
-    let raw = match read_body(body, limits.max_body_bytes, limits.read_timeout).await {
-        Ok(raw) => raw,
-        Err(status) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            return intake.refuse(status, "the message is larger than a BOD may be");
-        }
-        Err(status) => return intake.refuse(status, "the message did not arrive in time"),
-    };
-    let (parameters, payload, problem) =
-        parts_of(Request::from_parts(parts, Body::from(raw.clone()))).await;
-    let mut reading = intake.read(parameters, payload.as_deref(), &raw);
+    let raw = &admitted.body;
+    let request = Request::from_parts(admitted.parts.clone(), Body::from(raw.clone()));
+    let (parameters, payload, problem) = parts_of(request).await;
+    let mut reading = intake.read(parameters, payload.as_deref(), raw);
     if let Some(problem) = problem {
         reading.unreadable.get_or_insert(problem);
     }
-    match intake.persist(&raw, reading).await {
+    match intake.persist(raw, reading).await {
         Ok(()) => {
             bump(&intake.counters.accepted, 1);
             success

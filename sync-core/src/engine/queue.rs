@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::engine::{Pipeline, Processed, RunContext, process_record};
+use crate::engine::{Pipeline, Processed, ProgressEvent, RunContext, process_record};
 use crate::error::{SourceError, SyncError};
 use crate::model::{RecordKind, SourceIdentity, hash_value};
 use crate::source::Source;
@@ -277,7 +277,14 @@ pub async fn drain<P: Pipeline + ?Sized>(
         let outcome = match source.fetch(&identity).await {
             Ok(Some(record)) => {
                 report.purchases += 1;
-                match process_record(run, pipeline, &record, false, None).await? {
+                let processed = process_record(run, pipeline, &record, false, None).await?;
+                // Reported like a window's records, so progress and metrics count pushes too.
+                run.emit(ProgressEvent::Record {
+                    stream: pipeline.stream(),
+                    source: identity.clone(),
+                    status: processed.entry().map(|e| e.status),
+                });
+                match processed {
                     Processed::Skipped => "unchanged since the last sync".to_owned(),
                     Processed::Entries(new) => {
                         for e in &new {

@@ -11,6 +11,7 @@
 //! cargo run --release -p examples --bin bench -- memory --records 100000
 //! cargo run --release -p examples --bin bench -- parse              # 5
 //! cargo run --release -p examples --bin bench -- recovery           # issue 18
+//! cargo run --release -p examples --bin bench -- latency            # issue 20
 //! ```
 //!
 //! Every figure is printed as a Markdown table; `docs/benchmarks.md` ("End to end") records
@@ -40,6 +41,7 @@ use sync_core::time::{ManualClock, SharedClock, SystemClock};
 
 mod cpu;
 mod generated;
+mod latency;
 mod memory;
 mod parse;
 mod recovery;
@@ -73,6 +75,9 @@ enum Command {
     /// Cin7 calls spent recovering ÷ records recovered: after lost answers (the next run's
     /// automatic retry, or `replay`) and after kills at spread points of a sync.
     Recovery(recovery::RecoveryArgs),
+    /// Latency from a CloudSuite change to its write in Cin7: pushed through the ION push
+    /// intake, and polled at a one-minute cadence; idle and with a backlog.
+    Latency(latency::LatencyArgs),
     /// Cin7 JSON decoding (typed client models) against a `serde_json::Value` scan of the same
     /// bytes.
     Parse {
@@ -613,5 +618,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Memory { records } => memory::run(records).await,
         Command::Parse { rows, reps } => parse::run(rows, reps),
         Command::Recovery(args) => recovery::run(args).await,
+        Command::Latency(args) => latency::run(args).await,
     }
 }
