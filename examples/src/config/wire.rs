@@ -313,7 +313,9 @@ pub async fn wire(
         None => config.open_store(&clock).await?,
     };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
-    let source = config.source(&ion)?;
+    // Streams read as BODs keep the newest variation of each document in the store, so a
+    // stale one published late never overwrites newer data.
+    let source = config.source(&ion)?.versions(store.clone());
     let mut assembled = match dry {
         Some(dry) => {
             assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress))

@@ -12,14 +12,17 @@
 //!   each payload, keep only the newest variation of each document (a [`VariationTracker`] per
 //!   window: ION does not guarantee order), skip `Delete`s with a trace and convert the rest.
 //!
-//! The tracker is deliberately per window, not kept across polls: the engine re-reads a window
-//! after a failure, and a tracker that remembered the first attempt would call every document
-//! of the retry stale and lose it.
+//! Across windows, with a [`VersionStore`] in the context ([`BodContext::versions`], which the
+//! runner sets to its store), the newest `variationID` seen of each document is kept durably:
+//! a variation **older** than one seen in an earlier window (published late, out of order) is
+//! dropped, so it never overwrites newer data. An equal one is not stale: the engine re-reads a
+//! window after a failure and must find the same documents again.
 //!
 //! `modified_at` is the noun's `LastModificationDateTime`, else the Data Lake event date, else
 //! the BOD's `ApplicationArea/CreationDateTime`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
@@ -30,6 +33,7 @@ use sync_core::model::{
     AccountClass, Address, AddressKind, Contact, GlAccount, InvoiceLine, PartyStatus, PoLine,
     PoStatus, PurchaseOrder, Record, SourceIdentity, Supplier, SupplierInvoice,
 };
+use sync_core::store::VersionStore;
 
 use super::convert::SYSTEM;
 use super::source_error;
@@ -55,7 +59,28 @@ pub struct BodContext {
     pub accounting_entity: String,
     /// The currency for records without any `@currencyID` / `CurrencyCode`.
     pub default_currency: String,
+    /// Where the newest variation seen of each document is kept across windows (`None`: within
+    /// a window only).
+    pub versions: Option<Versions>,
 }
+
+/// A [`VersionStore`] in a [`BodContext`] (two contexts are equal when they share the store).
+#[derive(Clone)]
+pub struct Versions(pub Arc<dyn VersionStore>);
+
+impl std::fmt::Debug for Versions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Versions(..)")
+    }
+}
+
+impl PartialEq for Versions {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Versions {}
 
 impl BodContext {
     /// A context with `USD` as the default currency.
@@ -70,7 +95,15 @@ impl BodContext {
             tenant: tenant.into(),
             accounting_entity: accounting_entity.into(),
             default_currency: "USD".to_owned(),
+            versions: None,
         }
+    }
+
+    /// Keep the newest variation seen of each document in `store`, so a variation older than
+    /// one seen in an earlier window is dropped (see the [module](self) documentation).
+    pub fn versions(mut self, store: Arc<dyn VersionStore>) -> Self {
+        self.versions = Some(Versions(store));
+        self
     }
 
     /// Use another default currency.
@@ -702,6 +735,8 @@ enum Latest<R> {
 struct WindowDocs<R> {
     slots: Vec<Option<Latest<R>>>,
     by_key: HashMap<VariationKey, usize>,
+    /// The document and variation of each slot, where the BOD names them.
+    variations: HashMap<usize, (VariationKey, u64)>,
     tracker: VariationTracker,
 }
 
@@ -710,13 +745,17 @@ impl<R: FromBod> WindowDocs<R> {
         WindowDocs {
             slots: Vec::new(),
             by_key: HashMap::new(),
+            variations: HashMap::new(),
             tracker: VariationTracker::new(),
         }
     }
 
-    fn push(&mut self, key: Option<VariationKey>, entry: Latest<R>) {
+    fn push(&mut self, key: Option<VariationKey>, variation: Option<u64>, entry: Latest<R>) {
         let index = self.slots.len();
         self.slots.push(Some(entry));
+        if let (Some(key), Some(variation)) = (&key, variation) {
+            self.variations.insert(index, (key.clone(), variation));
+        }
         if let Some(key) = key
             && let Some(older) = self.by_key.insert(key, index)
             && let Some(slot) = self.slots.get_mut(older)
@@ -761,9 +800,13 @@ impl<R: FromBod> WindowDocs<R> {
                         );
                         continue;
                     }
-                    Some(key)
+                    Some((key, variation))
                 }
                 None => None,
+            };
+            let (key, variation) = match key {
+                Some((key, variation)) => (Some(key), variation),
+                None => (None, None),
             };
             let entry = if action == Some(ActionCode::Delete) {
                 Latest::Deleted {
@@ -774,7 +817,52 @@ impl<R: FromBod> WindowDocs<R> {
             } else {
                 Latest::Records(R::from_noun(&bod, noun, event_date, cx))
             };
-            self.push(key, entry);
+            self.push(key, variation, entry);
+        }
+    }
+
+    /// Drop the documents whose variation is older than one seen in an earlier window (kept in
+    /// `cx.versions`), noting the others'. A store that cannot be reached drops nothing: the
+    /// window cannot commit without it either, so nothing stale is written.
+    async fn drop_stale(&mut self, cx: &BodContext) {
+        let Some(Versions(store)) = &cx.versions else {
+            return;
+        };
+        let mut noted: Vec<_> = self
+            .variations
+            .iter()
+            .map(|(i, kv)| (*i, kv.clone()))
+            .collect();
+        noted.sort_by_key(|(index, _)| *index);
+        for (index, (key, variation)) in noted {
+            if self.slots.get(index).is_none_or(Option::is_none) {
+                continue;
+            }
+            let document = format!(
+                "{}|{}|{}",
+                key.noun,
+                key.accounting_entity.as_deref().unwrap_or_default(),
+                key.document_id
+            );
+            match store.note_version(&cx.tenant, &document, variation).await {
+                Ok(newest) if newest > variation => {
+                    tracing::info!(
+                        document = %key.document_id,
+                        variation,
+                        newest,
+                        "dropping a BOD variation older than one seen in an earlier window"
+                    );
+                    if let Some(slot) = self.slots.get_mut(index) {
+                        *slot = None;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(
+                    document = %key.document_id,
+                    %error,
+                    "cannot note a BOD's variation; keeping it"
+                ),
+            }
         }
     }
 
@@ -822,6 +910,7 @@ pub(crate) async fn read_window<R: FromBod>(
                 failures.push(Err(error));
             }
             Err(error) => {
+                docs.drop_stale(cx).await;
                 let mut out = docs.into_results();
                 out.extend(failures);
                 out.push(Err(error));
@@ -829,6 +918,7 @@ pub(crate) async fn read_window<R: FromBod>(
             }
         }
     }
+    docs.drop_stale(cx).await;
     let mut out = docs.into_results();
     out.extend(failures);
     out

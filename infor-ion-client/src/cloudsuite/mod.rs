@@ -131,6 +131,8 @@ pub struct CloudSuiteSource {
     lake_routes: BTreeMap<RecordKind, DataLake>,
     /// M3: the search queries of the purchase-order and supplier-invoice MI routes.
     m3_queries: M3Queries,
+    /// Where BOD streams keep the newest variation seen of each document across windows.
+    versions: Option<bods::Versions>,
 }
 
 impl CloudSuiteSource {
@@ -150,6 +152,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
+            versions: None,
         }
     }
 
@@ -168,6 +171,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
+            versions: None,
         }
     }
 
@@ -199,6 +203,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
+            versions: None,
         }
     }
 
@@ -206,6 +211,14 @@ impl CloudSuiteSource {
     /// currency of their own; the site's domestic currency applies).
     pub fn default_currency(mut self, currency: impl Into<String>) -> Self {
         self.default_currency = currency.into();
+        self
+    }
+
+    /// Keep the newest `variationID` seen of each BOD document in `store` (the sync store), so
+    /// a variation older than one seen in an earlier window is dropped instead of overwriting
+    /// newer data: for streams read from the Data Lake. See [`bods`].
+    pub fn versions(mut self, store: Arc<dyn sync_core::store::VersionStore>) -> Self {
+        self.versions = Some(bods::Versions(store));
         self
     }
 
@@ -603,8 +616,11 @@ impl CloudSuiteSource {
     /// a [`BodContext`](bods::BodContext): what a push intake reads pushed BODs with, so their
     /// records match the ones this source reads.
     pub fn bod_context(&self) -> bods::BodContext {
-        bods::BodContext::new(&self.tenant, &self.accounting_entity)
-            .default_currency(&self.default_currency)
+        bods::BodContext {
+            versions: self.versions.clone(),
+            ..bods::BodContext::new(&self.tenant, &self.accounting_entity)
+                .default_currency(&self.default_currency)
+        }
     }
 
     async fn server_time_of<R: bods::FromBod>(

@@ -375,6 +375,55 @@ async fn list(
         .await
 }
 
+/// ION does not guarantee order across windows either: a variation published after a newer
+/// one was read in an earlier window is stale. With the store keeping the newest variation
+/// seen, it is dropped; the same variation read again (a retried window) is not.
+#[tokio::test]
+async fn a_variation_older_than_one_read_in_an_earlier_window_is_dropped() {
+    use std::sync::Arc;
+    use sync_core::store::memory::MemoryStore;
+    let (mut server, client) = server().await;
+    let store = Arc::new(MemoryStore::new());
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001")
+        .versions(store.clone());
+    let quantities = |orders: &[PurchaseOrder]| -> Vec<(String, Decimal)> {
+        orders
+            .iter()
+            .map(|o| (o.po_number.clone(), o.lines[0].quantity))
+            .collect()
+    };
+    let poll = |from| Source::<PurchaseOrder>::poll(&source, window(Some(from))).try_collect();
+
+    // Window 1 reads A at variation 5.
+    let _a5 = publish(&mut server, "a5", po_variant("A", 5, "Replace", "300_001")).await;
+    let first = list(&mut server, Some("2025-09-01T00:00:00.000Z"), &["a5"], 1).await;
+    let orders: Vec<PurchaseOrder> = poll(at(2025, 9, 1, 0, 0, 0)).await.unwrap();
+    first.assert_async().await;
+    assert_eq!(quantities(&orders), vec![("A".to_owned(), dec("500"))]);
+
+    // Window 2 finds variation 4, published late: dropped, nothing to write. A retried
+    // window 1 (variation 5 again) still yields A.
+    let _a4 = publish(&mut server, "a4", po_variant("A", 4, "Replace", "300_001")).await;
+    let second = list(&mut server, Some("2025-09-02T00:00:00.000Z"), &["a4"], 1).await;
+    let orders: Vec<PurchaseOrder> = poll(at(2025, 9, 2, 0, 0, 0)).await.unwrap();
+    second.assert_async().await;
+    assert!(orders.is_empty(), "stale: {:?}", quantities(&orders));
+    let again = list(&mut server, Some("2025-09-03T00:00:00.000Z"), &["a5"], 1).await;
+    let orders: Vec<PurchaseOrder> = poll(at(2025, 9, 3, 0, 0, 0)).await.unwrap();
+    again.assert_async().await;
+    assert_eq!(quantities(&orders), vec![("A".to_owned(), dec("500"))]);
+
+    // Without the store (the previous behaviour) the stale variation would be written.
+    let forgetful = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let _late = list(&mut server, Some("2025-09-04T00:00:00.000Z"), &["a4"], 1).await;
+    let orders: Vec<PurchaseOrder> =
+        Source::<PurchaseOrder>::poll(&forgetful, window(Some(at(2025, 9, 4, 0, 0, 0))))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(quantities(&orders), vec![("A".to_owned(), dec("400"))]);
+}
+
 #[tokio::test]
 async fn a_window_yields_only_the_newest_variation_and_skips_deletes() {
     let (mut server, client) = server().await;

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
-    CrossRefStore, EntryId, Fence, GlMapping, GlMappingStore, StreamKey, SyncStore, WindowCommit,
+    CrossRefStore, EntryId, Fence, GlMapping, GlMappingStore, StreamKey, SyncStore, VersionStore,
+    WindowCommit,
 };
 use crate::error::StoreError;
 use crate::model::{RecordKind, SourceIdentity};
@@ -21,6 +22,7 @@ struct State {
     fences: HashMap<StreamKey, u64>,
     cross_refs: HashMap<(String, RecordKind, SourceIdentity), CrossRef>,
     gl: HashMap<String, GlMapping>,
+    versions: HashMap<(String, String), u64>,
     commits: u64,
 }
 
@@ -172,6 +174,24 @@ impl CrossRefStore for MemoryStore {
 impl GlMappingStore for MemoryStore {
     async fn gl_mapping(&self, tenant: &str) -> Result<Option<GlMapping>, StoreError> {
         Ok(self.lock().gl.get(tenant).cloned())
+    }
+}
+
+#[async_trait]
+impl VersionStore for MemoryStore {
+    async fn note_version(
+        &self,
+        tenant: &str,
+        document: &str,
+        version: u64,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let newest = state
+            .versions
+            .entry((tenant.to_owned(), document.to_owned()))
+            .or_insert(version);
+        *newest = (*newest).max(version);
+        Ok(*newest)
     }
 }
 

@@ -246,9 +246,26 @@ pub trait GlMappingStore: Send + Sync {
     async fn gl_mapping(&self, tenant: &str) -> Result<Option<GlMapping>, StoreError>;
 }
 
+/// The newest version seen of each source document (a BOD's `variationID`): a version older
+/// than one seen before is stale, whichever window, replay or push brings it.
+#[async_trait]
+pub trait VersionStore: Send + Sync {
+    /// Note that `document` (a stable key of the document in its source, e.g. noun, entity and
+    /// id) was seen at `version`; returns the newest version seen of it — this one, or a newer
+    /// one noted before. Durable when it returns.
+    async fn note_version(
+        &self,
+        tenant: &str,
+        document: &str,
+        version: u64,
+    ) -> Result<u64, StoreError>;
+}
+
 /// Everything the engine needs from storage, plus the atomic window commit.
 #[async_trait]
-pub trait SyncStore: AuditStore + CheckpointStore + CrossRefStore + GlMappingStore {
+pub trait SyncStore:
+    AuditStore + CheckpointStore + CrossRefStore + GlMappingStore + VersionStore
+{
     /// Atomically: check the fence (reject with [`StoreError::Fenced`] and write nothing when
     /// stale); insert/replace the audit rows in order; for every row with status
     /// [`AuditStatus::Succeeded`], mark each *earlier* open row of the same

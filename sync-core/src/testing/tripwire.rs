@@ -11,7 +11,7 @@ use crate::model::{RecordKind, SourceIdentity};
 use crate::store::memory::MemoryStore;
 use crate::store::{
     AuditEntry, AuditQuery, AuditStore, Checkpoint, CheckpointStore, CrossRef, CrossRefStore,
-    EntryId, Fence, GlMapping, GlMappingStore, StreamKey, SyncStore, WindowCommit,
+    EntryId, Fence, GlMapping, GlMappingStore, StreamKey, SyncStore, VersionStore, WindowCommit,
 };
 
 /// Counts steps; at step `trip_at` the step never completes and [`Tripwire::tripped`] fires.
@@ -139,6 +139,18 @@ impl CrossRefStore for TrippingStore {
 impl GlMappingStore for TrippingStore {
     async fn gl_mapping(&self, tenant: &str) -> Result<Option<GlMapping>, StoreError> {
         self.inner.gl_mapping(tenant).await
+    }
+}
+
+#[async_trait]
+impl VersionStore for TrippingStore {
+    async fn note_version(
+        &self,
+        tenant: &str,
+        document: &str,
+        version: u64,
+    ) -> Result<u64, StoreError> {
+        self.inner.note_version(tenant, document, version).await
     }
 }
 

@@ -25,7 +25,7 @@ use sync_core::store::sqlite::SqliteStore;
 use sync_core::store::{
     Action, AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
     CrossRefStore, Drift, DriftKind, EntryId, ErrorClass, ErrorInfo, Fence, GlMapping,
-    GlMappingStore, MatchResult, RunId, StreamId, StreamKey, SyncStore, WindowCommit,
+    GlMappingStore, MatchResult, RunId, StreamId, StreamKey, SyncStore, VersionStore, WindowCommit,
 };
 use sync_core::testing::{MemorySource, MemorySupplierTarget};
 use sync_core::time::{ManualClock, SharedClock};
@@ -627,11 +627,50 @@ impl<S: SyncStore> GlMappingStore for CrashingCommit<S> {
     }
 }
 #[async_trait]
+impl<S: SyncStore> VersionStore for CrashingCommit<S> {
+    async fn note_version(&self, tenant: &str, document: &str, v: u64) -> Result<u64, StoreError> {
+        self.inner.note_version(tenant, document, v).await
+    }
+}
+#[async_trait]
 impl<S: SyncStore> SyncStore for CrashingCommit<S> {
     async fn commit_window(&self, commit: WindowCommit) -> Result<(), StoreError> {
         (self.crash)(commit).await;
         Err(StoreError::backend("process killed before COMMIT", true))
     }
+}
+
+async fn versions_keep_the_newest_per_tenant_and_document<B: Backend>(b: &B) {
+    let s = b.store();
+    assert_eq!(s.note_version("t1", "PO|A|1", 3).await.unwrap(), 3);
+    assert_eq!(
+        s.note_version("t1", "PO|A|1", 2).await.unwrap(),
+        3,
+        "an older version is reported stale"
+    );
+    assert_eq!(s.note_version("t1", "PO|A|1", 3).await.unwrap(), 3);
+    assert_eq!(s.note_version("t1", "PO|A|1", 9).await.unwrap(), 9);
+    assert_eq!(
+        s.note_version("t2", "PO|A|1", 1).await.unwrap(),
+        1,
+        "per tenant"
+    );
+    assert_eq!(
+        s.note_version("t1", "PO|A|2", 1).await.unwrap(),
+        1,
+        "per document"
+    );
+    // Concurrent notes of one document keep the greatest.
+    let notes: Vec<_> = (1..=8u64)
+        .map(|v| {
+            let s = s.clone();
+            tokio::spawn(async move { s.note_version("t1", "PO|B|1", v).await.unwrap() })
+        })
+        .collect();
+    for note in notes {
+        note.await.unwrap();
+    }
+    assert_eq!(s.note_version("t1", "PO|B|1", 0).await.unwrap(), 8);
 }
 
 fn supplier(id: &str, name: &str) -> Supplier {
@@ -1037,6 +1076,7 @@ macro_rules! all_cases {
             query_filters,
             cross_refs_gl_and_checkpoints_are_per_tenant,
             crash_between_audit_write_and_commit_converges,
+            versions_keep_the_newest_per_tenant_and_document,
         );
     };
 }

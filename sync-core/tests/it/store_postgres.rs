@@ -21,7 +21,8 @@ use sync_core::store::postgres::{PgConfig, PgStore};
 use sync_core::store::sql::{AuditFilter, AuditSearch, PageRequest};
 use sync_core::store::{
     AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef, CrossRefStore,
-    EntryId, GlMapping, GlMappingStore, RunId, StreamId, StreamKey, SyncStore, WindowCommit,
+    EntryId, GlMapping, GlMappingStore, RunId, StreamId, StreamKey, SyncStore, VersionStore,
+    WindowCommit,
 };
 use sync_core::testing::{MemorySource, MemorySupplierTarget};
 use sync_core::time::ManualClock;
@@ -660,6 +661,9 @@ async fn import_from_sqlite_copies_everything_once() {
         synced_modified_at: Some(at(1)),
     };
     lite.put_cross_ref("ACME", &xref).await.unwrap();
+    lite.note_version("ACME", "SupplierPartyMaster|MAIN|V1", 7)
+        .await
+        .unwrap();
     lite.acquire_fence(&StreamKey::new("OTHER", sup.clone()))
         .await
         .unwrap();
@@ -673,8 +677,16 @@ async fn import_from_sqlite_copies_everything_once() {
             checkpoints: 1,
             cross_refs: 1,
             gl_mappings: 1,
+            source_versions: 1,
             jobs: 2
         }
+    );
+    assert_eq!(
+        pg.note_version("ACME", "SupplierPartyMaster|MAIN|V1", 3)
+            .await
+            .unwrap(),
+        7,
+        "the newest version seen came along"
     );
     for tenant in ["ACME", "OTHER"] {
         assert_eq!(
@@ -797,6 +809,6 @@ async fn workers_starting_together_share_one_schema() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, PgStore::SCHEMA_VERSION, "each migration applied once");
     stores.pop().unwrap().drop_schema().await.unwrap();
 }

@@ -21,6 +21,8 @@ pub struct ImportReport {
     pub cross_refs: u64,
     /// GL mappings.
     pub gl_mappings: u64,
+    /// Source document versions.
+    pub source_versions: u64,
     /// Jobs registered for the streams found.
     pub jobs: u64,
 }
@@ -172,6 +174,25 @@ impl PgStore {
             .await
             .map_err(from_sqlx)?;
             report.gl_mappings += done.rows_affected();
+        }
+        let versions: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT tenant, document, version FROM source_versions")
+                .fetch_all(from.pool())
+                .await
+                .map_err(from_sqlx)?;
+        for (tenant, document, version) in versions {
+            let done = sqlx::query(
+                "INSERT INTO source_versions (tenant, document, version) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant, document) DO UPDATE SET version = excluded.version
+                 WHERE source_versions.version < excluded.version",
+            )
+            .bind(tenant)
+            .bind(document)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            report.source_versions += done.rows_affected();
         }
         tx.commit().await.map_err(from_sqlx)?;
 

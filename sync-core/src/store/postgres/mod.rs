@@ -54,7 +54,7 @@ use super::sql::{
 use super::{
     AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
     CrossRefStore, EntryId, Fence, GlMapping, GlMappingStore, RunId, StreamId, StreamKey,
-    SyncStore, WindowCommit,
+    SyncStore, VersionStore, WindowCommit,
 };
 use crate::error::StoreError;
 use crate::model::{RecordKind, SourceIdentity};
@@ -218,7 +218,7 @@ macro_rules! now_sql {
 
 impl PgStore {
     /// The schema version this build writes (the newest embedded migration).
-    pub const SCHEMA_VERSION: i64 = 1;
+    pub const SCHEMA_VERSION: i64 = 2;
 
     /// Connect, create the schema if missing and migrate it. Refuses a schema written by a
     /// newer version than [`PgStore::SCHEMA_VERSION`].
@@ -924,6 +924,36 @@ impl GlMappingStore for PgStore {
                 .map_err(from_sqlx)?;
         json.map(|j| decode_json(&j, "gl_mappings.mapping"))
             .transpose()
+    }
+}
+
+#[async_trait]
+impl VersionStore for PgStore {
+    async fn note_version(
+        &self,
+        tenant: &str,
+        document: &str,
+        version: u64,
+    ) -> Result<u64, StoreError> {
+        let version = i64::try_from(version).map_err(|_| {
+            StoreError::backend(
+                format!("version {version} of {document} is out of range"),
+                false,
+            )
+        })?;
+        // One statement: concurrent workers noting the same document keep the greatest.
+        let newest: i64 = sqlx::query_scalar(
+            "INSERT INTO source_versions (tenant, document, version) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant, document) DO UPDATE SET version = GREATEST(source_versions.version, excluded.version)
+             RETURNING version",
+        )
+        .bind(tenant)
+        .bind(document)
+        .bind(version)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(fence_u64(newest))
     }
 }
 

@@ -26,7 +26,7 @@ use super::sql::{
 use super::{
     AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
     CrossRefStore, EntryId, Fence, GlMapping, GlMappingStore, RunId, StreamKey, SyncStore,
-    WindowCommit,
+    VersionStore, WindowCommit,
 };
 use crate::error::StoreError;
 use crate::model::{RecordKind, SourceIdentity};
@@ -60,7 +60,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// The schema version this build writes (the newest embedded migration).
-    pub const SCHEMA_VERSION: i64 = 1;
+    pub const SCHEMA_VERSION: i64 = 2;
 
     /// Open (creating the file and its directory on first use) and migrate. Refuses a
     /// database whose schema is newer than [`SqliteStore::SCHEMA_VERSION`], so an older binary
@@ -493,6 +493,36 @@ impl GlMappingStore for SqliteStore {
                 .map_err(from_sqlx)?;
         json.map(|j| decode_json(&j, "gl_mappings.mapping"))
             .transpose()
+    }
+}
+
+#[async_trait]
+impl VersionStore for SqliteStore {
+    async fn note_version(
+        &self,
+        tenant: &str,
+        document: &str,
+        version: u64,
+    ) -> Result<u64, StoreError> {
+        let version = i64::try_from(version).map_err(|_| {
+            StoreError::backend(
+                format!("version {version} of {document} is out of range"),
+                false,
+            )
+        })?;
+        // One statement: concurrent workers noting the same document keep the greatest.
+        let newest: i64 = sqlx::query_scalar(
+            "INSERT INTO source_versions (tenant, document, version) VALUES (?, ?, ?)
+             ON CONFLICT (tenant, document) DO UPDATE SET version = max(source_versions.version, excluded.version)
+             RETURNING version",
+        )
+        .bind(tenant)
+        .bind(document)
+        .bind(version)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(fence_u64(newest))
     }
 }
 
