@@ -809,6 +809,10 @@ async fn workers_starting_together_share_one_schema() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(applied, PgStore::SCHEMA_VERSION, "each migration applied once");
+    assert_eq!(
+        applied,
+        PgStore::SCHEMA_VERSION,
+        "each migration applied once"
+    );
     stores.pop().unwrap().drop_schema().await.unwrap();
 }
