@@ -42,5 +42,12 @@ pub async fn start_push_intake(
         wired.assembled.wake(),
     );
     let app = axum::Router::new().nest("/ion", push_router(Arc::new(intake)));
-    IntakeServer::serve("the ION push intake", &settings.listen, app, shutdown).await
+    IntakeServer::serve(
+        "the ION push intake",
+        &settings.listen,
+        app,
+        settings.tls.as_ref(),
+        shutdown,
+    )
+    .await
 }

@@ -18,7 +18,8 @@ use sync_core::time::SharedClock;
 use tokio::task::JoinHandle;
 
 use crate::assemble::Assembled;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ListenerTls};
+use axum_server::tls_rustls::RustlsConfig;
 
 /// A running intake.
 #[derive(Debug)]
@@ -28,11 +29,13 @@ pub struct IntakeServer {
 }
 
 impl IntakeServer {
-    /// Serve `app` on `listen` until `shutdown`; `what` names it in errors.
+    /// Serve `app` on `listen` until `shutdown`, over TLS when `tls` names a certificate and
+    /// key (reloaded from the files on `SIGHUP`); `what` names it in errors.
     pub(crate) async fn serve(
         what: &str,
         listen: &str,
         app: axum::Router,
+        tls: Option<&ListenerTls>,
         shutdown: ShutdownSignal,
     ) -> Result<IntakeServer, ConfigError> {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -41,11 +44,43 @@ impl IntakeServer {
         let addr = listener
             .local_addr()
             .map_err(|e| ConfigError::Client(format!("{what} has no address: {e}")))?;
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.wait().await })
-                .await
+        let Some(tls) = tls else {
+            let task = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { shutdown.wait().await })
+                    .await
+            });
+            return Ok(IntakeServer { addr, task });
+        };
+        let config = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+            .await
+            .map_err(|e| {
+                ConfigError::Client(format!(
+                    "{what} cannot load its TLS certificate {} and key {}: {e}",
+                    tls.cert.display(),
+                    tls.key.display()
+                ))
+            })?;
+        let listener = listener
+            .into_std()
+            .map_err(|e| ConfigError::Client(format!("{what} cannot listen on {listen}: {e}")))?;
+        let handle = axum_server::Handle::new();
+        tokio::spawn(reload_on_hangup(
+            config.clone(),
+            tls.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                shutdown.wait().await;
+                handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            }
         });
+        let server = axum_server::from_tcp_rustls(listener, config)
+            .map_err(|e| ConfigError::Client(format!("{what} cannot listen on {listen}: {e}")))?
+            .handle(handle);
+        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
         Ok(IntakeServer { addr, task })
     }
 
@@ -59,6 +94,42 @@ impl IntakeServer {
         self.task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Load the certificate and key again on every `SIGHUP` (a renewed certificate takes effect
+/// without a restart); a file that cannot be read keeps the one in use, with an error logged.
+async fn reload_on_hangup(config: RustlsConfig, tls: ListenerTls, shutdown: ShutdownSignal) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot watch SIGHUP: the TLS certificate is not reloaded");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = shutdown.wait() => return,
+                received = hangups.recv() => {
+                    if received.is_none() {
+                        return;
+                    }
+                    match config.reload_from_pem_file(&tls.cert, &tls.key).await {
+                        Ok(()) => tracing::info!(cert = %tls.cert.display(), "TLS certificate reloaded"),
+                        Err(error) => tracing::error!(
+                            cert = %tls.cert.display(),
+                            %error,
+                            "cannot reload the TLS certificate; the one in use stays"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (config, tls);
+        shutdown.wait().await;
     }
 }
 
@@ -95,5 +166,12 @@ pub async fn start_intake(
     .map_err(|e| ConfigError::Client(format!("the webhook intake: {e}")))?;
     let intake = Arc::new(intake);
     let app = intake_router(intake.clone()).nest("/cin7", intake_router(intake));
-    IntakeServer::serve("the webhook intake", &settings.listen, app, shutdown).await
+    IntakeServer::serve(
+        "the webhook intake",
+        &settings.listen,
+        app,
+        settings.tls.as_ref(),
+        shutdown,
+    )
+    .await
 }

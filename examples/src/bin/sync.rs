@@ -190,8 +190,12 @@ async fn main() -> ExitCode {
     let push_intake = match &config.ion_push {
         Some(_) => match start_push_intake(&config, &wired, clock.clone(), signal.clone()).await {
             Ok(intake) => {
+                let scheme = match config.ion_push.as_ref().and_then(|p| p.tls.as_ref()) {
+                    Some(_) => "https",
+                    None => "http",
+                };
                 println!(
-                    "ION push intake listening on {} (/ion/service/v3/multipartMessage)",
+                    "ION push intake listening on {} ({scheme}://…/ion/service/v3/multipartMessage)",
                     intake.local_addr()
                 );
                 Some(intake)

@@ -17,6 +17,7 @@
 //! with a password from `store = "env:VAR"`. The reference of every key is `docs/runner.md`.
 
 mod ion_push;
+mod listen;
 mod raw;
 mod returns;
 mod tenant;
@@ -25,6 +26,7 @@ mod wire;
 pub use wire::{Wired, wire};
 
 pub use ion_push::IonPushSettings;
+pub use listen::ListenerTls;
 pub use returns::{DryRunWriter, ReturnSettings, ReturnWrite, WebhookSettings};
 pub use tenant::{MiShapes, TenantShape};
 
@@ -497,8 +499,11 @@ impl Config {
             hint: "the ION tenant id, e.g. tenant = \"ACME_PRD\"",
         })?;
         let returns = raw.returns.map(returns::parse_returns).transpose()?;
-        let webhooks = raw.webhooks.map(returns::parse_webhooks).transpose()?;
-        let ion_push = raw.ion_push.map(ion_push::parse).transpose()?;
+        let webhooks = raw
+            .webhooks
+            .map(|w| returns::parse_webhooks(w, base))
+            .transpose()?;
+        let ion_push = raw.ion_push.map(|p| ion_push::parse(p, base)).transpose()?;
         let streams = match raw.streams {
             // The return direction writes to CloudSuite: only when a [returns] section says how.
             None if returns.is_some() => Stream::ALL.to_vec(),

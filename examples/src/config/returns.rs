@@ -128,6 +128,8 @@ enum RawVoucherNumbering {
 pub(super) struct RawWebhooks {
     listen: Option<String>,
     token_env: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 /// How the return direction writes to CloudSuite.
@@ -190,6 +192,8 @@ pub struct WebhookSettings {
     pub listen: String,
     /// The environment variable holding the bearer token deliveries must carry.
     pub token_env: String,
+    /// TLS served by the intake itself (`None`: plain HTTP, behind a TLS-terminating proxy).
+    pub tls: Option<super::ListenerTls>,
 }
 
 fn winner(value: Option<RawWinner>, default: Winner) -> Winner {
@@ -390,7 +394,10 @@ pub(super) fn parse_returns(raw: RawReturns) -> Result<ReturnSettings, ConfigErr
     })
 }
 
-pub(super) fn parse_webhooks(raw: RawWebhooks) -> Result<WebhookSettings, ConfigError> {
+pub(super) fn parse_webhooks(
+    raw: RawWebhooks,
+    base: &std::path::Path,
+) -> Result<WebhookSettings, ConfigError> {
     let listen = non_empty(raw.listen).ok_or(ConfigError::Missing {
         key: "webhooks.listen",
         hint: "the address the webhook intake listens on, e.g. listen = \"0.0.0.0:8080\"",
@@ -404,6 +411,12 @@ pub(super) fn parse_webhooks(raw: RawWebhooks) -> Result<WebhookSettings, Config
     Ok(WebhookSettings {
         listen,
         token_env: non_empty(raw.token_env).unwrap_or_else(|| "WEBHOOK_TOKEN".into()),
+        tls: super::listen::parse_tls(
+            ("webhooks.tls_cert", "webhooks.tls_key"),
+            raw.tls_cert,
+            raw.tls_key,
+            base,
+        )?,
     })
 }
 

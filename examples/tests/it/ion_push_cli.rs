@@ -224,3 +224,133 @@ async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
         "renamed, not duplicated"
     );
 }
+
+/// The intake serves TLS itself from PEM files and takes a renewed certificate on `SIGHUP`
+/// without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
+    let sims = start(92, 2).await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let tls_dir = sims.dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let install = |pair: &str| {
+        for (from, to) in [("cert", "cert.pem"), ("key", "key.pem")] {
+            std::fs::copy(
+                fixtures.join(format!("{from}-{pair}.pem")),
+                tls_dir.join(to),
+            )
+            .unwrap();
+        }
+    };
+    install("a");
+    let port = free_port();
+    let schedule = format!(
+        "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
+    );
+    let config = sims.config(92, "", &schedule);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--config", config.to_str().unwrap()])
+        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env("ION_PUSH_SECRET", SECRET)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the output to its end (a closed pipe would fail the runner's next print).
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let listening = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
+            let done = line.contains("ION push intake listening");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        (seen.join("\n"), lines_rx)
+    })
+    .await
+    .unwrap();
+    let (listening, _lines) = listening;
+    assert!(listening.contains("(https://"), "{listening}");
+
+    let trusting = |pair: &str| {
+        let pem = std::fs::read(fixtures.join(format!("cert-{pair}.pem"))).unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap()
+    };
+    let ping = |client: reqwest::Client| async move {
+        client
+            .get(format!("https://127.0.0.1:{port}/ion/service/ping"))
+            .header("Authorization", SECRET)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    };
+    assert_eq!(ping(trusting("a")).await.unwrap(), 200);
+    assert!(
+        ping(trusting("b")).await.is_err(),
+        "a client trusting another certificate is refused"
+    );
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/ion/service/ping"))
+        .header("Authorization", SECRET)
+        .send()
+        .await;
+    assert!(plain.is_err(), "no plain HTTP on a TLS listener: {plain:?}");
+
+    // A renewed certificate: installed, then SIGHUP.
+    install("b");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut reloaded = false;
+    for _ in 0..1000 {
+        if ping(trusting("b")).await.ok() == Some(200) {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if !reloaded {
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "the new certificate is not served after SIGHUP: {}",
+            text(&out)
+        );
+    }
+    assert!(ping(trusting("a")).await.is_err(), "the old one is not");
+
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
