@@ -40,7 +40,8 @@ pub async fn start_push_intake(
         wired.source.bod_context(),
         clock,
         wired.assembled.wake(),
-    );
+    )
+    .only_streams(config.streams.iter().map(|s| s.id()));
     let app = axum::Router::new().nest("/ion", push_router(Arc::new(intake)));
     IntakeServer::serve(
         "the ION push intake",

@@ -103,8 +103,9 @@ impl HeaderSecret {
     }
 }
 
-/// Read a request body of at most `max_bytes` within `timeout`: 413 when it is larger (declared
-/// or streamed) or cut off, 408 when it does not arrive in time.
+/// Read a request body of at most `max_bytes` within `timeout`: 413 as soon as more than
+/// `max_bytes` arrive (whatever `Content-Length` says) or when the body breaks off, 408 when it
+/// does not arrive in time. Nothing past `max_bytes` is buffered.
 pub async fn read_body<B>(body: B, max_bytes: usize, timeout: Duration) -> Result<Bytes, StatusCode>
 where
     B: http_body::Body<Data = Bytes>,

@@ -203,38 +203,47 @@ impl TenantRunner {
         self
     }
 
-    /// Handle the queued webhook triggers now (nothing to do without
+    /// Handle the queued triggers now: records pushed for the forward streams
+    /// ([`with_pushes`](Self::with_pushes)) and Cin7's webhook triggers (with
     /// [`with_returns`](Self::with_returns) and [`with_triggers`](Self::with_triggers)).
     pub async fn run_triggers(&self) -> Result<TriggerReport, SyncError> {
         let run = self.context();
         let span =
-            tracing::info_span!("webhook_triggers", tenant = %self.tenant, run_id = %run.run_id);
+            tracing::info_span!("queued_triggers", tenant = %self.tenant, run_id = %run.run_id);
         self.handle_triggers(&run).instrument(span).await
     }
 
     async fn handle_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
-        let mut report = self.handle_pushes(run).await?;
+        let mut report = self.handle_pushes(run, true).await;
         report.add(self.handle_webhook_triggers(run).await?);
         Ok(report)
     }
 
-    async fn handle_pushes(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
+    /// Drain each forward stream's push queue (with `chart`, the GL stream's too: a chart
+    /// window). A queue that fails stays queued for the next run and is logged; the others go
+    /// on.
+    async fn handle_pushes(&self, run: &RunContext, chart: bool) -> TriggerReport {
         let mut report = TriggerReport::default();
-        if self.pushes {
-            if let Some(gl) = &self.gl_accounts {
-                report.add(drain_chart_pushes(run, gl).await?);
-            }
-            if let Some(s) = &self.suppliers {
-                report.add(drain_pushes(run, s).await?);
-            }
-            if let Some(s) = &self.purchase_orders {
-                report.add(drain_pushes(run, s).await?);
-            }
-            if let Some(s) = &self.invoices {
-                report.add(drain_pushes(run, s).await?);
-            }
+        if !self.pushes {
+            return report;
         }
-        Ok(report)
+        if chart && let Some(gl) = &self.gl_accounts {
+            tally(
+                &mut report,
+                "gl_accounts",
+                drain_chart_pushes(run, gl, None).await,
+            );
+        }
+        if let Some(s) = &self.suppliers {
+            tally(&mut report, "suppliers", drain_pushes(run, s).await);
+        }
+        if let Some(s) = &self.purchase_orders {
+            tally(&mut report, "purchase_orders", drain_pushes(run, s).await);
+        }
+        if let Some(s) = &self.invoices {
+            tally(&mut report, "supplier_invoices", drain_pushes(run, s).await);
+        }
+        report
     }
 
     async fn handle_webhook_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
@@ -280,15 +289,24 @@ impl TenantRunner {
             stop
         };
         // Pushed records first: one the window then reads again is skipped there by its
-        // unchanged content hash; one whose read failed stays queued for the next run.
-        if let Err(error) = self.handle_pushes(run).await {
-            tracing::error!(%error, "pushed records failed; they stay queued");
-        }
+        // unchanged content hash; one whose read failed stays queued for the next run. Chart
+        // pushes are settled by the run's own GL window.
+        self.handle_pushes(run, false).await;
         if let Some(gl) = &self.gl_accounts {
             if stopped(&mut report) {
                 return report;
             }
-            push(&mut report, gl.stream(), gl.run(run).await);
+            let window = gl.run(run).await;
+            if self.pushes
+                && let Ok(done) = &window
+            {
+                tally(
+                    &mut TriggerReport::default(),
+                    "gl_accounts",
+                    drain_chart_pushes(run, gl, Some(done)).await,
+                );
+            }
+            push(&mut report, gl.stream(), window);
         }
         if let Some(s) = &self.suppliers {
             if stopped(&mut report) {
@@ -343,8 +361,9 @@ impl TenantRunner {
     }
 
     /// Wait until `schedule` says the next run is due (`None` on shutdown). Meanwhile, with
-    /// [`with_wake`](Self::with_wake), each notification handles the queued webhook triggers at
-    /// once and hands the result to `on_triggers`; the scheduled wait goes on undisturbed.
+    /// [`with_wake`](Self::with_wake), each notification handles the queued triggers (pushes and
+    /// webhooks) at once and hands the result to `on_triggers`; the scheduled wait goes on
+    /// undisturbed.
     pub async fn wait_for_next_run(
         &self,
         schedule: &Schedule,
@@ -364,7 +383,8 @@ impl TenantRunner {
     /// Run on `schedule` until `shutdown`; returns how many (scheduled) runs happened.
     ///
     /// With [`with_wake`](Self::with_wake), a notification between runs handles the queued
-    /// webhook triggers at once; the wait for the next scheduled run goes on undisturbed.
+    /// triggers (pushes and webhooks) at once; the wait for the next scheduled run goes on
+    /// undisturbed.
     pub async fn run_forever(
         &self,
         schedule: &Schedule,
@@ -375,10 +395,10 @@ impl TenantRunner {
             let fired = self
                 .wait_for_next_run(schedule, &shutdown, |handled| match handled {
                     Ok(report) => {
-                        tracing::info!(tenant = %self.tenant, ?report, "webhook triggers handled")
+                        tracing::info!(tenant = %self.tenant, ?report, "queued triggers handled")
                     }
                     Err(error) => tracing::error!(
-                        tenant = %self.tenant, %error, "webhook triggers failed; they stay queued"
+                        tenant = %self.tenant, %error, "queued triggers failed; they stay queued"
                     ),
                 })
                 .await;
@@ -413,18 +433,32 @@ async fn drain_pushes<P: Pipeline>(
     .await
 }
 
-/// The chart is read whole: any number of chart pushes is one GL window. A window that fails
-/// leaves them queued for the next run.
+/// Add a queue's report, or log why it failed (its items stay queued).
+fn tally(report: &mut TriggerReport, stream: &str, result: Result<TriggerReport, SyncError>) {
+    match result {
+        Ok(done) => report.add(done),
+        Err(error) => {
+            tracing::error!(stream, %error, "pushed records failed; they stay queued")
+        }
+    }
+}
+
+/// The chart is read whole: any number of chart pushes is one GL window — `window` when the
+/// run just read it, else one read now. A window that fails leaves them queued.
 async fn drain_chart_pushes(
     run: &RunContext,
     gl: &GlAccountPipeline,
+    window: Option<&WindowReport>,
 ) -> Result<TriggerReport, SyncError> {
     let queue = push_queue(&gl.stream());
     let items = queue::queued(run.store.as_ref(), &run.tenant, &queue).await?;
     if items.is_empty() {
         return Ok(TriggerReport::default());
     }
-    let window = gl.run(run).await?;
+    let window = match window {
+        Some(window) => window.clone(),
+        None => gl.run(run).await?,
+    };
     let outcome = format!(
         "the GL stream read the chart: {} account(s) written, {} unchanged, {} failed",
         window.succeeded, window.skipped, window.failed

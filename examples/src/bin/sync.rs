@@ -160,7 +160,8 @@ async fn main() -> ExitCode {
     let differences: Vec<Check> = fit.into_iter().filter(|c| c.mark == Mark::Warn).collect();
 
     let (shutdown, signal) = Shutdown::new();
-    tokio::spawn(stop_on_signals(shutdown));
+    let shutdown = std::sync::Arc::new(shutdown);
+    tokio::spawn(stop_on_signals(shutdown.clone()));
 
     let once = cli.once || matches!(config.schedule, Cadence::OnDemand);
     if once {
@@ -208,6 +209,8 @@ async fn main() -> ExitCode {
         None => None,
     };
     let result = run_scheduled(&wired, &config, &cli, &clock, &signal, &differences).await;
+    // However the runs ended (a setup error too), the intakes stop with them.
+    shutdown.trigger();
     if let Some(intake) = push_intake
         && let Err(error) = intake.stopped().await
     {
@@ -231,7 +234,7 @@ async fn main() -> ExitCode {
 }
 
 /// Ctrl-C or SIGTERM asks for a graceful stop; a second one exits at once.
-async fn stop_on_signals(shutdown: Shutdown) {
+async fn stop_on_signals(shutdown: std::sync::Arc<Shutdown>) {
     wait_for_signal().await;
     eprintln!(
         "stopping: finishing the record in flight and committing the window's audit rows (press Ctrl-C again to abort)"

@@ -838,10 +838,14 @@ impl<R: FromBod> WindowDocs<R> {
             if self.slots.get(index).is_none_or(Option::is_none) {
                 continue;
             }
+            // The whole variation key: variations count per document, entity, location and
+            // sender, as the window's own tracker counts them.
             let document = format!(
-                "{}|{}|{}",
+                "{}|{}|{}|{}|{}",
                 key.noun,
                 key.accounting_entity.as_deref().unwrap_or_default(),
+                key.location.as_deref().unwrap_or_default(),
+                key.lid.as_deref().unwrap_or_default(),
                 key.document_id
             );
             match store.note_version(&cx.tenant, &document, variation).await {

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -116,6 +116,8 @@ pub struct PushStats {
     pub duplicates: u64,
     /// Documents skipped for naming another accounting entity.
     pub other_entity: u64,
+    /// Records not queued because their stream is not synced ([`PushIntake::only_streams`]).
+    pub not_synced: u64,
     /// Requests refused for their credential (401).
     pub refused_credentials: u64,
     /// Requests refused for their size, slowness or the concurrency limit (413, 408, 503).
@@ -131,6 +133,7 @@ struct Counters {
     queued: AtomicU64,
     duplicates: AtomicU64,
     other_entity: AtomicU64,
+    not_synced: AtomicU64,
     store_failures: AtomicU64,
 }
 
@@ -157,6 +160,8 @@ pub struct PushIntake {
     limits: PushLimits,
     gate: Gate,
     counters: Counters,
+    /// The streams records are queued for (`None`: every stream the intake knows).
+    streams: Option<std::collections::BTreeSet<StreamId>>,
 }
 
 impl std::fmt::Debug for PushIntake {
@@ -243,7 +248,16 @@ impl PushIntake {
             gate: gate(&limits),
             limits,
             counters: Counters::default(),
+            streams: None,
         }
+    }
+
+    /// Queue records only for these streams (the ones the runner syncs); a document of
+    /// another is answered 2xx and counted ([`PushStats::not_synced`]), never left queued
+    /// with nobody to drain it.
+    pub fn only_streams(mut self, streams: impl IntoIterator<Item = StreamId>) -> Self {
+        self.streams = Some(streams.into_iter().collect());
+        self
     }
 
     /// Use these limits instead of the defaults.
@@ -263,6 +277,7 @@ impl PushIntake {
             queued: get(&c.queued),
             duplicates: get(&c.duplicates),
             other_entity: get(&c.other_entity),
+            not_synced: get(&c.not_synced),
             refused_credentials: self.gate.refused_credentials(),
             refused_limits: self.gate.refused_limits(),
             store_failures: get(&c.store_failures),
@@ -301,8 +316,13 @@ impl PushIntake {
             .await?;
             bump(&self.counters.unreadable, 1);
         }
+        let (pushed, not_synced): (Vec<&Pushed>, Vec<&Pushed>) = reading
+            .pushed
+            .iter()
+            .partition(|p| self.streams.as_ref().is_none_or(|s| s.contains(&p.stream)));
+        bump(&self.counters.not_synced, not_synced.len() as u64);
         let mut queued = 0;
-        for pushed in &reading.pushed {
+        for pushed in &pushed {
             let trigger = Trigger {
                 delivery_key: format!(
                     "{}/{}/{}",
@@ -319,10 +339,7 @@ impl PushIntake {
             }
         }
         bump(&self.counters.queued, queued);
-        bump(
-            &self.counters.duplicates,
-            reading.pushed.len() as u64 - queued,
-        );
+        bump(&self.counters.duplicates, pushed.len() as u64 - queued);
         if queued > 0 {
             self.queued.notify_one();
         }
@@ -378,7 +395,7 @@ impl PushIntake {
         };
         if !matches!(bod.verb(), Verb::Sync | Verb::Show) {
             return salvage(format!(
-                "a {}{} BOD is not a Sync: the sync reads only Sync BODs",
+                "a {}{} BOD is neither a Sync nor a Show: the sync reads only those",
                 bod.verb(),
                 bod.noun_name()
             ));
@@ -500,6 +517,8 @@ fn stream_of(document: &str) -> Option<(StreamId, RecordKind)> {
 
 /// The router: IMS's `GET /service/ping` and `POST /service/v2|v3/multipartMessage`.
 pub fn push_router(intake: Arc<PushIntake>) -> Router {
+    // The multipart reader's own limit (axum's default is 2 MiB) must not undercut ours.
+    let body_limit = DefaultBodyLimit::max(intake.limits.max_body_bytes);
     Router::new()
         .route("/service/ping", get(ping))
         .route(
@@ -510,6 +529,7 @@ pub fn push_router(intake: Arc<PushIntake>) -> Router {
             "/service/v3/multipartMessage",
             post(|state, request| deliver(state, request, StatusCode::ACCEPTED)),
         )
+        .layer(body_limit)
         .with_state(intake)
 }
 
@@ -545,7 +565,8 @@ async fn deliver(
     let (parameters, payload, problem) = parts_of(request).await;
     let mut reading = intake.read(parameters, payload.as_deref(), raw);
     if let Some(problem) = problem {
-        reading.unreadable.get_or_insert(problem);
+        // The message's own fault is the cause; what reading it found follows from it.
+        reading.unreadable = Some(problem);
     }
     match intake.persist(raw, reading).await {
         Ok(()) => {

@@ -806,8 +806,8 @@ impl M3 {
     /// adds no row. A page shorter than `page_size` is not the end: a server may cap the rows
     /// per call below `maxrecs`, so the list always asks once more. A call that adds no row
     /// although it returned rows past the last key, or that returns only rows at the last key
-    /// and as many as a call has returned (more rows share one key than one call can return),
-    /// is [`Error::PagingStuck`]; rows already read are never yielded twice. Without a key
+    /// and as many as a call can return (`page_size`, or a server cap seen earlier: more rows
+    /// share one key than one call holds), is [`Error::PagingStuck`]; rows already read are never yielded twice. Without a key
     /// range the list is one call, and a page that comes back full is
     /// [`Error::MiListTruncated`], never a silently shortened list.
     /// `page_size` is at least 2, so a page can always move past the repeated row.
@@ -930,8 +930,11 @@ fn pages(
         from: Option<String>,
         /// The rows read so far, by key and required fields: a call adding none ends the list.
         seen: std::collections::HashSet<String>,
-        /// The most rows one call has returned: at least the server's cap per call.
-        largest_page: usize,
+        /// The rows of the previous call when it was shorter than `page_size`.
+        last_short: Option<usize>,
+        /// A server cap per call below `page_size`, once seen: a short call followed by one
+        /// that added rows.
+        cap: Option<usize>,
         done: bool,
     }
     let state = State {
@@ -941,7 +944,8 @@ fn pages(
         search,
         from: None,
         seen: std::collections::HashSet::new(),
-        largest_page: 0,
+        last_short: None,
+        cap: None,
         done: false,
     };
     futures::stream::try_unfold(state, move |mut state| async move {
@@ -1021,13 +1025,20 @@ fn pages(
             .collect();
         let mut fresh = identities.iter().map(|k| state.seen.insert(k.clone()));
         rows.retain(|_| fresh.next().unwrap_or(false));
-        let largest = state.largest_page.max(2);
-        state.largest_page = state.largest_page.max(returned);
+        let short = (returned < page_size as usize).then_some(returned);
+        if !rows.is_empty()
+            && let Some(before) = state.last_short
+        {
+            // A short call, then more rows: the server caps calls at that many.
+            state.cap = Some(state.cap.map_or(before, |cap| cap.min(before)));
+        }
+        state.last_short = short;
         if rows.is_empty() && keys.iter().all(|k| Some(k) == state.from.as_ref()) {
             // Only rows at the boundary key came back, all read on the page before. Fewer than
-            // a call has returned: that is every row at that key, the end. As many: the server
-            // may have cut the key's rows at its cap, and the next key cannot be reached.
-            if returned < largest {
+            // a call can return (`page_size`, or the server's cap once seen): that is every
+            // row at that key, the end. As many: the key's rows may go on past the cap, and the
+            // next key cannot be reached.
+            if returned < state.cap.unwrap_or(page_size as usize) {
                 state.done = true;
                 return Ok(Some(((rows, layout.clone()), state)));
             }

@@ -38,7 +38,7 @@ pub struct PayloadRef {
 pub struct Published {
     /// How many payloads the listing says there are (`numFound`), when it says.
     pub total: Option<u64>,
-    /// The oldest payload, when there is one.
+    /// The first payload the listing returned, when there is one.
     pub first: Option<PayloadRef>,
 }
 
@@ -165,13 +165,17 @@ impl DataLake {
             .try_flatten()
     }
 
-    /// What the Data Lake holds of `document_name`: one list call for one row.
-    pub async fn published(&self, document_name: &str) -> Result<Published> {
-        let request = IonRequest::get(&self.list_path)
+    /// One row of the listing of `document_name`: the cheapest call that reaches it.
+    fn one_row(&self, document_name: &str) -> IonRequest {
+        IonRequest::get(&self.list_path)
             .query("filter", Self::filter(document_name, None))
             .query("page", "1")
-            .query("records", "1");
-        let body: ListResponse = self.client.send_json(request).await?;
+            .query("records", "1")
+    }
+
+    /// What the Data Lake holds of `document_name`: one list call for one row.
+    pub async fn published(&self, document_name: &str) -> Result<Published> {
+        let body: ListResponse = self.client.send_json(self.one_row(document_name)).await?;
         Ok(Published {
             total: body.num_found,
             first: body.fields.into_iter().next(),
@@ -181,11 +185,11 @@ impl DataLake {
     /// The gateway's clock: the `Date` header of a one-row list call for `document_name`
     /// (`None` when the answer carries no valid `Date`). Sync windows are bounded by it.
     pub async fn server_date(&self, document_name: &str) -> Result<Option<DateTime<Utc>>> {
-        let request = IonRequest::get(&self.list_path)
-            .query("filter", Self::filter(document_name, None))
-            .query("page", "1")
-            .query("records", "1");
-        Ok(self.client.send(request).await?.server_date())
+        Ok(self
+            .client
+            .send(self.one_row(document_name))
+            .await?
+            .server_date())
     }
 
     fn fetch_request(&self, dl_id: &str) -> IonRequest {

@@ -44,6 +44,11 @@ struct Setup {
 }
 
 async fn setup(limits: PushLimits) -> Setup {
+    setup_with(limits, None).await
+}
+
+/// [`setup`] with the intake queueing only for `streams`.
+async fn setup_with(limits: PushLimits, streams: Option<Vec<StreamId>>) -> Setup {
     let clock = ManualClock::default();
     let sim = IonSimulator::start(SimulatorConfig {
         seed: Seed {
@@ -83,16 +88,18 @@ async fn setup(limits: PushLimits) -> Setup {
         ))
         .with_pushes()
         .with_wake(wake.clone());
-    let intake = Arc::new(
-        PushIntake::new(
-            HeaderSecret::new("Authorization", AUTH.into()).unwrap(),
-            store.clone(),
-            BodContext::new(sim.tenant(), "MAIN"),
-            clock.shared(),
-            wake.clone(),
-        )
-        .with_limits(limits),
-    );
+    let intake = PushIntake::new(
+        HeaderSecret::new("Authorization", AUTH.into()).unwrap(),
+        store.clone(),
+        BodContext::new(sim.tenant(), "MAIN"),
+        clock.shared(),
+        wake.clone(),
+    )
+    .with_limits(limits);
+    let intake = Arc::new(match streams {
+        Some(streams) => intake.only_streams(streams),
+        None => intake,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/ion", listener.local_addr().unwrap());
     let app = axum::Router::new().nest("/ion", push_router(intake.clone()));
@@ -337,6 +344,8 @@ async fn strangers_and_oversized_messages_are_refused_before_anything_is_stored(
         401
     );
     let large = bytes::Bytes::from(vec![b' '; 8192]);
+    // (A message under the cap but over axum's 2 MiB multipart default is read: see
+    // `a_bod_of_three_mib_is_read_whole`.)
     assert_eq!(s.push(Some(AUTH), &parameters("V", 1), large).await, 413);
     let stats = s.intake.stats();
     assert_eq!(
@@ -363,4 +372,44 @@ async fn strangers_and_oversized_messages_are_refused_before_anything_is_stored(
     };
     assert_eq!(ping(Some(AUTH)).await.unwrap().status().as_u16(), 200);
     assert_eq!(ping(None).await.unwrap().status().as_u16(), 401);
+}
+
+/// A message above axum's 2 MiB multipart default but under the intake's 5 MiB cap is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bod_of_three_mib_is_read_whole() {
+    let s = setup(PushLimits::default()).await;
+    let published = s.published_suppliers().await;
+    let padding = format!("<!--{}-->", "x".repeat(3 * 1024 * 1024));
+    let large = String::from_utf8(published[0].to_vec()).unwrap().replacen(
+        "<DataArea>",
+        &format!("{padding}<DataArea>"),
+        1,
+    );
+    assert!(large.len() > 3 * 1024 * 1024);
+    assert_eq!(
+        s.push(Some(AUTH), &parameters("x", 1), large.into()).await,
+        202
+    );
+    let stats = s.intake.stats();
+    assert_eq!((stats.unreadable, stats.queued), (0, 1), "{stats:?}");
+}
+
+/// Documents of a stream the runner does not sync are answered 2xx and counted, never left
+/// queued with nobody to drain them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_of_a_stream_not_synced_is_counted_not_queued() {
+    let s = setup_with(
+        PushLimits::default(),
+        Some(vec![StreamId::purchase_orders()]),
+    )
+    .await;
+    let published = s.published_suppliers().await;
+    assert_eq!(
+        s.push(Some(AUTH), &parameters("x", 1), published[0].clone())
+            .await,
+        202
+    );
+    let stats = s.intake.stats();
+    assert_eq!((stats.not_synced, stats.queued), (1, 0), "{stats:?}");
+    assert_eq!(s.queued(&push_queue(&StreamId::suppliers())).await, 0);
 }

@@ -545,6 +545,36 @@ async fn items_are_paged_by_change_date_and_read_once_each() {
     }
 }
 
+/// A short page whose rows all share the change date is the whole list: asked again from that
+/// date, the same rows come back, and the list ends (it is not a server cap).
+#[tokio::test]
+async fn a_short_page_of_rows_sharing_one_change_date_ends_the_list() {
+    let (mut server, client) = server().await;
+    let same = json!([{"ITNO": "I1", "LMDT": "20260201"}, {"ITNO": "I2", "LMDT": "20260201"}]);
+    answer(
+        &mut server,
+        "LstItmByChgDate",
+        Matcher::Missing,
+        same.clone(),
+    )
+    .await;
+    answer(
+        &mut server,
+        "LstItmByChgDate",
+        Matcher::UrlEncoded("FLMD".into(), "20260201".into()),
+        same,
+    )
+    .await;
+    let items: Vec<Item> = client
+        .m3()
+        .list(Vec::new(), 1000)
+        .try_collect()
+        .await
+        .unwrap();
+    let numbers: Vec<_> = items.iter().map(|i| i.item.as_str()).collect();
+    assert_eq!(numbers, ["I1", "I2"]);
+}
+
 /// More items share one change date than a call returns: the rows after them cannot be
 /// reached, which is an error naming the fix, never a list that silently ends there.
 #[tokio::test]

@@ -185,3 +185,106 @@ async fn run_forever_follows_the_schedule_until_shutdown() {
     assert_eq!(*runs.lock().unwrap(), 3);
     assert_eq!(s.clock.now() - start, chrono::Duration::minutes(45));
 }
+
+/// Records pushed for the forward streams are synced when the runner is woken; a queue that
+/// fails (here the GL window) stays queued without holding up the others, and a scheduled run
+/// settles chart pushes with its own GL window instead of reading the chart twice.
+#[tokio::test]
+async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_window() {
+    use sync_core::engine::queue::{Trigger, enqueue, push_queue};
+    use sync_core::model::{Record, RecordKind};
+    use sync_core::store::{AuditQuery, AuditStore};
+
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(at(100));
+    let suppliers_src = MemorySource::new(at(100));
+    let s1 = supplier("S1", "Pushed Ltd", at(50));
+    suppliers_src.upsert(s1.clone());
+    let gl_src: MemorySource<GlAccount> = MemorySource::new(at(100));
+    gl_src.upsert(gl("715", "Purchases", AccountClass::Expense, true));
+    let supplier_target = MemorySupplierTarget::new();
+    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
+        .with_gl_accounts(GlAccountPipeline::new(
+            Arc::new(gl_src.clone()),
+            Arc::new(MemoryAccountTarget::new([])),
+            mappings(),
+        ))
+        .with_suppliers(StreamRunner::new(
+            Arc::new(SupplierPipeline::new(
+                Arc::new(supplier_target.clone()),
+                mappings(),
+            )),
+            Arc::new(suppliers_src.clone()),
+            config(),
+        ))
+        .with_pushes();
+    let push = |stream: StreamId, kind: RecordKind, target, key: &str| {
+        let store = store.clone();
+        let key = key.to_owned();
+        async move {
+            let trigger = Trigger {
+                delivery_key: key,
+                event: "Sync".into(),
+                target,
+                hint: None,
+                received_at: at(100),
+            };
+            enqueue(&store, TENANT, &push_queue(&stream), kind, "test", &trigger)
+                .await
+                .unwrap()
+        }
+    };
+    let chart_id = s1.identity().sibling("chart");
+    assert!(
+        push(
+            StreamId::gl_accounts(),
+            RecordKind::GlAccount,
+            chart_id,
+            "c1"
+        )
+        .await
+    );
+    assert!(
+        push(
+            StreamId::suppliers(),
+            RecordKind::Supplier,
+            s1.identity().clone(),
+            "s1"
+        )
+        .await
+    );
+    let open = |stream: StreamId| {
+        let store = store.clone();
+        async move {
+            store
+                .query(
+                    &AuditQuery::tenant(TENANT)
+                        .stream(push_queue(&stream))
+                        .statuses(&[AuditStatus::Deferred]),
+                )
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+
+    // The chart cannot be read: its push stays queued, the supplier's is synced anyway.
+    gl_src.fail_next_poll_at(Some(0));
+    let report = runner.run_triggers().await.unwrap();
+    assert_eq!((report.triggers, report.purchases), (1, 1), "{report:?}");
+    assert_eq!(supplier_target.suppliers().len(), 1);
+    assert_eq!(
+        (
+            open(StreamId::gl_accounts()).await,
+            open(StreamId::suppliers()).await
+        ),
+        (1, 0)
+    );
+
+    // A scheduled run reads the chart once and settles the chart push with that window.
+    let polls = gl_src.polls();
+    let run = runner.run_once(None).await;
+    assert!(run.is_ok(), "{run:?}");
+    assert_eq!(gl_src.polls(), polls + 1, "the chart is read once");
+    assert_eq!(open(StreamId::gl_accounts()).await, 0);
+}

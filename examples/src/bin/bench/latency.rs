@@ -83,6 +83,9 @@ pub async fn run(args: LatencyArgs) -> Result<(), Box<dyn std::error::Error>> {
         let rate = capacity * factor;
         let m = scenario(&args, mode, rate, args.changes).await?;
         let mut l = m.latencies;
+        if l.is_empty() {
+            return Err(format!("{name}: no change reached Cin7").into());
+        }
         l.sort_by(f64::total_cmp);
         let at = |q: f64| l[((l.len() as f64 * q).ceil() as usize).clamp(1, l.len()) - 1];
         println!(
@@ -190,7 +193,10 @@ async fn scenario(
             .map(|p| p.values().map(VecDeque::len).sum::<usize>())
             .unwrap_or(0)
     };
+    // A change that can never be written (a fault in the setup) must not spin forever.
+    let mut idle_rounds = 0;
     while next < changes || waiting(&pending) > 0 {
+        let before = (next, waiting(&pending));
         let now = world.clock.now();
         let horizon = match mode {
             // A single worker takes what has arrived; idle, it waits for the next change.
@@ -236,6 +242,14 @@ async fn scenario(
                 runner.run_once(None).await;
                 next_run = world.clock.now() + cadence;
             }
+        }
+        idle_rounds = if waiting(&pending) > 0 && (next, waiting(&pending)) == before {
+            idle_rounds + 1
+        } else {
+            0
+        };
+        if idle_rounds > 100 {
+            return Err(format!("{} change(s) never reached Cin7", waiting(&pending)).into());
         }
     }
     let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
