@@ -7,11 +7,9 @@ use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
-use common::{KEY_ENV, start, text};
+use common::{Running, start};
 use futures::TryStreamExt;
 
 const SECRET: &str = "Basic aW9uOnB1c2gtc2VjcmV0LTAxMjM0NQ==";
@@ -86,42 +84,14 @@ async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\n"
     );
     let config = sims.config(91, "", &schedule);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
-        .args(["--config", config.to_str().unwrap()])
-        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-        .env("ION_PUSH_SECRET", SECRET)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut sync = Running::start(&config, &[("ION_PUSH_SECRET", SECRET)]);
     // The first scheduled run puts every supplier into Cin7, then the runner waits an hour.
-    let (mut printed, lines_rx) = tokio::task::spawn_blocking(move || {
-        let mut printed = Vec::new();
-        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
-            let done = line.starts_with("waiting for the next run");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        (printed, lines_rx)
-    })
-    .await
-    .unwrap();
+    assert!(
+        sync.wait_for(|l| l.starts_with("waiting for the next run")),
+        "{:?}",
+        sync.printed
+    );
+    let printed = &sync.printed;
     assert!(
         printed
             .iter()
@@ -196,20 +166,8 @@ async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
     assert!(renamed(&sims), "the push reached Cin7");
     eprintln!("push to Cin7: {:?}", pushed_at.elapsed());
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    printed.extend(lines_rx.iter());
-    let printed = printed.join("\n");
-    assert!(out.status.success(), "{printed}{}", text(&out));
+    let (status, printed) = sync.interrupt();
+    assert!(status.success(), "{printed}");
     assert!(
         printed.contains("queued triggers (webhooks, ION pushes): 1 handled, 1 record(s) synced"),
         "{printed}"
@@ -248,43 +206,13 @@ async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
     );
     let config = sims.config(92, "", &schedule);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
-        .args(["--config", config.to_str().unwrap()])
-        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-        .env("ION_PUSH_SECRET", SECRET)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the output to its end (a closed pipe would fail the runner's next print).
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let listening = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
-            let done = line.contains("ION push intake listening");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-        (seen.join("\n"), lines_rx)
-    })
-    .await
-    .unwrap();
-    let (listening, _lines) = listening;
+    let mut sync = Running::start(&config, &[("ION_PUSH_SECRET", SECRET)]);
+    assert!(
+        sync.wait_for(|l| l.contains("ION push intake listening")),
+        "{:?}",
+        sync.printed
+    );
+    let listening = sync.printed.join("\n");
     assert!(listening.contains("(https://"), "{listening}");
 
     let trusting = |pair: &str| {
@@ -316,14 +244,7 @@ async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
 
     // A renewed certificate: installed, then SIGHUP.
     install("b");
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sync.signal("-HUP");
     let mut reloaded = false;
     for _ in 0..1000 {
         if ping(trusting("b")).await.ok() == Some(200) {
@@ -332,25 +253,12 @@ async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    if !reloaded {
-        let _ = Command::new("kill").args(["-INT", &pid]).status();
-        let out = child.wait_with_output().unwrap();
-        panic!(
-            "the new certificate is not served after SIGHUP: {}",
-            text(&out)
-        );
-    }
-    assert!(ping(trusting("a")).await.is_err(), "the old one is not");
-
+    let refused_old = ping(trusting("a")).await.is_err();
+    let (status, printed) = sync.interrupt();
     assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
+        reloaded,
+        "the new certificate is served after SIGHUP: {printed}"
     );
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(refused_old, "the old one is not");
+    assert!(status.success(), "{printed}");
 }

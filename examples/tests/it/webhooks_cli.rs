@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use cin7_core_client::webhook::AuthorizationType;
-use common::{KEY_ENV, start, text};
+use common::{KEY_ENV, Running, start, text};
 
 const TOKEN: &str = "webhook-token-0123456789";
 
@@ -324,67 +324,27 @@ async fn the_scheduled_runner_handles_a_delivery_between_runs() {
     .unwrap();
     assert!(registered.status.success(), "{}", text(&registered));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sync"))
-        .args(["--config", &config])
-        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-        .env("WEBHOOK_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut sync = Running::start(std::path::Path::new(&config), &[("WEBHOOK_TOKEN", TOKEN)]);
     // Wait for the first scheduled run to finish (its summary, then the wait for the next).
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut printed = Vec::new();
-    let waiting = tokio::task::spawn_blocking(move || {
-        while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(60)) {
-            let done = line.starts_with("waiting for the next run");
-            printed.push(line);
-            if done {
-                break;
-            }
-        }
-        (printed, lines_rx)
-    });
-    let (mut printed, lines_rx) = waiting.await.unwrap();
     assert!(
-        printed
-            .iter()
-            .any(|l| l.starts_with("waiting for the next run")),
-        "{printed:?}"
+        sync.wait_for(|l| l.starts_with("waiting for the next run")),
+        "{:?}",
+        sync.printed
     );
     assert!(
-        printed
+        sync.printed
             .iter()
             .any(|l| l.contains("webhook intake listening")),
-        "{printed:?}"
+        "{:?}",
+        sync.printed
     );
 
     let (po, line, wanted) = receive_in_cin7(&sims).await;
     let received = wait_for_receipt(&sims, &po, &line, &wanted).await;
     assert_eq!(received, wanted, "PO {po} line {line}");
 
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    // The child is gone: the reader thread ends at the end of its output.
-    printed.extend(lines_rx.iter());
-    let printed = printed.join("\n");
-    assert!(out.status.success(), "{printed}{}", text(&out));
+    let (status, printed) = sync.interrupt();
+    assert!(status.success(), "{printed}");
     assert!(
         printed.contains("queued triggers (webhooks, ION pushes): 1 handled, 1 record(s) synced"),
         "{printed}"

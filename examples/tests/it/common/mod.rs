@@ -169,3 +169,86 @@ pub fn dead_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// The `sync` binary running on its schedule, its standard output read to its end (a closed
+/// pipe would fail the runner's next print) and kept line by line.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// What it printed so far.
+    pub printed: Vec<String>,
+}
+
+impl Running {
+    /// Start `sync --config config` with the Cin7 key and `env` set.
+    pub fn start(config: &std::path::Path, env: &[(&str, &str)]) -> Running {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sync"));
+        command
+            .args(["--config", config.to_str().unwrap()])
+            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            printed: Vec::new(),
+        }
+    }
+
+    /// Read lines until one satisfies `done` (at most a minute between lines); whether one did.
+    /// Blocks this worker only (a multi-threaded test runtime keeps the simulators serving).
+    pub fn wait_for(&mut self, done: impl Fn(&str) -> bool) -> bool {
+        tokio::task::block_in_place(|| {
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(60)) {
+                let found = done(&line);
+                self.printed.push(line);
+                if found {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+
+    /// Its process id, for signals.
+    pub fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Send `signal` (e.g. `-HUP`).
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.pid()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal}");
+    }
+
+    /// Stop it with Ctrl-C; its exit status and everything it printed (standard output, then
+    /// standard error).
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, String) {
+        self.signal("-INT");
+        let out = tokio::task::block_in_place(|| self.child.wait_with_output().unwrap());
+        self.printed.extend(self.lines.iter());
+        let printed = format!("{}\n{}", self.printed.join("\n"), text(&out));
+        (out.status, printed)
+    }
+}
