@@ -37,6 +37,28 @@ pub trait Source<R: Record>: Send + Sync {
     /// One record by identity, as it is now (`None` when it no longer exists). Used to resolve
     /// dependencies and to replay by refetching.
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<R>, SourceError>;
+
+    /// Several records by identity, as they are now, in the order asked (`Ok(None)`: no longer
+    /// exists). The default reads each with [`fetch`](Self::fetch); a source that can only
+    /// read in bulk overrides it to read once for all (the Data Lake has no lookup by id).
+    async fn fetch_many(
+        &self,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<R>, SourceError>> {
+        fetch_each(self, identities).await
+    }
+}
+
+/// [`Source::fetch_many`]'s default: each identity read with [`Source::fetch`], in order.
+pub async fn fetch_each<R: Record, S: Source<R> + ?Sized>(
+    source: &S,
+    identities: &[SourceIdentity],
+) -> Vec<Result<Option<R>, SourceError>> {
+    let mut out = Vec::with_capacity(identities.len());
+    for identity in identities {
+        out.push(source.fetch(identity).await);
+    }
+    out
 }
 
 /// Period-close signals (see [`crate::schedule::Cadence::AfterPeriodClose`]).

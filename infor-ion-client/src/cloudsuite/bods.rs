@@ -941,32 +941,52 @@ pub(crate) fn poll<'a, R: FromBod>(
         .boxed()
 }
 
-/// One record as it is now: the Data Lake has no lookup by document id, so the whole history
-/// of the document is read and the newest variation of `identity` kept (`None` when it was
-/// never published or its newest BOD is a `Delete`). Errors of other documents are ignored
-/// unless the record was not found.
+/// One record as it is now: see [`fetch_many`].
 pub(crate) async fn fetch<R: FromBod>(
     lake: &DataLake,
     identity: &SourceIdentity,
     page_size: u32,
     cx: &BodContext,
 ) -> std::result::Result<Option<R>, SourceError> {
+    fetch_many(lake, std::slice::from_ref(identity), page_size, cx)
+        .await
+        .pop()
+        .unwrap_or(Ok(None))
+}
+
+/// Records as they are now, in the order asked: the Data Lake has no lookup by document id, so
+/// the whole history of the document is read once for all of them and the newest variation of
+/// each kept (`None` when it was never published or its newest BOD is a `Delete`). Errors of
+/// other documents are ignored unless a record was not found.
+pub(crate) async fn fetch_many<R: FromBod>(
+    lake: &DataLake,
+    identities: &[SourceIdentity],
+    page_size: u32,
+    cx: &BodContext,
+) -> Vec<std::result::Result<Option<R>, SourceError>> {
+    let mut newest: HashMap<String, R> = HashMap::new();
     let mut first_error = None;
-    let mut found = None;
     for result in read_window::<R>(lake, None, page_size, cx).await {
         match result {
-            Ok(record) if record.identity().id == identity.id => found = Some(record),
-            Ok(_) => {}
+            Ok(record) => {
+                newest.insert(record.identity().id.clone(), record);
+            }
             Err(error) => {
                 first_error.get_or_insert(error);
             }
         }
     }
-    match (found, first_error) {
-        (Some(record), _) => Ok(Some(record)),
-        (None, Some(error)) => Err(source_error(error)),
-        (None, None) => Ok(None),
-    }
+    let first_error = first_error.map(source_error);
+    identities
+        .iter()
+        .map(
+            |identity| match (newest.remove(&identity.id), &first_error) {
+                (Some(record), _) => Ok(Some(record)),
+                (None, Some(error)) => Err(error.clone()),
+                (None, None) => Ok(None),
+            },
+        )
+        .collect()
 }
 
 /// The gateway's time from the `Date` header of a list call for `R::DOCUMENT`.

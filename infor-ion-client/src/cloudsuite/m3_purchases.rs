@@ -150,11 +150,15 @@ impl CloudSuiteSource {
     /// BODs (by product or by route; `None` otherwise): one one-row list call, so `ping` can
     /// tell a route that cannot be read (✗) from one ION publishes nothing to (!).
     pub async fn probe_data_lake(&self, kind: RecordKind) -> Option<Result<Published>> {
-        let lake = match (self.lake_for(kind), &self.product) {
-            (Some(lake), _) | (None, super::Product::DataLake(lake)) => lake,
-            (None, _) => return None,
-        };
-        Some(lake.published(kind.document()).await)
+        Some(self.bod_lake(kind)?.published(kind.document()).await)
+    }
+
+    /// The Data Lake `kind` is read from as BODs (by route or by product), if it is.
+    pub(super) fn bod_lake(&self, kind: RecordKind) -> Option<&DataLake> {
+        match (self.lake_for(kind), &self.product) {
+            (Some(lake), _) | (None, super::Product::DataLake(lake)) => Some(lake),
+            (None, _) => None,
+        }
     }
 
     /// Whether `kind` is read as BODs from the Data Lake (by product or by route).

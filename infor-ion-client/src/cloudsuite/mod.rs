@@ -63,7 +63,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sync_core::error::SourceError;
 use sync_core::model::{GlAccount, PurchaseOrder, SourceIdentity, Supplier, SupplierInvoice};
-use sync_core::source::{Source, Window};
+use sync_core::source::{Source, Window, fetch_each};
 use sync_core::store::StreamId;
 
 use crate::csi::{self, Csi, Filter, IdoNoun, PropertyMap};
@@ -750,6 +750,19 @@ impl Source<Supplier> for CloudSuiteSource {
         }
     }
 
+    async fn fetch_many(
+        &self,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<Supplier>, SourceError>> {
+        match self.bod_lake(RecordKind::Suppliers) {
+            // One read of the document's history for all, not one per record.
+            Some(lake) => {
+                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
+            }
+            None => fetch_each(self, identities).await,
+        }
+    }
+
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<Supplier>, SourceError> {
         let context = self.context();
         if let Some(lake) = self.lake_for(RecordKind::Suppliers) {
@@ -1039,6 +1052,19 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
         }
     }
 
+    async fn fetch_many(
+        &self,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<PurchaseOrder>, SourceError>> {
+        match self.bod_lake(RecordKind::PurchaseOrders) {
+            // One read of the document's history for all, not one per record.
+            Some(lake) => {
+                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
+            }
+            None => fetch_each(self, identities).await,
+        }
+    }
+
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<PurchaseOrder>, SourceError> {
         if let Some(lake) = self.lake_for(RecordKind::PurchaseOrders) {
             return bods::fetch(lake, identity, self.page_size, &self.bod_context()).await;
@@ -1090,6 +1116,19 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
             Product::DataLake(lake) => {
                 bods::poll(lake, window.from, self.page_size, self.bod_context())
             }
+        }
+    }
+
+    async fn fetch_many(
+        &self,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<SupplierInvoice>, SourceError>> {
+        match self.bod_lake(RecordKind::SupplierInvoices) {
+            // One read of the document's history for all, not one per record.
+            Some(lake) => {
+                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
+            }
+            None => fetch_each(self, identities).await,
         }
     }
 
@@ -1164,6 +1203,19 @@ impl Source<GlAccount> for CloudSuiteSource {
             }
             // As over IDO, the whole chart every run (the newest variation of each account).
             Product::DataLake(lake) => bods::poll(lake, None, self.page_size, self.bod_context()),
+        }
+    }
+
+    async fn fetch_many(
+        &self,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<GlAccount>, SourceError>> {
+        match self.bod_lake(RecordKind::GlAccounts) {
+            // One read of the document's history for all, not one per record.
+            Some(lake) => {
+                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
+            }
+            None => fetch_each(self, identities).await,
         }
     }
 

@@ -486,6 +486,25 @@ async fn a_payload_that_cannot_be_read_is_one_error_and_the_others_still_arrive(
     assert!(!err.transient, "a malformed BOD is not retryable: {err:?}");
 }
 
+/// Several records fetched at once (what the push queue's drain asks for) read the document's
+/// history once, not once per record.
+#[tokio::test]
+async fn fetch_many_reads_the_history_once_for_all() {
+    let (mut server, client) = server().await;
+    let _a = publish(&mut server, "a1", po_variant("A", 1, "Add", "300_001")).await;
+    let _b = publish(&mut server, "b2", po_variant("B", 2, "Add", "300_001")).await;
+    let listed = list(&mut server, None, &["a1", "b2"], 1).await;
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let id = |po: &str| SourceIdentity::new("cloudsuite", "ACME_TST", "300_001", po);
+    let found = Source::<PurchaseOrder>::fetch_many(&source, &[id("B"), id("A"), id("C")]).await;
+    let numbers: Vec<Option<String>> = found
+        .into_iter()
+        .map(|r| r.unwrap().map(|po| po.po_number))
+        .collect();
+    assert_eq!(numbers, [Some("B".to_owned()), Some("A".to_owned()), None]);
+    listed.assert_async().await;
+}
+
 #[tokio::test]
 async fn fetch_reads_the_newest_variation_and_a_deleted_document_is_gone() {
     let (mut server, client) = server().await;

@@ -273,8 +273,11 @@ pub async fn drain<P: Pipeline + ?Sized>(
         }
     }
     let mut entries = Vec::new();
-    for (identity, items) in records {
-        let outcome = match source.fetch(&identity).await {
+    // One read for all: a source that reads in bulk (the Data Lake) reads once per drain.
+    let identities: Vec<SourceIdentity> = records.keys().cloned().collect();
+    let fetched = source.fetch_many(&identities).await;
+    for ((identity, items), read) in records.into_iter().zip(fetched) {
+        let outcome = match read {
             Ok(Some(record)) => {
                 report.purchases += 1;
                 let processed = process_record(run, pipeline, &record, false, None).await?;
