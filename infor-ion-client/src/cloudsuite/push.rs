@@ -367,7 +367,7 @@ impl PushIntake {
                 .map(|((stream, kind), id)| Pushed {
                     stream,
                     kind,
-                    identity: self.identity(kind, id),
+                    identity: self.identity(id),
                     version: version(None),
                     document: parameters.document_name.clone().unwrap_or_default(),
                 })
@@ -469,7 +469,7 @@ impl PushIntake {
             Some(variation) => reading.pushed.push(Pushed {
                 stream: StreamId::gl_accounts(),
                 kind: RecordKind::GlAccount,
-                identity: self.identity(RecordKind::GlAccount, CHART_ID),
+                identity: self.identity(CHART_ID),
                 version: version(variation),
                 document: GlAccount::DOCUMENT.to_owned(),
             }),
@@ -482,7 +482,7 @@ impl PushIntake {
             && entity.is_some_and(|e| e != self.context.accounting_entity)
     }
 
-    fn identity(&self, _kind: RecordKind, id: &str) -> SourceIdentity {
+    fn identity(&self, id: &str) -> SourceIdentity {
         SourceIdentity::new(
             SYSTEM,
             &self.context.tenant,
