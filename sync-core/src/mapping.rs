@@ -324,6 +324,17 @@ impl NameMatch {
     }
 }
 
+/// What a pipeline does with a record the source deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeletePolicy {
+    /// Leave the target record as it is (the default): deleting is rare in CloudSuite, and a
+    /// target record may carry what only the target knows.
+    #[default]
+    Keep,
+    /// Mark the target record inactive (a Cin7 supplier becomes `Deprecated`).
+    Deactivate,
+}
+
 /// Everything the pipelines need to turn canonical records into target drafts.
 #[derive(Debug, Clone)]
 pub struct Mappings {
@@ -342,6 +353,9 @@ pub struct Mappings {
     /// naming the supplier, nothing is written; set it (or pick [`NameMatch::Create`]) and
     /// replay. Suppliers linked by cross-reference or vendor ID follow the source's status.
     pub reactivate_deprecated: bool,
+    /// What happens to the target supplier of a vendor the source deleted (a pushed `Delete`
+    /// BOD, the vendor gone from the source). Default [`DeletePolicy::Keep`].
+    pub deleted_suppliers: DeletePolicy,
     /// Supplier defaults.
     pub supplier_defaults: SupplierDefaults,
     /// Purchase policy.
@@ -359,6 +373,7 @@ impl Default for Mappings {
             vendor_id_field: Some("AdditionalAttribute1".to_owned()),
             name_match: NameMatch::Review,
             reactivate_deprecated: false,
+            deleted_suppliers: DeletePolicy::Keep,
             supplier_defaults: SupplierDefaults::default(),
             purchases: PurchasePolicy::default(),
             revision: String::new(),

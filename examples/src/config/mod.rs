@@ -1180,6 +1180,10 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
         (None, Some(false) | None) => NameMatch::Review,
     };
     mappings.reactivate_deprecated = raw.reactivate_deprecated;
+    mappings.deleted_suppliers = match raw.deleted_suppliers {
+        None | Some(raw::RawDeleted::Keep) => sync_core::mapping::DeletePolicy::Keep,
+        Some(raw::RawDeleted::Deprecate) => sync_core::mapping::DeletePolicy::Deactivate,
+    };
     if let Some(revision) = raw.revision {
         mappings.revision = revision;
     }

@@ -163,11 +163,21 @@ pub(super) struct RawMappings {
     /// Whether `link` may reactivate a supplier deprecated in Cin7 (default false).
     #[serde(default)]
     pub(super) reactivate_deprecated: bool,
+    /// What a vendor deleted in CloudSuite does to its Cin7 supplier (default keep).
+    pub(super) deleted_suppliers: Option<RawDeleted>,
     pub(super) revision: Option<String>,
     #[serde(default)]
     pub(super) purchases: RawPurchases,
     #[serde(default)]
     pub(super) tables: BTreeMap<RawMappingKind, RawTable>,
+}
+
+/// `mappings.deleted_suppliers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawDeleted {
+    Keep,
+    Deprecate,
 }
 
 /// `mappings.name_match`.

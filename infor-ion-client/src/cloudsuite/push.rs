@@ -52,7 +52,7 @@ use tokio::sync::Notify;
 
 use super::SYSTEM;
 use super::bods::{BodContext, FromBod};
-use crate::bod::{AnyBod, Bod, BodLimits, Noun, Verb, key_for};
+use crate::bod::{ActionCode, AnyBod, Bod, BodLimits, Noun, Verb, key_for};
 
 /// The stream where messages that could not be read are kept for inspection.
 pub const MESSAGE_STREAM: &str = "ion_push_messages";
@@ -195,6 +195,9 @@ struct Pushed {
     /// message id, else the payload's hash).
     version: String,
     document: String,
+    /// The BOD's action was `Delete`: the queue applies the stream's delete policy when the
+    /// source no longer has the record.
+    deleted: bool,
 }
 
 /// What a message yields: the records to queue, documents of other entities skipped, and
@@ -330,7 +333,7 @@ impl PushIntake {
                 ),
                 event: pushed.document.clone(),
                 target: pushed.identity.clone(),
-                hint: None,
+                hint: pushed.deleted.then(|| queue::DELETED.to_owned()),
                 received_at: now,
             };
             let queue = push_queue(&pushed.stream);
@@ -370,6 +373,7 @@ impl PushIntake {
                     identity: self.identity(id),
                     version: version(None),
                     document: parameters.document_name.clone().unwrap_or_default(),
+                    deleted: false,
                 })
                 .into_iter()
                 .collect();
@@ -425,6 +429,7 @@ impl PushIntake {
         version: &dyn Fn(Option<u64>) -> String,
     ) -> Result<Reading, String> {
         let (stream, kind) = stream_of(R::DOCUMENT).ok_or("not a document the sync reads")?;
+        let deleted = bod.verb_area.action_code() == Some(ActionCode::Delete);
         let mut reading = Reading::default();
         for noun in &bod.nouns {
             let key = key_for(bod, noun);
@@ -433,6 +438,20 @@ impl PushIntake {
                     .and_then(|(k, _)| k.accounting_entity.as_deref()),
             ) {
                 reading.other_entity += 1;
+                continue;
+            }
+            if deleted {
+                // A Delete may carry the ids only: the document id names the record.
+                if let Some((key, variation)) = &key {
+                    reading.pushed.push(Pushed {
+                        stream: stream.clone(),
+                        kind,
+                        identity: self.identity(&key.document_id),
+                        version: version(*variation),
+                        document: R::DOCUMENT.to_owned(),
+                        deleted: true,
+                    });
+                }
                 continue;
             }
             let records = R::from_noun(bod, noun, None, &self.context)
@@ -444,6 +463,7 @@ impl PushIntake {
                     identity: record.identity().clone(),
                     version: version(key.as_ref().and_then(|(_, v)| *v)),
                     document: R::DOCUMENT.to_owned(),
+                    deleted: false,
                 });
             }
         }
@@ -472,6 +492,7 @@ impl PushIntake {
                 identity: self.identity(CHART_ID),
                 version: version(variation),
                 document: GlAccount::DOCUMENT.to_owned(),
+                deleted: false,
             }),
         }
         Ok(reading)

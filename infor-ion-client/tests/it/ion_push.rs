@@ -413,3 +413,34 @@ async fn a_document_of_a_stream_not_synced_is_counted_not_queued() {
     assert_eq!((stats.not_synced, stats.queued), (1, 0), "{stats:?}");
     assert_eq!(s.queued(&push_queue(&StreamId::suppliers())).await, 0);
 }
+
+/// A `Delete` BOD queues its record marked deleted, so the stream's delete policy applies when
+/// the source no longer has it (see sync-core's runner tests for the policy itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_bod_queues_its_record_marked_deleted() {
+    let s = setup(PushLimits::default()).await;
+    let published = s.published_suppliers().await;
+    let text = String::from_utf8(published[0].to_vec()).unwrap();
+    let deleted = text
+        .replace("actionCode=\"Add\"", "actionCode=\"Delete\"")
+        .replace("actionCode=\"Replace\"", "actionCode=\"Delete\"");
+    assert!(deleted.contains("actionCode=\"Delete\""), "{deleted}");
+    assert_eq!(
+        s.push(Some(AUTH), &parameters("x", 9), deleted.into())
+            .await,
+        202
+    );
+    let queued = s
+        .store
+        .query(
+            &AuditQuery::tenant(s.sim.tenant().to_owned())
+                .stream(push_queue(&StreamId::suppliers())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].source_snapshot["hint"],
+        sync_core::engine::queue::DELETED
+    );
+}

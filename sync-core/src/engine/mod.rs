@@ -359,6 +359,13 @@ pub trait Pipeline: Send + Sync {
         ctx: &RecordContext<'_>,
         record: &Self::Record,
     ) -> Result<Outcome, SyncError>;
+
+    /// What to write when the source deleted a record whose last written version is `last`:
+    /// `None` (the default) leaves the target as it is; the supplier pipeline can deprecate
+    /// ([`Mappings::deleted_suppliers`](crate::mapping::Mappings::deleted_suppliers)).
+    fn when_deleted(&self, _last: Self::Record) -> Option<Self::Record> {
+        None
+    }
 }
 
 /// The result of processing one record.

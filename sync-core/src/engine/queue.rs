@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::engine::{Pipeline, Processed, ProgressEvent, RunContext, process_record};
 use crate::error::{SourceError, SyncError};
-use crate::model::{RecordKind, SourceIdentity, hash_value};
+use crate::model::{Record, RecordKind, SourceIdentity, hash_value};
 use crate::source::Source;
 use crate::store::{
     Action, AuditEntry, AuditQuery, AuditStatus, EntryId, ErrorClass, ErrorInfo, StreamId,
@@ -256,11 +256,7 @@ pub async fn drain<P: Pipeline + ?Sized>(
     let mut records: BTreeMap<SourceIdentity, Vec<AuditEntry>> = BTreeMap::new();
     let mut done = Vec::new();
     for entry in queued {
-        let hint = entry
-            .source_snapshot
-            .get("hint")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
+        let hint = hint_of(&entry).map(str::to_owned);
         match resolver.resolve(&entry.source, hint.as_deref()).await {
             Ok(Some(record)) => records.entry(record).or_default().push(entry),
             Ok(None) => {
@@ -277,6 +273,20 @@ pub async fn drain<P: Pipeline + ?Sized>(
     let identities: Vec<SourceIdentity> = records.keys().cloned().collect();
     let fetched = source.fetch_many(&identities).await;
     for ((identity, items), read) in records.into_iter().zip(fetched) {
+        // A record the source no longer has, pushed as deleted: the pipeline's delete policy
+        // may write its last written version once more (e.g. deprecated).
+        let read = match read {
+            Ok(None) if items.iter().any(|i| hint_of(i) == Some(DELETED)) => {
+                match last_written::<P::Record>(store, &run.tenant, &pipeline.stream(), &identity)
+                    .await?
+                    .and_then(|last| pipeline.when_deleted(last))
+                {
+                    Some(record) => Ok(Some(record)),
+                    None => Ok(None),
+                }
+            }
+            other => other,
+        };
         let outcome = match read {
             Ok(Some(record)) => {
                 report.purchases += 1;
@@ -326,6 +336,37 @@ pub async fn drain<P: Pipeline + ?Sized>(
     report.triggers = done.len();
     settle(run, queue, done).await?;
     Ok(report)
+}
+
+/// The hint a trigger carries when its delivery said the record was deleted (a `Delete` BOD).
+pub const DELETED: &str = "deleted";
+
+/// A queued item's hint.
+fn hint_of(entry: &AuditEntry) -> Option<&str> {
+    entry
+        .source_snapshot
+        .get("hint")
+        .and_then(serde_json::Value::as_str)
+}
+
+/// The version of `identity` last written by `stream`, from the audit trail.
+async fn last_written<R: Record>(
+    store: &dyn SyncStore,
+    tenant: &str,
+    stream: &StreamId,
+    identity: &SourceIdentity,
+) -> Result<Option<R>, SyncError> {
+    let written = store
+        .query(
+            &AuditQuery::tenant(tenant.to_owned())
+                .stream(stream.clone())
+                .source(identity.clone())
+                .statuses(&[AuditStatus::Succeeded]),
+        )
+        .await?;
+    Ok(written
+        .last()
+        .and_then(|e| serde_json::from_value(e.source_snapshot.clone()).ok()))
 }
 
 /// The items of `queue` still waiting, for `tenant`.

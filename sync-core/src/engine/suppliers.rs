@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use super::{Outcome, Pipeline, Processed, RecordContext, RunContext, process_record};
 use crate::error::{MappingError, MappingKind, SyncError};
+use crate::mapping::DeletePolicy;
 use crate::mapping::{Mappings, NameMatch};
 use crate::model::{PartyStatus, Record, RecordKind, SourceIdentity, Supplier};
 use crate::source::Source;
@@ -392,6 +393,16 @@ enum Found {
 #[async_trait]
 impl Pipeline for SupplierPipeline {
     type Record = Supplier;
+
+    fn when_deleted(&self, mut last: Supplier) -> Option<Supplier> {
+        match self.mappings.deleted_suppliers {
+            DeletePolicy::Keep => None,
+            DeletePolicy::Deactivate => {
+                last.status = PartyStatus::Inactive;
+                Some(last)
+            }
+        }
+    }
 
     fn revision(&self) -> String {
         self.mappings.revision.clone()

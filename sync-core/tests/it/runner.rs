@@ -288,3 +288,68 @@ async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_
     assert_eq!(gl_src.polls(), polls + 1, "the chart is read once");
     assert_eq!(open(StreamId::gl_accounts()).await, 0);
 }
+
+/// A vendor pushed as deleted and gone from the source: kept in the target by default,
+/// deprecated with `deleted_suppliers = Deactivate` — its last written version, inactive.
+#[tokio::test]
+async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
+    use sync_core::engine::queue::{DELETED, Trigger, enqueue, push_queue};
+    use sync_core::mapping::DeletePolicy;
+    use sync_core::model::{PartyStatus, Record, RecordKind};
+
+    for (policy, expected) in [
+        (DeletePolicy::Keep, PartyStatus::Active),
+        (DeletePolicy::Deactivate, PartyStatus::Inactive),
+    ] {
+        let store = MemoryStore::new();
+        let clock = ManualClock::new(at(100));
+        let source = MemorySource::new(at(100));
+        let s1 = supplier("S1", "Gone Ltd", at(50));
+        source.upsert(s1.clone());
+        let target = MemorySupplierTarget::new();
+        let mut policy_mappings = mappings();
+        policy_mappings.deleted_suppliers = policy;
+        let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
+            .with_suppliers(StreamRunner::new(
+                Arc::new(SupplierPipeline::new(
+                    Arc::new(target.clone()),
+                    policy_mappings,
+                )),
+                Arc::new(source.clone()),
+                config(),
+            ))
+            .with_pushes();
+        assert!(runner.run_once(None).await.is_ok());
+        assert_eq!(target.suppliers().len(), 1);
+
+        source.remove(s1.identity());
+        let trigger = Trigger {
+            delivery_key: "delete-S1".into(),
+            event: "SyncSupplierPartyMaster".into(),
+            target: s1.identity().clone(),
+            hint: Some(DELETED.into()),
+            received_at: at(101),
+        };
+        let queue = push_queue(&StreamId::suppliers());
+        assert!(
+            enqueue(
+                &store,
+                TENANT,
+                &queue,
+                RecordKind::Supplier,
+                "test",
+                &trigger
+            )
+            .await
+            .unwrap()
+        );
+        let report = runner.run_triggers().await.unwrap();
+        assert_eq!(report.triggers, 1, "{policy:?}: {report:?}");
+        let statuses: Vec<PartyStatus> = target
+            .suppliers()
+            .values()
+            .map(|d| d.status.clone())
+            .collect();
+        assert_eq!(statuses, [expected], "{policy:?}");
+    }
+}
