@@ -5,7 +5,10 @@
 //! - **push**: each change is pushed to the ION push intake over HTTP as ION would (a `Sync`
 //!   BOD), queued, and synced by the runner's drain of the push queue (a single worker);
 //! - **poll**: the change is stamped in CloudSuite and picked up by the next run of a
-//!   one-minute interval cadence (`every = "1m"`, measured from the end of a run).
+//!   one-minute interval cadence (`every = "1m"`, measured from the end of a run);
+//! - **webhook** (the other direction): a receipt made in Cin7 (through the same account's
+//!   budget) fires Cin7's webhooks to the webhook intake, and the runner's return direction
+//!   writes the receipt to the CloudSuite PO; latency runs to that write.
 //!
 //! Changes arrive evenly at a fraction of what the budget can write (`idle`: half of it) or
 //! faster than it (`backlog`: twice it, so a queue builds). A change's latency = the virtual
@@ -82,23 +85,39 @@ pub async fn run(args: LatencyArgs) -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let rate = capacity * factor;
         let m = scenario(&args, mode, rate, args.changes).await?;
-        let mut l = m.latencies;
-        if l.is_empty() {
-            return Err(format!("{name}: no change reached Cin7").into());
-        }
-        l.sort_by(f64::total_cmp);
-        let at = |q: f64| l[((l.len() as f64 * q).ceil() as usize).clamp(1, l.len()) - 1];
-        println!(
-            "| {name} | {} | {rate:.1} | {} | {} | {} | {} | {} | {} |",
-            l.len(),
-            secs(at(0.50)),
-            secs(at(0.95)),
-            secs(at(0.99)),
-            secs(at(1.0)),
-            m.cin7_calls,
-            m.throttled
-        );
+        print_row(name, rate, m)?;
     }
+    // The other direction costs its own calls per change (the receipt itself, then the
+    // sync's reads of the purchase): idle is half of what the budget serves of those.
+    let probe = webhook_scenario(&args, 1.0, 5).await?;
+    let per_receipt = probe.cin7_calls as f64 / 5.0;
+    let rate = f64::from(args.limit) / per_receipt.max(1.0) * 0.5;
+    let m = webhook_scenario(&args, rate, args.changes).await?;
+    print_row("Cin7 receipt → CloudSuite (webhook), idle", rate, m)?;
+    println!(
+        "\n{per_receipt:.2} Cin7 call(s) per receipt (the receipt and the sync's reads of it)"
+    );
+    Ok(())
+}
+
+/// One table row of a scenario's latencies.
+fn print_row(name: &str, rate: f64, m: Measured) -> Result<(), Box<dyn std::error::Error>> {
+    let mut l = m.latencies;
+    if l.is_empty() {
+        return Err(format!("{name}: no change reached the other side").into());
+    }
+    l.sort_by(f64::total_cmp);
+    let at = |q: f64| l[((l.len() as f64 * q).ceil() as usize).clamp(1, l.len()) - 1];
+    println!(
+        "| {name} | {} | {rate:.1} | {} | {} | {} | {} | {} | {} |",
+        l.len(),
+        secs(at(0.50)),
+        secs(at(0.95)),
+        secs(at(0.99)),
+        secs(at(1.0)),
+        m.cin7_calls,
+        m.throttled
+    );
     Ok(())
 }
 
@@ -322,4 +341,174 @@ async fn push(
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0))
+}
+
+/// A receipt made in Cin7 → its webhook → the receipt written to the CloudSuite PO.
+async fn webhook_scenario(
+    args: &LatencyArgs,
+    per_minute: f64,
+    changes: usize,
+) -> Result<Measured, Box<dyn std::error::Error>> {
+    use cin7_core_client::sync::triggers::{PURCHASE_WEBHOOKS, ensure_subscribed};
+    use cin7_core_client::sync::webhook_server::{WebhookIntake, intake_router};
+    use cin7_core_client::webhook::{AuthorizationType, DeliveryAuth, Webhook, WebhookReceiver};
+    use sync_core::target::{Approach, DocStatus};
+
+    let world = world(
+        &SyncArgs {
+            suppliers: 20,
+            pos: changes,
+            lines: 1,
+            invoices: 0,
+            limit: args.limit,
+            real_clock: false,
+            small_factor: 1,
+            returns: true,
+        },
+        21,
+    )
+    .await?;
+    let manual = world
+        .manual
+        .clone()
+        .ok_or("the latency bench runs on the virtual clock")?;
+    let pending: Arc<Mutex<Pending>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    // Stock first, orders authorised: a warehouse can receive any purchase at once.
+    let mut policy = mappings(true);
+    policy.purchases.approach = Approach::Stock;
+    policy.purchases.order_status = DocStatus::Authorised;
+    let sync = assemble(Parts {
+        tenant: TENANT.to_owned(),
+        source: CloudSuiteSource::csi(world.ion_client.csi(world.ion.mongoose_config()), "MAIN")
+            .default_currency("USD"),
+        target: Arc::new(cin7_core_client::sync::Cin7Target::new(
+            world.cin7_client.clone(),
+        )),
+        streams: vec![
+            Stream::Suppliers,
+            Stream::PurchaseOrders,
+            Stream::PurchaseReturns,
+        ],
+        returns: Some(examples::demo::return_parts(
+            &world.ion_client,
+            &world.ion,
+            &world.cin7_client,
+        )),
+        store: world.store.clone(),
+        clock: world.clock.clone(),
+        mappings: policy,
+        engine: EngineConfig {
+            safety_lag: chrono::Duration::seconds(1),
+            ..EngineConfig::default()
+        },
+        progress: Some(completions(&world, pending.clone(), latencies.clone())),
+    })?;
+    // The forward sync puts the POs into Cin7 (not measured).
+    let first = sync.runner.run_once(None).await;
+    if !first.is_ok() {
+        return Err(format!("the first run failed: {first:?}").into());
+    }
+    let token = "bench-webhook-token-0123456789";
+    let intake = WebhookIntake::new(
+        WebhookReceiver::new(DeliveryAuth::Bearer(token.into())),
+        world.store.clone(),
+        TENANT,
+        "cin7-sim",
+        world.clock.clone(),
+        sync.wake(),
+    )?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let app = intake_router(Arc::new(intake));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for kind in PURCHASE_WEBHOOKS {
+        let hook = Webhook {
+            webhook_type: Some(kind),
+            is_active: Some(true),
+            external_url: url.clone(),
+            external_authorization_type: Some(AuthorizationType::BearerAuth),
+            external_bearer_token: Some(token.into()),
+            ..Webhook::default()
+        };
+        ensure_subscribed(&world.cin7_client, &hook).await?;
+    }
+    // Every purchase that came from a CloudSuite PO, with its first line.
+    let purchases: Vec<(String, String, serde_json::Value)> = world
+        .cin7
+        .state()
+        .purchases
+        .iter()
+        .filter_map(|p| {
+            let line = p.order.as_ref()?.lines.first()?;
+            let quantity = serde_json::to_value(line.quantity?).ok()?;
+            Some((p.id.as_ref()?.to_string(), line.sku.clone()?, quantity))
+        })
+        .take(changes)
+        .collect();
+    if purchases.is_empty() {
+        return Err("no purchase to receive".into());
+    }
+    let calls_before = total(&cin7_calls(&world.cin7));
+    let throttled_before = world.cin7.throttled();
+    let interval = chrono::Duration::milliseconds((60_000.0 / per_minute) as i64);
+    let start = world.clock.now() + chrono::Duration::seconds(1);
+    let arrival = |i: usize| start + interval * i as i32;
+    let waiting = |pending: &Arc<Mutex<Pending>>| {
+        pending
+            .lock()
+            .map(|p| p.values().map(VecDeque::len).sum::<usize>())
+            .unwrap_or(0)
+    };
+    let mut next = 0;
+    let mut idle_rounds = 0;
+    while next < purchases.len() || waiting(&pending) > 0 {
+        let before = (next, waiting(&pending));
+        if waiting(&pending) == 0 && next < purchases.len() && arrival(next) > world.clock.now() {
+            manual.set(arrival(next));
+        }
+        while next < purchases.len() && arrival(next) <= world.clock.now() {
+            let (purchase, sku, quantity) = &purchases[next];
+            let delivered = world.cin7.state().deliveries.len();
+            if let Ok(mut p) = pending.lock() {
+                p.entry(purchase.clone())
+                    .or_default()
+                    .push_back((arrival(next), Instant::now()));
+            }
+            let stock = serde_json::from_value(serde_json::json!({
+                "PurchaseID": purchase,
+                "Status": "AUTHORISED",
+                "Lines": [{
+                    "Date": world.clock.now().date_naive().to_string(),
+                    "SKU": sku,
+                    "Quantity": quantity,
+                }],
+            }))?;
+            // The warehouse's receipt goes through the account's budget like the sync's calls.
+            world.cin7_client.purchases().receive_stock(&stock).await?;
+            world
+                .cin7
+                .wait_for_deliveries(delivered + 1, std::time::Duration::from_secs(10))
+                .await
+                .ok_or("Cin7 delivered no webhook for the receipt")?;
+            next += 1;
+        }
+        sync.runner.run_triggers().await?;
+        idle_rounds = if waiting(&pending) > 0 && (next, waiting(&pending)) == before {
+            idle_rounds + 1
+        } else {
+            0
+        };
+        if idle_rounds > 100 {
+            return Err(
+                format!("{} receipt(s) never reached CloudSuite", waiting(&pending)).into(),
+            );
+        }
+    }
+    let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    Ok(Measured {
+        latencies,
+        cin7_calls: total(&cin7_calls(&world.cin7)) - calls_before,
+        throttled: world.cin7.throttled() - throttled_before,
+    })
 }
