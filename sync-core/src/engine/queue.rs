@@ -12,7 +12,7 @@
 //! record is read as it is now — which is also why a stale delivery arriving late changes
 //! nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -253,12 +253,21 @@ pub async fn drain<P: Pipeline + ?Sized>(
     let store = run.store.as_ref();
     let queued = queued(store, &run.tenant, queue).await?;
     let mut report = TriggerReport::default();
-    let mut records: BTreeMap<SourceIdentity, Vec<AuditEntry>> = BTreeMap::new();
+    // Oldest first (the store answers in queue order): under a backlog, the record waiting
+    // longest is synced first.
+    let mut records: Vec<(SourceIdentity, Vec<AuditEntry>)> = Vec::new();
+    let mut position: HashMap<SourceIdentity, usize> = HashMap::new();
     let mut done = Vec::new();
     for entry in queued {
         let hint = hint_of(&entry).map(str::to_owned);
         match resolver.resolve(&entry.source, hint.as_deref()).await {
-            Ok(Some(record)) => records.entry(record).or_default().push(entry),
+            Ok(Some(record)) => match position.get(&record) {
+                Some(&at) => records[at].1.push(entry),
+                None => {
+                    position.insert(record.clone(), records.len());
+                    records.push((record, vec![entry]));
+                }
+            },
             Ok(None) => {
                 report.unresolved += 1;
                 done.push((entry, None, "no record for this id".to_owned()));
@@ -270,7 +279,7 @@ pub async fn drain<P: Pipeline + ?Sized>(
     }
     let mut entries = Vec::new();
     // One read for all: a source that reads in bulk (the Data Lake) reads once per drain.
-    let identities: Vec<SourceIdentity> = records.keys().cloned().collect();
+    let identities: Vec<SourceIdentity> = records.iter().map(|(id, _)| id.clone()).collect();
     let fetched = source.fetch_many(&identities).await;
     for ((identity, items), read) in records.into_iter().zip(fetched) {
         // A record the source no longer has, pushed as deleted: the pipeline's delete policy

@@ -353,3 +353,59 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
         assert_eq!(statuses, [expected], "{policy:?}");
     }
 }
+
+/// Under a backlog the record waiting longest is synced first: the queue drains in the order
+/// records were queued, not by their ids.
+#[tokio::test]
+async fn pushed_records_are_synced_oldest_first() {
+    use sync_core::engine::queue::{Trigger, enqueue, push_queue};
+    use sync_core::model::{Record, RecordKind};
+
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(at(100));
+    let source = MemorySource::new(at(100));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress: sync_core::engine::ProgressFn = {
+        let seen = seen.clone();
+        Arc::new(move |event: &ProgressEvent| {
+            if let ProgressEvent::Record { source, .. } = event {
+                seen.lock().unwrap().push(source.id.clone());
+            }
+        })
+    };
+    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
+        .with_suppliers(StreamRunner::new(
+            Arc::new(SupplierPipeline::new(
+                Arc::new(MemorySupplierTarget::new()),
+                mappings(),
+            )),
+            Arc::new(source.clone()),
+            config(),
+        ))
+        .with_pushes()
+        .with_progress(progress);
+    for (n, vendor) in ["S3", "S1", "S2"].into_iter().enumerate() {
+        let record = supplier(vendor, vendor, at(50));
+        source.upsert(record.clone());
+        let trigger = Trigger {
+            delivery_key: vendor.into(),
+            event: "SyncSupplierPartyMaster".into(),
+            target: record.identity().clone(),
+            hint: None,
+            received_at: at(100 + n as i64),
+        };
+        let queue = push_queue(&StreamId::suppliers());
+        enqueue(
+            &store,
+            TENANT,
+            &queue,
+            RecordKind::Supplier,
+            "test",
+            &trigger,
+        )
+        .await
+        .unwrap();
+    }
+    runner.run_triggers().await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["S3", "S1", "S2"]);
+}

@@ -91,9 +91,15 @@ pub async fn run(args: LatencyArgs) -> Result<(), Box<dyn std::error::Error>> {
     // sync's reads of the purchase): idle is half of what the budget serves of those.
     let probe = webhook_scenario(&args, 1.0, 5).await?;
     let per_receipt = probe.cin7_calls as f64 / 5.0;
-    let rate = f64::from(args.limit) / per_receipt.max(1.0) * 0.5;
-    let m = webhook_scenario(&args, rate, args.changes).await?;
-    print_row("Cin7 receipt → CloudSuite (webhook), idle", rate, m)?;
+    let capacity = f64::from(args.limit) / per_receipt.max(1.0);
+    for (name, factor) in [
+        ("Cin7 receipt → CloudSuite (webhook), idle", 0.5),
+        ("Cin7 receipt → CloudSuite (webhook), backlog", 2.0),
+    ] {
+        let rate = capacity * factor;
+        let m = webhook_scenario(&args, rate, args.changes).await?;
+        print_row(name, rate, m)?;
+    }
     println!(
         "\n{per_receipt:.2} Cin7 call(s) per receipt (the receipt and the sync's reads of it)"
     );
