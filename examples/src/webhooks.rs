@@ -65,21 +65,14 @@ impl IntakeServer {
             .into_std()
             .map_err(|e| ConfigError::Client(format!("{what} cannot listen on {listen}: {e}")))?;
         let handle = axum_server::Handle::new();
-        tokio::spawn(reload_on_hangup(
-            config.clone(),
-            tls.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn({
-            let handle = handle.clone();
-            async move {
-                shutdown.wait().await;
-                handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            }
-        });
-        let server = axum_server::from_tcp_rustls(listener, config)
+        let server = axum_server::from_tcp_rustls(listener, config.clone())
             .map_err(|e| ConfigError::Client(format!("{what} cannot listen on {listen}: {e}")))?
-            .handle(handle);
+            .handle(handle.clone());
+        tokio::spawn(reload_on_hangup(config, tls.clone(), shutdown.clone()));
+        tokio::spawn(async move {
+            shutdown.wait().await;
+            handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        });
         let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
         Ok(IntakeServer { addr, task })
     }

@@ -78,12 +78,12 @@ fn push(port: u16, auth: &str, document_id: &str, bod: &[u8]) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
-    let sims = start(91, 4).await;
+    let sims = start(95, 4).await;
     let port = free_port();
     let schedule = format!(
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\n"
     );
-    let config = sims.config(91, "", &schedule);
+    let config = sims.config(95, "", &schedule);
     let mut sync = Running::start(&config, &[("ION_PUSH_SECRET", SECRET)]);
     // The first scheduled run puts every supplier into Cin7, then the runner waits an hour.
     assert!(
@@ -187,7 +187,7 @@ async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
 /// without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
-    let sims = start(92, 2).await;
+    let sims = start(96, 2).await;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
     let tls_dir = sims.dir.path().join("tls");
     std::fs::create_dir_all(&tls_dir).unwrap();
@@ -205,7 +205,7 @@ async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
     let schedule = format!(
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
     );
-    let config = sims.config(92, "", &schedule);
+    let config = sims.config(96, "", &schedule);
     let mut sync = Running::start(&config, &[("ION_PUSH_SECRET", SECRET)]);
     assert!(
         sync.wait_for(|l| l.contains("ION push intake listening")),

@@ -623,6 +623,25 @@ impl CloudSuiteSource {
         }
     }
 
+    /// Records of `kind` by identity: from BODs, one read of the document's history for all
+    /// (the Data Lake has no lookup by id); otherwise one `fetch` each.
+    async fn fetch_many_of<R>(
+        &self,
+        kind: RecordKind,
+        identities: &[SourceIdentity],
+    ) -> Vec<Result<Option<R>, SourceError>>
+    where
+        R: bods::FromBod,
+        CloudSuiteSource: Source<R>,
+    {
+        match self.bod_lake(kind) {
+            Some(lake) => {
+                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
+            }
+            None => fetch_each(self, identities).await,
+        }
+    }
+
     async fn server_time_of<R: bods::FromBod>(
         &self,
         ido: &str,
@@ -754,13 +773,7 @@ impl Source<Supplier> for CloudSuiteSource {
         &self,
         identities: &[SourceIdentity],
     ) -> Vec<Result<Option<Supplier>, SourceError>> {
-        match self.bod_lake(RecordKind::Suppliers) {
-            // One read of the document's history for all, not one per record.
-            Some(lake) => {
-                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
-            }
-            None => fetch_each(self, identities).await,
-        }
+        self.fetch_many_of(RecordKind::Suppliers, identities).await
     }
 
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<Supplier>, SourceError> {
@@ -1056,13 +1069,8 @@ impl Source<PurchaseOrder> for CloudSuiteSource {
         &self,
         identities: &[SourceIdentity],
     ) -> Vec<Result<Option<PurchaseOrder>, SourceError>> {
-        match self.bod_lake(RecordKind::PurchaseOrders) {
-            // One read of the document's history for all, not one per record.
-            Some(lake) => {
-                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
-            }
-            None => fetch_each(self, identities).await,
-        }
+        self.fetch_many_of(RecordKind::PurchaseOrders, identities)
+            .await
     }
 
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<PurchaseOrder>, SourceError> {
@@ -1123,13 +1131,8 @@ impl Source<SupplierInvoice> for CloudSuiteSource {
         &self,
         identities: &[SourceIdentity],
     ) -> Vec<Result<Option<SupplierInvoice>, SourceError>> {
-        match self.bod_lake(RecordKind::SupplierInvoices) {
-            // One read of the document's history for all, not one per record.
-            Some(lake) => {
-                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
-            }
-            None => fetch_each(self, identities).await,
-        }
+        self.fetch_many_of(RecordKind::SupplierInvoices, identities)
+            .await
     }
 
     async fn fetch(
@@ -1210,13 +1213,7 @@ impl Source<GlAccount> for CloudSuiteSource {
         &self,
         identities: &[SourceIdentity],
     ) -> Vec<Result<Option<GlAccount>, SourceError>> {
-        match self.bod_lake(RecordKind::GlAccounts) {
-            // One read of the document's history for all, not one per record.
-            Some(lake) => {
-                bods::fetch_many(lake, identities, self.page_size, &self.bod_context()).await
-            }
-            None => fetch_each(self, identities).await,
-        }
+        self.fetch_many_of(RecordKind::GlAccounts, identities).await
     }
 
     async fn fetch(&self, identity: &SourceIdentity) -> Result<Option<GlAccount>, SourceError> {

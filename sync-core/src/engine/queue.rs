@@ -278,57 +278,64 @@ pub async fn drain<P: Pipeline + ?Sized>(
         }
     }
     let mut entries = Vec::new();
-    // One read for all: a source that reads in bulk (the Data Lake) reads once per drain.
-    let identities: Vec<SourceIdentity> = records.iter().map(|(id, _)| id.clone()).collect();
-    let fetched = source.fetch_many(&identities).await;
-    for ((identity, items), read) in records.into_iter().zip(fetched) {
-        // A record the source no longer has, pushed as deleted: the pipeline's delete policy
-        // may write its last written version once more (e.g. deprecated).
-        let read = match read {
-            Ok(None) if items.iter().any(|i| hint_of(i) == Some(DELETED)) => {
-                match last_written::<P::Record>(store, &run.tenant, &pipeline.stream(), &identity)
-                    .await?
-                    .and_then(|last| pipeline.when_deleted(last))
-                {
-                    Some(record) => Ok(Some(record)),
-                    None => Ok(None),
+    // Read in chunks: a source that reads in bulk (the Data Lake) reads once per chunk, and a
+    // backlog is written as it is read, not after every record of it was read.
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
+        let chunk: Vec<(SourceIdentity, Vec<AuditEntry>)> =
+            records.by_ref().take(READ_CHUNK).collect();
+        let identities: Vec<SourceIdentity> = chunk.iter().map(|(id, _)| id.clone()).collect();
+        let mut fetched = source.fetch_many(&identities).await;
+        if fetched.len() != chunk.len() {
+            tracing::error!(
+                asked = chunk.len(),
+                answered = fetched.len(),
+                queue = %queue,
+                "the source answered another number of records than asked; they stay queued"
+            );
+            fetched.clear();
+        }
+        for ((identity, items), read) in chunk.into_iter().zip(fetched) {
+            let read = match read {
+                Ok(None) if items.iter().any(|i| hint_of(i) == Some(DELETED)) => {
+                    deleted(run, pipeline, &identity).await.map(Ok)?
                 }
-            }
-            other => other,
-        };
-        let outcome = match read {
-            Ok(Some(record)) => {
-                report.purchases += 1;
-                let processed = process_record(run, pipeline, &record, false, None).await?;
-                // Reported like a window's records, so progress and metrics count pushes too.
-                run.emit(ProgressEvent::Record {
-                    stream: pipeline.stream(),
-                    source: identity.clone(),
-                    status: processed.entry().map(|e| e.status),
-                });
-                match processed {
-                    Processed::Skipped => "unchanged since the last sync".to_owned(),
-                    Processed::Entries(new) => {
-                        for e in &new {
-                            *report
-                                .statuses
-                                .entry(format!("{:?}", e.status).to_lowercase())
-                                .or_default() += 1;
+                other => other,
+            };
+            let outcome = match read {
+                Ok(Some(record)) => {
+                    report.purchases += 1;
+                    let processed = process_record(run, pipeline, &record, false, None).await?;
+                    // Reported like a window's records, so progress and metrics count pushes.
+                    run.emit(ProgressEvent::Record {
+                        stream: pipeline.stream(),
+                        source: identity.clone(),
+                        status: processed.entry().map(|e| e.status),
+                    });
+                    match processed {
+                        Processed::Skipped => "unchanged since the last sync".to_owned(),
+                        Processed::Entries(new) => {
+                            for e in &new {
+                                *report
+                                    .statuses
+                                    .entry(format!("{:?}", e.status).to_lowercase())
+                                    .or_default() += 1;
+                            }
+                            let status = new.last().map(|e| e.status);
+                            entries.extend(new);
+                            format!("processed: {status:?}")
                         }
-                        let status = new.last().map(|e| e.status);
-                        entries.extend(new);
-                        format!("processed: {status:?}")
                     }
                 }
+                Ok(None) => "the record no longer exists".to_owned(),
+                Err(error) => {
+                    tracing::warn!(%identity, %error, queue = %queue, "cannot read a queued record yet");
+                    continue;
+                }
+            };
+            for item in items {
+                done.push((item, Some(identity.clone()), outcome.clone()));
             }
-            Ok(None) => "the record no longer exists".to_owned(),
-            Err(error) => {
-                tracing::warn!(%identity, %error, queue = %queue, "cannot read a queued record yet");
-                continue;
-            }
-        };
-        for item in items {
-            done.push((item, Some(identity.clone()), outcome.clone()));
         }
     }
     if !entries.is_empty() {
@@ -358,24 +365,43 @@ fn hint_of(entry: &AuditEntry) -> Option<&str> {
         .and_then(serde_json::Value::as_str)
 }
 
-/// The version of `identity` last written by `stream`, from the audit trail.
-async fn last_written<R: Record>(
-    store: &dyn SyncStore,
-    tenant: &str,
-    stream: &StreamId,
+/// Records read from the source at a time while draining.
+const READ_CHUNK: usize = 50;
+
+/// What to write for a record pushed as deleted that the source no longer has: the
+/// pipeline's answer for its last written version (from the audit trail), and only for a
+/// record already linked to a target record (never a create, never a match by name).
+async fn deleted<P: Pipeline + ?Sized>(
+    run: &RunContext,
+    pipeline: &P,
     identity: &SourceIdentity,
-) -> Result<Option<R>, SyncError> {
+) -> Result<Option<P::Record>, SyncError> {
+    let store = run.store.as_ref();
+    let linked = store
+        .cross_ref(&run.tenant, <P::Record as Record>::KIND, identity)
+        .await?
+        .is_some_and(|x| !x.target_id.is_empty());
+    if !linked {
+        return Ok(None);
+    }
     let written = store
         .query(
-            &AuditQuery::tenant(tenant.to_owned())
-                .stream(stream.clone())
+            &AuditQuery::tenant(run.tenant.clone())
+                .stream(pipeline.stream())
                 .source(identity.clone())
                 .statuses(&[AuditStatus::Succeeded]),
         )
         .await?;
-    Ok(written
-        .last()
-        .and_then(|e| serde_json::from_value(e.source_snapshot.clone()).ok()))
+    let Some(last) = written.last() else {
+        return Ok(None);
+    };
+    match serde_json::from_value(last.source_snapshot.clone()) {
+        Ok(record) => Ok(pipeline.when_deleted(record)),
+        Err(error) => {
+            tracing::warn!(%identity, %error, "the last written version cannot be read back; the delete is not applied");
+            Ok(None)
+        }
+    }
 }
 
 /// The items of `queue` still waiting, for `tenant`.

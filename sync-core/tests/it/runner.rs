@@ -351,6 +351,26 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
             .map(|d| d.status.clone())
             .collect();
         assert_eq!(statuses, [expected], "{policy:?}");
+
+        // A vendor never linked to a target supplier: nothing to deprecate, nothing created.
+        let never = supplier("S9", "Never Synced", at(50));
+        let trigger = Trigger {
+            delivery_key: "delete-S9".into(),
+            target: never.identity().clone(),
+            ..trigger
+        };
+        enqueue(
+            &store,
+            TENANT,
+            &queue,
+            RecordKind::Supplier,
+            "test",
+            &trigger,
+        )
+        .await
+        .unwrap();
+        runner.run_triggers().await.unwrap();
+        assert_eq!(target.suppliers().len(), 1, "{policy:?}: nothing created");
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn start_shaped(
 /// A per-test Cin7 account id: the client's rate limiter is shared per account in a process,
 /// and every module of the `it` binary runs in one process, so each test has its own `seq`
 /// (sync_cli 1-5 and 60-63, return_crash 40-45, webhooks_cli 71-73, m3_tenant 76-77,
-/// m3_purchases 81-82, tenant_fit 91-93).
+/// m3_purchases 81-82, tenant_fit 91-93, ion_push_cli 95-96).
 pub fn account(seq: u64) -> String {
     format!("5a1e0c7e-51a0-4c1d-9c0e-{:012x}", 0x5c11_0000 + seq)
 }
@@ -175,6 +175,8 @@ pub fn dead_port() -> u16 {
 pub struct Running {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// Standard error, read as it comes (a full pipe would stall the runner).
+    errors: std::sync::Arc<std::sync::Mutex<String>>,
     /// What it printed so far.
     pub printed: Vec<String>,
 }
@@ -193,6 +195,17 @@ impl Running {
             command.env(name, value);
         }
         let mut child = command.spawn().unwrap();
+        let errors = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn({
+            let errors = errors.clone();
+            move || {
+                use std::io::Read;
+                let mut text = String::new();
+                let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
+                errors.lock().unwrap().push_str(&text);
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel::<String>();
         std::thread::spawn(move || {
@@ -209,6 +222,7 @@ impl Running {
         Running {
             child,
             lines,
+            errors,
             printed: Vec::new(),
         }
     }
@@ -246,9 +260,29 @@ impl Running {
     /// standard error).
     pub fn interrupt(mut self) -> (std::process::ExitStatus, String) {
         self.signal("-INT");
-        let out = tokio::task::block_in_place(|| self.child.wait_with_output().unwrap());
+        let status = tokio::task::block_in_place(|| self.child.wait().unwrap());
         self.printed.extend(self.lines.iter());
-        let printed = format!("{}\n{}", self.printed.join("\n"), text(&out));
-        (out.status, printed)
+        // The stderr reader finishes at the end of the output; give it that moment.
+        let errors = tokio::task::block_in_place(|| {
+            for _ in 0..200 {
+                if std::sync::Arc::strong_count(&self.errors) == 1 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            self.errors.lock().unwrap().clone()
+        });
+        let printed = format!("{}\n{errors}", self.printed.join("\n"));
+        (status, printed)
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails before `interrupt` leaves no runner behind holding its port.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
