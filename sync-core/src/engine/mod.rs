@@ -224,6 +224,7 @@ pub struct RecordContext<'a> {
     started_at: DateTime<Utc>,
     uncertain: bool,
     replay_of: Option<EntryId>,
+    link_only: bool,
     extra: Mutex<Vec<AuditEntry>>,
 }
 
@@ -256,6 +257,13 @@ impl<'a> RecordContext<'a> {
     /// The record's content hash.
     pub fn hash(&self) -> &ContentHash {
         &self.hash
+    }
+
+    /// Whether the record may only update the target record it is already linked to (by
+    /// cross-reference or vendor ID): no create, no match by name. Set for a record the source
+    /// deleted ([`process_linked`]).
+    pub fn link_only(&self) -> bool {
+        self.link_only
     }
 
     /// Whether an earlier attempt at this record may have written to the target without the
@@ -409,6 +417,28 @@ pub async fn process_record<P: Pipeline + ?Sized>(
     force: bool,
     replay_of: Option<EntryId>,
 ) -> Result<Processed, SyncError> {
+    process(run, pipeline, record, force, replay_of, false).await
+}
+
+/// [`process_record`] for a record that may only update the target record it is already
+/// linked to ([`RecordContext::link_only`]): what a source's deletion writes (e.g. a
+/// supplier deprecated), never a create or a match by name.
+pub async fn process_linked<P: Pipeline + ?Sized>(
+    run: &RunContext,
+    pipeline: &P,
+    record: &P::Record,
+) -> Result<Processed, SyncError> {
+    process(run, pipeline, record, false, None, true).await
+}
+
+async fn process<P: Pipeline + ?Sized>(
+    run: &RunContext,
+    pipeline: &P,
+    record: &P::Record,
+    force: bool,
+    replay_of: Option<EntryId>,
+    link_only: bool,
+) -> Result<Processed, SyncError> {
     let stream = pipeline.stream();
     let source = record.identity().clone();
     let hash = record.content_hash()?;
@@ -506,6 +536,7 @@ pub async fn process_record<P: Pipeline + ?Sized>(
         started_at,
         uncertain,
         replay_of: replay_of.clone(),
+        link_only,
         extra: Mutex::new(Vec::new()),
     };
     let outcome = pipeline.apply(&ctx, record).await?;

@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::engine::{Pipeline, Processed, ProgressEvent, RunContext, process_record};
+use crate::engine::{
+    Pipeline, Processed, ProgressEvent, RunContext, process_linked, process_record,
+};
 use crate::error::{SourceError, SyncError};
 use crate::model::{Record, RecordKind, SourceIdentity, hash_value};
 use crate::source::Source;
@@ -296,8 +298,10 @@ pub async fn drain<P: Pipeline + ?Sized>(
             fetched.clear();
         }
         for ((identity, items), read) in chunk.into_iter().zip(fetched) {
+            let mut link_only = false;
             let read = match read {
                 Ok(None) if items.iter().any(|i| hint_of(i) == Some(DELETED)) => {
+                    link_only = true;
                     deleted(run, pipeline, &identity).await.map(Ok)?
                 }
                 other => other,
@@ -305,7 +309,11 @@ pub async fn drain<P: Pipeline + ?Sized>(
             let outcome = match read {
                 Ok(Some(record)) => {
                     report.purchases += 1;
-                    let processed = process_record(run, pipeline, &record, false, None).await?;
+                    let processed = if link_only {
+                        process_linked(run, pipeline, &record).await?
+                    } else {
+                        process_record(run, pipeline, &record, false, None).await?
+                    };
                     // Reported like a window's records, so progress and metrics count pushes.
                     run.emit(ProgressEvent::Record {
                         stream: pipeline.stream(),
@@ -369,8 +377,9 @@ fn hint_of(entry: &AuditEntry) -> Option<&str> {
 const READ_CHUNK: usize = 50;
 
 /// What to write for a record pushed as deleted that the source no longer has: the
-/// pipeline's answer for its last written version (from the audit trail), and only for a
-/// record already linked to a target record (never a create, never a match by name).
+/// pipeline's answer for its last written version (from the audit trail), for a record
+/// already linked to a target record. It is processed link-only
+/// ([`process_linked`]): never a create, never a match by name.
 async fn deleted<P: Pipeline + ?Sized>(
     run: &RunContext,
     pipeline: &P,

@@ -437,7 +437,25 @@ impl Pipeline for SupplierPipeline {
             .store()
             .cross_ref(ctx.tenant(), Supplier::KIND, supplier.identity())
             .await?;
-        match self.find(ctx.uncertain(), xref.as_ref().map(|x| x.target_id.as_str()), supplier) {
+        let found = self.find(
+            ctx.uncertain(),
+            xref.as_ref().map(|x| x.target_id.as_str()),
+            supplier,
+        );
+        if ctx.link_only()
+            && !matches!(
+                found,
+                Found::One(_, MatchResult::CrossRef | MatchResult::ById)
+            )
+        {
+            // A deletion only updates the supplier the vendor is linked to; that one is gone
+            // (or was never linked): nothing to write, nothing created or matched by name.
+            return Ok(Outcome::skipped(format!(
+                "vendor {} has no linked target supplier any more: nothing to deprecate",
+                supplier.vendor_id
+            )));
+        }
+        match found {
             Found::Many(ids) => Ok(Outcome::conflict(
                 ErrorClass::Ambiguous,
                 format!(

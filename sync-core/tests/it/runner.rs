@@ -429,3 +429,66 @@ async fn pushed_records_are_synced_oldest_first() {
     runner.run_triggers().await.unwrap();
     assert_eq!(*seen.lock().unwrap(), ["S3", "S1", "S2"]);
 }
+
+/// A pushed delete only updates the supplier the vendor is linked to: when that one is gone
+/// from the target (deleted there by hand), nothing is created and nothing is matched by name.
+#[tokio::test]
+async fn a_pushed_delete_never_creates_or_matches_by_name() {
+    use sync_core::engine::queue::{DELETED, Trigger, enqueue, push_queue};
+    use sync_core::mapping::{DeletePolicy, NameMatch};
+    use sync_core::model::{PartyStatus, Record, RecordKind};
+    use sync_core::store::CrossRefStore;
+
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(at(100));
+    let source = MemorySource::new(at(100));
+    let s1 = supplier("S1", "Gone Ltd", at(50));
+    source.upsert(s1.clone());
+    let target = MemorySupplierTarget::new();
+    let mut policy = mappings();
+    policy.deleted_suppliers = DeletePolicy::Deactivate;
+    policy.vendor_id_field = None;
+    policy.name_match = NameMatch::Create;
+    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
+        .with_suppliers(StreamRunner::new(
+            Arc::new(SupplierPipeline::new(Arc::new(target.clone()), policy)),
+            Arc::new(source.clone()),
+            config(),
+        ))
+        .with_pushes();
+    assert!(runner.run_once(None).await.is_ok());
+    // The linked target supplier is gone (the cross-reference points at nothing now).
+    let mut xref = store
+        .cross_ref(TENANT, RecordKind::Supplier, s1.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    xref.target_id = "deleted-in-the-target".into();
+    store.put_cross_ref(TENANT, &xref).await.unwrap();
+
+    source.remove(s1.identity());
+    let trigger = Trigger {
+        delivery_key: "delete-S1".into(),
+        event: "SyncSupplierPartyMaster".into(),
+        target: s1.identity().clone(),
+        hint: Some(DELETED.into()),
+        received_at: at(101),
+    };
+    enqueue(
+        &store,
+        TENANT,
+        &push_queue(&StreamId::suppliers()),
+        RecordKind::Supplier,
+        "test",
+        &trigger,
+    )
+    .await
+    .unwrap();
+    runner.run_triggers().await.unwrap();
+    let suppliers = target.suppliers();
+    assert_eq!(suppliers.len(), 1, "nothing created");
+    assert!(
+        suppliers.values().all(|d| d.status == PartyStatus::Active),
+        "nothing else deprecated"
+    );
+}
