@@ -186,73 +186,79 @@ async fn run_forever_follows_the_schedule_until_shutdown() {
     assert_eq!(s.clock.now() - start, chrono::Duration::minutes(45));
 }
 
+/// A runner syncing suppliers from `source` into `target` with `mappings`, draining pushes.
+fn push_runner(
+    store: &MemoryStore,
+    source: &MemorySource<Supplier>,
+    target: &MemorySupplierTarget,
+    mappings: sync_core::mapping::Mappings,
+) -> TenantRunner {
+    TenantRunner::new(
+        TENANT,
+        Arc::new(store.clone()),
+        ManualClock::new(at(100)).shared(),
+    )
+    .with_suppliers(StreamRunner::new(
+        Arc::new(SupplierPipeline::new(Arc::new(target.clone()), mappings)),
+        Arc::new(source.clone()),
+        config(),
+    ))
+    .with_pushes()
+}
+
+/// Queue a push of `target` in `stream`'s push queue, keyed `key` (`hint`: e.g. deleted);
+/// whether it was new.
+async fn push(
+    store: &MemoryStore,
+    stream: StreamId,
+    target: &sync_core::model::SourceIdentity,
+    key: &str,
+    hint: Option<&str>,
+) -> bool {
+    use sync_core::engine::queue::{Trigger, enqueue, push_queue};
+    use sync_core::model::RecordKind;
+    let kind = if stream == StreamId::gl_accounts() {
+        RecordKind::GlAccount
+    } else {
+        RecordKind::Supplier
+    };
+    let trigger = Trigger {
+        delivery_key: key.into(),
+        event: "Sync".into(),
+        target: target.clone(),
+        hint: hint.map(str::to_owned),
+        received_at: at(101),
+    };
+    enqueue(store, TENANT, &push_queue(&stream), kind, "test", &trigger)
+        .await
+        .unwrap()
+}
+
 /// Records pushed for the forward streams are synced when the runner is woken; a queue that
 /// fails (here the GL window) stays queued without holding up the others, and a scheduled run
 /// settles chart pushes with its own GL window instead of reading the chart twice.
 #[tokio::test]
 async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_window() {
-    use sync_core::engine::queue::{Trigger, enqueue, push_queue};
-    use sync_core::model::{Record, RecordKind};
+    use sync_core::engine::queue::push_queue;
+    use sync_core::model::Record;
     use sync_core::store::{AuditQuery, AuditStore};
 
     let store = MemoryStore::new();
-    let clock = ManualClock::new(at(100));
-    let suppliers_src = MemorySource::new(at(100));
+    let source = MemorySource::new(at(100));
     let s1 = supplier("S1", "Pushed Ltd", at(50));
-    suppliers_src.upsert(s1.clone());
+    source.upsert(s1.clone());
     let gl_src: MemorySource<GlAccount> = MemorySource::new(at(100));
     gl_src.upsert(gl("715", "Purchases", AccountClass::Expense, true));
-    let supplier_target = MemorySupplierTarget::new();
-    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
-        .with_gl_accounts(GlAccountPipeline::new(
+    let target = MemorySupplierTarget::new();
+    let runner =
+        push_runner(&store, &source, &target, mappings()).with_gl_accounts(GlAccountPipeline::new(
             Arc::new(gl_src.clone()),
             Arc::new(MemoryAccountTarget::new([])),
             mappings(),
-        ))
-        .with_suppliers(StreamRunner::new(
-            Arc::new(SupplierPipeline::new(
-                Arc::new(supplier_target.clone()),
-                mappings(),
-            )),
-            Arc::new(suppliers_src.clone()),
-            config(),
-        ))
-        .with_pushes();
-    let push = |stream: StreamId, kind: RecordKind, target, key: &str| {
-        let store = store.clone();
-        let key = key.to_owned();
-        async move {
-            let trigger = Trigger {
-                delivery_key: key,
-                event: "Sync".into(),
-                target,
-                hint: None,
-                received_at: at(100),
-            };
-            enqueue(&store, TENANT, &push_queue(&stream), kind, "test", &trigger)
-                .await
-                .unwrap()
-        }
-    };
-    let chart_id = s1.identity().sibling("chart");
-    assert!(
-        push(
-            StreamId::gl_accounts(),
-            RecordKind::GlAccount,
-            chart_id,
-            "c1"
-        )
-        .await
-    );
-    assert!(
-        push(
-            StreamId::suppliers(),
-            RecordKind::Supplier,
-            s1.identity().clone(),
-            "s1"
-        )
-        .await
-    );
+        ));
+    let chart = s1.identity().sibling("chart");
+    assert!(push(&store, StreamId::gl_accounts(), &chart, "c1", None).await);
+    assert!(push(&store, StreamId::suppliers(), s1.identity(), "s1", None).await);
     let open = |stream: StreamId| {
         let store = store.clone();
         async move {
@@ -272,7 +278,7 @@ async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_
     gl_src.fail_next_poll_at(Some(0));
     let report = runner.run_triggers().await.unwrap();
     assert_eq!((report.triggers, report.purchases), (1, 1), "{report:?}");
-    assert_eq!(supplier_target.suppliers().len(), 1);
+    assert_eq!(target.suppliers().len(), 1);
     assert_eq!(
         (
             open(StreamId::gl_accounts()).await,
@@ -290,59 +296,38 @@ async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_
 }
 
 /// A vendor pushed as deleted and gone from the source: kept in the target by default,
-/// deprecated with `deleted_suppliers = Deactivate` — its last written version, inactive.
+/// deprecated with `deleted_suppliers = Deactivate` — its last written version, inactive. A
+/// vendor never linked to a target supplier gets nothing.
 #[tokio::test]
 async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
-    use sync_core::engine::queue::{DELETED, Trigger, enqueue, push_queue};
+    use sync_core::engine::queue::DELETED;
     use sync_core::mapping::DeletePolicy;
-    use sync_core::model::{PartyStatus, Record, RecordKind};
+    use sync_core::model::{PartyStatus, Record};
 
     for (policy, expected) in [
         (DeletePolicy::Keep, PartyStatus::Active),
         (DeletePolicy::Deactivate, PartyStatus::Inactive),
     ] {
         let store = MemoryStore::new();
-        let clock = ManualClock::new(at(100));
         let source = MemorySource::new(at(100));
         let s1 = supplier("S1", "Gone Ltd", at(50));
         source.upsert(s1.clone());
         let target = MemorySupplierTarget::new();
-        let mut policy_mappings = mappings();
-        policy_mappings.deleted_suppliers = policy;
-        let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
-            .with_suppliers(StreamRunner::new(
-                Arc::new(SupplierPipeline::new(
-                    Arc::new(target.clone()),
-                    policy_mappings,
-                )),
-                Arc::new(source.clone()),
-                config(),
-            ))
-            .with_pushes();
+        let mut with_policy = mappings();
+        with_policy.deleted_suppliers = policy;
+        let runner = push_runner(&store, &source, &target, with_policy);
         assert!(runner.run_once(None).await.is_ok());
         assert_eq!(target.suppliers().len(), 1);
 
         source.remove(s1.identity());
-        let trigger = Trigger {
-            delivery_key: "delete-S1".into(),
-            event: "SyncSupplierPartyMaster".into(),
-            target: s1.identity().clone(),
-            hint: Some(DELETED.into()),
-            received_at: at(101),
-        };
-        let queue = push_queue(&StreamId::suppliers());
-        assert!(
-            enqueue(
-                &store,
-                TENANT,
-                &queue,
-                RecordKind::Supplier,
-                "test",
-                &trigger
-            )
-            .await
-            .unwrap()
-        );
+        push(
+            &store,
+            StreamId::suppliers(),
+            s1.identity(),
+            "d1",
+            Some(DELETED),
+        )
+        .await;
         let report = runner.run_triggers().await.unwrap();
         assert_eq!(report.triggers, 1, "{policy:?}: {report:?}");
         let statuses: Vec<PartyStatus> = target
@@ -352,23 +337,15 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
             .collect();
         assert_eq!(statuses, [expected], "{policy:?}");
 
-        // A vendor never linked to a target supplier: nothing to deprecate, nothing created.
         let never = supplier("S9", "Never Synced", at(50));
-        let trigger = Trigger {
-            delivery_key: "delete-S9".into(),
-            target: never.identity().clone(),
-            ..trigger
-        };
-        enqueue(
+        push(
             &store,
-            TENANT,
-            &queue,
-            RecordKind::Supplier,
-            "test",
-            &trigger,
+            StreamId::suppliers(),
+            never.identity(),
+            "d9",
+            Some(DELETED),
         )
-        .await
-        .unwrap();
+        .await;
         runner.run_triggers().await.unwrap();
         assert_eq!(target.suppliers().len(), 1, "{policy:?}: nothing created");
     }
@@ -378,11 +355,9 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
 /// records were queued, not by their ids.
 #[tokio::test]
 async fn pushed_records_are_synced_oldest_first() {
-    use sync_core::engine::queue::{Trigger, enqueue, push_queue};
-    use sync_core::model::{Record, RecordKind};
+    use sync_core::model::Record;
 
     let store = MemoryStore::new();
-    let clock = ManualClock::new(at(100));
     let source = MemorySource::new(at(100));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let progress: sync_core::engine::ProgressFn = {
@@ -393,38 +368,19 @@ async fn pushed_records_are_synced_oldest_first() {
             }
         })
     };
-    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
-        .with_suppliers(StreamRunner::new(
-            Arc::new(SupplierPipeline::new(
-                Arc::new(MemorySupplierTarget::new()),
-                mappings(),
-            )),
-            Arc::new(source.clone()),
-            config(),
-        ))
-        .with_pushes()
+    let runner = push_runner(&store, &source, &MemorySupplierTarget::new(), mappings())
         .with_progress(progress);
-    for (n, vendor) in ["S3", "S1", "S2"].into_iter().enumerate() {
+    for vendor in ["S3", "S1", "S2"] {
         let record = supplier(vendor, vendor, at(50));
         source.upsert(record.clone());
-        let trigger = Trigger {
-            delivery_key: vendor.into(),
-            event: "SyncSupplierPartyMaster".into(),
-            target: record.identity().clone(),
-            hint: None,
-            received_at: at(100 + n as i64),
-        };
-        let queue = push_queue(&StreamId::suppliers());
-        enqueue(
+        push(
             &store,
-            TENANT,
-            &queue,
-            RecordKind::Supplier,
-            "test",
-            &trigger,
+            StreamId::suppliers(),
+            record.identity(),
+            vendor,
+            None,
         )
-        .await
-        .unwrap();
+        .await;
     }
     runner.run_triggers().await.unwrap();
     assert_eq!(*seen.lock().unwrap(), ["S3", "S1", "S2"]);
@@ -434,13 +390,12 @@ async fn pushed_records_are_synced_oldest_first() {
 /// from the target (deleted there by hand), nothing is created and nothing is matched by name.
 #[tokio::test]
 async fn a_pushed_delete_never_creates_or_matches_by_name() {
-    use sync_core::engine::queue::{DELETED, Trigger, enqueue, push_queue};
+    use sync_core::engine::queue::DELETED;
     use sync_core::mapping::{DeletePolicy, NameMatch};
     use sync_core::model::{PartyStatus, Record, RecordKind};
     use sync_core::store::CrossRefStore;
 
     let store = MemoryStore::new();
-    let clock = ManualClock::new(at(100));
     let source = MemorySource::new(at(100));
     let s1 = supplier("S1", "Gone Ltd", at(50));
     source.upsert(s1.clone());
@@ -449,13 +404,7 @@ async fn a_pushed_delete_never_creates_or_matches_by_name() {
     policy.deleted_suppliers = DeletePolicy::Deactivate;
     policy.vendor_id_field = None;
     policy.name_match = NameMatch::Create;
-    let runner = TenantRunner::new(TENANT, Arc::new(store.clone()), clock.shared())
-        .with_suppliers(StreamRunner::new(
-            Arc::new(SupplierPipeline::new(Arc::new(target.clone()), policy)),
-            Arc::new(source.clone()),
-            config(),
-        ))
-        .with_pushes();
+    let runner = push_runner(&store, &source, &target, policy);
     assert!(runner.run_once(None).await.is_ok());
     // The linked target supplier is gone (the cross-reference points at nothing now).
     let mut xref = store
@@ -467,23 +416,14 @@ async fn a_pushed_delete_never_creates_or_matches_by_name() {
     store.put_cross_ref(TENANT, &xref).await.unwrap();
 
     source.remove(s1.identity());
-    let trigger = Trigger {
-        delivery_key: "delete-S1".into(),
-        event: "SyncSupplierPartyMaster".into(),
-        target: s1.identity().clone(),
-        hint: Some(DELETED.into()),
-        received_at: at(101),
-    };
-    enqueue(
+    push(
         &store,
-        TENANT,
-        &push_queue(&StreamId::suppliers()),
-        RecordKind::Supplier,
-        "test",
-        &trigger,
+        StreamId::suppliers(),
+        s1.identity(),
+        "d1",
+        Some(DELETED),
     )
-    .await
-    .unwrap();
+    .await;
     runner.run_triggers().await.unwrap();
     let suppliers = target.suppliers();
     assert_eq!(suppliers.len(), 1, "nothing created");
