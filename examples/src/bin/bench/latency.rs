@@ -204,24 +204,14 @@ async fn scenario(
         .iter()
         .filter_map(|r| r.values.get("VendNum").cloned().flatten())
         .collect();
-    let calls_before = total(&cin7_calls(&world.cin7));
-    let throttled_before = world.cin7.throttled();
-    let interval = chrono::Duration::milliseconds((60_000.0 / per_minute) as i64);
-    let start = world.clock.now() + chrono::Duration::seconds(1);
-    let arrival = |i: usize| start + interval * i as i32;
+    let counted = (total(&cin7_calls(&world.cin7)), world.cin7.throttled());
+    let arrival = arrivals(world.clock.now(), per_minute);
     let cadence = chrono::Duration::minutes(1);
     let mut next_run = world.clock.now() + cadence;
     let mut next = 0;
-    let waiting = |pending: &Arc<Mutex<Pending>>| {
-        pending
-            .lock()
-            .map(|p| p.values().map(VecDeque::len).sum::<usize>())
-            .unwrap_or(0)
-    };
-    // A change that can never be written (a fault in the setup) must not spin forever.
-    let mut idle_rounds = 0;
+    let mut stall = Stall::default();
     while next < changes || waiting(&pending) > 0 {
-        let before = (next, waiting(&pending));
+        stall.begin(next, waiting(&pending));
         let now = world.clock.now();
         let horizon = match mode {
             // A single worker takes what has arrived; idle, it waits for the next change.
@@ -268,21 +258,9 @@ async fn scenario(
                 next_run = world.clock.now() + cadence;
             }
         }
-        idle_rounds = if waiting(&pending) > 0 && (next, waiting(&pending)) == before {
-            idle_rounds + 1
-        } else {
-            0
-        };
-        if idle_rounds > 100 {
-            return Err(format!("{} change(s) never reached Cin7", waiting(&pending)).into());
-        }
+        stall.check(next, waiting(&pending))?;
     }
-    let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    Ok(Measured {
-        latencies,
-        cin7_calls: total(&cin7_calls(&world.cin7)) - calls_before,
-        throttled: world.cin7.throttled() - throttled_before,
-    })
+    Ok(measured(&world, &latencies, counted))
 }
 
 /// A progress callback completing every pending change of a supplier when a write of it
@@ -455,21 +433,12 @@ async fn webhook_scenario(
     if purchases.is_empty() {
         return Err("no purchase to receive".into());
     }
-    let calls_before = total(&cin7_calls(&world.cin7));
-    let throttled_before = world.cin7.throttled();
-    let interval = chrono::Duration::milliseconds((60_000.0 / per_minute) as i64);
-    let start = world.clock.now() + chrono::Duration::seconds(1);
-    let arrival = |i: usize| start + interval * i as i32;
-    let waiting = |pending: &Arc<Mutex<Pending>>| {
-        pending
-            .lock()
-            .map(|p| p.values().map(VecDeque::len).sum::<usize>())
-            .unwrap_or(0)
-    };
+    let counted = (total(&cin7_calls(&world.cin7)), world.cin7.throttled());
+    let arrival = arrivals(world.clock.now(), per_minute);
     let mut next = 0;
-    let mut idle_rounds = 0;
+    let mut stall = Stall::default();
     while next < purchases.len() || waiting(&pending) > 0 {
-        let before = (next, waiting(&pending));
+        stall.begin(next, waiting(&pending));
         if waiting(&pending) == 0 && next < purchases.len() && arrival(next) > world.clock.now() {
             manual.set(arrival(next));
         }
@@ -500,21 +469,57 @@ async fn webhook_scenario(
             next += 1;
         }
         sync.runner.run_triggers().await?;
-        idle_rounds = if waiting(&pending) > 0 && (next, waiting(&pending)) == before {
-            idle_rounds + 1
+        stall.check(next, waiting(&pending))?;
+    }
+    Ok(measured(&world, &latencies, counted))
+}
+
+/// Changes waiting for their write.
+fn waiting(pending: &Mutex<Pending>) -> usize {
+    pending
+        .lock()
+        .map(|p| p.values().map(VecDeque::len).sum::<usize>())
+        .unwrap_or(0)
+}
+
+/// When change `i` arrives: evenly, `per_minute` a minute, from a second after `now`.
+fn arrivals(now: DateTime<Utc>, per_minute: f64) -> impl Fn(usize) -> DateTime<Utc> {
+    let interval = chrono::Duration::milliseconds((60_000.0 / per_minute) as i64);
+    let start = now + chrono::Duration::seconds(1);
+    move |i| start + interval * i as i32
+}
+
+/// What the scenario measured since `start` (Cin7's calls and throttles then).
+fn measured(world: &World, latencies: &Mutex<Vec<f64>>, start: (u64, u64)) -> Measured {
+    Measured {
+        latencies: latencies.lock().map(|l| l.clone()).unwrap_or_default(),
+        cin7_calls: total(&cin7_calls(&world.cin7)) - start.0,
+        throttled: world.cin7.throttled() - start.1,
+    }
+}
+
+/// Stops a scenario whose changes are never written (a fault in the setup) instead of
+/// spinning forever: more than 100 rounds in a row with changes waiting and nothing moving.
+#[derive(Default)]
+struct Stall {
+    rounds: usize,
+    before: (usize, usize),
+}
+
+impl Stall {
+    fn begin(&mut self, admitted: usize, waiting: usize) {
+        self.before = (admitted, waiting);
+    }
+
+    fn check(&mut self, admitted: usize, waiting: usize) -> Result<(), String> {
+        self.rounds = if waiting > 0 && (admitted, waiting) == self.before {
+            self.rounds + 1
         } else {
             0
         };
-        if idle_rounds > 100 {
-            return Err(
-                format!("{} receipt(s) never reached CloudSuite", waiting(&pending)).into(),
-            );
+        if self.rounds > 100 {
+            return Err(format!("{waiting} change(s) never reached the other side"));
         }
+        Ok(())
     }
-    let latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    Ok(Measured {
-        latencies,
-        cin7_calls: total(&cin7_calls(&world.cin7)) - calls_before,
-        throttled: world.cin7.throttled() - throttled_before,
-    })
 }
