@@ -828,44 +828,57 @@ impl<R: FromBod> WindowDocs<R> {
         let Some(Versions(store)) = &cx.versions else {
             return;
         };
-        let mut noted: Vec<_> = self
+        // The documents still in the window, in slot order, each with its whole variation
+        // key: variations count per document, entity, location and sender, as the window's
+        // own tracker counts them. One round trip to the store for all of them.
+        let mut live: Vec<(usize, &VariationKey, u64)> = self
             .variations
             .iter()
-            .map(|(i, kv)| (*i, kv.clone()))
+            .filter(|(index, _)| self.slots.get(**index).is_some_and(Option::is_some))
+            .map(|(index, (key, variation))| (*index, key, *variation))
             .collect();
-        noted.sort_by_key(|(index, _)| *index);
-        for (index, (key, variation)) in noted {
-            if self.slots.get(index).is_none_or(Option::is_none) {
-                continue;
+        live.sort_by_key(|(index, _, _)| *index);
+        let seen: Vec<(String, u64)> = live
+            .iter()
+            .map(|(_, key, variation)| {
+                let document = format!(
+                    "{}|{}|{}|{}|{}",
+                    key.noun,
+                    key.accounting_entity.as_deref().unwrap_or_default(),
+                    key.location.as_deref().unwrap_or_default(),
+                    key.lid.as_deref().unwrap_or_default(),
+                    key.document_id
+                );
+                (document, *variation)
+            })
+            .collect();
+        if seen.is_empty() {
+            return;
+        }
+        let newest = match store.note_versions(&cx.tenant, &seen).await {
+            Ok(newest) => newest,
+            Err(error) => {
+                tracing::warn!(%error, "cannot note the window's BOD variations; keeping them");
+                return;
             }
-            // The whole variation key: variations count per document, entity, location and
-            // sender, as the window's own tracker counts them.
-            let document = format!(
-                "{}|{}|{}|{}|{}",
-                key.noun,
-                key.accounting_entity.as_deref().unwrap_or_default(),
-                key.location.as_deref().unwrap_or_default(),
-                key.lid.as_deref().unwrap_or_default(),
-                key.document_id
-            );
-            match store.note_version(&cx.tenant, &document, variation).await {
-                Ok(newest) if newest > variation => {
-                    tracing::info!(
-                        document = %key.document_id,
-                        variation,
-                        newest,
-                        "dropping a BOD variation older than one seen in an earlier window"
-                    );
-                    if let Some(slot) = self.slots.get_mut(index) {
-                        *slot = None;
-                    }
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(
+        };
+        let stale: Vec<usize> = live
+            .iter()
+            .zip(&newest)
+            .filter(|((_, _, variation), newest)| **newest > *variation)
+            .map(|((index, key, variation), newest)| {
+                tracing::info!(
                     document = %key.document_id,
-                    %error,
-                    "cannot note a BOD's variation; keeping it"
-                ),
+                    variation,
+                    newest,
+                    "dropping a BOD variation older than one seen in an earlier window"
+                );
+                *index
+            })
+            .collect();
+        for index in stale {
+            if let Some(slot) = self.slots.get_mut(index) {
+                *slot = None;
             }
         }
     }

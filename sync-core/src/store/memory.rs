@@ -179,19 +179,23 @@ impl GlMappingStore for MemoryStore {
 
 #[async_trait]
 impl VersionStore for MemoryStore {
-    async fn note_version(
+    async fn note_versions(
         &self,
         tenant: &str,
-        document: &str,
-        version: u64,
-    ) -> Result<u64, StoreError> {
+        seen: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError> {
         let mut state = self.lock();
-        let newest = state
-            .versions
-            .entry((tenant.to_owned(), document.to_owned()))
-            .or_insert(version);
-        *newest = (*newest).max(version);
-        Ok(*newest)
+        Ok(seen
+            .iter()
+            .map(|(document, version)| {
+                let newest = state
+                    .versions
+                    .entry((tenant.to_owned(), document.clone()))
+                    .or_insert(*version);
+                *newest = (*newest).max(*version);
+                *newest
+            })
+            .collect())
     }
 }
 

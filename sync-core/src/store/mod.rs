@@ -250,15 +250,28 @@ pub trait GlMappingStore: Send + Sync {
 /// than one seen before is stale, whichever window, replay or push brings it.
 #[async_trait]
 pub trait VersionStore: Send + Sync {
-    /// Note that `document` (a stable key of the document in its source, e.g. noun, entity and
-    /// id) was seen at `version`; returns the newest version seen of it — this one, or a newer
-    /// one noted before. Durable when it returns.
+    /// Note that each document (a stable key of the document in its source, e.g. noun,
+    /// entity and id) was seen at its version; returns, in the same order, the newest version
+    /// seen of each — this one, or a newer one noted before. One round trip (one transaction)
+    /// for all of them; durable when it returns.
+    async fn note_versions(
+        &self,
+        tenant: &str,
+        seen: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// [`note_versions`](Self::note_versions) for one document.
     async fn note_version(
         &self,
         tenant: &str,
         document: &str,
         version: u64,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, StoreError> {
+        let newest = self
+            .note_versions(tenant, &[(document.to_owned(), version)])
+            .await?;
+        Ok(newest.first().copied().unwrap_or(version))
+    }
 }
 
 /// Everything the engine needs from storage, plus the atomic window commit.

@@ -144,13 +144,12 @@ impl GlMappingStore for TrippingStore {
 
 #[async_trait]
 impl VersionStore for TrippingStore {
-    async fn note_version(
+    async fn note_versions(
         &self,
         tenant: &str,
-        document: &str,
-        version: u64,
-    ) -> Result<u64, StoreError> {
-        self.inner.note_version(tenant, document, version).await
+        seen: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.inner.note_versions(tenant, seen).await
     }
 }
 

@@ -628,8 +628,12 @@ impl<S: SyncStore> GlMappingStore for CrashingCommit<S> {
 }
 #[async_trait]
 impl<S: SyncStore> VersionStore for CrashingCommit<S> {
-    async fn note_version(&self, tenant: &str, document: &str, v: u64) -> Result<u64, StoreError> {
-        self.inner.note_version(tenant, document, v).await
+    async fn note_versions(
+        &self,
+        tenant: &str,
+        seen: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError> {
+        self.inner.note_versions(tenant, seen).await
     }
 }
 #[async_trait]
@@ -671,6 +675,9 @@ async fn versions_keep_the_newest_per_tenant_and_document<B: Backend>(b: &B) {
         note.await.unwrap();
     }
     assert_eq!(s.note_version("t1", "PO|B|1", 0).await.unwrap(), 8);
+    // Many in one call, answered in order.
+    let seen = [("PO|A|1".to_owned(), 4), ("PO|C|1".to_owned(), 2)];
+    assert_eq!(s.note_versions("t1", &seen).await.unwrap(), [9, 2]);
 }
 
 fn supplier(id: &str, name: &str) -> Supplier {

@@ -498,31 +498,36 @@ impl GlMappingStore for SqliteStore {
 
 #[async_trait]
 impl VersionStore for SqliteStore {
-    async fn note_version(
+    async fn note_versions(
         &self,
         tenant: &str,
-        document: &str,
-        version: u64,
-    ) -> Result<u64, StoreError> {
-        let version = i64::try_from(version).map_err(|_| {
-            StoreError::backend(
-                format!("version {version} of {document} is out of range"),
-                false,
+        seen: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut newest = Vec::with_capacity(seen.len());
+        for (document, version) in seen {
+            let version = i64::try_from(*version).map_err(|_| {
+                StoreError::backend(
+                    format!("version {version} of {document} is out of range"),
+                    false,
+                )
+            })?;
+            // Concurrent workers noting the same document keep the greatest.
+            let kept: i64 = sqlx::query_scalar(
+                "INSERT INTO source_versions (tenant, document, version) VALUES (?, ?, ?)
+                 ON CONFLICT (tenant, document) DO UPDATE SET version = max(source_versions.version, excluded.version)
+                 RETURNING version",
             )
-        })?;
-        // One statement: concurrent workers noting the same document keep the greatest.
-        let newest: i64 = sqlx::query_scalar(
-            "INSERT INTO source_versions (tenant, document, version) VALUES (?, ?, ?)
-             ON CONFLICT (tenant, document) DO UPDATE SET version = max(source_versions.version, excluded.version)
-             RETURNING version",
-        )
-        .bind(tenant)
-        .bind(document)
-        .bind(version)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(fence_u64(newest))
+            .bind(tenant)
+            .bind(document)
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            newest.push(fence_u64(kept));
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(newest)
     }
 }
 
