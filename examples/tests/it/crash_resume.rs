@@ -107,15 +107,6 @@ safety_lag = "1s"
     path
 }
 
-fn writes(cin7: &Cin7Simulator) -> u64 {
-    cin7.state()
-        .calls
-        .iter()
-        .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
-        .map(|(_, n)| n)
-        .sum()
-}
-
 /// Run `sync --once`; kill it with SIGKILL as soon as Cin7 has served `kill_at` writes (if it
 /// gets there). Returns whether it was killed.
 fn run_until(config: &Path, db_url: &str, cin7: &Cin7Simulator, kill_at: Option<u64>) -> bool {
@@ -138,7 +129,7 @@ fn run_until(config: &Path, db_url: &str, cin7: &Cin7Simulator, kill_at: Option<
             );
             return false;
         }
-        if kill_at.is_some_and(|n| writes(cin7) >= n) {
+        if kill_at.is_some_and(|n| crate::common::cin7_writes(cin7) >= n) {
             // std's Child::kill is SIGKILL on Unix: no destructor, no flush, no commit.
             child.kill().unwrap();
             child.wait().unwrap();
@@ -211,24 +202,24 @@ async fn crash_resume(kind: StoreKind, seed: u64) {
             let mut points = Vec::new();
             let mut finished = false;
             for _ in 0..min_kills {
-                let target = writes(cin7) + step;
+                let target = crate::common::cin7_writes(cin7) + step;
                 if !run_until(&config, &db_url, cin7, Some(target)) {
                     finished = true;
                     break;
                 }
-                points.push(writes(cin7));
+                points.push(crate::common::cin7_writes(cin7));
             }
             // Then restart without killing until a run completes.
             if !finished {
                 run_until(&config, &db_url, cin7, None);
             }
             // And once more: a clean run after a clean run writes nothing new.
-            let before = writes(cin7);
+            let before = crate::common::cin7_writes(cin7);
             run_until(&config, &db_url, cin7, None);
             (points, before)
         })
     };
-    let writes_after_final = writes(&cin7);
+    let writes_after_final = crate::common::cin7_writes(&cin7);
     let distinct: BTreeSet<u64> = kill_points.iter().copied().collect();
     let label = match &kind {
         StoreKind::Sqlite => "sqlite",
@@ -411,10 +402,10 @@ async fn killed_right_after_each_kind_of_write_landed_the_sync_ends_exact_withou
         }
         run_until(&config, "", &cin7, None);
     });
-    let before = writes(&cin7);
+    let before = crate::common::cin7_writes(&cin7);
     tokio::task::block_in_place(|| run_until(&config, "", &cin7, None));
     assert_eq!(
-        writes(&cin7),
+        crate::common::cin7_writes(&cin7),
         before,
         "a run after a complete run wrote to Cin7"
     );

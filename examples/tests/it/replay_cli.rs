@@ -95,15 +95,6 @@ values = {{ "MAIN" = "Main Warehouse" }}
     path
 }
 
-fn cin7_writes(cin7: &Cin7Simulator) -> u64 {
-    cin7.state()
-        .calls
-        .iter()
-        .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
-        .map(|(_, n)| n)
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_is_previewed_then_replayed_after_the_mapping_is_added() {
     let ion = IonSimulator::start(IonConfig {
@@ -172,7 +163,7 @@ async fn a_failure_is_previewed_then_replayed_after_the_mapping_is_added() {
     assert!(error.message.contains(UNMAPPED), "{}", error.message);
 
     // The preview lists it with its error and writes nothing, to Cin7 or to the store.
-    let writes = cin7_writes(&cin7);
+    let writes = crate::common::cin7_writes(&cin7);
     let entries = store
         .query(&AuditQuery::tenant(&tenant))
         .await
@@ -191,7 +182,11 @@ async fn a_failure_is_previewed_then_replayed_after_the_mapping_is_added() {
     );
     assert!(printed.contains(&failure.id.to_string()), "{printed}");
     assert!(printed.contains(&error.message), "{printed}");
-    assert_eq!(cin7_writes(&cin7), writes, "the preview wrote to Cin7");
+    assert_eq!(
+        crate::common::cin7_writes(&cin7),
+        writes,
+        "the preview wrote to Cin7"
+    );
     assert_eq!(
         store
             .query(&AuditQuery::tenant(&tenant))
@@ -265,7 +260,7 @@ async fn a_failure_is_previewed_then_replayed_after_the_mapping_is_added() {
     let state = cin7.state();
     let posted = serde_json::to_string(&state.raw_purchases).unwrap();
     assert!(posted.contains("\"473\""), "no line on account 473");
-    assert!(cin7_writes(&cin7) > writes);
+    assert!(crate::common::cin7_writes(&cin7) > writes);
 
     // Replaying again finds nothing open.
     let out = run(

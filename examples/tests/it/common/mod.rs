@@ -127,13 +127,7 @@ safety_lag = "1s"
 
     /// Write calls Cin7 served (every POST and PUT).
     pub fn cin7_writes(&self) -> u64 {
-        self.cin7
-            .state()
-            .calls
-            .iter()
-            .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
-            .map(|(_, n)| n)
-            .sum()
+        cin7_writes(&self.cin7)
     }
 
     pub fn suppliers_by_vendor(&self) -> BTreeMap<String, usize> {
@@ -144,6 +138,16 @@ safety_lag = "1s"
         }
         out
     }
+}
+
+/// Write calls a Cin7 simulator served (every POST and PUT).
+pub fn cin7_writes(cin7: &Cin7Simulator) -> u64 {
+    cin7.state()
+        .calls
+        .iter()
+        .filter(|(call, _)| call.starts_with("POST ") || call.starts_with("PUT "))
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// What a binary printed, standard output then standard error.
