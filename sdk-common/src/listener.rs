@@ -119,6 +119,22 @@ where
     }
 }
 
+/// A count a listener keeps of what it has seen (shared by its request handlers).
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Add `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The door of a listener: at most `max_concurrent` requests at once (503 beyond), the
 /// credential checked before the body is read (401), the body read within its cap (413) and
 /// deadline (408). Every refusal is counted and logged at most once a minute.
@@ -128,8 +144,8 @@ pub struct Gate {
     read_timeout: Duration,
     slots: tokio::sync::Semaphore,
     refusals: RefusalLog,
-    refused_credentials: AtomicU64,
-    refused_limits: AtomicU64,
+    refused_credentials: Counter,
+    refused_limits: Counter,
 }
 
 /// A request let through a [`Gate`]: its head and whole body. It holds one of the gate's
@@ -156,8 +172,8 @@ impl Gate {
             read_timeout,
             slots: tokio::sync::Semaphore::new(max_concurrent.max(1)),
             refusals: RefusalLog::new(listener),
-            refused_credentials: AtomicU64::new(0),
-            refused_limits: AtomicU64::new(0),
+            refused_credentials: Counter::default(),
+            refused_limits: Counter::default(),
         }
     }
 
@@ -203,12 +219,12 @@ impl Gate {
 
     /// Requests refused for their credential (401) so far.
     pub fn refused_credentials(&self) -> u64 {
-        self.refused_credentials.load(Ordering::Relaxed)
+        self.refused_credentials.get()
     }
 
     /// Requests refused for their size, slowness or the concurrency limit (413, 408, 503).
     pub fn refused_limits(&self) -> u64 {
-        self.refused_limits.load(Ordering::Relaxed)
+        self.refused_limits.get()
     }
 
     fn refuse(&self, now: DateTime<Utc>, status: StatusCode, reason: &str) -> StatusCode {
@@ -217,7 +233,7 @@ impl Gate {
         } else {
             &self.refused_limits
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.add(1);
         self.refusals.refused(now, status, reason);
         status
     }

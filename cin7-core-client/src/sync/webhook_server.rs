@@ -23,14 +23,13 @@
 //! Refused requests are logged at most once a minute, with how many were not logged.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use sdk_common::listener::Gate;
+use sdk_common::listener::{Counter, Gate};
 use sdk_common::time::SharedClock;
 use sync_core::engine::returns::triggers::{enqueue, keep_unreadable};
 use sync_core::store::SyncStore;
@@ -114,15 +113,11 @@ pub struct IntakeStats {
 
 #[derive(Debug, Default)]
 struct Counters {
-    accepted: AtomicU64,
-    unreadable: AtomicU64,
-    queued: AtomicU64,
-    duplicates: AtomicU64,
-    store_failures: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, by: u64) {
-    counter.fetch_add(by, Ordering::Relaxed);
+    accepted: Counter,
+    unreadable: Counter,
+    queued: Counter,
+    duplicates: Counter,
+    store_failures: Counter,
 }
 
 fn gate(limits: &IntakeLimits) -> Gate {
@@ -196,15 +191,14 @@ impl WebhookIntake {
     /// What the intake has seen so far.
     pub fn stats(&self) -> IntakeStats {
         let c = &self.counters;
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         IntakeStats {
-            accepted: get(&c.accepted),
-            unreadable: get(&c.unreadable),
-            queued: get(&c.queued),
-            duplicates: get(&c.duplicates),
+            accepted: c.accepted.get(),
+            unreadable: c.unreadable.get(),
+            queued: c.queued.get(),
+            duplicates: c.duplicates.get(),
             refused_credentials: self.gate.refused_credentials(),
             refused_limits: self.gate.refused_limits(),
-            store_failures: get(&c.store_failures),
+            store_failures: c.store_failures.get(),
         }
     }
 
@@ -225,7 +219,7 @@ impl WebhookIntake {
                     "kept an unreadable Cin7 webhook delivery"
                 );
                 keep_unreadable(store, &self.tenant, body, &reason, triggers.len(), now).await?;
-                bump(&self.counters.unreadable, 1);
+                self.counters.unreadable.add(1);
                 triggers
             }
         };
@@ -235,8 +229,8 @@ impl WebhookIntake {
                 queued += 1;
             }
         }
-        bump(&self.counters.queued, queued);
-        bump(&self.counters.duplicates, triggers.len() as u64 - queued);
+        self.counters.queued.add(queued);
+        self.counters.duplicates.add(triggers.len() as u64 - queued);
         if queued > 0 {
             self.queued.notify_one();
         }
@@ -263,12 +257,12 @@ async fn deliver(State(intake): State<Arc<WebhookIntake>>, request: Request) -> 
     };
     match intake.persist(&admitted.body).await {
         Ok(()) => {
-            bump(&intake.counters.accepted, 1);
+            intake.counters.accepted.add(1);
             StatusCode::ACCEPTED
         }
         Err(error) => {
             // Not persisted: let Cin7 deliver it again.
-            bump(&intake.counters.store_failures, 1);
+            intake.counters.store_failures.add(1);
             tracing::error!(error = %sdk_common::report::chain(&error), "cannot persist a Cin7 webhook delivery");
             StatusCode::SERVICE_UNAVAILABLE
         }

@@ -30,7 +30,6 @@
 //! - Only when the store cannot take a message is the answer 503, so ION delivers it again.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,7 +38,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use sdk_common::listener::{Gate, HeaderSecret};
+use sdk_common::listener::{Counter, Gate, HeaderSecret};
 use sdk_common::time::SharedClock;
 use serde::Deserialize;
 use sync_core::SyncError;
@@ -128,17 +127,13 @@ pub struct PushStats {
 
 #[derive(Debug, Default)]
 struct Counters {
-    accepted: AtomicU64,
-    unreadable: AtomicU64,
-    queued: AtomicU64,
-    duplicates: AtomicU64,
-    other_entity: AtomicU64,
-    not_synced: AtomicU64,
-    store_failures: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, by: u64) {
-    counter.fetch_add(by, Ordering::Relaxed);
+    accepted: Counter,
+    unreadable: Counter,
+    queued: Counter,
+    duplicates: Counter,
+    other_entity: Counter,
+    not_synced: Counter,
+    store_failures: Counter,
 }
 
 fn gate(limits: &PushLimits) -> Gate {
@@ -273,17 +268,16 @@ impl PushIntake {
     /// What the intake has seen so far.
     pub fn stats(&self) -> PushStats {
         let c = &self.counters;
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         PushStats {
-            accepted: get(&c.accepted),
-            unreadable: get(&c.unreadable),
-            queued: get(&c.queued),
-            duplicates: get(&c.duplicates),
-            other_entity: get(&c.other_entity),
-            not_synced: get(&c.not_synced),
+            accepted: c.accepted.get(),
+            unreadable: c.unreadable.get(),
+            queued: c.queued.get(),
+            duplicates: c.duplicates.get(),
+            other_entity: c.other_entity.get(),
+            not_synced: c.not_synced.get(),
             refused_credentials: self.gate.refused_credentials(),
             refused_limits: self.gate.refused_limits(),
-            store_failures: get(&c.store_failures),
+            store_failures: c.store_failures.get(),
         }
     }
 
@@ -293,7 +287,7 @@ impl PushIntake {
         let store = self.store.as_ref();
         let now = self.clock.now();
         let tenant = &self.context.tenant;
-        bump(&self.counters.other_entity, reading.other_entity);
+        self.counters.other_entity.add(reading.other_entity);
         if let Some(reason) = &reading.unreadable {
             tracing::warn!(
                 reason,
@@ -317,13 +311,13 @@ impl PushIntake {
                 },
             )
             .await?;
-            bump(&self.counters.unreadable, 1);
+            self.counters.unreadable.add(1);
         }
         let (pushed, not_synced): (Vec<&Pushed>, Vec<&Pushed>) = reading
             .pushed
             .iter()
             .partition(|p| self.streams.as_ref().is_none_or(|s| s.contains(&p.stream)));
-        bump(&self.counters.not_synced, not_synced.len() as u64);
+        self.counters.not_synced.add(not_synced.len() as u64);
         let mut queued = 0;
         for pushed in &pushed {
             let trigger = Trigger {
@@ -341,8 +335,8 @@ impl PushIntake {
                 queued += 1;
             }
         }
-        bump(&self.counters.queued, queued);
-        bump(&self.counters.duplicates, pushed.len() as u64 - queued);
+        self.counters.queued.add(queued);
+        self.counters.duplicates.add(pushed.len() as u64 - queued);
         if queued > 0 {
             self.queued.notify_one();
         }
@@ -591,12 +585,12 @@ async fn deliver(
     }
     match intake.persist(raw, reading).await {
         Ok(()) => {
-            bump(&intake.counters.accepted, 1);
+            intake.counters.accepted.add(1);
             success
         }
         Err(error) => {
             // Not persisted: let ION deliver it again.
-            bump(&intake.counters.store_failures, 1);
+            intake.counters.store_failures.add(1);
             tracing::error!(error = %sdk_common::report::chain(&error), "cannot persist an ION push message");
             StatusCode::SERVICE_UNAVAILABLE
         }
