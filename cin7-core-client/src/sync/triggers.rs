@@ -94,6 +94,7 @@ fn refetch(
         event: event_type.to_owned(),
         target: SourceIdentity::new(SYSTEM, tenant, "", id),
         hint,
+        deleted: false,
         received_at,
     }
 }

@@ -327,7 +327,8 @@ impl PushIntake {
                 ),
                 event: pushed.document.clone(),
                 target: pushed.identity.clone(),
-                hint: pushed.deleted.then(|| queue::DELETED.to_owned()),
+                hint: None,
+                deleted: pushed.deleted,
                 received_at: now,
             };
             let queue = push_queue(&pushed.stream);

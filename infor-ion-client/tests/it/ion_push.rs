@@ -439,8 +439,5 @@ async fn a_delete_bod_queues_its_record_marked_deleted() {
         .await
         .unwrap();
     assert_eq!(queued.len(), 1);
-    assert_eq!(
-        queued[0].source_snapshot["hint"],
-        sync_core::engine::queue::DELETED
-    );
+    assert_eq!(queued[0].source_snapshot["deleted"], true);
 }

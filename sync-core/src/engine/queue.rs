@@ -45,6 +45,9 @@ pub struct Trigger {
     /// A number that helps find the record when `target` is not the record itself (a Cin7
     /// sub-task's order number).
     pub hint: Option<String>,
+    /// The delivery said the record was deleted (a `Delete` BOD): when the source no longer
+    /// has it, the stream's delete policy applies ([`Pipeline::when_deleted`]).
+    pub deleted: bool,
     /// When it was received (local clock).
     pub received_at: DateTime<Utc>,
 }
@@ -204,6 +207,7 @@ pub async fn enqueue(
         source_snapshot: json!({
             "event": trigger.event,
             "hint": trigger.hint,
+            "deleted": trigger.deleted,
             "delivery_key": trigger.delivery_key,
         }),
         mapped_snapshot: None,
@@ -300,7 +304,7 @@ pub async fn drain<P: Pipeline + ?Sized>(
         for ((identity, items), read) in chunk.into_iter().zip(fetched) {
             let mut link_only = false;
             let read = match read {
-                Ok(None) if items.iter().any(|i| hint_of(i) == Some(DELETED)) => {
+                Ok(None) if items.iter().any(was_deleted) => {
                     link_only = true;
                     deleted(run, pipeline, &identity).await.map(Ok)?
                 }
@@ -362,8 +366,10 @@ pub async fn drain<P: Pipeline + ?Sized>(
     Ok(report)
 }
 
-/// The hint a trigger carries when its delivery said the record was deleted (a `Delete` BOD).
-pub const DELETED: &str = "deleted";
+/// Whether a queued item's delivery said its record was deleted.
+fn was_deleted(entry: &AuditEntry) -> bool {
+    entry.source_snapshot.get("deleted") == Some(&serde_json::Value::Bool(true))
+}
 
 /// A queued item's hint.
 fn hint_of(entry: &AuditEntry) -> Option<&str> {

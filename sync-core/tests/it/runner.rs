@@ -206,14 +206,14 @@ fn push_runner(
     .with_pushes()
 }
 
-/// Queue a push of `target` in `stream`'s push queue, keyed `key` (`hint`: e.g. deleted);
+/// Queue a push of `target` in `stream`'s push queue, keyed `key` (`deleted`: a `Delete`);
 /// whether it was new.
 async fn push(
     store: &MemoryStore,
     stream: StreamId,
     target: &sync_core::model::SourceIdentity,
     key: &str,
-    hint: Option<&str>,
+    deleted: bool,
 ) -> bool {
     use sync_core::engine::queue::{Trigger, enqueue, push_queue};
     use sync_core::model::RecordKind;
@@ -226,7 +226,8 @@ async fn push(
         delivery_key: key.into(),
         event: "Sync".into(),
         target: target.clone(),
-        hint: hint.map(str::to_owned),
+        hint: None,
+        deleted,
         received_at: at(101),
     };
     enqueue(store, TENANT, &push_queue(&stream), kind, "test", &trigger)
@@ -257,8 +258,8 @@ async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_
             mappings(),
         ));
     let chart = s1.identity().sibling("chart");
-    assert!(push(&store, StreamId::gl_accounts(), &chart, "c1", None).await);
-    assert!(push(&store, StreamId::suppliers(), s1.identity(), "s1", None).await);
+    assert!(push(&store, StreamId::gl_accounts(), &chart, "c1", false).await);
+    assert!(push(&store, StreamId::suppliers(), s1.identity(), "s1", false).await);
     let open = |stream: StreamId| {
         let store = store.clone();
         async move {
@@ -300,7 +301,6 @@ async fn pushed_records_are_drained_per_queue_and_chart_pushes_ride_the_runs_gl_
 /// vendor never linked to a target supplier gets nothing.
 #[tokio::test]
 async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
-    use sync_core::engine::queue::DELETED;
     use sync_core::mapping::DeletePolicy;
     use sync_core::model::{PartyStatus, Record};
 
@@ -320,14 +320,7 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
         assert_eq!(target.suppliers().len(), 1);
 
         source.remove(s1.identity());
-        push(
-            &store,
-            StreamId::suppliers(),
-            s1.identity(),
-            "d1",
-            Some(DELETED),
-        )
-        .await;
+        push(&store, StreamId::suppliers(), s1.identity(), "d1", true).await;
         let report = runner.run_triggers().await.unwrap();
         assert_eq!(report.triggers, 1, "{policy:?}: {report:?}");
         let statuses: Vec<PartyStatus> = target
@@ -338,14 +331,7 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
         assert_eq!(statuses, [expected], "{policy:?}");
 
         let never = supplier("S9", "Never Synced", at(50));
-        push(
-            &store,
-            StreamId::suppliers(),
-            never.identity(),
-            "d9",
-            Some(DELETED),
-        )
-        .await;
+        push(&store, StreamId::suppliers(), never.identity(), "d9", true).await;
         runner.run_triggers().await.unwrap();
         assert_eq!(target.suppliers().len(), 1, "{policy:?}: nothing created");
     }
@@ -378,7 +364,7 @@ async fn pushed_records_are_synced_oldest_first() {
             StreamId::suppliers(),
             record.identity(),
             vendor,
-            None,
+            false,
         )
         .await;
     }
@@ -390,7 +376,6 @@ async fn pushed_records_are_synced_oldest_first() {
 /// from the target (deleted there by hand), nothing is created and nothing is matched by name.
 #[tokio::test]
 async fn a_pushed_delete_never_creates_or_matches_by_name() {
-    use sync_core::engine::queue::DELETED;
     use sync_core::mapping::{DeletePolicy, NameMatch};
     use sync_core::model::{PartyStatus, Record, RecordKind};
     use sync_core::store::CrossRefStore;
@@ -416,14 +401,7 @@ async fn a_pushed_delete_never_creates_or_matches_by_name() {
     store.put_cross_ref(TENANT, &xref).await.unwrap();
 
     source.remove(s1.identity());
-    push(
-        &store,
-        StreamId::suppliers(),
-        s1.identity(),
-        "d1",
-        Some(DELETED),
-    )
-    .await;
+    push(&store, StreamId::suppliers(), s1.identity(), "d1", true).await;
     runner.run_triggers().await.unwrap();
     let suppliers = target.suppliers();
     assert_eq!(suppliers.len(), 1, "nothing created");

@@ -1313,6 +1313,7 @@ mod webhook_triggers {
             event: "Purchase/StockReceivedAuthorised".into(),
             target: SourceIdentity::new("cin7", TENANT, "", target),
             hint: Some("PO-00042".into()),
+            deleted: false,
             received_at: at(5),
         }
     }
