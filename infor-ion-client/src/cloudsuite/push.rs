@@ -437,16 +437,17 @@ impl PushIntake {
             }
             if deleted {
                 // A Delete may carry the ids only: the document id names the record.
-                if let Some((key, variation)) = &key {
-                    reading.pushed.push(Pushed {
-                        stream: stream.clone(),
-                        kind,
-                        identity: self.identity(&key.document_id),
-                        version: version(*variation),
-                        document: R::DOCUMENT.to_owned(),
-                        deleted: true,
-                    });
-                }
+                let Some((key, variation)) = &key else {
+                    return Err(format!("a Delete {} names no document id", R::DOCUMENT));
+                };
+                reading.pushed.push(Pushed {
+                    stream: stream.clone(),
+                    kind,
+                    identity: self.identity(&key.document_id),
+                    version: version(*variation),
+                    document: R::DOCUMENT.to_owned(),
+                    deleted: true,
+                });
                 continue;
             }
             let records = R::from_noun(bod, noun, None, &self.context)
