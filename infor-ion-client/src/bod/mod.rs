@@ -37,6 +37,7 @@
 
 mod envelope;
 mod error;
+mod merge;
 mod nouns;
 mod reader;
 mod stream;
@@ -48,6 +49,7 @@ pub use envelope::{
     ActionCode, ActionExpression, ApplicationArea, Bod, Noun, Sender, Verb, VerbArea,
 };
 pub use error::BodError;
+pub use merge::merge_change;
 pub use nouns::{
     ChartOfAccounts, CustomerPartyMaster, GlAccount, GlAccountForm, ItemMaster, ItemMasterHeader,
     LineGlAccount, PartyMaster, PaymentTerm, PurchaseOrder, PurchaseOrderHeader, PurchaseOrderLine,

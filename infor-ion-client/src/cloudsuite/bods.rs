@@ -37,10 +37,7 @@ use sync_core::store::VersionStore;
 
 use super::convert::SYSTEM;
 use super::source_error;
-use crate::bod::{
-    self, ActionCode, Amount, Bod, Freshness, Noun, Quantity, UnitPrice, VariationKey,
-    VariationTracker, key_for,
-};
+use crate::bod::{self, ActionCode, Amount, Bod, Noun, Quantity, UnitPrice, VariationKey, key_for};
 use crate::error::{Error, Result};
 use crate::transport::datalake::{DataLake, PayloadRef};
 
@@ -724,100 +721,239 @@ impl FromBod for GlAccount {
     }
 }
 
-/// What the newest variation of a document in the window says.
+/// How a variation counts: a whole document, a partial one, or its removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `Add`, `Replace` or no action code: the whole document.
+    Full,
+    /// `Change`: only what changed, merged onto the last full variation
+    /// ([`bod::merge_change`]).
+    Change,
+    /// `Delete`.
+    Delete,
+}
+
+/// One variation of a document as read.
+struct Variation<N> {
+    /// Its `variationID`, where the BOD names one.
+    variation: Option<u64>,
+    kind: Kind,
+    /// The BOD's envelope (its nouns taken out) and this noun.
+    envelope: Arc<Bod<N>>,
+    noun: N,
+    event_date: Option<DateTime<Utc>>,
+}
+
+/// What a window holds of one document: the newest whole (or deleted) variation, and the
+/// changes published after it, in any order.
+struct Document<N> {
+    /// The read order of its newest variation: documents are handed on in that order.
+    order: usize,
+    key: Option<VariationKey>,
+    base: Option<Variation<N>>,
+    changes: Vec<Variation<N>>,
+}
+
+impl<N: Noun> Document<N> {
+    /// The newest variationID the window read of this document.
+    fn newest(&self) -> Option<u64> {
+        self.changes
+            .iter()
+            .chain(&self.base)
+            .filter_map(|v| v.variation)
+            .max()
+    }
+
+    /// Whether `variation` is older than what is kept (an equal one is a repeat).
+    fn older(kept: Option<u64>, variation: Option<u64>) -> bool {
+        matches!((kept, variation), (Some(kept), Some(new)) if new <= kept)
+    }
+
+    fn add(&mut self, order: usize, v: Variation<N>) {
+        let base_variation = self.base.as_ref().and_then(|b| b.variation);
+        let repeated =
+            v.variation.is_some() && self.changes.iter().any(|c| c.variation == v.variation);
+        if Self::older(base_variation, v.variation) || repeated {
+            tracing::debug!(
+                noun = N::NAME,
+                variation = ?v.variation,
+                newest = ?self.newest(),
+                "dropping a stale BOD variation"
+            );
+            return;
+        }
+        if !Self::older(self.newest(), v.variation) {
+            self.order = order;
+        }
+        match v.kind {
+            Kind::Change => self.changes.push(v),
+            Kind::Full | Kind::Delete => {
+                let newer = |c: &Variation<N>| match (c.variation, v.variation) {
+                    (Some(change), Some(base)) => change > base,
+                    // Without variations, read order decides: a change read before is older.
+                    _ => false,
+                };
+                self.changes.retain(newer);
+                self.base = Some(v);
+            }
+        }
+    }
+
+    /// Whether the window lacks the whole variation its changes apply to (the Data Lake's
+    /// history may hold it).
+    fn needs_history(&self) -> bool {
+        self.base.is_none() && !self.changes.is_empty()
+    }
+
+    /// What the document is now: the base with each later change merged onto it in variation
+    /// order. Changes with no whole variation to merge onto are merged onto each other, the
+    /// oldest read as if whole.
+    fn resolve<R: FromBod<Noun = N>>(mut self, cx: &BodContext) -> Latest<R> {
+        self.changes.sort_by_key(|c| c.variation);
+        let mut changes = self.changes.into_iter();
+        let base = match self.base {
+            Some(base) if base.kind == Kind::Delete && changes.len() == 0 => {
+                return Latest::Deleted {
+                    document: self
+                        .key
+                        .map_or_else(|| "(no id)".to_owned(), |k| k.document_id),
+                };
+            }
+            Some(base) if base.kind == Kind::Full => base,
+            _ => match changes.next() {
+                Some(first) => first,
+                None => return Latest::Records(Ok(Vec::new())),
+            },
+        };
+        let mut noun = base.noun;
+        let mut last = (base.envelope, base.event_date);
+        for change in changes {
+            noun = match bod::merge_change(&noun, &change.noun) {
+                Ok(merged) => merged,
+                Err(error) => return Latest::Records(Err(error.into())),
+            };
+            last = (change.envelope, change.event_date);
+        }
+        let (envelope, event_date) = last;
+        Latest::Records(R::from_noun(&envelope, &noun, event_date, cx))
+    }
+}
+
+/// What a document in the window is now.
 enum Latest<R> {
     Records(Result<Vec<R>>),
     Deleted { document: String },
 }
 
-/// The window's documents in event order, one slot per document (a newer variation empties
-/// the older one's slot).
-struct WindowDocs<R> {
-    slots: Vec<Option<Latest<R>>>,
+/// The window's documents, each folded to what it is now.
+struct WindowDocs<N> {
+    documents: Vec<Document<N>>,
     by_key: HashMap<VariationKey, usize>,
-    /// The document and variation of each slot, where the BOD names them.
-    variations: HashMap<usize, (VariationKey, u64)>,
-    tracker: VariationTracker,
+    read: usize,
 }
 
-impl<R: FromBod> WindowDocs<R> {
+impl<N: Noun> WindowDocs<N> {
     fn new() -> Self {
         WindowDocs {
-            slots: Vec::new(),
+            documents: Vec::new(),
             by_key: HashMap::new(),
-            variations: HashMap::new(),
-            tracker: VariationTracker::new(),
+            read: 0,
         }
     }
 
-    fn push(&mut self, key: Option<VariationKey>, variation: Option<u64>, entry: Latest<R>) {
-        let index = self.slots.len();
-        self.slots.push(Some(entry));
-        if let (Some(key), Some(variation)) = (&key, variation) {
-            self.variations.insert(index, (key.clone(), variation));
-        }
-        if let Some(key) = key
-            && let Some(older) = self.by_key.insert(key, index)
-            && let Some(slot) = self.slots.get_mut(older)
-        {
-            *slot = None;
-        }
-    }
-
-    fn add(&mut self, payload: &PayloadRef, bod: Bod<R::Noun>, cx: &BodContext) {
+    fn add(&mut self, payload: &PayloadRef, mut bod: Bod<N>, cx: &BodContext) {
         let event_date = payload
             .event_date
             .as_deref()
             .and_then(crate::values::parse_datetime);
-        let action = bod.verb_area.action_code();
-        for noun in &bod.nouns {
-            let key = match key_for(&bod, noun) {
-                Some((key, variation)) => {
-                    if !cx.accounting_entity.is_empty()
-                        && key
-                            .accounting_entity
-                            .as_deref()
-                            .is_some_and(|e| e != cx.accounting_entity)
-                    {
-                        tracing::debug!(
-                            dl_id = %payload.dl_id,
-                            document = %key.document_id,
-                            entity = ?key.accounting_entity,
-                            "skipping a BOD of another accounting entity"
-                        );
-                        continue;
-                    }
-                    if let Some(variation) = variation
-                        && let Freshness::Stale { seen } =
-                            self.tracker.observe(key.clone(), variation)
-                    {
-                        tracing::debug!(
-                            dl_id = %payload.dl_id,
-                            document = %key.document_id,
-                            variation,
-                            seen,
-                            "dropping a stale BOD variation"
-                        );
-                        continue;
-                    }
-                    Some((key, variation))
-                }
-                None => None,
-            };
+        let kind = match bod.verb_area.action_code() {
+            Some(ActionCode::Delete) => Kind::Delete,
+            Some(ActionCode::Change) => Kind::Change,
+            _ => Kind::Full,
+        };
+        let nouns = std::mem::take(&mut bod.nouns);
+        let keys: Vec<_> = nouns.iter().map(|noun| key_for(&bod, noun)).collect();
+        let envelope = Arc::new(bod);
+        for (noun, key) in nouns.into_iter().zip(keys) {
             let (key, variation) = match key {
                 Some((key, variation)) => (Some(key), variation),
                 None => (None, None),
             };
-            let entry = if action == Some(ActionCode::Delete) {
-                Latest::Deleted {
-                    document: key
-                        .as_ref()
-                        .map_or_else(|| payload.dl_id.clone(), |k| k.document_id.clone()),
-                }
-            } else {
-                Latest::Records(R::from_noun(&bod, noun, event_date, cx))
+            if let Some(key) = &key
+                && !cx.accounting_entity.is_empty()
+                && key
+                    .accounting_entity
+                    .as_deref()
+                    .is_some_and(|e| e != cx.accounting_entity)
+            {
+                tracing::debug!(
+                    dl_id = %payload.dl_id,
+                    document = %key.document_id,
+                    entity = ?key.accounting_entity,
+                    "skipping a BOD of another accounting entity"
+                );
+                continue;
+            }
+            let order = self.read;
+            self.read += 1;
+            let variation = Variation {
+                variation,
+                kind,
+                envelope: envelope.clone(),
+                noun,
+                event_date,
             };
-            self.push(key, variation, entry);
+            let index = match key.as_ref().and_then(|k| self.by_key.get(k)) {
+                Some(&index) => index,
+                None => {
+                    self.documents.push(Document {
+                        order,
+                        key: key.clone(),
+                        base: None,
+                        changes: Vec::new(),
+                    });
+                    let index = self.documents.len() - 1;
+                    if let Some(key) = key {
+                        self.by_key.insert(key, index);
+                    }
+                    index
+                }
+            };
+            if let Some(document) = self.documents.get_mut(index) {
+                document.add(order, variation);
+            }
+        }
+    }
+
+    /// The keys of the documents whose changes have nothing to merge onto in the window.
+    fn needing_history(&self) -> Vec<VariationKey> {
+        self.documents
+            .iter()
+            .filter(|d| d.needs_history())
+            .filter_map(|d| d.key.clone())
+            .collect()
+    }
+
+    /// Take `history`'s version of each document it holds whole (a document whose changes had
+    /// nothing to merge onto in this window): history holds every variation, including this
+    /// window's.
+    fn complete_from(&mut self, mut history: WindowDocs<N>) {
+        for document in &mut self.documents {
+            if !document.needs_history() {
+                continue;
+            }
+            let Some(found) = document
+                .key
+                .as_ref()
+                .and_then(|k| history.by_key.get(k))
+                .and_then(|&i| history.documents.get_mut(i))
+            else {
+                continue;
+            };
+            if found.base.is_some() {
+                document.base = found.base.take();
+                document.changes = std::mem::take(&mut found.changes);
+            }
         }
     }
 
@@ -828,19 +964,14 @@ impl<R: FromBod> WindowDocs<R> {
         let Some(Versions(store)) = &cx.versions else {
             return;
         };
-        // The documents still in the window, in slot order, each with its whole variation
-        // key: variations count per document, entity, location and sender, as the window's
-        // own tracker counts them. One round trip to the store for all of them.
-        let mut live: Vec<(usize, &VariationKey, u64)> = self
-            .variations
+        // Variations count per document, entity, location and sender, as the window counts
+        // them. One round trip to the store for all of them.
+        let live: Vec<(usize, String, u64)> = self
+            .documents
             .iter()
-            .filter(|(index, _)| self.slots.get(**index).is_some_and(Option::is_some))
-            .map(|(index, (key, variation))| (*index, key, *variation))
-            .collect();
-        live.sort_by_key(|(index, _, _)| *index);
-        let seen: Vec<(String, u64)> = live
-            .iter()
-            .map(|(_, key, variation)| {
+            .enumerate()
+            .filter_map(|(index, d)| {
+                let key = d.key.as_ref()?;
                 let document = format!(
                     "{}|{}|{}|{}|{}",
                     key.noun,
@@ -849,12 +980,13 @@ impl<R: FromBod> WindowDocs<R> {
                     key.lid.as_deref().unwrap_or_default(),
                     key.document_id
                 );
-                (document, *variation)
+                Some((index, document, d.newest()?))
             })
             .collect();
-        if seen.is_empty() {
+        if live.is_empty() {
             return;
         }
+        let seen: Vec<(String, u64)> = live.iter().map(|(_, d, v)| (d.clone(), *v)).collect();
         let newest = match store.note_versions(&cx.tenant, &seen).await {
             Ok(newest) => newest,
             Err(error) => {
@@ -862,35 +994,34 @@ impl<R: FromBod> WindowDocs<R> {
                 return;
             }
         };
-        let stale: Vec<usize> = live
-            .iter()
-            .zip(&newest)
-            .filter(|((_, _, variation), newest)| **newest > *variation)
-            .map(|((index, key, variation), newest)| {
+        let mut stale = vec![false; self.documents.len()];
+        for ((index, document, variation), newest) in live.iter().zip(&newest) {
+            if *newest > *variation {
                 tracing::info!(
-                    document = %key.document_id,
+                    %document,
                     variation,
                     newest,
                     "dropping a BOD variation older than one seen in an earlier window"
                 );
-                *index
-            })
-            .collect();
-        for index in stale {
-            if let Some(slot) = self.slots.get_mut(index) {
-                *slot = None;
+                stale[*index] = true;
             }
         }
+        let mut index = 0;
+        self.documents.retain(|_| {
+            index += 1;
+            !stale[index - 1]
+        });
     }
 
-    fn into_results(self) -> Vec<Result<R>> {
+    fn into_results<R: FromBod<Noun = N>>(mut self, cx: &BodContext) -> Vec<Result<R>> {
+        self.documents.sort_by_key(|d| d.order);
         let mut out = Vec::new();
-        for slot in self.slots.into_iter().flatten() {
-            match slot {
+        for document in self.documents {
+            match document.resolve::<R>(cx) {
                 Latest::Records(Ok(records)) => out.extend(records.into_iter().map(Ok)),
                 Latest::Records(Err(error)) => out.push(Err(error)),
                 Latest::Deleted { document } => tracing::info!(
-                    noun = <R::Noun as Noun>::NAME,
+                    noun = N::NAME,
                     %document,
                     "skipping a document whose newest BOD in the window is a Delete"
                 ),
@@ -900,15 +1031,14 @@ impl<R: FromBod> WindowDocs<R> {
     }
 }
 
-/// Read one window: every payload of `R::DOCUMENT` published at or after `since`, newest
-/// variation per document, `Delete`s skipped. A payload that cannot be fetched, parsed or
-/// converted is one `Err` item; the others still arrive. A failed list ends the stream.
-pub(crate) async fn read_window<R: FromBod>(
+/// Every payload of `R::DOCUMENT` published at or after `since`, folded per document; the
+/// payloads that could not be fetched or parsed; and the error that ended the listing early.
+async fn collect<R: FromBod>(
     lake: &DataLake,
     since: Option<DateTime<Utc>>,
     page_size: u32,
     cx: &BodContext,
-) -> Vec<Result<R>> {
+) -> (WindowDocs<R::Noun>, Vec<Error>, Option<Error>) {
     let fetched = lake
         .list(R::DOCUMENT, since, page_size)
         .map_ok(|payload| async move {
@@ -917,27 +1047,50 @@ pub(crate) async fn read_window<R: FromBod>(
         })
         .try_buffered(CONCURRENT_FETCHES);
     futures::pin_mut!(fetched);
-    let mut docs = WindowDocs::<R>::new();
+    let mut docs = WindowDocs::new();
     let mut failures = Vec::new();
     while let Some(item) = fetched.next().await {
         match item {
             Ok((payload, Ok(bod))) => docs.add(&payload, bod, cx),
             Ok((payload, Err(error))) => {
                 tracing::warn!(dl_id = %payload.dl_id, %error, "a Data Lake payload could not be read");
-                failures.push(Err(error));
+                failures.push(error);
             }
-            Err(error) => {
-                docs.drop_stale(cx).await;
-                let mut out = docs.into_results();
-                out.extend(failures);
-                out.push(Err(error));
-                return out;
-            }
+            Err(error) => return (docs, failures, Some(error)),
         }
     }
+    (docs, failures, None)
+}
+
+/// Read one window: every payload of `R::DOCUMENT` published at or after `since`, each
+/// document as its newest variation says (`Change`s merged onto the whole variation before
+/// them, read from the Data Lake's history when the window lacks it), `Delete`s skipped. A
+/// payload that cannot be fetched, parsed or converted is one `Err` item; the others still
+/// arrive. A failed list ends the stream.
+pub(crate) async fn read_window<R: FromBod>(
+    lake: &DataLake,
+    since: Option<DateTime<Utc>>,
+    page_size: u32,
+    cx: &BodContext,
+) -> Vec<Result<R>> {
+    let (mut docs, failures, mut list_error) = collect::<R>(lake, since, page_size, cx).await;
+    let missing = docs.needing_history();
+    if since.is_some() && list_error.is_none() && !missing.is_empty() {
+        // Rare (ION discourages `Change`), and costly: the Data Lake lists by document name
+        // only, so the whole history of the noun is read once for all of them.
+        tracing::info!(
+            noun = <R::Noun as Noun>::NAME,
+            documents = missing.len(),
+            "reading the Data Lake history for changes whose whole document is older than the window"
+        );
+        let (history, _, error) = collect::<R>(lake, None, page_size, cx).await;
+        docs.complete_from(history);
+        list_error = error;
+    }
     docs.drop_stale(cx).await;
-    let mut out = docs.into_results();
-    out.extend(failures);
+    let mut out = docs.into_results(cx);
+    out.extend(failures.into_iter().map(Err));
+    out.extend(list_error.map(Err));
     out
 }
 

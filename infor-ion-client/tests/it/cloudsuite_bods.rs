@@ -429,7 +429,7 @@ async fn a_window_yields_only_the_newest_variation_and_skips_deletes() {
     let (mut server, client) = server().await;
     // Published out of order: A v1, A v3, then A v2 arriving late (stale); B added then
     // deleted; C belongs to another accounting entity; D has a newer Delete that arrived
-    // before its Add (the Add is stale and must not resurrect it).
+    // before its Add (the Add is stale and must not resurrect it). (Changes: see below.)
     let payloads = [
         ("a1", po_variant("A", 1, "Add", "300_001")),
         ("a3", po_variant("A", 3, "Replace", "300_001")),
@@ -439,7 +439,6 @@ async fn a_window_yields_only_the_newest_variation_and_skips_deletes() {
         ("c1", po_variant("C", 1, "Add", "999_999")),
         ("d2", po_variant("D", 2, "Delete", "300_001")),
         ("d1", po_variant("D", 1, "Add", "300_001")),
-        ("e1", po_variant("E", 1, "Change", "300_001")),
     ];
     let mut mocks = Vec::new();
     for (id, body) in &payloads {
@@ -458,12 +457,128 @@ async fn a_window_yields_only_the_newest_variation_and_skips_deletes() {
         .iter()
         .map(|o| (o.po_number.as_str(), o.lines[0].quantity))
         .collect();
-    assert_eq!(seen, vec![("A", dec("300")), ("E", dec("100"))]);
+    assert_eq!(seen, vec![("A", dec("300"))]);
     assert!(
         orders
             .iter()
             .all(|o| o.identity.accounting_entity == "300_001")
     );
+}
+
+/// A `Change` of document `id` at `variation`, carrying only the header's key and status and
+/// line 10's quantity (what a partial change says; everything else is left out).
+fn po_change(id: &str, variation: u64, status: &str, quantity: &str) -> String {
+    format!(
+        r#"<SyncPurchaseOrder xmlns="http://schema.infor.com/InforOAGIS/2">
+  <ApplicationArea><Sender><LogicalID>lid://infor.m3.m3</LogicalID></Sender>
+    <CreationDateTime>2025-09-26T08:00:00Z</CreationDateTime></ApplicationArea>
+  <DataArea><Sync><AccountingEntityID>300_001</AccountingEntityID><LocationID>FR1</LocationID>
+      <ActionCriteria><ActionExpression actionCode="Change"/></ActionCriteria></Sync>
+    <PurchaseOrder>
+      <PurchaseOrderHeader>
+        <DocumentID><ID accountingEntity="300_001" location="FR1" lid="lid://infor.m3.m3" variationID="{variation}">{id}</ID></DocumentID>
+        <LastModificationDateTime>2025-09-26T08:00:00Z</LastModificationDateTime>
+        <Status><Code listID="PurchaseOrderStatus">{status}</Code></Status>
+      </PurchaseOrderHeader>
+      <PurchaseOrderLine><LineNumber>10</LineNumber><Quantity unitCode="EA">{quantity}</Quantity></PurchaseOrderLine>
+    </PurchaseOrder>
+  </DataArea>
+</SyncPurchaseOrder>"#
+    )
+}
+
+/// What a merged order must keep of the whole variation and take of the change.
+fn assert_merged(po: &PurchaseOrder, status: PoStatus, quantity: &str) {
+    assert_eq!(po.status, status, "the change's status");
+    assert_eq!(
+        po.lines.len(),
+        2,
+        "line 20, which the change left out, is kept"
+    );
+    assert_eq!(po.lines[0].quantity, dec(quantity), "the change's quantity");
+    assert_eq!(
+        (po.lines[0].sku.as_str(), po.lines[0].unit_price),
+        ("ITM-1001", dec("12.50")),
+        "line 10's item and price, which the change left out, are kept"
+    );
+    assert_eq!(
+        (po.vendor_id.as_str(), po.currency.as_str()),
+        ("SUP-0042", "EUR"),
+        "the header's supplier and currency are kept"
+    );
+    assert_eq!(po.modified_at, at(2025, 9, 26, 8, 0, 0));
+}
+
+/// A `Change` carries only what changed: merged onto the whole variation before it (read out of
+/// order here: the change first), never taken whole (which would drop line 20 and blank the
+/// supplier).
+#[tokio::test]
+async fn a_change_is_merged_onto_the_whole_variation_before_it() {
+    let (mut server, client) = server().await;
+    let _changed = publish(&mut server, "a3", po_change("A", 3, "Closed", "250")).await;
+    let _whole = publish(&mut server, "a2", po_variant("A", 2, "Replace", "300_001")).await;
+    let _older = publish(&mut server, "a1", po_variant("A", 1, "Add", "300_001")).await;
+    let listed = list(
+        &mut server,
+        Some("2025-09-01T00:00:00.000Z"),
+        &["a3", "a2", "a1"],
+        1,
+    )
+    .await;
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let orders: Vec<PurchaseOrder> =
+        Source::<PurchaseOrder>::poll(&source, window(Some(at(2025, 9, 1, 0, 0, 0))))
+            .try_collect()
+            .await
+            .unwrap();
+    listed.assert_async().await;
+    assert_eq!(orders.len(), 1);
+    assert_merged(&orders[0], PoStatus::Closed, "250");
+}
+
+/// A window holding only a change of a document published whole in an earlier window reads the
+/// Data Lake's history once for it, and merges.
+#[tokio::test]
+async fn a_change_whose_whole_variation_is_older_than_the_window_is_merged_from_history() {
+    let (mut server, client) = server().await;
+    let _whole = publish(&mut server, "a1", po_variant("A", 1, "Add", "300_001")).await;
+    let _changed = publish(&mut server, "a2", po_change("A", 2, "Closed", "40")).await;
+    let _b = publish(&mut server, "b1", po_variant("B", 1, "Add", "300_001")).await;
+    let window_list = list(
+        &mut server,
+        Some("2025-09-26T00:00:00.000Z"),
+        &["a2", "b1"],
+        1,
+    )
+    .await;
+    let history = list(&mut server, None, &["a1", "a2", "b1"], 1).await;
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let orders: Vec<PurchaseOrder> =
+        Source::<PurchaseOrder>::poll(&source, window(Some(at(2025, 9, 26, 0, 0, 0))))
+            .try_collect()
+            .await
+            .unwrap();
+    window_list.assert_async().await;
+    history.assert_async().await;
+    let numbers: Vec<&str> = orders.iter().map(|o| o.po_number.as_str()).collect();
+    assert_eq!(numbers, ["A", "B"], "window order kept");
+    assert_merged(&orders[0], PoStatus::Closed, "40");
+}
+
+/// Read again by id (a pushed `Change` queues a refetch), a document is merged the same way.
+#[tokio::test]
+async fn a_document_read_by_id_is_its_whole_variation_with_later_changes_merged() {
+    let (mut server, client) = server().await;
+    let _whole = publish(&mut server, "a1", po_variant("A", 1, "Add", "300_001")).await;
+    let _changed = publish(&mut server, "a2", po_change("A", 2, "Closed", "40")).await;
+    let _history = list(&mut server, None, &["a2", "a1"], 1).await;
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let id = SourceIdentity::new("cloudsuite", "ACME_TST", "300_001", "A");
+    let po = Source::<PurchaseOrder>::fetch(&source, &id)
+        .await
+        .unwrap()
+        .expect("published");
+    assert_merged(&po, PoStatus::Closed, "40");
 }
 
 #[tokio::test]
