@@ -331,7 +331,9 @@ pub enum DeletePolicy {
     /// target record may carry what only the target knows.
     #[default]
     Keep,
-    /// Mark the target record inactive (a Cin7 supplier becomes `Deprecated`).
+    /// Mark the target record inactive: a Cin7 supplier becomes `Deprecated`; a Cin7 purchase
+    /// is voided while its order is still a draft and nothing is invoiced (one past that is
+    /// left as it is and reported as a conflict).
     Deactivate,
 }
 
@@ -356,6 +358,9 @@ pub struct Mappings {
     /// What happens to the target supplier of a vendor the source deleted (a pushed `Delete`
     /// BOD, the vendor gone from the source). Default [`DeletePolicy::Keep`].
     pub deleted_suppliers: DeletePolicy,
+    /// What happens to the target purchase of a PO the source deleted. Default
+    /// [`DeletePolicy::Keep`].
+    pub deleted_purchase_orders: DeletePolicy,
     /// Supplier defaults.
     pub supplier_defaults: SupplierDefaults,
     /// Purchase policy.
@@ -374,6 +379,7 @@ impl Default for Mappings {
             name_match: NameMatch::Review,
             reactivate_deprecated: false,
             deleted_suppliers: DeletePolicy::Keep,
+            deleted_purchase_orders: DeletePolicy::Keep,
             supplier_defaults: SupplierDefaults::default(),
             purchases: PurchasePolicy::default(),
             revision: String::new(),

@@ -189,8 +189,9 @@ impl TenantRunner {
 
     /// Handle records pushed for the forward streams (suppliers, purchase orders, supplier
     /// invoices), queued in each stream's [`push_queue`] by a push listener (ION's IMS
-    /// deliveries): each is read again from the stream's source and run through its pipeline,
-    /// before the stream's window and whenever the runner is woken.
+    /// deliveries) or by a source that read a record's deletion (a Data Lake `Delete`): each is
+    /// read again from the stream's source and run through its pipeline, before and after the
+    /// forward streams' windows and whenever the runner is woken.
     pub fn with_pushes(mut self) -> Self {
         self.pushes = true;
         self
@@ -338,6 +339,9 @@ impl TenantRunner {
                 s.run_window(run, shutdown).await,
             );
         }
+        // Then what the windows queued (documents a Data Lake window read as deleted) and what
+        // was pushed meanwhile, so a deletion is applied by the run that read it.
+        self.handle_pushes(run, false).await;
         if let Some(s) = &self.returns {
             if stopped(&mut report) {
                 return report;

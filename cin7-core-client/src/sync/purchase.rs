@@ -582,6 +582,19 @@ impl PurchaseTarget for Cin7Target {
         }
     }
 
+    /// `DELETE /advanced-purchase?ID=&Void=true`. When it fails, one `GET` tells a purchase
+    /// already voided (an earlier attempt whose answer was lost: success) from a refusal.
+    async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError> {
+        let guid = parse_id("purchase", &purchase.id)?;
+        match self.client.purchases().void(&guid).await {
+            Ok(()) => Ok(()),
+            Err(error) => match self.fetch_purchase(&guid).await {
+                Ok(None) => Ok(()),
+                _ => Err(target_error(error, CallKind::Repeatable)),
+            },
+        }
+    }
+
     /// `POST /advanced-purchase` (never resent after an unknown outcome).
     async fn create_purchase(&self, draft: &PurchaseDraft) -> Result<TargetPurchase, TargetError> {
         let header = purchase_header(draft, &self.config)?;

@@ -1184,6 +1184,10 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
         None | Some(raw::RawDeleted::Keep) => sync_core::mapping::DeletePolicy::Keep,
         Some(raw::RawDeleted::Deprecate) => sync_core::mapping::DeletePolicy::Deactivate,
     };
+    mappings.deleted_purchase_orders = match raw.deleted_purchase_orders {
+        None | Some(raw::RawDeletedPo::Keep) => sync_core::mapping::DeletePolicy::Keep,
+        Some(raw::RawDeletedPo::Void) => sync_core::mapping::DeletePolicy::Deactivate,
+    };
     if let Some(revision) = raw.revision {
         mappings.revision = revision;
     }

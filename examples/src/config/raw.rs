@@ -165,6 +165,8 @@ pub(super) struct RawMappings {
     pub(super) reactivate_deprecated: bool,
     /// What a vendor deleted in CloudSuite does to its Cin7 supplier (default keep).
     pub(super) deleted_suppliers: Option<RawDeleted>,
+    /// What a PO deleted in CloudSuite does to its Cin7 purchase (default keep).
+    pub(super) deleted_purchase_orders: Option<RawDeletedPo>,
     pub(super) revision: Option<String>,
     #[serde(default)]
     pub(super) purchases: RawPurchases,
@@ -178,6 +180,14 @@ pub(super) struct RawMappings {
 pub(super) enum RawDeleted {
     Keep,
     Deprecate,
+}
+
+/// `mappings.deleted_purchase_orders`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawDeletedPo {
+    Keep,
+    Void,
 }
 
 /// `mappings.name_match`.

@@ -314,8 +314,8 @@ pub async fn wire(
     };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
     // Streams read as BODs keep the newest variation of each document in the store, so a
-    // stale one published late never overwrites newer data.
-    let source = config.source(&ion)?.versions(store.clone());
+    // stale one published late never overwrites newer data, and queue deletions there.
+    let source = config.source(&ion)?.store(store.clone());
     let mut assembled = match dry {
         Some(dry) => {
             assemble(config.parts(Arc::new(dry), &source, returns, store, clock, progress))
@@ -326,6 +326,9 @@ pub async fn wire(
         // Records ION pushes are queued per stream; the intake wakes the runner to sync them.
         let wake = assembled.wake();
         assembled.runner = assembled.runner.with_pushes().with_wake(wake);
+    } else if source.reads_bods() {
+        // Documents a Data Lake window reads as deleted are queued per stream the same way.
+        assembled.runner = assembled.runner.with_pushes();
     }
     Ok(Wired {
         assembled,

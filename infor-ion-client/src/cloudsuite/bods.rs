@@ -28,12 +28,13 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
+use sync_core::engine::queue::{self, Trigger, push_queue};
 use sync_core::error::SourceError;
 use sync_core::model::{
     AccountClass, Address, AddressKind, Contact, GlAccount, InvoiceLine, PartyStatus, PoLine,
-    PoStatus, PurchaseOrder, Record, SourceIdentity, Supplier, SupplierInvoice,
+    PoStatus, PurchaseOrder, Record, RecordKind, SourceIdentity, Supplier, SupplierInvoice,
 };
-use sync_core::store::VersionStore;
+use sync_core::store::{StreamId, SyncStore};
 
 use super::convert::SYSTEM;
 use super::source_error;
@@ -56,28 +57,28 @@ pub struct BodContext {
     pub accounting_entity: String,
     /// The currency for records without any `@currencyID` / `CurrencyCode`.
     pub default_currency: String,
-    /// Where the newest variation seen of each document is kept across windows (`None`: within
-    /// a window only).
-    pub versions: Option<Versions>,
+    /// The sync store (`None`: variations are compared within a window only, and deletions
+    /// are skipped). See [`BodContext::store`].
+    pub store: Option<BodStore>,
 }
 
-/// A [`VersionStore`] in a [`BodContext`] (two contexts are equal when they share the store).
+/// The sync store in a [`BodContext`] (two contexts are equal when they share the store).
 #[derive(Clone)]
-pub struct Versions(pub Arc<dyn VersionStore>);
+pub struct BodStore(pub Arc<dyn SyncStore>);
 
-impl std::fmt::Debug for Versions {
+impl std::fmt::Debug for BodStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Versions(..)")
+        f.write_str("BodStore(..)")
     }
 }
 
-impl PartialEq for Versions {
+impl PartialEq for BodStore {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
-impl Eq for Versions {}
+impl Eq for BodStore {}
 
 impl BodContext {
     /// A context with `USD` as the default currency.
@@ -92,14 +93,16 @@ impl BodContext {
             tenant: tenant.into(),
             accounting_entity: accounting_entity.into(),
             default_currency: "USD".to_owned(),
-            versions: None,
+            store: None,
         }
     }
 
-    /// Keep the newest variation seen of each document in `store`, so a variation older than
-    /// one seen in an earlier window is dropped (see the [module](self) documentation).
-    pub fn versions(mut self, store: Arc<dyn VersionStore>) -> Self {
-        self.versions = Some(Versions(store));
+    /// Use the sync store: the newest variation seen of each document is kept there, so a
+    /// variation older than one seen in an earlier window is dropped; and a document a window
+    /// reads as deleted is queued there for its stream's delete policy (see the
+    /// [module](self) documentation).
+    pub fn store(mut self, store: Arc<dyn SyncStore>) -> Self {
+        self.store = Some(BodStore(store));
         self
     }
 
@@ -813,11 +816,16 @@ impl<N: Noun> Document<N> {
         let mut changes = self.changes.into_iter();
         let base = match self.base {
             Some(base) if base.kind == Kind::Delete && changes.len() == 0 => {
-                return Latest::Deleted {
-                    document: self
-                        .key
-                        .map_or_else(|| "(no id)".to_owned(), |k| k.document_id),
+                let Some(key) = self.key else {
+                    return Latest::Records(Ok(Vec::new()));
                 };
+                return Latest::Deleted(Deleted {
+                    document: key.document_id,
+                    variation: base.variation,
+                    at: base
+                        .event_date
+                        .or(base.envelope.application_area.creation_date_time),
+                });
             }
             Some(base) if base.kind == Kind::Full => base,
             _ => match changes.next() {
@@ -842,7 +850,18 @@ impl<N: Noun> Document<N> {
 /// What a document in the window is now.
 enum Latest<R> {
     Records(Result<Vec<R>>),
-    Deleted { document: String },
+    Deleted(Deleted),
+}
+
+/// A document whose newest variation in the window is a `Delete`.
+#[derive(Debug, Clone)]
+pub(crate) struct Deleted {
+    /// Its id.
+    pub document: String,
+    /// The `Delete`'s `variationID`, where it names one.
+    pub variation: Option<u64>,
+    /// When the Data Lake received it (else the BOD's `CreationDateTime`).
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// The window's documents, each folded to what it is now.
@@ -961,7 +980,7 @@ impl<N: Noun> WindowDocs<N> {
     /// `cx.versions`), noting the others'. A store that cannot be reached drops nothing: the
     /// window cannot commit without it either, so nothing stale is written.
     async fn drop_stale(&mut self, cx: &BodContext) {
-        let Some(Versions(store)) = &cx.versions else {
+        let Some(BodStore(store)) = &cx.store else {
             return;
         };
         // Variations count per document, entity, location and sender, as the window counts
@@ -1013,21 +1032,20 @@ impl<N: Noun> WindowDocs<N> {
         });
     }
 
-    fn into_results<R: FromBod<Noun = N>>(mut self, cx: &BodContext) -> Vec<Result<R>> {
+    fn into_window<R: FromBod<Noun = N>>(mut self, cx: &BodContext) -> ReadWindow<R> {
         self.documents.sort_by_key(|d| d.order);
-        let mut out = Vec::new();
+        let mut window = ReadWindow {
+            results: Vec::new(),
+            deleted: Vec::new(),
+        };
         for document in self.documents {
             match document.resolve::<R>(cx) {
-                Latest::Records(Ok(records)) => out.extend(records.into_iter().map(Ok)),
-                Latest::Records(Err(error)) => out.push(Err(error)),
-                Latest::Deleted { document } => tracing::info!(
-                    noun = N::NAME,
-                    %document,
-                    "skipping a document whose newest BOD in the window is a Delete"
-                ),
+                Latest::Records(Ok(records)) => window.results.extend(records.into_iter().map(Ok)),
+                Latest::Records(Err(error)) => window.results.push(Err(error)),
+                Latest::Deleted(deleted) => window.deleted.push(deleted),
             }
         }
-        out
+        window
     }
 }
 
@@ -1062,17 +1080,23 @@ async fn collect<R: FromBod>(
     (docs, failures, None)
 }
 
+/// What a window read: each document as it is now, in read order (a payload that cannot be
+/// fetched, parsed or converted is one `Err` item, a failed list the last), and the documents
+/// it read as deleted.
+pub(crate) struct ReadWindow<R> {
+    pub results: Vec<Result<R>>,
+    pub deleted: Vec<Deleted>,
+}
+
 /// Read one window: every payload of `R::DOCUMENT` published at or after `since`, each
 /// document as its newest variation says (`Change`s merged onto the whole variation before
-/// them, read from the Data Lake's history when the window lacks it), `Delete`s skipped. A
-/// payload that cannot be fetched, parsed or converted is one `Err` item; the others still
-/// arrive. A failed list ends the stream.
+/// them, read from the Data Lake's history when the window lacks it; `Delete`s apart).
 pub(crate) async fn read_window<R: FromBod>(
     lake: &DataLake,
     since: Option<DateTime<Utc>>,
     page_size: u32,
     cx: &BodContext,
-) -> Vec<Result<R>> {
+) -> ReadWindow<R> {
     let (mut docs, failures, mut list_error) = collect::<R>(lake, since, page_size, cx).await;
     let missing = docs.needing_history();
     if since.is_some() && list_error.is_none() && !missing.is_empty() {
@@ -1088,10 +1112,89 @@ pub(crate) async fn read_window<R: FromBod>(
         list_error = error;
     }
     docs.drop_stale(cx).await;
-    let mut out = docs.into_results(cx);
-    out.extend(failures.into_iter().map(Err));
-    out.extend(list_error.map(Err));
-    out
+    let mut window = docs.into_window(cx);
+    window.results.extend(failures.into_iter().map(Err));
+    window.results.extend(list_error.map(Err));
+    window
+}
+
+/// Queue each document the window read as deleted on its stream's push queue, so the runner
+/// applies the stream's delete policy ([`Pipeline::when_deleted`]) once it reads the document
+/// as gone. Without a store (or for the chart, read whole) it is only logged.
+///
+/// [`Pipeline::when_deleted`]: sync_core::engine::Pipeline::when_deleted
+async fn queue_deleted<R: FromBod>(
+    deleted: &[Deleted],
+    cx: &BodContext,
+) -> std::result::Result<(), SourceError> {
+    let queue = stream_of(R::DOCUMENT).filter(|(stream, _)| *stream != StreamId::gl_accounts());
+    for gone in deleted {
+        let (Some(BodStore(store)), Some((stream, kind))) = (&cx.store, &queue) else {
+            tracing::info!(
+                noun = <R::Noun as Noun>::NAME,
+                document = %gone.document,
+                "skipping a document whose newest BOD in the window is a Delete"
+            );
+            continue;
+        };
+        let trigger = Trigger {
+            // The same Delete read again (a retried window) is queued once.
+            delivery_key: format!(
+                "datalake|{}|{}|{}|{}",
+                R::DOCUMENT,
+                cx.accounting_entity,
+                gone.document,
+                gone.variation.map_or_else(String::new, |v| v.to_string())
+            ),
+            event: format!("{} Delete", R::DOCUMENT),
+            target: cx.identity(&gone.document),
+            hint: None,
+            deleted: true,
+            // Data, not the clock: the Data Lake's receipt of the Delete.
+            received_at: gone.at.unwrap_or(DateTime::UNIX_EPOCH),
+        };
+        queue::enqueue(
+            store.as_ref(),
+            &cx.tenant,
+            &push_queue(stream),
+            *kind,
+            "datalake",
+            &trigger,
+        )
+        .await
+        .map_err(|error| {
+            SourceError::transient(format!(
+                "cannot queue the deletion of {} {}: {error}",
+                R::DOCUMENT,
+                gone.document
+            ))
+        })?;
+        tracing::info!(document = %gone.document, "queued a document the Data Lake reads as deleted");
+    }
+    Ok(())
+}
+
+/// The stream and record kind a `Sync` document feeds.
+pub(crate) fn stream_of(document: &str) -> Option<(StreamId, RecordKind)> {
+    let noun = document
+        .strip_prefix("Sync")
+        .or_else(|| document.strip_prefix("Show"))
+        .unwrap_or(document);
+    match noun {
+        n if n == crate::bod::SupplierPartyMaster::NAME => {
+            Some((StreamId::suppliers(), RecordKind::Supplier))
+        }
+        n if n == crate::bod::PurchaseOrder::NAME => {
+            Some((StreamId::purchase_orders(), RecordKind::PurchaseOrder))
+        }
+        n if n == crate::bod::SupplierInvoice::NAME => {
+            Some((StreamId::supplier_invoices(), RecordKind::SupplierInvoice))
+        }
+        n if n == crate::bod::ChartOfAccounts::NAME => {
+            Some((StreamId::gl_accounts(), RecordKind::GlAccount))
+        }
+        _ => None,
+    }
 }
 
 /// [`read_window`] as the engine's stream.
@@ -1101,10 +1204,18 @@ pub(crate) fn poll<'a, R: FromBod>(
     page_size: u32,
     cx: BodContext,
 ) -> BoxStream<'a, std::result::Result<R, SourceError>> {
-    futures::stream::once(async move { read_window::<R>(lake, since, page_size, &cx).await })
-        .map(|results| futures::stream::iter(results.into_iter().map(|r| r.map_err(source_error))))
-        .flatten()
-        .boxed()
+    futures::stream::once(async move {
+        let window = read_window::<R>(lake, since, page_size, &cx).await;
+        // A deletion that cannot be queued fails the window, so it is read again.
+        let queued = queue_deleted::<R>(&window.deleted, &cx)
+            .await
+            .err()
+            .map(Err);
+        let results = window.results.into_iter().map(|r| r.map_err(source_error));
+        futures::stream::iter(results.chain(queued))
+    })
+    .flatten()
+    .boxed()
 }
 
 /// One record as it is now: see [`fetch_many`].
@@ -1132,7 +1243,7 @@ pub(crate) async fn fetch_many<R: FromBod>(
 ) -> Vec<std::result::Result<Option<R>, SourceError>> {
     let mut newest: HashMap<String, R> = HashMap::new();
     let mut first_error = None;
-    for result in read_window::<R>(lake, None, page_size, cx).await {
+    for result in read_window::<R>(lake, None, page_size, cx).await.results {
         match result {
             Ok(record) => {
                 newest.insert(record.identity().id.clone(), record);

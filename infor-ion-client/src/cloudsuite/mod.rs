@@ -131,8 +131,8 @@ pub struct CloudSuiteSource {
     lake_routes: BTreeMap<RecordKind, DataLake>,
     /// M3: the search queries of the purchase-order and supplier-invoice MI routes.
     m3_queries: M3Queries,
-    /// Where BOD streams keep the newest variation seen of each document across windows.
-    versions: Option<bods::Versions>,
+    /// The sync store BOD streams keep variations in and queue deletions to.
+    store: Option<bods::BodStore>,
 }
 
 impl CloudSuiteSource {
@@ -152,7 +152,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
-            versions: None,
+            store: None,
         }
     }
 
@@ -171,7 +171,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
-            versions: None,
+            store: None,
         }
     }
 
@@ -203,7 +203,7 @@ impl CloudSuiteSource {
             warnings: m3_suppliers::Warnings::default(),
             lake_routes: BTreeMap::new(),
             m3_queries: M3Queries::default(),
-            versions: None,
+            store: None,
         }
     }
 
@@ -214,12 +214,20 @@ impl CloudSuiteSource {
         self
     }
 
-    /// Keep the newest `variationID` seen of each BOD document in `store` (the sync store), so
-    /// a variation older than one seen in an earlier window is dropped instead of overwriting
-    /// newer data: for streams read from the Data Lake. See [`bods`].
-    pub fn versions(mut self, store: Arc<dyn sync_core::store::VersionStore>) -> Self {
-        self.versions = Some(bods::Versions(store));
+    /// For streams read from the Data Lake, use the sync store: the newest `variationID` seen
+    /// of each BOD document is kept there, so a variation older than one seen in an earlier
+    /// window is dropped instead of overwriting newer data; and a document a window reads as
+    /// deleted is queued on its stream's [push queue](sync_core::engine::queue::push_queue),
+    /// where a runner [with pushes](sync_core::runner::TenantRunner::with_pushes) applies the
+    /// stream's delete policy. See [`bods`].
+    pub fn store(mut self, store: Arc<dyn sync_core::store::SyncStore>) -> Self {
+        self.store = Some(bods::BodStore(store));
         self
+    }
+
+    /// Whether any stream is read as BODs from the Data Lake.
+    pub fn reads_bods(&self) -> bool {
+        matches!(self.product, Product::DataLake(_)) || !self.lake_routes.is_empty()
     }
 
     /// Rows per page.
@@ -617,7 +625,7 @@ impl CloudSuiteSource {
     /// records match the ones this source reads.
     pub fn bod_context(&self) -> bods::BodContext {
         bods::BodContext {
-            versions: self.versions.clone(),
+            store: self.store.clone(),
             ..bods::BodContext::new(&self.tenant, &self.accounting_entity)
                 .default_currency(&self.default_currency)
         }

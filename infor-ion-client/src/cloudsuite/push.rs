@@ -50,8 +50,8 @@ use sync_core::store::{StreamId, SyncStore};
 use tokio::sync::Notify;
 
 use super::SYSTEM;
-use super::bods::{BodContext, FromBod};
-use crate::bod::{ActionCode, AnyBod, Bod, BodLimits, Noun, Verb, key_for};
+use super::bods::{self, BodContext, FromBod};
+use crate::bod::{ActionCode, AnyBod, Bod, BodLimits, Verb, key_for};
 
 /// The stream where messages that could not be read are kept for inspection.
 pub const MESSAGE_STREAM: &str = "ion_push_messages";
@@ -360,7 +360,7 @@ impl PushIntake {
             let pushed = parameters
                 .document_name
                 .as_deref()
-                .and_then(stream_of)
+                .and_then(bods::stream_of)
                 .zip(parameters.document_id.as_deref())
                 .map(|((stream, kind), id)| Pushed {
                     stream,
@@ -423,7 +423,7 @@ impl PushIntake {
         bod: &Bod<R::Noun>,
         version: &dyn Fn(Option<u64>) -> String,
     ) -> Result<Reading, String> {
-        let (stream, kind) = stream_of(R::DOCUMENT).ok_or("not a document the sync reads")?;
+        let (stream, kind) = bods::stream_of(R::DOCUMENT).ok_or("not a document the sync reads")?;
         let deleted = bod.verb_area.action_code() == Some(ActionCode::Delete);
         let mut reading = Reading::default();
         for noun in &bod.nouns {
@@ -506,29 +506,6 @@ impl PushIntake {
             &self.context.accounting_entity,
             id,
         )
-    }
-}
-
-/// The stream and record kind a `Sync` document feeds.
-fn stream_of(document: &str) -> Option<(StreamId, RecordKind)> {
-    let noun = document
-        .strip_prefix("Sync")
-        .or_else(|| document.strip_prefix("Show"))
-        .unwrap_or(document);
-    match noun {
-        n if n == crate::bod::SupplierPartyMaster::NAME => {
-            Some((StreamId::suppliers(), RecordKind::Supplier))
-        }
-        n if n == crate::bod::PurchaseOrder::NAME => {
-            Some((StreamId::purchase_orders(), RecordKind::PurchaseOrder))
-        }
-        n if n == crate::bod::SupplierInvoice::NAME => {
-            Some((StreamId::supplier_invoices(), RecordKind::SupplierInvoice))
-        }
-        n if n == crate::bod::ChartOfAccounts::NAME => {
-            Some((StreamId::gl_accounts(), RecordKind::GlAccount))
-        }
-        _ => None,
     }
 }
 

@@ -384,8 +384,8 @@ async fn a_variation_older_than_one_read_in_an_earlier_window_is_dropped() {
     use sync_core::store::memory::MemoryStore;
     let (mut server, client) = server().await;
     let store = Arc::new(MemoryStore::new());
-    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001")
-        .versions(store.clone());
+    let source =
+        CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001").store(store.clone());
     let quantities = |orders: &[PurchaseOrder]| -> Vec<(String, Decimal)> {
         orders
             .iter()
@@ -579,6 +579,48 @@ async fn a_document_read_by_id_is_its_whole_variation_with_later_changes_merged(
         .unwrap()
         .expect("published");
     assert_merged(&po, PoStatus::Closed, "40");
+}
+
+/// A document whose newest variation in the window is a `Delete` is queued, deleted, on its
+/// stream's push queue (where the runner applies the delete policy), once however often the
+/// window is read.
+#[tokio::test]
+async fn a_delete_read_by_a_window_is_queued_once_for_the_delete_policy() {
+    use std::sync::Arc;
+    use sync_core::engine::queue::push_queue;
+    use sync_core::store::memory::MemoryStore;
+    use sync_core::store::{AuditQuery, AuditStatus, AuditStore, StreamId};
+    let (mut server, client) = server().await;
+    let _a1 = publish(&mut server, "a1", po_variant("A", 1, "Add", "300_001")).await;
+    let _a2 = publish(&mut server, "a2", po_variant("A", 2, "Delete", "300_001")).await;
+    let _b1 = publish(&mut server, "b1", po_variant("B", 1, "Add", "300_001")).await;
+    let _listed = list(
+        &mut server,
+        Some("2025-09-01T00:00:00.000Z"),
+        &["a1", "a2", "b1"],
+        2,
+    )
+    .await;
+    let store = Arc::new(MemoryStore::new());
+    let source =
+        CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001").store(store.clone());
+    for _ in 0..2 {
+        let orders: Vec<PurchaseOrder> =
+            Source::<PurchaseOrder>::poll(&source, window(Some(at(2025, 9, 1, 0, 0, 0))))
+                .try_collect()
+                .await
+                .unwrap();
+        let numbers: Vec<&str> = orders.iter().map(|o| o.po_number.as_str()).collect();
+        assert_eq!(numbers, ["B"], "the deleted document is not a record");
+    }
+    let queued = store
+        .query(&AuditQuery::tenant("ACME_TST").stream(push_queue(&StreamId::purchase_orders())))
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].source.id, "A");
+    assert_eq!(queued[0].status, AuditStatus::Deferred);
+    assert_eq!(queued[0].source_snapshot["deleted"], json!(true));
 }
 
 #[tokio::test]

@@ -369,8 +369,10 @@ pub trait Pipeline: Send + Sync {
     ) -> Result<Outcome, SyncError>;
 
     /// What to write when the source deleted a record whose last written version is `last`:
-    /// `None` (the default) leaves the target as it is; the supplier pipeline can deprecate
-    /// ([`Mappings::deleted_suppliers`](crate::mapping::Mappings::deleted_suppliers)).
+    /// `None` (the default) leaves the target as it is; the supplier pipeline can deprecate, the
+    /// purchase-order pipeline void
+    /// ([`Mappings::deleted_suppliers`](crate::mapping::Mappings::deleted_suppliers),
+    /// [`Mappings::deleted_purchase_orders`](crate::mapping::Mappings::deleted_purchase_orders)).
     fn when_deleted(&self, _last: Self::Record) -> Option<Self::Record> {
         None
     }

@@ -31,11 +31,11 @@ use super::{Outcome, Pipeline, RecordContext, RunContext};
 use crate::error::{MappingError, MappingKind, SyncError};
 #[cfg(doc)]
 use crate::mapping::PurchasePolicy;
-use crate::mapping::{ClosedPoRule, Mappings, PlannedPoRule};
+use crate::mapping::{ClosedPoRule, DeletePolicy, Mappings, PlannedPoRule};
 use crate::model::{PoStatus, PurchaseOrder, Record, Supplier, hash_value};
 use crate::retry::Delivery;
 use crate::source::Source;
-use crate::store::{Action, ErrorClass, MatchResult, StreamId};
+use crate::store::{Action, CrossRef, ErrorClass, MatchResult, StreamId};
 use crate::target::{
     DocStatus, OrderDraft, OrderLineDraft, PurchaseDraft, PurchaseTarget, TargetPurchase,
     TaskStatus,
@@ -88,6 +88,67 @@ impl PurchaseOrderPipeline {
             supplier_source,
             lookups: SharedLookups::default(),
         }
+    }
+
+    /// A PO the source deleted, under [`DeletePolicy::Deactivate`]: its linked purchase is
+    /// voided while its order is still a draft and nothing is invoiced. One past that is left
+    /// as it is, as a conflict: someone acted on it in the target, so a person decides.
+    async fn void_deleted(
+        &self,
+        ctx: &RecordContext<'_>,
+        po: &PurchaseOrder,
+        xref: Option<&CrossRef>,
+    ) -> Result<Outcome, SyncError> {
+        let Some(id) = xref
+            .map(|x| x.target_id.clone())
+            .filter(|id| !id.is_empty())
+        else {
+            return Ok(Outcome::skipped(format!(
+                "PO {} has no linked target purchase: nothing to void",
+                po.po_number
+            )));
+        };
+        let purchase = match self.target.get_purchase(&id).await {
+            Ok(Some(purchase)) => purchase,
+            Ok(None) => {
+                return Ok(Outcome::skipped(format!(
+                    "purchase {id} of deleted PO {} is already voided or gone",
+                    po.po_number
+                )));
+            }
+            Err(error) => return Ok(Outcome::target(Action::Update, &error).with_target(Some(id))),
+        };
+        if !purchase.order_status.is_editable() || !purchase.invoices.is_empty() {
+            return Ok(Outcome::conflict(
+                ErrorClass::Conflict,
+                format!(
+                    "PO {} was deleted in the source, but target purchase {id} is past its draft (order {}, {} invoice(s)); it is voided only while a draft: void or keep it there by hand",
+                    po.po_number,
+                    purchase.order_status.as_key(),
+                    purchase.invoices.len()
+                ),
+            )
+            .with_match(Some(MatchResult::CrossRef))
+            .with_target(Some(id)));
+        }
+        ctx.intent(
+            Action::Update,
+            Some(MatchResult::CrossRef),
+            Some(id.clone()),
+            None,
+        )
+        .await?;
+        Ok(match self.target.void_purchase(&purchase).await {
+            Ok(()) => Outcome::succeeded(Action::Update, Some(MatchResult::CrossRef), id.clone())
+                .with_summaries(
+                    None,
+                    Some(format!(
+                        "voided purchase {id}: PO {} was deleted in the source",
+                        po.po_number
+                    )),
+                ),
+            Err(error) => Outcome::target(Action::Update, &error).with_target(Some(id)),
+        })
     }
 
     /// Why `po` is not created in the target under [`PurchasePolicy::planned`] and
@@ -287,6 +348,16 @@ impl Pipeline for PurchaseOrderPipeline {
             .await
     }
 
+    fn when_deleted(&self, mut last: PurchaseOrder) -> Option<PurchaseOrder> {
+        match self.mappings.deleted_purchase_orders {
+            DeletePolicy::Keep => None,
+            DeletePolicy::Deactivate => {
+                last.status = PoStatus::Cancelled;
+                Some(last)
+            }
+        }
+    }
+
     async fn apply(
         &self,
         ctx: &RecordContext<'_>,
@@ -296,6 +367,9 @@ impl Pipeline for PurchaseOrderPipeline {
             .store()
             .cross_ref(ctx.tenant(), PurchaseOrder::KIND, po.identity())
             .await?;
+        if ctx.link_only() {
+            return self.void_deleted(ctx, po, xref.as_ref()).await;
+        }
         // The return direction's mark: this PO is being created from a target purchase, or
         // the mark of a create that ended under another number (it links nothing).
         let xref = match xref

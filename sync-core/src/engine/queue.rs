@@ -318,13 +318,19 @@ pub async fn drain<P: Pipeline + ?Sized>(
                     } else {
                         process_record(run, pipeline, &record, false, None).await?
                     };
+                    // A deletion that failed stays queued: the window's own retry cannot
+                    // read a deleted record again, the next drain can.
+                    let failed = processed
+                        .entry()
+                        .is_some_and(|e| e.status == AuditStatus::Failed);
+                    let retry_deletion = link_only && failed;
                     // Reported like a window's records, so progress and metrics count pushes.
                     run.emit(ProgressEvent::Record {
                         stream: pipeline.stream(),
                         source: identity.clone(),
                         status: processed.entry().map(|e| e.status),
                     });
-                    match processed {
+                    let summary = match processed {
                         Processed::Skipped => "unchanged since the last sync".to_owned(),
                         Processed::Entries(new) => {
                             for e in &new {
@@ -337,7 +343,12 @@ pub async fn drain<P: Pipeline + ?Sized>(
                             entries.extend(new);
                             format!("processed: {status:?}")
                         }
+                    };
+                    if retry_deletion {
+                        tracing::warn!(%identity, queue = %queue, "a deletion failed; it stays queued");
+                        continue;
                     }
+                    summary
                 }
                 Ok(None) => "the record no longer exists".to_owned(),
                 Err(error) => {

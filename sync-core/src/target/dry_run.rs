@@ -237,6 +237,15 @@ impl<T: PurchaseTarget + 'static> PurchaseTarget for DryRunTarget<T> {
         }
         Ok(posted)
     }
+
+    async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError> {
+        self.log.record(format!(
+            "void purchase {} ({})",
+            purchase.id, purchase.reference
+        ));
+        self.purchases().remove(&purchase.id);
+        Ok(())
+    }
 }
 
 #[async_trait]

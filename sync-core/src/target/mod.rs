@@ -326,6 +326,12 @@ pub trait PurchaseTarget: Send + Sync {
         purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError>;
+    /// Void `purchase`: what a source PO's deletion writes under
+    /// [`DeletePolicy::Deactivate`](crate::mapping::DeletePolicy::Deactivate). The engine asks
+    /// only while the view says its order is still editable and nothing is invoiced. Voiding a
+    /// purchase that is already voided or gone succeeds (an earlier attempt whose answer was
+    /// lost).
+    async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError>;
     /// Post an invoice on a purchase. With `task_id` it overwrites that (draft) invoice;
     /// without, it creates a new invoice (not idempotent). An overwrite of an invoice that is
     /// no longer editable succeeds only when the invoice there already is exactly `invoice`

@@ -271,6 +271,8 @@ pub struct PurchaseCalls {
     pub orders: usize,
     /// `post_invoice`.
     pub invoices: usize,
+    /// `void_purchase`.
+    pub voids: usize,
 }
 
 impl PurchaseCalls {
@@ -495,6 +497,17 @@ impl PurchaseTarget for MemoryPurchaseTarget {
             p.order = Some(order.clone());
             p.order_status = status_of(order.status);
             Ok(Self::view(purchase_id, p))
+        })
+        .await
+    }
+
+    /// Like Cin7: removed (a voided purchase is not listed or read); one already gone is
+    /// success.
+    async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError> {
+        self.lock().calls.voids += 1;
+        write(&self.plan, &self.trip, || {
+            self.lock().purchases.remove(&purchase.id);
+            Ok(())
         })
         .await
     }

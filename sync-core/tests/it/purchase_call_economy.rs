@@ -123,6 +123,7 @@ impl Rig {
             creates: now.creates - before.creates,
             orders: now.orders - before.orders,
             invoices: now.invoices - before.invoices,
+            voids: now.voids - before.voids,
         }
     }
 

@@ -219,6 +219,8 @@ async fn push(
     use sync_core::model::RecordKind;
     let kind = if stream == StreamId::gl_accounts() {
         RecordKind::GlAccount
+    } else if stream == StreamId::purchase_orders() {
+        RecordKind::PurchaseOrder
     } else {
         RecordKind::Supplier
     };
@@ -334,6 +336,121 @@ async fn a_pushed_delete_keeps_or_deprecates_the_target_supplier_by_policy() {
         push(&store, StreamId::suppliers(), never.identity(), "d9", true).await;
         runner.run_triggers().await.unwrap();
         assert_eq!(target.suppliers().len(), 1, "{policy:?}: nothing created");
+    }
+}
+
+/// A PO pushed as deleted and gone from the source, under `deleted_purchase_orders =
+/// Deactivate`: its draft purchase is voided — once, even when the void's answer is lost (the
+/// deletion stays queued and the next drain finds it voided); an authorised one is left as it
+/// is and reported as a conflict. Under `Keep` nothing is written.
+#[tokio::test]
+async fn a_pushed_po_delete_voids_a_draft_purchase_and_leaves_an_authorised_one() {
+    use sync_core::faults::{Fault, FaultPlan};
+    use sync_core::mapping::DeletePolicy;
+    use sync_core::model::{Record, RecordKind};
+    use sync_core::store::{AuditQuery, AuditStore, CrossRefStore};
+    use sync_core::target::TaskStatus;
+
+    for policy in [DeletePolicy::Keep, DeletePolicy::Deactivate] {
+        let store = MemoryStore::new();
+        let suppliers_src = MemorySource::new(at(100));
+        suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
+        let pos_src: MemorySource<PurchaseOrder> = MemorySource::new(at(100));
+        let (draft, authorised) = (po("P1", "V1", 5, at(2)), po("P2", "V1", 7, at(2)));
+        pos_src.upsert(draft.clone());
+        pos_src.upsert(authorised.clone());
+        let purchases = MemoryPurchaseTarget::new();
+        let mut with_policy = mappings();
+        with_policy.deleted_purchase_orders = policy;
+        let suppliers = Arc::new(SupplierPipeline::new(
+            Arc::new(MemorySupplierTarget::new()),
+            with_policy.clone(),
+        ));
+        let runner = TenantRunner::new(
+            TENANT,
+            Arc::new(store.clone()),
+            ManualClock::new(at(100)).shared(),
+        )
+        .with_suppliers(StreamRunner::new(
+            suppliers.clone(),
+            Arc::new(suppliers_src.clone()),
+            config(),
+        ))
+        .with_purchase_orders(StreamRunner::new(
+            Arc::new(PurchaseOrderPipeline::new(
+                Arc::new(purchases.clone()),
+                with_policy,
+                suppliers,
+                Arc::new(suppliers_src),
+            )),
+            Arc::new(pos_src.clone()),
+            config(),
+        ))
+        .with_pushes();
+        assert!(runner.run_once(None).await.is_ok());
+        let id_of = |po: &PurchaseOrder| {
+            let store = store.clone();
+            let identity = po.identity().clone();
+            async move {
+                store
+                    .cross_ref(TENANT, RecordKind::PurchaseOrder, &identity)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .target_id
+            }
+        };
+        let (draft_id, authorised_id) = (id_of(&draft).await, id_of(&authorised).await);
+        purchases.set_order_status(&draft_id, TaskStatus::Draft);
+        purchases.set_order_status(&authorised_id, TaskStatus::Authorised);
+
+        pos_src.remove(draft.identity());
+        pos_src.remove(authorised.identity());
+        // The void lands but its answer is lost.
+        purchases.set_faults(FaultPlan::none().script("write", Fault::ResetAfterApply));
+        push(
+            &store,
+            StreamId::purchase_orders(),
+            draft.identity(),
+            "d1",
+            true,
+        )
+        .await;
+        push(
+            &store,
+            StreamId::purchase_orders(),
+            authorised.identity(),
+            "d2",
+            true,
+        )
+        .await;
+        runner.run_triggers().await.unwrap();
+        let again = runner.run_triggers().await.unwrap();
+
+        let left: Vec<String> = purchases.purchases().into_keys().collect();
+        let rows = store
+            .query(&AuditQuery::tenant(TENANT).stream(StreamId::purchase_orders()))
+            .await
+            .unwrap();
+        let last_of = |po: &PurchaseOrder| {
+            rows.iter()
+                .rfind(|e| &e.source == po.identity())
+                .map(|e| e.status)
+        };
+        match policy {
+            DeletePolicy::Keep => {
+                assert_eq!(left, [draft_id, authorised_id]);
+                assert_eq!(purchases.calls().voids, 0);
+                assert_eq!(again.triggers, 0, "both settled by the first drain");
+            }
+            DeletePolicy::Deactivate => {
+                assert_eq!(left, [authorised_id], "the draft is voided");
+                assert_eq!(purchases.calls().voids, 1, "voided once");
+                assert_eq!(again.triggers, 1, "the lost void stayed queued, once");
+                assert_eq!(last_of(&draft), Some(AuditStatus::Succeeded));
+                assert_eq!(last_of(&authorised), Some(AuditStatus::Conflict));
+            }
+        }
     }
 }
 
