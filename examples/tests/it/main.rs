@@ -10,6 +10,7 @@
 mod audit_cli;
 mod common;
 mod crash_resume;
+mod datalake_deletes;
 mod demo;
 mod ion_push_cli;
 mod m3_purchases;

@@ -40,6 +40,9 @@ const CURRENCY: &str = "USD";
 
 const LOGICAL_ID: &str = "lid://infor.csi.simulator";
 
+/// The `dl_id` suffix of a deleted row's `Delete` BOD.
+const DELETED: &str = ":deleted";
+
 fn text<'a>(row: &'a StoredRow, name: &str) -> &'a str {
     row.values
         .get(name)
@@ -126,7 +129,7 @@ fn decimal(value: &str) -> Decimal {
     value.trim().parse().unwrap_or_default()
 }
 
-fn supplier_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodError> {
+fn supplier_bod(row: &StoredRow, zone: Tz) -> Bod<SupplierPartyMaster> {
     let mut party = SupplierPartyMaster::default();
     party.party.party_ids = PartyIds {
         ids: vec![identifier(text(row, "VendNum"), row)],
@@ -179,13 +182,10 @@ fn supplier_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodErro
             party.party.communications.push(communication);
         }
     }
-    envelope(row, zone, "SLVendors", "SyncSupplierPartyMaster", party).to_xml()
+    envelope(row, zone, "SLVendors", "SyncSupplierPartyMaster", party)
 }
 
-fn purchase_order_bod(
-    data: &CloudSuiteData,
-    row: &StoredRow,
-) -> Result<String, crate::bod::BodError> {
+fn purchase_order_bod(data: &CloudSuiteData, row: &StoredRow) -> Bod<PurchaseOrder> {
     let zone = data.record_date_zone();
     let po = text(row, "PoNum");
     let lines = data
@@ -234,13 +234,10 @@ fn purchase_order_bod(
         lines,
         ..PurchaseOrder::default()
     };
-    envelope(row, zone, "SLPos", "SyncPurchaseOrder", order).to_xml()
+    envelope(row, zone, "SLPos", "SyncPurchaseOrder", order)
 }
 
-fn supplier_invoice_bod(
-    data: &CloudSuiteData,
-    row: &StoredRow,
-) -> Result<String, crate::bod::BodError> {
+fn supplier_invoice_bod(data: &CloudSuiteData, row: &StoredRow) -> Bod<SupplierInvoice> {
     let zone = data.record_date_zone();
     let voucher = text(row, "Voucher");
     let lines = data
@@ -284,10 +281,10 @@ fn supplier_invoice_bod(
         lines,
         ..SupplierInvoice::default()
     };
-    envelope(row, zone, "SLAptrxs", "SyncSupplierInvoice", invoice).to_xml()
+    envelope(row, zone, "SLAptrxs", "SyncSupplierInvoice", invoice)
 }
 
-fn chart_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodError> {
+fn chart_bod(row: &StoredRow, zone: Tz) -> Bod<ChartOfAccounts> {
     let account = text(row, "Acct");
     let chart = ChartOfAccounts {
         document_id: Some(DocumentId::new(identifier(account, row))),
@@ -299,7 +296,7 @@ fn chart_bod(row: &StoredRow, zone: Tz) -> Result<String, crate::bod::BodError> 
         }],
         ..ChartOfAccounts::default()
     };
-    envelope(row, zone, "SLCharts", "SyncChartOfAccounts", chart).to_xml()
+    envelope(row, zone, "SLCharts", "SyncChartOfAccounts", chart)
 }
 
 /// `dl_document_name eq 'X' [and event_date ge 'ISO']`, the filter the client sends.
@@ -325,12 +322,15 @@ pub(super) fn list(data: &CloudSuiteData, params: &Params) -> Response {
     let Some((_, ido)) = DOCUMENTS.iter().find(|(name, _)| *name == document) else {
         return json_list(0, Vec::new());
     };
-    let mut rows: Vec<&StoredRow> = data
+    // Each row's newest variation, and each deleted row's `Delete` (its id ends `:deleted`).
+    let mut rows: Vec<(&StoredRow, &str)> = data
         .rows(ido)
         .iter()
-        .filter(|r| since.is_none_or(|s| event_date(r, zone).is_some_and(|d| d >= s)))
+        .map(|r| (r, ""))
+        .chain(data.deleted_rows(ido).iter().map(|r| (r, DELETED)))
+        .filter(|(r, _)| since.is_none_or(|s| event_date(r, zone).is_some_and(|d| d >= s)))
         .collect();
-    rows.sort_by_key(|r| (event_date(r, zone), r.seq));
+    rows.sort_by_key(|(r, _)| (event_date(r, zone), r.seq));
     let page: usize = params
         .get("page")
         .and_then(|p| p.parse().ok())
@@ -345,9 +345,9 @@ pub(super) fn list(data: &CloudSuiteData, params: &Params) -> Response {
         .iter()
         .skip((page - 1).saturating_mul(records))
         .take(records)
-        .map(|r| {
+        .map(|(r, suffix)| {
             json!({
-                "dl_id": format!("{document}:{}:{}", key(r, ido), r.variation),
+                "dl_id": format!("{document}:{}:{}{suffix}", key(r, ido), r.variation),
                 "dl_document_name": document,
                 "event_date": event_date(r, zone).map(|d| d.to_rfc3339()),
             })
@@ -365,6 +365,16 @@ fn json_list(found: usize, fields: Vec<Value>) -> Response {
         .into_response()
 }
 
+/// The payload of `bod`; a deleted row's is the row as it was, with the action code `Delete`.
+fn published<N: Noun>(mut bod: Bod<N>, deleted: bool) -> Result<String, crate::bod::BodError> {
+    if deleted {
+        for action in &mut bod.verb_area.action_expressions {
+            action.action_code = ActionCode::Delete;
+        }
+    }
+    bod.to_xml()
+}
+
 /// One payload by id.
 pub(super) fn fetch(data: &CloudSuiteData, dl_id: &str) -> Response {
     let mut parts = dl_id.splitn(3, ':');
@@ -375,14 +385,23 @@ pub(super) fn fetch(data: &CloudSuiteData, dl_id: &str) -> Response {
         return (StatusCode::NOT_FOUND, "no such payload").into_response();
     };
     let key_values: Vec<&str> = key_text.split('|').collect();
-    let Some(row) = data.find(ido, &key_values) else {
+    let deleted = parts.next().is_some_and(|v| v.ends_with(DELETED));
+    let row = if deleted {
+        data.deleted_rows(ido)
+            .iter()
+            .rev()
+            .find(|r| key(r, ido) == key_text)
+    } else {
+        data.find(ido, &key_values)
+    };
+    let Some(row) = row else {
         return (StatusCode::NOT_FOUND, "no such payload").into_response();
     };
     let xml = match *ido {
-        "SLVendors" => supplier_bod(row, data.record_date_zone()),
-        "SLAptrxs" => supplier_invoice_bod(data, row),
-        "SLCharts" => chart_bod(row, data.record_date_zone()),
-        _ => purchase_order_bod(data, row),
+        "SLVendors" => published(supplier_bod(row, data.record_date_zone()), deleted),
+        "SLAptrxs" => published(supplier_invoice_bod(data, row), deleted),
+        "SLCharts" => published(chart_bod(row, data.record_date_zone()), deleted),
+        _ => published(purchase_order_bod(data, row), deleted),
     };
     match xml {
         Ok(xml) => (

@@ -144,6 +144,9 @@ pub fn ido_datetime_in(at: DateTime<Utc>, zone: Tz) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct CloudSuiteData {
     tables: BTreeMap<String, Vec<StoredRow>>,
+    /// Rows deleted with [`delete_published`](Self::delete_published), as they were, with the
+    /// deletion's variation and `RecordDate`: what the Data Lake publishes as `Delete` BODs.
+    deleted: BTreeMap<String, Vec<StoredRow>>,
     next_seq: u64,
     record_date_zone: Tz,
 }
@@ -528,6 +531,30 @@ impl CloudSuiteData {
             }
             None => false,
         }
+    }
+
+    /// Delete a row as a CloudSuite user would at `at`: gone from the IDO and MI reads, and
+    /// published to the Data Lake as a `Delete` BOD (the next variation, event date `at`).
+    /// Returns whether it existed.
+    pub fn delete_published(&mut self, ido: &str, key: &[&str], at: DateTime<Utc>) -> bool {
+        let Some(index) = self.position(ido, key) else {
+            return false;
+        };
+        let Some(mut row) = self.tables.get_mut(ido).map(|t| t.remove(index)) else {
+            return false;
+        };
+        row.variation += 1;
+        row.values.insert(
+            "RecordDate".to_owned(),
+            Some(ido_datetime_in(at, self.record_date_zone)),
+        );
+        self.deleted.entry(ido.to_owned()).or_default().push(row);
+        true
+    }
+
+    /// The rows of `ido` deleted with [`delete_published`](Self::delete_published).
+    pub fn deleted_rows(&self, ido: &str) -> &[StoredRow] {
+        self.deleted.get(ido).map_or(&[], Vec::as_slice)
     }
 
     /// Every row of `ido`, in insertion order.
