@@ -1,24 +1,24 @@
-//! `Change` BODs: a partial noun merged onto the last full one.
-//!
-//! OAGIS's `Change` action code says the noun carries only what changed (ION's own guidance
-//! discourages it, but a publisher may send it). Taken whole, such a noun would blank every
-//! value it leaves out, so [`merge_change`] lays it over the document's last full noun
-//! (`Add`, `Replace` or no action code) by one rule, applied to the two noun elements:
-//!
-//! - a child the change carries replaces every child of that name in the base; a child it
-//!   does not carry is kept (so `<Name>` alone renames a supplier and keeps its addresses);
-//! - the header (`…Header`) is merged by the same rule, one level down;
-//! - lines (`…Line` with a `LineNumber`) and chart accounts (`GLAccount`, by
-//!   `GLNominalAccount`) are merged one by one: a line the change carries is merged by the
-//!   same rule onto the base line with its number, or appended when it is new; a line it does
-//!   not carry is kept. A `Change` cannot remove a line (a `Replace` can);
-//! - the change's attributes replace the base's of the same name.
+//! `Change` BODs: a partial noun merged onto the last full one (see [`merge_change`]).
 
 use super::envelope::Noun;
 use super::error::BodError;
 use super::xml::{XmlElement, XmlNode, XmlPath};
 
-/// `change` merged onto `base` (see the [module](self) rule).
+/// `change` merged onto `base`.
+///
+/// OAGIS's `Change` action code says the noun carries only what changed (ION's own guidance
+/// discourages it, but a publisher may send it). Taken whole, such a noun would blank every
+/// value it leaves out, so it is laid over the document's last full noun (`Add`, `Replace` or
+/// no action code) by one rule, applied to the two noun elements:
+///
+/// - a child the change carries replaces every child of that name in the base; a child it
+///   does not carry is kept (so `<Name>` alone renames a supplier and keeps its addresses);
+/// - the header (`…Header`) is merged by the same rule, one level down;
+/// - lines (`…Line` with a `LineNumber`) and chart accounts (`GLAccount`, by
+///   `GLNominalAccount`) are merged one by one: a line the change carries is merged by the
+///   same rule onto the base line with its number, or appended when it is new; a line it does
+///   not carry is kept. A `Change` cannot remove a line (a `Replace` can);
+/// - the change's attributes replace the base's of the same name.
 ///
 /// ```
 /// use infor_ion_client::bod::{Bod, SupplierPartyMaster, merge_change};

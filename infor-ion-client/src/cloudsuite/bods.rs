@@ -9,14 +9,19 @@
 //!   `SyncPurchaseOrder`) and whose `property` is the XML path inside the `DataArea`, e.g.
 //!   `PurchaseOrder/PurchaseOrderLine[2]/Item/ItemID/ID`.
 //! - **Polling** a window: list the document by name with `since = window.from`, fetch and parse
-//!   each payload, keep only the newest variation of each document (a [`VariationTracker`] per
-//!   window: ION does not guarantee order), skip `Delete`s with a trace and convert the rest.
+//!   each payload and fold each document to what it is now: the newest whole variation
+//!   (ION does not guarantee order, so variations are compared, not arrival), with each later
+//!   `Change` merged onto it ([`bod::merge_change`]; the whole variation is read from the Data
+//!   Lake's history when the window lacks it). A document whose newest variation is a `Delete`
+//!   is not a record: with a store it is queued on its stream's push queue for the stream's
+//!   delete policy.
 //!
-//! Across windows, with a [`VersionStore`] in the context ([`BodContext::versions`], which the
-//! runner sets to its store), the newest `variationID` seen of each document is kept durably:
-//! a variation **older** than one seen in an earlier window (published late, out of order) is
-//! dropped, so it never overwrites newer data. An equal one is not stale: the engine re-reads a
-//! window after a failure and must find the same documents again.
+//! Across windows, with the sync store in the context ([`BodContext::store`], which the runner
+//! sets), the newest `variationID` seen of each document is kept durably
+//! ([`VersionStore`](sync_core::store::VersionStore)): a variation **older** than one seen in an
+//! earlier window (published late, out of order) is dropped, so it never overwrites newer data.
+//! An equal one is not stale: the engine re-reads a window after a failure and must find the
+//! same documents again.
 //!
 //! `modified_at` is the noun's `LastModificationDateTime`, else the Data Lake event date, else
 //! the BOD's `ApplicationArea/CreationDateTime`.
