@@ -165,6 +165,83 @@ async fn four_workers_fifty_tenants_four_streams() {
     store.drop_schema().await.unwrap();
 }
 
+/// Jobs that share an affinity (one Cin7 account) are held by one worker at a time: while A
+/// holds one, B claims only other affinities' jobs, A may take more of its own, and B gets
+/// them once A released them all or its leases expired.
+#[tokio::test]
+async fn jobs_of_one_affinity_are_held_by_one_worker_at_a_time() {
+    let clock = ManualClock::new(t0());
+    let store = pg_store(clock.shared()).await;
+    let x: Vec<StreamKey> = ["X1", "X2"]
+        .iter()
+        .flat_map(|t| {
+            [
+                StreamKey::new(*t, StreamId::suppliers()),
+                StreamKey::new(*t, StreamId::purchase_orders()),
+            ]
+        })
+        .collect();
+    let y = StreamKey::new("Y1", StreamId::suppliers());
+    assert_eq!(
+        store.register_affine_jobs(&x, "account-x").await.unwrap(),
+        4
+    );
+    assert_eq!(
+        store
+            .register_affine_jobs(std::slice::from_ref(&y), "account-y")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.register_affine_jobs(&x, "account-x").await.unwrap(),
+        0,
+        "idempotent"
+    );
+    let (a, b) = (store.worker("a"), store.worker("b"));
+
+    let first = a.claim().await.unwrap().unwrap();
+    assert!(first.key.tenant.starts_with('X'), "{first:?}");
+    let other = b.claim().await.unwrap().unwrap();
+    assert_eq!(
+        other.key, y,
+        "B skips account X while A holds one of its jobs"
+    );
+    assert_eq!(b.claim().await.unwrap(), None, "nothing else B may take");
+    let second = a.claim().await.unwrap().unwrap();
+    assert!(
+        second.key.tenant.starts_with('X'),
+        "A takes more of its own account"
+    );
+
+    // A releases both; B may now take account X.
+    a.release(&first.key, t0()).await.unwrap();
+    assert_eq!(
+        b.claim().await.unwrap(),
+        None,
+        "A still holds one job of account X"
+    );
+    a.release(&second.key, t0()).await.unwrap();
+    let taken = b.claim().await.unwrap().unwrap();
+    assert!(taken.key.tenant.starts_with('X'));
+
+    // B dies holding it: once its leases expire, A takes the account back.
+    assert_eq!(a.claim().await.unwrap(), None);
+    clock.advance(StdDuration::from_secs(31));
+    assert!(
+        a.claim()
+            .await
+            .unwrap()
+            .is_some_and(|l| l.key.tenant.starts_with('X'))
+    );
+
+    // A tenant taken out of the fleet: its free jobs go, a held one stays with its holder.
+    let held_by_a = a.held_leases();
+    let removed = store.remove_jobs("X1").await.unwrap() + store.remove_jobs("X2").await.unwrap();
+    assert_eq!(removed as usize, 4 - held_by_a.len());
+    store.drop_schema().await.unwrap();
+}
+
 /// Worker A stops renewing mid-job. Once its lease expires B takes the job over, continues from
 /// the last checkpoint A committed, and everything A tries afterwards is rejected.
 #[tokio::test]

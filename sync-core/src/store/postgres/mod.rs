@@ -67,6 +67,10 @@ mod keeper;
 pub use import::ImportReport;
 pub use keeper::LeaseKeeper;
 
+/// How many due jobs one claim looks at (locked while it decides): enough to get past the
+/// jobs of affinities other workers hold.
+const CLAIM_CANDIDATES: i64 = 16;
+
 /// A `jobs` row as selected: fence, holder, lease end, next due.
 type JobRow = (
     i64,
@@ -218,7 +222,7 @@ macro_rules! now_sql {
 
 impl PgStore {
     /// The schema version this build writes (the newest embedded migration).
-    pub const SCHEMA_VERSION: i64 = 2;
+    pub const SCHEMA_VERSION: i64 = 3;
 
     /// Connect, create the schema if missing and migrate it. Refuses a schema written by a
     /// newer version than [`PgStore::SCHEMA_VERSION`].
@@ -396,36 +400,101 @@ impl PgStore {
         Ok(done.rows_affected())
     }
 
+    /// Make sure a job row exists for each stream, with `affinity` (e.g. the Cin7 account the
+    /// streams write to; see [`claim`](Self::claim)). New jobs are due at once; an existing
+    /// job keeps its lease and due time and takes the new affinity. Returns how many were added.
+    pub async fn register_affine_jobs(
+        &self,
+        keys: &[StreamKey],
+        affinity: &str,
+    ) -> Result<u64, StoreError> {
+        let tenants: Vec<&str> = keys.iter().map(|k| k.tenant.as_str()).collect();
+        let streams: Vec<&str> = keys.iter().map(|k| k.stream.0.as_str()).collect();
+        // `xmax = 0` only on a row this statement inserted (an update sets it).
+        let inserted: Vec<bool> = sqlx::query_scalar(
+            "INSERT INTO jobs (tenant, stream, affinity)
+             SELECT t, s, $3 FROM UNNEST($1::text[], $2::text[]) AS u(t, s)
+             ON CONFLICT (tenant, stream) DO UPDATE SET affinity = EXCLUDED.affinity
+             WHERE jobs.affinity IS DISTINCT FROM EXCLUDED.affinity
+             RETURNING (xmax = 0)",
+        )
+        .bind(&tenants)
+        .bind(&streams)
+        .bind(affinity)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(inserted.into_iter().filter(|new| *new).count() as u64)
+    }
+
+    /// Delete the jobs of `tenant` whose lease is free or expired (a tenant taken out of the
+    /// fleet); returns how many. A job still leased is left to its holder.
+    pub async fn remove_jobs(&self, tenant: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(concat!(
+            "DELETE FROM jobs WHERE tenant = $1 AND (lease_until IS NULL OR lease_until <= ",
+            now_sql!(2),
+            ")"
+        ))
+        .bind(tenant)
+        .bind(self.lease_now())
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(done.rows_affected())
+    }
+
     /// Claim one due job whose lease is free or expired, oldest due first. The claim issues a
     /// new fencing token, so the previous holder (if its lease expired) can no longer commit.
+    ///
+    /// A job with an affinity ([`register_affine_jobs`](Self::register_affine_jobs)) is
+    /// claimed only while no other worker holds a live lease on a job of the same affinity:
+    /// claims of one affinity take a transaction-scoped advisory lock first and then look for
+    /// other holders in a fresh snapshot, so two workers can never both pass the check.
     pub async fn claim(&self) -> Result<Option<Lease>, StoreError> {
-        let row: Option<(String, String, i64, DateTime<Utc>)> = sqlx::query_as(concat!(
-            "WITH next AS (
-               SELECT tenant, stream FROM jobs
-               WHERE next_due <= ",
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        let candidates: Vec<(String, String, Option<String>)> = sqlx::query_as(concat!(
+            "SELECT tenant, stream, affinity FROM jobs
+             WHERE next_due <= ",
             now_sql!(1),
             " AND (lease_until IS NULL OR lease_until <= ",
             now_sql!(1),
             ")
-               ORDER BY next_due, tenant, stream
-               LIMIT 1
-               FOR UPDATE SKIP LOCKED)
-             UPDATE jobs AS j
-             SET fence = j.fence + 1, holder = $2,
-                 lease_until = ",
-            now_sql!(1),
-            " + $3::bigint * interval '1 microsecond'
-             FROM next WHERE j.tenant = next.tenant AND j.stream = next.stream
-             RETURNING j.tenant, j.stream, j.fence, j.lease_until"
+             ORDER BY next_due, tenant, stream
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED"
         ))
         .bind(self.lease_now())
-        .bind(&*self.worker)
-        .bind(self.ttl_micros())
-        .fetch_optional(&self.pool)
+        .bind(CLAIM_CANDIDATES)
+        .fetch_all(&mut *tx)
         .await
         .map_err(from_sqlx)?;
-        Ok(row.map(|(tenant, stream, fence, expires_at)| {
-            let key = StreamKey::new(tenant, StreamId(stream));
+        let mut claimed = None;
+        for (tenant, stream, affinity) in candidates {
+            if let Some(affinity) = &affinity
+                && !self.affinity_free(&mut tx, affinity).await?
+            {
+                continue;
+            }
+            let (fence, expires_at): (i64, DateTime<Utc>) = sqlx::query_as(concat!(
+                "UPDATE jobs SET fence = fence + 1, holder = $3, lease_until = ",
+                now_sql!(4),
+                " + $5::bigint * interval '1 microsecond'
+                 WHERE tenant = $1 AND stream = $2
+                 RETURNING fence, lease_until"
+            ))
+            .bind(&tenant)
+            .bind(&stream)
+            .bind(&*self.worker)
+            .bind(self.lease_now())
+            .bind(self.ttl_micros())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+            claimed = Some((StreamKey::new(tenant, StreamId(stream)), fence, expires_at));
+            break;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(claimed.map(|(key, fence, expires_at)| {
             let fence = Fence(fence_u64(fence));
             self.held().insert(key.clone(), fence);
             Lease {
@@ -434,6 +503,39 @@ impl PgStore {
                 expires_at,
             }
         }))
+    }
+
+    /// Inside a claim's transaction: whether this worker may take a job of `affinity` (no
+    /// other worker holds a live lease on one). The advisory lock serializes the claims of
+    /// one affinity until the transaction ends; `false` when another claim holds it.
+    async fn affinity_free(
+        &self,
+        tx: &mut PgConnection,
+        affinity: &str,
+    ) -> Result<bool, StoreError> {
+        let locked: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext('sync-core:affinity:' || $1))",
+        )
+        .bind(affinity)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        if !locked {
+            return Ok(false);
+        }
+        let taken: bool = sqlx::query_scalar(concat!(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE affinity = $1 AND holder <> $2
+               AND lease_until > ",
+            now_sql!(3),
+            ")"
+        ))
+        .bind(affinity)
+        .bind(&*self.worker)
+        .bind(self.lease_now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        Ok(!taken)
     }
 
     /// Extend the lease on a held job by the lease length. Fails with
