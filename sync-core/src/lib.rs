@@ -77,6 +77,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod mapping;
 pub mod model;
 pub mod replay;

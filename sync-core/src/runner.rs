@@ -270,6 +270,102 @@ impl TenantRunner {
         }
     }
 
+    /// The tenant this runner serves.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The streams this runner runs, in run order.
+    pub fn streams(&self) -> Vec<StreamId> {
+        let mut streams = Vec::new();
+        if let Some(gl) = &self.gl_accounts {
+            streams.push(gl.stream());
+        }
+        if self.suppliers.is_some() {
+            streams.push(StreamId::suppliers());
+        }
+        if self.purchase_orders.is_some() {
+            streams.push(StreamId::purchase_orders());
+        }
+        if self.invoices.is_some() {
+            streams.push(StreamId::supplier_invoices());
+        }
+        if self.returns.is_some() {
+            streams.push(crate::engine::returns::stream());
+        }
+        streams
+    }
+
+    /// Run one stream's window now, on its own: what a worker of a fleet does with a claimed
+    /// (tenant, stream) job, whose lease fences the window's commits. A forward stream's pushed
+    /// records are handled first (with [`with_pushes`](Self::with_pushes)), the return
+    /// stream's queued webhook triggers likewise. `None` when the stream is not configured.
+    ///
+    /// The streams do not wait for each other: a purchase order or invoice resolves its
+    /// supplier per record, whichever stream ran first.
+    pub async fn run_stream(
+        &self,
+        stream: &StreamId,
+        shutdown: Option<&ShutdownSignal>,
+    ) -> Option<Result<WindowReport, SyncError>> {
+        let run = self.context();
+        let span = tracing::info_span!("sync_stream", tenant = %self.tenant, stream = %stream, run_id = %run.run_id);
+        async {
+            let result = if self
+                .gl_accounts
+                .as_ref()
+                .is_some_and(|gl| gl.stream() == *stream)
+            {
+                let gl = self.gl_accounts.as_ref()?;
+                let window = gl.run(&run).await;
+                if self.pushes
+                    && let Ok(done) = &window
+                {
+                    tally(
+                        &mut TriggerReport::default(),
+                        "gl_accounts",
+                        drain_chart_pushes(&run, gl, Some(done)).await,
+                    );
+                }
+                window
+            } else if *stream == StreamId::suppliers() {
+                let s = self.suppliers.as_ref()?;
+                self.drain_if_pushed(&run, s).await;
+                s.run_window(&run, shutdown).await
+            } else if *stream == StreamId::purchase_orders() {
+                let s = self.purchase_orders.as_ref()?;
+                self.drain_if_pushed(&run, s).await;
+                s.run_window(&run, shutdown).await
+            } else if *stream == StreamId::supplier_invoices() {
+                let s = self.invoices.as_ref()?;
+                self.drain_if_pushed(&run, s).await;
+                s.run_window(&run, shutdown).await
+            } else if *stream == crate::engine::returns::stream() {
+                let s = self.returns.as_ref()?;
+                if let Err(error) = self.handle_webhook_triggers(&run).await {
+                    tracing::error!(%error, "webhook triggers failed; they stay queued");
+                }
+                s.run_window(&run, shutdown).await
+            } else {
+                return None;
+            };
+            Some(result)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn drain_if_pushed<P: Pipeline>(&self, run: &RunContext, s: &StreamRunner<P>) {
+        if self.pushes {
+            let name = s.pipeline().stream().0;
+            tally(
+                &mut TriggerReport::default(),
+                &name,
+                drain_pushes(run, s).await,
+            );
+        }
+    }
+
     /// Run every configured stream once, in order. A stream whose window fails is reported and
     /// the next stream still runs (its dependencies are resolved or deferred per record).
     pub async fn run_once(&self, shutdown: Option<&ShutdownSignal>) -> RunReport {

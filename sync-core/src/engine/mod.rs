@@ -58,6 +58,13 @@ pub struct EngineConfig {
     /// an account changed by hand in the target shows as drift within this long. Default one
     /// hour; there is no "never".
     pub gl_target_check_every: chrono::Duration,
+    /// At most this many records written per window; then the window *yields*: its audit
+    /// rows are committed, its cursor is not moved, and the next window reads on (records
+    /// already written are skipped by their unchanged content, so each window gets further).
+    /// What keeps one tenant's backlog from holding a fleet worker. Only successful writes
+    /// count: a record that fails again in every window cannot stop the others. Default
+    /// `None`: no limit.
+    pub max_writes_per_window: Option<usize>,
 }
 
 /// How failed records are retried by the following windows, without a person.
@@ -115,6 +122,7 @@ impl Default for EngineConfig {
             strict: false,
             retry: FailedRetry::default(),
             gl_target_check_every: gl_accounts::DEFAULT_TARGET_CHECK_EVERY,
+            max_writes_per_window: None,
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct WindowReport {
     /// Whether the window was abandoned (shutdown): audit rows were committed, the cursor was
     /// not moved.
     pub abandoned: bool,
+    /// Whether the window yielded after
+    /// [`max_writes_per_window`](super::EngineConfig::max_writes_per_window) records: audit
+    /// rows were committed, the cursor was not moved; the next window goes on.
+    pub yielded: bool,
 }
 
 /// Audit rows a window holds before committing them (without the checkpoint) in one batch.
@@ -196,6 +200,14 @@ impl<P: Pipeline> StreamRunner<P> {
                 processed,
                 &mut handled_at,
             );
+            if self
+                .config
+                .max_writes_per_window
+                .is_some_and(|max| report.succeeded >= max)
+            {
+                report.yielded = true;
+                break;
+            }
             if entries.len() >= AUDIT_FLUSH_ROWS {
                 // Memory stays flat however large the window: finished audit rows are committed
                 // in batches (fenced, cursor untouched, as an abandoned window would), and the
@@ -216,7 +228,7 @@ impl<P: Pipeline> StreamRunner<P> {
         }
         drop(records);
 
-        if report.abandoned || source_error.is_some() {
+        if report.abandoned || report.yielded || source_error.is_some() {
             // Keep the audit rows (failures stay visible); do not move the cursor.
             store
                 .commit_window(WindowCommit {

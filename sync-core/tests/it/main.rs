@@ -5,6 +5,7 @@ mod automatic_retry;
 mod common;
 mod engine_proptest;
 mod engine_rules;
+mod fleet;
 mod gl_idle;
 mod idle_window_calls;
 mod pipelines;
