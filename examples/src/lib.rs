@@ -16,6 +16,7 @@ pub mod assemble;
 pub mod config;
 pub mod demo;
 pub mod fit;
+pub mod fleet;
 pub mod ion_push;
 pub mod logging;
 pub mod ping;

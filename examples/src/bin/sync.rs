@@ -43,8 +43,29 @@ use sync_core::time::{SharedClock, SystemClock};
 #[command(name = "sync", version)]
 struct Cli {
     /// The TOML configuration file.
-    #[arg(long, short, env = "SYNC_CONFIG")]
-    config: PathBuf,
+    #[arg(
+        long,
+        short,
+        env = "SYNC_CONFIG",
+        required_unless_present = "tenants",
+        conflicts_with = "tenants"
+    )]
+    config: Option<PathBuf>,
+    /// Serve every tenant of this directory (one TOML file each, starting from
+    /// `defaults.toml`) with one pool of workers: a fleet (docs/operations.md). With a
+    /// PostgreSQL store, run this on as many hosts as you like.
+    #[arg(long)]
+    tenants: Option<PathBuf>,
+    /// Fleet: how many jobs this process runs at once.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Fleet: this process's name in the store's leases (unique per process; default
+    /// host-pid).
+    #[arg(long)]
+    worker_name: Option<String>,
+    /// Fleet: how often the tenant directory is read again.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    reload_every: std::time::Duration,
     /// Run one pass of every configured stream, print the summary and exit.
     #[arg(long)]
     once: bool,
@@ -95,8 +116,14 @@ fn exit_code(error: &ConfigError) -> u8 {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     examples::logging::init(&cli.log);
+    let config_path = match (&cli.tenants, &cli.config) {
+        (Some(dir), _) => return run_fleet(&cli, dir).await,
+        (None, Some(path)) => path.clone(),
+        // clap requires one of the two.
+        (None, None) => return ExitCode::from(BAD_CONFIG),
+    };
 
-    let mut config = match Config::load(&cli.config) {
+    let mut config = match Config::load(&config_path) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("error: {}", sdk_common::report::chain(&error));
@@ -109,7 +136,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(exit_code(&error));
     }
     if cli.check {
-        println!("{}: the configuration is valid.", cli.config.display());
+        println!("{}: the configuration is valid.", config_path.display());
         println!("  tenant:   {}", config.tenant);
         println!(
             "  streams:  {}",
@@ -230,6 +257,81 @@ async fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(SETUP)
         }
+    }
+}
+
+/// `--tenants DIR`: a fleet. With `--once`, every due job runs once (each tenant's streams,
+/// as many windows as a backlog needs) and the exit code says whether all committed;
+/// otherwise the fleet serves until Ctrl-C or SIGTERM, then each worker finishes the record
+/// in flight, commits and releases its job for another process to go on with.
+async fn run_fleet(cli: &Cli, dir: &std::path::Path) -> ExitCode {
+    use examples::fleet::TenantFleet;
+    let clock = SystemClock::shared();
+    let worker = cli.worker_name.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
+        format!("{host}-{}", std::process::id())
+    });
+    let (fleet, loaded) = match TenantFleet::open(dir, &worker, clock).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            eprintln!("error: {}", sdk_common::report::chain(&error));
+            return ExitCode::from(exit_code(&error));
+        }
+    };
+    for (path, why) in &loaded.refused {
+        eprintln!("skipped {}: {why}", path.display());
+    }
+    println!(
+        "fleet of {} tenant(s) from {} as worker {worker}: {}",
+        loaded.put.len(),
+        dir.display(),
+        loaded.put.join(", ")
+    );
+    let (shutdown, signal) = Shutdown::new();
+    let shutdown = std::sync::Arc::new(shutdown);
+    tokio::spawn(stop_on_signals(shutdown.clone()));
+    if !cli.once {
+        fleet.run(cli.workers, cli.reload_every, signal).await;
+        println!("fleet stopped.");
+        return ExitCode::SUCCESS;
+    }
+    let mut failed = usize::from(!loaded.refused.is_empty());
+    loop {
+        let run = match fleet.fleet().run_one(&signal).await {
+            Ok(Some(run)) => run,
+            Ok(None) => break,
+            Err(error) => {
+                eprintln!("error: {}", sdk_common::report::chain(&error));
+                return ExitCode::from(SETUP);
+            }
+        };
+        let outcome = match &run.result {
+            Some(Ok(report)) => {
+                failed += usize::from(report.failed + report.conflicts > 0);
+                format!(
+                    "read {} written {} failed {} deferred {} conflicts {}{}",
+                    report.read,
+                    report.succeeded,
+                    report.failed,
+                    report.deferred,
+                    report.conflicts,
+                    if report.yielded { " (yielded)" } else { "" }
+                )
+            }
+            Some(Err(error)) => {
+                failed += 1;
+                format!("FAILED: {error}")
+            }
+            None => "not served by this process".to_owned(),
+        };
+        println!("{:<20} {:<18} {outcome}", run.key.tenant, run.key.stream.0);
+        if signal.is_triggered() {
+            break;
+        }
+    }
+    match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::from(FAILURES),
     }
 }
 
@@ -386,7 +488,10 @@ async fn print_summary(
                 String::new()
             },
             config.tenant,
-            cli.config.display()
+            cli.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new("sync.toml"))
+                .display()
         );
     }
     Ok(match cli.fail_on {

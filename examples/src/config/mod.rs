@@ -23,7 +23,7 @@ mod returns;
 mod tenant;
 mod wire;
 
-pub use wire::{Wired, wire};
+pub use wire::{OpenedStore, Wired, wire, wire_with_store};
 
 pub use ion_push::IonPushSettings;
 pub use listen::ListenerTls;

@@ -232,8 +232,18 @@ impl Config {
 
     /// Open the store named by the config.
     pub async fn open_store(&self, clock: &SharedClock) -> Result<Arc<dyn SyncStore>, ConfigError> {
+        Ok(match self.open_store_as(clock).await? {
+            OpenedStore::Sqlite(store) => Arc::new(store),
+            OpenedStore::Postgres(store) => Arc::new(store),
+        })
+    }
+
+    /// Open the store named by the config, as its backend.
+    pub async fn open_store_as(&self, clock: &SharedClock) -> Result<OpenedStore, ConfigError> {
         Ok(match &self.store {
-            StoreSettings::Sqlite(path) => Arc::new(SqliteStore::open(path, clock.clone()).await?),
+            StoreSettings::Sqlite(path) => {
+                OpenedStore::Sqlite(SqliteStore::open(path, clock.clone()).await?)
+            }
             StoreSettings::Postgres { url, schema } => {
                 let url = match url {
                     PgUrl::Inline(url) => SecretString::from(url.clone()),
@@ -243,10 +253,19 @@ impl Config {
                     url,
                     ..PgConfig::new(String::new()).schema(schema.clone())
                 };
-                Arc::new(PgStore::connect(config, clock.clone()).await?)
+                OpenedStore::Postgres(PgStore::connect(config, clock.clone()).await?)
             }
         })
     }
+}
+
+/// A store opened by [`Config::open_store_as`].
+#[derive(Debug)]
+pub enum OpenedStore {
+    /// The embedded store: one process.
+    Sqlite(SqliteStore),
+    /// The scale-out store: many processes coordinate through its leases.
+    Postgres(PgStore),
 }
 
 /// One tenant's pipelines built from a [`Config`] (see [`Assembled`]), plus what a dry run
@@ -302,16 +321,27 @@ pub async fn wire(
     progress: Option<ProgressFn>,
 ) -> Result<Wired, ConfigError> {
     config.check_environment()?;
+    // A dry run writes nothing anywhere: a throwaway store (and a logging target).
+    let store: Arc<dyn SyncStore> = match config.dry_run {
+        true => Arc::new(MemoryStore::new()),
+        false => config.open_store(&clock).await?,
+    };
+    wire_with_store(config, store, clock, progress).await
+}
+
+/// [`wire`] onto a store opened by the caller (a fleet's, shared by its tenants).
+pub async fn wire_with_store(
+    config: &Config,
+    store: Arc<dyn SyncStore>,
+    clock: SharedClock,
+    progress: Option<ProgressFn>,
+) -> Result<Wired, ConfigError> {
+    config.check_environment()?;
     let ion = config.ion_client(&clock)?;
     let cin7 = config.cin7_client(&clock)?;
     let target = Arc::new(Cin7Target::new(cin7.clone()));
-    // A dry run writes nothing anywhere: a logging target and writer, a throwaway store.
     let dry = config.dry_run.then(|| DryRunTarget::new(target.clone()));
     let log = dry.as_ref().map(DryRunTarget::log);
-    let store: Arc<dyn SyncStore> = match &log {
-        Some(_) => Arc::new(MemoryStore::new()),
-        None => config.open_store(&clock).await?,
-    };
     let returns = config.return_parts(&ion, &cin7, log.as_ref());
     // Streams read as BODs keep the newest variation of each document in the store, so a
     // stale one published late never overwrites newer data, and queue deletions there.

@@ -12,6 +12,7 @@ mod common;
 mod crash_resume;
 mod datalake_deletes;
 mod demo;
+mod fleet_cli;
 mod ion_push_cli;
 mod m3_purchases;
 mod m3_tenant;

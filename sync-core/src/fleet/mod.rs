@@ -30,7 +30,7 @@ use crate::engine::WindowReport;
 use crate::error::{StoreError, SyncError};
 use crate::runner::{Shutdown, ShutdownSignal, TenantRunner};
 use crate::schedule::Cadence;
-use crate::store::{StreamId, StreamKey};
+use crate::store::StreamKey;
 use crate::time::{SharedClock, to_chrono};
 
 /// One tenant of a fleet.
@@ -249,14 +249,6 @@ impl Fleet {
                 }
             }
         }
-    }
-
-    /// The streams of `tenant` this fleet runs.
-    pub fn streams_of(&self, tenant: &str) -> Vec<StreamId> {
-        self.tenants()
-            .get(tenant)
-            .map(|t| t.runner.streams())
-            .unwrap_or_default()
     }
 }
 

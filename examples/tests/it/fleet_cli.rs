@@ -1,0 +1,164 @@
+//! `sync --tenants DIR`: two tenants (each its own simulated CloudSuite and Cin7 account) from
+//! one directory, sharing `defaults.toml` and one SQLite store, served by one pool of workers;
+//! a broken tenant file is reported and skipped while the others run; the directory is read
+//! again without a restart.
+
+use std::path::Path;
+use std::process::Output;
+
+use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
+use examples::fleet::TenantFleet;
+use infor_ion_client::simulator::SimulatorConfig as IonConfig;
+use sync_core::time::SystemClock;
+
+use crate::common::*;
+
+/// `sims`' runner config as a tenant file named after its tenant (its paths made absolute,
+/// its store left to the defaults).
+fn tenant_file(sims: &Sims, seq: u64, dir: &Path) -> std::path::PathBuf {
+    let tenant = sims.ion.tenant();
+    let config = sims.config(seq, "", "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("store = \"sync.sqlite\"\n", "")
+        .replace(
+            "ionapi = \"sim.ionapi\"",
+            &format!("ionapi = {:?}", sims.dir.path().join("sim.ionapi")),
+        )
+        .replacen(
+            &format!("tenant = \"{}\"", sims.ion.tenant()),
+            &format!("tenant = \"{tenant}\""),
+            1,
+        );
+    let path = dir.join(format!("{}.toml", tenant.to_lowercase()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A tenant file wired without calling anything: the key variable is one every process has
+/// (wiring checks it is set; nothing is sent).
+fn offline(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    std::fs::write(path, text.replace(&format!("\"{KEY_ENV}\""), "\"PATH\"")).unwrap();
+}
+
+/// Simulators of a CloudSuite tenant named `name` and its own Cin7 account.
+async fn tenant(name: &str, seq: u64, suppliers: usize) -> Sims {
+    let name = name.to_owned();
+    start_shaped(seq, suppliers, move |config| IonConfig {
+        tenant: name,
+        ..config
+    })
+    .await
+}
+
+async fn fleet_once(dir: &Path) -> Output {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
+            .args([
+                "--tenants",
+                dir.to_str().unwrap_or_default(),
+                "--once",
+                "--workers",
+                "2",
+            ])
+            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_directory_two_tenants_one_store() {
+    let (acme, beta) = (tenant("ACME", 98, 6).await, tenant("BETA", 99, 4).await);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("defaults.toml"),
+        "store = \"fleet.sqlite\"\n",
+    )
+    .unwrap();
+    tenant_file(&acme, 98, dir.path());
+    tenant_file(&beta, 99, dir.path());
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "tenant = \"BROKEN\"\n[ion\n",
+    )
+    .unwrap();
+
+    let first = fleet_once(dir.path()).await;
+    let printed = text(&first);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "a broken tenant file fails the run: {printed}"
+    );
+    assert!(
+        printed.contains("skipped") && printed.contains("broken.toml"),
+        "{printed}"
+    );
+    assert!(printed.contains("fleet of 2 tenant(s)"), "{printed}");
+    assert_eq!(acme.suppliers_by_vendor().len(), 6, "{printed}");
+    assert_eq!(beta.suppliers_by_vendor().len(), 4, "{printed}");
+    for tenant in ["ACME", "BETA"] {
+        assert!(
+            printed.contains(&format!("{tenant:<20} suppliers")),
+            "{printed}"
+        );
+    }
+    assert!(
+        dir.path().join("fleet.sqlite").exists(),
+        "one store for both"
+    );
+
+    // Fixed; the next pass writes nothing new.
+    std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
+    let writes = (acme.cin7_writes(), beta.cin7_writes());
+    let second = fleet_once(dir.path()).await;
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(
+        (acme.cin7_writes(), beta.cin7_writes()),
+        writes,
+        "{}",
+        text(&second)
+    );
+}
+
+/// A tenant added to, changed in or removed from the directory is picked up by the next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_is_read_again_without_a_restart() {
+    let (acme, beta) = (tenant("ACME", 100, 2).await, tenant("BETA", 101, 2).await);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("defaults.toml"),
+        "store = \"fleet.sqlite\"\n",
+    )
+    .unwrap();
+    offline(&tenant_file(&acme, 100, dir.path()));
+    let (mut fleet, loaded) = TenantFleet::open(dir.path(), "w1", SystemClock::shared())
+        .await
+        .unwrap();
+    assert_eq!(loaded.put, ["ACME"]);
+    assert_eq!(fleet.fleet().tenant_names(), ["ACME"]);
+
+    offline(&tenant_file(&beta, 101, dir.path()));
+    let reload = fleet.reload().await.unwrap();
+    assert_eq!(
+        (reload.put, reload.removed),
+        (vec!["BETA".to_owned()], vec![])
+    );
+
+    let unchanged = fleet.reload().await.unwrap();
+    assert!(
+        unchanged.put.is_empty() && unchanged.removed.is_empty(),
+        "{unchanged:?}"
+    );
+
+    std::fs::remove_file(dir.path().join("acme.toml")).unwrap();
+    let reload = fleet.reload().await.unwrap();
+    assert_eq!(reload.removed, ["ACME"]);
+    assert_eq!(fleet.fleet().tenant_names(), ["BETA"]);
+}
