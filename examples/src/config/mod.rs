@@ -1258,6 +1258,15 @@ fn parse_engine(raw: RawEngine) -> Result<EngineConfig, ConfigError> {
     if let Some(attempts) = raw.retry_attempts {
         engine.retry.max_attempts = attempts;
     }
+    if let Some(max) = raw.max_writes_per_window {
+        if max == 0 {
+            return Err(ConfigError::Invalid {
+                key: "engine.max_writes_per_window",
+                message: "must be at least 1 (leave it out for no limit)".into(),
+            });
+        }
+        engine.max_writes_per_window = Some(max);
+    }
     if let Some(v) = &raw.gl_target_check_every {
         const KEY: &str = "engine.gl_target_check_every";
         // No "never": drift made by hand in Cin7 must show up eventually.

@@ -308,4 +308,5 @@ pub(super) struct RawEngine {
     pub(super) retry_after: Option<String>,
     pub(super) retry_attempts: Option<u32>,
     pub(super) gl_target_check_every: Option<String>,
+    pub(super) max_writes_per_window: Option<usize>,
 }
