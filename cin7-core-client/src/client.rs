@@ -501,7 +501,11 @@ impl Cin7Client {
                         .breaker
                         .check(inner.clock.now())
                         .map_err(|cause| Failed::permanent(unreachable(request, cause)))?;
-                    inner.limiter.acquire().await;
+                    let asked = inner.clock.now();
+                    let granted = inner.limiter.acquire().await;
+                    crate::telemetry::limiter_waited(
+                        (granted - asked).num_microseconds().unwrap_or(0) as f64 / 1e6,
+                    );
                     match self.attempt(request).await {
                         Ok(response) => {
                             inner.breaker.reached();
@@ -672,8 +676,12 @@ impl Cin7Client {
                 unreachable,
             }
         };
-        let response = builder.send().await.map_err(transport)?;
+        let response = builder.send().await.map_err(|source| {
+            crate::telemetry::answered(method_name, endpoint, None);
+            transport(source)
+        })?;
         let status = response.status().as_u16();
+        crate::telemetry::answered(method_name, endpoint, Some(status));
         let headers = response.headers().clone();
         let limit = self.inner.max_response_bytes;
         let too_large = || AttemptFailure {
@@ -751,6 +759,7 @@ impl Cin7Client {
         // create answered so is uncertain (looked up before it is sent again).
         let throttle_503_refused = status == 503 && (retry_after.is_some() || limit_message);
         if status == 429 || status == 503 || limit_message {
+            crate::telemetry::throttled(request.path());
             let delivery = if status == 429 || limit_message || throttle_503_refused {
                 Delivery::NotProcessed
             } else {

@@ -58,6 +58,7 @@ pub mod supplier;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
+mod telemetry;
 pub mod webhook;
 
 // What the public API mentions from the crate both clients share, so a user of this client

@@ -207,6 +207,11 @@ impl TenantFleet {
         &self.fleet
     }
 
+    /// The store the tenants share.
+    pub fn store(&self) -> Arc<dyn SyncStore> {
+        self.store.clone()
+    }
+
     /// Read the directory again: add new tenants, rewire changed ones, take removed ones out.
     pub async fn reload(&mut self) -> Result<Reload, ConfigError> {
         let files = read_dir(&self.dir)?;

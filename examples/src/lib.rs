@@ -19,6 +19,7 @@ pub mod fit;
 pub mod fleet;
 pub mod ion_push;
 pub mod logging;
+pub mod observability;
 pub mod ping;
 pub mod soak;
 pub mod summary;

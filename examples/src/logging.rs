@@ -12,15 +12,39 @@ use tracing_subscriber::EnvFilter;
 /// tracing::warn!("shown on standard error");
 /// ```
 pub fn init(default: &str) {
+    init_as(default, LogFormat::Text);
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event (colours on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the event and of its spans (tenant,
+    /// stream, run id, record), for a log collector.
+    Json,
+}
+
+/// [`init`] in the given format.
+pub fn init_as(default: &str, format: LogFormat) {
     let (filter, warning) = choose(std::env::var("RUST_LOG").ok(), default);
     if let Some(warning) = warning {
         eprintln!("{warning}");
     }
-    let _already_set = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _already_set = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// The filter from `env` (the value of `RUST_LOG`) or `default`, and the warning to print when

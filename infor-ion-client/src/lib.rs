@@ -53,6 +53,7 @@ pub mod m3;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
+mod telemetry;
 pub mod transport;
 pub mod values;
 pub mod vault;

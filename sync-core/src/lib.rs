@@ -86,6 +86,7 @@ pub mod schedule;
 pub mod source;
 pub mod store;
 pub mod target;
+mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

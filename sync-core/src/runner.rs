@@ -349,6 +349,10 @@ impl TenantRunner {
             } else {
                 return None;
             };
+            if let Err(error) = &result {
+                tracing::error!(%stream, %error, "stream window failed");
+                crate::telemetry::window_failed(&self.tenant, stream);
+            }
             Some(result)
         }
         .instrument(span)
@@ -403,13 +407,14 @@ impl TenantRunner {
                     drain_chart_pushes(run, gl, Some(done)).await,
                 );
             }
-            push(&mut report, gl.stream(), window);
+            push(&self.tenant, &mut report, gl.stream(), window);
         }
         if let Some(s) = &self.suppliers {
             if stopped(&mut report) {
                 return report;
             }
             push(
+                &self.tenant,
                 &mut report,
                 StreamId::suppliers(),
                 s.run_window(run, shutdown).await,
@@ -420,6 +425,7 @@ impl TenantRunner {
                 return report;
             }
             push(
+                &self.tenant,
                 &mut report,
                 StreamId::purchase_orders(),
                 s.run_window(run, shutdown).await,
@@ -430,6 +436,7 @@ impl TenantRunner {
                 return report;
             }
             push(
+                &self.tenant,
                 &mut report,
                 StreamId::supplier_invoices(),
                 s.run_window(run, shutdown).await,
@@ -448,6 +455,7 @@ impl TenantRunner {
                 tracing::error!(%error, "webhook triggers failed; they stay queued");
             }
             push(
+                &self.tenant,
                 &mut report,
                 crate::engine::returns::stream(),
                 s.run_window(run, shutdown).await,
@@ -583,9 +591,15 @@ async fn woken(wake: Option<&Notify>) {
     }
 }
 
-fn push(report: &mut RunReport, stream: StreamId, result: Result<WindowReport, SyncError>) {
+fn push(
+    tenant: &str,
+    report: &mut RunReport,
+    stream: StreamId,
+    result: Result<WindowReport, SyncError>,
+) {
     if let Err(error) = &result {
         tracing::error!(%stream, %error, "stream window failed");
+        crate::telemetry::window_failed(tenant, &stream);
     }
     report.streams.push(StreamResult { stream, result });
 }

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use examples::config::{Config, ConfigError, Wired, wire};
 use examples::ion_push::start_push_intake;
+use examples::logging::LogFormat;
 use examples::ping::{Check, Mark};
 use examples::summary::{summarize, table};
 use examples::webhooks::start_intake;
@@ -80,6 +81,14 @@ struct Cli {
     /// Log filter (tracing's EnvFilter syntax, e.g. `info`, `sync_core=debug`); RUST_LOG wins.
     #[arg(long, default_value = "info")]
     log: String,
+    /// Log lines as `text` or `json` (one object per line, with the tenant, stream and run of
+    /// its spans).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Serve Prometheus metrics (`/metrics`), liveness (`/healthz`) and readiness (`/readyz`)
+    /// on this address, e.g. `127.0.0.1:9464` (docs/operations.md, "Metrics").
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// What makes `--once` exit 1: `open` (the tenant has failed or conflicting records,
     /// from this run or an earlier one), `run` (this run had failures or conflicts) or `never`
     /// (only setup errors fail).
@@ -115,7 +124,7 @@ fn exit_code(error: &ConfigError) -> u8 {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::logging::init(&cli.log);
+    examples::logging::init_as(&cli.log, cli.log_format);
     let config_path = match (&cli.tenants, &cli.config) {
         (Some(dir), _) => return run_fleet(&cli, dir).await,
         (None, Some(path)) => path.clone(),
@@ -189,6 +198,21 @@ async fn main() -> ExitCode {
     let (shutdown, signal) = Shutdown::new();
     let shutdown = std::sync::Arc::new(shutdown);
     tokio::spawn(stop_on_signals(shutdown.clone()));
+    let tenant = config.tenant.clone();
+    let tenants: examples::observability::TenantList =
+        std::sync::Arc::new(move || vec![tenant.clone()]);
+    if let Err(message) = serve_metrics(
+        &cli,
+        wired.store.clone(),
+        tenants,
+        clock.clone(),
+        signal.clone(),
+    )
+    .await
+    {
+        eprintln!("error: {message}");
+        return ExitCode::from(SETUP);
+    }
 
     let once = cli.once || matches!(config.schedule, Cadence::OnDemand);
     if once {
@@ -271,7 +295,7 @@ async fn run_fleet(cli: &Cli, dir: &std::path::Path) -> ExitCode {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
         format!("{host}-{}", std::process::id())
     });
-    let (fleet, loaded) = match TenantFleet::open(dir, &worker, clock).await {
+    let (fleet, loaded) = match TenantFleet::open(dir, &worker, clock.clone()).await {
         Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {}", sdk_common::report::chain(&error));
@@ -290,6 +314,13 @@ async fn run_fleet(cli: &Cli, dir: &std::path::Path) -> ExitCode {
     let (shutdown, signal) = Shutdown::new();
     let shutdown = std::sync::Arc::new(shutdown);
     tokio::spawn(stop_on_signals(shutdown.clone()));
+    let served = fleet.fleet().clone();
+    let tenants: examples::observability::TenantList =
+        std::sync::Arc::new(move || served.tenant_names());
+    if let Err(message) = serve_metrics(cli, fleet.store(), tenants, clock, signal.clone()).await {
+        eprintln!("error: {message}");
+        return ExitCode::from(SETUP);
+    }
     if !cli.once {
         fleet.run(cli.workers, cli.reload_every, signal).await;
         println!("fleet stopped.");
@@ -499,4 +530,23 @@ async fn print_summary(
         FailOn::Run => run_clean,
         FailOn::Never => true,
     })
+}
+
+/// With `--metrics-listen`: install the recorder and serve the endpoints until `shutdown`.
+async fn serve_metrics(
+    cli: &Cli,
+    store: std::sync::Arc<dyn sync_core::store::SyncStore>,
+    tenants: examples::observability::TenantList,
+    clock: SharedClock,
+    shutdown: ShutdownSignal,
+) -> Result<(), String> {
+    let Some(listen) = cli.metrics_listen else {
+        return Ok(());
+    };
+    let handle = examples::observability::install()?;
+    let bound = examples::observability::serve(listen, handle, store, tenants, clock, shutdown)
+        .await
+        .map_err(|e| format!("cannot listen for metrics on {listen}: {e}"))?;
+    println!("metrics on http://{bound}/metrics (liveness /healthz, readiness /readyz)");
+    Ok(())
 }

@@ -16,6 +16,7 @@ mod fleet_cli;
 mod ion_push_cli;
 mod m3_purchases;
 mod m3_tenant;
+mod observability_cli;
 mod ping_cli;
 mod replay_cli;
 mod return_crash;

@@ -374,11 +374,12 @@ impl IonClient {
                 builder.multipart(multipart_form(parts).map_err(Attempt::Failed)?)
             }
         };
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| Attempt::Failed(transport_error(&method, path, e)))?;
+        let response = builder.send().await.map_err(|e| {
+            crate::telemetry::answered(&method, path, None);
+            Attempt::Failed(transport_error(&method, path, e))
+        })?;
         let status = response.status();
+        crate::telemetry::answered(&method, path, Some(status.as_u16()));
         tracing::Span::current().record("status", status.as_u16());
         tracing::debug!("ION answered");
         if status == StatusCode::UNAUTHORIZED {

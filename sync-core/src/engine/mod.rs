@@ -212,6 +212,7 @@ impl RunContext {
     }
 
     pub(crate) fn emit(&self, event: ProgressEvent) {
+        crate::telemetry::progress(&self.tenant, &event, self.clock.now());
         if let Some(progress) = &self.progress {
             progress(&event);
         }
@@ -442,6 +443,23 @@ pub async fn process_linked<P: Pipeline + ?Sized>(
 }
 
 async fn process<P: Pipeline + ?Sized>(
+    run: &RunContext,
+    pipeline: &P,
+    record: &P::Record,
+    force: bool,
+    replay_of: Option<EntryId>,
+    link_only: bool,
+) -> Result<Processed, SyncError> {
+    // One span per record: a client call's logs name the record they were made for.
+    let span = tracing::debug_span!("record", source = %record.identity().id);
+    tracing::Instrument::instrument(
+        process_in_span(run, pipeline, record, force, replay_of, link_only),
+        span,
+    )
+    .await
+}
+
+async fn process_in_span<P: Pipeline + ?Sized>(
     run: &RunContext,
     pipeline: &P,
     record: &P::Record,

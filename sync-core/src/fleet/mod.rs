@@ -168,6 +168,7 @@ impl Fleet {
         };
         let tenant = self.tenants().get(&key.tenant).cloned();
         let Some(tenant) = tenant else {
+            crate::telemetry::job("not_served");
             let next_due = self.clock.now() + to_chrono(UNKNOWN_TENANT_RETRY);
             self.board.release(&key, next_due).await?;
             return Ok(Some(JobRun {
@@ -202,6 +203,12 @@ impl Fleet {
         {
             tracing::warn!(job = %key, %error, "cannot release a job; its lease will expire");
         }
+        crate::telemetry::job(match &result {
+            _ if lost => "lost",
+            Some(Ok(_)) => "committed",
+            Some(Err(_)) => "failed",
+            None => "not_served",
+        });
         let run = JobRun {
             key,
             result,
