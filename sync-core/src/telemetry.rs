@@ -17,8 +17,11 @@ use crate::store::StreamId;
 
 /// When each (tenant, stream) window now running started, for its duration.
 #[cfg(feature = "metrics")]
-fn started() -> &'static Mutex<HashMap<(String, String), DateTime<Utc>>> {
-    static STARTED: OnceLock<Mutex<HashMap<(String, String), DateTime<Utc>>>> = OnceLock::new();
+type Started = Mutex<HashMap<(String, String), DateTime<Utc>>>;
+
+#[cfg(feature = "metrics")]
+fn started() -> &'static Started {
+    static STARTED: OnceLock<Started> = OnceLock::new();
     STARTED.get_or_init(Mutex::default)
 }
 
