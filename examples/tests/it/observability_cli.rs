@@ -135,6 +135,39 @@ async fn the_runner_serves_metrics_health_and_json_logs() {
         "nothing throttled: {metrics}"
     );
 
+    // Every metric the dashboard in docs/ queries is one the runner exports (or one that
+    // appears only once it happens: a throttle, a fleet job).
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana/sync.json"
+    ))
+    .unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let mut queried = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            queried.extend(
+                expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| {
+                        w.starts_with("sync_")
+                            || w.starts_with("cin7_")
+                            || w.starts_with("ion_")
+                            || w.starts_with("fleet_")
+                    })
+                    .map(|w| w.trim_end_matches("_bucket").to_owned()),
+            );
+        }
+    }
+    assert!(queried.len() >= 10, "{queried:?}");
+    for name in queried {
+        let happens_later = ["cin7_throttled_total", "fleet_jobs_total"].contains(&name.as_str());
+        assert!(
+            happens_later || metrics.contains(&name),
+            "the dashboard queries {name}, which is not exported"
+        );
+    }
+
     let (status, printed) = sync.interrupt();
     assert!(status.success(), "{printed}");
     let logs: Vec<&str> = printed.lines().filter(|l| l.starts_with('{')).collect();
