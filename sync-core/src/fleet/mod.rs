@@ -9,6 +9,10 @@
 //!   process holds a job of an account, no other process claims one of that account, so the
 //!   account's rate limit is spent by one process-wide limiter at a time.
 //!
+//! A tenant's windows take turns within a process (one at a time): its streams share its
+//! account's budget anyway, and a purchase order that creates its missing supplier must not
+//! race the supplier stream creating the same one.
+//!
 //! Fairness: claims go oldest due first, and with the engine's
 //! [`max_writes_per_window`](crate::engine::EngineConfig::max_writes_per_window) a window
 //! yields after that many writes; its job is due again at once, behind the jobs due earlier,
@@ -66,6 +70,10 @@ pub type JobObserver = Arc<dyn Fn(&JobRun) + Send + Sync>;
 pub struct Fleet {
     board: Arc<dyn JobBoard>,
     tenants: Arc<RwLock<HashMap<String, FleetTenant>>>,
+    /// One window at a time per tenant in this process: its streams share its Cin7 account's
+    /// budget anyway, and a purchase order resolving its supplier must not race the supplier
+    /// stream creating it.
+    turns: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     clock: SharedClock,
     idle_poll: Duration,
     failure_retry: Duration,
@@ -95,6 +103,7 @@ impl Fleet {
         Fleet {
             board,
             tenants: Arc::default(),
+            turns: Arc::default(),
             clock,
             idle_poll: Duration::from_secs(5),
             failure_retry: Duration::from_secs(60),
@@ -179,12 +188,15 @@ impl Fleet {
             }));
         };
         let held = self.board.hold(&key);
+        let turn = self.turn(&key.tenant);
+        let turn = turn.lock().await;
         let stop = either(shutdown, held.lost());
         let result = tenant
             .runner
             .run_stream(&key.stream, Some(&stop.signal))
             .await;
         drop(stop);
+        drop(turn);
         let lost = held.lost().is_triggered();
         drop(held);
         let now = self.clock.now();
@@ -219,6 +231,16 @@ impl Fleet {
             observer(&run);
         }
         Ok(Some(run))
+    }
+
+    /// The lock that gives `tenant`'s windows their turns in this process.
+    fn turn(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Run until `shutdown`: `workers` tasks, each claiming and running one due job at a time

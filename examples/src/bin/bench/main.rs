@@ -12,6 +12,7 @@
 //! cargo run --release -p examples --bin bench -- parse              # 5
 //! cargo run --release -p examples --bin bench -- recovery           # issue 18
 //! cargo run --release -p examples --bin bench -- latency            # issue 20
+//! cargo build --release -p examples --bins && target/release/bench fleet   # issue 21
 //! ```
 //!
 //! Every figure is printed as a Markdown table; `docs/benchmarks.md` ("End to end") records
@@ -40,6 +41,7 @@ use sync_core::store::sqlite::SqliteStore;
 use sync_core::time::{ManualClock, SharedClock, SystemClock};
 
 mod cpu;
+mod fleet;
 mod generated;
 mod latency;
 mod memory;
@@ -78,6 +80,9 @@ enum Command {
     /// Latency from a CloudSuite change to its write in Cin7: pushed through the ION push
     /// intake, and polled at a one-minute cadence; idle and with a backlog.
     Latency(latency::LatencyArgs),
+    /// A fleet at scale: real `sync --tenants` processes on one PostgreSQL store, one killed
+    /// with SIGKILL mid-run (needs the `sync` binary: build with `--bins`).
+    Fleet(fleet::FleetArgs),
     /// Cin7 JSON decoding (typed client models) against a `serde_json::Value` scan of the same
     /// bytes.
     Parse {
@@ -619,5 +624,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Parse { rows, reps } => parse::run(rows, reps),
         Command::Recovery(args) => recovery::run(args).await,
         Command::Latency(args) => latency::run(args).await,
+        Command::Fleet(args) => fleet::run(args).await,
     }
 }
