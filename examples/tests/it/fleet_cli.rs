@@ -162,3 +162,53 @@ async fn the_directory_is_read_again_without_a_restart() {
     assert_eq!(reload.removed, ["ACME"]);
     assert_eq!(fleet.fleet().tenant_names(), ["BETA"]);
 }
+
+/// Served until SIGTERM: the workers finish, give their jobs back and the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_stops_cleanly_on_sigterm() {
+    let acme = tenant("ACME", 103, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("defaults.toml"),
+        "store = \"fleet.sqlite\"\n",
+    )
+    .unwrap();
+    tenant_file(&acme, 103, dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
+        .args(["--tenants", dir.path().to_str().unwrap(), "--workers", "2"])
+        .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once ACME's suppliers are in Cin7 the fleet idles; then it is asked to stop.
+    let synced = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while acme.suppliers_by_vendor().len() < 3 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(synced.is_ok(), "the fleet synced ACME");
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut printed = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut printed)
+            .unwrap();
+        (status, printed)
+    })
+    .await
+    .unwrap();
+    assert!(output.0.success(), "{output:?}");
+    assert!(output.1.contains("fleet stopped."), "{output:?}");
+}

@@ -254,3 +254,46 @@ async fn two_processes_six_tenants_lose_and_duplicate_nothing() {
     }
     store.drop_schema().await.unwrap();
 }
+
+/// SIGTERM's path: `Fleet::run` stops claiming once shutdown is asked for, the job in flight
+/// ends, and every lease is given back (no job is left held for its lease to expire).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_fleet_gives_its_jobs_back() {
+    let clock = ManualClock::new(t0());
+    let store = pg_store(clock.shared()).await;
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let (fleet, worker) = process(&store, "a", &clock, &runs);
+    let (stop, shutdown) = Shutdown::new();
+    let stop = Arc::new(stop);
+    let tenants: Vec<Tenant> = (0..3)
+        .map(|t| {
+            let source = MemorySource::new(t0());
+            source.upsert(supplier("V1", &format!("Vendor {t}"), t0()));
+            Tenant {
+                name: format!("S{t}"),
+                account: format!("account-s{t}"),
+                source,
+                target: MemorySupplierTarget::new(),
+                trip: Tripwire::new(),
+            }
+        })
+        .collect();
+    for tenant in &tenants {
+        serve(&fleet, &worker, tenant, &clock).await;
+    }
+    // Stop as soon as the first job has run.
+    let fleet = fleet.observe(Arc::new({
+        let stop = stop.clone();
+        move |_: &JobRun| stop.trigger()
+    }));
+    clock.advance(Duration::from_secs(10));
+    tokio::time::timeout(Duration::from_secs(10), fleet.run(2, shutdown))
+        .await
+        .expect("the fleet stops");
+    for tenant in &tenants {
+        let key = StreamKey::new(tenant.name.clone(), sync_core::store::StreamId::suppliers());
+        let job = store.job_state(&key).await.unwrap().unwrap();
+        assert_eq!(job.holder, None, "{key}: given back, not left to expire");
+    }
+    store.drop_schema().await.unwrap();
+}
