@@ -5,8 +5,8 @@
 //! tenant file starts from (a tenant's own value wins; tables merge key by key). Relative paths
 //! are taken from the directory. The directory is read again every `reload_every`: a new file
 //! adds a tenant, a changed one rewires it (jobs running finish on the old wiring), a removed
-//! one takes it out. A file that does not parse or wire is reported and skipped; the others
-//! run.
+//! one takes it out. A file that does not parse or wire, or a tenant that does not fit (the
+//! single-tenant runner's pre-write checks), is reported and skipped; the others run.
 //!
 //! All tenants share one store, named by their `store` key (put it in `defaults.toml`): with
 //! SQLite the fleet runs in this process; with PostgreSQL any number of processes serve the
@@ -268,6 +268,24 @@ impl TenantFleet {
             }
         };
         let wired = wire_with_store(config, self.store.clone(), self.clock.clone(), None).await?;
+        // As the single-tenant runner: a tenant that does not fit is never written to (it is
+        // refused until its file changes).
+        let misfits: Vec<String> = crate::fit::start_checks(&wired, config)
+            .await
+            .into_iter()
+            .filter(|check| !check.passed())
+            .map(|check| check.to_string())
+            .collect();
+        if !misfits.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "tenant",
+                message: format!(
+                    "{} does not fit the configured sync; nothing is written to it:\n{}",
+                    config.tenant,
+                    misfits.join("\n")
+                ),
+            });
+        }
         let runner = wired.assembled.runner;
         self.fleet
             .put_tenant(FleetTenant {

@@ -88,6 +88,15 @@ async fn one_directory_two_tenants_one_store() {
         "tenant = \"BROKEN\"\n[ion\n",
     )
     .unwrap();
+    // A third tenant whose CloudSuite does not fit the sync (its vendors IDO is renamed).
+    let drifted = start_shaped(104, 3, |config| IonConfig {
+        tenant: "DRIFT".into(),
+        schema: infor_ion_client::simulator::SchemaProfile::default()
+            .serve_as("SLVendors", "ACME_Vendors"),
+        ..config
+    })
+    .await;
+    tenant_file(&drifted, 104, dir.path());
 
     let first = fleet_once(dir.path()).await;
     let printed = text(&first);
@@ -100,6 +109,11 @@ async fn one_directory_two_tenants_one_store() {
         printed.contains("skipped") && printed.contains("broken.toml"),
         "{printed}"
     );
+    assert!(
+        printed.contains("DRIFT does not fit the configured sync; nothing is written"),
+        "{printed}"
+    );
+    assert_eq!(drifted.cin7_writes(), 0, "{printed}");
     assert!(printed.contains("fleet of 2 tenant(s)"), "{printed}");
     assert_eq!(acme.suppliers_by_vendor().len(), 6, "{printed}");
     assert_eq!(beta.suppliers_by_vendor().len(), 4, "{printed}");
@@ -116,6 +130,7 @@ async fn one_directory_two_tenants_one_store() {
 
     // Fixed; the next pass writes nothing new.
     std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
+    std::fs::remove_file(dir.path().join("drift.toml")).unwrap();
     let writes = (acme.cin7_writes(), beta.cin7_writes());
     let second = fleet_once(dir.path()).await;
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));

@@ -62,7 +62,7 @@ pub async fn start_shaped(
 /// A per-test Cin7 account id: the client's rate limiter is shared per account in a process,
 /// and every module of the `it` binary runs in one process, so each test has its own `seq`
 /// (sync_cli 1-5 and 60-63, return_crash 40-45, webhooks_cli 71-73, m3_tenant 76-77,
-/// m3_purchases 81-82, tenant_fit 91-93, ion_push_cli 95-96, datalake_deletes 97, fleet_cli 98-101 and 103, observability_cli 102).
+/// m3_purchases 81-82, tenant_fit 91-93, ion_push_cli 95-96, datalake_deletes 97, fleet_cli 98-101, 103-104, observability_cli 102).
 pub fn account(seq: u64) -> String {
     format!("5a1e0c7e-51a0-4c1d-9c0e-{:012x}", 0x5c11_0000 + seq)
 }
