@@ -268,6 +268,8 @@ pub struct PurchasePolicy {
     /// What happens to a closed or cancelled PO the target does not hold yet (default
     /// [`ClosedPoRule::Skip`]).
     pub closed: ClosedPoRule,
+    /// What a PO whose lines name SKUs the target has no product for does.
+    pub unknown_skus: UnknownSkuRule,
 }
 
 impl Default for PurchasePolicy {
@@ -279,7 +281,45 @@ impl Default for PurchasePolicy {
             default_location: None,
             planned: PlannedPoRule::default(),
             closed: ClosedPoRule::default(),
+            unknown_skus: UnknownSkuRule::default(),
         }
+    }
+}
+
+/// What a PO does when the target refuses its order and some of its SKUs are not products
+/// there (see [`PurchasePolicy::unknown_skus`]).
+///
+/// ```
+/// use sync_core::mapping::UnknownSkuRule;
+/// assert_eq!(UnknownSkuRule::from_key("defer"), Some(UnknownSkuRule::Defer));
+/// assert_eq!(UnknownSkuRule::Fail.as_key(), "fail");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum UnknownSkuRule {
+    /// Deferred (the default) with "unknown SKU X", and retried by the following windows on
+    /// their own until the products exist in the target: no person needed, nothing lost.
+    #[default]
+    Defer,
+    /// Failed with the target's refusal (retried on the failure backoff, then left to a
+    /// person).
+    Fail,
+}
+
+impl UnknownSkuRule {
+    /// Every rule, in the order the keys are listed to people.
+    pub const ALL: [UnknownSkuRule; 2] = [UnknownSkuRule::Defer, UnknownSkuRule::Fail];
+
+    /// The configuration key: `defer` or `fail`.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            UnknownSkuRule::Defer => "defer",
+            UnknownSkuRule::Fail => "fail",
+        }
+    }
+
+    /// The rule a configuration key names (exactly as [`as_key`](Self::as_key) spells it).
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_key() == key)
     }
 }
 

@@ -156,6 +156,11 @@ pub struct SimulatorConfig {
     pub seed: u64,
     /// How many pre-existing suppliers to generate.
     pub suppliers: usize,
+    /// The products the account holds, by SKU (`None`, the default: products are not
+    /// modelled and any SKU is accepted on order and invoice lines). With a list, a line
+    /// naming another SKU is refused with `Product with SKU '…' not found.` (our guess at
+    /// Cin7's wording), and `GET /product?Sku=` answers from it.
+    pub products: Option<Vec<String>>,
     /// An accounting integration owning the chart (`PUT /ref/account` is then refused).
     pub accounting_integration: Option<AccountingIntegration>,
     /// Whether the integration also refuses `POST` and `DELETE /ref/account` (Cin7's API docs
@@ -184,6 +189,7 @@ impl Default for SimulatorConfig {
             faults: Arc::new(FaultPlan::none()),
             seed: 1,
             suppliers: 0,
+            products: None,
             accounting_integration: None,
             integration_blocks_all_account_writes: false,
             automation_module: true,
@@ -232,6 +238,12 @@ impl SimulatorConfig {
     /// Seed the generator.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Hold exactly these products (see [`SimulatorConfig::products`]).
+    pub fn with_products<I: IntoIterator<Item = S>, S: Into<String>>(mut self, skus: I) -> Self {
+        self.products = Some(skus.into_iter().map(Into::into).collect());
         self
     }
 

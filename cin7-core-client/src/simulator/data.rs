@@ -55,6 +55,8 @@ pub(crate) struct Event {
 pub(crate) struct Data {
     pub rng: StdRng,
     pub suppliers: BTreeMap<String, Object>,
+    /// Products by lower-case SKU (`None`: not modelled, any SKU goes).
+    pub products: Option<BTreeMap<String, Object>>,
     pub purchases: BTreeMap<String, SimPurchase>,
     pub accounts: Vec<Object>,
     pub tax_rules: Vec<Object>,
@@ -72,6 +74,15 @@ pub(crate) struct Data {
     pub webhook_failures: HashMap<String, u32>,
     pub events: Vec<Event>,
     pub paging: BTreeMap<String, SimPaging>,
+}
+
+/// A product row as `GET /product` lists it.
+pub(crate) fn product(sku: &str) -> Object {
+    let mut row = Map::new();
+    row.insert("SKU".into(), serde_json::json!(sku));
+    row.insert("Name".into(), serde_json::json!(sku));
+    row.insert("Status".into(), serde_json::json!("Active"));
+    row
 }
 
 /// Cin7's timestamp format, to the millisecond (`yyyy-MM-ddTHH:mm:ss.fff`, UTC, no zone).
@@ -97,6 +108,7 @@ impl Data {
         let mut data = Data {
             rng: StdRng::seed_from_u64(config.seed),
             suppliers: BTreeMap::new(),
+            products: None,
             purchases: BTreeMap::new(),
             accounts: Vec::new(),
             tax_rules: Vec::new(),
@@ -115,6 +127,11 @@ impl Data {
             webhook_failures: HashMap::new(),
             events: Vec::new(),
         };
+        data.products = config.products.as_ref().map(|skus| {
+            skus.iter()
+                .map(|sku| (sku.to_ascii_lowercase(), product(sku)))
+                .collect()
+        });
         data.seed_reference(config);
         data.seed_suppliers(config.suppliers, &config.base_currency, now);
         data

@@ -317,6 +317,14 @@ impl Cin7Simulator {
         crate::Guid::from_str(&id).unwrap_or_else(|_| crate::Guid::nil())
     }
 
+    /// Add a product, as a person in Cin7 would (products must be modelled:
+    /// [`SimulatorConfig::products`]).
+    pub fn add_product(&self, sku: &str) {
+        if let Some(products) = &mut self.shared.lock().products {
+            products.insert(sku.to_ascii_lowercase(), data::product(sku));
+        }
+    }
+
     /// Turn the accounting integration on or off while running.
     pub fn set_accounting_integration(&self, integration: Option<AccountingIntegration>) {
         self.shared.lock().accounting_integration = integration;

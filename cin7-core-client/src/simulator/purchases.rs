@@ -553,6 +553,12 @@ fn price(
                 "{what}[{i}]: ProductID or SKU is required."
             )));
         }
+        if need_product
+            && let (Some(products), Some(sku)) = (&data.products, text(line, "SKU"))
+            && !products.contains_key(&sku.to_ascii_lowercase())
+        {
+            return Err(invalid(format!("Product with SKU '{sku}' not found.")));
+        }
         if !need_product && text(line, "Description").is_none() {
             return Err(invalid(format!("{what}[{i}]: Description is required.")));
         }

@@ -84,6 +84,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("advanced-purchase/stock", &["POST"]),
     ("advanced-purchase/payment", &["GET", "POST"]),
     ("purchaseList", &["GET"]),
+    ("product", &["GET"]),
     ("ref/account", &["GET", "POST", "PUT", "DELETE"]),
     ("ref/tax", &["GET"]),
     ("ref/paymentterm", &["GET"]),
@@ -321,6 +322,7 @@ fn apply(shared: &Shared, method: &str, path: &str, query: &Query, body: &Bytes)
             ("GET", "advanced-purchase/payment") => purchases::payments(data, query),
             ("POST", "advanced-purchase/payment") => purchases::create_payment(data, &parsed, now),
             ("GET", "purchaseList") => purchases::list(data, query),
+            ("GET", "product") => products(data, query),
             ("GET", "ref/account") => reference::accounts(data, query),
             ("POST", "ref/account") => reference::create_account(data, &parsed, blocked),
             ("PUT", "ref/account") => reference::update_account(data, &parsed),
@@ -458,4 +460,18 @@ pub(crate) async fn deliver_all(shared: Arc<Shared>, mut jobs: mpsc::UnboundedRe
             shared.delivered.notify_waiters();
         });
     }
+}
+
+/// `GET /product?Sku=`: the products whose SKU contains the filter (ignoring case), as Cin7's
+/// list filters match more than the exact value; an empty list when products are not modelled.
+fn products(data: &Data, query: &Query) -> Reply {
+    let sku = query.get("sku").map(|s| s.to_ascii_lowercase());
+    let rows: Vec<Value> = data
+        .products
+        .iter()
+        .flatten()
+        .filter(|(key, _)| sku.as_deref().is_none_or(|s| key.contains(s)))
+        .map(|(_, row)| Value::Object(row.clone()))
+        .collect();
+    super::wire::paged(rows, query, "Products", data.paging("product"))
 }

@@ -582,6 +582,26 @@ impl PurchaseTarget for Cin7Target {
         }
     }
 
+    /// `GET /product?Sku=` per SKU (Cin7's filter matches more than the exact SKU, so the
+    /// answer is compared exactly, ignoring case); deprecated products count as missing.
+    async fn missing_skus(&self, skus: &[String]) -> Result<Vec<String>, TargetError> {
+        let mut missing = Vec::new();
+        for sku in skus {
+            let page = self
+                .client
+                .products()
+                .list()
+                .sku(sku)
+                .send()
+                .await
+                .map_err(|e| target_error(e, CallKind::Read))?;
+            if !page.items.iter().any(|p| p.sku.eq_ignore_ascii_case(sku)) {
+                missing.push(sku.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     /// `DELETE /advanced-purchase?ID=&Void=true`. When it fails, one `GET` tells a purchase
     /// already voided (an earlier attempt whose answer was lost: success) from a refusal.
     async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError> {

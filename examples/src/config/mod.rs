@@ -1222,6 +1222,12 @@ fn parse_mappings(raw: RawMappings) -> Result<Mappings, ConfigError> {
             RawClosed::Create => ClosedPoRule::Create,
         };
     }
+    if let Some(rule) = p.unknown_skus {
+        mappings.purchases.unknown_skus = match rule {
+            raw::RawUnknownSkus::Defer => sync_core::mapping::UnknownSkuRule::Defer,
+            raw::RawUnknownSkus::Fail => sync_core::mapping::UnknownSkuRule::Fail,
+        };
+    }
     if let Some(ap) = non_empty(p.ap_account) {
         mappings.supplier_defaults.account_payable = ap;
     }

@@ -211,6 +211,7 @@ pub(super) struct RawPurchases {
     pub(super) default_tax_rule: Option<String>,
     pub(super) planned: Option<RawPlanned>,
     pub(super) closed: Option<RawClosed>,
+    pub(super) unknown_skus: Option<RawUnknownSkus>,
 }
 
 /// `mappings.purchases.approach`.
@@ -242,6 +243,14 @@ pub(super) enum RawPlanned {
     Draft,
     /// Like an ordered PO.
     Order,
+}
+
+/// `mappings.purchases.unknown_skus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawUnknownSkus {
+    Defer,
+    Fail,
 }
 
 /// `mappings.purchases.closed`.

@@ -23,5 +23,6 @@ mod return_crash;
 mod return_path;
 mod sync_cli;
 mod tenant_fit;
+mod unknown_skus_cli;
 mod vault_cli;
 mod webhooks_cli;

@@ -28,10 +28,10 @@ use super::lookups::SharedLookups;
 use super::returns::marks;
 use super::suppliers::SupplierPipeline;
 use super::{Outcome, Pipeline, RecordContext, RunContext};
-use crate::error::{MappingError, MappingKind, SyncError};
+use crate::error::{MappingError, MappingKind, SyncError, TargetError};
 #[cfg(doc)]
 use crate::mapping::PurchasePolicy;
-use crate::mapping::{ClosedPoRule, DeletePolicy, Mappings, PlannedPoRule};
+use crate::mapping::{ClosedPoRule, DeletePolicy, Mappings, PlannedPoRule, UnknownSkuRule};
 use crate::model::{PoStatus, PurchaseOrder, Record, Supplier, hash_value};
 use crate::retry::Delivery;
 use crate::source::Source;
@@ -317,10 +317,44 @@ impl PurchaseOrderPipeline {
                     .await?;
                 Ok(Outcome::succeeded(action, Some(how), saved.id).with_mapped(mapped))
             }
-            Err(error) => Ok(Outcome::target(action, &error)
-                .with_match(Some(how))
-                .with_target(Some(purchase.id.clone()))
-                .with_mapped(mapped)),
+            Err(error) => {
+                if let Some(waiting) = self.unknown_skus(order, &error).await {
+                    return Ok(waiting
+                        .with_match(Some(how))
+                        .with_target(Some(purchase.id.clone()))
+                        .with_mapped(mapped));
+                }
+                Ok(Outcome::target(action, &error)
+                    .with_match(Some(how))
+                    .with_target(Some(purchase.id.clone()))
+                    .with_mapped(mapped))
+            }
+        }
+    }
+
+    /// After the target refused `order`: deferred with the SKUs it has no product for, under
+    /// [`UnknownSkuRule::Defer`], when there are any. One lookup, made only on a refusal.
+    async fn unknown_skus(&self, order: &OrderDraft, error: &TargetError) -> Option<Outcome> {
+        if self.mappings.purchases.unknown_skus != UnknownSkuRule::Defer
+            || error.transient
+            || error.delivery != Delivery::Processed
+        {
+            return None;
+        }
+        let mut skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        match self.target.missing_skus(&skus).await {
+            Ok(missing) if !missing.is_empty() => Some(Outcome::deferred(format!(
+                "unknown SKU {}: no such product in the target yet; retried on its own until it exists (mappings.purchases.unknown_skus = \"defer\"; the target said: {})",
+                missing.join(", "),
+                error.message
+            ))),
+            Ok(_) => None,
+            Err(lookup) => {
+                tracing::warn!(error = %lookup, "cannot tell whether the refused order names unknown SKUs");
+                None
+            }
         }
     }
 }

@@ -238,6 +238,10 @@ impl<T: PurchaseTarget + 'static> PurchaseTarget for DryRunTarget<T> {
         Ok(posted)
     }
 
+    async fn missing_skus(&self, skus: &[String]) -> Result<Vec<String>, TargetError> {
+        self.inner.missing_skus(skus).await
+    }
+
     async fn void_purchase(&self, purchase: &TargetPurchase) -> Result<(), TargetError> {
         self.log.record(format!(
             "void purchase {} ({})",

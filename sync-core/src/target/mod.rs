@@ -326,6 +326,10 @@ pub trait PurchaseTarget: Send + Sync {
         purchase: &TargetPurchase,
         order: &OrderDraft,
     ) -> Result<TargetPurchase, TargetError>;
+    /// Which of `skus` the target has no product for (in the order given). Asked only after the
+    /// target refused an order, to tell an unknown SKU from another refusal: it costs nothing
+    /// while orders go through.
+    async fn missing_skus(&self, skus: &[String]) -> Result<Vec<String>, TargetError>;
     /// Void `purchase`: what a source PO's deletion writes under
     /// [`DeletePolicy::Deactivate`](crate::mapping::DeletePolicy::Deactivate). The engine asks
     /// only while the view says its order is still editable and nothing is invoiced. Voiding a

@@ -287,6 +287,8 @@ struct PurchaseState {
     purchases: BTreeMap<String, StoredPurchase>,
     next_id: u64,
     calls: PurchaseCalls,
+    /// The products orders may name (`None`: any SKU).
+    products: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A Cin7-like advanced-purchase store.
@@ -314,6 +316,19 @@ impl MemoryPurchaseTarget {
     pub fn with_tripwire(mut self, trip: Arc<Tripwire>) -> Self {
         self.trip = Some(trip);
         self
+    }
+
+    /// Know only these products: an order naming another SKU is refused, as Cin7 does.
+    pub fn with_products<I: IntoIterator<Item = S>, S: Into<String>>(self, skus: I) -> Self {
+        self.lock().products = Some(skus.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Add a product, as a person in the target would.
+    pub fn add_product(&self, sku: &str) {
+        if let Some(products) = &mut self.lock().products {
+            products.insert(sku.to_owned());
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, PurchaseState> {
@@ -494,11 +509,35 @@ impl PurchaseTarget for MemoryPurchaseTarget {
             if !p.order_status.is_editable() {
                 return Err(TargetError::rejected(400, "order is not DRAFT"));
             }
+            if let Some(products) = &state.products
+                && let Some(line) = order.lines.iter().find(|l| !products.contains(&l.sku))
+            {
+                return Err(TargetError::rejected(
+                    400,
+                    format!("Product with SKU '{}' not found.", line.sku),
+                ));
+            }
+            let Some(p) = state.purchases.get_mut(purchase_id) else {
+                return Err(TargetError::rejected(404, "purchase vanished"));
+            };
             p.order = Some(order.clone());
             p.order_status = status_of(order.status);
             Ok(Self::view(purchase_id, p))
         })
         .await
+    }
+
+    async fn missing_skus(&self, skus: &[String]) -> Result<Vec<String>, TargetError> {
+        step(&self.trip).await;
+        let state = self.lock();
+        Ok(match &state.products {
+            Some(products) => skus
+                .iter()
+                .filter(|s| !products.contains(*s))
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        })
     }
 
     /// Like Cin7: removed (a voided purchase is not listed or read); one already gone is

@@ -22,3 +22,4 @@ mod store_postgres;
 mod store_sqlite;
 mod store_support;
 mod supplier_index;
+mod unknown_skus;

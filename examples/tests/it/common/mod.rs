@@ -31,6 +31,16 @@ pub async fn start_shaped(
     suppliers: usize,
     shape: impl FnOnce(IonConfig) -> IonConfig,
 ) -> Sims {
+    start_both(account_seq, suppliers, shape, |config| config).await
+}
+
+/// [`start_shaped`] with the Cin7 simulator's configuration adjusted too (a product catalogue).
+pub async fn start_both(
+    account_seq: u64,
+    suppliers: usize,
+    shape: impl FnOnce(IonConfig) -> IonConfig,
+    shape_cin7: impl FnOnce(Cin7Config) -> Cin7Config,
+) -> Sims {
     let ion = IonSimulator::start(shape(IonConfig {
         seed: Seed {
             seed: 11,
@@ -47,11 +57,11 @@ pub async fn start_shaped(
     }))
     .await
     .unwrap();
-    let cin7 = Cin7Simulator::start(
+    let cin7 = Cin7Simulator::start(shape_cin7(
         Cin7Config::new(account(account_seq), DEFAULT_APPLICATION_KEY)
             .with_rate_limit(SimRateLimit::new(6000, Duration::from_secs(60)))
             .with_seed(3),
-    )
+    ))
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +72,7 @@ pub async fn start_shaped(
 /// A per-test Cin7 account id: the client's rate limiter is shared per account in a process,
 /// and every module of the `it` binary runs in one process, so each test has its own `seq`
 /// (sync_cli 1-5 and 60-63, return_crash 40-45, webhooks_cli 71-73, m3_tenant 76-77,
-/// m3_purchases 81-82, tenant_fit 91-93, ion_push_cli 95-96, datalake_deletes 97, fleet_cli 98-101, 103-104, observability_cli 102).
+/// m3_purchases 81-82, tenant_fit 91-93, ion_push_cli 95-96, datalake_deletes 97, fleet_cli 98-101, 103-104, observability_cli 102, unknown_skus_cli 105).
 pub fn account(seq: u64) -> String {
     format!("5a1e0c7e-51a0-4c1d-9c0e-{:012x}", 0x5c11_0000 + seq)
 }
