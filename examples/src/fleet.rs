@@ -120,7 +120,11 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 fn affinity(config: &Config) -> Result<String, ConfigError> {
     use secrecy::ExposeSecret;
     let account = config.cin7_account()?;
-    let base = config.cin7.base_url.clone().unwrap_or_default();
+    let base = config
+        .cin7
+        .base_url
+        .clone()
+        .unwrap_or_else(|| cin7_core_client::DEFAULT_BASE_URL.to_owned());
     Ok(format!(
         "cin7:{}",
         hash_value(&json!([base, account.expose_secret()]), &[]).0
@@ -134,6 +138,8 @@ pub struct TenantFleet {
     store: Arc<dyn SyncStore>,
     clock: SharedClock,
     loaded: BTreeMap<PathBuf, (String, String)>,
+    /// Files refused, by fingerprint: not tried again until they change.
+    refused: BTreeMap<PathBuf, String>,
 }
 
 /// What one reload did.
@@ -197,6 +203,7 @@ impl TenantFleet {
             store,
             clock,
             loaded: BTreeMap::new(),
+            refused: BTreeMap::new(),
         };
         let reload = fleet.reload().await?;
         Ok((fleet, reload))
@@ -219,22 +226,37 @@ impl TenantFleet {
         let mut seen = Vec::new();
         for file in files {
             seen.push(file.path.clone());
+            let unchanged = |print: &String| *print == file.fingerprint;
             if self
                 .loaded
                 .get(&file.path)
-                .is_some_and(|(print, _)| *print == file.fingerprint)
+                .is_some_and(|(print, _)| unchanged(print))
+                || self.refused.get(&file.path).is_some_and(unchanged)
             {
                 continue;
             }
             match self.wire(&file).await {
                 Ok(tenant) => {
+                    self.refused.remove(&file.path);
                     reload.put.push(tenant.clone());
-                    self.loaded
-                        .insert(file.path.clone(), (file.fingerprint.clone(), tenant));
+                    let before = self.loaded.insert(
+                        file.path.clone(),
+                        (file.fingerprint.clone(), tenant.clone()),
+                    );
+                    // The file now names another tenant: the one it named is taken out.
+                    if let Some((_, renamed)) = before.filter(|(_, name)| *name != tenant) {
+                        self.fleet
+                            .remove_tenant(&renamed)
+                            .await
+                            .map_err(ConfigError::Store)?;
+                        reload.removed.push(renamed);
+                    }
                 }
                 Err(error) => {
                     let why = sdk_common::report::chain(&error);
-                    tracing::error!(file = %file.path.display(), %why, "a tenant file cannot be used");
+                    tracing::error!(file = %file.path.display(), %why, "a tenant file cannot be used; the tenant keeps its last good wiring, if any");
+                    self.refused
+                        .insert(file.path.clone(), file.fingerprint.clone());
                     reload.refused.push((file.path.clone(), why));
                 }
             }
@@ -245,6 +267,7 @@ impl TenantFleet {
             .filter(|p| !seen.contains(p))
             .cloned()
             .collect();
+        self.refused.retain(|p, _| seen.contains(p));
         for path in gone {
             if let Some((_, tenant)) = self.loaded.remove(&path) {
                 self.fleet
@@ -267,6 +290,13 @@ impl TenantFleet {
                 });
             }
         };
+        if config.dry_run {
+            // A dry run needs a throwaway store of its own; the fleet's is shared and real.
+            return Err(ConfigError::Invalid {
+                key: "dry_run",
+                message: "a fleet does not dry-run a tenant; try it with `sync --config <file> --dry-run`".into(),
+            });
+        }
         let wired = wire_with_store(config, self.store.clone(), self.clock.clone(), None).await?;
         // As the single-tenant runner: a tenant that does not fit is never written to (it is
         // refused until its file changes).

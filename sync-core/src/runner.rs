@@ -298,8 +298,9 @@ impl TenantRunner {
 
     /// Run one stream's window now, on its own: what a worker of a fleet does with a claimed
     /// (tenant, stream) job, whose lease fences the window's commits. A forward stream's pushed
-    /// records are handled first (with [`with_pushes`](Self::with_pushes)), the return
-    /// stream's queued webhook triggers likewise. `None` when the stream is not configured.
+    /// records are handled before and after its window (with [`with_pushes`](Self::with_pushes):
+    /// what arrived meanwhile, and deletions the window read), the return stream's queued
+    /// webhook triggers before. `None` when the stream is not configured.
     ///
     /// The streams do not wait for each other: a purchase order or invoice resolves its
     /// supplier per record, whichever stream ran first.
@@ -331,15 +332,21 @@ impl TenantRunner {
             } else if *stream == StreamId::suppliers() {
                 let s = self.suppliers.as_ref()?;
                 self.drain_if_pushed(&run, s).await;
-                s.run_window(&run, shutdown).await
+                let window = s.run_window(&run, shutdown).await;
+                self.drain_if_pushed(&run, s).await;
+                window
             } else if *stream == StreamId::purchase_orders() {
                 let s = self.purchase_orders.as_ref()?;
                 self.drain_if_pushed(&run, s).await;
-                s.run_window(&run, shutdown).await
+                let window = s.run_window(&run, shutdown).await;
+                self.drain_if_pushed(&run, s).await;
+                window
             } else if *stream == StreamId::supplier_invoices() {
                 let s = self.invoices.as_ref()?;
                 self.drain_if_pushed(&run, s).await;
-                s.run_window(&run, shutdown).await
+                let window = s.run_window(&run, shutdown).await;
+                self.drain_if_pushed(&run, s).await;
+                window
             } else if *stream == crate::engine::returns::stream() {
                 let s = self.returns.as_ref()?;
                 if let Err(error) = self.handle_webhook_triggers(&run).await {
@@ -444,7 +451,9 @@ impl TenantRunner {
         }
         // Then what the windows queued (documents a Data Lake window read as deleted) and what
         // was pushed meanwhile, so a deletion is applied by the run that read it.
-        self.handle_pushes(run, false).await;
+        if !stopped(&mut report) {
+            self.handle_pushes(run, false).await;
+        }
         if let Some(s) = &self.returns {
             if stopped(&mut report) {
                 return report;

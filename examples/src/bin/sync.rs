@@ -72,11 +72,11 @@ struct Cli {
     once: bool,
     /// Validate the configuration and check that the secrets and files it names are there,
     /// then exit without connecting to anything.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tenants")]
     check: bool,
     /// Read everything but write nothing to Cin7 (overrides `dry_run` in the file). The real
     /// store is not touched either: the run uses a throwaway in-memory store.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tenants")]
     dry_run: bool,
     /// Log filter (tracing's EnvFilter syntax, e.g. `info`, `sync_core=debug`); RUST_LOG wins.
     #[arg(long, default_value = "info")]
@@ -92,7 +92,7 @@ struct Cli {
     /// What makes `--once` exit 1: `open` (the tenant has failed or conflicting records,
     /// from this run or an earlier one), `run` (this run had failures or conflicts) or `never`
     /// (only setup errors fail).
-    #[arg(long, value_enum, default_value_t = FailOn::Open)]
+    #[arg(long, value_enum, default_value_t = FailOn::Open, conflicts_with = "tenants")]
     fail_on: FailOn,
 }
 
@@ -292,8 +292,17 @@ async fn run_fleet(cli: &Cli, dir: &std::path::Path) -> ExitCode {
     use examples::fleet::TenantFleet;
     let clock = SystemClock::shared();
     let worker = cli.worker_name.clone().unwrap_or_else(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
-        format!("{host}-{}", std::process::id())
+        // The kernel's host name (HOSTNAME is a shell variable, often not exported), the pid
+        // and the start instant: two processes never share a name, even on cloned hosts.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{host}-{}-{started:08x}", std::process::id())
     });
     let (fleet, loaded) = match TenantFleet::open(dir, &worker, clock.clone()).await {
         Ok(opened) => opened,

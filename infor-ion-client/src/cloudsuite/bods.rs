@@ -958,6 +958,25 @@ impl<N: Noun> WindowDocs<N> {
             .collect()
     }
 
+    /// Remove the documents whose changes still have nothing to merge onto; their keys.
+    fn take_unresolved(&mut self) -> Vec<VariationKey> {
+        let mut keys = Vec::new();
+        self.documents.retain(|d| {
+            let Some(key) = d.key.as_ref().filter(|_| d.needs_history()) else {
+                return true;
+            };
+            keys.push(key.clone());
+            false
+        });
+        self.by_key = self
+            .documents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.key.clone().map(|k| (k, i)))
+            .collect();
+        keys
+    }
+
     /// Take `history`'s version of each document it holds whole (a document whose changes had
     /// nothing to merge onto in this window): history holds every variation, including this
     /// window's.
@@ -1112,9 +1131,24 @@ pub(crate) async fn read_window<R: FromBod>(
             documents = missing.len(),
             "reading the Data Lake history for changes whose whole document is older than the window"
         );
-        let (history, _, error) = collect::<R>(lake, None, page_size, cx).await;
+        let (history, history_failures, error) = collect::<R>(lake, None, page_size, cx).await;
         docs.complete_from(history);
-        list_error = error;
+        if !history_failures.is_empty() || error.is_some() {
+            // The whole variation may be among what could not be read: a change taken whole
+            // would drop what it does not carry, so the document fails the window instead
+            // (read again by the next one).
+            for key in docs.take_unresolved() {
+                tracing::warn!(document = %key.document_id, "the Data Lake history could not be read whole; a Change waits for its whole variation");
+                list_error.get_or_insert(Error::MissingValue {
+                    record: R::DOCUMENT.to_owned(),
+                    property: format!(
+                        "the whole variation of {} before its Change (the Data Lake history could not be read whole)",
+                        key.document_id
+                    ),
+                });
+            }
+        }
+        list_error = list_error.or(error);
     }
     docs.drop_stale(cx).await;
     let mut window = docs.into_window(cx);

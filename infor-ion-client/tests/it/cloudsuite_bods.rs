@@ -565,6 +565,33 @@ async fn a_change_whose_whole_variation_is_older_than_the_window_is_merged_from_
     assert_merged(&orders[0], PoStatus::Closed, "40");
 }
 
+/// When the history cannot be read whole (the whole variation's payload fails), a change is
+/// never taken whole: the window fails and is read again, and nothing partial is yielded.
+#[tokio::test]
+async fn a_change_whose_whole_variation_cannot_be_read_fails_the_window() {
+    let (mut server, client) = server().await;
+    let _whole = server
+        .mock("GET", FETCH)
+        .match_query(Matcher::UrlEncoded("datalakeId".into(), "a1".into()))
+        .with_status(404)
+        .create_async()
+        .await;
+    let _changed = publish(&mut server, "a2", po_change("A", 2, "Closed", "40")).await;
+    let _window = list(&mut server, Some("2025-09-26T00:00:00.000Z"), &["a2"], 1).await;
+    let _history = list(&mut server, None, &["a1", "a2"], 1).await;
+    let source = CloudSuiteSource::data_lake(client.data_lake(), "ACME_TST", "300_001");
+    let results: Vec<Result<PurchaseOrder, _>> = futures::StreamExt::collect(
+        Source::<PurchaseOrder>::poll(&source, window(Some(at(2025, 9, 26, 0, 0, 0)))),
+    )
+    .await;
+    assert!(
+        results.iter().all(Result::is_err),
+        "no partial order is yielded: {results:?}"
+    );
+    let error = results.last().unwrap().as_ref().unwrap_err();
+    assert!(error.message.contains("before its Change"), "{error:?}");
+}
+
 /// Read again by id (a pushed `Change` queues a refetch), a document is merged the same way.
 #[tokio::test]
 async fn a_document_read_by_id_is_its_whole_variation_with_later_changes_merged() {

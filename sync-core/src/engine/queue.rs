@@ -283,6 +283,30 @@ pub async fn drain<P: Pipeline + ?Sized>(
             }
         }
     }
+    // A deletion of a record never written to the target has nothing to apply: settled without
+    // reading the source (a first full scan of the Data Lake queues every historical Delete).
+    let mut unlinked = Vec::new();
+    for (at, (identity, items)) in records.iter().enumerate() {
+        if items.iter().all(was_deleted)
+            && store
+                .cross_ref(&run.tenant, <P::Record as Record>::KIND, identity)
+                .await?
+                .is_none_or(|x| x.target_id.is_empty())
+        {
+            unlinked.push(at);
+        }
+    }
+    for at in unlinked.into_iter().rev() {
+        let (identity, items) = records.remove(at);
+        for item in items {
+            done.push((
+                item,
+                Some(identity.clone()),
+                "deleted in the source and never written to the target: nothing to apply"
+                    .to_owned(),
+            ));
+        }
+    }
     let mut entries = Vec::new();
     // Read in chunks: a source that reads in bulk (the Data Lake) reads once per chunk, and a
     // backlog is written as it is read, not after every record of it was read.
@@ -318,12 +342,19 @@ pub async fn drain<P: Pipeline + ?Sized>(
                     } else {
                         process_record(run, pipeline, &record, false, None).await?
                     };
-                    // A deletion that failed stays queued: the window's own retry cannot
-                    // read a deleted record again, the next drain can.
-                    let failed = processed
-                        .entry()
-                        .is_some_and(|e| e.status == AuditStatus::Failed);
-                    let retry_deletion = link_only && failed;
+                    // A deletion that failed for a reason that may pass (throttled, no
+                    // answer) stays queued: the window's own retry cannot read a deleted
+                    // record again, the next drain can. A refusal stays failed and open.
+                    let may_pass = processed.entry().is_some_and(|e| {
+                        e.status == AuditStatus::Failed
+                            && e.error.as_ref().is_some_and(|x| {
+                                matches!(
+                                    x.class,
+                                    ErrorClass::Transient | ErrorClass::UnknownOutcome
+                                )
+                            })
+                    });
+                    let retry_deletion = link_only && may_pass;
                     // Reported like a window's records, so progress and metrics count pushes.
                     run.emit(ProgressEvent::Record {
                         stream: pipeline.stream(),

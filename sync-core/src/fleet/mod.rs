@@ -27,6 +27,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 
 pub use board::{Held, JobBoard, LocalBoard};
 
@@ -187,14 +189,43 @@ impl Fleet {
                 lost: false,
             }));
         };
-        let held = self.board.hold(&key);
         let turn = self.turn(&key.tenant);
-        let turn = turn.lock().await;
+        let Ok(turn) = turn.try_lock() else {
+            // Another stream of the tenant runs here now: offered again shortly, so this
+            // worker goes on to another tenant instead of waiting with the claim.
+            let next_due = self.clock.now() + to_chrono(self.idle_poll);
+            self.board.release(&key, next_due).await?;
+            return Ok(Some(JobRun {
+                key,
+                result: None,
+                next_due,
+                lost: false,
+            }));
+        };
+        let held = self.board.hold(&key);
         let stop = either(shutdown, held.lost());
-        let result = tenant
-            .runner
-            .run_stream(&key.stream, Some(&stop.signal))
-            .await;
+        // A panic in a window is that job's failure, not the worker's end: the job is released
+        // like any failed one (and the panic logged), so it is neither lost nor stuck.
+        let result =
+            match AssertUnwindSafe(tenant.runner.run_stream(&key.stream, Some(&stop.signal)))
+                .catch_unwind()
+                .await
+            {
+                Ok(result) => result,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(job = %key, panic = %what, "a window panicked");
+                    Some(Err(SyncError::Source(
+                        crate::error::SourceError::transient(format!(
+                            "the window panicked: {what}"
+                        )),
+                    )))
+                }
+            };
         drop(stop);
         drop(turn);
         let lost = held.lost().is_triggered();

@@ -452,19 +452,28 @@ impl PgStore {
     /// other holders in a fresh snapshot, so two workers can never both pass the check.
     pub async fn claim(&self) -> Result<Option<Lease>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        // Jobs of affinities another worker holds are left out here already (so they cannot
+        // fill the candidates while claimable jobs wait further down); the advisory lock below
+        // is what makes the check race-free.
         let candidates: Vec<(String, String, Option<String>)> = sqlx::query_as(concat!(
-            "SELECT tenant, stream, affinity FROM jobs
+            "SELECT tenant, stream, affinity FROM jobs AS j
              WHERE next_due <= ",
             now_sql!(1),
             " AND (lease_until IS NULL OR lease_until <= ",
             now_sql!(1),
             ")
+               AND (affinity IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM jobs AS o WHERE o.affinity = j.affinity AND o.holder <> $3
+                   AND o.lease_until > ",
+            now_sql!(1),
+            "))
              ORDER BY next_due, tenant, stream
              LIMIT $2
-             FOR UPDATE SKIP LOCKED"
+             FOR UPDATE OF j SKIP LOCKED"
         ))
         .bind(self.lease_now())
         .bind(CLAIM_CANDIDATES)
+        .bind(&*self.worker)
         .fetch_all(&mut *tx)
         .await
         .map_err(from_sqlx)?;
@@ -513,8 +522,9 @@ impl PgStore {
         tx: &mut PgConnection,
         affinity: &str,
     ) -> Result<bool, StoreError> {
+        // Keyed by schema too: advisory locks are database-wide.
         let locked: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_xact_lock(hashtext('sync-core:affinity:' || $1))",
+            "SELECT pg_try_advisory_xact_lock(hashtext('sync-core:' || current_schema() || ':' || $1))",
         )
         .bind(affinity)
         .fetch_one(&mut *tx)
@@ -623,13 +633,17 @@ impl PgStore {
         }))
     }
 
+    /// The fence of the lease held on `key`; [`StoreError::Fenced`] when none is held (it was
+    /// never claimed, or was lost: a fenced commit or a failed renewal forgets it).
     fn held_fence(&self, key: &StreamKey) -> Result<Fence, StoreError> {
-        self.held().get(key).copied().ok_or_else(|| {
-            backend(
-                format!("worker `{}` holds no lease on {key}", self.worker),
-                false,
-            )
-        })
+        self.held()
+            .get(key)
+            .copied()
+            .ok_or_else(|| StoreError::Fenced {
+                stream: key.to_string(),
+                presented: 0,
+                current: 0,
+            })
     }
 
     /// The lease on `key` is gone: forget it and say who is current.
