@@ -189,6 +189,10 @@ async fn a_fleet_stops_cleanly_on_sigterm() {
     )
     .unwrap();
     tenant_file(&acme, 103, dir.path());
+    // One stream: the test waits for it, not for the others to take their turns.
+    let file = dir.path().join("acme.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("streams = [\"suppliers\"]\n{text}")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
         .args(["--tenants", dir.path().to_str().unwrap(), "--workers", "2"])
         .env(KEY_ENV, DEFAULT_APPLICATION_KEY)

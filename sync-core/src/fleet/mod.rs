@@ -95,6 +95,9 @@ impl std::fmt::Debug for Fleet {
 /// another process with the tenant takes it meanwhile, or this one reloads its tenants.
 const UNKNOWN_TENANT_RETRY: Duration = Duration::from_secs(30);
 
+/// How long a job whose tenant is busy in this process waits before it is offered again.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
 /// How far away "never" is for a tenant run on demand only.
 const NEVER: chrono::Duration = chrono::Duration::days(365);
 
@@ -191,9 +194,9 @@ impl Fleet {
         };
         let turn = self.turn(&key.tenant);
         let Ok(turn) = turn.try_lock() else {
-            // Another stream of the tenant runs here now: offered again shortly, so this
+            // Another stream of the tenant runs here now: offered again in a second, so this
             // worker goes on to another tenant instead of waiting with the claim.
-            let next_due = self.clock.now() + to_chrono(self.idle_poll);
+            let next_due = self.clock.now() + to_chrono(BUSY_RETRY);
             self.board.release(&key, next_due).await?;
             return Ok(Some(JobRun {
                 key,
