@@ -3,27 +3,10 @@
 //! next run applies `[mappings] deleted_suppliers = "deprecate"` and
 //! `deleted_purchase_orders = "void"` — once, however often it runs again.
 
-use std::process::Output;
-
 use cin7_core_client::purchase::PurchaseStatus;
-use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use cin7_core_client::supplier::SupplierStatus;
 
 use crate::common::*;
-
-async fn sync_once(config: &std::path::Path) -> Output {
-    let config = config.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
-            .args(["--config", config.to_str().unwrap_or_default(), "--once"])
-            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vendor_and_a_po_deleted_in_cloudsuite_are_deprecated_and_voided_in_cin7() {

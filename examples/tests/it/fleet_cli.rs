@@ -4,7 +4,6 @@
 //! again without a restart.
 
 use std::path::Path;
-use std::process::Output;
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use examples::fleet::TenantFleet;
@@ -52,24 +51,9 @@ async fn tenant(name: &str, seq: u64, suppliers: usize) -> Sims {
     .await
 }
 
-async fn fleet_once(dir: &Path) -> Output {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
-            .args([
-                "--tenants",
-                dir.to_str().unwrap_or_default(),
-                "--once",
-                "--workers",
-                "2",
-            ])
-            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+async fn fleet_once(dir: &Path) -> std::process::Output {
+    let dir = dir.to_str().unwrap();
+    sync_binary(&["--tenants", dir, "--once", "--workers", "2"]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

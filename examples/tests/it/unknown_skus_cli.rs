@@ -5,23 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
-
 use crate::common::*;
-
-async fn sync_once(config: &std::path::Path) -> std::process::Output {
-    let config = config.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
-            .args(["--config", config.to_str().unwrap_or_default(), "--once"])
-            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pos_wait_for_unknown_skus_and_go_through_once_they_exist() {

@@ -160,6 +160,27 @@ pub fn cin7_writes(cin7: &Cin7Simulator) -> u64 {
         .sum()
 }
 
+/// Run the `sync` binary with `args` (the Cin7 key set, `RUST_LOG` unset) off the test's
+/// runtime, so the simulators keep serving.
+pub async fn sync_binary(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sync"))
+            .args(&args)
+            .env(KEY_ENV, DEFAULT_APPLICATION_KEY)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// `sync --config config --once`.
+pub async fn sync_once(config: &std::path::Path) -> Output {
+    sync_binary(&["--config", config.to_str().unwrap(), "--once"]).await
+}
+
 /// What a binary printed, standard output then standard error.
 pub fn text(output: &Output) -> String {
     format!(
