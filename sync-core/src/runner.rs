@@ -215,20 +215,19 @@ impl TenantRunner {
     }
 
     async fn handle_triggers(&self, run: &RunContext) -> Result<TriggerReport, SyncError> {
-        let mut report = self.handle_pushes(run, true).await;
+        let mut report = self.handle_pushes(run).await;
         report.add(self.handle_webhook_triggers(run).await?);
         Ok(report)
     }
 
-    /// Drain each forward stream's push queue (with `chart`, the GL stream's too: a chart
-    /// window). A queue that fails stays queued for the next run and is logged; the others go
-    /// on.
-    async fn handle_pushes(&self, run: &RunContext, chart: bool) -> TriggerReport {
+    /// Drain each forward stream's push queue, and the GL stream's (a chart window). A queue
+    /// that fails stays queued for the next run and is logged; the others go on.
+    async fn handle_pushes(&self, run: &RunContext) -> TriggerReport {
         let mut report = TriggerReport::default();
         if !self.pushes {
             return report;
         }
-        if chart && let Some(gl) = &self.gl_accounts {
+        if let Some(gl) = &self.gl_accounts {
             tally(
                 &mut report,
                 "gl_accounts",
@@ -312,50 +311,7 @@ impl TenantRunner {
         let run = self.context();
         let span = tracing::info_span!("sync_stream", tenant = %self.tenant, stream = %stream, run_id = %run.run_id);
         async {
-            let result = if self
-                .gl_accounts
-                .as_ref()
-                .is_some_and(|gl| gl.stream() == *stream)
-            {
-                let gl = self.gl_accounts.as_ref()?;
-                let window = gl.run(&run).await;
-                if self.pushes
-                    && let Ok(done) = &window
-                {
-                    tally(
-                        &mut TriggerReport::default(),
-                        "gl_accounts",
-                        drain_chart_pushes(&run, gl, Some(done)).await,
-                    );
-                }
-                window
-            } else if *stream == StreamId::suppliers() {
-                let s = self.suppliers.as_ref()?;
-                self.drain_if_pushed(&run, s).await;
-                let window = s.run_window(&run, shutdown).await;
-                self.drain_if_pushed(&run, s).await;
-                window
-            } else if *stream == StreamId::purchase_orders() {
-                let s = self.purchase_orders.as_ref()?;
-                self.drain_if_pushed(&run, s).await;
-                let window = s.run_window(&run, shutdown).await;
-                self.drain_if_pushed(&run, s).await;
-                window
-            } else if *stream == StreamId::supplier_invoices() {
-                let s = self.invoices.as_ref()?;
-                self.drain_if_pushed(&run, s).await;
-                let window = s.run_window(&run, shutdown).await;
-                self.drain_if_pushed(&run, s).await;
-                window
-            } else if *stream == crate::engine::returns::stream() {
-                let s = self.returns.as_ref()?;
-                if let Err(error) = self.handle_webhook_triggers(&run).await {
-                    tracing::error!(%error, "webhook triggers failed; they stay queued");
-                }
-                s.run_window(&run, shutdown).await
-            } else {
-                return None;
-            };
+            let result = self.window_of(&run, stream, shutdown).await?;
             if let Err(error) = &result {
                 tracing::error!(%stream, %error, "stream window failed");
                 crate::telemetry::window_failed(&self.tenant, stream);
@@ -364,6 +320,68 @@ impl TenantRunner {
         }
         .instrument(span)
         .await
+    }
+
+    /// One window of `stream` in `run`, with what is queued for it: a forward stream's pushed
+    /// records before and after its window (what arrived meanwhile, and deletions the window
+    /// read), the chart's pushes settled by the GL window, the return stream's webhook
+    /// triggers before its window. `None` when the stream is not configured.
+    async fn window_of(
+        &self,
+        run: &RunContext,
+        stream: &StreamId,
+        shutdown: Option<&ShutdownSignal>,
+    ) -> Option<Result<WindowReport, SyncError>> {
+        let gl = self
+            .gl_accounts
+            .as_ref()
+            .filter(|gl| gl.stream() == *stream);
+        let window = if let Some(gl) = gl {
+            let window = gl.run(run).await;
+            if self.pushes
+                && let Ok(done) = &window
+            {
+                tally(
+                    &mut TriggerReport::default(),
+                    "gl_accounts",
+                    drain_chart_pushes(run, gl, Some(done)).await,
+                );
+            }
+            window
+        } else if *stream == StreamId::suppliers() {
+            self.forward_window(run, self.suppliers.as_ref()?, shutdown)
+                .await
+        } else if *stream == StreamId::purchase_orders() {
+            self.forward_window(run, self.purchase_orders.as_ref()?, shutdown)
+                .await
+        } else if *stream == StreamId::supplier_invoices() {
+            self.forward_window(run, self.invoices.as_ref()?, shutdown)
+                .await
+        } else if *stream == crate::engine::returns::stream() {
+            let s = self.returns.as_ref()?;
+            // Queued webhook triggers first: a trigger whose purchase the window then reads
+            // again is skipped there by its unchanged content hash.
+            if let Err(error) = self.handle_webhook_triggers(run).await {
+                tracing::error!(%error, "webhook triggers failed; they stay queued");
+            }
+            s.run_window(run, shutdown).await
+        } else {
+            return None;
+        };
+        Some(window)
+    }
+
+    /// A forward stream's window between two drains of its pushed records.
+    async fn forward_window<P: Pipeline>(
+        &self,
+        run: &RunContext,
+        s: &StreamRunner<P>,
+        shutdown: Option<&ShutdownSignal>,
+    ) -> Result<WindowReport, SyncError> {
+        self.drain_if_pushed(run, s).await;
+        let window = s.run_window(run, shutdown).await;
+        self.drain_if_pushed(run, s).await;
+        window
     }
 
     async fn drain_if_pushed<P: Pipeline>(&self, run: &RunContext, s: &StreamRunner<P>) {
@@ -391,84 +409,14 @@ impl TenantRunner {
             streams: Vec::new(),
             interrupted: false,
         };
-        let stopped = |report: &mut RunReport| {
-            let stop = shutdown.is_some_and(ShutdownSignal::is_triggered);
-            report.interrupted |= stop;
-            stop
-        };
-        // Pushed records first: one the window then reads again is skipped there by its
-        // unchanged content hash; one whose read failed stays queued for the next run. Chart
-        // pushes are settled by the run's own GL window.
-        self.handle_pushes(run, false).await;
-        if let Some(gl) = &self.gl_accounts {
-            if stopped(&mut report) {
+        for stream in self.streams() {
+            if shutdown.is_some_and(ShutdownSignal::is_triggered) {
+                report.interrupted = true;
                 return report;
             }
-            let window = gl.run(run).await;
-            if self.pushes
-                && let Ok(done) = &window
-            {
-                tally(
-                    &mut TriggerReport::default(),
-                    "gl_accounts",
-                    drain_chart_pushes(run, gl, Some(done)).await,
-                );
+            if let Some(result) = self.window_of(run, &stream, shutdown).await {
+                push(&self.tenant, &mut report, stream, result);
             }
-            push(&self.tenant, &mut report, gl.stream(), window);
-        }
-        if let Some(s) = &self.suppliers {
-            if stopped(&mut report) {
-                return report;
-            }
-            push(
-                &self.tenant,
-                &mut report,
-                StreamId::suppliers(),
-                s.run_window(run, shutdown).await,
-            );
-        }
-        if let Some(s) = &self.purchase_orders {
-            if stopped(&mut report) {
-                return report;
-            }
-            push(
-                &self.tenant,
-                &mut report,
-                StreamId::purchase_orders(),
-                s.run_window(run, shutdown).await,
-            );
-        }
-        if let Some(s) = &self.invoices {
-            if stopped(&mut report) {
-                return report;
-            }
-            push(
-                &self.tenant,
-                &mut report,
-                StreamId::supplier_invoices(),
-                s.run_window(run, shutdown).await,
-            );
-        }
-        // Then what the windows queued (documents a Data Lake window read as deleted) and what
-        // was pushed meanwhile, so a deletion is applied by the run that read it.
-        if !stopped(&mut report) {
-            self.handle_pushes(run, false).await;
-        }
-        if let Some(s) = &self.returns {
-            if stopped(&mut report) {
-                return report;
-            }
-            // Queued webhook triggers first: a trigger whose purchase the window then reads
-            // again is skipped there by its unchanged content hash.
-            if let Err(error) = self.handle_webhook_triggers(run).await {
-                tracing::error!(%error, "webhook triggers failed; they stay queued");
-            }
-            push(
-                &self.tenant,
-                &mut report,
-                crate::engine::returns::stream(),
-                s.run_window(run, shutdown).await,
-            );
         }
         report.interrupted |= report
             .streams
