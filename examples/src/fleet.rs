@@ -299,8 +299,12 @@ impl TenantFleet {
         }
         let wired = wire_with_store(config, self.store.clone(), self.clock.clone(), None).await?;
         // As the single-tenant runner: a tenant that does not fit is never written to (it is
-        // refused until its file changes).
-        let misfits: Vec<String> = crate::fit::start_checks(&wired, config)
+        // refused until its file changes). Only the CloudSuite rows, which can fail: the Cin7
+        // reference-data row only warns, and every process reading it for every tenant at
+        // start would spend the accounts' budgets outside their affinity.
+        let streams: Vec<sync_core::store::StreamId> =
+            config.streams.iter().map(|s| s.id()).collect();
+        let misfits: Vec<String> = crate::fit::schema_checks(&wired.source, &streams)
             .await
             .into_iter()
             .filter(|check| !check.passed())
