@@ -63,6 +63,9 @@ pub struct PurchaseOrderPipeline {
     suppliers: Arc<SupplierPipeline>,
     supplier_source: Arc<dyn Source<Supplier>>,
     lookups: SharedLookups,
+    /// SKUs this window found the target has no product for: a later PO naming one waits
+    /// without sending an order the target would refuse.
+    missing: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for PurchaseOrderPipeline {
@@ -87,6 +90,7 @@ impl PurchaseOrderPipeline {
             suppliers,
             supplier_source,
             lookups: SharedLookups::default(),
+            missing: Default::default(),
         }
     }
 
@@ -311,6 +315,12 @@ impl PurchaseOrderPipeline {
         } else {
             Action::Update
         };
+        if let Some(waiting) = self.known_missing(order) {
+            return Ok(waiting
+                .with_match(Some(how))
+                .with_target(Some(purchase.id.clone()))
+                .with_mapped(mapped));
+        }
         match self.target.set_order(purchase, order).await {
             Ok(saved) => {
                 ctx.remember(&saved.id, aux(&saved.order_status), true)
@@ -332,6 +342,33 @@ impl PurchaseOrderPipeline {
         }
     }
 
+    fn missing_skus(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        // Only whole inserts and a clear happen under the lock: a poisoned set is consistent.
+        self.missing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deferred without a write when `order` names a SKU this window already found missing
+    /// (under [`UnknownSkuRule::Defer`]): many POs waiting for one product cost one refusal
+    /// and one lookup a window, not one each.
+    fn known_missing(&self, order: &OrderDraft) -> Option<Outcome> {
+        if self.mappings.purchases.unknown_skus != UnknownSkuRule::Defer {
+            return None;
+        }
+        let missing = self.missing_skus();
+        let named: Vec<&str> = order
+            .lines
+            .iter()
+            .map(|l| l.sku.as_str())
+            .filter(|sku| missing.contains(*sku))
+            .collect();
+        (!named.is_empty()).then(|| {
+            Outcome::deferred(format!(
+                "unknown SKU {}: no such product in the target yet (found this window); retried on its own until it exists (mappings.purchases.unknown_skus = \"defer\")",
+                named.join(", ")
+            ))
+        })
+    }
+
     /// After the target refused `order`: deferred with the SKUs it has no product for, under
     /// [`UnknownSkuRule::Defer`], when there are any. One lookup, made only on a refusal.
     async fn unknown_skus(&self, order: &OrderDraft, error: &TargetError) -> Option<Outcome> {
@@ -345,11 +382,14 @@ impl PurchaseOrderPipeline {
         skus.sort();
         skus.dedup();
         match self.target.missing_skus(&skus).await {
-            Ok(missing) if !missing.is_empty() => Some(Outcome::deferred(format!(
-                "unknown SKU {}: no such product in the target yet; retried on its own until it exists (mappings.purchases.unknown_skus = \"defer\"; the target said: {})",
-                missing.join(", "),
-                error.message
-            ))),
+            Ok(missing) if !missing.is_empty() => {
+                self.missing_skus().extend(missing.iter().cloned());
+                Some(Outcome::deferred(format!(
+                    "unknown SKU {}: no such product in the target yet; retried on its own until it exists (mappings.purchases.unknown_skus = \"defer\"; the target said: {})",
+                    missing.join(", "),
+                    error.message
+                )))
+            }
             Ok(_) => None,
             Err(lookup) => {
                 tracing::warn!(error = %lookup, "cannot tell whether the refused order names unknown SKUs");
@@ -372,6 +412,7 @@ impl Pipeline for PurchaseOrderPipeline {
     }
 
     async fn prepare(&self, run: &RunContext) -> Result<(), SyncError> {
+        self.missing_skus().clear();
         self.lookups
             .prefetch(
                 run,

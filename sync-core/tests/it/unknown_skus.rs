@@ -19,12 +19,21 @@ use sync_core::time::ManualClock;
 use crate::common::*;
 
 fn rig(rule: UnknownSkuRule) -> (TenantRunner, MemoryStore, MemoryPurchaseTarget, ManualClock) {
+    rig_with(rule, &["P1"])
+}
+
+fn rig_with(
+    rule: UnknownSkuRule,
+    numbers: &[&str],
+) -> (TenantRunner, MemoryStore, MemoryPurchaseTarget, ManualClock) {
     let store = MemoryStore::new();
     let clock = ManualClock::new(at(100));
     let suppliers_src = MemorySource::new(at(100));
     suppliers_src.upsert(supplier("V1", "Alpha", at(1)));
     let pos: MemorySource<PurchaseOrder> = MemorySource::new(at(100));
-    pos.upsert(po("P1", "V1", 5, at(2)));
+    for number in numbers {
+        pos.upsert(po(number, "V1", 5, at(2)));
+    }
     let purchases = MemoryPurchaseTarget::new().with_products(["OTHER-1"]);
     let mut policy = mappings();
     policy.purchases.unknown_skus = rule;
@@ -110,4 +119,31 @@ async fn under_fail_the_refusal_stands() {
     let (status, why) = last_row(&store).await;
     assert_eq!(status, AuditStatus::Failed, "{why}");
     assert!(why.contains("Product with SKU 'WID-1' not found"), "{why}");
+}
+
+/// Many POs waiting for one product cost one refused order and one lookup a window, not one
+/// each: the SKU found missing is remembered for the rest of the window.
+#[tokio::test]
+async fn pos_waiting_for_one_product_cost_one_refusal_a_window() {
+    let (runner, store, purchases, _clock) = rig_with(UnknownSkuRule::Defer, &["P1", "P2", "P3"]);
+    assert!(runner.run_once(None).await.is_ok());
+    let rows = store
+        .query(&AuditQuery::tenant(TENANT).stream(StreamId::purchase_orders()))
+        .await
+        .unwrap();
+    let deferred = rows
+        .iter()
+        .filter(|r| r.status == AuditStatus::Deferred)
+        .filter(|r| {
+            r.error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("unknown SKU WID-1"))
+        })
+        .count();
+    assert_eq!(deferred, 3, "{rows:?}");
+    assert_eq!(
+        purchases.calls().orders,
+        1,
+        "one refused order write, the others waited"
+    );
 }
