@@ -185,15 +185,22 @@ impl VersionStore for MemoryStore {
         seen: &[(String, u64)],
     ) -> Result<Vec<u64>, StoreError> {
         let mut state = self.lock();
+        for (document, version) in seen {
+            let newest = state
+                .versions
+                .entry((tenant.to_owned(), document.clone()))
+                .or_insert(*version);
+            *newest = (*newest).max(*version);
+        }
+        // Read after noting all: a document named twice is answered with the greater, both times.
         Ok(seen
             .iter()
-            .map(|(document, version)| {
-                let newest = state
+            .map(|(document, _)| {
+                state
                     .versions
-                    .entry((tenant.to_owned(), document.clone()))
-                    .or_insert(*version);
-                *newest = (*newest).max(*version);
-                *newest
+                    .get(&(tenant.to_owned(), document.clone()))
+                    .copied()
+                    .unwrap_or_default()
             })
             .collect())
     }

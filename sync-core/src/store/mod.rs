@@ -252,8 +252,9 @@ pub trait GlMappingStore: Send + Sync {
 pub trait VersionStore: Send + Sync {
     /// Note that each document (a stable key of the document in its source, e.g. noun,
     /// entity and id) was seen at its version; returns, in the same order, the newest version
-    /// seen of each — this one, or a newer one noted before. One round trip (one transaction)
-    /// for all of them; durable when it returns.
+    /// seen of each — this one, or a newer one noted before (a document named twice in one call
+    /// is answered with the greater, both times). For all of them at once (one statement on
+    /// PostgreSQL, one transaction on SQLite); durable when it returns.
     async fn note_versions(
         &self,
         tenant: &str,

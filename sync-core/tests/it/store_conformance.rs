@@ -678,6 +678,14 @@ async fn versions_keep_the_newest_per_tenant_and_document<B: Backend>(b: &B) {
     // Many in one call, answered in order.
     let seen = [("PO|A|1".to_owned(), 4), ("PO|C|1".to_owned(), 2)];
     assert_eq!(s.note_versions("t1", &seen).await.unwrap(), [9, 2]);
+    // Out of order and a document named twice: each answered with the greatest.
+    let seen = [
+        ("PO|Z|1".to_owned(), 1),
+        ("PO|A|1".to_owned(), 3),
+        ("PO|Z|1".to_owned(), 5),
+    ];
+    assert_eq!(s.note_versions("t1", &seen).await.unwrap(), [5, 9, 5]);
+    assert_eq!(s.note_versions("t1", &[]).await.unwrap(), Vec::<u64>::new());
 }
 
 fn supplier(id: &str, name: &str) -> Supplier {

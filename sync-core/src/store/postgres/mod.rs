@@ -35,7 +35,7 @@
 //! well under the lease length. Either way the fencing token, not the clock, is what makes a
 //! stale commit fail once the job has been taken over.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -50,6 +50,7 @@ use sqlx::{Postgres, QueryBuilder};
 use super::sql::{
     AuditFilter, AuditPage, AuditSearch, PageRequest, Retention, backend, counts_from_rows,
     decode_json, encode_json, entry_from_row, from_sqlx, open_status_names, status_str,
+    version_column,
 };
 use super::{
     AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
@@ -1050,31 +1051,40 @@ impl VersionStore for PgStore {
         tenant: &str,
         seen: &[(String, u64)],
     ) -> Result<Vec<u64>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
-        let mut newest = Vec::with_capacity(seen.len());
-        for (document, version) in seen {
-            let version = i64::try_from(*version).map_err(|_| {
-                StoreError::backend(
-                    format!("version {version} of {document} is out of range"),
-                    false,
-                )
-            })?;
-            // Concurrent workers noting the same document keep the greatest.
-            let kept: i64 = sqlx::query_scalar(
-                "INSERT INTO source_versions (tenant, document, version) VALUES ($1, $2, $3)
-                 ON CONFLICT (tenant, document) DO UPDATE SET version = GREATEST(source_versions.version, excluded.version)
-                 RETURNING version",
-            )
-            .bind(tenant)
-            .bind(document)
-            .bind(version)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-            newest.push(fence_u64(kept));
+        if seen.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok(newest)
+        // One statement for the whole window. A document noted twice in `seen` is sent once,
+        // at its greatest version (one statement cannot update a row twice).
+        let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+        for (document, version) in seen {
+            let version = version_column(document, *version)?;
+            let kept = wanted.entry(document.as_str()).or_insert(version);
+            *kept = (*kept).max(version);
+        }
+        let (documents, versions): (Vec<&str>, Vec<i64>) = wanted.into_iter().unzip();
+        // Concurrent workers noting the same document keep the greatest.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "INSERT INTO source_versions (tenant, document, version)
+             SELECT $1, d, v FROM UNNEST($2::text[], $3::bigint[]) AS u(d, v)
+             ON CONFLICT (tenant, document) DO UPDATE SET version = GREATEST(source_versions.version, excluded.version)
+             RETURNING document, version",
+        )
+        .bind(tenant)
+        .bind(&documents)
+        .bind(&versions)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let newest: HashMap<String, i64> = rows.into_iter().collect();
+        seen.iter()
+            .map(|(document, _)| {
+                newest
+                    .get(document)
+                    .map(|v| fence_u64(*v))
+                    .ok_or_else(|| backend(format!("no version noted for {document}"), false))
+            })
+            .collect()
     }
 }
 

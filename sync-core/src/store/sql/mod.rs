@@ -264,6 +264,16 @@ pub(crate) fn entry_from_row(
 }
 
 /// A `StoreError::Backend` from anything displayable.
+/// A document's version as the `BIGINT` both backends keep it in.
+pub(crate) fn version_column(document: &str, version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version).map_err(|_| {
+        StoreError::backend(
+            format!("version {version} of {document} is out of range"),
+            false,
+        )
+    })
+}
+
 pub(crate) fn backend(error: impl std::fmt::Display, transient: bool) -> StoreError {
     StoreError::backend(error.to_string(), transient)
 }

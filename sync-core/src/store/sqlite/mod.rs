@@ -22,6 +22,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::sql::{
     AuditFilter, AuditPage, AuditSearch, PageRequest, Retention, backend, counts_from_rows,
     decode_json, encode_json, entry_from_row, from_sqlx, open_status_names, status_str,
+    version_column,
 };
 use super::{
     AuditEntry, AuditQuery, AuditStatus, AuditStore, Checkpoint, CheckpointStore, CrossRef,
@@ -504,14 +505,9 @@ impl VersionStore for SqliteStore {
         seen: &[(String, u64)],
     ) -> Result<Vec<u64>, StoreError> {
         let mut tx = self.begin().await?;
-        let mut newest = Vec::with_capacity(seen.len());
+        let mut newest: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
         for (document, version) in seen {
-            let version = i64::try_from(*version).map_err(|_| {
-                StoreError::backend(
-                    format!("version {version} of {document} is out of range"),
-                    false,
-                )
-            })?;
+            let version = version_column(document, *version)?;
             // Concurrent workers noting the same document keep the greatest.
             let kept: i64 = sqlx::query_scalar(
                 "INSERT INTO source_versions (tenant, document, version) VALUES (?, ?, ?)
@@ -524,10 +520,16 @@ impl VersionStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-            newest.push(fence_u64(kept));
+            // A document noted twice in one call is answered with its greatest, both times.
+            let kept = fence_u64(kept);
+            let newest = newest.entry(document.as_str()).or_insert(kept);
+            *newest = (*newest).max(kept);
         }
         tx.commit().await.map_err(from_sqlx)?;
-        Ok(newest)
+        Ok(seen
+            .iter()
+            .map(|(document, _)| newest.get(document.as_str()).copied().unwrap_or_default())
+            .collect())
     }
 }
 
