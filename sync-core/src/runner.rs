@@ -340,12 +340,9 @@ impl TenantRunner {
             let window = gl.run(run).await;
             if self.pushes
                 && let Ok(done) = &window
+                && let Err(error) = drain_chart_pushes(run, gl, Some(done)).await
             {
-                tally(
-                    &mut TriggerReport::default(),
-                    "gl_accounts",
-                    drain_chart_pushes(run, gl, Some(done)).await,
-                );
+                tracing::error!(%error, "chart pushes failed; they stay queued");
             }
             window
         } else if *stream == StreamId::suppliers() {
@@ -385,13 +382,10 @@ impl TenantRunner {
     }
 
     async fn drain_if_pushed<P: Pipeline>(&self, run: &RunContext, s: &StreamRunner<P>) {
-        if self.pushes {
-            let name = s.pipeline().stream().0;
-            tally(
-                &mut TriggerReport::default(),
-                &name,
-                drain_pushes(run, s).await,
-            );
+        if self.pushes
+            && let Err(error) = drain_pushes(run, s).await
+        {
+            tracing::error!(stream = %s.pipeline().stream(), %error, "pushed records failed; they stay queued");
         }
     }
 

@@ -9,18 +9,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{Running, start};
+use common::{Running, dead_port, start};
 use futures::TryStreamExt;
 
 const SECRET: &str = "Basic aW9uOnB1c2gtc2VjcmV0LTAxMjM0NQ==";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// POST an IMS v3 multipart message (as ION's Messaging Service sends one) and return the
 /// status code.
@@ -79,7 +71,7 @@ fn push(port: u16, auth: &str, document_id: &str, bod: &[u8]) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_rename_reaches_cin7_before_the_next_scheduled_run() {
     let sims = start(95, 4).await;
-    let port = free_port();
+    let port = dead_port();
     let schedule = format!(
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\n"
     );
@@ -201,7 +193,7 @@ async fn the_intake_serves_tls_and_reloads_its_certificate_on_sighup() {
         }
     };
     install("a");
-    let port = free_port();
+    let port = dead_port();
     let schedule = format!(
         "[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n[ion_push]\nlisten = \"127.0.0.1:{port}\"\nsecret_env = \"ION_PUSH_SECRET\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n"
     );

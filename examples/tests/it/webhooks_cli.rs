@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cin7_core_client::simulator::DEFAULT_APPLICATION_KEY;
 use cin7_core_client::webhook::AuthorizationType;
-use common::{KEY_ENV, Running, start, text};
+use common::{KEY_ENV, Running, dead_port, start, text};
 
 const TOKEN: &str = "webhook-token-0123456789";
 
@@ -222,18 +222,10 @@ token_env = "WEBHOOK_TOKEN"
     )
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
     let sims = start(72, 6).await;
-    let port = free_port();
+    let port = dead_port();
     let config = sims.config(72, "", &returns_and_webhooks(port));
     let config = config.to_str().unwrap().to_owned();
 
@@ -307,7 +299,7 @@ async fn a_webhook_delivery_brings_a_cin7_receipt_back_to_cloudsuite_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_runner_handles_a_delivery_between_runs() {
     let sims = start(73, 6).await;
-    let port = free_port();
+    let port = dead_port();
     // An hourly schedule: only a webhook can bring the receipt back within the test.
     let schedule = format!(
         "{}\n[schedule]\ncadence = \"interval\"\nevery = \"1h\"\n",

@@ -1280,9 +1280,15 @@ pub(crate) async fn fetch_many<R: FromBod>(
     page_size: u32,
     cx: &BodContext,
 ) -> Vec<std::result::Result<Option<R>, SourceError>> {
+    // The whole history holds every document's newest variation: nothing in it can be stale,
+    // so its variations are not noted (that would be one upsert per document ever published).
+    let cx = BodContext {
+        store: None,
+        ..cx.clone()
+    };
     let mut newest: HashMap<String, R> = HashMap::new();
     let mut first_error = None;
-    for result in read_window::<R>(lake, None, page_size, cx).await.results {
+    for result in read_window::<R>(lake, None, page_size, &cx).await.results {
         match result {
             Ok(record) => {
                 newest.insert(record.identity().id.clone(), record);
