@@ -159,6 +159,27 @@ pub enum DemoError {
     Sync(#[from] sync_core::error::SyncError),
 }
 
+/// What a `sync` configuration pointed at the bundled simulators needs, as the runner's
+/// `[mappings]` TOML: the demo's [`mappings`] with every account mapped, invoices left drafts.
+pub const RUNNER_MAPPINGS: &str = r#"
+[mappings.purchases]
+approach = "invoice"
+order_status = "authorised"
+default_location = "Main Warehouse"
+
+[mappings.tables.gl_account]
+values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
+
+[mappings.tables.payment_term]
+values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
+
+[mappings.tables.tax_rule]
+values = { "TX" = "GST on Expenses" }
+
+[mappings.tables.location]
+values = { "MAIN" = "Main Warehouse" }
+"#;
+
 /// The mappings from the simulated CloudSuite's codes to the simulated Cin7's names.
 pub fn mappings(with_missing_account: bool) -> Mappings {
     let mut table = MappingTable::default()

@@ -17,6 +17,7 @@ use std::time::Duration;
 use cin7_core_client::simulator::{
     Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
 };
+use examples::demo::RUNNER_MAPPINGS as MAPPINGS;
 use examples::soak::{self, SoakOptions};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 
@@ -133,21 +134,6 @@ async fn the_soak_at_trace_leaks_no_secret() {
     );
     assert!(found.is_empty(), "{found:#?}");
 }
-
-const MAPPINGS: &str = r#"
-[mappings.purchases]
-approach = "invoice"
-order_status = "authorised"
-default_location = "Main Warehouse"
-[mappings.tables.gl_account]
-values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
-[mappings.tables.payment_term]
-values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
-[mappings.tables.tax_rule]
-values = { "TX" = "GST on Expenses" }
-[mappings.tables.location]
-values = { "MAIN" = "Main Warehouse" }
-"#;
 
 /// A `sync` configuration for the simulators, with the payment-term table or without it.
 fn sync_config(ion: &IonSimulator, cin7: &Cin7Simulator, account: &str, terms: bool) -> String {

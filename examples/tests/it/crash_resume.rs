@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use cin7_core_client::simulator::{
     Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
 };
+use examples::demo::RUNNER_MAPPINGS as MAPPINGS;
 use examples::soak::{SoakOutcome, compare, expected};
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use sync_core::store::postgres::{PgConfig, PgStore};
@@ -33,25 +34,6 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-
-const MAPPINGS: &str = r#"
-[mappings.purchases]
-approach = "invoice"
-order_status = "authorised"
-default_location = "Main Warehouse"
-
-[mappings.tables.gl_account]
-values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
-
-[mappings.tables.payment_term]
-values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
-
-[mappings.tables.tax_rule]
-values = { "TX" = "GST on Expenses" }
-
-[mappings.tables.location]
-values = { "MAIN" = "Main Warehouse" }
-"#;
 
 /// Where the runner keeps its state.
 enum StoreKind {

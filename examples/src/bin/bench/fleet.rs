@@ -17,27 +17,11 @@ use std::time::{Duration, Instant};
 use cin7_core_client::simulator::{
     Cin7Simulator, DEFAULT_APPLICATION_KEY, SimRateLimit, SimulatorConfig as Cin7Config,
 };
+use examples::demo::RUNNER_MAPPINGS as MAPPINGS;
 use infor_ion_client::simulator::{IonSimulator, Seed, SimulatorConfig as IonConfig};
 use sqlx::Row;
 
 const KEY_ENV: &str = "BENCH_FLEET_CIN7_KEY";
-
-/// The mappings the simulated CloudSuite's codes need (as in the demo).
-const MAPPINGS: &str = r#"
-[mappings.purchases]
-approach = "invoice"
-order_status = "authorised"
-default_location = "Main Warehouse"
-
-[mappings.tables.payment_term]
-values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
-
-[mappings.tables.tax_rule]
-values = { "TX" = "GST on Expenses" }
-
-[mappings.tables.location]
-values = { "MAIN" = "Main Warehouse" }
-"#;
 
 #[derive(clap::Args, Clone)]
 pub struct FleetArgs {
