@@ -160,11 +160,12 @@ pub enum DemoError {
 }
 
 /// What a `sync` configuration pointed at the bundled simulators needs, as the runner's
-/// `[mappings]` TOML: the demo's [`mappings`] with every account mapped, invoices left drafts.
+/// `[mappings]` TOML: the demo's [`mappings`] with every account mapped.
 pub const RUNNER_MAPPINGS: &str = r#"
 [mappings.purchases]
 approach = "invoice"
 order_status = "authorised"
+invoice_status = "authorised"
 default_location = "Main Warehouse"
 
 [mappings.tables.gl_account]

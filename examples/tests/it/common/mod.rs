@@ -78,25 +78,7 @@ pub fn account(seq: u64) -> String {
 }
 
 /// The mappings the simulated CloudSuite's codes need (as in the demo).
-pub const MAPPINGS: &str = r#"
-[mappings.purchases]
-approach = "invoice"
-order_status = "authorised"
-invoice_status = "authorised"
-default_location = "Main Warehouse"
-
-[mappings.tables.gl_account]
-values = { "10000" = "090", "13000" = "630", "20000" = "800", "40000" = "200", "50000" = "310", "51000" = "425", "61000" = "429", "62000" = "473" }
-
-[mappings.tables.payment_term]
-values = { "N30" = "30 days", "N45" = "Net 60", "N60" = "Net 60" }
-
-[mappings.tables.tax_rule]
-values = { "TX" = "GST on Expenses" }
-
-[mappings.tables.location]
-values = { "MAIN" = "Main Warehouse" }
-"#;
+pub use examples::demo::RUNNER_MAPPINGS as MAPPINGS;
 
 impl Sims {
     pub fn config(&self, seq: u64, top: &str, schedule: &str) -> PathBuf {
