@@ -183,27 +183,13 @@ impl Fleet {
         let tenant = self.tenants().get(&key.tenant).cloned();
         let Some(tenant) = tenant else {
             crate::telemetry::job("not_served");
-            let next_due = self.clock.now() + to_chrono(UNKNOWN_TENANT_RETRY);
-            self.board.release(&key, next_due).await?;
-            return Ok(Some(JobRun {
-                key,
-                result: None,
-                next_due,
-                lost: false,
-            }));
+            return self.give_back(key, UNKNOWN_TENANT_RETRY).await.map(Some);
         };
         let turn = self.turn(&key.tenant);
         let Ok(turn) = turn.try_lock() else {
             // Another stream of the tenant runs here now: offered again in a second, so this
             // worker goes on to another tenant instead of waiting with the claim.
-            let next_due = self.clock.now() + to_chrono(BUSY_RETRY);
-            self.board.release(&key, next_due).await?;
-            return Ok(Some(JobRun {
-                key,
-                result: None,
-                next_due,
-                lost: false,
-            }));
+            return self.give_back(key, BUSY_RETRY).await.map(Some);
         };
         let held = self.board.hold(&key);
         let stop = either(shutdown, held.lost());
@@ -265,6 +251,18 @@ impl Fleet {
             observer(&run);
         }
         Ok(Some(run))
+    }
+
+    /// Release a claimed job unrun, due again `after`.
+    async fn give_back(&self, key: StreamKey, after: Duration) -> Result<JobRun, StoreError> {
+        let next_due = self.clock.now() + to_chrono(after);
+        self.board.release(&key, next_due).await?;
+        Ok(JobRun {
+            key,
+            result: None,
+            next_due,
+            lost: false,
+        })
     }
 
     /// The lock that gives `tenant`'s windows their turns in this process.
